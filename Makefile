@@ -1,0 +1,59 @@
+# TransactFlowOS: `make run` starts the desktop, `make test` runs every check.
+# Both set up everything they need: a .venv with the project, and the Debian
+# packages the desktop and the tests use (installed with apt-get when missing).
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+
+RUN_DEBS := libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 \
+	libxcb-shape0 libxcb-xinerama0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 \
+	fonts-dejavu-core
+TEST_DEBS := $(RUN_DEBS) xvfb xauth x11-apps gnome-keyring dbus-x11 libsecret-tools \
+	poppler-utils chromium
+
+export QT_API := pyside6
+
+.PHONY: run test lint typecheck pytest bench system-deps-run system-deps-test venv clean demo serve
+
+run: system-deps-run $(STAMP)
+	$(PY) -m app
+
+serve: $(STAMP)
+	$(VENV)/bin/tfos serve
+
+test: system-deps-test $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check app server tests bench
+	$(VENV)/bin/ruff format --check app server tests bench
+	$(VENV)/bin/lint-imports
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+pytest: $(STAMP)
+	dbus-run-session -- sh tests/with-keyring.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(PY) bench/wal.py --quick
+	$(PY) bench/domain.py --quick
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+system-deps-run:
+	@sh tests/apt-ensure.sh $(RUN_DEBS)
+
+system-deps-test:
+	@sh tests/apt-ensure.sh $(TEST_DEBS)
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

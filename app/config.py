@@ -1,0 +1,144 @@
+"""Settings, declared once: each has a type, a default and help text.
+
+Values come from (lowest to highest priority) the defaults here, environment
+variables ``TFOS_<NAME>`` and command-line flags ``--<name>``. Every setting must
+appear in README's settings table (a test checks it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import platformdirs
+
+from app.kernel.errors import ValidationError
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("TransactFlowOS", appauthor=False))
+
+
+def setting(default: Any = dataclasses.MISSING, *, help: str, factory: Any = None) -> Any:
+    """Declare a setting with its help text (kept in the field's metadata)."""
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help})
+    return field(default=default, metadata={"help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of TransactFlowOS."""
+
+    data_dir: Path = setting(
+        factory=_default_data_dir,
+        help="Folder holding the store, the WAL, documents and locks.",
+    )
+    host: str = setting("127.0.0.1", help="Address the embedded web server listens on.")
+    port: int = setting(8080, help="Port of the embedded web server (0 picks a free one).")
+    store_backend: str = setting(
+        "sqlite", help="Document store: 'sqlite' (embedded, default) or 'firestore' (later)."
+    )
+    wal_lock_timeout: float = setting(
+        10.0, help="Seconds a writer waits for another process's WAL write before failing."
+    )
+    scheduler_workers: int = setting(2, help="Worker threads scoring loan applications.")
+    session_hours: float = setting(12.0, help="Hours a staff sign-in stays valid.")
+    log_level: str = setting("INFO", help="Logging level (DEBUG, INFO, WARNING, ERROR).")
+
+    @property
+    def store_path(self) -> Path:
+        return self.data_dir / "store.sqlite3"
+
+    @property
+    def wal_path(self) -> Path:
+        return self.data_dir / "wal" / "wal.log"
+
+    @property
+    def locks_dir(self) -> Path:
+        return self.data_dir / "locks"
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+
+_ARTICLE = {int: "an integer", float: "a number", str: "a text", Path: "a path"}
+
+
+def env_name(name: str) -> str:
+    return "TFOS_" + name.upper()
+
+
+def describe() -> list[tuple[str, str, str, str]]:
+    """(flag, env var, default, help) for every setting, in declaration order."""
+    rows = []
+    for f in dataclasses.fields(Settings):
+        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        if f.name == "data_dir":
+            default = "platformdirs user data dir"
+        rows.append(
+            ("--" + f.name.replace("_", "-"), env_name(f.name), str(default), f.metadata["help"])
+        )
+    return rows
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add a ``--<name>`` flag for every setting (default: unset, so env/defaults apply)."""
+    for f in dataclasses.fields(Settings):
+        parser.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest="setting_" + f.name,
+            default=None,
+            help=f"{f.metadata['help']} [env {env_name(f.name)}]",
+        )
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = (
+        f.type
+        if isinstance(f.type, type)
+        else {"Path": Path, "str": str, "int": int, "float": float}[str(f.type)]
+    )
+    try:
+        return kind(raw)
+    except ValueError:
+        raise ValidationError(
+            f"Setting {f.name} must be {_ARTICLE.get(kind, kind.__name__)}, got {raw!r}."
+        ) from None
+
+
+def load(
+    args: argparse.Namespace | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build Settings from defaults, the environment, parsed flags and explicit overrides."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for f in dataclasses.fields(Settings):
+        raw = env.get(env_name(f.name))
+        if args is not None and getattr(args, "setting_" + f.name, None) is not None:
+            raw = getattr(args, "setting_" + f.name)
+        if raw is not None and raw != "":
+            values[f.name] = _convert(f, raw)
+    values.update(overrides)
+    settings = Settings(**values)
+    if settings.store_backend not in ("sqlite", "firestore"):
+        raise ValidationError(
+            f"Unknown store backend {settings.store_backend!r}.",
+            hint="Use 'sqlite' or 'firestore'.",
+        )
+    return settings
+
+
+def parse(argv: Sequence[str] | None = None) -> Settings:
+    parser = argparse.ArgumentParser(add_help=False)
+    add_arguments(parser)
+    ns, _ = parser.parse_known_args(argv)
+    return load(ns)

@@ -1,0 +1,12 @@
+#!/bin/sh
+# Run a command with a real, unlocked Secret Service (gnome-keyring) on this D-Bus session.
+# Used by `make test` under dbus-run-session; the test password unlocks a throwaway keyring.
+home="$(mktemp -d)"
+export XDG_DATA_HOME="$home"
+export TFOS_REQUIRE_KEYRING=1
+eval "$(echo testpw | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
+export GNOME_KEYRING_CONTROL SSH_AUTH_SOCK
+"$@"
+rc=$?
+rm -rf "$home"
+exit $rc
