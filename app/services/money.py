@@ -1,0 +1,197 @@
+"""Money as integer paise: parsing, Indian formatting and exact rounding.
+
+Every amount in the platform is an ``int`` number of paise (1 rupee = 100 paise).
+``Decimal`` appears only while parsing text typed by a person; floats never do.
+Rounding is half-up (away from zero for negatives, like ``decimal.ROUND_HALF_UP``)
+and happens only at the edges: an EMI, a share, a percentage. Splits give the
+residue to the last part so that totals add up exactly.
+
+Percentages are carried as integer basis points (1 bps = 0.01 %, 24 % = 2400).
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+
+from app.kernel.errors import ValidationError
+
+Paise = int
+"""An amount of money in paise. An alias for readability; it is a plain ``int``."""
+
+PAISE_PER_RUPEE = 100
+BPS_PER_UNIT = 10_000
+"""Basis points in a whole (100 %)."""
+
+_CURRENCY_MARKS = re.compile(r"^(?:₹|rs\.?|inr)\s*", re.IGNORECASE)
+_INDIAN_GROUPS = r"\d{1,2}(?:,\d{2})*,\d{3}"
+_WESTERN_GROUPS = r"\d{1,3}(?:,\d{3})+"
+_AMOUNT = re.compile(rf"^(?:\d+|{_INDIAN_GROUPS}|{_WESTERN_GROUPS})(?:\.\d+)?$", re.ASCII)
+_PERCENT = re.compile(r"^\d+(?:\.\d+)?$", re.ASCII)
+
+
+def round_half_up(numerator: int, denominator: int) -> int:
+    """Return ``numerator / denominator`` rounded half-up to an integer, exactly.
+
+    Halves round away from zero: 5/2 -> 3, -5/2 -> -3, 7/3 -> 2.
+
+    Raises:
+        ValidationError: if ``denominator`` is zero.
+    """
+    if denominator == 0:
+        raise ValidationError("Cannot divide by zero.", hint="Check the divisor passed in.")
+    if denominator < 0:
+        numerator, denominator = -numerator, -denominator
+    magnitude = (2 * abs(numerator) + denominator) // (2 * denominator)
+    return magnitude if numerator >= 0 else -magnitude
+
+
+def split_evenly(total: Paise, parts: int) -> list[Paise]:
+    """Split ``total`` into ``parts`` equal amounts; the last absorbs the residue.
+
+    Every part but the last is ``total / parts`` truncated toward zero, so the
+    parts always sum to ``total`` and the last is never smaller in magnitude.
+
+    >>> split_evenly(1000, 3)
+    [333, 333, 334]
+    """
+    if isinstance(parts, bool) or not isinstance(parts, int) or parts < 1:
+        raise ValidationError(f"parts must be a whole number of at least 1 (got {parts!r}).")
+    share = abs(total) // parts
+    if total < 0:
+        share = -share
+    return [share] * (parts - 1) + [total - share * (parts - 1)]
+
+
+def bps_of(amount: Paise, bps: int) -> Paise:
+    """Return ``bps`` basis points of ``amount``, rounded half-up to the paisa."""
+    return round_half_up(amount * bps, BPS_PER_UNIT)
+
+
+def ratio_bps(numerator: int, denominator: int) -> int:
+    """Return ``numerator / denominator`` in basis points (half-up); 0 when the whole is 0."""
+    if denominator == 0:
+        return 0
+    return round_half_up(numerator * BPS_PER_UNIT, denominator)
+
+
+def format_bps(bps: int) -> str:
+    """Show basis points as a percentage with two decimals: 2450 -> ``"24.50%"``."""
+    sign = "-" if bps < 0 else ""
+    whole, frac = divmod(abs(bps), 100)
+    return f"{sign}{whole}.{frac:02d}%"
+
+
+def percent_to_bps(value: str | int | Decimal, *, field: str = "rate") -> int:
+    """Parse a percentage (``"24"``, ``"12.5%"``, ``Decimal("7.25")``) into basis points.
+
+    Raises:
+        ValidationError: on text that is not a non-negative number with at most
+            two decimals.
+    """
+    text = _as_text(value, field).removesuffix("%").strip()
+    if not _PERCENT.match(text):
+        raise ValidationError(
+            f"{field}: {value!r} is not a percentage.", hint="Type a number such as 12 or 12.5."
+        )
+    return _scale_exact(Decimal(text), 2, field, "a percentage has at most 2 decimals")
+
+
+def rupees(
+    value: str | int | Decimal, *, allow_negative: bool = False, field: str = "amount"
+) -> Paise:
+    """Parse an amount in rupees into paise.
+
+    Accepts ``int`` rupees, ``Decimal`` rupees, or text such as ``"500000"``,
+    ``"5,00,000.50"``, ``"500,000.50"``, ``"₹5,00,000.00"`` or ``"Rs. 1,200"``.
+    Trailing zeros beyond the paisa (``"1.500"``) are accepted because they are exact.
+
+    Raises:
+        ValidationError: naming ``field`` when the value is not a number, has a
+            fraction of a paisa, or is negative while ``allow_negative`` is False.
+    """
+    if isinstance(value, bool):
+        raise ValidationError(f"{field}: {value!r} is not an amount.")
+    if isinstance(value, int):
+        amount = Decimal(value)
+    elif isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValidationError(f"{field}: {value!r} is not an amount.")
+        amount = value
+    else:
+        amount = _parse_amount_text(_as_text(value, field), field)
+    if amount < 0 and not allow_negative:
+        raise ValidationError(
+            f"{field} cannot be negative (got {value!r}).", hint="Enter a positive amount."
+        )
+    return _scale_exact(amount, 2, field, "an amount has at most 2 decimals (paise)")
+
+
+def to_rupees(paise: Paise) -> Decimal:
+    """Return the exact rupee value of ``paise`` as a ``Decimal`` with two places."""
+    return Decimal(paise).scaleb(-2)
+
+
+def format_inr(paise: Paise, *, symbol: bool = True) -> str:
+    """Format paise with Indian digit grouping: 50000000 -> ``"₹5,00,000.00"``.
+
+    Negative amounts put the sign before the symbol: ``"-₹1,000.00"``.
+    """
+    sign = "-" if paise < 0 else ""
+    whole, frac = divmod(abs(paise), PAISE_PER_RUPEE)
+    mark = "₹" if symbol else ""
+    return f"{sign}{mark}{group_indian(whole)}.{frac:02d}"
+
+
+def group_indian(whole: int) -> str:
+    """Group a non-negative integer the Indian way: 1234567 -> ``"12,34,567"``."""
+    digits = str(whole)
+    if len(digits) <= 3:
+        return digits
+    head, tail = digits[:-3], digits[-3:]
+    pairs: list[str] = []
+    while len(head) > 2:
+        pairs.insert(0, head[-2:])
+        head = head[:-2]
+    return ",".join([head, *pairs, tail])
+
+
+def _as_text(value: str | int | Decimal, field: str) -> str:
+    if isinstance(value, bool):
+        raise ValidationError(f"{field}: {value!r} is not a number.")
+    if isinstance(value, int | Decimal):
+        return str(value)
+    if not isinstance(value, str):
+        raise ValidationError(f"{field}: expected text or a number, got {type(value).__name__}.")
+    return value.strip()
+
+
+def _parse_amount_text(text: str, field: str) -> Decimal:
+    negative = text.startswith("-")
+    body = _CURRENCY_MARKS.sub("", text.removeprefix("-").strip()).strip()
+    if not _AMOUNT.match(body):
+        raise ValidationError(
+            f"{field}: {text!r} is not an amount in rupees.",
+            hint="Type digits with an optional .paise part, e.g. 5,00,000.50.",
+        )
+    try:
+        amount = Decimal(body.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the patterns above admit only digits
+        raise ValidationError(f"{field}: {text!r} is not an amount in rupees.") from exc
+    return -amount if negative else amount
+
+
+def _scale_exact(amount: Decimal, places: int, field: str, rule: str) -> int:
+    """Return ``amount * 10**places`` as an int, exactly, or refuse if a fraction is left."""
+    sign, digits, exponent = amount.as_tuple()
+    if not isinstance(exponent, int):
+        raise ValidationError(f"{field}: {amount} is not a number.")
+    coefficient = int("".join(map(str, digits)) or "0")
+    shift = exponent + places
+    if shift >= 0:
+        scaled = coefficient * 10**shift
+    else:
+        scaled, remainder = divmod(coefficient, 10**-shift)
+        if remainder:
+            raise ValidationError(f"{field}: {amount} is too precise; {rule}.")
+    return -scaled if sign else scaled
