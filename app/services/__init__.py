@@ -1,0 +1,1 @@
+"""The domain: pure Python services over the document store and the WAL pipeline."""

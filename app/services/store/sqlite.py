@@ -1,0 +1,583 @@
+"""The embedded document store: one SQLite file in WAL mode.
+
+Durability: the file runs with ``journal_mode=WAL`` and ``synchronous=NORMAL``, so a
+power cut may lose the last few commits but never corrupts the file. That is enough
+because the store is not the durability source: the kernel WAL is. Every commit of
+the WAL pipeline records the last WAL sequence number it applied (``last_lsn``) in the
+same transaction, and replay resumes after :meth:`SqliteStore.last_applied_lsn`.
+
+Concurrency: one writer connection behind a lock (``BEGIN IMMEDIATE``, so other
+processes wait up to ``busy_timeout``); each reading thread has its own connection,
+and in WAL mode readers never block the writer nor wait for it. Documents are stored
+as canonical JSON text; queries run as SQL (see :mod:`.sqlite_sql`) and give the same
+results as :mod:`.matching`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import logging
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.kernel.errors import Conflict, NotFound, StorageError, ValidationError
+from app.services.store import matching, sqlite_sql
+from app.services.store.port import Change, Document, Query, Write
+from app.services.store.sqlite_listen import Dispatcher, Subscription
+from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Key = tuple[str, str]
+
+KEEP_CHANGES = 10_000
+ANALYZE_EVERY = 10_000  # fewest documents written between refreshes of planner statistics
+_PRUNE_EVERY = 256
+_INT64 = (-(2**63), 2**63 - 1)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS docs (
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    data TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    updated_at REAL NOT NULL,
+    PRIMARY KEY (collection, id)
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    collection TEXT NOT NULL,
+    id TEXT NOT NULL,
+    kind TEXT NOT NULL
+);
+INSERT OR IGNORE INTO meta (key, value) VALUES ('last_applied_lsn', 0), ('changes_pruned_to', 0);
+"""
+_UPSERT = (
+    "INSERT INTO docs (collection, id, data, version, updated_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, "
+    "version = excluded.version, updated_at = excluded.updated_at"
+)
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A document's state while a commit is applied: ``data`` None = absent."""
+
+    data: dict[str, Any] | None
+    version: int
+
+
+class SqliteStore:
+    """The :class:`~app.services.store.port.DocumentStore` over one SQLite file.
+
+    Args:
+        path: the database file (created with its folder if missing).
+        poll_interval: seconds between checks for commits made by other processes.
+        busy_timeout: seconds to wait for another process's write before failing.
+    """
+
+    def __init__(
+        self, path: Path, *, poll_interval: float = 0.05, busy_timeout: float = 5.0
+    ) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._commits_since_prune = 0
+        self._written_since_analyze = 0
+        self._analyze_after = ANALYZE_EVERY
+        self._closed = False
+        with self._storage_errors():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = self._connect()
+            mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise StorageError(
+                    f"The store {self.path} cannot use write-ahead logging (mode {mode}).",
+                    hint="Keep the data folder on a local disk, not a network share.",
+                )
+            self._writer.executescript(_SCHEMA)
+            self._indexes = {r[0] for r in self._writer.execute("SELECT name FROM sqlite_master")}
+        self._dispatcher = Dispatcher(self._connect, self._run_query, self._fetch, poll_interval)
+
+    # -- connections and errors -------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path,
+            timeout=self.busy_timeout,
+            isolation_level=None,
+            check_same_thread=False,
+            cached_statements=256,
+        )
+        conn.execute("PRAGMA synchronous=NORMAL")
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's reading connection."""
+        self._ensure_open()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            with self._readers_lock:
+                self._readers.append(conn)
+            self._local.conn = conn
+        return conn
+
+    def _ensure_open(self) -> None:
+        if self._closed:
+            raise StorageError(f"The store {self.path} is closed.", hint="Open it again.")
+
+    @contextlib.contextmanager
+    def _storage_errors(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            known = storage_error(exc, self.path, self.busy_timeout)
+            if known is None:
+                raise
+            raise known from exc
+
+    @contextlib.contextmanager
+    def _read_transaction(self, conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            conn.execute("COMMIT")
+
+    # -- reads --------------------------------------------------------------------
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        return self.get_many(collection, [doc_id]).get(doc_id)
+
+    def get_many(self, collection: str, ids: Iterable[str]) -> dict[str, Document]:
+        ids = list(ids)
+        matching.check_name("collection", collection)
+        for doc_id in ids:
+            matching.check_name("document", doc_id)
+        with self._storage_errors():
+            return self._fetch(self._reader(), collection, ids)
+
+    def _fetch(
+        self, conn: sqlite3.Connection, collection: str, ids: Iterable[str]
+    ) -> dict[str, Document]:
+        rows = conn.execute(
+            "SELECT id, data, version FROM docs WHERE collection = ? "
+            "AND id IN (SELECT value FROM json_each(?))",
+            (collection, json.dumps(list(ids))),
+        ).fetchall()
+        return {row[0]: _document(collection, row) for row in rows}
+
+    def query(self, query: Query) -> list[Document]:
+        with self._storage_errors():
+            return self._run_query(self._reader(), query)
+
+    def _run_query(self, conn: sqlite3.Connection, query: Query) -> list[Document]:
+        plan = self._plan(sqlite_sql.select, query)
+        rows = conn.execute(plan.sql, plan.params).fetchall()
+        return [_document(query.collection, row) for row in rows]
+
+    def stream(self, query: Query) -> Iterator[Document]:
+        """Documents one at a time from one consistent snapshot (its own connection)."""
+        plan = self._plan(sqlite_sql.select, query)
+        return self._stream(plan, query.collection)
+
+    def _stream(self, plan: sqlite_sql.Plan, collection: str) -> Iterator[Document]:
+        with self._storage_errors():
+            self._ensure_open()
+            conn = self._connect()
+        try:
+            with self._storage_errors(), self._read_transaction(conn):
+                cursor = conn.execute(plan.sql, plan.params)
+                while rows := cursor.fetchmany(256):
+                    yield from (_document(collection, row) for row in rows)
+        finally:
+            conn.close()
+
+    def count(self, query: Query) -> int:
+        plan = self._plan(sqlite_sql.count, query)
+        with self._storage_errors():
+            return int(self._reader().execute(plan.sql, plan.params).fetchone()[0])
+
+    def versions(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        wanted = list(dict.fromkeys(keys))
+        with self._storage_errors():
+            found = self._versions(self._reader(), wanted)
+        return {key: found.get(key, 0) for key in wanted}
+
+    @staticmethod
+    def _versions(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, int]:
+        rows = conn.execute(
+            "SELECT collection, id, version FROM docs WHERE (collection, id) IN "
+            "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+            "FROM json_each(?))",
+            (json.dumps(keys),),
+        )
+        return {(c, i): v for c, i, v in rows}
+
+    def last_applied_lsn(self) -> int:
+        with self._storage_errors():
+            row = (
+                self._reader()
+                .execute("SELECT value FROM meta WHERE key = 'last_applied_lsn'")
+                .fetchone()
+            )
+        return int(row[0])
+
+    # -- indexes ------------------------------------------------------------------
+
+    def _plan(self, build: Callable[[Query], sqlite_sql.Plan], query: Query) -> sqlite_sql.Plan:
+        plan = build(query)
+        for field_path in plan.indexed_fields:
+            name, sql = sqlite_sql.index_statement(query.collection, field_path)
+            if name not in self._indexes:
+                self._create_index(name, sql)
+        return plan
+
+    def _create_index(self, name: str, sql: str) -> None:
+        """Create a field's expression index (once per file) and refresh the statistics
+        the query planner uses to choose between indexes."""
+        with self._write_lock:
+            if name in self._indexes:
+                return
+            self._ensure_open()
+            self._indexes.add(name)
+            self._maintain(sql, f"index {name}")
+            self._analyze()
+
+    def _analyze(self) -> None:
+        """Refresh the planner statistics (writer lock held); next time after the
+        collection grew by half, at least ``ANALYZE_EVERY`` documents written."""
+        self._maintain("ANALYZE docs", "planner statistics")
+        try:
+            row = self._writer.execute(
+                "SELECT stat FROM sqlite_stat1 WHERE idx = 'sqlite_autoindex_docs_1'"
+            ).fetchone()
+        except sqlite3.OperationalError:
+            row = None
+        rows = int(row[0].split()[0]) if row else 0
+        self._written_since_analyze = 0
+        self._analyze_after = max(ANALYZE_EVERY, rows // 2)
+
+    def _maintain(self, sql: str, what: str) -> None:
+        """Run a maintenance statement (writer lock held); a failure only costs speed."""
+        try:
+            with self._storage_errors():
+                self._writer.execute(sql)
+        except StorageError as exc:
+            logger.warning("Could not update the %s: %s", what, exc)
+
+    # -- writes -------------------------------------------------------------------
+
+    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
+        self._commit(writes, {}, last_lsn)
+
+    def batch(self) -> WriteBatch:
+        """A batch of writes applied atomically by its ``commit()``."""
+        return WriteBatch(self.commit)
+
+    def run_transaction(self, fn: Callable[[Transaction], T], max_attempts: int = 5) -> T:
+        """Run ``fn(tx)``; commit its writes only if nothing it read has changed since.
+
+        ``fn`` reads with ``tx.get``/``tx.query`` (before any write) and buffers writes
+        with ``tx.set``/``merge``/``update``/``delete``. On a conflict the whole function
+        runs again, up to ``max_attempts`` times; then ``Conflict`` is raised. New
+        documents that would have matched a ``tx.query`` are not detected.
+        """
+        return run_with_retries(self, self._commit, fn, max_attempts)
+
+    def _commit(
+        self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
+    ) -> None:
+        for write in writes:
+            _check_write(write)
+        with self._write_lock, self._storage_errors():
+            self._ensure_open()
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._apply(conn, writes, checks, last_lsn)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            self._written_since_analyze += len(writes)
+            if self._written_since_analyze >= self._analyze_after:
+                self._analyze()
+        self._dispatcher.notify()
+
+    def _apply(
+        self,
+        conn: sqlite3.Connection,
+        writes: Sequence[Write],
+        checks: dict[Key, int],
+        last_lsn: int | None,
+    ) -> None:
+        keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
+        before = self._load(conn, keys)
+        for key, expected in checks.items():
+            _check_version(key, expected, before[key].version)
+        after = dict(before)
+        for write in writes:
+            key = (write.collection, write.id)
+            after[key] = _apply_write(write, after[key])
+        now = time.time()
+        upserts, deletes, changes = [], [], []
+        for key in dict.fromkeys((w.collection, w.id) for w in writes):
+            old, new = before[key], after[key]
+            if new.data is not None:
+                upserts.append((*key, matching.canonical_json(new.data), new.version, now))
+                changes.append((*key, "created" if old.data is None else "updated"))
+            elif old.data is not None:
+                deletes.append(key)
+                changes.append((*key, "deleted"))
+        conn.executemany(_UPSERT, upserts)
+        conn.executemany("DELETE FROM docs WHERE collection = ? AND id = ?", deletes)
+        conn.executemany("INSERT INTO changes (collection, id, kind) VALUES (?, ?, ?)", changes)
+        if last_lsn is not None:
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'last_applied_lsn'", (last_lsn,))
+        self._maybe_prune(conn, len(changes))
+
+    @staticmethod
+    def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, _Slot]:
+        slots = {key: _Slot(None, 0) for key in keys}
+        rows = conn.execute(
+            "SELECT collection, id, data, version FROM docs WHERE (collection, id) IN "
+            "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
+            "FROM json_each(?))",
+            (json.dumps(keys),),
+        )
+        for collection, doc_id, data, version in rows:
+            slots[(collection, doc_id)] = _Slot(json.loads(data), version)
+        return slots
+
+    def _maybe_prune(self, conn: sqlite3.Connection, written: int) -> None:
+        """Keep the last ``KEEP_CHANGES`` change rows; listeners that fell further
+        behind re-run their queries (they see ``changes_pruned_to`` move)."""
+        self._commits_since_prune += 1
+        if self._commits_since_prune < _PRUNE_EVERY and written < KEEP_CHANGES:
+            return
+        self._commits_since_prune = 0
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM changes").fetchone()[0]
+        cut = last - KEEP_CHANGES
+        if cut > 0:
+            conn.execute("DELETE FROM changes WHERE seq <= ?", (cut,))
+            conn.execute(
+                "UPDATE meta SET value = max(value, ?) WHERE key = 'changes_pruned_to'", (cut,)
+            )
+
+    # -- listeners and lifetime ---------------------------------------------------
+
+    def on_snapshot(
+        self, target: str | Query, callback: Callable[[list[Change]], None]
+    ) -> Subscription:
+        query = Query(target) if isinstance(target, str) else target
+        matching.validate_query(query)
+        self._ensure_open()
+        return self._dispatcher.subscribe(query, callback)
+
+    def close(self) -> None:
+        """Stop the listener thread and close every connection (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._dispatcher.close()
+        with self._write_lock:
+            self._maintain("PRAGMA optimize", "planner statistics")
+            self._writer.close()
+        with self._readers_lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _document(collection: str, row: tuple[str, str, int]) -> Document:
+    return Document(collection, row[0], json.loads(row[1]), row[2])
+
+
+# -- applying one write ---------------------------------------------------------------
+
+
+def _check_version(key: Key, expected: int, actual: int) -> None:
+    if expected == actual:
+        return
+    name = f"{key[0]}/{key[1]}"
+    if expected == 0:
+        message = f"{name} already exists (version {actual})."
+    elif actual == 0:
+        message = f"{name} was deleted by someone else (expected version {expected})."
+    else:
+        message = (
+            f"{name} was changed by someone else (expected version {expected}, found {actual})."
+        )
+    raise Conflict(message, hint="Reload it and try again; nothing was saved.")
+
+
+def _apply_write(write: Write, slot: _Slot) -> _Slot:
+    if write.expect_version is not None:
+        _check_version((write.collection, write.id), write.expect_version, slot.version)
+    if write.kind == "delete":
+        return _Slot(None, 0)
+    if write.kind == "set":
+        data = copy.deepcopy(write.data)
+    elif write.kind == "merge":
+        data = deep_merge(slot.data or {}, write.data)
+    else:
+        if slot.data is None:
+            raise NotFound(
+                f"{write.collection}/{write.id} does not exist, so it cannot be updated.",
+                hint="Create it with set or merge first, or check the id; nothing was saved.",
+            )
+        data = set_paths(slot.data, write.data)
+    return _Slot(data, slot.version + 1)
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``patch`` merged in: maps merge recursively, other values replace."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def set_paths(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each dotted path of ``updates`` set (missing maps are created)."""
+    out = copy.deepcopy(base)
+    for path, value in updates.items():
+        *parents, last = path.split(".")
+        cur = out
+        for part in parents:
+            if not isinstance(cur.get(part), dict):
+                cur[part] = {}
+            cur = cur[part]
+        cur[last] = copy.deepcopy(value)
+    return out
+
+
+def _check_write(write: Write) -> None:
+    if write.kind not in ("set", "merge", "update", "delete"):
+        raise ValidationError(
+            f"Unknown write kind {write.kind!r}.", hint="Use set/merge/update/delete."
+        )
+    matching.check_name("collection", write.collection)
+    matching.check_name("document", write.id)
+    if write.kind == "delete":
+        return
+    if not isinstance(write.data, dict):
+        raise ValidationError(f"The data for {write.collection}/{write.id} is not a dict.")
+    if write.kind == "update":
+        for path in write.data:
+            matching.check_field_path(path)
+    check_json(write.data, f"{write.collection}/{write.id}")
+
+
+def check_json(value: Any, where: str) -> None:
+    """Raise ``ValidationError`` unless ``value`` is storable JSON: string keys, text
+    without NUL (SQLite's JSON functions cut text there), 64-bit integers, finite floats."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise ValidationError(f"{where} has a non-string key {key!r}.")
+            check_json(key, f"{where} (a key)")
+            check_json(item, f"{where}.{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            check_json(item, f"{where}[{i}]")
+    elif isinstance(value, str):
+        if "\x00" in value:
+            raise ValidationError(f"{where} holds a NUL character, which cannot be stored.")
+    elif isinstance(value, bool) or value is None:
+        return
+    elif isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise ValidationError(
+                f"{where} is an integer beyond 64 bits.", hint="Store it as text."
+            )
+    elif isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValidationError(f"{where} is not a finite number.")
+    else:
+        raise ValidationError(
+            f"{where} holds a {type(value).__name__}, which cannot be stored.",
+            hint="Store None, bool, int, float, str, list or dict (dates as ISO text).",
+        )
+
+
+# -- disk errors ----------------------------------------------------------------------
+
+_KNOWN_ERRORS = (
+    (
+        "disk is full",
+        "The disk holding the store {path} is full.",
+        "Free some disk space, then try again; nothing was saved.",
+    ),
+    (
+        "readonly",
+        "The store file {path} is read-only.",
+        "Give this user write access to the file and its folder, then restart.",
+    ),
+    (
+        "locked",
+        "The store {path} stayed locked by another process for over {timeout:g} s.",
+        "Wait for the other TransactFlowOS process to finish (or close it), then try again.",
+    ),
+    (
+        "busy",
+        "The store {path} stayed busy in another process for over {timeout:g} s.",
+        "Wait for the other TransactFlowOS process to finish (or close it), then try again.",
+    ),
+    (
+        "unable to open",
+        "The store file {path} cannot be opened.",
+        "Check that its folder exists and that this user may write there.",
+    ),
+    (
+        "disk i/o error",
+        "The disk failed while reading or writing the store {path}.",
+        "Check the disk and the free space, then restart TransactFlowOS.",
+    ),
+    (
+        "not a database",
+        "The store file {path} is damaged (not a database).",
+        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+    ),
+    (
+        "malformed",
+        "The store file {path} is damaged (malformed).",
+        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+    ),
+)
+
+
+def storage_error(exc: sqlite3.Error, path: Path, timeout: float) -> StorageError | None:
+    """The ``StorageError`` a person can act on for a disk-level SQLite failure, or
+    ``None`` when ``exc`` is a bug (bad SQL, misuse)."""
+    if not isinstance(exc, sqlite3.OperationalError) and type(exc) is not sqlite3.DatabaseError:
+        return None
+    text = str(exc).lower()
+    for needle, message, hint in _KNOWN_ERRORS:
+        if needle in text:
+            return StorageError(message.format(path=path, timeout=timeout), hint=hint)
+    return None
