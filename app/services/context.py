@@ -1,0 +1,126 @@
+"""What every service is given: store, pipeline, clock, locks, ids, data dir, PII vault."""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Protocol
+
+from app.kernel.locks import LockManager
+from app.services.pii import PiiVault
+from app.services.pipeline import Pipeline
+from app.services.store import DocumentStore
+
+IST = timezone(timedelta(hours=5, minutes=30), "IST")
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware UTC."""
+        ...
+
+    def today(self) -> date:
+        """Today's date in India (the firm's calendar)."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def today(self) -> date:
+        return self.now().astimezone(IST).date()
+
+
+class FixedClock:
+    """A hand-set clock for tests and demo data; ``advance`` moves it forward."""
+
+    def __init__(self, at: datetime) -> None:
+        self._now = at if at.tzinfo else at.replace(tzinfo=UTC)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def today(self) -> date:
+        return self.now().astimezone(IST).date()
+
+    def advance(self, **delta: float) -> None:
+        with self._lock:
+            self._now += timedelta(**delta)
+
+    def set(self, at: datetime) -> None:
+        with self._lock:
+            self._now = at if at.tzinfo else at.replace(tzinfo=UTC)
+
+
+class IdGen:
+    """Short unique ids with a readable prefix ("loan-3f9a1c2b"); seeded for demo data."""
+
+    def __init__(self, seed: int | None = None) -> None:
+        self._rng = random.Random(seed) if seed is not None else None
+        self._lock = threading.Lock()
+
+    def new(self, prefix: str) -> str:
+        if self._rng is None:
+            return f"{prefix}-{secrets.token_hex(5)}"
+        with self._lock:
+            return f"{prefix}-{self._rng.getrandbits(40):010x}"
+
+
+@dataclass
+class ServiceContext:
+    store: DocumentStore
+    pipeline: Pipeline
+    clock: Clock
+    locks: LockManager
+    ids: IdGen
+    data_dir: Path
+    pii: PiiVault
+
+    @property
+    def documents_dir(self) -> Path:
+        return self.data_dir / "documents"
+
+
+def make_context(
+    data_dir: Path,
+    *,
+    clock: Clock | None = None,
+    ids: IdGen | None = None,
+    store: DocumentStore | None = None,
+    lock_timeout: float = 10.0,
+) -> ServiceContext:
+    """A real context (SQLite store unless ``store`` is given, and the WAL pipeline) on
+    ``data_dir``, with the WAL opened and replayed; close with :func:`close_context`."""
+    for sub in ("wal", "locks", "documents", "keys"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    if store is None:
+        from app.services.store.sqlite import SqliteStore
+
+        store = SqliteStore(data_dir / "store.sqlite3")
+    pipeline = Pipeline(store, data_dir / "wal" / "wal.log", lock_timeout=lock_timeout)
+    try:
+        pipeline.open()
+    except BaseException:
+        store.close()
+        raise
+    return ServiceContext(
+        store=store,
+        pipeline=pipeline,
+        clock=clock or SystemClock(),
+        locks=LockManager(data_dir / "locks"),
+        ids=ids or IdGen(),
+        data_dir=data_dir,
+        pii=PiiVault(data_dir / "keys" / "pii.key"),
+    )
+
+
+def close_context(ctx: ServiceContext) -> None:
+    ctx.pipeline.close()
+    ctx.store.close()

@@ -1,0 +1,292 @@
+"""The write path: every state change goes to the WAL first, then to the store.
+
+A service builds a :class:`ChangeSet` (the document writes plus who, what and why)
+inside :meth:`Pipeline.transact`, which reads through a :class:`Reader` that
+remembers the version of every document it saw. The WAL's writer thread then, for
+each batch and while holding the WAL's cross-process lock:
+
+1. checks every change's preconditions (the versions it read) against the store;
+   a change whose data moved underneath it is refused with ``Conflict`` and
+   :meth:`Pipeline.transact` runs the service function again (optimistic
+   concurrency, as Firestore transactions do);
+2. appends the accepted changes to the WAL and fsyncs once (group commit);
+3. applies their writes to the store in one transaction that also records the last
+   applied sequence number.
+
+A crash between 2 and 3 loses nothing: on open (and whenever another process is
+found to have appended) records after the store's last applied sequence number
+are replayed. A crash before 2 leaves no trace, and the change was never
+acknowledged. Replay applies a record at most once because the sequence number
+moves in the same store transaction as the writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from app.kernel.errors import Conflict, NotFound, StorageError
+from app.kernel.wal import Entry, OpenReport, Record, WriteAheadLog, utcnow
+from app.services.actors import Actor
+from app.services.store import Document, DocumentStore, Query, Write
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Key = tuple[str, str]
+REPLAY_CHUNK = 500
+RETRY_BACKOFF_S = 0.002  # jittered, grows with each attempt so no writer starves
+
+
+@dataclass
+class ChangeSet:
+    """What one action changes, and why. One ChangeSet is one WAL record."""
+
+    action: str
+    entity_type: str
+    entity_id: str
+    writes: list[Write] = field(default_factory=list)
+    reason: str = ""
+    event: dict[str, Any] | None = None
+
+
+@dataclass
+class Committed:
+    """The outcome of a commit: the WAL record, plus what the service wants to return."""
+
+    record: Record
+    value: Any = None
+
+
+class Reader:
+    """Reads the store for one attempt of a transaction, remembering versions read."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+        self.seen: dict[Key, Document | None] = {}
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        doc = self.store.get(collection, doc_id)
+        self.seen[(collection, doc_id)] = doc
+        return doc
+
+    def require(self, collection: str, doc_id: str, what: str) -> Document:
+        """Like :meth:`get`, but a missing document is a clear ``NotFound``."""
+        doc = self.get(collection, doc_id)
+        if doc is None:
+            raise NotFound(f"No {what} with id {doc_id!r}.")
+        return doc
+
+    def query(self, query: Query) -> list[Document]:
+        docs = self.store.query(query)
+        for doc in docs:
+            self.seen[(doc.collection, doc.id)] = doc
+        return docs
+
+    def versions(self) -> dict[Key, int]:
+        return {key: (doc.version if doc else 0) for key, doc in self.seen.items()}
+
+
+@dataclass
+class _Pending:
+    checks: dict[Key, int]
+    writes: list[Write]
+
+
+class Pipeline:
+    """Owns the WAL and applies its records to the store (see module docstring)."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        wal_path: Path,
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        lock_timeout: float = 10.0,
+    ) -> None:
+        self.store = store
+        self.wal = WriteAheadLog(wal_path, hooks=self, clock=clock, lock_timeout=lock_timeout)
+        self._pending: dict[int, _Pending] = {}
+        self._store_behind = False
+        self.open_report: OpenReport | None = None
+
+    def open(self) -> OpenReport:
+        """Open the WAL (cutting a torn tail) and replay what the store has not applied."""
+        self.open_report = self.wal.open()
+        return self.open_report
+
+    def close(self) -> None:
+        self.wal.close()
+
+    def __enter__(self) -> Pipeline:
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the service-facing API --------------------------------------------------------
+
+    def transact(
+        self,
+        actor: Actor,
+        work: Callable[[Reader], ChangeSet | tuple[ChangeSet, T]],
+        *,
+        attempts: int = 5,
+    ) -> Committed:
+        """Run ``work`` against a fresh Reader and commit what it returns.
+
+        ``work`` may return a ChangeSet, or (ChangeSet, value) to hand a value back to
+        the caller in ``Committed.value``. It is run again when another writer changed
+        a document it read (up to ``attempts`` times); any exception it raises
+        propagates and nothing is written.
+        """
+        for attempt in range(1, attempts + 1):
+            reader = Reader(self.store)
+            result = work(reader)
+            change, value = result if isinstance(result, tuple) else (result, None)
+            try:
+                record = self._commit(actor, change, reader)
+            except _PreconditionFailed as exc:
+                if attempt == attempts:
+                    raise Conflict(
+                        f"{change.action} on {change.entity_type} {change.entity_id} kept "
+                        f"colliding with other changes ({exc}).",
+                        hint="Try again in a moment.",
+                    ) from None
+                time.sleep(random.uniform(0, RETRY_BACKOFF_S * attempt))
+                continue
+            return Committed(record, value)
+        raise AssertionError("unreachable")
+
+    def commit(self, actor: Actor, change: ChangeSet) -> Record:
+        """Commit a change that needs no reads (blind writes, e.g. an append-only event)."""
+        try:
+            return self._commit(actor, change, None)
+        except _PreconditionFailed as exc:
+            raise Conflict(str(exc)) from None
+
+    async def transact_async(
+        self, actor: Actor, work: Callable[[Reader], ChangeSet | tuple[ChangeSet, T]]
+    ) -> Committed:
+        """:meth:`transact` off the event loop's thread (store reads and fsync block)."""
+        return await asyncio.get_running_loop().run_in_executor(
+            None, lambda: self.transact(actor, work)
+        )
+
+    # -- building entries ------------------------------------------------------------------
+
+    def _commit(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> Record:
+        checks = reader.versions() if reader else {}
+        for write in change.writes:
+            if write.expect_version is not None:
+                checks[(write.collection, write.id)] = write.expect_version
+        entry = Entry(
+            actor=actor.to_json(),
+            action=change.action,
+            entity={"type": change.entity_type, "id": change.entity_id},
+            change=self._change_json(change, reader),
+            reason=change.reason,
+        )
+        self._pending[id(entry)] = _Pending(checks, list(change.writes))
+        try:
+            return self.wal.append(entry)
+        finally:
+            self._pending.pop(id(entry), None)
+
+    @staticmethod
+    def _change_json(change: ChangeSet, reader: Reader | None) -> dict[str, Any]:
+        writes = []
+        for write in change.writes:
+            item = write.to_json()
+            before = reader.seen.get((write.collection, write.id)) if reader else None
+            if before is not None:
+                item["before"] = _before_values(before, write)
+            writes.append(item)
+        out: dict[str, Any] = {"writes": writes}
+        if change.event is not None:
+            out["event"] = change.event
+        return out
+
+    # -- BatchHooks: called by the WAL writer thread under the WAL lock ---------------
+
+    def catch_up(self, head_lsn: int) -> None:
+        """Apply WAL records the store has not applied yet (after a crash or another
+        process's append that did not reach the store)."""
+        applied = self.store.last_applied_lsn()
+        if applied > head_lsn:
+            raise StorageError(
+                f"The store has applied sequence number {applied} but the WAL ends at "
+                f"{head_lsn}: the WAL has lost records.",
+                hint="Run `tfos wal verify` and restore the WAL from a backup.",
+            )
+        batch: list[Record] = []
+        for record in self.wal.read(applied + 1, head_lsn):
+            batch.append(record)
+            if len(batch) >= REPLAY_CHUNK:
+                self._apply(batch)
+                batch = []
+        if batch:
+            self._apply(batch)
+        self._store_behind = False
+
+    def before_append(self, entries: list[Entry]) -> list[Exception | None]:
+        if self._store_behind:
+            self.catch_up(self.wal.head()[0])
+        pending = [self._pending.get(id(e), _Pending({}, [])) for e in entries]
+        keys = {key for p in pending for key in _keys(p)}
+        current = self.store.versions(keys) if keys else {}
+        return [_check(p, current) for p in pending]
+
+    def after_append(self, records: list[Record]) -> None:
+        try:
+            self._apply(records)
+        except Exception:
+            self._store_behind = True
+            raise
+
+    def _apply(self, records: Sequence[Record]) -> None:
+        writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
+        self.store.commit(writes, last_lsn=records[-1].lsn)
+
+
+class _PreconditionFailed(Conflict):
+    """A document read by a transaction changed before its commit (retryable)."""
+
+
+def _keys(pending: _Pending) -> Iterable[Key]:
+    yield from pending.checks
+    for write in pending.writes:
+        yield (write.collection, write.id)
+
+
+def _check(pending: _Pending, current: dict[Key, int]) -> Exception | None:
+    """Check one change against ``current`` versions; on success, advance them so the
+    next change in the same batch sees this one's effect."""
+    for key, expected in pending.checks.items():
+        if current.get(key, 0) != expected:
+            return _PreconditionFailed(
+                f"{key[0]}/{key[1]} changed (version {current.get(key, 0)}, read {expected})"
+            )
+    for write in pending.writes:
+        key = (write.collection, write.id)
+        if write.kind == "update" and current.get(key, 0) == 0:
+            return NotFound(f"Cannot update {key[0]}/{key[1]}: it does not exist.")
+    for write in pending.writes:
+        key = (write.collection, write.id)
+        current[key] = 0 if write.kind == "delete" else current.get(key, 0) + 1
+    return None
+
+
+def _before_values(before: Document, write: Write) -> dict[str, Any]:
+    """The old values of the fields a write touches (for the audit trail)."""
+    if write.kind in ("set", "delete"):
+        return before.data
+    return {path: before.get(path) for path in write.data}
