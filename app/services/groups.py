@@ -1,0 +1,399 @@
+"""Chit groups and their tickets.
+
+A group is created *forming* with its agreement (:class:`~app.services.auction_rules.
+Agreement`), takes members' tickets until it has N of them, and is then *started*
+(*running*). Each period's prize is settled by :mod:`app.services.auctions`, which
+advances ``periods_done``; after the N-th period the group is *completed*.
+
+The group document is the serialisation point of enrolment: every enrolment reads
+and bumps ``tickets_issued``, so two concurrent enrolments can never both take the
+last ticket or give one member two tickets (the pipeline retries the loser, which
+then sees the first one's ticket).
+
+When the group names a foreman member, that member holds ticket 1 from creation;
+a group whose foreman takes period 1 must name one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.services.actors import Actor
+from app.services.auction_rules import Agreement
+from app.services.context import ServiceContext
+from app.services.emi import add_months
+from app.services.money import ratio_bps
+from app.services.pipeline import ChangeSet, Reader
+from app.services.store import Document, Query, Write
+
+FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
+STATUSES = (FORMING, RUNNING, COMPLETED)
+MAX_NAME = 80
+
+
+def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
+    return {
+        "gross_paise": agreement.gross_paise,
+        "members": agreement.members,
+        "period_months": agreement.period_months,
+        "commission_bps": agreement.commission_bps,
+        "discount_cap_bps": agreement.discount_cap_bps,
+        "bid_step_paise": agreement.bid_step_paise,
+        "foreman_takes_first": agreement.foreman_takes_first,
+    }
+
+
+def agreement_from_json(raw: dict[str, Any]) -> Agreement:
+    return Agreement(**raw)
+
+
+@dataclass(frozen=True)
+class Group:
+    """A chit group as stored, with its derived cycle progress."""
+
+    id: str
+    name: str
+    agreement: Agreement
+    start_date: date
+    status: str
+    foreman_member_id: str | None
+    tickets_issued: int
+    periods_done: int
+    created_at: str
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Group:
+        d = doc.data
+        return cls(
+            id=doc.id,
+            name=d["name"],
+            agreement=agreement_from_json(d["agreement"]),
+            start_date=date.fromisoformat(d["start_date"]),
+            status=d["status"],
+            foreman_member_id=d.get("foreman_member_id"),
+            tickets_issued=d.get("tickets_issued", 0),
+            periods_done=d.get("periods_done", 0),
+            created_at=d.get("created_at", ""),
+        )
+
+    @property
+    def members(self) -> int:
+        return self.agreement.members
+
+    @property
+    def is_full(self) -> bool:
+        return self.tickets_issued >= self.members
+
+    @property
+    def progress_bps(self) -> int:
+        """Cycle progress: periods settled / N, in basis points."""
+        return ratio_bps(self.periods_done, self.members)
+
+    @property
+    def next_period(self) -> int | None:
+        """The period whose prize is still to be settled, or None when all are."""
+        return self.periods_done + 1 if self.periods_done < self.members else None
+
+    def auction_date(self, period: int) -> date:
+        """The scheduled draw date of ``period``: start + (period - 1) instalment periods."""
+        if not 1 <= period <= self.members:
+            raise ValidationError(f"Period must be 1 to {self.members}; got {period}.")
+        return add_months(self.start_date, (period - 1) * self.agreement.period_months)
+
+    @property
+    def next_auction_date(self) -> date | None:
+        period = self.next_period
+        return None if period is None else self.auction_date(period)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    group_id: str
+    ticket_no: int
+    member_id: str
+    prized_period: int | None
+    security: dict[str, Any] | None
+    enrolled_at: str
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Ticket:
+        d = doc.data
+        return cls(
+            id=doc.id,
+            group_id=d["group_id"],
+            ticket_no=d["ticket_no"],
+            member_id=d["member_id"],
+            prized_period=d.get("prized_period"),
+            security=d.get("security"),
+            enrolled_at=d.get("enrolled_at", ""),
+        )
+
+    @property
+    def prized(self) -> bool:
+        return self.prized_period is not None
+
+
+@dataclass(frozen=True)
+class CycleProgress:
+    group_id: str
+    periods_done: int
+    members: int
+    progress_bps: int
+    next_period: int | None
+    next_auction_date: date | None
+    prized_tickets: int
+
+
+def ticket_id(group_id: str, ticket_no: int) -> str:
+    return f"{group_id}-{ticket_no}"
+
+
+def tickets_query(group_id: str) -> Query:
+    return Query("tickets").where("group_id", "==", group_id).order_by("ticket_no")
+
+
+def read_group(reader: Reader, group_id: str) -> Group:
+    return Group.from_doc(reader.require("groups", group_id, "chit group"))
+
+
+def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
+    return [Ticket.from_doc(d) for d in reader.query(tickets_query(group_id))]
+
+
+def require_active_member(reader: Reader, member_id: str) -> Document:
+    member = reader.require("members", member_id, "member")
+    if member.data.get("status", "active") != "active":
+        raise Conflict(
+            f"Member {member_id} has been removed and cannot hold a ticket.",
+            hint="Reinstate the member first.",
+        )
+    return member
+
+
+def _ticket_write(group_id: str, ticket_no: int, member_id: str, at: str) -> Write:
+    data = {
+        "group_id": group_id,
+        "ticket_no": ticket_no,
+        "member_id": member_id,
+        "prized_period": None,
+        "security": None,
+        "enrolled_at": at,
+    }
+    return Write("set", "tickets", ticket_id(group_id, ticket_no), data, expect_version=0)
+
+
+class GroupService:
+    """Creates, fills and starts chit groups; reads them for screens."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # -- changes ------------------------------------------------------------------
+
+    def create_group(
+        self,
+        actor: Actor,
+        name: str,
+        *,
+        gross_paise: int,
+        members: int,
+        start_date: date,
+        period_months: int = 1,
+        commission_bps: int = 500,
+        discount_cap_bps: int = 3000,
+        bid_step_paise: int = 50_000,
+        foreman_takes_first: bool = False,
+        foreman_member_id: str | None = None,
+        reason: str = "",
+    ) -> Group:
+        """Create a forming group. Every wrong term is listed in one ValidationError."""
+        actor.require("employee", "admin", doing="create a chit group")
+        terms = dict(
+            gross_paise=gross_paise,
+            members=members,
+            period_months=period_months,
+            commission_bps=commission_bps,
+            discount_cap_bps=discount_cap_bps,
+            bid_step_paise=bid_step_paise,
+            foreman_takes_first=foreman_takes_first,
+        )
+        agreement = _checked_agreement(name, terms, start_date, foreman_member_id)
+        group_id = self.ctx.ids.new("grp")
+        now = self.ctx.clock.now().isoformat()
+        data = {
+            "name": name.strip(),
+            "agreement": agreement_to_json(agreement),
+            "start_date": start_date.isoformat(),
+            "status": FORMING,
+            "foreman_member_id": foreman_member_id,
+            "tickets_issued": 1 if foreman_member_id else 0,
+            "periods_done": 0,
+            "created_at": now,
+            "created_by": actor.id,
+        }
+
+        def work(reader: Reader) -> ChangeSet:
+            writes = [Write("set", "groups", group_id, data, expect_version=0)]
+            if foreman_member_id:
+                require_active_member(reader, foreman_member_id)
+                writes.append(_ticket_write(group_id, 1, foreman_member_id, now))
+            return ChangeSet(
+                "group.create",
+                "group",
+                group_id,
+                writes,
+                reason=reason,
+                event={"type": "group.created", "group_id": group_id, "gross": gross_paise},
+            )
+
+        self.ctx.pipeline.transact(actor, work)
+        return self.get_group(group_id)
+
+    def enroll(self, actor: Actor, group_id: str, member_id: str, reason: str = "") -> Ticket:
+        """Give ``member_id`` the next ticket of a forming group (one ticket per member)."""
+        actor.require("employee", "admin", doing="enrol a member in a chit group")
+
+        def work(reader: Reader) -> tuple[ChangeSet, str]:
+            group = read_group(reader, group_id)
+            _check_can_enroll(reader, group, member_id)
+            number = group.tickets_issued + 1
+            now = self.ctx.clock.now().isoformat()
+            writes = [
+                _ticket_write(group_id, number, member_id, now),
+                Write("update", "groups", group_id, {"tickets_issued": number}),
+            ]
+            tid = ticket_id(group_id, number)
+            event = {"type": "group.enrolled", "group_id": group_id, "ticket_id": tid}
+            return ChangeSet("ticket.enroll", "ticket", tid, writes, reason, event), tid
+
+        committed = self.ctx.pipeline.transact(actor, work)
+        return self._ticket(committed.value)
+
+    def start(self, actor: Actor, group_id: str, reason: str = "") -> Group:
+        """Start a full forming group: from now on its periods are settled one by one."""
+        actor.require("employee", "admin", doing="start a chit group")
+
+        def work(reader: Reader) -> ChangeSet:
+            group = read_group(reader, group_id)
+            if group.status != FORMING:
+                raise Conflict(f"Group {group.name!r} is already {group.status}.")
+            if not group.is_full:
+                raise Conflict(
+                    f"Group {group.name!r} has {group.tickets_issued} of its "
+                    f"{group.members} tickets taken; it can start only when full.",
+                    hint="Enrol more members first.",
+                )
+            now = self.ctx.clock.now().isoformat()
+            change = {"status": RUNNING, "started_at": now, "started_by": actor.id}
+            return ChangeSet(
+                "group.start",
+                "group",
+                group_id,
+                [Write("update", "groups", group_id, change)],
+                reason=reason,
+                event={"type": "group.started", "group_id": group_id},
+            )
+
+        self.ctx.pipeline.transact(actor, work)
+        return self.get_group(group_id)
+
+    # -- reads --------------------------------------------------------------------
+
+    def get_group(self, group_id: str) -> Group:
+        doc = self.ctx.store.get("groups", group_id)
+        if doc is None:
+            raise NotFound(f"No chit group with id {group_id!r}.")
+        return Group.from_doc(doc)
+
+    def list_groups(self, status: str | None = None) -> list[Group]:
+        query = Query("groups")
+        if status is not None:
+            if status not in STATUSES:
+                raise ValidationError(f"Unknown group status {status!r}; use one of {STATUSES}.")
+            query = query.where("status", "==", status)
+        return sorted(
+            (Group.from_doc(d) for d in self.ctx.store.query(query)), key=lambda g: g.created_at
+        )
+
+    def tickets(self, group_id: str) -> list[Ticket]:
+        return [Ticket.from_doc(d) for d in self.ctx.store.query(tickets_query(group_id))]
+
+    def ticket_of(self, group_id: str, member_id: str) -> Ticket | None:
+        query = (
+            Query("tickets").where("group_id", "==", group_id).where("member_id", "==", member_id)
+        )
+        docs = self.ctx.store.query(query)
+        return Ticket.from_doc(docs[0]) if docs else None
+
+    def member_tickets(self, member_id: str) -> list[Ticket]:
+        docs = self.ctx.store.query(Query("tickets").where("member_id", "==", member_id))
+        return [Ticket.from_doc(d) for d in docs]
+
+    def progress(self, group_id: str) -> CycleProgress:
+        group = self.get_group(group_id)
+        prized = sum(1 for t in self.tickets(group_id) if t.prized)
+        return CycleProgress(
+            group_id=group.id,
+            periods_done=group.periods_done,
+            members=group.members,
+            progress_bps=group.progress_bps,
+            next_period=group.next_period,
+            next_auction_date=group.next_auction_date,
+            prized_tickets=prized,
+        )
+
+    def _ticket(self, tid: str) -> Ticket:
+        doc = self.ctx.store.get("tickets", tid)
+        if doc is None:
+            raise NotFound(f"No ticket with id {tid!r}.")
+        return Ticket.from_doc(doc)
+
+
+def _checked_agreement(
+    name: str, terms: dict[str, Any], start_date: date, foreman_member_id: str | None
+) -> Agreement:
+    problems = []
+    if not isinstance(name, str) or not name.strip():
+        problems.append("the group needs a name")
+    elif len(name.strip()) > MAX_NAME:
+        problems.append(f"the name is longer than {MAX_NAME} characters")
+    if not isinstance(start_date, date):
+        problems.append("the start date must be a date")
+    if terms["foreman_takes_first"] and not foreman_member_id:
+        problems.append("a group whose foreman takes period 1 must name the foreman's member id")
+    agreement = None
+    try:
+        agreement = Agreement(**terms)
+    except ValidationError as exc:
+        problems.append(exc.message.removeprefix("The group agreement is not valid: ").rstrip("."))
+    if problems or agreement is None:
+        raise ValidationError(
+            "The chit group cannot be created: " + "; ".join(problems) + ".",
+            hint="Correct these terms and try again.",
+        )
+    return agreement
+
+
+def _check_can_enroll(reader: Reader, group: Group, member_id: str) -> None:
+    if group.status != FORMING:
+        raise Conflict(
+            f"Group {group.name!r} is {group.status}; members join only while it is forming."
+        )
+    if group.is_full:
+        raise Conflict(
+            f"Group {group.name!r} already has all {group.members} tickets taken.",
+            hint="Enrol the member in another group.",
+        )
+    require_active_member(reader, member_id)
+    held = reader.query(
+        Query("tickets").where("group_id", "==", group.id).where("member_id", "==", member_id)
+    )
+    if held:
+        raise Conflict(
+            f"Member {member_id} already holds ticket {held[0].data['ticket_no']} "
+            f"in group {group.name!r}; one ticket per member per group."
+        )

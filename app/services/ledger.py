@@ -1,0 +1,378 @@
+"""The double-entry ledger: receipts, lending capital, balances and reports.
+
+Public API (other services call these; names are stable):
+
+- pure builders for their ChangeSets (from :mod:`.ledger_postings`): :func:`txn_write`,
+  :func:`dues_writes`, :func:`prize_paid_write`, :func:`loan_disbursed_write`,
+  :func:`emi_received_write`, :func:`penalty_write`, :func:`penalty_received_write`,
+  :func:`capital_write`, account names (:func:`group_cash`, :data:`LENDING_CASH` ...);
+- :class:`LedgerService`: :meth:`~LedgerService.record_receipt`,
+  :meth:`~LedgerService.record_receipts` (a bank statement of :class:`Payment` as one
+  change), :meth:`~LedgerService.add_capital`, and the reads
+  :meth:`~LedgerService.balances`, :meth:`~LedgerService.balance`,
+  :meth:`~LedgerService.pool`, :meth:`~LedgerService.lending_pool`,
+  :meth:`~LedgerService.trial_balance`, :meth:`~LedgerService.balance_sheet`,
+  :meth:`~LedgerService.member_timeline`, :meth:`~LedgerService.period_collections`,
+  :meth:`~LedgerService.dues_for`, :meth:`~LedgerService.overdue`,
+  :meth:`~LedgerService.transactions`, :meth:`~LedgerService.find_receipt`;
+- :func:`check_ledger` for ``tfos ledger check``.
+
+Receipts are idempotent by bank reference: ``receipts/<bank_ref>`` is created with
+``expect_version=0``; the same reference with the same payload returns the first
+receipt (``duplicate=True``) and writes nothing, with a different payload it is
+refused. A member may pay an instalment in parts but never more than its net amount,
+so nobody pays twice for one instalment.
+
+Commission rule (exact and simple): the foreman's commission of a period (less the
+rounding residue of the shares, ``Settlement.foreman_receives_paise``) is moved from
+the group's pool to ``cash:company`` in the same ChangeSet as the receipt that makes
+the period's collections reach it. Each period is moved once, in full; what remains
+in the pool is exactly the prize once everyone has paid.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date as Date
+from typing import Any
+
+from app.kernel.errors import NotFound, ValidationError
+from app.services import ledger_totals
+from app.services.actors import Actor, Role
+from app.services.context import ServiceContext
+from app.services.ledger_postings import (
+    CAPITAL,
+    CLASSES,
+    COMMISSION_INCOME,
+    COMPANY_CASH,
+    DUES,
+    INTEREST_INCOME,
+    LEDGER,
+    LENDING_CASH,
+    PENALTY_INCOME,
+    PERIODS,
+    RECEIPTS,
+    REF_FIELDS,
+    Line,
+    NewId,
+    account_class,
+    account_group,
+    capital_write,
+    chitfund,
+    commission_transfer_write,
+    cr,
+    dr,
+    due_id,
+    dues_writes,
+    emi_received_write,
+    group_cash,
+    instalment_write,
+    iso_date,
+    loan_account,
+    loan_disbursed_write,
+    natural_balance,
+    normalise_bank_ref,
+    penalty_receivable,
+    penalty_received_write,
+    penalty_write,
+    period_id,
+    prize_paid_write,
+    receivable,
+    txn_data,
+    txn_write,
+)
+from app.services.ledger_receipts import (
+    NothingNew,
+    Payment,
+    check_amount,
+    normalise,
+    receipts_change,
+)
+from app.services.ledger_records import Due, PeriodCollections, Receipt, Txn
+from app.services.ledger_reports import (
+    BalanceSheet,
+    TimelineItem,
+    TrialBalance,
+    TrialRow,
+    account_balance,
+    balance_sheet,
+    format_trial_balance,
+    timeline,
+)
+from app.services.money import format_inr
+from app.services.pipeline import ChangeSet
+from app.services.store import Query
+
+__all__ = [
+    "CAPITAL",
+    "CLASSES",
+    "COMMISSION_INCOME",
+    "COMPANY_CASH",
+    "DUES",
+    "INTEREST_INCOME",
+    "LEDGER",
+    "LENDING_CASH",
+    "PENALTY_INCOME",
+    "PERIODS",
+    "RECEIPTS",
+    "REF_FIELDS",
+    "BalanceSheet",
+    "Due",
+    "LedgerService",
+    "Line",
+    "NewId",
+    "Payment",
+    "PeriodCollections",
+    "Receipt",
+    "TimelineItem",
+    "TrialBalance",
+    "TrialRow",
+    "Txn",
+    "account_class",
+    "account_group",
+    "capital_write",
+    "check_ledger",
+    "chitfund",
+    "commission_transfer_write",
+    "cr",
+    "dr",
+    "due_id",
+    "dues_writes",
+    "emi_received_write",
+    "group_cash",
+    "instalment_write",
+    "iso_date",
+    "loan_account",
+    "loan_disbursed_write",
+    "natural_balance",
+    "normalise_bank_ref",
+    "penalty_receivable",
+    "penalty_received_write",
+    "penalty_write",
+    "period_id",
+    "prize_paid_write",
+    "receivable",
+    "txn_data",
+    "txn_write",
+]
+
+STAFF_ROLES: tuple[Role, ...] = ("employee", "admin")
+
+
+class LedgerService:
+    """Receipts and capital (writes) and every ledger read."""
+
+    def __init__(self, ctx: ServiceContext) -> None:
+        self.ctx = ctx
+
+    # -- writes -----------------------------------------------------------------
+
+    def record_receipt(
+        self,
+        actor: Actor,
+        *,
+        group_id: str,
+        period: int,
+        member_id: str,
+        amount: int,
+        bank_ref: str,
+        received_on: Date | str,
+    ) -> Receipt:
+        """Record an instalment received from a member (staff only; idempotent by
+        ``bank_ref``: the same payment again returns the first receipt with
+        ``duplicate=True`` and writes nothing)."""
+        payment = Payment(group_id, period, member_id, amount, bank_ref, received_on)
+        return self.record_receipts(actor, [payment], doing="record an instalment receipt")[0]
+
+    def record_receipts(
+        self, actor: Actor, payments: Sequence[Payment], *, doing: str = "import receipts"
+    ) -> list[Receipt]:
+        """Record a bank statement's payments as one change, all or nothing: a
+        ValidationError lists every line that cannot be recorded. Payments already
+        recorded (same bank reference and payload) come back as duplicates."""
+        actor.require(*STAFF_ROLES, doing=doing)
+        today = self.ctx.clock.today()
+        clean = [normalise(p, today) for p in payments]
+        if not clean:
+            return []
+        now = self.ctx.clock.now().isoformat()
+        try:
+            committed = self.ctx.pipeline.transact(
+                actor, lambda reader: receipts_change(reader, self.ctx.ids, actor, now, clean)
+            )
+        except NothingNew as done:
+            return done.receipts
+        receipts: list[Receipt] = committed.value
+        return receipts
+
+    def find_receipt(self, bank_ref: str) -> Receipt | None:
+        doc = self.ctx.store.get(RECEIPTS, normalise_bank_ref(bank_ref))
+        return Receipt.from_doc(doc) if doc is not None else None
+
+    def add_capital(self, actor: Actor, amount: int, memo: str = "") -> Txn:
+        """Pay lending capital in (admin only): Dr cash:lending / Cr equity:capital."""
+        actor.require("admin", doing="add lending capital")
+        check_amount(amount)
+        write = capital_write(
+            self.ctx.ids, amount=amount, date=self.ctx.clock.today(), memo=memo.strip()
+        )
+        change = ChangeSet(
+            action="capital.add",
+            entity_type="ledger_txn",
+            entity_id=write.id,
+            writes=[write],
+            reason=memo.strip(),
+            event={"type": "capital.added", "txn_id": write.id, "amount": amount},
+        )
+        self.ctx.pipeline.transact(actor, lambda reader: change)
+        return Txn.from_data(write.id, write.data)
+
+    # -- balances and reports ---------------------------------------------------
+
+    def trial_balance(self) -> TrialBalance:
+        """Debit and credit totals of every account. The ledger is scanned once per
+        process; later calls add what the WAL has applied since (see
+        :mod:`.ledger_totals`)."""
+        return ledger_totals.trial_balance(self.ctx.store, self.ctx.pipeline)
+
+    def balances(self) -> dict[str, int]:
+        """Signed (debit-positive) balance of every account with a posting."""
+        return self.trial_balance().balances()
+
+    def balance(self, account: str) -> int:
+        """Signed (debit-positive) balance of one account. Before the first full scan,
+        accounts of a group, of a loan and ``cash:lending`` are read with one indexed
+        query instead."""
+        store = self.ctx.store
+        if ledger_totals.is_warm(store):
+            return ledger_totals.current(store, self.ctx.pipeline).balance(account)
+        group = account_group(account)
+        if group is not None:
+            query = Query(LEDGER).where("group_id", "==", group)
+        elif account.startswith("loans:"):
+            query = Query(LEDGER).where("loan_id", "==", account.removeprefix("loans:"))
+        elif account == LENDING_CASH:
+            query = Query(LEDGER).where("lending", "==", True)
+        else:
+            return ledger_totals.current(store, self.ctx.pipeline).balance(account)
+        return account_balance(store.stream(query), account)
+
+    def pool(self, group_id: str) -> int:
+        """Cash in a group's pool (``cash:group:<g>``), in paise."""
+        return self.balance(group_cash(group_id))
+
+    def lending_pool(self) -> int:
+        """The company's lending cash (``cash:lending``), in paise."""
+        return self.balance(LENDING_CASH)
+
+    def balance_sheet(self) -> BalanceSheet:
+        return balance_sheet(self.balances())
+
+    def transactions(self, **refs: Any) -> list[Txn]:
+        """Transactions matching every given reference (e.g. ``group_id=``, ``kind=``),
+        oldest first."""
+        query = Query(LEDGER)
+        for key, value in refs.items():
+            if key not in (*REF_FIELDS, "kind"):
+                raise ValidationError(f"Cannot filter transactions by {key!r}.")
+            query = query.where(key, "==", value)
+        txns = [Txn.from_data(doc.id, doc.data) for doc in self.ctx.store.stream(query)]
+        txns.sort(key=lambda t: (t.date, t.id))
+        return txns
+
+    # -- dues and members ---------------------------------------------------------
+
+    def member_timeline(self, member_id: str) -> list[TimelineItem]:
+        """Every instalment due and paid, share of discount, prize, loan, EMI and
+        penalty of a member, with bank references and dates; newest first."""
+        store = self.ctx.store
+        dues = store.query(Query(DUES).where("member_id", "==", member_id))
+        txns = store.query(Query(LEDGER).where("member_id", "==", member_id))
+        return timeline(dues, txns)
+
+    def dues_for(self, member_id: str) -> list[Due]:
+        """Every due of a member, oldest first."""
+        docs = self.ctx.store.query(Query(DUES).where("member_id", "==", member_id))
+        return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.group_id, d.period))
+
+    def overdue(self, as_of: Date) -> list[Due]:
+        """Dues not paid in full whose due date is before ``as_of``, oldest first."""
+        query = Query(DUES).where("status", "==", "due").where("due_date", "<", as_of.isoformat())
+        docs = self.ctx.store.stream(query)
+        return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.id))
+
+    def period_collections(self, group_id: str, period: int) -> PeriodCollections:
+        store = self.ctx.store
+        summary = store.get(PERIODS, period_id(group_id, period))
+        if summary is None:
+            raise NotFound(
+                f"Group {group_id} has no dues for period {period} yet.",
+                hint="Dues are raised when the period's auction is settled.",
+            )
+        query = Query(DUES).where("group_id", "==", group_id).where("period", "==", period)
+        unpaid = sorted(
+            d.data["member_id"] for d in store.stream(query) if d.data["status"] != "paid"
+        )
+        s = summary.data
+        return PeriodCollections(
+            group_id,
+            period,
+            s["members"],
+            s["net"],
+            s["expected"],
+            s["collected"],
+            s["paid_count"],
+            s["prize"],
+            s["commission"],
+            s["residue"],
+            s["foreman_receives"],
+            s["commission_txn"],
+            s["due_date"],
+            unpaid,
+        )
+
+
+# -- ledger check (CLI) -------------------------------------------------------------
+
+
+def _reconcile_dues(ctx: ServiceContext, balances: dict[str, int]) -> list[str]:
+    """Per group: dues outstanding must equal the members' receivable balances."""
+    owed: dict[str, int] = {}
+    for doc in ctx.store.stream(Query(DUES)):
+        group = doc.data["group_id"]
+        owed[group] = owed.get(group, 0) + doc.data["net"] - doc.data["paid"]
+    on_books: dict[str, int] = {}
+    for account, signed in balances.items():
+        group = account_group(account)
+        if group is not None and account.startswith("receivable:"):
+            on_books[group] = on_books.get(group, 0) + signed
+    return [
+        f"group {g}: dues outstanding {format_inr(owed.get(g, 0))} but receivables "
+        f"{format_inr(on_books.get(g, 0))}"
+        for g in sorted(owed.keys() | on_books.keys())
+        if owed.get(g, 0) != on_books.get(g, 0)
+    ]
+
+
+def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, str]:
+    """The trial balance as text, and whether the ledger is sound: it balances,
+    every transaction balances, and dues outstanding match the receivables.
+    ``detail`` lists every member's receivable instead of one row per group."""
+    tb = ledger_totals.scan(ctx.store, ctx.store.last_applied_lsn()).trial_balance()
+    balances = tb.balances()
+    mismatches = _reconcile_dues(ctx, balances)
+    sheet = balance_sheet(balances)
+    lines = [format_trial_balance(tb, detail=detail), ""]
+    lines.append(
+        f"Balance sheet: assets {format_inr(sheet.total('asset'))} = liabilities "
+        f"{format_inr(sheet.total('liability'))} + equity {format_inr(sheet.total('equity'))}"
+        f" + income {format_inr(sheet.total('income'))}"
+    )
+    negative = [a for a, v in balances.items() if a.startswith("cash:") and v < 0]
+    lines += [f"Warning: {a} is overdrawn ({format_inr(balances[a])})." for a in sorted(negative)]
+    if mismatches:
+        lines.append("Dues do not match the receivables:")
+        lines += [f"  {m}" for m in mismatches]
+    else:
+        lines.append("Dues outstanding match the members' receivables.")
+    return tb.balanced and not mismatches, "\n".join(lines)

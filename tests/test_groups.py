@@ -1,0 +1,261 @@
+"""Chit groups: agreement validation, enrolment, start and derived cycle progress."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+
+from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services.actors import SYSTEM, Actor
+from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.groups import FORMING, RUNNING, GroupService
+from app.services.pipeline import ChangeSet
+from app.services.store import Query, Write
+
+ADMIN = Actor("u-admin", "Asha Admin", "admin")
+EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
+START = date(2026, 12, 5)
+LAKH = 100_000 * 100
+
+
+@pytest.fixture
+def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
+    c = make_context(tmp_path / "data", clock=FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC)))
+    yield c
+    close_context(c)
+
+
+def add_members(
+    ctx: ServiceContext, count: int, prefix: str = "m", status: str = "active"
+) -> list[str]:
+    ids = [f"{prefix}{i:02d}" for i in range(1, count + 1)]
+    writes = [
+        Write(
+            "set", "members", m, {"name": f"Member {m}", "status": status, "kyc_status": "approved"}
+        )
+        for m in ids
+    ]
+    ctx.pipeline.commit(SYSTEM, ChangeSet("member.seed", "member", prefix, writes))
+    return ids
+
+
+def small_group(service: GroupService, members: int = 4, **terms: object) -> str:
+    group = service.create_group(
+        EMPLOYEE,
+        "Diwali Savers",
+        gross_paise=members * 10_000 * 100,
+        members=members,
+        start_date=START,
+        **terms,  # type: ignore[arg-type]
+    )
+    return group.id
+
+
+def test_create_stores_the_agreement_forming(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    group = service.create_group(
+        ADMIN, "  Lakh Club ", gross_paise=5 * LAKH, members=50, start_date=START
+    )
+    assert group.status == FORMING
+    assert group.name == "Lakh Club"
+    assert group.agreement.instalment_paise == 1_000_000
+    assert group.agreement.commission_bps == 500
+    assert group.agreement.discount_cap_bps == 3000
+    assert group.agreement.bid_step_paise == 50_000
+    assert service.list_groups(FORMING) == [group]
+    assert service.list_groups(RUNNING) == []
+    record = list(ctx.pipeline.wal.read())[-1]
+    assert record.action == "group.create"
+    assert record.actor["id"] == ADMIN.id
+
+
+def test_every_wrong_term_is_listed_in_one_error(ctx: ServiceContext) -> None:
+    with pytest.raises(ValidationError) as err:
+        GroupService(ctx).create_group(
+            EMPLOYEE,
+            " ",
+            gross_paise=1_000_001,
+            members=3,
+            start_date=START,
+            commission_bps=800,
+            bid_step_paise=0,
+        )
+    text = err.value.message
+    assert "needs a name" in text
+    assert "must divide evenly among 3 members" in text
+    assert "above the legal maximum of 7.00%" in text
+    assert "bid step must be a positive amount" in text
+    assert ctx.store.query(Query("groups")) == []
+
+
+@pytest.mark.parametrize(
+    ("terms", "expected"),
+    [
+        ({"members": 1, "gross_paise": 100_000}, "at least 2 members"),
+        ({"members": 4, "gross_paise": 100_000, "commission_bps": 701}, "legal maximum"),
+        ({"members": 4, "gross_paise": 100_000, "discount_cap_bps": 400}, "discount cap"),
+        (
+            {"members": 4, "gross_paise": 100_000, "foreman_takes_first": True},
+            "foreman's member id",
+        ),
+    ],
+)
+def test_invalid_terms_refused(
+    ctx: ServiceContext, terms: dict[str, object], expected: str
+) -> None:
+    with pytest.raises(ValidationError, match=expected):
+        GroupService(ctx).create_group(EMPLOYEE, "G", start_date=START, **terms)  # type: ignore[arg-type]
+
+
+def test_seven_percent_commission_is_allowed(ctx: ServiceContext) -> None:
+    group = GroupService(ctx).create_group(
+        EMPLOYEE, "G", gross_paise=LAKH, members=10, start_date=START, commission_bps=700
+    )
+    assert group.agreement.commission_paise == 700_000
+
+
+def test_members_cannot_create_or_enrol(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    member = Actor("m01", "Member", "member")
+    with pytest.raises(PermissionDenied, match="may not create a chit group"):
+        service.create_group(member, "G", gross_paise=LAKH, members=10, start_date=START)
+    gid = small_group(service)
+    add_members(ctx, 1)
+    with pytest.raises(PermissionDenied, match="may not enrol"):
+        service.enroll(member, gid, "m01")
+
+
+def test_enrol_fill_and_start(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    gid = small_group(service)
+    members = add_members(ctx, 4)
+    with pytest.raises(Conflict, match="0 of its 4 tickets"):
+        service.start(EMPLOYEE, gid)
+    tickets = [service.enroll(EMPLOYEE, gid, m) for m in members]
+    assert [t.ticket_no for t in tickets] == [1, 2, 3, 4]
+    assert [t.id for t in service.tickets(gid)] == [f"{gid}-{n}" for n in (1, 2, 3, 4)]
+    assert service.ticket_of(gid, "m03") == tickets[2]
+    assert service.member_tickets("m02") == [tickets[1]]
+    assert not tickets[0].prized
+    group = service.start(ADMIN, gid, reason="full")
+    assert group.status == RUNNING
+    with pytest.raises(Conflict, match="already running"):
+        service.start(ADMIN, gid)
+
+
+def test_enrolment_refusals(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    gid = small_group(service, members=2)
+    add_members(ctx, 3)
+    add_members(ctx, 1, prefix="gone", status="removed")
+    with pytest.raises(NotFound, match="No member with id 'nobody'"):
+        service.enroll(EMPLOYEE, gid, "nobody")
+    with pytest.raises(Conflict, match="removed"):
+        service.enroll(EMPLOYEE, gid, "gone01")
+    service.enroll(EMPLOYEE, gid, "m01")
+    with pytest.raises(Conflict, match="already holds ticket 1"):
+        service.enroll(EMPLOYEE, gid, "m01")
+    service.enroll(EMPLOYEE, gid, "m02")
+    with pytest.raises(Conflict, match="already has all 2 tickets"):
+        service.enroll(EMPLOYEE, gid, "m03")
+    service.start(EMPLOYEE, gid)
+    with pytest.raises(Conflict, match="members join only while it is forming"):
+        service.enroll(EMPLOYEE, gid, "m03")
+    with pytest.raises(NotFound, match="chit group"):
+        service.enroll(EMPLOYEE, "grp-missing", "m03")
+
+
+def test_concurrent_enrolments_never_overfill(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    gid = small_group(service, members=3)
+    members = add_members(ctx, 8)
+    outcomes: list[str] = []
+    barrier = threading.Barrier(len(members))
+
+    def enrol(member_id: str) -> None:
+        barrier.wait()
+        try:
+            service.enroll(EMPLOYEE, gid, member_id)
+            outcomes.append("ok")
+        except Conflict as exc:
+            outcomes.append(exc.message)
+
+    threads = [threading.Thread(target=enrol, args=(m,)) for m in members]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 3
+    assert len(outcomes) == 8
+    tickets = service.tickets(gid)
+    assert sorted(t.ticket_no for t in tickets) == [1, 2, 3]
+    assert len({t.member_id for t in tickets}) == 3
+    assert service.get_group(gid).tickets_issued == 3
+
+
+def test_concurrent_double_enrolment_of_one_member(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    gid = small_group(service, members=4)
+    add_members(ctx, 1)
+    barrier = threading.Barrier(4)
+    errors: list[str] = []
+
+    def enrol() -> None:
+        barrier.wait()
+        try:
+            service.enroll(EMPLOYEE, gid, "m01")
+        except Conflict as exc:
+            errors.append(exc.message)
+
+    threads = [threading.Thread(target=enrol) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(service.tickets(gid)) == 1
+    assert len(errors) == 3
+
+
+def test_foreman_holds_ticket_one(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    add_members(ctx, 1, prefix="fm")
+    gid = small_group(service, foreman_takes_first=True, foreman_member_id="fm01")
+    group = service.get_group(gid)
+    assert group.foreman_member_id == "fm01"
+    assert group.tickets_issued == 1
+    assert [(t.ticket_no, t.member_id) for t in service.tickets(gid)] == [(1, "fm01")]
+    with pytest.raises(NotFound, match="member"):
+        small_group(service, foreman_member_id="ghost")
+
+
+def test_cycle_progress_and_schedule(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    gid = service.create_group(
+        EMPLOYEE,
+        "Quarterly",
+        gross_paise=4 * LAKH,
+        members=4,
+        start_date=date(2027, 1, 31),
+        period_months=3,
+    ).id
+    group = service.get_group(gid)
+    assert group.next_period == 1
+    assert group.next_auction_date == date(2027, 1, 31)
+    assert group.auction_date(2) == date(2027, 4, 30)
+    assert group.auction_date(4) == date(2027, 10, 31)
+    with pytest.raises(ValidationError, match="Period must be 1 to 4"):
+        group.auction_date(5)
+    progress = service.progress(gid)
+    assert (progress.periods_done, progress.members, progress.progress_bps) == (0, 4, 0)
+    assert progress.prized_tickets == 0
+
+
+def test_unknown_status_filter(ctx: ServiceContext) -> None:
+    with pytest.raises(ValidationError, match="Unknown group status"):
+        GroupService(ctx).list_groups("sleeping")
+    with pytest.raises(NotFound):
+        GroupService(ctx).get_group("grp-none")
