@@ -1,0 +1,97 @@
+"""The composition root: settings -> kernel -> store -> pipeline -> services.
+
+The desktop (``python -m app``), the headless server (``tfos serve``) and the CLI all
+start here, so every process on a data directory is wired the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from app.config import Settings
+from app.kernel.errors import KnownError, StorageError
+from app.kernel.stats import StatsCollector
+from app.services.context import ServiceContext, close_context, make_context
+from app.services.loan_queue import LoanQueue
+from app.services.pipeline import Pipeline
+from app.services.registry import Services
+from app.services.store import DocumentStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """Everything a front end needs, built once per process."""
+
+    settings: Settings
+    ctx: ServiceContext
+    stats: StatsCollector
+    services: Services
+    queue: LoanQueue
+    _closed: bool = field(default=False, repr=False)
+    _started: bool = field(default=False, repr=False)
+
+    def start_background(self) -> None:
+        """Start the loan scheduler's workers (the desktop and the server do; the CLI's
+        one-shot commands do not)."""
+        if not self._started:
+            self._started = True
+            self.queue.start()
+
+    @property
+    def store(self) -> DocumentStore:
+        return self.ctx.store
+
+    @property
+    def pipeline(self) -> Pipeline:
+        return self.ctx.pipeline
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            if self._started:
+                self.queue.stop()
+            close_context(self.ctx)
+
+
+def open_store(settings: Settings) -> DocumentStore:
+    """The document store the settings name."""
+    if settings.store_backend == "sqlite":
+        from app.services.store.sqlite import SqliteStore
+
+        return SqliteStore(settings.store_path)
+    raise KnownError(
+        f"The {settings.store_backend!r} store backend is not available in this version.",
+        hint="Use --store-backend sqlite (the default).",
+    )
+
+
+def ensure_data_dir(path: Path) -> None:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StorageError(
+            f"Cannot create the data directory {path}: {exc.strerror}.",
+            hint="Choose another folder with --data-dir or TFOS_DATA_DIR.",
+        ) from exc
+
+
+def build(settings: Settings) -> Runtime:
+    """Open (and, on first start, create) the data directory and wire the runtime."""
+    ensure_data_dir(settings.data_dir)
+    ctx = make_context(
+        settings.data_dir, store=open_store(settings), lock_timeout=settings.wal_lock_timeout
+    )
+    report = ctx.pipeline.open_report
+    if report is not None and report.torn_bytes_cut:
+        log.warning("WAL: cut a torn last record on open: %s", report.torn_detail)
+    stats = StatsCollector()
+    stats.register("wal_entries", lambda: ctx.pipeline.wal.head()[0])
+    stats.register("locks_held", lambda: [h.name for h in ctx.locks.held()])
+    services = Services.build(ctx)
+    queue = LoanQueue(ctx, settings.scheduler_workers, service=services.loans)
+    stats.register("queue_depth", queue.depth)
+    return Runtime(settings, ctx, stats, services, queue)

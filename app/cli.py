@@ -1,0 +1,176 @@
+"""``tfos``: the admin and auditor command line.
+
+Every subcommand takes the settings flags (``--data-dir`` and friends, see README).
+Known errors print their message and exit 2; ``wal verify`` exits 1 on damage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from app import config
+from app.config import Settings
+from app.kernel.errors import KnownError
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _print_json(value: object) -> None:
+    print(json.dumps(value, indent=2, ensure_ascii=False))
+
+
+def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kernel.wal import verify_file
+
+    if not settings.wal_path.exists():
+        raise KnownError(
+            f"No WAL at {settings.wal_path}.", hint="Check --data-dir (or TFOS_DATA_DIR)."
+        )
+    report = verify_file(settings.wal_path)
+    _print_json(report.to_json())
+    return 0 if report.ok else 1
+
+
+def cmd_wal_tail(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kernel.wal import WriteAheadLog
+
+    with WriteAheadLog(settings.wal_path) as wal:
+        head, _ = wal.head()
+        for record in wal.read(max(1, head - args.count + 1)):
+            print(json.dumps(record.to_dict(), ensure_ascii=False))
+    return 0
+
+
+def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kernel.wal import verify_file
+
+    report = verify_file(settings.wal_path)
+    size = settings.wal_path.stat().st_size if settings.wal_path.exists() else 0
+    _print_json(
+        {"entries": report.entries, "head_hash": report.head_hash, "bytes": size, "ok": report.ok}
+    )
+    return 0
+
+
+def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
+    from app import bootstrap
+
+    runtime = bootstrap.build(settings)
+    try:
+        kpis = runtime.services.kpis.kpis()
+    finally:
+        runtime.close()
+    if args.json:
+        _print_json(kpis.to_json())
+    else:
+        print("\n".join(kpis.lines()))
+    return 0
+
+
+def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
+    from app import bootstrap
+    from app.services.ledger import check_ledger
+
+    runtime = bootstrap.build(settings)
+    try:
+        ok, report = check_ledger(runtime.ctx)
+    finally:
+        runtime.close()
+    print(report)
+    return 0 if ok else 1
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from app import bootstrap
+    from server.app import bound_port, create_app, start
+
+    runtime = bootstrap.build(settings)
+    runtime.start_background()
+
+    async def serve() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        runner = await start(create_app(runtime), settings.host, settings.port)
+        print(f"TransactFlowOS serving on http://{settings.host}:{bound_port(runner)}", flush=True)
+        try:
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+
+    try:
+        asyncio.run(serve())
+    finally:
+        runtime.close()
+    return 0
+
+
+def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:
+    from app.__main__ import run_desktop
+
+    return run_desktop(settings, screenshots=args.screenshots)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tfos", description=__doc__.splitlines()[0])
+    config.add_arguments(parser)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="Run the web server alone (no desktop).")
+    serve.set_defaults(func=cmd_serve)
+
+    kpis = sub.add_parser("kpis", help="Print the platform KPIs.")
+    kpis.add_argument("--json", action="store_true", help="As one JSON object.")
+    kpis.set_defaults(func=cmd_kpis)
+
+    ledger = sub.add_parser("ledger", help="Ledger checks.")
+    ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
+    ledger_sub.add_parser(
+        "check", help="Print the trial balance; exit 1 if it does not balance."
+    ).set_defaults(func=cmd_ledger_check)
+
+    desktop = sub.add_parser("desktop", help="Start the desktop application.")
+    desktop.add_argument(
+        "--screenshots",
+        metavar="DIR",
+        default=None,
+        help="Save one PNG per main view into DIR and exit.",
+    )
+    desktop.set_defaults(func=cmd_desktop)
+
+    wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
+    wal_sub = wal.add_subparsers(dest="wal_command", required=True)
+    wal_sub.add_parser("verify", help="Re-hash the chain; exit 1 if damaged.").set_defaults(
+        func=cmd_wal_verify
+    )
+    tail = wal_sub.add_parser("tail", help="Print the newest records as JSON lines.")
+    tail.add_argument("-n", "--count", type=int, default=20)
+    tail.set_defaults(func=cmd_wal_tail)
+    wal_sub.add_parser("stats", help="Entries, head hash and size.").set_defaults(
+        func=cmd_wal_stats
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = config.load(args)
+        logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
+        func: Command = args.func
+        return func(args, settings)
+    except KnownError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

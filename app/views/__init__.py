@@ -1,0 +1,1 @@
+"""PySide6 views: the one place that imports Qt widgets."""

@@ -1,0 +1,122 @@
+"""The main window: a navigation list, the views, and the kernel footer. It only lays
+out and routes; each view lives in its own module."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bootstrap import Runtime
+from app.views.footer import KernelFooter
+
+
+class HomeView(QWidget):
+    """Where the desktop starts: what this installation is running on."""
+
+    title = "Home"
+
+    def __init__(self, runtime: Runtime, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        layout = QVBoxLayout(self)
+        heading = QLabel("TransactFlowOS")
+        heading.setObjectName("heading")
+        self.details = QLabel()
+        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(heading)
+        layout.addWidget(self.details)
+        layout.addStretch(1)
+        self.refresh()
+
+    def refresh(self) -> None:
+        lsn, head = self.runtime.pipeline.wal.head()
+        s = self.runtime.settings
+        self.details.setText(
+            f"Data directory: {s.data_dir}\nStore: {s.store_backend}\n"
+            f"WAL entries: {lsn}\nWAL head: {head[:16]}…"
+        )
+
+
+class MainWindow(QMainWindow):
+    """Navigation on the left, the current view on the right, the footer below."""
+
+    def __init__(self, runtime: Runtime, on_close: Callable[[], None]) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self._on_close = on_close
+        self.setWindowTitle("TransactFlowOS")
+        self.resize(1280, 800)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(200)
+        self.stack = QStackedWidget()
+        body = QWidget()
+        row = QHBoxLayout(body)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.nav)
+        row.addWidget(self.stack, 1)
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(body, 1)
+        self.footer = KernelFooter(runtime.stats.sample)
+        column.addWidget(self.footer)
+        self.setCentralWidget(central)
+        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.add_view(HomeView(runtime))
+        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
+        self._restore_state()
+
+    def add_view(self, view: QWidget) -> None:
+        self.nav.addItem(str(getattr(view, "title", view.objectName())))
+        self.stack.addWidget(view)
+        index = self.stack.count()
+        if index <= 9:
+            QShortcut(
+                QKeySequence(f"Ctrl+{index}"),
+                self,
+                activated=lambda i=index - 1: self.nav.setCurrentRow(i),
+            )
+
+    def views(self) -> list[QWidget]:
+        return [self.stack.widget(i) for i in range(self.stack.count())]
+
+    def save_screenshots(self, folder: Path) -> list[Path]:
+        """Show every view in turn and save a PNG of the window for each."""
+        folder.mkdir(parents=True, exist_ok=True)
+        saved = []
+        for index, view in enumerate(self.views()):
+            self.nav.setCurrentRow(index)
+            name = str(getattr(view, "title", f"view{index}")).lower().replace(" ", "-")
+            path = folder / f"{index:02d}-{name}.png"
+            self.grab().save(str(path))
+            saved.append(path)
+        return saved
+
+    def _restore_state(self) -> None:
+        state = QSettings("TransactFlowOS", "desktop")
+        geometry = state.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        self.nav.setCurrentRow(int(state.value("view", 0) or 0))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        state = QSettings("TransactFlowOS", "desktop")
+        state.setValue("geometry", self.saveGeometry())
+        state.setValue("view", self.nav.currentRow())
+        self.footer.timer.stop()
+        self._on_close()
+        event.accept()

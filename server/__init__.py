@@ -1,0 +1,1 @@
+"""The bundled aiohttp server: member web view, JSON API and live websocket."""

@@ -1,0 +1,155 @@
+"""create_app: the aiohttp application over the shared runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from typing import Any
+
+from aiohttp import web
+
+from app.bootstrap import Runtime
+from app.kernel.errors import KnownError
+from app.services.otp import OtpService
+from app.services.sms import SmsSender, make_sender
+from app.services.staff import StaffService
+from server import api
+from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
+
+log = logging.getLogger(__name__)
+
+RUNTIME = web.AppKey("runtime", Runtime)
+HUB = web.AppKey("hub", Hub)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_STATUS = {
+    "invalid": 400,
+    "unauthenticated": 401,
+    "rate_limited": 429,
+    "sms": 502,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "locked": 423,
+    "storage": 503,
+    "keyring": 503,
+}
+
+
+@web.middleware
+async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Map domain errors to HTTP errors in one place; bugs become a logged 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except KnownError as exc:
+        status = _STATUS.get(exc.code, 400)
+        headers = {}
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int):
+            headers["Retry-After"] = str(retry_after)
+        return web.json_response({"error": exc.to_dict()}, status=status, headers=headers)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.path)
+        body = {
+            "error": {
+                "code": "bug",
+                "message": "Something went wrong on our side.",
+                "hint": "It was logged; please tell the office.",
+            }
+        }
+        return web.json_response(body, status=500)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    runtime = request.app[RUNTIME]
+    lsn, head = await asyncio.to_thread(runtime.pipeline.wal.head)
+    return web.json_response({"status": "ok", "wal": {"entries": lsn, "head_hash": head}})
+
+
+def _setting(runtime: Runtime, name: str, default: Any) -> Any:
+    return getattr(runtime.settings, name, default)
+
+
+def default_sender(runtime: Runtime) -> SmsSender:
+    """The SMS sender the settings name (the outbox file unless told otherwise)."""
+    return make_sender(
+        _setting(runtime, "sms_sender", "outbox"),
+        runtime.settings.data_dir,
+        url=_setting(runtime, "sms_gateway_url", ""),
+        token=_setting(runtime, "sms_gateway_token", ""),
+    )
+
+
+async def websocket(request: web.Request) -> web.StreamResponse:
+    return await websocket_handler(
+        request, request.app[HUB], request.cookies.get(api.COOKIE) or None
+    )
+
+
+def create_app(
+    runtime: Runtime,
+    *,
+    sender: SmsSender | None = None,
+    hub_options: HubOptions | None = None,
+    channels: Iterable[ChannelSpec] = (),
+) -> web.Application:
+    """The web application for ``runtime`` (no side effects until it is started).
+
+    ``sender`` replaces the SMS sender the settings name; ``hub_options`` sets the
+    websocket limits (auth timeout, frame size, rate); ``channels`` are added to the
+    websocket channel registry.
+    """
+    app = web.Application(middlewares=[errors_middleware], client_max_size=1024 * 1024)
+    app[RUNTIME] = runtime
+    otp = OtpService(
+        runtime.ctx,
+        sender or default_sender(runtime),
+        session_hours=float(_setting(runtime, "member_session_hours", 12.0)),
+    )
+    auth = api.Auth(otp, StaffService(runtime.ctx, session_hours=runtime.settings.session_hours))
+    app[api.OTP] = otp
+    app[api.AUTH] = auth
+    registry = ChannelRegistry()
+    for spec in channels:
+        registry.register(spec)
+    hub = Hub(runtime.store, registry, auth.resolve_async, hub_options)
+    app[HUB] = hub
+    runtime.stats.register("connected_clients", hub.count)
+    app.cleanup_ctx.append(_hub_context)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/ws", websocket)
+    api.add_routes(app)
+    return app
+
+
+async def _hub_context(app: web.Application) -> AsyncIterator[None]:
+    """Bind the hub to the serving loop; on cleanup drop every store listener."""
+    hub = app[HUB]
+    assert hub.loop is asyncio.get_running_loop()
+    yield
+    await hub.close_all()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    await app[HUB].close_all()
+
+
+async def start(app: web.Application, host: str, port: int) -> web.AppRunner:
+    """Start serving ``app``; the caller awaits ``runner.cleanup()`` to stop."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port)
+    await site.start()
+    return runner
+
+
+def bound_port(runner: web.AppRunner) -> int:
+    for address in runner.addresses:
+        if isinstance(address, tuple):
+            return int(address[1])
+    raise RuntimeError("server is not listening")
