@@ -50,6 +50,13 @@ class Settings:
     scheduler_workers: int = setting(2, help="Worker threads scoring loan applications.")
     session_hours: float = setting(12.0, help="Hours a staff sign-in stays valid.")
     log_level: str = setting("INFO", help="Logging level (DEBUG, INFO, WARNING, ERROR).")
+    member_session_hours: float = setting(12.0, help="Hours a member's web sign-in stays valid.")
+    sms_sender: str = setting(
+        "outbox",
+        help="Where sign-in codes go: 'outbox' (DATA_DIR/sms-outbox.jsonl) or 'http' (a gateway).",
+    )
+    sms_gateway_url: str = setting("", help="URL the 'http' SMS sender POSTs {to, text} to.")
+    sms_gateway_token: str = setting("", help="Bearer token for the SMS gateway (optional).")
 
     @property
     def store_path(self) -> Path:
@@ -79,7 +86,8 @@ def describe() -> list[tuple[str, str, str, str]]:
     """(flag, env var, default, help) for every setting, in declaration order."""
     rows = []
     for f in dataclasses.fields(Settings):
-        default = f.default_factory() if f.default is dataclasses.MISSING else f.default  # type: ignore[misc]
+        factory: Any = f.default_factory
+        default = factory() if f.default is dataclasses.MISSING else f.default
         if f.name == "data_dir":
             default = "platformdirs user data dir"
         rows.append(

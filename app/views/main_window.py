@@ -4,6 +4,7 @@ out and routes; each view lives in its own module."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt
@@ -77,7 +78,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
         self.add_view(HomeView(runtime))
-        QShortcut(QKeySequence("Ctrl+Q"), self, activated=self.close)
+        QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
         self._restore_state()
 
     def add_view(self, view: QWidget) -> None:
@@ -86,13 +87,11 @@ class MainWindow(QMainWindow):
         index = self.stack.count()
         if index <= 9:
             QShortcut(
-                QKeySequence(f"Ctrl+{index}"),
-                self,
-                activated=lambda i=index - 1: self.nav.setCurrentRow(i),
+                QKeySequence(f"Ctrl+{index}"), self, partial(self.nav.setCurrentRow, index - 1)
             )
 
     def views(self) -> list[QWidget]:
-        return [self.stack.widget(i) for i in range(self.stack.count())]
+        return [w for i in range(self.stack.count()) if (w := self.stack.widget(i)) is not None]
 
     def save_screenshots(self, folder: Path) -> list[Path]:
         """Show every view in turn and save a PNG of the window for each."""
@@ -111,7 +110,7 @@ class MainWindow(QMainWindow):
         geometry = state.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self.nav.setCurrentRow(int(state.value("view", 0) or 0))
+        self.nav.setCurrentRow(int(str(state.value("view", 0) or 0)))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         state = QSettings("TransactFlowOS", "desktop")

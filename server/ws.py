@@ -1,0 +1,485 @@
+"""The websocket hub at /ws: authentication, channels, live store subscriptions.
+
+Protocol (documented for clients in docs/websocket.md):
+
+* The first message is ``{"type": "auth", "token": ...}`` (the token may be left out
+  when the session cookie was sent with the handshake) within ``auth_timeout``
+  seconds, or the socket closes with 4401 (timeout) or 4403 (bad token).
+* Every server message is an envelope ``{"channel", "event", "payload"}``; replies to a
+  client request also carry its ``request_id``.
+* A client request is ``{"channel", "action", "payload", "request_id"}`` and gets
+  exactly one ``ack`` or ``error`` with the same ``request_id``. ``subscribe`` is acked,
+  then a ``snapshot`` and ``delta`` events (added/modified/removed) follow.
+
+Features add channels through a :class:`ChannelRegistry` without touching the hub.
+Connections that subscribe to the same channel and query share one store listener (a
+:class:`Topic`); store callbacks arrive on the store's dispatcher thread and hop onto the
+event loop with ``call_soon_threadsafe``. Each message to a topic is serialised once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import WSCloseCode, WSMsgType, web
+
+from app.kernel.errors import KnownError, PermissionDenied
+from app.services.actors import Actor
+from app.services.store import Change, Document, DocumentStore, Listener, Query
+
+log = logging.getLogger(__name__)
+
+CLOSE_AUTH_TIMEOUT = 4401
+CLOSE_BAD_TOKEN = 4403
+CLOSE_TOO_SLOW = 4408
+Authenticate = Callable[[str], Awaitable[Actor | None]]
+Render = Callable[[Document], dict[str, Any]]
+QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
+
+
+@dataclass(frozen=True)
+class ActionRequest:
+    actor: Actor
+    channel: str
+    payload: dict[str, Any]
+
+
+ActionHandler = Callable[[ActionRequest], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Action:
+    """A client action on a channel, allowed to ``roles`` only."""
+
+    handler: ActionHandler
+    roles: frozenset[str]
+
+
+def render_document(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "version": doc.version, "data": doc.data}
+
+
+@dataclass
+class ChannelSpec:
+    """A channel (``"loans.mine"``) or a family of them (``"auction.*"``).
+
+    ``query`` turns (actor, channel name, subscribe payload) into the store query the
+    subscription follows; it raises PermissionDenied for what the actor may not see.
+    ``render`` turns a document into what clients receive (drop private fields here).
+    """
+
+    name: str
+    roles: frozenset[str]
+    query: QueryFor | None = None
+    render: Render = render_document
+    actions: dict[str, Action] = field(default_factory=dict)
+
+
+class ChannelRegistry:
+    """Channels by exact name, or by prefix for names ending in ``.*``."""
+
+    def __init__(self) -> None:
+        self._exact: dict[str, ChannelSpec] = {}
+        self._prefix: dict[str, ChannelSpec] = {}
+
+    def register(self, spec: ChannelSpec) -> ChannelSpec:
+        table, key = (
+            (self._prefix, spec.name[:-1]) if spec.name.endswith(".*") else (self._exact, spec.name)
+        )
+        if key in table:
+            raise ValueError(f"channel {spec.name!r} is already registered")
+        table[key] = spec
+        return spec
+
+    def resolve(self, channel: str) -> ChannelSpec | None:
+        if channel in self._exact:
+            return self._exact[channel]
+        prefix, dot, rest = channel.rpartition(".")
+        if dot and rest:
+            return self._prefix.get(prefix + ".")
+        return None
+
+    def names(self) -> list[str]:
+        return sorted([*self._exact, *(p + "*" for p in self._prefix)])
+
+
+class ProtocolError(KnownError):
+    """A client message the hub cannot act on."""
+
+    code = "bad_message"
+
+
+class RateLimited(KnownError):
+    code = "rate_limited"
+
+
+class TokenBucket:
+    """``rate`` tokens a second, at most ``burst`` saved up."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic):
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self.tokens = burst
+        self._last = clock()
+
+    def take(self) -> bool:
+        now = self._clock()
+        self.tokens = min(self.burst, self.tokens + (now - self._last) * self.rate)
+        self._last = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def envelope(channel: str, event: str, payload: Any, request_id: Any = None) -> str:
+    message: dict[str, Any] = {"channel": channel, "event": event, "payload": payload}
+    if request_id is not None:
+        message["request_id"] = request_id
+    return json.dumps(message, default=str)
+
+
+def error_message(channel: str, request_id: Any, exc: KnownError) -> str:
+    """The one error shape; ``request_id`` is null when the request had none."""
+    message = {"channel": channel, "event": "error", "payload": exc.to_dict()}
+    return json.dumps({**message, "request_id": request_id}, default=str)
+
+
+@dataclass(frozen=True)
+class HubOptions:
+    auth_timeout: float = 15.0
+    max_msg_size: int = 64 * 1024
+    rate: float = 20.0
+    burst: float = 40.0
+    queue_size: int = 1000
+
+
+class Connection:
+    """One authenticated socket: its outgoing queue and its subscriptions."""
+
+    def __init__(self, ws: web.WebSocketResponse, actor: Actor, options: HubOptions) -> None:
+        self.ws = ws
+        self.actor = actor
+        self.bucket = TokenBucket(options.rate, options.burst)
+        self.outbox: asyncio.Queue[str] = asyncio.Queue(options.queue_size)
+        self.topics: dict[str, Topic] = {}
+        self.too_slow = False
+
+    def send(self, text: str) -> None:
+        if self.too_slow:
+            return
+        try:
+            self.outbox.put_nowait(text)
+        except asyncio.QueueFull:
+            log.warning("websocket client %s is too slow; closing it", self.actor.id)
+            self.too_slow = True
+            _spawn(self.ws.close(code=CLOSE_TOO_SLOW, message=b"client too slow"))
+
+    async def run_writer(self) -> None:
+        while not self.ws.closed:
+            text = await self.outbox.get()
+            try:
+                await self.ws.send_str(text)
+            except (ConnectionError, RuntimeError):
+                return
+
+
+_TASKS: set[asyncio.Task[Any]] = set()
+
+
+def _spawn(coro: Awaitable[Any]) -> None:
+    task = asyncio.ensure_future(coro)
+    _TASKS.add(task)
+    task.add_done_callback(_TASKS.discard)
+
+
+class Topic:
+    """One store listener shared by every connection subscribed to (channel, query)."""
+
+    def __init__(self, hub: Hub, key: str, channel: str, spec: ChannelSpec, query: Query):
+        self.hub, self.key, self.channel, self.spec = hub, key, channel, spec
+        self.subscribers: set[Connection] = set()
+        self.waiting: set[Connection] = set()
+        self.docs: dict[str, dict[str, Any]] = {}
+        self.ready = False
+        self.listener: Listener = hub.store.on_snapshot(query, self._from_thread)
+
+    def _from_thread(self, changes: list[Change]) -> None:
+        with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+            self.hub.loop.call_soon_threadsafe(self.apply, changes)
+
+    def add(self, conn: Connection) -> None:
+        self.subscribers.add(conn)
+        if self.ready:
+            conn.send(self._snapshot())
+        else:
+            self.waiting.add(conn)
+
+    def apply(self, changes: list[Change]) -> None:
+        if not self.subscribers:
+            return
+        rendered = [(c.kind, c.document.id, self.spec.render(c.document)) for c in changes]
+        for kind, doc_id, item in rendered:
+            if kind == "removed":
+                self.docs.pop(doc_id, None)
+            else:
+                self.docs[doc_id] = item
+        if not self.ready:
+            self.ready = True
+            self._send(self.waiting, self._snapshot())
+            self.waiting.clear()
+            return
+        delta = [{"kind": kind, "id": doc_id, **item} for kind, doc_id, item in rendered]
+        self._send(self.subscribers - self.waiting, envelope(self.channel, "delta", delta))
+
+    def _snapshot(self) -> str:
+        return envelope(self.channel, "snapshot", list(self.docs.values()))
+
+    @staticmethod
+    def _send(conns: set[Connection], text: str) -> None:
+        for conn in conns:
+            conn.send(text)
+
+    def remove(self, conn: Connection) -> bool:
+        """Drop ``conn``; True when the topic has no subscriber left (and is closed)."""
+        self.subscribers.discard(conn)
+        self.waiting.discard(conn)
+        if self.subscribers:
+            return False
+        self.listener.unsubscribe()
+        return True
+
+
+class Hub:
+    """Connections, channels and shared topics of one application."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        registry: ChannelRegistry,
+        authenticate: Authenticate,
+        options: HubOptions | None = None,
+    ) -> None:
+        self.store = store
+        self.registry = registry
+        self.authenticate = authenticate
+        self.options = options or HubOptions()
+        self.connections: set[Connection] = set()
+        self.topics: dict[str, Topic] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+        return self._loop
+
+    def count(self) -> int:
+        return len(self.connections)
+
+    async def close_all(self) -> None:
+        """Close every socket (on shutdown) and drop every store listener."""
+        for conn in list(self.connections):
+            with contextlib.suppress(Exception):
+                await conn.ws.close(code=WSCloseCode.GOING_AWAY, message=b"server shutting down")
+        for topic in list(self.topics.values()):
+            topic.listener.unsubscribe()
+        self.topics.clear()
+
+    # -- subscriptions --------------------------------------------------------------------
+
+    def subscribe(
+        self, conn: Connection, channel: str, spec: ChannelSpec, payload: dict[str, Any]
+    ) -> Callable[[], None]:
+        """Check a subscription; returns the step that attaches it (run after the ack, so
+        the snapshot always follows the ack)."""
+        if spec.query is None:
+            raise ProtocolError(f"Channel {channel!r} has nothing to subscribe to.")
+        if channel in conn.topics:
+            raise ProtocolError(f"Already subscribed to {channel!r}.")
+        query = spec.query(conn.actor, channel, payload)
+        key = f"{channel}|{query!r}"
+
+        def attach() -> None:
+            topic = self.topics.get(key)
+            if topic is None:
+                topic = self.topics[key] = Topic(self, key, channel, spec, query)
+            conn.topics[channel] = topic
+            topic.add(conn)
+
+        return attach
+
+    def unsubscribe(self, conn: Connection, channel: str) -> bool:
+        topic = conn.topics.pop(channel, None)
+        if topic is None:
+            return False
+        if topic.remove(conn):
+            self.topics.pop(topic.key, None)
+        return True
+
+    def drop(self, conn: Connection) -> None:
+        for channel in list(conn.topics):
+            self.unsubscribe(conn, channel)
+        self.connections.discard(conn)
+
+    # -- one client request ------------------------------------------------------------
+
+    async def handle(self, conn: Connection, raw: str) -> None:
+        """Act on one client message; always answers with exactly one ack or error."""
+        channel, request_id = "", None
+        try:
+            message = _parse(raw)
+            channel, request_id = message.get("channel") or "", message.get("request_id")
+            if not conn.bucket.take():
+                raise RateLimited(
+                    "Too many messages on this connection.", hint="Slow down and try again."
+                )
+            channel, action, payload, request_id = _fields(message)
+            result, after = await self._dispatch(conn, channel, action, payload)
+            conn.send(envelope(channel, "ack", result, request_id))
+            if after is not None:
+                after()
+        except KnownError as exc:
+            conn.send(error_message(channel, request_id, exc))
+        except Exception:
+            log.exception("websocket action failed: %.200s", raw)
+            bug = KnownError("Something went wrong on our side.", hint="It was logged.")
+            bug.code = "bug"
+            conn.send(error_message(channel, request_id, bug))
+
+    async def _dispatch(
+        self, conn: Connection, channel: str, action: str, payload: dict[str, Any]
+    ) -> tuple[Any, Callable[[], None] | None]:
+        spec = self.registry.resolve(channel)
+        if spec is None:
+            raise ProtocolError(
+                f"Unknown channel {channel!r}.",
+                hint=f"Use one of {', '.join(self.registry.names())}.",
+            )
+        if action == "unsubscribe":
+            return {"unsubscribed": self.unsubscribe(conn, channel)}, None
+        if action == "subscribe":
+            _require(conn.actor, spec.roles, f"see {channel}")
+            return {"subscribed": channel}, self.subscribe(conn, channel, spec, payload)
+        handler = spec.actions.get(action)
+        if handler is None:
+            known = ", ".join(["subscribe", "unsubscribe", *spec.actions])
+            raise ProtocolError(
+                f"Unknown action {action!r} on {channel!r}.", hint=f"Use one of {known}."
+            )
+        _require(conn.actor, handler.roles, f"{action} on {channel}")
+        return await handler.handler(ActionRequest(conn.actor, channel, payload)), None
+
+
+def _require(actor: Actor, roles: frozenset[str], doing: str) -> None:
+    if actor.role not in roles:
+        raise PermissionDenied(
+            f"{actor.name} ({actor.role}) may not {doing}: only {' or '.join(sorted(roles))} may."
+        )
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    try:
+        message = json.loads(raw)
+    except ValueError:
+        raise ProtocolError(
+            "The message is not valid JSON.",
+            hint='Send {"channel", "action", "payload", "request_id"} as a JSON object.',
+        ) from None
+    if not isinstance(message, dict):
+        raise ProtocolError("The message must be a JSON object.")
+    return message
+
+
+def _fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any], Any]:
+    missing = [f for f in ("channel", "action", "request_id") if message.get(f) in (None, "")]
+    if missing:
+        raise ProtocolError(
+            f"The message is missing {', '.join(missing)}.",
+            hint='Send {"channel", "action", "payload", "request_id"}.',
+        )
+    channel, action, request_id = message["channel"], message["action"], message["request_id"]
+    payload = message.get("payload", {})
+    if not isinstance(channel, str) or not isinstance(action, str):
+        raise ProtocolError("channel and action must be strings.")
+    if not isinstance(request_id, str | int) or isinstance(request_id, bool):
+        raise ProtocolError("request_id must be a string or an integer.")
+    if not isinstance(payload, dict):
+        raise ProtocolError("payload must be a JSON object.")
+    return channel, action, payload, request_id
+
+
+# -- the handler ---------------------------------------------------------------------------
+
+
+def origin_allowed(request: web.Request) -> bool:
+    """Browsers send Origin: it must name this server's own host:port. Clients that send
+    none (scripts, benchmarks) are not browsers and cannot be driven by another site."""
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return True
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+
+
+async def websocket_handler(
+    request: web.Request, hub: Hub, cookie_token: str | None
+) -> web.StreamResponse:
+    if not origin_allowed(request):
+        raise web.HTTPForbidden(
+            text=json.dumps({"error": {"code": "forbidden", "message": "Origin not allowed."}}),
+            content_type="application/json",
+        )
+    ws = web.WebSocketResponse(max_msg_size=hub.options.max_msg_size, heartbeat=30.0)
+    await ws.prepare(request)
+    actor = await _authenticate(ws, hub, cookie_token)
+    if actor is None:
+        return ws
+    conn = Connection(ws, actor, hub.options)
+    hub.connections.add(conn)
+    writer = asyncio.create_task(conn.run_writer())
+    try:
+        conn.send(envelope("session", "ready", {"actor": actor.to_json()}))
+        async for msg in ws:
+            if msg.type == WSMsgType.TEXT:
+                await hub.handle(conn, msg.data)
+            elif msg.type == WSMsgType.BINARY:
+                conn.send(error_message("", None, ProtocolError("Send text (JSON) messages.")))
+    finally:
+        hub.drop(conn)
+        writer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await writer
+    return ws
+
+
+async def _authenticate(
+    ws: web.WebSocketResponse, hub: Hub, cookie_token: str | None
+) -> Actor | None:
+    try:
+        msg = await asyncio.wait_for(ws.receive(), hub.options.auth_timeout)
+    except TimeoutError:
+        await ws.close(code=CLOSE_AUTH_TIMEOUT, message=b"authentication timed out")
+        return None
+    if msg.type != WSMsgType.TEXT:
+        await ws.close(code=CLOSE_BAD_TOKEN, message=b"first message must be auth")
+        return None
+    try:
+        first = json.loads(msg.data)
+    except ValueError:
+        first = None
+    if not isinstance(first, dict) or first.get("type") != "auth":
+        await ws.close(code=CLOSE_BAD_TOKEN, message=b'first message must be {"type":"auth"}')
+        return None
+    token = first.get("token") or cookie_token
+    actor = await hub.authenticate(token) if isinstance(token, str) and token else None
+    if actor is None:
+        await ws.close(code=CLOSE_BAD_TOKEN, message=b"invalid or expired session")
+    return actor

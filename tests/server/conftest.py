@@ -1,0 +1,51 @@
+"""Shared fixtures: a real runtime (SQLite + WAL) on a temporary folder, a fixed clock."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from app import config
+from app.bootstrap import Runtime, build
+from app.services.actors import Actor
+from app.services.context import FixedClock
+from app.services.members import Member, MemberService
+from app.services.otp import OtpService
+from app.services.sms import OUTBOX_NAME, OutboxSender, read_outbox
+
+STAFF = Actor("emp-1", "Esha (employee)", "employee")
+PHONE = "+919876543210"
+OTHER_PHONE = "+919812345678"
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
+    rt = build(config.load(environ={}, data_dir=tmp_path / "data"))
+    rt.ctx.clock = clock
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def member(runtime: Runtime) -> Member:
+    return MemberService(runtime.ctx).enroll(STAFF, "Asha Verma", PHONE)
+
+
+@pytest.fixture
+def otp(runtime: Runtime) -> OtpService:
+    return OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+
+
+def last_code(runtime: Runtime, phone: str = PHONE) -> str:
+    """The code in the newest outbox message to ``phone``."""
+    messages = [m for m in read_outbox(runtime.settings.data_dir / OUTBOX_NAME) if m["to"] == phone]
+    assert messages, f"no SMS to {phone} in the outbox"
+    return str(messages[-1]["text"].split()[0])
