@@ -40,101 +40,50 @@ next scheduled draw if earlier; 7 days for the last period or a late draw).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from app.kernel.errors import Conflict, LockHeld, NotFound, PermissionDenied, ValidationError
-from app.kernel.locks import NamedLock
+from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.context import ServiceContext
-from app.services.groups import COMPLETED, RUNNING, Group, Ticket, read_group, read_tickets
-from app.services.ledger import dues_writes
+from app.services.auction_close import AuctionClosing
+from app.services.auction_model import (
+    CLOSED,
+    LOT_RECIPE,
+    MAX_DURATION_S,
+    MIN_DURATION_S,
+    OPEN,
+    Auction,
+    Bid,
+    Closed,
+    auction_id_for,
+    check_period,
+    defaulters,
+    lock_name,
+    tied_aliases,
+)
+from app.services.groups import Group, Ticket, read_group, read_tickets
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 
-OPEN, CLOSED = "open", "closed"
-MIN_DURATION_S, MAX_DURATION_S = 60, 24 * 3600
-LOT_RECIPE = (
-    "names = sorted(set(candidates)); "
-    'digest = sha256(seed + b"|" + ",".join(names).encode("utf-8")); '
-    "winner = names[int(digest.hexdigest(), 16) % len(names)]"
-)
-
-
-def auction_id_for(group_id: str, period: int) -> str:
-    return f"{group_id}-{period}"
-
-
-def lock_name(group_id: str) -> str:
-    return f"auction-{group_id}"
-
-
-@dataclass(frozen=True)
-class Auction:
-    id: str
-    group_id: str
-    period: int
-    kind: str
-    status: str
-    opened_at: datetime
-    ends_at: datetime
-    place: str
-    seed_hash: str
-    seed: str | None
-    best_alias: str | None
-    best_discount: int | None
-    bids_count: int
-    winner_member_id: str | None
-    winner_alias: str | None
-    discount: int | None
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> Auction:
-        d = doc.data
-        best = d.get("best") or {}
-        return cls(
-            id=doc.id,
-            group_id=d["group_id"],
-            period=d["period"],
-            kind=d.get("kind", "auction"),
-            status=d["status"],
-            opened_at=datetime.fromisoformat(d["opened_at"]),
-            ends_at=datetime.fromisoformat(d["ends_at"]),
-            place=d.get("place", ""),
-            seed_hash=d["seed_hash"],
-            seed=d.get("seed"),
-            best_alias=best.get("alias"),
-            best_discount=best.get("discount"),
-            bids_count=d.get("bids_count", 0),
-            winner_member_id=d.get("winner_member_id"),
-            winner_alias=d.get("winner_alias"),
-            discount=d.get("discount"),
-        )
-
-    def seconds_left(self, now: datetime) -> float:
-        return max((self.ends_at - now).total_seconds(), 0.0)
-
-
-@dataclass(frozen=True)
-class Bid:
-    id: str
-    auction_id: str
-    n: int
-    alias: str
-    discount: int
-    at: str
-    on_behalf: bool
-
-    @classmethod
-    def from_doc(cls, doc: Document) -> Bid:
-        d = doc.data
-        return cls(
-            doc.id, d["auction_id"], d["n"], d["alias"], d["discount"], d["at"], d["on_behalf"]
-        )
+__all__ = [
+    "CLOSED",
+    "LOT_RECIPE",
+    "MAX_DURATION_S",
+    "MIN_DURATION_S",
+    "OPEN",
+    "Auction",
+    "AuctionService",
+    "Bid",
+    "BidResult",
+    "BidderStatus",
+    "Closed",
+    "LotCheck",
+    "auction_id_for",
+    "lock_name",
+]
 
 
 @dataclass(frozen=True)
@@ -156,15 +105,6 @@ class BidderStatus:
 
 
 @dataclass(frozen=True)
-class Closed:
-    auction: Auction
-    settlement: rules.Settlement
-    winner_member_id: str
-    payout_id: str
-    decided_by: str
-
-
-@dataclass(frozen=True)
 class LotCheck:
     """Anyone's recomputation of an auction's lot from its published minutes."""
 
@@ -180,20 +120,8 @@ class LotCheck:
     recipe: str = LOT_RECIPE
 
 
-@dataclass
-class _Outcome:
-    winner_alias: str
-    winner_member_id: str
-    discount: int
-    decided_by: str
-    lot: dict[str, Any] | None
-
-
-class AuctionService:
+class AuctionService(AuctionClosing):
     """Opens, runs and closes auctions (see module docstring for the rules)."""
-
-    def __init__(self, ctx: ServiceContext) -> None:
-        self.ctx = ctx
 
     # -- session ------------------------------------------------------------------
 
@@ -282,17 +210,6 @@ class AuctionService:
         change = ChangeSet("auction.resume", "auction", doc.id, [write], reason, event)
         return change, doc
 
-    def _take_lock(self, actor: Actor, group_id: str, purpose: str) -> NamedLock:
-        lock = self.ctx.locks.lock(lock_name(group_id))
-        if lock.try_acquire(purpose, holder=f"{actor.name} ({actor.id})"):
-            return lock
-        holder = lock.holder()
-        who = holder.describe() if holder else "a session that has just ended"
-        raise LockHeld(
-            f"An auction session for group {group_id} is already open: held by {who}.",
-            hint="Wait for that session to close; it is freed at once if its program stops.",
-        )
-
     def session_holder(self, group_id: str) -> str | None:
         """Who holds the group's auction session now (any process), or None."""
         holder = self.ctx.locks.lock(lock_name(group_id)).holder()
@@ -334,7 +251,7 @@ class AuctionService:
         group = read_group(reader, auction.group_id)
         tickets = read_tickets(reader, group.id)
         ticket = _ticket_of(tickets, member_id, group)
-        overdue = _defaulters(reader, group.id, self.ctx.clock.today())
+        overdue = defaulters(reader, group.id, self.ctx.clock.today())
         allowed, why = rules.may_bid(ticket.prized, member_id in overdue)
         if not allowed:
             raise PermissionDenied(why)
@@ -374,7 +291,7 @@ class AuctionService:
         if best is None or best != rules.max_bid(agreement) or discount != best:
             rules.validate_bid(agreement, discount, best)
             return False
-        if alias in _tied_aliases(self._bids(reader, auction.id), best):
+        if alias in tied_aliases(self._bids(reader, auction.id), best):
             raise Conflict(
                 f"You have already bid the cap of {format_inr(best)}; the lot decides among "
                 "those at the cap."
@@ -388,225 +305,7 @@ class AuctionService:
                 hint="Staff must reopen the auction before bidding continues.",
             )
 
-    # -- closing ------------------------------------------------------------------
-
-    def close_auction(
-        self,
-        actor: Actor,
-        auction_id: str,
-        present: Sequence[str] = (),
-        force_reason: str = "",
-    ) -> Closed:
-        """Settle the period after its end (an admin may force it earlier, with a reason).
-
-        ``present`` names subscribers attending besides the bidders (who count as
-        present); the minutes need at least 2.
-        """
-        actor.require("employee", "admin", doing="close an auction")
-        if force_reason:
-            actor.require("admin", doing="close an auction before its end time")
-        auction = self.get_auction(auction_id)
-        lock = self.ctx.locks.lock(lock_name(auction.group_id))
-        took_over = not lock.locked
-        if took_over:
-            self._take_lock(actor, auction.group_id, f"closing auction {auction_id}")
-        try:
-            committed = self.ctx.pipeline.transact(
-                actor, lambda r: self._close_change(r, actor, auction_id, present, force_reason)
-            )
-        except BaseException:
-            if took_over:
-                lock.release()
-            raise
-        lock.release()
-        result: Closed = committed.value
-        return result
-
-    def _close_change(
-        self,
-        reader: Reader,
-        actor: Actor,
-        auction_id: str,
-        present: Sequence[str],
-        force_reason: str,
-    ) -> tuple[ChangeSet, Closed]:
-        auction = self._open_auction_doc(reader, auction_id)
-        now = self.ctx.clock.now()
-        if now < auction.ends_at and not force_reason:
-            raise Conflict(
-                f"The auction runs until {auction.ends_at.isoformat(timespec='seconds')}.",
-                hint="Close it after that, or an admin may force it with a reason.",
-            )
-        group = read_group(reader, auction.group_id)
-        tickets = read_tickets(reader, group.id)
-        bids = self._bids(reader, auction_id)
-        aliases = self._aliases(reader, auction_id, tickets)
-        outcome = self._outcome(reader, auction, group, tickets, bids)
-        settlement = rules.settle(group.agreement, auction.period, outcome.discount)
-        attending = _present(tickets, bids, present, aliases)
-        closing = {
-            "status": CLOSED,
-            "closed_at": now.isoformat(),
-            "closed_by": actor.id,
-            "seed": self._seed(reader, auction_id),
-            "seed_sealed": None,
-            "winner_member_id": outcome.winner_member_id,
-            "winner_alias": outcome.winner_alias,
-            "discount": outcome.discount,
-            "prize": settlement.prize_paise,
-            "decided_by": outcome.decided_by,
-            "lot": outcome.lot,
-            "forced": force_reason or None,
-        }
-        minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
-        writes = [Write("update", "auctions", auction_id, closing)]
-        writes += self._settlement_writes(
-            group, tickets, outcome.winner_member_id, settlement, minutes
-        )
-        event = _settled_event(group, auction_id, outcome, settlement)
-        change = ChangeSet("auction.close", "auction", auction_id, writes, force_reason, event)
-        doc = reader.require("auctions", auction_id, "auction")
-        closed = Auction.from_doc(Document("auctions", auction_id, {**doc.data, **closing}, 0))
-        return change, Closed(
-            closed, settlement, outcome.winner_member_id, auction_id, outcome.decided_by
-        )
-
-    def _outcome(
-        self,
-        reader: Reader,
-        auction: Auction,
-        group: Group,
-        tickets: list[Ticket],
-        bids: list[Bid],
-    ) -> _Outcome:
-        aliases = self._aliases(reader, auction.id, tickets)
-        by_alias = {a: m for m, a in aliases.items()}
-        if bids:
-            discount = max(b.discount for b in bids)
-            candidates = _tied_aliases(bids, discount)
-            how = "highest bid" if len(candidates) == 1 else "lot among tied bids"
-        else:
-            discount = rules.discount_floor(group.agreement)
-            pool = _no_bid_candidates(
-                tickets, _defaulters(reader, group.id, self.ctx.clock.today())
-            )
-            candidates = sorted(aliases[m] for m in pool)
-            how = "lot (no bids)" if len(candidates) > 1 else "sole eligible subscriber (no bids)"
-        lot = None
-        winner = candidates[0]
-        if len(candidates) > 1:
-            seed = self._seed(reader, auction.id)
-            winner = rules.draw(bytes.fromhex(seed), candidates)
-            lot = {"candidates": candidates, "winner": winner, "seed_hash": auction.seed_hash}
-        return _Outcome(winner, by_alias[winner], discount, how, lot)
-
-    def _settlement_writes(
-        self,
-        group: Group,
-        tickets: list[Ticket],
-        winner_member_id: str,
-        settlement: rules.Settlement,
-        minutes: dict[str, Any],
-    ) -> list[Write]:
-        """Minutes, payout, prized ticket, group progress and dues: one period settled."""
-        period, aid = settlement.period, auction_id_for(group.id, settlement.period)
-        today, now = self.ctx.clock.today(), self.ctx.clock.now().isoformat()
-        deadline = _deadline(group, period, today)
-        winner_ticket = next(t for t in tickets if t.member_id == winner_member_id)
-        done = {"periods_done": period}
-        if period == group.members:
-            done["status"] = COMPLETED  # type: ignore[assignment]
-        return [
-            Write("set", "minutes", aid, minutes, expect_version=0),
-            Write(
-                "set",
-                "payouts",
-                aid,
-                _payout(group, winner_ticket, settlement, today, deadline, now),
-                expect_version=0,
-            ),
-            Write(
-                "update", "tickets", winner_ticket.id, {"prized_period": period, "prized_at": now}
-            ),
-            Write("update", "groups", group.id, done),
-            *dues_writes(
-                group.id,
-                period,
-                settlement,
-                [t.member_id for t in tickets],
-                deadline,
-                self.ctx.ids,
-                raised_on=today,
-            ),
-        ]
-
-    # -- period 1 to the foreman -----------------------------------------------------
-
-    def settle_foreman_period(
-        self, actor: Actor, group_id: str, present: Sequence[str] = (), reason: str = ""
-    ) -> Closed:
-        """Period 1 of a group whose foreman takes it: G to the foreman's ticket, no auction."""
-        actor.require("employee", "admin", doing="settle the foreman's period")
-        committed = self.ctx.pipeline.transact(
-            actor, lambda r: self._foreman_change(r, actor, group_id, present, reason)
-        )
-        result: Closed = committed.value
-        return result
-
-    def _foreman_change(
-        self, reader: Reader, actor: Actor, group_id: str, present: Sequence[str], reason: str
-    ) -> tuple[ChangeSet, Closed]:
-        group = read_group(reader, group_id)
-        if not group.agreement.foreman_takes_first or group.foreman_member_id is None:
-            raise Conflict(f"Group {group.name!r}'s foreman does not take period 1; auction it.")
-        _check_period(group, 1, self.ctx.clock.today())
-        aid = auction_id_for(group_id, 1)
-        if reader.get("auctions", aid) is not None:
-            raise Conflict(f"Period 1 of group {group.name!r} is already settled.")
-        tickets = read_tickets(reader, group_id)
-        foreman = group.foreman_member_id
-        settlement = rules.settle(group.agreement, 1, 0)
-        now = self.ctx.clock.now()
-        seed = rules.new_seed()
-        data = {
-            "group_id": group_id,
-            "period": 1,
-            "kind": "foreman",
-            "status": CLOSED,
-            "opened_at": now.isoformat(),
-            "ends_at": now.isoformat(),
-            "closed_at": now.isoformat(),
-            "closed_by": actor.id,
-            "place": "",
-            "seed_hash": rules.commit_seed(seed),
-            "seed": seed.hex(),
-            "best": None,
-            "bids_count": 0,
-            "winner_member_id": foreman,
-            "winner_alias": None,
-            "discount": 0,
-            "prize": settlement.prize_paise,
-            "decided_by": "foreman's ticket",
-            "lot": None,
-        }
-        auction = Auction.from_doc(Document("auctions", aid, data, 1))
-        outcome = _Outcome("", foreman, 0, "foreman's ticket", None)
-        known = {t.member_id for t in tickets}
-        attending = sorted({foreman, *(m for m in present if m in known)})
-        minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
-        writes = [Write("set", "auctions", aid, data, expect_version=0)]
-        writes += self._settlement_writes(group, tickets, foreman, settlement, minutes)
-        event = _settled_event(group, aid, outcome, settlement)
-        change = ChangeSet("auction.foreman_period", "auction", aid, writes, reason, event)
-        return change, Closed(auction, settlement, foreman, aid, outcome.decided_by)
-
     # -- reads --------------------------------------------------------------------
-
-    def get_auction(self, auction_id: str) -> Auction:
-        doc = self.ctx.store.get("auctions", auction_id)
-        if doc is None:
-            raise NotFound(f"No auction with id {auction_id!r}.")
-        return Auction.from_doc(doc)
 
     def list_auctions(self, group_id: str) -> list[Auction]:
         docs = self.ctx.store.query(Query("auctions").where("group_id", "==", group_id))
@@ -636,7 +335,7 @@ class AuctionService:
             return BidderStatus(None, False, "You hold no ticket in this group.", lo, hi)
         if auction.status != OPEN:
             return BidderStatus(alias, False, "The auction is closed.", lo, hi)
-        overdue = member_id in _defaulters(reader, group.id, self.ctx.clock.today())
+        overdue = member_id in defaulters(reader, group.id, self.ctx.clock.today())
         allowed, why = rules.may_bid(ticket.prized, overdue)
         return BidderStatus(alias, allowed, why, min(lo, hi), hi)
 
@@ -659,52 +358,9 @@ class AuctionService:
             auction_id, True, d.seed_hash, seed, candidates, winner, recomputed, matches, ok
         )
 
-    # -- helpers ------------------------------------------------------------------
-
-    def _open_auction_doc(self, reader: Reader, auction_id: str) -> Auction:
-        auction = Auction.from_doc(reader.require("auctions", auction_id, "auction"))
-        if auction.status != OPEN:
-            raise Conflict(f"The auction {auction_id} is closed.", hint="The bid was not recorded.")
-        return auction
-
-    def _bids(self, reader: Reader, auction_id: str) -> list[Bid]:
-        docs = reader.query(Query("bids").where("auction_id", "==", auction_id))
-        return sorted((Bid.from_doc(d) for d in docs), key=lambda b: b.n)
-
-    def _aliases(self, reader: Reader, auction_id: str, tickets: list[Ticket]) -> dict[str, str]:
-        doc = reader.require("auctions", auction_id, "auction")
-        key = self.ctx.pii.unseal(
-            doc.data["alias_key_sealed"], context=f"auction-alias:{auction_id}"
-        )
-        period = doc.data["period"]
-        bidders = [t.member_id for t in tickets if (t.prized_period or period) >= period]
-        return rules.aliases(bytes.fromhex(key), bidders)
-
-    def _seed(self, reader: Reader, auction_id: str) -> str:
-        doc = reader.require("auctions", auction_id, "auction")
-        if doc.data.get("seed"):
-            return str(doc.data["seed"])
-        return self.ctx.pii.unseal(doc.data["seed_sealed"], context=f"auction-seed:{auction_id}")
-
-
-def _check_period(group: Group, period: int, today: date) -> None:
-    if group.status != RUNNING:
-        raise Conflict(f"Group {group.name!r} is {group.status}; auctions run only while it runs.")
-    if period != group.next_period:
-        raise Conflict(
-            f"Period {period} cannot be settled now: the next period of group "
-            f"{group.name!r} is {group.next_period}."
-        )
-    scheduled = group.auction_date(period)
-    if today < scheduled:
-        raise Conflict(
-            f"Period {period} of group {group.name!r} is scheduled for {scheduled.isoformat()}.",
-            hint="Open it on or after that date.",
-        )
-
 
 def _check_can_open(group: Group, period: int, today: date) -> None:
-    _check_period(group, period, today)
+    check_period(group, period, today)
     if period == 1 and group.agreement.foreman_takes_first:
         raise Conflict(
             "Period 1 of this group goes to the foreman's ticket without an auction.",
@@ -717,139 +373,6 @@ def _ticket_of(tickets: list[Ticket], member_id: str, group: Group) -> Ticket:
         if ticket.member_id == member_id:
             return ticket
     raise PermissionDenied(f"Member {member_id} holds no ticket in group {group.name!r}.")
-
-
-def _defaulters(reader: Reader, group_id: str, today: date) -> set[str]:
-    """Members of the group with an instalment due before today and still unpaid."""
-    query = Query("dues").where("group_id", "==", group_id).where("status", "==", "due")
-    return {
-        d.data["member_id"]
-        for d in reader.query(query)
-        if date.fromisoformat(d.data["due_date"]) < today
-    }
-
-
-def _no_bid_candidates(tickets: list[Ticket], defaulters: set[str]) -> list[str]:
-    open_tickets = [t.member_id for t in tickets if not t.prized]
-    eligible = [m for m in open_tickets if m not in defaulters]
-    return eligible or open_tickets
-
-
-def _tied_aliases(bids: list[Bid], discount: int) -> list[str]:
-    return sorted({b.alias for b in bids if b.discount == discount})
-
-
-def _present(
-    tickets: list[Ticket], bids: list[Bid], present: Sequence[str], aliases: dict[str, str]
-) -> list[str]:
-    holders = {t.member_id for t in tickets}
-    unknown = sorted(set(present) - holders)
-    if unknown:
-        raise ValidationError(f"Not subscribers of this group: {', '.join(unknown)}.")
-    by_alias = {a: m for m, a in aliases.items()}
-    attending = {by_alias[b.alias] for b in bids} | set(present)
-    if len(attending) < 2:
-        raise ValidationError(
-            f"The minutes need at least 2 subscribers present; {len(attending)} recorded.",
-            hint="Name the subscribers who attended in 'present'.",
-        )
-    return sorted(attending)
-
-
-def _minutes(
-    group: Group,
-    auction: Auction,
-    outcome: _Outcome,
-    settlement: rules.Settlement,
-    present: list[str],
-    now: datetime,
-    actor: Actor,
-) -> dict[str, Any]:
-    """The minutes of the draw with the s.17 fields; signatures start pending."""
-    others = [m for m in present if m not in (outcome.winner_member_id, group.foreman_member_id)]
-    witnesses = [*others, None, None][:2]
-    signatures = [
-        {"role": "foreman", "member_id": group.foreman_member_id, "signed_at": None},
-        {"role": "winner", "member_id": outcome.winner_member_id, "signed_at": None},
-        *({"role": "subscriber", "member_id": m, "signed_at": None} for m in witnesses),
-    ]
-    return {
-        "auction_id": auction.id,
-        "group_id": group.id,
-        "group_name": group.name,
-        "period": auction.period,
-        "started_at": auction.opened_at.isoformat(),
-        "ended_at": now.isoformat(),
-        "place": auction.place,
-        "present": present,
-        "present_count": len(present),
-        "winner_member_id": outcome.winner_member_id,
-        "winner_alias": outcome.winner_alias or None,
-        "discount": settlement.discount_paise,
-        "prize": settlement.prize_paise,
-        "commission": settlement.commission_paise,
-        "share": settlement.share_paise,
-        "net_instalment": settlement.net_instalment_paise,
-        "decided_by": outcome.decided_by,
-        "bids_count": auction.bids_count,
-        "lot": outcome.lot,
-        "seed_hash": auction.seed_hash,
-        "lot_recipe": LOT_RECIPE,
-        "signatures": signatures,
-        "status": "pending signatures",
-        "recorded_by": actor.id,
-    }
-
-
-def _deadline(group: Group, period: int, today: date) -> date:
-    following = group.auction_date(period + 1) if period < group.members else None
-    if following is None or following <= today:
-        following = today + timedelta(days=rules.PAYOUT_DAYS + 1)
-    return rules.payout_deadline(today, following)
-
-
-def _payout(
-    group: Group,
-    ticket: Ticket,
-    settlement: rules.Settlement,
-    draw_date: date,
-    deadline: date,
-    now: str,
-) -> dict[str, Any]:
-    remaining = group.members - settlement.period
-    return {
-        "group_id": group.id,
-        "member_id": ticket.member_id,
-        "ticket_id": ticket.id,
-        "period": settlement.period,
-        "auction_id": auction_id_for(group.id, settlement.period),
-        "amount": settlement.prize_paise,
-        "status": "pending",
-        "future_instalments": remaining * group.agreement.instalment_paise,
-        "security_required": rules.security_required(group.agreement, remaining, False),
-        "security_held": 0,
-        "deduct_future": False,
-        "deadline": deadline.isoformat(),
-        "redraw_from": rules.redraw_allowed_from(draw_date).isoformat(),
-        "created_at": now,
-        "released_at": None,
-    }
-
-
-def _settled_event(
-    group: Group, auction_id: str, outcome: _Outcome, settlement: rules.Settlement
-) -> dict[str, Any]:
-    return {
-        "type": "auction.closed",
-        "auction_id": auction_id,
-        "group_id": group.id,
-        "period": settlement.period,
-        "winner_member_id": outcome.winner_member_id,
-        "winner_alias": outcome.winner_alias or None,
-        "discount": settlement.discount_paise,
-        "prize": settlement.prize_paise,
-        "decided_by": outcome.decided_by,
-    }
 
 
 def _bid_json(bid: Bid) -> dict[str, Any]:
