@@ -7,8 +7,10 @@ One record per line, UTF-8 (in fact pure ASCII), each line::
     <hash> <body>\\n
 
 ``<hash>`` is 64 lowercase hex characters, then exactly one space, then ``<body>``:
-canonical JSON (``ensure_ascii=True``, separators ``,`` and ``:``, no whitespace,
-keys of nested objects sorted) whose top-level keys come in this fixed order::
+canonical JSON as Python's ``json.dumps(..., ensure_ascii=True, separators=(",", ":"),
+sort_keys=True, allow_nan=False)`` writes it (no whitespace; non-ASCII characters as
+``\\uXXXX``; keys of nested objects sorted by code point; NaN and infinities refused),
+except that the top-level keys come in this fixed order::
 
     {"lsn":N,"prev":"<64 hex>","ts":"YYYY-MM-DDTHH:MM:SS.ffffffZ",
      "actor":{"id":..,"name":..,"role":..},"action":"..","entity":{"id":..,"type":..},
@@ -16,7 +18,8 @@ keys of nested objects sorted) whose top-level keys come in this fixed order::
 
 * ``lsn``: log sequence number, 1 for the first record, +1 for each record.
 * ``prev``: the hash of the record before; for lsn 1 it is ``GENESIS`` (64 zeros).
-* ``ts``: when the record's batch was written, UTC with microseconds and ``Z``.
+* ``ts``: when the record's batch was written (all records of a batch share it),
+  UTC with microseconds and ``Z``.
 * ``actor``: who did it (id, name, role); ``action``: what was done;
   ``entity``: what it was done to (type, id); ``change``: any JSON object
   describing the change; ``reason``: why, as text (may be empty).
@@ -44,6 +47,16 @@ one ``write`` and one ``fdatasync`` (group commit), then resolves the futures.
 If the write or the sync fails (disk full, I/O error), the file is cut back to its
 last good record and every caller in the batch gets a ``StorageError``.
 
+Hooks
+-----
+``BatchHooks`` keep the owner of the log (the document store) in step with it. All
+three run in the writer thread while the lock is held. ``catch_up(head_lsn)`` runs
+at ``open``, whenever the file grew through another process, and before the next
+batch after a failed ``after_append``. ``before_append(entries)`` may reject single
+entries: that caller gets the exception and nothing is written for it.
+``after_append(records)`` applies the durable records; if it raises, the callers
+get a ``StorageError`` saying that their records are saved.
+
 Several processes
 -----------------
 Processes sharing a data folder take turns: each batch is written while holding an
@@ -64,7 +77,6 @@ repaired: ``open`` refuses with a ``StorageError`` that points to ``tfos wal ver
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import threading
@@ -72,17 +84,16 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
-from hashlib import sha256
 from pathlib import Path
 from queue import SimpleQueue
 from types import TracebackType
-from typing import Any, Protocol
 
-from app.kernel.errors import KnownError, StorageError
-from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, format_ts, utcnow
+from app.kernel.errors import StorageError
+from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
 from app.kernel.wal_scan import START, Tip, TornTail, follow, read_records, settle_tail
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, VerifyReport, can_use_workers, verify_file
+from app.kernel.wal_writer import BatchHooks, BatchWriter, Pending, ResultTarget
 
 __all__ = [
     "GENESIS",
@@ -99,41 +110,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-_fdatasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
-
-
-class ResultTarget(Protocol):
-    """Where the writer reports one entry's outcome (a ``Future`` is one)."""
-
-    def set_running_or_notify_cancel(self) -> bool: ...
-
-    def set_result(self, result: Record) -> None: ...
-
-    def set_exception(self, exception: BaseException | None) -> None: ...
-
-
-_Pending = tuple[Entry, bytes, ResultTarget]
-_Outcome = list[tuple[ResultTarget, Any]]
-_DISK_PROBLEMS = {
-    errno.ENOSPC: "the disk is full",
-    errno.EDQUOT: "the disk quota is used up",
-    errno.EFBIG: "the file has reached the largest size allowed",
-    errno.EIO: "the disk reported an input/output error",
-    errno.EROFS: "the disk is read-only",
-}
-
-
-class BatchHooks(Protocol):
-    """What the owner of the log (the store) does around each batch, under the lock."""
-
-    def catch_up(self, head_lsn: int) -> None:
-        """Apply records up to ``head_lsn`` written by others (at open, or found new)."""
-
-    def before_append(self, entries: list[Entry]) -> list[Exception | None]:
-        """One verdict per entry: an exception rejects that entry alone."""
-
-    def after_append(self, records: list[Record]) -> None:
-        """Apply the records just made durable."""
 
 
 @dataclass(frozen=True)
@@ -186,17 +162,14 @@ class WriteAheadLog:
         self._hooks = hooks
         self._clock = clock
         self._lock_timeout = lock_timeout
-        self._queue: SimpleQueue[_Pending | None] = SimpleQueue()
+        self._queue: SimpleQueue[Pending | None] = SimpleQueue()
         self._gate = threading.Lock()
         self._state = "new"
         self._fd = -1
         self._lock: WalLock | None = None
         self._tip = START
+        self._batches: BatchWriter | None = None
         self._writer: threading.Thread | None = None
-        self._stale = False
-        self._failed: str = ""
-        self._commits = 0
-        self._fsyncs = 0
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -231,7 +204,18 @@ class WriteAheadLog:
             os.close(fd)
             raise
         self._fd, self._lock = fd, lock
-        self._writer = threading.Thread(target=self._run, name="wal-writer", daemon=True)
+        self._batches = BatchWriter(
+            self.path,
+            fd,
+            lock,
+            self._tip,
+            hooks=self._hooks,
+            clock=self._clock,
+            lock_timeout=self._lock_timeout,
+        )
+        self._writer = threading.Thread(
+            target=self._batches.run, args=(self._queue,), name="wal-writer", daemon=True
+        )
         self._writer.start()
         self._state = "open"
         return self._open_report(torn)
@@ -325,196 +309,23 @@ class WriteAheadLog:
 
     def head(self) -> tuple[int, str]:
         """The lsn and hash of the last record this process knows of."""
-        tip = self._tip
+        tip = self._current()
         return tip.lsn, tip.hash.decode()
 
     def read(self, from_lsn: int = 1, to_lsn: int | None = None) -> Iterator[Record]:
         """Records ``from_lsn`` to ``to_lsn`` (both included; default up to the head)."""
-        stop = self._tip.end if self._state == "open" else None
+        stop = self._current().end if self._state == "open" else None
         return read_records(self.path, max(from_lsn, 1), to_lsn, stop)
 
     def stats(self) -> WalStats:
-        tip = self._tip
-        return WalStats(tip.lsn, tip.end, self._commits, self._fsyncs)
+        batches = self._batches
+        tip = self._current()
+        if batches is None:
+            return WalStats(tip.lsn, tip.end, 0, 0)
+        return WalStats(tip.lsn, tip.end, batches.commits, batches.fsyncs)
 
-    # -- the writer thread -----------------------------------------------------------
-
-    def _run(self) -> None:
-        queue = self._queue
-        while True:
-            batch = [queue.get()]
-            for _ in range(queue.qsize()):
-                batch.append(queue.get_nowait())
-            stop = batch[-1] is None
-            pending = [item for item in batch if item is not None]
-            if pending:
-                self._commit(pending)
-            if stop:
-                return
-
-    def _commit(self, batch: list[_Pending]) -> None:
-        live = [item for item in batch if item[2].set_running_or_notify_cancel()]
-        if not live:
-            return
-        try:
-            self._take_lock()
-        except BaseException as exc:
-            self._resolve(self._failure(live, exc))
-            return
-        try:
-            try:
-                outcome = self._locked_commit(live)
-            except BaseException as exc:
-                outcome = self._failure(live, exc)
-            self._resolve(outcome)
-        finally:
-            self._lock.release()  # type: ignore[union-attr]
-
-    def _take_lock(self) -> None:
-        if self._failed:
-            raise StorageError(self._failed, hint=_RESTART_HINT)
-        assert self._lock is not None
-        self._lock.acquire(self._lock_timeout)
-
-    def _locked_commit(self, live: list[_Pending]) -> _Outcome:
-        self._sync()
-        accepted, outcome = self._screen(live)
-        if accepted:
-            outcome += self._append(accepted)
-        return outcome
-
-    @staticmethod
-    def _failure(live: list[_Pending], exc: BaseException) -> _Outcome:
-        if not isinstance(exc, KnownError):
-            log.exception("A write-ahead log batch failed", exc_info=exc)
-        return [(item[2], exc) for item in live]
-
-    @staticmethod
-    def _resolve(outcome: _Outcome) -> None:
-        """Wake the callers (before the lock is released, so their wake-up overlaps it)."""
-        for target, value in outcome:
-            try:
-                if isinstance(value, BaseException):
-                    target.set_exception(value)
-                else:
-                    target.set_result(value)
-            except Exception:
-                log.exception("Could not hand a write-ahead log result to its caller")
-
-    def _append(self, accepted: list[_Pending]) -> _Outcome:
-        records, data = self._encode(accepted)
-        try:
-            self._write(data)
-        except StorageError as exc:
-            return [(item[2], exc) for item in accepted]
-        self._tip = Tip(records[-1].lsn, records[-1].hash.encode(), self._tip.end + len(data))
-        self._commits += len(records)
-        self._fsyncs += 1
-        return self._after(accepted, records)
-
-    def _sync(self) -> None:
-        """Take in records other processes appended; catch the hooks up if needed."""
-        if os.fstat(self._fd).st_size != self._tip.end:
-            self._tip, torn = settle_tail(self._fd, self.path, self._tip)
-            if torn is not None:
-                log.warning("%s", torn.detail)
-            self._stale = True
-        if self._stale:
-            if self._hooks is not None:
-                self._hooks.catch_up(self._tip.lsn)
-            self._stale = False
-
-    def _screen(self, live: list[_Pending]) -> tuple[list[_Pending], _Outcome]:
-        if self._hooks is None:
-            return live, []
-        verdicts = self._hooks.before_append([item[0] for item in live])
-        if len(verdicts) != len(live):
-            raise TypeError(f"before_append gave {len(verdicts)} verdicts for {len(live)} entries")
-        accepted: list[_Pending] = []
-        outcome: _Outcome = []
-        for item, verdict in zip(live, verdicts, strict=True):
-            if verdict is None:
-                accepted.append(item)
-            else:
-                outcome.append((item[2], verdict))
-        return accepted, outcome
-
-    def _encode(self, accepted: list[_Pending]) -> tuple[list[Record], bytes]:
-        ts = format_ts(self._clock())
-        ts_bytes = ts.encode()
-        lsn, prev = self._tip.lsn, self._tip.hash
-        prev_text = prev.decode()
-        lines: list[bytes] = []
-        records: list[Record] = []
-        for entry, tail, _ in accepted:
-            lsn += 1
-            body = b'{"lsn":%d,"prev":"%s","ts":"%s"%s' % (lsn, prev, ts_bytes, tail)
-            digest = sha256(prev + body).hexdigest()
-            prev = digest.encode()
-            lines.append(b"%s %s\n" % (prev, body))
-            records.append(
-                Record(
-                    lsn,
-                    ts,
-                    prev_text,
-                    digest,
-                    entry.actor,
-                    entry.action,
-                    entry.entity,
-                    entry.change,
-                    entry.reason,
-                )
-            )
-            prev_text = digest
-        return records, b"".join(lines)
-
-    def _write(self, data: bytes) -> None:
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
-            _fdatasync(self._fd)
-        except OSError as exc:
-            self._roll_back()
-            problem = _DISK_PROBLEMS.get(exc.errno or 0, exc.strerror or str(exc))
-            raise StorageError(
-                f"Could not save to the write-ahead log {self.path}: {problem} "
-                f"(errno {exc.errno}). Nothing from this batch was saved.",
-                hint="Free disk space or check the disk, then try again.",
-            ) from exc
-
-    def _roll_back(self) -> None:
-        try:
-            os.ftruncate(self._fd, self._tip.end)
-            os.fsync(self._fd)
-        except OSError as exc:
-            self._failed = (
-                f"The write-ahead log {self.path} could not be cut back after a failed "
-                f"write ({exc.strerror}); it may end with a partial record."
-            )
-            log.error("%s", self._failed)
-
-    def _after(self, accepted: list[_Pending], records: list[Record]) -> _Outcome:
-        if self._hooks is not None:
-            try:
-                self._hooks.after_append(records)
-            except Exception as exc:
-                log.exception("after_append failed; records are durable")
-                self._stale = True
-                error = StorageError(
-                    f"Records {records[0].lsn} to {records[-1].lsn} are saved in the "
-                    f"write-ahead log, but applying them afterwards failed: {exc}",
-                    hint="They are applied again before the next write or at the next start.",
-                )
-                error.__cause__ = exc
-                return [(item[2], error) for item in accepted]
-        return [(item[2], record) for item, record in zip(accepted, records, strict=True)]
-
-
-_RESTART_HINT = (
-    "Stop the program, free disk space or check the disk, and start it again: "
-    "opening the log cuts a partial last record."
-)
+    def _current(self) -> Tip:
+        return self._batches.tip if self._batches is not None else self._tip
 
 
 def _fsync_dir(path: Path) -> None:

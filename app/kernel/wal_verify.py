@@ -77,34 +77,43 @@ class VerifyReport:
 
 
 def analyze(line: bytes, state: State) -> tuple[list[str], int | None, State]:
-    """Check one line (no newline) against ``state``: problems, its lsn, the next state."""
+    """Check one line (no newline) against ``state``: problems, its lsn, the next state.
+
+    A self-consistent line (its hash matches its own body and claimed prev) is
+    trusted for its lsn, so the check re-synchronises after missing records; a line
+    that fails its hash is taken to sit where it was expected.
+    """
     expected, prev, alt = state
-    problems: list[str] = []
     space = line.find(b" ")
     stored, body = (line[:space], line[space + 1 :]) if space >= 0 else (b"", line)
     well = space == 64 and _HEX64.fullmatch(stored) is not None
-    if not well:
-        problems.append("the line does not start with a 64-character lowercase hex hash")
     found = _PREFIX.match(body)
     lsn, claimed = (int(found[1]), found[2]) if found else (None, None)
-    if found is None:
-        problems.append('the body does not start with {"lsn":N,"prev":"<hash>"')
-    if expected is not None and lsn is not None and lsn != expected:
-        problems.append(f"its lsn is {lsn} where {expected} was expected")
-    if prev is not None and claimed is not None and claimed not in (prev, alt):
-        problems.append("its prev is not the hash of the record before it")
     basis = claimed if claimed is not None else prev
     recomputed = sha256(basis + body).hexdigest().encode() if basis is not None else None
     consistent = well and recomputed == stored
-    if well and recomputed is not None and not consistent:
-        problems.append("its hash does not match its content")
-    if lsn is not None and (consistent or expected is None):
-        next_expected: int | None = lsn + 1
-    else:
-        next_expected = expected + 1 if expected is not None else None
-    own_lsn = lsn if lsn is not None and (consistent or expected is None) else expected
-    alt_next = recomputed if well and not consistent else None
-    return problems, own_lsn, (next_expected, stored if well else None, alt_next)
+    problems = [
+        problem
+        for failed, problem in (
+            (not well, "the line does not start with a 64-character lowercase hex hash"),
+            (found is None, 'the body does not start with {"lsn":N,"prev":"<hash>"'),
+            (None not in (expected, lsn) and lsn != expected, f"its lsn is {lsn}, not {expected}"),
+            (None not in (prev, claimed) and claimed not in (prev, alt), _BAD_PREV),
+            (well and recomputed is not None and not consistent, _BAD_HASH),
+        )
+        if failed
+    ]
+    own = lsn if lsn is not None and (consistent or expected is None) else expected
+    next_state = (
+        own + 1 if own is not None else None,
+        stored if well else None,
+        recomputed if well and not consistent else None,
+    )
+    return problems, own, next_state
+
+
+_BAD_PREV = "its prev is not the hash of the record before it"
+_BAD_HASH = "its hash does not match its content"
 
 
 @dataclass
