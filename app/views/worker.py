@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QMessageBox, QWidget
 
@@ -26,7 +27,7 @@ _POOL = ThreadPoolExecutor(max_workers=4, thread_name_prefix="tfos-view")
 class _Relay(QObject):
     """Lives on the GUI thread; signals emitted from workers are queued to it."""
 
-    done = Signal(object, object)  # (callback, value)
+    done = Signal(object, object, object)  # (owner widget or None, callback, value)
 
 
 _relay: _Relay | None = None
@@ -36,8 +37,15 @@ def _get_relay() -> _Relay:
     global _relay
     if _relay is None:
         _relay = _Relay()
-        _relay.done.connect(lambda callback, value: callback(value))
+        _relay.done.connect(_deliver)
     return _relay
+
+
+def _deliver(owner: QWidget | None, callback: Callable[[Any], Any], value: Any) -> None:
+    """Call back on the GUI thread, unless the widget that asked has been closed since."""
+    if owner is not None and not shiboken6.isValid(owner):
+        return
+    callback(value)
 
 
 def show_error(parent: QWidget | None, exc: BaseException) -> None:
@@ -66,9 +74,9 @@ def run(
     def finished(future: Future[T]) -> None:
         exc = future.exception()
         if exc is not None:
-            relay.done.emit(handle_error, exc)
+            relay.done.emit(parent, handle_error, exc)
         else:
-            relay.done.emit(on_done, future.result())
+            relay.done.emit(parent, on_done, future.result())
 
     future = _POOL.submit(fn)
     future.add_done_callback(finished)

@@ -1,0 +1,436 @@
+"""Auction control: open and close a group's auction, watch its bids live.
+
+Pick a running group; *Open* starts the auction for its next period (this desktop
+then holds the group's auction session; a session held elsewhere is named). While it
+runs the view shows the countdown, the published commitment (sha256 of the lot's
+seed) and every bid as it arrives (alias, discount, time), from any process. *Close*
+settles the period and shows the winner, discount, prize, the revealed seed and the
+result of recomputing the lot from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QSpinBox,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.actors import Actor
+from app.services.auctions import OPEN, Auction, Bid, Closed, LotCheck
+from app.services.groups import RUNNING, Group
+from app.services.money import format_inr
+from app.services.registry import Services
+from app.views.live import LiveCollection
+from app.views.worker import run
+
+if TYPE_CHECKING:
+    from app.bootstrap import Runtime
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+
+
+@dataclass(frozen=True)
+class RoomState:
+    """What the view shows for one group, read off the GUI thread."""
+
+    group: Group
+    auction: Auction | None
+    bids: list[Bid] = field(default_factory=list)
+    holder: str | None = None
+    minutes: dict[str, Any] | None = None
+    lot: LotCheck | None = None
+    subscribers: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def is_open(self) -> bool:
+        return self.auction is not None and self.auction.status == OPEN
+
+
+def load_room(services: Services, group_id: str) -> RoomState:
+    """The group's open auction (else its latest), bids, session holder and result."""
+    group = services.groups.get_group(group_id)
+    auctions = services.auctions.list_auctions(group_id)
+    current = next((a for a in auctions if a.status == OPEN), auctions[-1] if auctions else None)
+    tickets = services.groups.tickets(group_id)
+    people = services.members.get_many([t.member_id for t in tickets])
+    subscribers = sorted(
+        (t.member_id, people[t.member_id].name if t.member_id in people else t.member_id)
+        for t in tickets
+    )
+    holder = services.auctions.session_holder(group_id)
+    if current is None:
+        return RoomState(group, None, holder=holder, subscribers=subscribers)
+    bids = services.auctions.bids(current.id)
+    minutes = lot = None
+    if current.status != OPEN and current.kind == "auction":
+        minutes = services.auctions.minutes(current.id)
+        lot = services.auctions.verify_lot(current.id)
+    return RoomState(group, current, bids, holder, minutes, lot, subscribers)
+
+
+def ask_reason(parent: QWidget, title: str, label: str) -> str | None:
+    text, ok = QInputDialog.getText(parent, title, label)
+    return text if ok else None
+
+
+def ask_present(parent: QWidget, subscribers: list[tuple[str, str]]) -> list[str] | None:
+    """Which subscribers attended (besides the bidders); None when cancelled."""
+    dialog = QDialog(parent)
+    dialog.setWindowTitle("Close the auction")
+    choices = QListWidget()
+    for member_id, name in subscribers:
+        item = QListWidgetItem(name)
+        item.setData(Qt.ItemDataRole.UserRole, member_id)
+        item.setCheckState(Qt.CheckState.Unchecked)
+        choices.addItem(item)
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(dialog.accept)
+    buttons.rejected.connect(dialog.reject)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(QLabel("Subscribers present (bidders count as present):"))
+    layout.addWidget(choices)
+    layout.addWidget(buttons)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    items = [choices.item(i) for i in range(choices.count())]
+    return [
+        str(i.data(Qt.ItemDataRole.UserRole))
+        for i in items
+        if i.checkState() == Qt.CheckState.Checked
+    ]
+
+
+def countdown(seconds: float) -> str:
+    whole = int(seconds + 0.999)
+    hours, rest = divmod(whole, 3600)
+    return (
+        f"{hours}:{rest // 60:02d}:{rest % 60:02d}"
+        if hours
+        else f"{rest // 60:02d}:{rest % 60:02d}"
+    )
+
+
+class BidsModel(QAbstractTableModel):
+    """The bids of one auction, newest first."""
+
+    COLUMNS = ("#", "Bidder", "Discount", "Time")
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._bids: list[Bid] = []
+
+    def set_bids(self, bids: list[Bid]) -> None:
+        self.beginResetModel()
+        self._bids = sorted(bids, key=lambda b: -b.n)
+        self.endResetModel()
+
+    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._bids)
+
+    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 4:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._bids):
+            return None
+        if not 0 <= index.column() < len(self.COLUMNS):
+            return None
+        bid = self._bids[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(bid, index.column())
+        if role == Qt.ItemDataRole.ToolTipRole and bid.on_behalf:
+            return "Entered by staff on the member's behalf"
+        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    @staticmethod
+    def _display(bid: Bid, column: int) -> str:
+        if column == 0:
+            return str(bid.n)
+        if column == 1:
+            return bid.alias + (" (by staff)" if bid.on_behalf else "")
+        if column == 2:
+            return format_inr(bid.discount)
+        return datetime.fromisoformat(bid.at).astimezone().strftime("%H:%M:%S")
+
+
+class AuctionControlView(QWidget):
+    """Open, watch and close a group's auction."""
+
+    title = "Auctions"
+
+    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.runtime = runtime
+        self.actor = actor
+        self.state: RoomState | None = None
+        self.groups = QComboBox()
+        self.groups.setMinimumWidth(260)
+        self.duration = QSpinBox()
+        self.duration.setRange(1, 24 * 60)
+        self.duration.setValue(10)
+        self.duration.setSuffix(" min")
+        self.open_button = QPushButton("Open auction")
+        self.open_button.setProperty("accent", True)
+        self.close_button = QPushButton("Close auction")
+        self.period = QLabel()
+        self.session = QLabel()
+        self.session.setWordWrap(True)
+        self.clock = QLabel("–")
+        self.clock.setStyleSheet("font-size: 28pt; font-weight: 600;")
+        self.best = QLabel()
+        self.seed_hash = QLabel("–")
+        self.seed_hash.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.seed_hash.setStyleSheet("font-family: monospace;")
+        self.seed_hash.setWordWrap(True)
+        self.result = QLabel("No auction closed yet.")
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.result.setWordWrap(True)
+        self.result.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.bids = BidsModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.bids)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setAlternatingRowColors(True)
+        self.table.setShowGrid(False)
+        self.table.verticalHeader().hide()
+        header = self.table.horizontalHeader()
+        header.resizeSection(0, 50)
+        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        header.resizeSection(2, 130)
+        header.resizeSection(3, 90)
+        self.table.setMinimumWidth(420)
+        self._build_layout()
+        self.groups.currentIndexChanged.connect(lambda _: self.refresh())
+        self.open_button.clicked.connect(self.open_auction)
+        self.close_button.clicked.connect(self.close_auction)
+        self.timer = QTimer(self)
+        self.timer.setInterval(1000)
+        self.timer.timeout.connect(self._tick)
+        self.timer.start()
+        self.live = LiveCollection(runtime.store, "auctions", "bids", debounce_ms=100, parent=self)
+        self.live.changed.connect(self.refresh)
+        self.live_groups = LiveCollection(runtime.store, "groups", debounce_ms=500, parent=self)
+        self.live_groups.changed.connect(self.load_groups)
+        self._show_state()
+        self.load_groups()
+
+    def _build_layout(self) -> None:
+        heading = QLabel("Auction control")
+        heading.setObjectName("heading")
+        controls = QHBoxLayout()
+        controls.addWidget(QLabel("Group"))
+        controls.addWidget(self.groups)
+        controls.addWidget(QLabel("Duration"))
+        controls.addWidget(self.duration)
+        controls.addWidget(self.open_button)
+        controls.addWidget(self.close_button)
+        controls.addStretch(1)
+        room = QGroupBox("Auction")
+        form = QFormLayout(room)
+        form.addRow("Period", self.period)
+        form.addRow("Session", self.session)
+        form.addRow("Time left", self.clock)
+        form.addRow("Best bid", self.best)
+        form.addRow("Seed commitment (sha256)", self.seed_hash)
+        outcome = QGroupBox("Result")
+        QVBoxLayout(outcome).addWidget(self.result)
+        left = QVBoxLayout()
+        left.addWidget(room)
+        left.addWidget(outcome, 1)
+        body = QHBoxLayout()
+        body.addLayout(left, 3)
+        body.addWidget(self.table, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addLayout(controls)
+        layout.addLayout(body, 1)
+
+    # -- loading -------------------------------------------------------------------------
+
+    def load_groups(self) -> None:
+        run(
+            lambda: self.runtime.services.groups.list_groups(RUNNING),
+            self._show_groups,
+            parent=self,
+        )
+
+    def _show_groups(self, groups: list[Group]) -> None:
+        current = self.groups.currentData()
+        self.groups.blockSignals(True)
+        self.groups.clear()
+        for g in groups:
+            self.groups.addItem(f"{g.name} ({format_inr(g.agreement.gross_paise)})", g.id)
+        index = self.groups.findData(current) if current else 0
+        self.groups.setCurrentIndex(max(index, 0))
+        self.groups.blockSignals(False)
+        self.refresh()
+
+    def group_id(self) -> str | None:
+        data = self.groups.currentData()
+        return str(data) if data else None
+
+    def refresh(self) -> None:
+        gid = self.group_id()
+        if gid is None:
+            self.state = None
+            self._show_state()
+            return
+        run(lambda: load_room(self.runtime.services, gid), self._on_loaded, parent=self)
+
+    def _on_loaded(self, state: RoomState) -> None:
+        if state.group.id == self.group_id():
+            self.state = state
+            self._show_state()
+
+    # -- showing -------------------------------------------------------------------------
+
+    def _show_state(self) -> None:
+        s = self.state
+        self.open_button.setEnabled(
+            s is not None and not s.is_open and s.group.next_period is not None
+        )
+        self.close_button.setEnabled(s is not None and s.is_open)
+        if s is None:
+            self.period.setText("No running group.")
+            self.session.setText("–")
+            self.bids.set_bids([])
+            return
+        nxt = s.group.next_period
+        planned = ""
+        if nxt and not s.is_open:
+            planned = f"next: period {nxt}, scheduled {s.group.next_auction_date:%d %b %Y}"
+        shown = f"Period {s.auction.period} ({s.auction.status})" if s.auction else "No auction yet"
+        self.period.setText(f"{shown}; {planned}" if planned else shown)
+        self.session.setText(f"held by {s.holder}" if s.holder else "not running")
+        self.seed_hash.setText(s.auction.seed_hash if s.auction else "–")
+        self.bids.set_bids(s.bids)
+        a = s.auction
+        if a is not None and a.best_discount is not None:
+            self.best.setText(
+                f"{format_inr(a.best_discount)} by {a.best_alias} ({a.bids_count} bids)"
+            )
+        else:
+            self.best.setText("no bids yet")
+        self.result.setText(self._result_text(s))
+        self._tick()
+
+    def _result_text(self, s: RoomState) -> str:
+        a = s.auction
+        if a is None or s.minutes is None:
+            return "The result shows here when the auction closes."
+        m = s.minutes
+        lines = [
+            f"<b>Winner:</b> {a.winner_alias or a.winner_member_id} ({m.get('decided_by', '')})",
+            f"<b>Discount:</b> {format_inr(int(m['discount']))}",
+            f"<b>Prize:</b> {format_inr(int(m['prize']))}",
+            f"<b>Seed (revealed):</b> <code>{a.seed or '–'}</code>",
+        ]
+        if s.lot is not None:
+            lines.append(f"<b>Verify lot:</b> {self._lot_text(s.lot)}")
+        return "<br>".join(lines)
+
+    @staticmethod
+    def _lot_text(lot: LotCheck) -> str:
+        if not lot.seed_matches:
+            return (
+                "<span style='color:#b3261e'>FAILED: the seed does not match its commitment</span>"
+            )
+        if not lot.used_lot:
+            return "seed matches its commitment; no lot was needed"
+        if lot.ok:
+            n = len(lot.candidates)
+            who = lot.recomputed_winner
+            return f"verified: the seed matches and the lot among {n} names gives {who}"
+        return "<span style='color:#b3261e'>FAILED: the recomputed lot names someone else</span>"
+
+    def _tick(self) -> None:
+        a = self.state.auction if self.state else None
+        if a is None or a.status != OPEN:
+            self.clock.setText("–" if a is None else "closed")
+            return
+        left = a.seconds_left(self.runtime.ctx.clock.now())
+        self.clock.setText(countdown(left) if left > 0 else "ended: close it")
+
+    # -- actions -------------------------------------------------------------------------
+
+    def open_auction(self) -> None:
+        s = self.state
+        if s is None or s.group.next_period is None:
+            return
+        gid, period, seconds = s.group.id, s.group.next_period, self.duration.value() * 60
+        auctions = self.runtime.services.auctions
+        run(
+            lambda: auctions.open_auction(self.actor, gid, period, seconds),
+            lambda _: self.refresh(),
+            parent=self,
+        )
+
+    def close_auction(self) -> None:
+        s = self.state
+        if s is None or s.auction is None or not s.is_open:
+            return
+        force = ""
+        if s.auction.seconds_left(self.runtime.ctx.clock.now()) > 0:
+            answer = ask_reason(
+                self, "Close early", "The auction is still running. Why close it now?"
+            )
+            if answer is None:
+                return
+            force = answer.strip() or "closed early"
+        present = ask_present(self, s.subscribers)
+        if present is None:
+            return
+        aid, auctions = s.auction.id, self.runtime.services.auctions
+        run(
+            lambda: auctions.close_auction(self.actor, aid, present, force),
+            self._on_closed,
+            parent=self,
+        )
+
+    def _on_closed(self, closed: Closed) -> None:
+        self.refresh()
+
+    def shutdown(self) -> None:
+        self.timer.stop()
+        self.live.close()
+        self.live_groups.close()

@@ -1,0 +1,145 @@
+"""Auction control: open a group's auction, watch a bid made elsewhere arrive, close it."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.bootstrap import Runtime
+from app.kernel.locks import LockManager
+from app.services import auction_rules as rules
+from app.services.actors import Actor
+from app.services.auctions import lock_name
+from app.services.money import format_inr
+from app.views import auction_control
+from app.views.auction_control import AuctionControlView, countdown
+from tests.views.test_recovery_board import ADMIN, ADMIN2, EMPLOYEE, open_runtime
+
+
+@pytest.fixture
+def runtime(data_dir: Path) -> Iterator[Runtime]:
+    rt = open_runtime(data_dir)
+    yield rt
+    rt.close()
+
+
+@pytest.fixture
+def group(runtime: Runtime) -> tuple[str, list[str]]:
+    """A running three-member group whose period 1 is due today."""
+    s = runtime.services
+    members = [
+        s.members.enroll(ADMIN, n, f"91234567{i:02d}").id
+        for i, n in enumerate(["Anil Joshi", "Bela Shah", "Chitra Iyer"])
+    ]
+    gid = s.groups.create_group(
+        EMPLOYEE, "Kaveri 3L", gross_paise=3_00_000_00, members=3, start_date=date.today()
+    ).id
+    for m in members:
+        s.groups.enroll(EMPLOYEE, gid, m)
+    s.groups.start(EMPLOYEE, gid)
+    return gid, members
+
+
+@pytest.fixture
+def view(
+    qtbot: QtBot, runtime: Runtime, group: tuple[str, list[str]]
+) -> Iterator[AuctionControlView]:
+    v = AuctionControlView(runtime, ADMIN2)
+    qtbot.addWidget(v)
+    v.resize(1280, 800)
+    v.show()
+    qtbot.waitUntil(lambda: v.state is not None and v.state.group.id == group[0])
+    yield v
+    v.shutdown()
+
+
+def test_countdown_text() -> None:
+    assert countdown(599.2) == "10:00"
+    assert countdown(59) == "00:59"
+    assert countdown(3725) == "1:02:05"
+
+
+def test_open_watch_a_bid_live_and_close(
+    qtbot: QtBot,
+    view: AuctionControlView,
+    runtime: Runtime,
+    group: tuple[str, list[str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gid, members = group
+    assert view.open_button.isEnabled() and not view.close_button.isEnabled()
+    view.open_button.click()
+    qtbot.waitUntil(lambda: view.state is not None and view.state.is_open)
+    auction = view.state.auction  # type: ignore[union-attr]
+    assert auction is not None
+    assert view.seed_hash.text() == auction.seed_hash
+    assert "Asha" not in view.session.text() and "Kiran Admin" in view.session.text()
+    assert re.fullmatch(r"\d\d:\d\d", view.clock.text())
+    assert view.close_button.isEnabled()
+
+    agreement = runtime.services.groups.get_group(gid).agreement
+    floor = rules.discount_floor(agreement)
+    bidder = Actor(members[1], "Bela Shah", "member")
+    t = threading.Thread(
+        target=runtime.services.auctions.bid, args=(bidder, auction.id, members[1], floor)
+    )
+    t.start()
+    t.join()
+    qtbot.waitUntil(lambda: view.bids.rowCount() == 1)
+    row = [view.bids.data(view.bids.index(0, c)) for c in range(4)]
+    alias = runtime.services.auctions.bids(auction.id)[0].alias
+    assert row[:3] == ["1", alias, format_inr(floor)]
+    assert "Bela" not in alias
+    assert re.fullmatch(r"\d\d:\d\d:\d\d", row[3])
+    assert view.best.text().startswith("₹")
+
+    monkeypatch.setattr(auction_control, "ask_reason", lambda *a: "Everyone has bid.")
+    monkeypatch.setattr(auction_control, "ask_present", lambda parent, subs: [members[2]])
+    view.close_button.click()
+    qtbot.waitUntil(lambda: "Winner" in view.result.text(), timeout=5000)
+    closed = runtime.services.auctions.get_auction(auction.id)
+    assert closed.status == "closed" and closed.seed
+    assert rules.commit_seed(bytes.fromhex(closed.seed)) == auction.seed_hash
+    assert closed.seed in view.result.text()
+    assert "seed matches its commitment" in view.result.text()
+    assert view.clock.text() == "closed"
+    assert runtime.services.auctions.session_holder(gid) is None
+    qtbot.waitUntil(lambda: view.session.text() == "not running")
+
+
+def test_a_session_held_elsewhere_is_named(
+    qtbot: QtBot, view: AuctionControlView, runtime: Runtime, group: tuple[str, list[str]]
+) -> None:
+    other = LockManager(runtime.settings.data_dir / "locks").lock(lock_name(group[0]))
+    assert other.try_acquire("auction on another desktop", holder="Ravi Employee (u-emp)")
+    try:
+        view.refresh()
+        qtbot.waitUntil(lambda: "Ravi Employee" in view.session.text())
+    finally:
+        other.release()
+
+
+def test_bids_model_passes_the_model_tester(
+    qtbot: QtBot,
+    view: AuctionControlView,
+    runtime: Runtime,
+    group: tuple[str, list[str]],
+    qtmodeltester: ModelTester,
+) -> None:
+    gid, members = group
+    auction = runtime.services.auctions.open_auction(EMPLOYEE, gid, 1)
+    floor = rules.discount_floor(runtime.services.groups.get_group(gid).agreement)
+    for n, m in enumerate(members[:2]):
+        runtime.services.auctions.bid(Actor(m, m, "member"), auction.id, m, floor + n * 500_00)
+    qtbot.waitUntil(lambda: view.bids.rowCount() == 2)
+    qtmodeltester.check(view.bids, force_py=True)
+    assert view.bids.data(QModelIndex()) is None
+    assert view.bids.data(view.bids.index(0, 0)) == "2"

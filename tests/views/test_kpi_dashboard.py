@@ -1,0 +1,60 @@
+"""The KPI dashboard: figures and chart series from the real services, drawn."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.bootstrap import Runtime
+from app.services.kpis import DEFAULT_RATE_DEFINITION
+from app.views.kpi_dashboard import BUCKETS, KpiDashboardView, load_dashboard
+from tests.views.test_recovery_board import ADMIN, ADMIN2, Seeded, open_runtime, populate
+
+
+@pytest.fixture
+def seeded(data_dir: Path) -> Seeded:
+    return populate(data_dir)
+
+
+@pytest.fixture
+def runtime(data_dir: Path, seeded: Seeded) -> Iterator[Runtime]:
+    rt = open_runtime(data_dir)
+    yield rt
+    rt.close()
+
+
+def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:
+    d = load_dashboard(runtime.services)
+    s = d.series
+    pool = runtime.services.kpis.kpis().total_pool
+    assert s.pool_y and s.pool_y[-1] == pool / 100
+    assert s.pool_x == sorted(s.pool_x)
+    assert len(s.months) == 1 and len(s.dues) == 1
+    collected = runtime.services.ledger.period_collections(d.kpis.groups[0].group_id, 1)
+    assert s.dues == [collected.expected / 100]
+    assert s.collected == [collected.collected / 100] and s.collected[0] < s.dues[0]
+    assert sum(s.bucket_counts) == 3 and len(s.bucket_counts) == len(BUCKETS)
+
+
+def test_dashboard_renders_cards_and_charts(qtbot: QtBot, runtime: Runtime) -> None:
+    view = KpiDashboardView(runtime, ADMIN2)
+    qtbot.addWidget(view)
+    view.resize(1280, 800)
+    view.show()
+    qtbot.waitUntil(lambda: view.dashboard is not None)
+    k = view.dashboard.kpis  # type: ignore[union-attr]
+    assert view.cards["members"].value.text() == str(k.active_members) == "6"
+    assert view.cards["pool"].value.text().startswith("₹")
+    assert view.cards["default"].toolTip() == DEFAULT_RATE_DEFINITION
+    assert view.cards["default"].value.text().endswith("%")
+    assert len(view.pool_chart.listDataItems()) == 1
+    bars = view.buckets_chart.getPlotItem().items
+    assert len(bars) == 1
+    assert not view.grab().isNull()
+    runtime.services.ledger.add_capital(ADMIN, 5_00_000_00, "Seed capital")
+    before = view.dashboard
+    qtbot.waitUntil(lambda: view.dashboard is not before)
+    view.shutdown()
