@@ -14,7 +14,8 @@ from app.kernel.errors import KnownError
 from app.services.otp import OtpService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
-from server import api
+from server import api, pages
+from server.channels import member_channels
 from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
 
 log = logging.getLogger(__name__)
@@ -114,7 +115,7 @@ def create_app(
     app[api.OTP] = otp
     app[api.AUTH] = auth
     registry = ChannelRegistry()
-    for spec in channels:
+    for spec in [*member_channels(runtime), *channels]:
         registry.register(spec)
     hub = Hub(runtime.store, registry, auth.resolve_async, hub_options)
     app[HUB] = hub
@@ -124,6 +125,7 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/ws", websocket)
     api.add_routes(app)
+    pages.add_routes(app, runtime)
     return app
 
 

@@ -1,0 +1,152 @@
+"""The websocket channels the member pages use (registered by ``create_app``).
+
+* ``member.timeline``: the member's ledger transactions (receipts, prize, loan, EMI);
+* ``member.dues``: the member's dues (raised at each draw, paid by receipts);
+* ``loans.mine``: the member's loans and their status;
+* ``auction.<id>``: the auction's bids under aliases; action ``bid`` {discount};
+* ``auction.status.<id>``: the auction itself: end time, best discount, result, seed.
+
+Members see their own records only; staff name a member with ``{"member_id": ...}`` in
+the subscribe payload. Auction channels need a ticket in the auction's group.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from app.bootstrap import Runtime
+from app.kernel.errors import NotFound, PermissionDenied, ValidationError
+from app.services.actors import STAFF, Actor
+from app.services.auctions import Auction
+from app.services.ledger_postings import DUES, LEDGER, REF_FIELDS
+from app.services.money import format_inr
+from app.services.store import Document, Query
+from server.pages import auction_json, subject_id
+from server.ws import Action, ActionRequest, ChannelSpec
+
+MEMBERS_AND_STAFF = frozenset({"member", *STAFF})
+MEMBERS = frozenset({"member"})
+STATUS_PREFIX = "auction.status."
+
+
+def _member_of(actor: Actor, payload: dict[str, Any]) -> str:
+    requested = payload.get("member_id")
+    return subject_id(actor, requested if isinstance(requested, str) else None)
+
+
+def _render_txn(doc: Document) -> dict[str, Any]:
+    d = doc.data
+    data = {k: d.get(k) for k in (*REF_FIELDS, "date")}
+    return {"id": doc.id, "version": doc.version, "data": data}
+
+
+def _render_due(doc: Document) -> dict[str, Any]:
+    d = doc.data
+    keep = ("group_id", "period", "net", "paid", "status", "due_date", "bank_refs")
+    data = {k: d.get(k) for k in keep}
+    data["net_fmt"] = format_inr(int(d.get("net", 0)))
+    return {"id": doc.id, "version": doc.version, "data": data}
+
+
+def _render_loan(doc: Document) -> dict[str, Any]:
+    d = doc.data
+    keep = ("member_id", "amount", "tenure_months", "rate_bps", "emi", "status", "applied_at")
+    data = {k: d.get(k) for k in keep}
+    data["amount_fmt"] = format_inr(int(d.get("amount", 0)))
+    data["emi_fmt"] = format_inr(int(d.get("emi", 0)))
+    return {"id": doc.id, "version": doc.version, "data": data}
+
+
+def _render_bid(doc: Document) -> dict[str, Any]:
+    d = doc.data
+    data = {k: d.get(k) for k in ("auction_id", "n", "alias", "discount", "at")}
+    data["discount_fmt"] = format_inr(int(d.get("discount", 0)))
+    return {"id": doc.id, "version": doc.version, "data": data}
+
+
+def _render_auction(doc: Document) -> dict[str, Any]:
+    return {"id": doc.id, "version": doc.version, "data": auction_json(Auction.from_doc(doc))}
+
+
+class MemberChannels:
+    """Builds the channel specs over one runtime."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.services = runtime.services
+
+    def specs(self) -> list[ChannelSpec]:
+        return [
+            ChannelSpec("member.timeline", MEMBERS_AND_STAFF, self._timeline, _render_txn),
+            ChannelSpec("member.dues", MEMBERS_AND_STAFF, self._dues, _render_due),
+            ChannelSpec("loans.mine", MEMBERS_AND_STAFF, self._loans, _render_loan),
+            ChannelSpec(
+                "auction.*",
+                MEMBERS_AND_STAFF,
+                self._bids,
+                _render_bid,
+                actions={"bid": Action(self._bid, MEMBERS)},
+            ),
+            ChannelSpec(STATUS_PREFIX + "*", MEMBERS_AND_STAFF, self._status, _render_auction),
+        ]
+
+    def _timeline(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+        return Query(LEDGER).where("member_id", "==", _member_of(actor, payload))
+
+    def _dues(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+        return Query(DUES).where("member_id", "==", _member_of(actor, payload))
+
+    def _loans(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+        return Query("loans").where("member_id", "==", _member_of(actor, payload))
+
+    def _auction(self, actor: Actor, auction_id: str) -> Auction:
+        """The auction, if ``actor`` may watch it (a ticket in its group, or staff)."""
+        doc = self.runtime.store.get("auctions", auction_id)
+        if doc is None:
+            raise NotFound(f"No auction with id {auction_id!r}.")
+        auction = Auction.from_doc(doc)
+        if actor.role == "member":
+            if self.services.groups.ticket_of(auction.group_id, actor.id) is None:
+                raise PermissionDenied("You hold no ticket in this auction's group.")
+        elif not actor.is_staff:
+            raise PermissionDenied(f"{actor.name} ({actor.role}) may not watch auctions.")
+        return auction
+
+    def _bids(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+        auction = self._auction(actor, channel.removeprefix("auction."))
+        return Query("bids").where("auction_id", "==", auction.id)
+
+    def _status(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+        auction = self._auction(actor, channel.removeprefix(STATUS_PREFIX))
+        return (
+            Query("auctions")
+            .where("group_id", "==", auction.group_id)
+            .where("period", "==", auction.period)
+        )
+
+    async def _bid(self, request: ActionRequest) -> dict[str, Any]:
+        discount = request.payload.get("discount")
+        if isinstance(discount, bool) or not isinstance(discount, int):
+            raise ValidationError(
+                "The bid needs a discount in whole paise.", hint='Send {"discount": 150000}.'
+            )
+        auction_id = request.channel.removeprefix("auction.")
+        actor = request.actor
+        await asyncio.to_thread(self._auction, actor, auction_id)
+        result = await asyncio.to_thread(
+            self.services.auctions.bid, actor, auction_id, actor.id, discount
+        )
+        return {
+            "alias": result.bid.alias,
+            "n": result.bid.n,
+            "discount": result.bid.discount,
+            "discount_fmt": format_inr(result.bid.discount),
+            "ends_at": result.ends_at.isoformat(),
+            "extended": result.extended,
+        }
+
+
+def member_channels(runtime: Runtime) -> list[ChannelSpec]:
+    """Every channel the member pages subscribe to."""
+    return MemberChannels(runtime).specs()

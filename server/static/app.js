@@ -1,0 +1,630 @@
+/* TransactFlowOS member pages: a small single-page app (no framework, no build step).
+   Pages load JSON from /api and get live updates over the websocket at /ws. */
+"use strict";
+
+// -- helpers ---------------------------------------------------------------------------
+
+function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "class") el.className = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return el;
+}
+
+function groupIndian(whole) {
+  const s = String(whole);
+  if (s.length <= 3) return s;
+  const head = s.slice(0, -3).replace(/\B(?=(\d{2})+(?!\d))/g, ",");
+  return head + "," + s.slice(-3);
+}
+
+function inr(paise) {
+  if (paise === null || paise === undefined) return "—";
+  const sign = paise < 0 ? "-" : "";
+  const abs = Math.abs(paise);
+  const frac = String(abs % 100).padStart(2, "0");
+  return `${sign}₹${groupIndian(Math.floor(abs / 100))}.${frac}`;
+}
+
+function toPaise(text) {
+  const clean = String(text).replace(/[₹,\s]/g, "").replace(/^Rs\.?/i, "");
+  const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(clean);
+  if (!m) return null;
+  return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
+}
+
+const IST = { timeZone: "Asia/Kolkata" };
+function when(iso) {
+  if (!iso) return "—";
+  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) {
+    return new Date(iso + "T00:00:00+05:30").toLocaleDateString("en-IN",
+      { ...IST, day: "numeric", month: "short", year: "numeric" });
+  }
+  return new Date(iso).toLocaleString("en-IN", { ...IST, day: "numeric", month: "short",
+    year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }) + " IST";
+}
+
+function clockTime(iso) {
+  return new Date(iso).toLocaleTimeString("en-IN", { ...IST, hour: "2-digit", minute: "2-digit",
+    second: "2-digit" });
+}
+
+function shortHash(hash) { return hash ? hash.slice(0, 12) + "…" : "—"; }
+
+function toast(text, kind) {
+  const el = document.getElementById("toast");
+  el.textContent = text;
+  el.className = "toast " + (kind || "");
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => el.classList.add("hidden"), 4000);
+}
+
+function errorBox(err) {
+  return h("div", { class: "error", role: "alert" },
+    h("strong", {}, err.message || String(err)), err.hint ? h("div", {}, err.hint) : null);
+}
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `Request failed (${status}).`);
+    this.status = status; this.code = e.code; this.hint = e.hint;
+  }
+}
+
+async function api(path, options) {
+  const opts = { credentials: "same-origin", headers: {}, ...(options || {}) };
+  if (opts.json !== undefined) {
+    opts.method = opts.method || "POST";
+    opts.headers["Content-Type"] = "application/json";
+    opts.body = JSON.stringify(opts.json);
+    delete opts.json;
+  }
+  const resp = await fetch(path, opts);
+  const body = await resp.json().catch(() => null);
+  if (resp.status === 401 && !path.startsWith("/api/otp")) {
+    state.me = null;
+    location.hash = "#/signin";
+  }
+  if (!resp.ok) throw new ApiError(resp.status, body);
+  return body;
+}
+
+// -- the websocket ---------------------------------------------------------------------
+
+class Live {
+  constructor() {
+    this.ws = null; this.ready = null; this.seq = 0;
+    this.pending = new Map(); this.handlers = new Map(); this.retry = 500;
+  }
+
+  connect() {
+    if (this.ready) return this.ready;
+    this.ready = new Promise((resolve, reject) => {
+      const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws";
+      const ws = new WebSocket(url);
+      this.ws = ws;
+      ws.onopen = () => ws.send(JSON.stringify({ type: "auth" }));
+      ws.onmessage = (ev) => this.onMessage(JSON.parse(ev.data), resolve);
+      ws.onclose = (ev) => this.onClose(ev, reject);
+    });
+    return this.ready;
+  }
+
+  onMessage(msg, resolve) {
+    if (msg.channel === "session" && msg.event === "ready") {
+      this.retry = 500; setLiveState(true); resolve(this); return;
+    }
+    if (msg.request_id !== undefined && msg.request_id !== null && this.pending.has(msg.request_id)) {
+      const { ok, fail } = this.pending.get(msg.request_id);
+      this.pending.delete(msg.request_id);
+      if (msg.event === "ack") ok(msg.payload); else fail(msg.payload);
+      return;
+    }
+    const handler = this.handlers.get(msg.channel);
+    if (handler) handler(msg.event, msg.payload);
+  }
+
+  onClose(ev, reject) {
+    setLiveState(false);
+    const subs = [...this.handlers.entries()];
+    this.ready = null; this.ws = null;
+    for (const { fail } of this.pending.values()) fail({ message: "The connection was lost." });
+    this.pending.clear();
+    reject(new Error("websocket closed " + ev.code));
+    if (ev.code === 4403 || !state.me) return;
+    setTimeout(() => this.resubscribe(subs), this.retry);
+    this.retry = Math.min(this.retry * 2, 10000);
+  }
+
+  async resubscribe(subs) {
+    this.handlers.clear();
+    for (const [channel, handler] of subs) {
+      await this.subscribe(channel, handler.payload || {}, handler).catch(() => {});
+    }
+  }
+
+  async request(channel, action, payload) {
+    await this.connect();
+    const id = "r" + (++this.seq);
+    return new Promise((ok, fail) => {
+      this.pending.set(id, { ok, fail });
+      this.ws.send(JSON.stringify({ channel, action, payload: payload || {}, request_id: id }));
+    });
+  }
+
+  async subscribe(channel, payload, handler) {
+    handler.payload = payload;
+    this.handlers.set(channel, handler);
+    try {
+      await this.request(channel, "subscribe", payload);
+    } catch (err) {
+      this.handlers.delete(channel);
+      throw err;
+    }
+  }
+
+  unsubscribeAll() {
+    const channels = [...this.handlers.keys()];
+    this.handlers.clear();
+    if (this.ws && this.ws.readyState === WebSocket.OPEN) {
+      for (const ch of channels) this.request(ch, "unsubscribe").catch(() => {});
+    }
+  }
+
+  close() { if (this.ws) this.ws.close(1000); }
+}
+
+const live = new Live();
+const state = { me: null, timers: [] };
+
+function setLiveState(on) {
+  document.body.classList.toggle("offline", !on);
+}
+
+function every(ms, fn) { const t = setInterval(fn, ms); state.timers.push(t); return t; }
+
+// -- layout ----------------------------------------------------------------------------
+
+function view() { return document.getElementById("view"); }
+
+function show(...nodes) { view().replaceChildren(...nodes); }
+
+function card(title, ...children) {
+  return h("section", { class: "card" }, title ? h("h2", {}, title) : null, ...children);
+}
+
+function stat(label, value, extra) {
+  return h("div", { class: "stat" }, h("div", { class: "label" }, label),
+    h("div", { class: "value" }, value), extra ? h("div", { class: "muted small" }, extra) : null);
+}
+
+function pill(text, kind) { return h("span", { class: "pill " + (kind || text) }, text); }
+
+function showHeader() {
+  const signedIn = !!state.me;
+  for (const id of ["who", "nav", "badge"]) {
+    document.getElementById(id).classList.toggle("hidden", !signedIn);
+  }
+  if (signedIn) {
+    const m = state.me.member || {};
+    document.getElementById("who-name").textContent = m.name || state.me.actor.name;
+    document.getElementById("who-phone").textContent = m.phone_masked || state.me.actor.role;
+    refreshBadge();
+  }
+}
+
+async function refreshBadge() {
+  const el = document.getElementById("badge");
+  try {
+    const r = await api("/api/integrity");
+    el.textContent = r.verified ? `✓ Log verified · ${r.entries}` : "✗ Log check failed";
+    el.className = "badge " + (r.verified ? "ok" : "bad");
+    el.title = `${r.entries} entries · head ${shortHash(r.head_hash)}`;
+  } catch (err) {
+    el.textContent = "Log unchecked"; el.className = "badge";
+  }
+}
+
+// -- sign in ---------------------------------------------------------------------------
+
+function signInPage() {
+  const phone = h("input", { id: "phone", type: "tel", inputmode: "tel", autocomplete: "tel",
+    placeholder: "98765 43210", required: true });
+  const code = h("input", { id: "code", inputmode: "numeric", autocomplete: "one-time-code",
+    maxlength: "6", placeholder: "6-digit code", required: true });
+  const msg = h("div", { class: "msg" });
+  const codeStep = h("form", { class: "form hidden", id: "code-form", onsubmit: verify },
+    h("label", { for: "code" }, "Code"), code,
+    h("button", { type: "submit", class: "primary" }, "Sign in"));
+  const phoneStep = h("form", { class: "form", id: "phone-form", onsubmit: request },
+    h("label", { for: "phone" }, "Mobile number"), phone,
+    h("button", { type: "submit", class: "primary" }, "Send code"));
+
+  async function request(ev) {
+    ev.preventDefault(); msg.replaceChildren();
+    try {
+      const r = await api("/api/otp/request", { json: { phone: phone.value } });
+      msg.replaceChildren(h("p", { class: "ok" }, `We sent a code to ${r.phone_masked}. ` +
+        `It is valid until ${when(r.expires_at)}.`));
+      codeStep.classList.remove("hidden"); code.focus();
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  }
+
+  async function verify(ev) {
+    ev.preventDefault(); msg.replaceChildren();
+    try {
+      await api("/api/otp/verify", { json: { phone: phone.value, code: code.value } });
+      state.me = await api("/api/me");
+      showHeader();
+      location.hash = "#/";
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  }
+
+  show(h("div", { class: "signin" },
+    card("Sign in", h("p", { class: "muted" },
+      "Enter the mobile number registered with your chit office. We send a 6-digit code."),
+    phoneStep, codeStep, msg)));
+  phone.focus();
+}
+
+// -- dashboard -------------------------------------------------------------------------
+
+async function dashboardPage() {
+  const d = await api("/api/dashboard");
+  const due = d.next_due;
+  const dueCard = card("What is due",
+    stat("Total due", d.total_due_fmt, due ? `Next: ${due.net_fmt} on ${when(due.due_date)}` :
+      "Nothing due now."),
+    d.dues.length ? h("ul", { class: "list" }, d.dues.map((x) => h("li", {},
+      h("span", {}, `${x.group_name} · period ${x.period}`),
+      h("span", { class: "right" }, h("b", {}, x.outstanding_fmt), h("br"),
+        h("span", { class: "muted small" }, "due " + when(x.due_date)))))) : null);
+  const a = d.next_auction;
+  const auctionCard = card("Next auction", a ? [
+    stat(a.group_name, a.open ? "Open now" : when(a.when),
+      a.open ? `Period ${a.period} · ends ${when(a.when)}` : `Period ${a.period}`),
+    a.open ? h("a", { class: "button primary", href: `#/auctions/${a.auction_id}` },
+      "Enter the auction room") : null,
+  ] : h("p", { class: "muted" }, "No auction scheduled."));
+  const groups = card("My groups", d.groups.length ? h("ul", { class: "list groups" },
+    d.groups.map((g) => h("li", {},
+      h("div", {}, h("b", {}, g.name), h("div", { class: "muted small" },
+        `Ticket ${g.ticket_no} · ${g.chit_amount_fmt} · ${g.periods_done}/${g.members} periods`),
+        g.prized_period ? pill(`prized in period ${g.prized_period}`, "prized") : null),
+      h("div", { class: "links" },
+        h("a", { href: `#/groups/${g.id}` }, "Health"),
+        h("a", { href: `#/groups/${g.id}/agreement` }, "Agreement"),
+        g.next_auction && g.next_auction.open ?
+          h("a", { href: `#/auctions/${g.next_auction.auction_id}` }, "Auction") : null))))
+    : h("p", { class: "muted" }, "You are not in a group yet."));
+  show(h("h1", {}, `Namaste, ${d.member.name}`), h("div", { class: "grid" },
+    dueCard, auctionCard), groups);
+}
+
+// -- timeline --------------------------------------------------------------------------
+
+const CREDIT = new Set(["instalment_paid", "prize_paid", "loan_disbursed", "emi_paid",
+  "penalty_paid", "discount_share"]);
+
+async function timelinePage() {
+  const list = h("ul", { class: "list timeline", id: "timeline" });
+  const status = h("span", { class: "muted small" }, "Live");
+  async function load() {
+    const r = await api("/api/timeline");
+    list.replaceChildren(...(r.items.length ? r.items.map((i) => h("li", {},
+      h("div", {}, h("div", {}, i.description), h("div", { class: "muted small" },
+        when(i.date), i.bank_ref ? ` · Bank ref ${i.bank_ref}` : "")),
+      h("div", { class: "right amount " + (CREDIT.has(i.kind) ? "in" : "out") }, i.amount_fmt))) :
+      [h("li", { class: "muted" }, "Nothing yet.")]));
+  }
+  await load();
+  show(h("h1", {}, "Financial timeline ", status), card(null, list));
+  const onEvent = (event) => {
+    if (event === "delta") { load(); status.textContent = "Updated " + when(new Date().toISOString()); }
+  };
+  live.subscribe("member.timeline", {}, onEvent).catch(() => {});
+  live.subscribe("member.dues", {}, onEvent).catch(() => {});
+}
+
+// -- loans -----------------------------------------------------------------------------
+
+function statusKind(s) {
+  return { submitted: "wait", scored: "wait", recommended: "wait", approved: "ok",
+    disbursed: "ok", closed: "done", rejected: "bad" }[s] || "";
+}
+
+async function loansPage(params) {
+  const list = h("ul", { class: "list", id: "loans" });
+  const loans = new Map();
+  function render() {
+    const rows = [...loans.values()].sort((a, b) => b.data.applied_at.localeCompare(a.data.applied_at));
+    list.replaceChildren(...(rows.length ? rows.map((l) => h("li", {
+      class: l.id === params.get("new") ? "fresh" : "", "data-loan": l.id },
+      h("div", {}, h("b", {}, l.data.amount_fmt), ` over ${l.data.tenure_months} months`,
+        h("div", { class: "muted small" }, `EMI ${l.data.emi_fmt} · applied ${when(l.data.applied_at)}`)),
+      h("div", { class: "right" }, pill(l.data.status, statusKind(l.data.status))))) :
+      [h("li", { class: "muted" }, "No loans yet.")]));
+  }
+  show(h("div", { class: "row" }, h("h1", {}, "My loans"),
+    h("a", { class: "button primary", href: "#/loans/new" }, "Apply for a loan")),
+  card(null, list, h("p", { class: "muted small" }, "Status changes appear here as the office works on them.")));
+  render();
+  await live.subscribe("loans.mine", {}, (event, payload) => {
+    if (event === "snapshot") { loans.clear(); for (const l of payload) loans.set(l.id, l); }
+    if (event === "delta") {
+      for (const c of payload) {
+        if (c.kind === "removed") loans.delete(c.id); else loans.set(c.id, c);
+        if (c.kind === "modified") toast(`Loan ${c.data.amount_fmt}: ${c.data.status}`);
+      }
+    }
+    render();
+  });
+}
+
+function scheduleTable(p) {
+  return h("table", { class: "schedule" },
+    h("thead", {}, h("tr", {}, ["#", "EMI", "Interest", "Principal", "Balance"].map((c) => h("th", {}, c)))),
+    h("tbody", {}, p.schedule.map((r) => h("tr", {}, h("td", {}, r.number), h("td", {}, r.emi_fmt),
+      h("td", {}, r.interest_fmt), h("td", {}, r.principal_fmt), h("td", {}, r.balance_fmt)))));
+}
+
+function loanApplyPage() {
+  const amount = h("input", { id: "amount", inputmode: "decimal", value: "50,000", autocomplete: "off" });
+  const tenure = h("input", { id: "tenure", type: "number", min: "1", max: "60", value: "12" });
+  const purpose = h("input", { id: "purpose", maxlength: "200", placeholder: "e.g. shop stock" });
+  const preview = h("div", { class: "preview", id: "preview" }, h("span", { class: "muted" }, "…"));
+  const schedule = h("details", { class: "schedule-box" }, h("summary", {}, "Full schedule"));
+  const msg = h("div", { class: "msg" });
+  let seq = 0, timer = null;
+
+  async function refresh() {
+    const mine = ++seq;
+    const q = new URLSearchParams({ amount: amount.value, tenure: tenure.value });
+    try {
+      const p = await api("/api/loans/preview?" + q);
+      if (mine !== seq) return;
+      preview.replaceChildren(
+        h("div", { class: "emi" }, h("span", { class: "muted" }, "EMI "), h("b", { id: "emi" }, p.emi_fmt),
+          h("span", { class: "muted" }, " a month")),
+        h("div", { class: "muted small" }, `${p.tenure_months} months at ${p.rate_fmt} a year ` +
+          `(reducing balance) · interest ${p.total_interest_fmt} · total ${p.total_payable_fmt}`));
+      schedule.replaceChildren(h("summary", {}, `Full schedule (${p.schedule.length} instalments)`),
+        h("div", { class: "scroll" }, scheduleTable(p)));
+    } catch (err) {
+      if (mine === seq) preview.replaceChildren(errorBox(err));
+    }
+  }
+  function later() { clearTimeout(timer); timer = setTimeout(refresh, 250); }
+  amount.addEventListener("input", later);
+  tenure.addEventListener("input", later);
+
+  async function submit(ev) {
+    ev.preventDefault(); msg.replaceChildren();
+    try {
+      const r = await api("/api/loans", { json: { amount: amount.value, tenure: tenure.value,
+        purpose: purpose.value } });
+      toast("Application sent. Its status updates live.", "ok");
+      location.hash = `#/loans?new=${r.loan_id}`;
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  }
+
+  show(h("h1", {}, "Apply for a loan"), card(null,
+    h("form", { class: "form", id: "loan-form", onsubmit: submit },
+      h("label", { for: "amount" }, "Amount (₹)"), amount,
+      h("label", { for: "tenure" }, "Tenure (months)"), tenure,
+      preview, schedule,
+      h("label", { for: "purpose" }, "Purpose"), purpose,
+      h("button", { type: "submit", class: "primary" }, "Submit application")), msg));
+  refresh();
+}
+
+// -- group health and agreement --------------------------------------------------------
+
+async function groupPage(groupId) {
+  const g = await api(`/api/groups/${encodeURIComponent(groupId)}/health`);
+  const bar = h("div", { class: "bar" }, h("div", { class: "fill" }));
+  bar.firstChild.style.width = (g.progress_bps / 100) + "%";
+  show(h("h1", {}, g.name), h("p", { class: "muted" }, `${g.chit_amount_fmt} chit · ${g.members} members · ${g.status}`),
+    card("Cycle progress", bar, h("p", {}, `${g.periods_done} of ${g.members} periods settled (${g.progress_fmt})`),
+      g.next_auction_date ? h("p", { class: "muted" }, `Next auction ${when(g.next_auction_date)}`) : null),
+    h("div", { class: "grid" },
+      card(null, stat("Group pool", g.pool_fmt)),
+      card(null, stat(g.period ? `Paid in period ${g.period}` : "Paid this period",
+        `${g.paid_count} of ${g.members}`, `${g.collected_fmt} of ${g.expected_fmt}`)),
+      card(null, stat("Defaulters", String(g.defaulters), g.defaulters ? `${g.overdue_fmt} overdue` : "None")),
+      card(null, stat("Foreman's commission", g.commission_earned_fmt, `${g.commission_collected_fmt} collected`))),
+    h("p", {}, h("a", { href: `#/groups/${groupId}/agreement` }, "Read the chit agreement →")));
+}
+
+function signedBox(sig) {
+  return h("div", { class: "signed", id: "signed" }, h("b", {}, "✓ Signed"),
+    h("div", {}, `on ${when(sig.signed_at)}`),
+    h("div", { class: "mono small wrap" }, "SHA-256 of the text: " + sig.text_sha256),
+    sig.current ? null : h("div", { class: "error" }, "The terms changed after you signed."));
+}
+
+async function agreementPage(groupId) {
+  const a = await api(`/api/groups/${encodeURIComponent(groupId)}/agreement`);
+  const msg = h("div", { class: "msg" });
+  const read = h("input", { type: "checkbox", id: "read" });
+  const button = h("button", { class: "primary", id: "sign", type: "button", disabled: true,
+    onclick: sign }, "Sign the agreement");
+  read.addEventListener("change", () => { button.disabled = !read.checked; });
+  const action = h("div", { id: "sign-area" }, a.signature ? signedBox(a.signature) : [
+    h("label", { class: "check" }, read, " I have read every term above."), button]);
+
+  async function sign() {
+    button.disabled = true; msg.replaceChildren();
+    try {
+      const r = await api(`/api/groups/${encodeURIComponent(groupId)}/agreement/sign`,
+        { json: { sha256: a.sha256 } });
+      action.replaceChildren(signedBox(r.signature));
+    } catch (err) { msg.replaceChildren(errorBox(err)); button.disabled = false; }
+  }
+  show(h("h1", {}, "Chit agreement"), card(a.title,
+    h("ol", { class: "clauses" }, a.clauses.map((c) => h("li", {}, c.replace(/^\d+\.\s*/, "")))),
+    h("p", { class: "mono small muted wrap" }, "SHA-256: " + a.sha256)), card(null, action, msg));
+}
+
+// -- integrity -------------------------------------------------------------------------
+
+async function integrityPage() {
+  const r = await api("/api/integrity");
+  show(h("h1", {}, "Integrity"), card(null,
+    h("div", { class: "verdict " + (r.verified ? "ok" : "bad") },
+      r.verified ? "✓ The log is verified" : "✗ The log failed its check"),
+    stat("Entries", String(r.entries)),
+    stat("Head hash", h("span", { class: "mono wrap", id: "head-hash" }, r.head_hash || "—")),
+    h("p", { class: "muted small" }, `Checked ${when(r.checked_at)} in ${r.seconds} s. ` +
+      "Every change is a hash-chained line of the write-ahead log."),
+    h("p", { class: "muted small" }, r.proofs ? "" : "Proofs your browser checks itself: coming next.")));
+}
+
+// -- auction room ----------------------------------------------------------------------
+
+async function auctionPage(auctionId) {
+  let info = await api(`/api/auctions/${encodeURIComponent(auctionId)}`);
+  let offset = new Date(info.server_now).getTime() - Date.now();
+  const bids = new Map(info.bids.map((b) => [b.n, b]));
+  const clock = h("div", { class: "countdown", id: "countdown" });
+  const best = h("div", { class: "best", id: "best" });
+  const feed = h("ul", { class: "list feed", id: "bids" });
+  const mine = h("div", { class: "mine", id: "mine" });
+  const result = h("div", { id: "result" });
+  const msg = h("div", { class: "msg", id: "bid-msg" });
+  const input = h("input", { id: "bid", inputmode: "decimal", autocomplete: "off" });
+  const form = h("form", { class: "form bid-form", onsubmit: bid },
+    h("label", { for: "bid" }, "Your bid (discount you forgo, ₹)"),
+    h("div", { class: "row" }, input, h("button", { class: "primary", type: "submit", id: "bid-btn" }, "Bid")));
+
+  function renderBids() {
+    const rows = [...bids.values()].sort((a, b) => b.n - a.n);
+    feed.replaceChildren(...(rows.length ? rows.map((b) => h("li", {
+      class: b.alias === info.me.alias ? "own" : "" },
+      h("span", {}, h("b", {}, b.alias), b.alias === info.me.alias ? " (you)" : ""),
+      h("span", { class: "right" }, h("b", {}, b.discount_fmt), h("br"),
+        h("span", { class: "muted small" }, clockTime(b.at))))) :
+      [h("li", { class: "muted" }, "No bids yet.")]));
+  }
+  function renderState() {
+    const a = info.auction, me = info.me;
+    best.replaceChildren(stat("Highest discount", a.best_discount_fmt || "No bid yet",
+      a.best_alias ? `by ${a.best_alias}${a.best_alias === me.alias ? " (you)" : ""}` : null));
+    mine.replaceChildren(me.alias ? h("div", {}, "You bid as ", h("b", {}, me.alias)) : null,
+      me.may_bid ? h("div", { class: "muted small" }, `Next valid bid ${me.min_bid_fmt} to ${me.max_bid_fmt}, ` +
+        `in steps of ${info.terms.step_fmt}.`) : h("div", { class: "warn" }, me.reason));
+    form.classList.toggle("hidden", !me.may_bid || a.status !== "open");
+    if (!input.value || document.activeElement !== input) input.value = (me.min_bid / 100).toFixed(0);
+    if (a.status === "closed") {
+      const won = a.winner_alias && a.winner_alias === me.alias;
+      result.replaceChildren(card("Result",
+        h("p", { class: won ? "ok big" : "big" }, won ? "You won this period's prize." :
+          `Won by ${a.winner_alias || "—"}`),
+        stat("Winning discount", a.discount_fmt || "—"),
+        h("p", { class: "mono small wrap" }, "Seed (revealed): " + (a.seed || "—")),
+        h("p", { class: "mono small wrap muted" }, "Committed SHA-256: " + a.seed_hash)));
+    }
+    tick();
+  }
+  function tick() {
+    const a = info.auction;
+    if (a.status === "closed") { clock.textContent = "Closed"; clock.className = "countdown closed"; return; }
+    const left = Math.max(0, new Date(a.ends_at).getTime() - (Date.now() + offset));
+    const s = Math.floor(left / 1000);
+    clock.textContent = left > 0 ? `${String(Math.floor(s / 60)).padStart(2, "0")}:${String(s % 60).padStart(2, "0")}`
+      : "Closing…";
+    clock.className = "countdown" + (s <= 30 ? " soon" : "");
+  }
+  async function reload() {
+    info = await api(`/api/auctions/${encodeURIComponent(auctionId)}`);
+    offset = new Date(info.server_now).getTime() - Date.now();
+    renderState();
+  }
+  async function bid(ev) {
+    ev.preventDefault(); msg.replaceChildren();
+    const paise = toPaise(input.value);
+    if (paise === null) { msg.replaceChildren(errorBox({ message: "Enter the discount in rupees, e.g. 2500." })); return; }
+    try {
+      const r = await live.request(`auction.${auctionId}`, "bid", { discount: paise });
+      msg.replaceChildren(h("p", { class: "ok" }, `Your bid of ${r.discount_fmt} is recorded` +
+        (r.extended ? "; the auction was extended." : ".")));
+    } catch (err) { msg.replaceChildren(errorBox(err)); }
+  }
+
+  show(h("h1", {}, `Auction · ${info.group.name}`),
+    h("p", { class: "muted" }, `Period ${info.auction.period} · chit ${info.group.chit_amount_fmt} · ` +
+      `bids from ${info.terms.floor_fmt} to ${info.terms.max_bid_fmt}`),
+    h("div", { class: "grid" }, card("Time left", clock, h("p", { class: "muted small" }, info.extension_rule)),
+      card(null, best, mine, form, msg)), result, card("Bids (live, under aliases)", feed));
+  renderBids(); renderState();
+  every(250, tick);
+  await live.subscribe(`auction.${auctionId}`, {}, (event, payload) => {
+    if (event === "snapshot") { bids.clear(); for (const b of payload) bids.set(b.data.n, b.data); }
+    if (event === "delta") for (const c of payload) if (c.kind !== "removed") bids.set(c.data.n, c.data);
+    renderBids();
+  });
+  await live.subscribe(`auction.status.${auctionId}`, {}, (event) => {
+    if (event === "delta") reload();
+  });
+}
+
+// -- router ----------------------------------------------------------------------------
+
+const ROUTES = [
+  [/^\/signin$/, "signin", signInPage],
+  [/^\/$/, "dashboard", dashboardPage],
+  [/^\/timeline$/, "timeline", timelinePage],
+  [/^\/loans$/, "loans", loansPage],
+  [/^\/loans\/new$/, "loans", loanApplyPage],
+  [/^\/groups\/([^/]+)$/, "dashboard", groupPage],
+  [/^\/groups\/([^/]+)\/agreement$/, "dashboard", agreementPage],
+  [/^\/integrity$/, "integrity", integrityPage],
+  [/^\/auctions\/([^/]+)$/, "dashboard", auctionPage],
+];
+
+async function route() {
+  live.unsubscribeAll();
+  document.getElementById("toast").classList.add("hidden");
+  for (const t of state.timers) clearInterval(t);
+  state.timers = [];
+  const [path, query] = (location.hash.slice(1) || "/").split("?");
+  if (!state.me && path !== "/signin") {
+    try { state.me = await api("/api/me"); } catch (err) { return; }
+    showHeader();
+  }
+  const match = ROUTES.find(([re]) => re.test(path));
+  if (!match) { show(card("Not found", h("a", { href: "#/" }, "Go home"))); return; }
+  const [re, name, page] = match;
+  document.body.dataset.page = name;
+  for (const a of document.querySelectorAll("#nav a")) a.classList.toggle("active", a.dataset.route === name);
+  const args = re.exec(path).slice(1).map(decodeURIComponent);
+  view().replaceChildren(h("p", { class: "muted" }, "Loading…"));
+  try {
+    await page(...(args.length ? args : [new URLSearchParams(query || "")]));
+  } catch (err) {
+    if (err.status !== 401) show(errorBox(err));
+  }
+}
+
+async function signOut() {
+  live.close();
+  await api("/api/signout", { method: "POST" }).catch(() => {});
+  state.me = null;
+  showHeader();
+  location.hash = "#/signin";
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("DOMContentLoaded", () => {
+  document.getElementById("signout").addEventListener("click", signOut);
+  route();
+});

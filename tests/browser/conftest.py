@@ -1,0 +1,113 @@
+"""Browser fixtures: a real server on 127.0.0.1 (own thread, own event loop) over a
+populated data directory, and the system Chromium driven by Playwright."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import config
+from app.bootstrap import Runtime, build
+from app.services.sms import OUTBOX_NAME, read_outbox
+from server.app import bound_port, create_app, start
+from tests.browser.world import World, populate
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+SHOTS = Path("/tmp/web-shots")
+PHONE_SIZE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Served:
+    runtime: Runtime
+    world: World
+    url: str
+
+    def last_code(self, phone: str) -> str:
+        sent = read_outbox(self.runtime.settings.data_dir / OUTBOX_NAME)
+        return str([m for m in sent if m["to"] == phone][-1]["text"].split()[0])
+
+
+class ServerThread(threading.Thread):
+    """Serves ``create_app(runtime)`` on its own event loop until stopped."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(daemon=True, name="tfos-test-server")
+        self.runtime = runtime
+        self.loop = asyncio.new_event_loop()
+        self.port = 0
+        self.started = threading.Event()
+        self._runner: Any = None
+
+    def run(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self._runner = self.loop.run_until_complete(start(create_app(self.runtime), "127.0.0.1", 0))
+        self.port = bound_port(self._runner)
+        self.started.set()
+        self.loop.run_forever()
+        self.loop.run_until_complete(self._runner.cleanup())
+        self.loop.close()
+
+    def stop(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.join(timeout=10)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
+    runtime = build(config.load(environ={}, data_dir=tmp_path / "data"))
+    world = populate(runtime)
+    thread = ServerThread(runtime)
+    thread.start()
+    assert thread.started.wait(10), "the test server did not start"
+    yield Served(runtime, world, f"http://127.0.0.1:{thread.port}/")
+    thread.stop()
+    runtime.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def shoot(tmp_path: Path) -> Any:
+    """``shoot(page, name)`` saves a full-page screenshot to the test's tmp dir and to
+    /tmp/web-shots/ (to look at)."""
+    folder = tmp_path / "screenshots"
+    folder.mkdir()
+    SHOTS.mkdir(exist_ok=True)
+
+    def take(page: Any, name: str) -> Path:
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        shutil.copy(path, SHOTS / path.name)
+        return path
+
+    return take
