@@ -1,0 +1,75 @@
+"""The dashboard: the four figures, in Indian format, updated live."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+from pytestqt.qtbot import QtBot
+
+from app.services.actors import SYSTEM
+from app.views.dashboard import DashboardView
+from tests.test_loans import LAKH, MEENA, RAVI, add_capital, add_member
+from tests.views.test_kyc_view import submit_kyc
+
+if TYPE_CHECKING:
+    from app.bootstrap import Runtime
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> Iterator[Runtime]:
+    from app import bootstrap, config
+
+    built = bootstrap.build(config.load(environ={}, data_dir=tmp_path / "data"))
+    yield built
+    built.close()
+
+
+def open_view(qtbot: QtBot, runtime: Runtime) -> DashboardView:
+    view = DashboardView(runtime, MEENA)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.summary is not None and not view.reloader.busy)
+    return view
+
+
+def test_an_empty_data_folder_shows_zeros(qtbot: QtBot, runtime: Runtime) -> None:
+    view = open_view(qtbot, runtime)
+    assert view.kyc.value.text() == "0"
+    assert view.loans.value.text() == "0"
+    assert view.overdue.detail.text() == "no open recovery cases"
+    assert view.collections.value.text() == "₹0.00"
+    view.shutdown()
+
+
+def test_figures_follow_changes_made_on_another_thread(qtbot: QtBot, runtime: Runtime) -> None:
+    submit_kyc(runtime, "Lakshmi Devi", "9876543210", 0)
+    view = open_view(qtbot, runtime)
+    assert view.kyc.value.text() == "1"
+    loans = runtime.services.loans
+    done = threading.Event()
+
+    def elsewhere() -> None:
+        submit_kyc(runtime, "Arun Kumar", "9123456789", 1)
+        member = add_member(runtime.ctx, "Priya Raman", "9876500001")
+        add_capital(runtime.ctx, 5 * LAKH)
+        loan_id = loans.apply(RAVI, member, 2 * LAKH, 12, "Working capital")
+        loans.score(SYSTEM, loan_id)
+        loans.recommend(RAVI, loan_id, "Known customer")
+        loans.approve(MEENA, loan_id)
+        loans.disburse(MEENA, loan_id)
+        loans.record_emi(RAVI, loan_id, 12_345_67, "UTR42", runtime.ctx.clock.today())
+        loans.apply(RAVI, member, LAKH, 6, "Second shop")
+        done.set()
+
+    threading.Thread(target=elsewhere).start()
+    assert done.wait(10)
+    qtbot.waitUntil(lambda: view.kyc.value.text() == "2")
+    qtbot.waitUntil(lambda: view.collections.value.text() == "₹12,345.67")
+    qtbot.waitUntil(lambda: view.loans.value.text() == "1")
+    assert view.collections.detail.text() == "1 receipt(s) recorded today"
+    qtbot.waitUntil(lambda: not view.reloader.busy)
+    view.shutdown()
