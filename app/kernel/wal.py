@@ -40,20 +40,24 @@ record) and never changes the file.
 Durability and group commit
 ---------------------------
 A record is acknowledged (its ``append`` returns, its future resolves) only after
-the bytes are on disk (``fdatasync``). One writer thread per ``WriteAheadLog`` owns
-the file. Callers ``submit`` entries (checked and JSON-encoded in the caller's
-thread) and wait on a future; the writer takes everything queued, writes it with
-one ``write`` and one ``fdatasync`` (group commit), then resolves the futures.
+the bytes are on disk (``fdatasync``). Entries are checked and JSON-encoded in the
+caller's thread, then queued. One batch at a time is written per ``WriteAheadLog``
+(see ``wal_writer``): a caller of ``append`` that finds no batch in progress writes
+everything queued itself, with one ``write`` and one ``fdatasync`` (group commit),
+and wakes the callers whose entries were in it; callers that arrived meanwhile
+wait, and one of them writes the next batch. ``submit`` returns a future at once;
+a helper thread writes a batch when only submitted entries are waiting.
 If the write or the sync fails (disk full, I/O error), the file is cut back to its
 last good record and every caller in the batch gets a ``StorageError``.
 
 Hooks
 -----
 ``BatchHooks`` keep the owner of the log (the document store) in step with it. All
-three run in the writer thread while the lock is held. ``catch_up(head_lsn)`` runs
-at ``open``, whenever the file grew through another process, and before the next
-batch after a failed ``after_append``. ``before_append(entries)`` may reject single
-entries: that caller gets the exception and nothing is written for it.
+three run in the thread writing the batch while the lock is held, one batch at a
+time. ``catch_up(head_lsn)`` runs at ``open``, whenever the file grew through
+another process, and before the next batch after a failed ``after_append``.
+``before_append(entries)`` may reject single entries: that caller gets the exception
+and nothing is written for it.
 ``after_append(records)`` applies the durable records; if it raises, the callers
 get a ``StorageError`` saying that their records are saved.
 
@@ -79,13 +83,11 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from queue import SimpleQueue
 from types import TracebackType
 
 from app.kernel.errors import StorageError
@@ -93,7 +95,14 @@ from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
 from app.kernel.wal_scan import START, Tip, TornTail, follow, read_records, settle_tail
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, VerifyReport, can_use_workers, verify_file
-from app.kernel.wal_writer import BatchHooks, BatchWriter, Pending, ResultTarget
+from app.kernel.wal_writer import (
+    BatchHooks,
+    BatchWriter,
+    GroupCommit,
+    ResultTarget,
+    Waiter,
+    not_open,
+)
 
 __all__ = [
     "GENESIS",
@@ -148,7 +157,7 @@ class WalStats:
 
 
 class WriteAheadLog:
-    """An append-only, hash-chained log with one writer thread and group commit."""
+    """An append-only, hash-chained log with group commit (thread-safe)."""
 
     def __init__(
         self,
@@ -162,19 +171,17 @@ class WriteAheadLog:
         self._hooks = hooks
         self._clock = clock
         self._lock_timeout = lock_timeout
-        self._queue: SimpleQueue[Pending | None] = SimpleQueue()
-        self._gate = threading.Lock()
         self._state = "new"
         self._fd = -1
         self._lock: WalLock | None = None
         self._tip = START
         self._batches: BatchWriter | None = None
-        self._writer: threading.Thread | None = None
+        self._group: GroupCommit | None = None
 
     # -- lifecycle -----------------------------------------------------------------
 
     def open(self) -> OpenReport:
-        """Check the log, cut a torn last record, catch the hooks up, start the writer.
+        """Check the log, cut a torn last record, catch the hooks up, start writing.
 
         Raises:
             StorageError: the log cannot be opened or is damaged before its last record.
@@ -213,10 +220,7 @@ class WriteAheadLog:
             clock=self._clock,
             lock_timeout=self._lock_timeout,
         )
-        self._writer = threading.Thread(
-            target=self._batches.run, args=(self._queue,), name="wal-writer", daemon=True
-        )
-        self._writer.start()
+        self._group = GroupCommit(self._batches)
         self._state = "open"
         return self._open_report(torn)
 
@@ -250,15 +254,10 @@ class WriteAheadLog:
         return OpenReport(lsn, lsn, digest, torn.size, torn.detail, torn.lsn)
 
     def close(self) -> None:
-        """Write everything already submitted, then stop the writer and close the file."""
-        with self._gate:
-            if self._state != "open":
-                self._state = "closed"
-                return
-            self._state = "closing"
-            self._queue.put(None)
-        if self._writer is not None:
-            self._writer.join()
+        """Write everything already submitted, then close the file (idempotent)."""
+        if self._group is None or not self._group.close():
+            self._state = "closed"
+            return
         os.close(self._fd)
         if self._lock is not None:
             self._lock.close()
@@ -291,21 +290,32 @@ class WriteAheadLog:
         return future
 
     def _enqueue(self, entry: Entry, target: ResultTarget) -> None:
-        """Check, encode and queue ``entry``; the writer reports to ``target``."""
+        """Check, encode and queue ``entry`` without blocking; the outcome goes to ``target``."""
         tail = encode_entry(entry)
-        with self._gate:
-            if self._state != "open":
-                raise StorageError(
-                    f"The write-ahead log {self.path} is not open ({self._state}).",
-                    hint="Open it before writing; nothing was written.",
-                )
-            self._queue.put((entry, tail, target))
+        self._open_group().put((entry, tail, target), can_lead=False)
 
     def append(self, entry: Entry) -> Record:
-        """Write ``entry`` and wait until it is durable (safe from any thread but a hook)."""
-        if self._writer is not None and threading.current_thread() is self._writer:
+        """Write ``entry`` and wait until it is durable (safe from any thread but a hook).
+
+        Raises:
+            ValidationError: the entry is malformed (nothing is written).
+            StorageError: the log is not open, or the batch could not be saved or applied.
+            LockHeld: another process kept the log locked for ``lock_timeout`` seconds.
+        """
+        tail = encode_entry(entry)
+        group = self._open_group()
+        if group.is_leading():
             raise RuntimeError("append() from inside a WAL hook would wait for itself forever")
-        return self.submit(entry).result()
+        waiter = Waiter()
+        if group.put((entry, tail, waiter), can_lead=True) or group.wait(waiter):
+            group.lead()
+        return waiter.outcome()
+
+    def _open_group(self) -> GroupCommit:
+        group = self._group
+        if group is None:
+            raise not_open(self.path, self._state)
+        return group
 
     def head(self) -> tuple[int, str]:
         """The lsn and hash of the last record this process knows of."""

@@ -139,6 +139,32 @@ class Record:
         )
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def make_record(lsn: int, ts: str, prev: str, digest: str, entry: Entry) -> Record:
+    """``Record(lsn, ts, prev, digest, *entry's fields)``, built without the frozen
+    dataclass's field-by-field ``__init__`` (the writer makes one per record)."""
+    record = _new(Record)
+    _set(
+        record,
+        "__dict__",
+        {
+            "lsn": lsn,
+            "ts": ts,
+            "prev": prev,
+            "hash": digest,
+            "actor": entry.actor,
+            "action": entry.action,
+            "entity": entry.entity,
+            "change": entry.change,
+            "reason": entry.reason,
+        },
+    )
+    return record
+
+
 def _damaged(why: str) -> StorageError:
     return StorageError(f"A write-ahead log line is damaged: {why}.", hint=_VERIFY_HINT)
 

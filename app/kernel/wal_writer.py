@@ -1,9 +1,17 @@
-"""The write-ahead log's writer thread: one batch at a time, under the cross-process lock.
+"""Group commit for the write-ahead log: leader/follower, one batch per lock hold.
+
+Callers queue entries. A blocking ``append`` that finds no batch in progress leads:
+it takes everything queued (its own entry included) and commits it as one batch in
+its own thread. Callers arriving meanwhile wait; when the batch is done the leader
+hands the lead to one of them, which takes everything that queued up meanwhile. A
+lone writer so never hands its request to another thread and back. Entries from
+``submit`` (futures, asyncio slots) never lead in their caller's thread (it must not
+block): when one of them is next, a helper thread leads.
 
 For each batch: take the lock (waiting at most ``lock_timeout``), take in records
 other processes appended (and let the hooks catch up), let the hooks reject
-entries, encode and chain the rest, write them with one ``write`` and one
-``fdatasync``, let the hooks apply them, wake the callers, release the lock.
+entries, chain the rest, write them with one ``write`` and one ``fdatasync``, let
+the hooks apply them, release the lock, hand on the lead, wake the callers.
 """
 
 from __future__ import annotations
@@ -11,6 +19,8 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import threading
+from _thread import allocate_lock
 from collections.abc import Callable
 from datetime import datetime
 from hashlib import sha256
@@ -19,7 +29,7 @@ from queue import SimpleQueue
 from typing import Any, Protocol
 
 from app.kernel.errors import KnownError, StorageError
-from app.kernel.wal_format import Entry, Record, format_ts
+from app.kernel.wal_format import Entry, Record, format_ts, make_record
 from app.kernel.wal_lock import WalLock
 from app.kernel.wal_scan import Tip, settle_tail
 
@@ -62,8 +72,185 @@ Pending = tuple[Entry, bytes, ResultTarget]
 _Outcome = list[tuple[ResultTarget, Any]]
 
 
+class Waiter:
+    """A blocking ``append``'s target: a bare lock, let go once the entry is done or
+    once its thread is to lead (cheaper than a ``Future``)."""
+
+    __slots__ = ("_ready", "error", "gone", "lead", "value")
+
+    def __init__(self) -> None:
+        self._ready = allocate_lock()
+        self._ready.acquire()
+        self.value: Record | None = None
+        self.error: BaseException | None = None
+        self.lead = False
+        self.gone = False
+
+    def set_running_or_notify_cancel(self) -> bool:
+        return True
+
+    def set_result(self, result: Record) -> None:
+        self.value = result
+        self._ready.release()
+
+    def set_exception(self, exception: BaseException | None) -> None:
+        self.error = exception
+        self._ready.release()
+
+    def promote(self) -> None:
+        self.lead = True
+        self._ready.release()
+
+    def wait(self) -> bool:
+        """Block until done (``False``) or asked to lead (``True``)."""
+        self._ready.acquire()
+        return self.lead
+
+    def outcome(self) -> Record:
+        if self.error is not None:
+            raise self.error
+        assert self.value is not None, "a WAL entry was left without an outcome"
+        return self.value
+
+
+class GroupCommit:
+    """The queue of entries and who leads: one batch at a time per log object."""
+
+    def __init__(self, batches: BatchWriter) -> None:
+        self.batches = batches
+        self._mutex = threading.Lock()
+        self._queue: list[Pending] = []
+        self._leading = False
+        self._leader = 0
+        self._state = "open"
+        self._idle: Any = None
+        self._jobs: SimpleQueue[bool] = SimpleQueue()
+        self._helper = threading.Thread(target=self._help, name="wal-writer", daemon=True)
+        self._helper.start()
+
+    def put(self, item: Pending, *, can_lead: bool) -> bool:
+        """Queue ``item``; ``True`` when the caller must now ``lead``.
+
+        Raises:
+            StorageError: the log is closing or closed.
+        """
+        with self._mutex:
+            if self._state != "open":
+                raise not_open(self.batches.path, self._state)
+            self._queue.append(item)
+            if self._leading:
+                return False
+            self._leading = True
+        if can_lead:
+            return True
+        self._jobs.put(True)
+        return False
+
+    def is_leading(self) -> bool:
+        """Whether the calling thread is running a batch (so it may not wait on one)."""
+        return self._leader == threading.get_ident()
+
+    def lead(self) -> None:
+        """Commit batches while this thread holds the lead, then hand it on."""
+        me = threading.get_ident()
+        again = True
+        while again:
+            with self._mutex:
+                batch, self._queue = self._queue, []
+            self._leader = me
+            outcome: _Outcome = []
+            try:
+                outcome = self.batches.commit(batch)
+            finally:
+                again = self._pass_lead(me)
+            resolve(outcome)
+
+    def _pass_lead(self, me: int) -> bool:
+        """Give the lead to a waiting caller or the helper; ``True``: keep it."""
+        with self._mutex:
+            queue = self._queue
+            if queue and me == self._helper.ident:
+                return True
+            self._leader = 0
+            if not queue:
+                self._leading = False
+                if self._idle is not None:
+                    self._idle.release()
+                    self._idle = None
+                return False
+            for item in queue:
+                target = item[2]
+                if type(target) is Waiter and not target.gone:
+                    target.promote()
+                    return False
+        self._jobs.put(True)
+        return False
+
+    def wait(self, waiter: Waiter) -> bool:
+        """``waiter.wait()``; if the wait is interrupted, the lead it got or gets goes on."""
+        try:
+            return waiter.wait()
+        except BaseException:
+            with self._mutex:
+                waiter.gone = True
+                promoted = waiter.lead
+            if promoted:
+                self._jobs.put(True)
+            raise
+
+    def _help(self) -> None:
+        while self._jobs.get():
+            self.lead()
+
+    def close(self) -> bool:
+        """Refuse new entries, wait until everything queued is committed, stop the helper.
+
+        Returns ``True`` to the one caller that did it; later calls return ``False``.
+        """
+        with self._mutex:
+            if self._state != "open":
+                return False
+            if self.is_leading():
+                raise RuntimeError("close() from inside a WAL hook would wait for itself")
+            self._state = "closing"
+            idle = None
+            if self._leading:
+                idle = self._idle = allocate_lock()
+                idle.acquire()
+        if idle is not None:
+            idle.acquire()
+        self._jobs.put(False)
+        self._helper.join()
+        self._state = "closed"
+        return True
+
+
+def resolve(outcome: _Outcome) -> None:
+    """Hand each caller its record or its error; an interrupt waits until all have theirs."""
+    interrupt: BaseException | None = None
+    for target, value in outcome:
+        try:
+            if isinstance(value, BaseException):
+                target.set_exception(value)
+            else:
+                target.set_result(value)
+        except Exception:
+            log.exception("Could not hand a write-ahead log result to its caller")
+        except BaseException as exc:
+            interrupt = exc
+    if interrupt is not None:
+        raise interrupt
+
+
+def not_open(path: Path, state: str) -> StorageError:
+    return StorageError(
+        f"The write-ahead log {path} is not open ({state}).",
+        hint="Open it before writing; nothing was written.",
+    )
+
+
 class BatchWriter:
-    """The state the writer thread owns: the file, the lock, the tip, the counters."""
+    """What the leading thread works on: the file, the lock, the tip, the counters."""
 
     def __init__(
         self,
@@ -88,37 +275,22 @@ class BatchWriter:
         self._stale = False
         self._failed = ""
 
-    def run(self, queue: SimpleQueue[Pending | None]) -> None:
-        """The writer thread: take everything queued, commit it as one batch, repeat."""
-        while True:
-            batch = [queue.get()]
-            for _ in range(queue.qsize()):
-                batch.append(queue.get_nowait())
-            stop = batch[-1] is None
-            pending = [item for item in batch if item is not None]
-            if pending:
-                try:
-                    self._commit(pending)
-                except Exception as exc:  # a bug: never leave callers waiting forever
-                    self._resolve(self._failure(pending, exc))
-            if stop:
-                return
-
-    def _commit(self, batch: list[Pending]) -> None:
-        live = [item for item in batch if item[2].set_running_or_notify_cancel()]
+    def commit(self, batch: list[Pending]) -> _Outcome:
+        """Commit ``batch`` under the lock; the outcome for each live entry (never raises)."""
+        try:
+            live = [item for item in batch if item[2].set_running_or_notify_cancel()]
+        except BaseException as exc:
+            return self._failure(batch, exc)
         if not live:
-            return
+            return []
         try:
             self._take_lock()
         except BaseException as exc:
-            self._resolve(self._failure(live, exc))
-            return
+            return self._failure(live, exc)
         try:
-            try:
-                outcome = self._locked_commit(live)
-            except BaseException as exc:
-                outcome = self._failure(live, exc)
-            self._resolve(outcome)
+            return self._locked_commit(live)
+        except BaseException as exc:
+            return self._failure(live, exc)
         finally:
             self._lock.release()
 
@@ -139,18 +311,6 @@ class BatchWriter:
         if not isinstance(exc, KnownError):
             log.exception("A write-ahead log batch failed", exc_info=exc)
         return [(item[2], exc) for item in live]
-
-    @staticmethod
-    def _resolve(outcome: _Outcome) -> None:
-        """Wake the callers (before the lock is released, so their wake-up overlaps it)."""
-        for target, value in outcome:
-            try:
-                if isinstance(value, BaseException):
-                    target.set_exception(value)
-                else:
-                    target.set_result(value)
-            except Exception:
-                log.exception("Could not hand a write-ahead log result to its caller")
 
     def _append(self, accepted: list[Pending]) -> _Outcome:
         records, data = self._encode(accepted)
@@ -197,25 +357,14 @@ class BatchWriter:
         prev_text = prev.decode()
         lines: list[bytes] = []
         records: list[Record] = []
+        line, record, hash_ = lines.append, records.append, sha256
         for entry, tail, _ in accepted:
             lsn += 1
             body = b'{"lsn":%d,"prev":"%s","ts":"%s"%s' % (lsn, prev, ts_bytes, tail)
-            digest = sha256(prev + body).hexdigest()
+            digest = hash_(prev + body).hexdigest()
             prev = digest.encode()
-            lines.append(b"%s %s\n" % (prev, body))
-            records.append(
-                Record(
-                    lsn,
-                    ts,
-                    prev_text,
-                    digest,
-                    entry.actor,
-                    entry.action,
-                    entry.entity,
-                    entry.change,
-                    entry.reason,
-                )
-            )
+            line(b"%s %s\n" % (prev, body))
+            record(make_record(lsn, ts, prev_text, digest, entry))
             prev_text = digest
         return records, b"".join(lines)
 
