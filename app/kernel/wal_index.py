@@ -10,8 +10,9 @@ Searches (:class:`WalFilter`) scan backwards too, a block at a time, so matches
 stream in newest first and a search can be stopped between blocks. A text filter
 is first looked for in the lower-cased block with ``bytes.find`` (C speed), and
 only the lines it hits are cut into fields and checked exactly; a time range is
-found by binary search on the ``ts`` field, which the writer makes non-decreasing
-in file order.
+found by binary search on the ``ts`` field. Batches are stamped under the writer
+lock, so ``ts`` never decreases in file order unless a writer's clock is set back;
+then records near the jump may be missed by a time filter (never shown wrongly).
 
 The reader never writes and never locks: it sees complete lines (up to the last
 newline), which is what the single writer has made durable or is about to.

@@ -1,0 +1,718 @@
+"""The audit viewer: every WAL record, newest first, with filters and an integrity check.
+
+``AuditModel`` keeps only an index of byte offsets for the rows it has loaded; a
+record is read and parsed when its row is painted (and kept in a small cache).
+Pages are found off the GUI thread by ``WalReader``, so a log of a million records
+opens at once and a filter's matches stream in. New records appear within a
+second: a worker polls the end of the file (which also sees other processes).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import weakref
+from array import array
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QDateTime,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    Qt,
+    QTimer,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QDateTimeEdit,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.kernel.errors import KnownError
+from app.kernel.wal import VerifyReport, verify_file
+from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
+
+if TYPE_CHECKING:
+    from app.bootstrap import Runtime
+
+log = logging.getLogger(__name__)
+
+ModelIndex = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+_DAMAGED = QBrush(QColor("#c62828"))
+
+
+Send = Callable[..., None]
+_DONE = object()
+
+
+class Worker(QObject):
+    """One background thread for jobs that report back to a handler on the GUI thread.
+
+    A job is called with ``send``; each ``send(*args)`` runs ``handler(*args)`` on the
+    GUI thread. A job must hold no Qt object (nor anything that keeps one alive): the
+    last reference to a Qt object dropped on a worker thread would destroy it there.
+    For the same reason handlers (bound methods) are kept as weak references.
+    """
+
+    _event = Signal(int, object)
+    failed = Signal(str)
+
+    def __init__(self, name: str, parent: QObject) -> None:
+        super().__init__(parent)
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
+        self._handlers: dict[int, weakref.WeakMethod[Callable[..., None]]] = {}
+        self._keys = itertools.count()
+        self._closed = False
+        self._event.connect(self._dispatch)
+
+    def submit(self, job: Callable[[Send], None], handler: Callable[..., None]) -> None:
+        """Run ``job(send)`` on the worker thread; a failure is reported by ``failed``."""
+        if self._closed:
+            return
+        key = next(self._keys)
+        self._handlers[key] = weakref.WeakMethod(handler)
+        self._pool.submit(_run_job, job, key, self._event.emit)
+
+    def close(self) -> None:
+        self._closed = True
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _dispatch(self, key: int, payload: Any) -> None:
+        if payload is _DONE:
+            self._handlers.pop(key, None)
+        elif isinstance(payload, str):
+            self.failed.emit(payload)
+        else:
+            ref = self._handlers.get(key)
+            handler = ref() if ref is not None else None
+            if handler is not None:
+                handler(*payload)
+
+
+def _run_job(job: Callable[[Send], None], key: int, emit: Callable[[int, Any], None]) -> None:
+    def send(*args: Any) -> None:
+        try:
+            emit(key, args)
+        except RuntimeError:
+            log.debug("a result was dropped: its receiver is gone")
+
+    try:
+        job(send)
+    except KnownError as exc:
+        send_error = str(exc)
+    except Exception:
+        log.exception("A background job failed")
+        send_error = "Something went wrong in the background; the log file has the details."
+    else:
+        send_error = ""
+    try:
+        if send_error:
+            emit(key, send_error)
+        emit(key, _DONE)
+    except RuntimeError:
+        pass
+
+
+class _Generation:
+    """Which filter the model shows now; read by jobs to notice they are stale."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def stale(self, gen: int) -> Callable[[], bool]:
+        return lambda: self.value != gen
+
+
+class _Rows:
+    """Row number -> line: newer lines found live (kept oldest first), then older ones."""
+
+    def __init__(self) -> None:
+        self.top = (array("q"), array("q"))
+        self.old = (array("q"), array("q"))
+
+    def __len__(self) -> int:
+        return len(self.top[0]) + len(self.old[0])
+
+    def span(self, row: int) -> Span:
+        newer = len(self.top[0])
+        if row < newer:
+            i = newer - 1 - row
+            return Span(self.top[0][i], self.top[1][i])
+        i = row - newer
+        return Span(self.old[0][i], self.old[1][i])
+
+    @staticmethod
+    def _add(into: tuple[array[int], array[int]], spans: list[Span]) -> None:
+        into[0].extend(s.offset for s in spans)
+        into[1].extend(s.length for s in spans)
+
+    def add_newer(self, oldest_first: list[Span]) -> None:
+        self._add(self.top, oldest_first)
+
+    def add_older(self, newest_first: list[Span]) -> None:
+        self._add(self.old, newest_first)
+
+
+def local_time(ts: str) -> str:
+    """A WAL timestamp (UTC) in this computer's time zone, to the second."""
+    try:
+        return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return ts
+
+
+class AuditModel(QAbstractTableModel):
+    """The WAL as a lazy table, newest record first (see module docstring)."""
+
+    COLUMNS = ("LSN", "Time", "Actor", "Role", "Action", "Entity", "Reason", "Hash")
+    PAGE = 200
+    CACHE = 4096
+
+    changed = Signal()
+    failed = Signal(str)
+
+    def __init__(
+        self, wal_path: Path, parent: QObject | None = None, *, poll_ms: int = 1000
+    ) -> None:
+        super().__init__(parent)
+        self._reader = WalReader(wal_path)
+        self._worker = Worker("audit-wal", self)
+        self._worker.failed.connect(self._on_failed)
+        self._rows = _Rows()
+        self._cache: OrderedDict[int, LineSummary] = OrderedDict()
+        self._filter = WalFilter()
+        self._gen = _Generation()
+        self._busy = self._polling = self._exhausted = False
+        self._opened = False
+        self._cursor = self._head_end = self.total = 0
+        self._timer = QTimer(self)
+        self._timer.setInterval(poll_ms)
+        self._timer.timeout.connect(self.poll)
+        self.set_filter(WalFilter())
+        if poll_ms > 0:
+            self._timer.start()
+
+    # -- state for the view ------------------------------------------------------------
+
+    @property
+    def filter(self) -> WalFilter:
+        return self._filter
+
+    @property
+    def loading(self) -> bool:
+        return self._busy
+
+    @property
+    def complete(self) -> bool:
+        """Every matching record is loaded (until new ones arrive)."""
+        return self._exhausted and not self._busy
+
+    def status_text(self) -> str:
+        rows = len(self._rows)
+        total = f"{self.total:,} {'entry' if self.total == 1 else 'entries'}"
+        if not self._opened:
+            return "Opening the log…"
+        if self._filter.is_empty:
+            more = "" if self._exhausted else " — scroll for older ones"
+            return f"{total}; showing the newest {rows:,}{more}"
+        if self._busy:
+            return f"Searching {total}… {rows:,} matches so far"
+        more = "" if self._exhausted else " so far — scroll for more"
+        return f"{rows:,} matching entries{more} (of {total})"
+
+    def close(self) -> None:
+        """Stop polling and cancel any scan."""
+        self._timer.stop()
+        self._gen.value += 1
+        self._worker.close()
+
+    # -- filters -------------------------------------------------------------------
+
+    def set_filter(self, flt: WalFilter) -> None:
+        """Show only matching records; the scan restarts from the newest record."""
+        self._gen.value += 1
+        self.beginResetModel()
+        self._rows = _Rows()
+        self._filter = flt
+        self._busy, self._exhausted, self._opened = True, False, False
+        self.endResetModel()
+        self.changed.emit()
+        reader, gen, stale, page = self._reader, self._gen.value, self._gen.stale, self.PAGE
+
+        def job(send: Send) -> None:
+            end = reader.end()
+            send("opened", gen, end, reader.head_lsn(end))
+            _scan(reader, flt, end, page, gen, stale(gen), send)
+
+        self._worker.submit(job, self._on_event)
+
+    # -- Qt model API --------------------------------------------------------------
+
+    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.COLUMNS):
+            return self.COLUMNS[section]
+        return None
+
+    def canFetchMore(self, parent: ModelIndex) -> bool:
+        return not parent.isValid() and self._opened and not self._busy and not self._exhausted
+
+    def fetchMore(self, parent: ModelIndex) -> None:
+        if not self.canFetchMore(parent):
+            return
+        self._busy = True
+        reader, flt, cursor, page = self._reader, self._filter, self._cursor, self.PAGE
+        gen, stale = self._gen.value, self._gen.stale(self._gen.value)
+
+        def job(send: Send) -> None:
+            _scan(reader, flt, cursor, page, gen, stale, send)
+
+        self._worker.submit(job, self._on_event)
+
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        column = index.column()
+        if not 0 <= column < len(self.COLUMNS):
+            return None
+        s = self.summary(index.row())
+        if role == Qt.ItemDataRole.DisplayRole:
+            return _display(s, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return _tooltip(s, column)
+        if role == Qt.ItemDataRole.ForegroundRole and not s.intact:
+            return _DAMAGED
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return None
+
+    # -- rows ------------------------------------------------------------------------
+
+    def summary(self, row: int) -> LineSummary:
+        """The parsed record of ``row`` (read from the log the first time it is needed)."""
+        span = self._rows.span(row)
+        cached = self._cache.get(span.offset)
+        if cached is not None:
+            self._cache.move_to_end(span.offset)
+            return cached
+        try:
+            summary = LineSummary.parse(self._reader.read(span))
+        except KnownError as exc:
+            return LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
+        self._cache[span.offset] = summary
+        if len(self._cache) > self.CACHE:
+            self._cache.popitem(last=False)
+        return summary
+
+    def record(self, row: int) -> dict[str, Any]:
+        """The full record of ``row``, change included (for the detail pane)."""
+        return parse_body(self._reader.read(self._rows.span(row)))
+
+    # -- background work -----------------------------------------------------------
+
+    def poll(self) -> None:
+        """Look for records written since the last look (by anyone)."""
+        if self._polling or not self._opened:
+            return
+        self._polling = True
+        reader, gen, flt, since = self._reader, self._gen.value, self._filter, self._head_end
+
+        def job(send: Send) -> None:
+            try:
+                end = reader.end()
+                if end != since:
+                    spans = reader.after(since, end, flt) if end > since else []
+                    send("grew", gen, spans, end, reader.head_lsn(end))
+            finally:
+                send("polled")
+
+        self._worker.submit(job, self._on_event)
+
+    def _on_event(self, kind: str, *args: Any) -> None:
+        handlers: dict[str, Callable[..., None]] = {
+            "opened": self._on_opened,
+            "found": self._on_found,
+            "scanned": self._on_scanned,
+            "grew": self._on_grew,
+            "polled": self._on_polled,
+        }
+        handlers[kind](*args)
+
+    def _on_opened(self, gen: int, end: int, total: int) -> None:
+        if gen == self._gen.value:
+            self._opened, self._cursor, self._head_end, self.total = True, end, end, total
+            self.changed.emit()
+
+    def _on_found(self, gen: int, spans: list[Span], reached: int) -> None:
+        if gen != self._gen.value or not spans:
+            return
+        first = len(self._rows)
+        self.beginInsertRows(_ROOT, first, first + len(spans) - 1)
+        self._rows.add_older(spans)
+        self.endInsertRows()
+        self._cursor = reached
+        self.changed.emit()
+
+    def _on_scanned(self, gen: int, reached: int, exhausted: bool) -> None:
+        if gen == self._gen.value:
+            self._busy, self._cursor, self._exhausted = False, reached, exhausted
+            self.changed.emit()
+
+    def _on_grew(self, gen: int, spans: list[Span], end: int, total: int) -> None:
+        if gen != self._gen.value:
+            return
+        if end < self._head_end:
+            self.set_filter(self._filter)
+            return
+        if spans:
+            self.beginInsertRows(_ROOT, 0, len(spans) - 1)
+            self._rows.add_newer(spans)
+            self.endInsertRows()
+        self._head_end, self.total = end, total
+        self.changed.emit()
+
+    def _on_polled(self) -> None:
+        self._polling = False
+
+    def _on_failed(self, message: str) -> None:
+        self._busy = self._polling = False
+        self.failed.emit(message)
+
+
+def _scan(
+    reader: WalReader,
+    flt: WalFilter,
+    end: int,
+    page: int,
+    gen: int,
+    stale: Callable[[], bool],
+    send: Send,
+) -> None:
+    """Worker thread: send up to ``page`` more rows before ``end`` as they are found."""
+    if flt.is_empty:
+        spans, reached = reader.page(end, page)
+        send("found", gen, spans, reached)
+        send("scanned", gen, reached, reached <= 0 or not spans)
+        return
+    found, reached = 0, end
+    for spans, reached in reader.search(flt, end, cancelled=stale):
+        if spans:
+            send("found", gen, spans, reached)
+            found += len(spans)
+        if found >= page:
+            send("scanned", gen, reached, False)
+            return
+    send("scanned", gen, reached, True)
+
+
+def _entity(s: LineSummary) -> str:
+    return f"{s.entity.get('type', '')} {s.entity.get('id', '')}".strip()
+
+
+def _display(s: LineSummary, column: int) -> str:
+    if s.damaged:
+        return ("?", "", "", "", "(damaged line)", "", s.damaged, s.hash[:12])[column]
+    values = (
+        str(s.lsn),
+        local_time(s.ts),
+        s.actor.get("name", ""),
+        s.actor.get("role", ""),
+        s.action,
+        _entity(s),
+        s.reason,
+        s.hash[:12],
+    )
+    return values[column]
+
+
+def _tooltip(s: LineSummary, column: int) -> str | None:
+    if s.damaged:
+        return s.damaged
+    if not s.intact:
+        return "This record's hash does not match its content. Run “Verify integrity”."
+    tips = {
+        1: f"{s.ts} (UTC)",
+        2: f"id {s.actor.get('id', '')}",
+        6: s.reason or None,
+        7: s.hash,
+    }
+    return tips.get(column)
+
+
+# -- widgets ---------------------------------------------------------------------------
+
+
+class VerifyPanel(QWidget):
+    """“Verify integrity”: checks the whole log off the GUI thread and lists damage."""
+
+    finished = Signal(object)
+
+    def __init__(self, wal_path: Path, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.wal_path = wal_path
+        self._worker = Worker("wal-verify", self)
+        self._worker.failed.connect(self._on_failed)
+        self.button = QPushButton("Verify integrity")
+        self.button.setToolTip("Check every record's hash chain (Ctrl+Shift+V)")
+        self.button.clicked.connect(self.start)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        self.result = QLabel()
+        self.result.setWordWrap(True)
+        self.broken = QTableWidget(0, 3)
+        self.broken.setMaximumHeight(150)
+        self.broken.verticalHeader().hide()
+        self.broken.setHorizontalHeaderLabels(["LSN", "Line", "Problem"])
+        self.broken.horizontalHeader().setStretchLastSection(True)
+        self.broken.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.broken.hide()
+        row = QHBoxLayout()
+        row.addWidget(self.button)
+        row.addWidget(self.progress, 1)
+        row.addWidget(self.result, 3)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.broken)
+
+    def start(self) -> None:
+        if not self.button.isEnabled():
+            return
+        self.button.setEnabled(False)
+        self.progress.setValue(0)
+        self.progress.show()
+        self.result.setText("Checking every record…")
+        self.broken.hide()
+        path = self.wal_path
+
+        def job(send: Send) -> None:
+            report = verify_file(path, lambda done, total: send("progress", done, total))
+            send("done", report)
+
+        self._worker.submit(job, self._on_event)
+
+    def close_worker(self) -> None:
+        self._worker.close()
+
+    def _on_event(self, kind: str, *args: Any) -> None:
+        if kind == "progress":
+            self._on_progress(*args)
+        else:
+            self._on_done(*args)
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.progress.setValue(int(1000 * done / total) if total else 1000)
+
+    def _on_done(self, report: VerifyReport) -> None:
+        self.button.setEnabled(True)
+        self.progress.setValue(1000)
+        self.progress.hide()
+        self.result.setText(_verdict(report))
+        self.broken.setRowCount(0)
+        for item in report.broken:
+            self._add_broken(str(item.get("lsn") or "?"), str(item["line_no"]), item["problem"])
+        if report.torn_tail is not None:
+            tail = report.torn_tail
+            problem = f"an unfinished last record ({tail['bytes']} bytes at byte {tail['offset']})"
+            self._add_broken(str(tail["lsn"]), "end", problem)
+        self.broken.setVisible(self.broken.rowCount() > 0)
+        self.broken.resizeColumnsToContents()
+        self.finished.emit(report)
+
+    def _add_broken(self, lsn: str, line: str, problem: str) -> None:
+        row = self.broken.rowCount()
+        self.broken.insertRow(row)
+        for column, text in enumerate((lsn, line, problem)):
+            self.broken.setItem(row, column, QTableWidgetItem(text))
+
+    def _on_failed(self, message: str) -> None:
+        self.button.setEnabled(True)
+        self.progress.hide()
+        self.result.setText(message)
+
+
+def _verdict(report: VerifyReport) -> str:
+    if report.ok:
+        return (
+            f"All {report.entries:,} records are intact (head {report.head_hash[:16]}…, "
+            f"checked in {report.seconds:.1f} s)."
+        )
+    count = len(report.broken) + (report.torn_tail is not None)
+    return (
+        f"{count:,} damaged record(s) in {report.entries:,}. The log has been changed outside "
+        "TransactFlowOS: restore it from a backup and report it (`tfos wal verify` prints "
+        "the same list)."
+    )
+
+
+class FilterBar(QWidget):
+    """Actor, action, entity and date range; Enter or “Apply” applies them."""
+
+    applied = Signal(object)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = self._field("Actor name or id (Ctrl+F)")
+        self.action = self._field("Action, e.g. loan.approve")
+        self.entity_type = self._field("Entity type, e.g. loan")
+        self.entity_id = self._field("Entity id")
+        now = QDateTime.currentDateTime()
+        self.use_since, self.since = QCheckBox("From"), self._date(now.addDays(-7))
+        self.use_until, self.until = QCheckBox("To"), self._date(now.addDays(1))
+        self.use_since.toggled.connect(self.since.setEnabled)
+        self.use_until.toggled.connect(self.until.setEnabled)
+        apply, clear = QPushButton("Apply"), QPushButton("Clear")
+        apply.setProperty("accent", True)
+        apply.clicked.connect(self.apply)
+        clear.clicked.connect(self.clear)
+        grid = QGridLayout(self)
+        grid.setContentsMargins(0, 0, 0, 0)
+        texts: list[QWidget] = [self.actor, self.action, self.entity_type, self.entity_id]
+        dates: list[QWidget] = [self.use_since, self.since, self.use_until, self.until]
+        for line, widgets in enumerate((texts, dates)):
+            for column, widget in enumerate(widgets):
+                grid.addWidget(widget, line, column)
+        grid.addWidget(apply, 0, 4)
+        grid.addWidget(clear, 1, 4)
+
+    def _field(self, placeholder: str) -> QLineEdit:
+        edit = QLineEdit()
+        edit.setPlaceholderText(placeholder)
+        edit.setClearButtonEnabled(True)
+        edit.returnPressed.connect(self.apply)
+        return edit
+
+    @staticmethod
+    def _date(value: QDateTime) -> QDateTimeEdit:
+        edit = QDateTimeEdit(value)
+        edit.setCalendarPopup(True)
+        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        edit.setEnabled(False)
+        return edit
+
+    def value(self) -> WalFilter:
+        return WalFilter(
+            actor=self.actor.text().strip(),
+            action=self.action.text().strip(),
+            entity_type=self.entity_type.text().strip(),
+            entity_id=self.entity_id.text().strip(),
+            since=_aware(self.since.dateTime()) if self.use_since.isChecked() else None,
+            until=_aware(self.until.dateTime()) if self.use_until.isChecked() else None,
+        )
+
+    def apply(self) -> None:
+        self.applied.emit(self.value())
+
+    def clear(self) -> None:
+        for edit in (self.actor, self.action, self.entity_type, self.entity_id):
+            edit.clear()
+        self.use_since.setChecked(False)
+        self.use_until.setChecked(False)
+        self.apply()
+
+
+def _aware(value: QDateTime) -> datetime:
+    return datetime.fromtimestamp(value.toSecsSinceEpoch()).astimezone()
+
+
+class AuditView(QWidget):
+    """The audit viewer: filters, the lazy table, a detail pane, and the integrity check."""
+
+    title = "Audit"
+
+    def __init__(self, runtime: Runtime, parent: QWidget | None = None, *, poll_ms: int = 1000):
+        super().__init__(parent)
+        path = runtime.pipeline.wal.path
+        self.model = AuditModel(path, self, poll_ms=poll_ms)
+        self.filters = FilterBar()
+        self.filters.applied.connect(self.model.set_filter)
+        self.status = QLabel()
+        self.table = self._table()
+        self.detail = QPlainTextEdit()
+        self.detail.setReadOnly(True)
+        self.detail.setPlaceholderText("Select a record to see everything it changed.")
+        self.verify = VerifyPanel(path)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.table)
+        splitter.addWidget(self.detail)
+        splitter.setStretchFactor(0, 4)
+        splitter.setStretchFactor(1, 1)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.filters)
+        layout.addWidget(self.status)
+        layout.addWidget(splitter, 1)
+        layout.addWidget(self.verify)
+        self.model.changed.connect(self._show_status)
+        self.model.failed.connect(self.status.setText)
+        self.table.selectionModel().currentRowChanged.connect(self._show_detail)
+        find = QShortcut(QKeySequence(QKeySequence.StandardKey.Find), self)
+        find.activated.connect(self.filters.actor.setFocus)
+        QShortcut(QKeySequence("Ctrl+Shift+V"), self).activated.connect(self.verify.start)
+        self._show_status()
+
+    def _table(self) -> QTableView:
+        table = QTableView()
+        table.setModel(self.model)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setAlternatingRowColors(True)
+        table.verticalHeader().hide()
+        table.verticalHeader().setDefaultSectionSize(24)
+        header = table.horizontalHeader()
+        for column, width in enumerate((80, 150, 140, 80, 150, 200, 240, 110)):
+            header.resizeSection(column, width)
+        header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
+        return table
+
+    def _show_status(self) -> None:
+        self.status.setText(self.model.status_text())
+
+    def _show_detail(self, current: QModelIndex) -> None:
+        if not current.isValid():
+            self.detail.clear()
+            return
+        try:
+            record = self.model.record(current.row())
+        except KnownError as exc:
+            self.detail.setPlainText(str(exc))
+            return
+        self.detail.setPlainText(json.dumps(record, indent=2, ensure_ascii=False))
+
+    def shutdown(self) -> None:
+        """Stop background work (the window calls this when it closes)."""
+        self.model.close()
+        self.verify.close_worker()

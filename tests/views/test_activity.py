@@ -1,0 +1,106 @@
+"""The activity feed: newest WAL records in plain words, live."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QModelIndex, Qt
+from pytestqt.modeltest import ModelTester
+from pytestqt.qtbot import QtBot
+
+from app.kernel.wal_index import LineSummary
+from app.views.activity import ActivityModel, ago, describe
+from tests.views import ts_of, write_log
+
+
+@pytest.fixture
+def models() -> Iterator[list[ActivityModel]]:
+    made: list[ActivityModel] = []
+    yield made
+    for model in made:
+        model.close()
+
+
+def summary(action: str, entity: tuple[str, str], actor_id: str = "staff-1") -> LineSummary:
+    actor = {"id": actor_id, "name": "Asha Rao", "role": "admin"}
+    return LineSummary(7, "", actor, action, {"type": entity[0], "id": entity[1]}, "", "", True)
+
+
+@pytest.mark.parametrize(
+    ("action", "entity", "text"),
+    [
+        ("loan.approve", ("loan", "loan-3f9a1c2b77"), "Asha Rao (admin) approved loan loan-3f9a…"),
+        ("group.create", ("group", "g-1"), "Asha Rao (admin) created group g-1"),
+        ("staff.sign_in", ("staff", "staff-1"), "Asha Rao (admin) signed in"),
+        ("staff.setup", ("staff", "staff-1"), "Asha Rao (admin) set up this data folder"),
+        ("staff.change_role", ("staff", "staff-2"), "Asha Rao (admin) changed the role of staff"),
+        ("ledger.fix_up", ("entry", "e-1"), "Asha Rao (admin) did ledger.fix up on entry e-1"),
+        ("recovery.write_off", ("recovery_case", "rc-1"), "wrote off recovery case rc-1"),
+    ],
+)
+def test_records_read_as_sentences(action: str, entity: tuple[str, str], text: str) -> None:
+    assert text in describe(summary(action, entity))
+
+
+def test_relative_times() -> None:
+    now = ts_of(1) + timedelta(days=3)
+    assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(seconds=10)) == "just now"
+    assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(minutes=5)) == "5 min ago"
+    assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(hours=3)) == "3 h ago"
+    assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(hours=30)) == "yesterday"
+    assert ago(ts_of(1).isoformat(), now)[:4] == "2026"
+    assert ago("garbage", now) == ""
+
+
+def open_model(
+    qtbot: QtBot, models: list[ActivityModel], path: Path, **kwargs: object
+) -> ActivityModel:
+    model = ActivityModel(path, **kwargs)  # type: ignore[arg-type]
+    models.append(model)
+    return model
+
+
+def test_model_passes_the_model_tester(
+    qtbot: QtBot, qtmodeltester: ModelTester, tmp_path: Path, models: list[ActivityModel]
+) -> None:
+    path = tmp_path / "wal.log"
+    write_log(path, 50)
+    model = open_model(qtbot, models, path, poll_ms=0)
+    qtbot.waitUntil(lambda: model.rowCount() == 50)
+    qtmodeltester.check(model, force_py=True)
+    assert model.data(QModelIndex()) is None
+    assert model.data(model.index(0, 5)) is None
+
+
+def test_newest_first_live_and_bounded(
+    qtbot: QtBot, qtmodeltester: ModelTester, tmp_path: Path, models: list[ActivityModel]
+) -> None:
+    path = tmp_path / "wal.log"
+    head = write_log(path, 30)
+    now = ts_of(30) + timedelta(minutes=2)
+    model = open_model(qtbot, models, path, limit=20, poll_ms=20, now=lambda: now)
+    qtbot.waitUntil(lambda: model.rowCount() == 20)
+    qtmodeltester.check(model, force_py=True)
+    assert model.activity(0).summary.lsn == 30
+    assert model.activity(19).summary.lsn == 11
+    assert model.data(model.index(0, 0)) == "2 min ago"
+    assert model.data(model.index(0, 1)) == "Zoë Fernandes (employee) approved loan loan-0000…"
+    assert "LSN 30" in model.data(model.index(0, 1), Qt.ItemDataRole.ToolTipRole)
+    write_log(path, 3, first=31, prev=head)
+    qtbot.waitUntil(lambda: model.activity(0).summary.lsn == 33)
+    assert model.rowCount() == 20
+    assert [model.activity(r).summary.lsn for r in (0, 1, 2, 3, 19)] == [33, 32, 31, 30, 14]
+
+
+def test_an_empty_log_then_a_first_record(
+    qtbot: QtBot, tmp_path: Path, models: list[ActivityModel]
+) -> None:
+    path = tmp_path / "wal.log"
+    model = open_model(qtbot, models, path, poll_ms=20, now=lambda: datetime.now().astimezone())
+    qtbot.wait(60)
+    assert model.rowCount() == 0
+    write_log(path, 1)
+    qtbot.waitUntil(lambda: model.rowCount() == 1)
