@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -35,6 +36,15 @@ def pytest_asyncio_loop_factories(
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "qasync: run this async test on a qasync Qt loop")
+
+
+@pytest.fixture(autouse=True)
+def _collect_qt_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Qt objects left in reference cycles by a qasync test are collected here, on the
+    GUI thread, not later on some worker thread (where Qt would warn and fail a test)."""
+    yield
+    if request.node.get_closest_marker("qasync"):
+        gc.collect()
 
 
 @pytest.fixture

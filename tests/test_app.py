@@ -14,6 +14,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app import bootstrap, config
+from app.services.actors import SYSTEM
 from app.views.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,13 +65,16 @@ def test_no_display_gives_a_clear_message(data_dir: Path) -> None:
 def test_main_window_shows_live_kernel_footer(qtbot: QtBot, data_dir: Path) -> None:
     runtime = bootstrap.build(config.load(environ={}, data_dir=data_dir))
     try:
-        window = MainWindow(runtime, on_close=lambda: None)
+        window = MainWindow(runtime, SYSTEM, on_close=lambda: None)
         qtbot.addWidget(window)
         window.show()
         window.footer.show_stats(runtime.stats.sample())
         text = window.footer.metrics["wal"].text()
         assert text.endswith(" 0")
         assert "GiB" in window.footer.metrics["ram"].text()
+        titles = [window.nav.item(i).text() for i in range(window.nav.count())]
+        assert titles[:3] == ["Dashboard", "KYC queue", "Loan inbox"]
+        assert "Audit" in titles and "Staff" in titles
         window.close()
     finally:
         runtime.close()

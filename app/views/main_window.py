@@ -7,11 +7,10 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
-    QLabel,
     QListWidget,
     QMainWindow,
     QStackedWidget,
@@ -20,42 +19,18 @@ from PySide6.QtWidgets import (
 )
 
 from app.bootstrap import Runtime
+from app.services.actors import Actor
 from app.views.footer import KernelFooter
-
-
-class HomeView(QWidget):
-    """Where the desktop starts: what this installation is running on."""
-
-    title = "Home"
-
-    def __init__(self, runtime: Runtime, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.runtime = runtime
-        layout = QVBoxLayout(self)
-        heading = QLabel("TransactFlowOS")
-        heading.setObjectName("heading")
-        self.details = QLabel()
-        self.details.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(heading)
-        layout.addWidget(self.details)
-        layout.addStretch(1)
-        self.refresh()
-
-    def refresh(self) -> None:
-        lsn, head = self.runtime.pipeline.wal.head()
-        s = self.runtime.settings
-        self.details.setText(
-            f"Data directory: {s.data_dir}\nStore: {s.store_backend}\n"
-            f"WAL entries: {lsn}\nWAL head: {head[:16]}…"
-        )
+from app.views.shell import views_for
 
 
 class MainWindow(QMainWindow):
     """Navigation on the left, the current view on the right, the footer below."""
 
-    def __init__(self, runtime: Runtime, on_close: Callable[[], None]) -> None:
+    def __init__(self, runtime: Runtime, actor: Actor, on_close: Callable[[], None]) -> None:
         super().__init__()
         self.runtime = runtime
+        self.actor = actor
         self._on_close = on_close
         self.setWindowTitle("TransactFlowOS")
         self.resize(1280, 800)
@@ -77,7 +52,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.footer)
         self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        self.add_view(HomeView(runtime))
+        for view in views_for(runtime, actor):
+            self.add_view(view)
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
         self._restore_state()
 
@@ -117,5 +93,9 @@ class MainWindow(QMainWindow):
         state.setValue("geometry", self.saveGeometry())
         state.setValue("view", self.nav.currentRow())
         self.footer.timer.stop()
+        for view in self.views():
+            shutdown = getattr(view, "shutdown", None)
+            if shutdown is not None:
+                shutdown()
         self._on_close()
         event.accept()

@@ -31,6 +31,7 @@ class _Relay(QObject):
 
 
 _relay: _Relay | None = None
+_keep: dict[object, tuple[Any, ...]] = {}  # GUI-thread references to in-flight calls
 
 
 def _get_relay() -> _Relay:
@@ -67,16 +68,26 @@ def run(
     on_error: Callable[[BaseException], Any] | None = None,
 ) -> Future[T]:
     """Run ``fn`` in the view thread pool; call ``on_done(result)`` or ``on_error(exc)``
-    (default: :func:`show_error`) on the GUI thread."""
+    (default: :func:`show_error`) on the GUI thread.
+
+    The GUI thread keeps its own references to ``fn`` and the callbacks until the
+    outcome is delivered, so a view is never destroyed on a worker thread (Qt objects
+    must die on the thread that owns them).
+    """
     relay = _get_relay()
     handle_error = on_error or (lambda exc: show_error(parent, exc))
+    key = object()
+    _keep[key] = (fn, on_done, handle_error, parent)
+
+    def deliver(outcome: tuple[bool, Any]) -> None:
+        _keep.pop(key, None)
+        ok, value = outcome
+        _deliver(parent, on_done if ok else handle_error, value)
 
     def finished(future: Future[T]) -> None:
         exc = future.exception()
-        if exc is not None:
-            relay.done.emit(parent, handle_error, exc)
-        else:
-            relay.done.emit(parent, on_done, future.result())
+        outcome = (False, exc) if exc is not None else (True, future.result())
+        relay.done.emit(None, deliver, outcome)
 
     future = _POOL.submit(fn)
     future.add_done_callback(finished)

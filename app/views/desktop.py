@@ -1,0 +1,80 @@
+"""Start the desktop: Qt, the qasync event loop, the embedded server, the main window.
+
+Shutdown follows ENVIRONMENT.md: the app never quits while ``main`` still awaits;
+closing the window sets an event, the server is cleaned up, then the loop ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+import qasync
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from app import bootstrap
+from app.config import Settings
+from app.kernel.errors import KnownError
+from app.kernel.sessions import KeyringSessions
+from app.views.main_window import MainWindow
+from app.views.signin import desktop_actor, sign_out_action
+from app.views.theme import apply_theme
+from server.app import bound_port, create_app, start
+
+log = logging.getLogger(__name__)
+
+
+async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> None:
+    vault = KeyringSessions()
+    actor = await desktop_actor(runtime, vault, screenshots=screenshots is not None)
+    if actor is None:
+        return
+    closed = asyncio.Event()
+    window = MainWindow(runtime, actor, on_close=closed.set)
+    window.setWindowTitle(f"TransactFlowOS — {actor.name} ({actor.role})")
+    window.menuBar().addMenu(actor.name).addAction(
+        sign_out_action(window, runtime, vault, then=window.close)
+    )
+    runner = None
+    try:
+        runner = await start(create_app(runtime), runtime.settings.host, runtime.settings.port)
+        window.statusBar().showMessage(
+            f"Member web view on http://{runtime.settings.host}:{bound_port(runner)}"
+        )
+    except OSError as exc:
+        window.statusBar().showMessage(
+            f"Web server not started: port {runtime.settings.port} is busy ({exc.strerror}). "
+            "Set TFOS_PORT to another port."
+        )
+    window.show()
+    window.footer.start()
+    if screenshots is not None:
+        await asyncio.sleep(0.3)
+        for path in window.save_screenshots(screenshots):
+            print(path)
+        window.close()
+    await closed.wait()
+    if runner is not None:
+        await runner.cleanup()
+
+
+def main(settings: Settings, *, screenshots: str | None = None) -> int:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("TransactFlowOS")
+    app.setQuitOnLastWindowClosed(False)
+    apply_theme(app)
+    try:
+        runtime = bootstrap.build(settings)
+    except KnownError as exc:
+        QMessageBox.critical(None, "TransactFlowOS cannot start", str(exc))
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    runtime.start_background()
+    try:
+        qasync.run(run_window(runtime, Path(screenshots) if screenshots else None))
+    finally:
+        runtime.close()
+    return 0

@@ -1,0 +1,41 @@
+"""Which views a signed-in person sees, in navigation order."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QWidget
+
+from app.bootstrap import Runtime
+from app.services.actors import Actor
+from app.views.activity import ActivityView
+from app.views.auction_control import AuctionControlView
+from app.views.audit import AuditView
+from app.views.dashboard import DashboardView
+from app.views.groups import GroupOverviewView
+from app.views.kpi_dashboard import KpiDashboardView
+from app.views.kyc import KycQueueView
+from app.views.loan_inbox import LoanInboxView
+from app.views.recovery_board import RecoveryBoardView
+from app.views.reports import ReportsView
+from app.views.staff_admin import StaffAdminView
+
+
+def views_for(runtime: Runtime, actor: Actor) -> list[QWidget]:
+    """Employees get the daily work; admins (and the screenshot tool's platform actor)
+    also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
+    views: list[QWidget] = [
+        DashboardView(runtime, actor),
+        KycQueueView(runtime, actor),
+        LoanInboxView(runtime, actor),
+        RecoveryBoardView(runtime, actor),
+        AuctionControlView(runtime, actor),
+        ActivityView(runtime),
+    ]
+    if actor.role in ("admin", "system"):
+        views += [
+            KpiDashboardView(runtime, actor),
+            GroupOverviewView(runtime, actor),
+            AuditView(runtime),
+            ReportsView(runtime, actor),
+            StaffAdminView(runtime, actor),
+        ]
+    return views

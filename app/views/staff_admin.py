@@ -1,0 +1,182 @@
+"""Staff accounts (admins only): create, disable or enable, change role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.bootstrap import Runtime
+from app.services.actors import Actor
+from app.services.staff import StaffAccount, StaffService
+from app.views import worker
+from app.views.formatting import Reloader, when
+from app.views.live import LiveCollection
+
+ROLES = ("employee", "admin")
+Index = QModelIndex | QPersistentModelIndex
+
+
+class StaffModel(QAbstractTableModel):
+    HEADERS = ("Name", "Username", "Role", "Status", "Created")
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[StaffAccount] = []
+
+    def set_rows(self, rows: list[StaffAccount]) -> None:
+        self.beginResetModel()
+        self.rows = rows
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+            return None
+        account = self.rows[index.row()]
+        return (
+            account.name,
+            account.username,
+            account.role,
+            "active" if account.active else "disabled",
+            when(account.created_at),
+        )[index.column()]
+
+
+class NewStaffDialog(QDialog):
+    """Name, username, role and the first password (typed twice)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("New staff account")
+        self.name, self.username = QLineEdit(), QLineEdit()
+        self.password, self.again = QLineEdit(), QLineEdit()
+        for field in (self.password, self.again):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+        self.role = QComboBox()
+        self.role.addItems(ROLES)
+        self.error = QLabel()
+        self.error.setStyleSheet("color: #b3261e")
+        form = QFormLayout(self)
+        form.addRow("Name", self.name)
+        form.addRow("Username", self.username)
+        form.addRow("Role", self.role)
+        form.addRow("Password", self.password)
+        form.addRow("Password again", self.again)
+        form.addRow(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        form.addRow(buttons)
+
+    def _accept(self) -> None:
+        if self.password.text() != self.again.text():
+            self.error.setText("The two passwords differ.")
+            return
+        self.accept()
+
+
+class StaffAdminView(QWidget):
+    title = "Staff"
+
+    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.actor = actor
+        self.staff = StaffService(runtime.ctx, session_hours=runtime.settings.session_hours)
+        self.model = StaffModel(self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        buttons = QHBoxLayout()
+        for label, slot in (
+            ("New account…", self.create_account),
+            ("Disable / enable", self.toggle),
+            ("Change role…", self.change_role),
+        ):
+            button = QPushButton(label)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.table)
+        self.reloader = Reloader(lambda: self.staff.list_staff, self.model.set_rows, self)
+        self.live = LiveCollection(runtime.store, "staff", parent=self)
+        self.live.changed.connect(self.reloader.request)
+        self.reloader.request()
+
+    def selected(self) -> StaffAccount | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self.model.rows[rows[0].row()] if rows else None
+
+    def create_account(self) -> None:
+        dialog = NewStaffDialog(self)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return
+        args = (dialog.name.text(), dialog.username.text(), dialog.password.text())
+        role = dialog.role.currentText()
+        worker.run(
+            lambda: self.staff.create_staff(self.actor, *args, role=role),
+            lambda _: self.reloader.request(),
+            parent=self,
+        )
+
+    def toggle(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        change = self.staff.disable if account.active else self.staff.enable
+        worker.run(
+            lambda: change(self.actor, account.id), lambda _: self.reloader.request(), parent=self
+        )
+
+    def change_role(self) -> None:
+        account = self.selected()
+        if account is None:
+            return
+        role, ok = QInputDialog.getItem(
+            self, "Change role", f"Role for {account.name}", ROLES, ROLES.index(account.role)
+        )
+        if ok:
+            worker.run(
+                lambda: self.staff.change_role(self.actor, account.id, role),
+                lambda _: self.reloader.request(),
+                parent=self,
+            )
+
+    def shutdown(self) -> None:
+        self.reloader.stop()
+        self.live.close()
