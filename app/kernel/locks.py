@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import fcntl
 import getpass
 import hashlib
 import json
@@ -44,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
+from app.kernel import flock
 from app.kernel.errors import LockHeld, StorageError
 
 LOCK_SUFFIX = ".lock"
@@ -172,8 +172,8 @@ class NamedLock:
             if _REGISTRY.held.get(self.path) is self:
                 del _REGISTRY.held[self.path]
             try:
-                fcntl.flock(witness_fd, fcntl.LOCK_UN)
-                fcntl.flock(lock_fd, fcntl.LOCK_UN)
+                flock.unlock(witness_fd)
+                flock.unlock(lock_fd)
             finally:
                 os.close(witness_fd)
                 os.close(lock_fd)
@@ -221,9 +221,7 @@ class NamedLock:
             raise
 
     def _take(self, lock_fd: int, purpose: str, holder: str) -> tuple[int, int] | None:
-        try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not flock.try_lock(lock_fd):
             os.close(lock_fd)
             return None
         info = LockHolder(
@@ -242,7 +240,7 @@ class NamedLock:
         except OSError as e:
             raise self._storage_error(e) from e
         try:
-            fcntl.flock(witness_fd, fcntl.LOCK_EX)  # waits only while a reader peeks
+            flock.lock(witness_fd)  # waits only while a reader peeks
         except BaseException:
             os.close(witness_fd)
             raise
@@ -293,12 +291,9 @@ def _witness_held(witness_path: Path) -> bool:
     except FileNotFoundError:
         return False
     try:
-        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
+        return not flock.try_lock(fd, shared=True)
     finally:
         os.close(fd)
-    return False
 
 
 def _read_holder(lock_path: Path) -> LockHolder | None:

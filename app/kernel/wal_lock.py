@@ -12,7 +12,6 @@ lock file, so a writer that gave up waiting can say who held the lock.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import socket
@@ -21,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from app.kernel import flock
 from app.kernel.errors import LockHeld
 
 _INFO_BYTES = 256
@@ -51,9 +51,7 @@ class WalLock:
         Raises:
             WalLockHeld: another holder kept it for the whole wait.
         """
-        try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not flock.try_lock(self._fd):
             self._wait(timeout)
         info = b'%s,"since":%.6f}' % (self._me, time.time())
         os.pwrite(self._fd, info.ljust(_INFO_BYTES - 1) + b"\n", 0)
@@ -63,16 +61,14 @@ class WalLock:
         delay = _FIRST_DELAY
         while True:
             time.sleep(delay)
-            try:
-                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if flock.try_lock(self._fd):
                 return
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise self._held(timeout) from None
+            if time.monotonic() >= deadline:
+                raise self._held(timeout) from None
             delay = min(delay * 2, _MAX_DELAY)
 
     def release(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        flock.unlock(self._fd)
 
     def holder(self) -> dict[str, Any]:
         """What the current (or last) holder wrote about itself; empty if unreadable."""
