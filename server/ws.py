@@ -15,6 +15,15 @@ Features add channels through a :class:`ChannelRegistry` without touching the hu
 Connections that subscribe to the same channel and query share one store listener (a
 :class:`Topic`); store callbacks arrive on the store's dispatcher thread and hop onto the
 event loop with ``call_soon_threadsafe``. Each message to a topic is serialised once.
+
+Fanout writes a message straight to every subscriber with nothing queued or in flight
+and less than ``DIRECT_WRITE_LIMIT`` buffered (under asyncio's 64 KiB high-water mark,
+so such a write never waits), all from one task; the others get it through their
+queue, and a client whose queue fills up is closed with 4408.
+
+No permessage-deflate (``compress=False``): browsers ask for it, and it would compress
+every message once per connection and keep a compressor (a few hundred KiB) per socket,
+for small JSON messages that shrink little.
 """
 
 from __future__ import annotations
@@ -40,6 +49,7 @@ log = logging.getLogger(__name__)
 CLOSE_AUTH_TIMEOUT = 4401
 CLOSE_BAD_TOKEN = 4403
 CLOSE_TOO_SLOW = 4408
+DIRECT_WRITE_LIMIT = 32 * 1024
 Authenticate = Callable[[str], Awaitable[Actor | None]]
 Render = Callable[[Document], dict[str, Any]]
 QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
@@ -162,15 +172,31 @@ class HubOptions:
 
 
 class Connection:
-    """One authenticated socket: its outgoing queue and its subscriptions."""
+    """One authenticated socket: its outgoing queue and its subscriptions.
 
-    def __init__(self, ws: web.WebSocketResponse, actor: Actor, options: HubOptions) -> None:
+    Messages leave in the order they were sent, either through ``outbox`` (drained by
+    :meth:`run_writer`) or written at once by a topic's fanout (:func:`_write_all`) when
+    nothing is queued or in flight. ``busy`` is set while the writer sends; ``reserved``
+    while a fanout write is still to go out, and the writer waits for it.
+    """
+
+    def __init__(
+        self,
+        ws: web.WebSocketResponse,
+        actor: Actor,
+        options: HubOptions,
+        transport: asyncio.BaseTransport | None = None,
+    ) -> None:
         self.ws = ws
         self.actor = actor
+        self.transport = transport if isinstance(transport, asyncio.WriteTransport) else None
         self.bucket = TokenBucket(options.rate, options.burst)
         self.outbox: asyncio.Queue[str] = asyncio.Queue(options.queue_size)
         self.topics: dict[str, Topic] = {}
         self.too_slow = False
+        self.busy = False
+        self.reserved = False
+        self._released: asyncio.Future[None] | None = None
 
     def send(self, text: str) -> None:
         if self.too_slow:
@@ -182,13 +208,40 @@ class Connection:
             self.too_slow = True
             _spawn(self.ws.close(code=CLOSE_TOO_SLOW, message=b"client too slow"))
 
+    def writable_now(self, size: int) -> bool:
+        """True when a message of ``size`` bytes may skip the queue: nothing queued or in
+        flight, and the socket's buffer far enough below the level where writes wait."""
+        transport = self.transport
+        return (
+            not self.busy
+            and not self.reserved
+            and not self.too_slow
+            and self.outbox.empty()
+            and transport is not None
+            and not transport.is_closing()
+            and transport.get_write_buffer_size() + size < DIRECT_WRITE_LIMIT
+        )
+
+    def release(self) -> None:
+        """End a fanout reservation; a writer waiting on it goes on."""
+        self.reserved = False
+        released, self._released = self._released, None
+        if released is not None and not released.done():
+            released.set_result(None)
+
     async def run_writer(self) -> None:
         while not self.ws.closed:
             text = await self.outbox.get()
+            while self.reserved:
+                self._released = asyncio.get_running_loop().create_future()
+                await self._released
+            self.busy = True
             try:
                 await self.ws.send_str(text)
             except (ConnectionError, RuntimeError):
                 return
+            finally:
+                self.busy = False
 
 
 _TASKS: set[asyncio.Task[Any]] = set()
@@ -198,6 +251,20 @@ def _spawn(coro: Awaitable[Any]) -> None:
     task = asyncio.ensure_future(coro)
     _TASKS.add(task)
     task.add_done_callback(_TASKS.discard)
+
+
+async def _write_all(conns: list[Connection], text: str) -> None:
+    """Send ``text`` to each reserved connection in turn (see :meth:`Topic._send`)."""
+    for i, conn in enumerate(conns):
+        try:
+            await conn.ws.send_str(text)
+        except (ConnectionError, RuntimeError):
+            pass
+        except BaseException:
+            for rest in conns[i:]:
+                rest.release()
+            raise
+        conn.release()
 
 
 class Topic:
@@ -244,8 +311,18 @@ class Topic:
 
     @staticmethod
     def _send(conns: set[Connection], text: str) -> None:
+        """One message to many: idle sockets are written by one task, in turn (one wake-up
+        for them all); the others queue it behind what they are still sending."""
+        direct: list[Connection] = []
+        size = len(text)
         for conn in conns:
-            conn.send(text)
+            if conn.writable_now(size):
+                conn.reserved = True
+                direct.append(conn)
+            else:
+                conn.send(text)
+        if direct:
+            _spawn(_write_all(direct, text))
 
     def remove(self, conn: Connection) -> bool:
         """Drop ``conn``; True when the topic has no subscriber left (and is closed)."""
@@ -437,12 +514,14 @@ async def websocket_handler(
             text=json.dumps({"error": {"code": "forbidden", "message": "Origin not allowed."}}),
             content_type="application/json",
         )
-    ws = web.WebSocketResponse(max_msg_size=hub.options.max_msg_size, heartbeat=30.0)
+    ws = web.WebSocketResponse(
+        max_msg_size=hub.options.max_msg_size, heartbeat=30.0, compress=False
+    )
     await ws.prepare(request)
     actor = await _authenticate(ws, hub, cookie_token)
     if actor is None:
         return ws
-    conn = Connection(ws, actor, hub.options)
+    conn = Connection(ws, actor, hub.options, request.transport)
     hub.connections.add(conn)
     writer = asyncio.create_task(conn.run_writer())
     try:

@@ -7,19 +7,24 @@ sealed seed.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from types import MappingProxyType
 
 from app.kernel.errors import Conflict, LockHeld, NotFound
 from app.kernel.locks import NamedLock
 from app.services import auction_rules as rules
 from app.services.actors import Actor
 from app.services.context import ServiceContext
-from app.services.groups import RUNNING, Group, Ticket
+from app.services.groups import RUNNING, Group, Ticket, read_tickets
 from app.services.pipeline import Reader
 from app.services.store import Document, Query
 
 OPEN, CLOSED = "open", "closed"
+ROSTERS_KEPT = 64
 MIN_DURATION_S, MAX_DURATION_S = 60, 24 * 3600
 LOT_RECIPE = (
     "names = sorted(set(candidates)); "
@@ -109,11 +114,58 @@ class Closed:
     decided_by: str
 
 
+@dataclass(frozen=True)
+class Roster:
+    """Who may appear in one auction, fixed for its whole life.
+
+    Tickets are issued only while a group forms (auctions run only once it runs) and a
+    prize, once given, stays with its period; so the member -> ticket map and the
+    aliases (every ticket not prized before this period, keyed by the auction's sealed
+    secret) cannot change after the auction opens. A ticket's *current* state (prized
+    or not) is not here: bids read the bidder's ticket itself.
+    """
+
+    ticket_ids: Mapping[str, str]
+    aliases: Mapping[str, str]
+
+    @classmethod
+    def build(cls, secret: bytes, period: int, tickets: list[Ticket]) -> Roster:
+        bidders = [t.member_id for t in tickets if (t.prized_period or period) >= period]
+        return cls(
+            MappingProxyType({t.member_id: t.id for t in tickets}),
+            MappingProxyType(rules.aliases(secret, bidders)),
+        )
+
+
+class RosterCache:
+    """The rosters of the last ``size`` auctions used, by (auction id, sealed alias key):
+    a new auction document under the same id brings a new key, so a new roster."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rosters: OrderedDict[tuple[str, str], Roster] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> Roster | None:
+        with self._lock:
+            roster = self._rosters.get(key)
+            if roster is not None:
+                self._rosters.move_to_end(key)
+            return roster
+
+    def put(self, key: tuple[str, str], roster: Roster) -> None:
+        with self._lock:
+            self._rosters[key] = roster
+            while len(self._rosters) > self.size:
+                self._rosters.popitem(last=False)
+
+
 class AuctionBase:
     """The service context and the reads shared by the auction room and its closing."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self._rosters = RosterCache(ROSTERS_KEPT)
 
     def _take_lock(self, actor: Actor, group_id: str, purpose: str) -> NamedLock:
         lock = self.ctx.locks.lock(lock_name(group_id))
@@ -133,10 +185,14 @@ class AuctionBase:
         return Auction.from_doc(doc)
 
     def _open_auction_doc(self, reader: Reader, auction_id: str) -> Auction:
-        auction = Auction.from_doc(reader.require("auctions", auction_id, "auction"))
+        return self._open_auction_and_doc(reader, auction_id)[0]
+
+    def _open_auction_and_doc(self, reader: Reader, auction_id: str) -> tuple[Auction, Document]:
+        doc = reader.require("auctions", auction_id, "auction")
+        auction = Auction.from_doc(doc)
         if auction.status != OPEN:
             raise Conflict(f"The auction {auction_id} is closed.", hint="The bid was not recorded.")
-        return auction
+        return auction, doc
 
     def _bids(self, reader: Reader, auction_id: str) -> list[Bid]:
         docs = reader.query(Query("bids").where("auction_id", "==", auction_id))
@@ -144,12 +200,25 @@ class AuctionBase:
 
     def _aliases(self, reader: Reader, auction_id: str, tickets: list[Ticket]) -> dict[str, str]:
         doc = reader.require("auctions", auction_id, "auction")
-        key = self.ctx.pii.unseal(
-            doc.data["alias_key_sealed"], context=f"auction-alias:{auction_id}"
-        )
-        period = doc.data["period"]
-        bidders = [t.member_id for t in tickets if (t.prized_period or period) >= period]
-        return rules.aliases(bytes.fromhex(key), bidders)
+        return dict(self._roster(reader, doc, lambda: tickets).aliases)
+
+    def _roster(
+        self,
+        reader: Reader,
+        doc: Document,
+        tickets: Callable[[], list[Ticket]] | None = None,
+    ) -> Roster:
+        """The auction's :class:`Roster`, built once per auction (from ``tickets()``, or
+        the group's tickets read through ``reader``) and then kept."""
+        key = (doc.id, str(doc.data["alias_key_sealed"]))
+        roster = self._rosters.get(key)
+        if roster is None:
+            group_id = doc.data["group_id"]
+            held = tickets() if tickets else read_tickets(reader, group_id)
+            secret = self.ctx.pii.unseal(key[1], context=f"auction-alias:{doc.id}")
+            roster = Roster.build(bytes.fromhex(secret), doc.data["period"], held)
+            self._rosters.put(key, roster)
+        return roster
 
     def _seed(self, reader: Reader, auction_id: str) -> str:
         doc = reader.require("auctions", auction_id, "auction")
@@ -182,6 +251,17 @@ def defaulters(reader: Reader, group_id: str, today: date) -> set[str]:
         for d in reader.query(query)
         if date.fromisoformat(d.data["due_date"]) < today
     }
+
+
+def is_defaulter(reader: Reader, group_id: str, member_id: str, today: date) -> bool:
+    """:func:`defaulters` for one member: reads only that member's unpaid dues."""
+    query = (
+        Query("dues")
+        .where("group_id", "==", group_id)
+        .where("member_id", "==", member_id)
+        .where("status", "==", "due")
+    )
+    return any(date.fromisoformat(d.data["due_date"]) < today for d in reader.query(query))
 
 
 def tied_aliases(bids: list[Bid], discount: int) -> list[str]:

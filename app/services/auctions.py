@@ -15,7 +15,10 @@ holds them in clear. Closing reveals the seed; the alias key is never revealed.
 Aliases. Every non-prized ticket holder gets an alias (``auction_rules.aliases``,
 keyed by the auction's secret key): stable within one auction, unrelated between
 auctions, saying nothing of the member. Bid documents and events carry only the
-alias; the winner's member id is published at close.
+alias; the winner's member id is published at close. Since tickets are issued only
+while a group forms, the aliases are computed once per auction and kept
+(:class:`~app.services.auction_model.Roster`); a bid reads only the auction, the
+group, the bidder's own ticket and the bidder's unpaid dues.
 
 Bids. Only non-prized subscribers with no overdue instalment in the group may bid.
 A bid respects the floor, cap and step and beats the best bid; once the best bid
@@ -57,13 +60,14 @@ from app.services.auction_model import (
     Auction,
     Bid,
     Closed,
+    Roster,
     auction_id_for,
     check_period,
-    defaulters,
+    is_defaulter,
     lock_name,
     tied_aliases,
 )
-from app.services.groups import Group, Ticket, read_group, read_tickets
+from app.services.groups import Group, Ticket, read_group
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
@@ -244,18 +248,18 @@ class AuctionService(AuctionClosing):
         discount: int,
         reason: str,
     ) -> tuple[ChangeSet, BidResult]:
-        auction = self._open_auction_doc(reader, auction_id)
+        auction, doc = self._open_auction_and_doc(reader, auction_id)
         now = self.ctx.clock.now()
         ends_at = rules.extend_deadline(auction.ends_at, now)
         self._require_session(auction.group_id)
         group = read_group(reader, auction.group_id)
-        tickets = read_tickets(reader, group.id)
-        ticket = _ticket_of(tickets, member_id, group)
-        overdue = defaulters(reader, group.id, self.ctx.clock.today())
-        allowed, why = rules.may_bid(ticket.prized, member_id in overdue)
+        roster = self._roster(reader, doc)
+        ticket = _ticket_of(reader, roster, member_id, group)
+        overdue = is_defaulter(reader, group.id, member_id, self.ctx.clock.today())
+        allowed, why = rules.may_bid(ticket.prized, overdue)
         if not allowed:
             raise PermissionDenied(why)
-        alias = self._aliases(reader, auction_id, tickets)[member_id]
+        alias = roster.aliases[member_id]
         joins_at_cap = self._check_bid(reader, group, auction, alias, discount)
         n = auction.bids_count + 1
         bid = Bid(
@@ -324,18 +328,19 @@ class AuctionService(AuctionClosing):
     def bidder_status(self, auction_id: str, member_id: str) -> BidderStatus:
         """The member's own alias and whether they may bid now (for the member's screen)."""
         reader = Reader(self.ctx.store)
-        auction = Auction.from_doc(reader.require("auctions", auction_id, "auction"))
+        doc = reader.require("auctions", auction_id, "auction")
+        auction = Auction.from_doc(doc)
         group = read_group(reader, auction.group_id)
-        tickets = read_tickets(reader, group.id)
-        ticket = next((t for t in tickets if t.member_id == member_id), None)
-        alias = self._aliases(reader, auction_id, tickets).get(member_id)
+        roster = self._roster(reader, doc)
+        ticket = _held_ticket(reader, roster, member_id)
+        alias = roster.aliases.get(member_id)
         lo = rules.min_next_bid(group.agreement, auction.best_discount)
         hi = rules.max_bid(group.agreement)
         if ticket is None:
             return BidderStatus(None, False, "You hold no ticket in this group.", lo, hi)
         if auction.status != OPEN:
             return BidderStatus(alias, False, "The auction is closed.", lo, hi)
-        overdue = member_id in defaulters(reader, group.id, self.ctx.clock.today())
+        overdue = is_defaulter(reader, group.id, member_id, self.ctx.clock.today())
         allowed, why = rules.may_bid(ticket.prized, overdue)
         return BidderStatus(alias, allowed, why, min(lo, hi), hi)
 
@@ -368,11 +373,20 @@ def _check_can_open(group: Group, period: int, today: date) -> None:
         )
 
 
-def _ticket_of(tickets: list[Ticket], member_id: str, group: Group) -> Ticket:
-    for ticket in tickets:
-        if ticket.member_id == member_id:
-            return ticket
-    raise PermissionDenied(f"Member {member_id} holds no ticket in group {group.name!r}.")
+def _held_ticket(reader: Reader, roster: Roster, member_id: str) -> Ticket | None:
+    """The member's ticket, read (so the transaction depends on it) by its id."""
+    ticket_id = roster.ticket_ids.get(member_id)
+    doc = reader.get("tickets", ticket_id) if ticket_id else None
+    if doc is None or doc.data.get("member_id") != member_id:
+        return None
+    return Ticket.from_doc(doc)
+
+
+def _ticket_of(reader: Reader, roster: Roster, member_id: str, group: Group) -> Ticket:
+    ticket = _held_ticket(reader, roster, member_id)
+    if ticket is None:
+        raise PermissionDenied(f"Member {member_id} holds no ticket in group {group.name!r}.")
+    return ticket
 
 
 def _bid_json(bid: Bid) -> dict[str, Any]:
