@@ -18,10 +18,10 @@ export QT_API := pyside6
 .PHONY: run test lint typecheck pytest bench system-deps-run system-deps-test venv clean demo serve
 
 run: system-deps-run $(STAMP)
-	$(PY) -m app
+	$(PY) -m app --seed-demo-if-empty
 
 serve: $(STAMP)
-	$(VENV)/bin/tfos serve
+	$(VENV)/bin/tfos serve --seed-demo-if-empty
 
 test: system-deps-test $(STAMP) lint typecheck pytest
 

@@ -27,7 +27,9 @@ def display_available() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-def run_desktop(settings: Settings, *, screenshots: str | None = None) -> int:
+def run_desktop(
+    settings: Settings, *, screenshots: str | None = None, seed_demo: bool = False
+) -> int:
     """Start the desktop; with ``screenshots``, save one PNG per view and exit."""
     if screenshots and not display_available():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -37,7 +39,7 @@ def run_desktop(settings: Settings, *, screenshots: str | None = None) -> int:
     os.environ.setdefault("QT_API", "pyside6")
     from app.views.desktop import main
 
-    return main(settings, screenshots=screenshots)
+    return main(settings, screenshots=screenshots, seed_demo=seed_demo)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -49,6 +51,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=None,
         help="Save one PNG per main view into DIR and exit.",
     )
+    parser.add_argument(
+        "--seed-demo-if-empty",
+        action="store_true",
+        help="On an empty data directory, first fill it with demo data (as `make run` does).",
+    )
     args = parser.parse_args(argv)
     try:
         settings = config.load(args)
@@ -56,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s: %(message)s")
-    return run_desktop(settings, screenshots=args.screenshots)
+    return run_desktop(settings, screenshots=args.screenshots, seed_demo=args.seed_demo_if_empty)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ start here, so every process on a data directory is wired the same way.
 from __future__ import annotations
 
 import logging
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +49,15 @@ class Runtime:
     @property
     def pipeline(self) -> Pipeline:
         return self.ctx.pipeline
+
+    def seed_demo_if_empty(self) -> None:
+        """First start (``make run``): fill an empty data directory with demo data and
+        print how to sign in; progress goes to stderr."""
+        from app.services.demo import seed_if_empty
+
+        summary = seed_if_empty(self.ctx, progress=lambda line: print(line, file=sys.stderr))
+        if summary is not None:
+            print(summary.text(), flush=True)
 
     def close(self) -> None:
         if not self._closed:

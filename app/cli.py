@@ -19,6 +19,7 @@ from app.config import Settings
 from app.kernel.errors import KnownError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+SEED_HELP = "On an empty data directory, first fill it with demo data (as `make run` does)."
 
 
 def _print_json(value: object) -> None:
@@ -33,7 +34,7 @@ def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
             f"No WAL at {settings.wal_path}.", hint="Check --data-dir (or TFOS_DATA_DIR)."
         )
     report = verify_file(settings.wal_path)
-    _print_json(report.to_json())
+    print(report.to_json())
     return 0 if report.ok else 1
 
 
@@ -86,11 +87,33 @@ def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if ok else 1
 
 
+def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
+    from app import bootstrap
+    from app.services.demo import generate
+
+    runtime = bootstrap.build(settings)
+    try:
+        summary = generate(
+            runtime.ctx,
+            groups=args.groups,
+            members=args.members,
+            months=args.months,
+            seed=args.seed,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+    finally:
+        runtime.close()
+    print(summary.text())
+    return 0 if summary.ledger_balanced else 1
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
     from server.app import bound_port, create_app, start
 
     runtime = bootstrap.build(settings)
+    if args.seed_demo_if_empty:
+        runtime.seed_demo_if_empty()
     runtime.start_background()
 
     async def serve() -> None:
@@ -115,7 +138,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:
     from app.__main__ import run_desktop
 
-    return run_desktop(settings, screenshots=args.screenshots)
+    return run_desktop(settings, screenshots=args.screenshots, seed_demo=args.seed_demo_if_empty)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -124,7 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="Run the web server alone (no desktop).")
+    serve.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
     serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo-data", help="Fill an empty data directory with demo history.")
+    demo.add_argument("--groups", type=int, default=20)
+    demo.add_argument("--members", type=int, default=50, help="Members per group.")
+    demo.add_argument("--months", type=int, default=12)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.set_defaults(func=cmd_demo_data)
 
     kpis = sub.add_parser("kpis", help="Print the platform KPIs.")
     kpis.add_argument("--json", action="store_true", help="As one JSON object.")
@@ -143,6 +174,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="Save one PNG per main view into DIR and exit.",
     )
+    desktop.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
     desktop.set_defaults(func=cmd_desktop)
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")

@@ -60,7 +60,7 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
         await runner.cleanup()
 
 
-def main(settings: Settings, *, screenshots: str | None = None) -> int:
+def main(settings: Settings, *, screenshots: str | None = None, seed_demo: bool = False) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("TransactFlowOS")
@@ -72,6 +72,8 @@ def main(settings: Settings, *, screenshots: str | None = None) -> int:
         QMessageBox.critical(None, "TransactFlowOS cannot start", str(exc))
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    if seed_demo:
+        runtime.seed_demo_if_empty()
     runtime.start_background()
     try:
         qasync.run(run_window(runtime, Path(screenshots) if screenshots else None))

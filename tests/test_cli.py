@@ -1,0 +1,61 @@
+"""The tfos command line on a real data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def tfos(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TFOS_")}
+    env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(data_dir))
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+
+
+def test_demo_data_then_kpis_ledger_and_wal_checks(data_dir: Path) -> None:
+    made = tfos(data_dir, "demo-data", "--groups", "2", "--members", "6", "--months", "3")
+    assert made.returncode == 0, made.stderr
+    assert "the ledger balances" in made.stdout
+    assert "admin" in made.stdout and "password" in made.stdout
+
+    kpis = tfos(data_dir, "kpis", "--json")
+    assert kpis.returncode == 0, kpis.stderr
+    figures = json.loads(kpis.stdout)
+    assert figures["active_members"] > 0
+
+    check = tfos(data_dir, "ledger", "check")
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    verify = tfos(data_dir, "wal", "verify")
+    assert verify.returncode == 0
+    assert json.loads(verify.stdout)["ok"] is True
+
+    again = tfos(data_dir, "demo-data", "--groups", "2", "--members", "6", "--months", "3")
+    assert again.returncode == 2
+    assert "error:" in again.stderr
+
+
+def test_wal_verify_names_a_damaged_record(data_dir: Path) -> None:
+    assert tfos(data_dir, "demo-data", "--groups", "1", "--members", "4", "--months", "2")
+    log = data_dir / "wal" / "wal.log"
+    lines = log.read_bytes().splitlines(keepends=True)
+    middle = len(lines) // 2
+    damaged = bytearray(lines[middle])
+    damaged[80] ^= 0x01
+    lines[middle] = bytes(damaged)
+    log.write_bytes(b"".join(lines))
+    verify = tfos(data_dir, "wal", "verify")
+    assert verify.returncode == 1
+    broken = json.loads(verify.stdout)["broken"]
+    assert [b["lsn"] for b in broken] == [middle + 1]
