@@ -14,14 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-)
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -33,12 +26,11 @@ from PySide6.QtWidgets import (
 
 from app.kernel.wal_index import LineSummary, WalReader
 from app.views.audit import Send, Worker, local_time
+from app.views.table import ROOT, ModelIndex, RowTableModel
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
-ModelIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 
 PAST = {
     "approve": "approved",
@@ -131,10 +123,11 @@ def _read(reader: WalReader, since: int | None, limit: int) -> tuple[list[Activi
     return [Activity(s, describe(s)) for s in summaries], end, reset
 
 
-class ActivityModel(QAbstractTableModel):
+class ActivityModel(RowTableModel[Activity]):
     """The newest ``limit`` records, newest first; two columns: when, and what."""
 
     COLUMNS = ("When", "Activity")
+    _rows: list[Activity]
 
     def __init__(
         self,
@@ -148,7 +141,6 @@ class ActivityModel(QAbstractTableModel):
         super().__init__(parent)
         self._reader = WalReader(wal_path)
         self._worker = Worker("activity-wal", self)
-        self._items: list[Activity] = []
         self._limit = limit
         self._now = now
         self._end: int | None = None
@@ -168,8 +160,8 @@ class ActivityModel(QAbstractTableModel):
     def poll(self) -> None:
         """Read records written since the last look; refresh the relative times."""
         self._ticks += 1
-        if self._ticks % 15 == 0 and self._items:
-            last = self.index(len(self._items) - 1, 0)
+        if self._ticks % 15 == 0 and self._rows:
+            last = self.index(len(self._rows) - 1, 0)
             self.dataChanged.emit(self.index(0, 0), last, [Qt.ItemDataRole.DisplayRole])
         if self._polling:
             return
@@ -194,42 +186,24 @@ class ActivityModel(QAbstractTableModel):
         self._end = end
         if reset:
             self.beginResetModel()
-            self._items = new[::-1]
+            self._rows = new[::-1]
             self.endResetModel()
             return
         if not new:
             return
-        self.beginInsertRows(_ROOT, 0, len(new) - 1)
-        self._items[:0] = new[::-1]
+        self.beginInsertRows(ROOT, 0, len(new) - 1)
+        self._rows[:0] = new[::-1]
         self.endInsertRows()
-        extra = len(self._items) - self._limit
+        extra = len(self._rows) - self._limit
         if extra > 0:
-            self.beginRemoveRows(_ROOT, self._limit, len(self._items) - 1)
-            del self._items[self._limit :]
+            self.beginRemoveRows(ROOT, self._limit, len(self._rows) - 1)
+            del self._rows[self._limit :]
             self.endRemoveRows()
 
-    # -- Qt model API --------------------------------------------------------------
-
-    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._items)
-
-    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 2:
-            return self.COLUMNS[section]
-        return None
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._items):
+        item = self.row_at(index)
+        if item is None:
             return None
-        if not 0 <= index.column() < len(self.COLUMNS):
-            return None
-        item = self._items[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return ago(item.summary.ts, self._now()) if index.column() == 0 else item.text
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -240,7 +214,7 @@ class ActivityModel(QAbstractTableModel):
         return None
 
     def activity(self, row: int) -> Activity:
-        return self._items[row]
+        return self._rows[row]
 
 
 class ActivityView(QWidget):

@@ -14,14 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    Qt,
-    QTimer,
-)
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -48,13 +41,11 @@ from app.services.groups import RUNNING, Group
 from app.services.money import format_inr
 from app.services.registry import Services
 from app.views.live import LiveCollection
+from app.views.table import ModelIndex, RowTableModel
 from app.views.worker import run
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
-
-ModelIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 
 
 @dataclass(frozen=True)
@@ -140,40 +131,18 @@ def countdown(seconds: float) -> str:
     )
 
 
-class BidsModel(QAbstractTableModel):
+class BidsModel(RowTableModel[Bid]):
     """The bids of one auction, newest first."""
 
     COLUMNS = ("#", "Bidder", "Discount", "Time")
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._bids: list[Bid] = []
-
     def set_bids(self, bids: list[Bid]) -> None:
-        self.beginResetModel()
-        self._bids = sorted(bids, key=lambda b: -b.n)
-        self.endResetModel()
-
-    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._bids)
-
-    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < 4:
-            return self.COLUMNS[section]
-        return None
+        self.set_rows(sorted(bids, key=lambda b: -b.n))
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._bids):
+        bid = self.row_at(index)
+        if bid is None:
             return None
-        if not 0 <= index.column() < len(self.COLUMNS):
-            return None
-        bid = self._bids[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(bid, index.column())
         if role == Qt.ItemDataRole.ToolTipRole and bid.on_behalf:

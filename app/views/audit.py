@@ -15,18 +15,16 @@ import logging
 import weakref
 from array import array
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, overload
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QDateTime,
     QModelIndex,
     QObject,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     Signal,
@@ -55,14 +53,13 @@ from PySide6.QtWidgets import (
 from app.kernel.errors import KnownError
 from app.kernel.wal import VerifyReport, verify_file
 from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
+from app.views.table import ROOT, ModelIndex, RowTableModel
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
 log = logging.getLogger(__name__)
 
-ModelIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 _DAMAGED = QBrush(QColor("#c62828"))
 
 
@@ -148,7 +145,7 @@ class _Generation:
         return lambda: self.value != gen
 
 
-class _Rows:
+class _Rows(Sequence[Span]):
     """Row number -> line: newer lines found live (kept oldest first), then older ones."""
 
     def __init__(self) -> None:
@@ -158,7 +155,15 @@ class _Rows:
     def __len__(self) -> int:
         return len(self.top[0]) + len(self.old[0])
 
-    def span(self, row: int) -> Span:
+    @overload
+    def __getitem__(self, row: int) -> Span: ...
+
+    @overload
+    def __getitem__(self, row: slice) -> list[Span]: ...
+
+    def __getitem__(self, row: int | slice) -> Span | list[Span]:
+        if isinstance(row, slice):
+            return [self[i] for i in range(*row.indices(len(self)))]
         newer = len(self.top[0])
         if row < newer:
             i = newer - 1 - row
@@ -186,10 +191,11 @@ def local_time(ts: str) -> str:
         return ts
 
 
-class AuditModel(QAbstractTableModel):
+class AuditModel(RowTableModel[Span]):
     """The WAL as a lazy table, newest record first (see module docstring)."""
 
     COLUMNS = ("LSN", "Time", "Actor", "Role", "Action", "Entity", "Reason", "Hash")
+    _rows: _Rows
     PAGE = 200
     CACHE = 4096
 
@@ -273,20 +279,6 @@ class AuditModel(QAbstractTableModel):
 
     # -- Qt model API --------------------------------------------------------------
 
-    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        horizontal = orientation == Qt.Orientation.Horizontal
-        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(self.COLUMNS):
-            return self.COLUMNS[section]
-        return None
-
     def canFetchMore(self, parent: ModelIndex) -> bool:
         return not parent.isValid() and self._opened and not self._busy and not self._exhausted
 
@@ -303,12 +295,10 @@ class AuditModel(QAbstractTableModel):
         self._worker.submit(job, self._on_event)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        span = self.row_at(index)
+        if span is None:
             return None
-        column = index.column()
-        if not 0 <= column < len(self.COLUMNS):
-            return None
-        s = self.summary(index.row())
+        column, s = index.column(), self._summary(span)
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(s, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -323,7 +313,9 @@ class AuditModel(QAbstractTableModel):
 
     def summary(self, row: int) -> LineSummary:
         """The parsed record of ``row`` (read from the log the first time it is needed)."""
-        span = self._rows.span(row)
+        return self._summary(self._rows[row])
+
+    def _summary(self, span: Span) -> LineSummary:
         cached = self._cache.get(span.offset)
         if cached is not None:
             self._cache.move_to_end(span.offset)
@@ -339,7 +331,7 @@ class AuditModel(QAbstractTableModel):
 
     def record(self, row: int) -> dict[str, Any]:
         """The full record of ``row``, change included (for the detail pane)."""
-        return parse_body(self._reader.read(self._rows.span(row)))
+        return parse_body(self._reader.read(self._rows[row]))
 
     # -- background work -----------------------------------------------------------
 
@@ -380,7 +372,7 @@ class AuditModel(QAbstractTableModel):
         if gen != self._gen.value or not spans:
             return
         first = len(self._rows)
-        self.beginInsertRows(_ROOT, first, first + len(spans) - 1)
+        self.beginInsertRows(ROOT, first, first + len(spans) - 1)
         self._rows.add_older(spans)
         self.endInsertRows()
         self._cursor = reached
@@ -398,7 +390,7 @@ class AuditModel(QAbstractTableModel):
             self.set_filter(self._filter)
             return
         if spans:
-            self.beginInsertRows(_ROOT, 0, len(spans) - 1)
+            self.beginInsertRows(ROOT, 0, len(spans) - 1)
             self._rows.add_newer(spans)
             self.endInsertRows()
         self._head_end, self.total = end, total

@@ -10,14 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QModelIndex,
-    QObject,
-    QPersistentModelIndex,
-    QRectF,
-    Qt,
-)
+from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -35,13 +28,12 @@ from app.services.kpis import GroupHealth
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
 from app.views.live import LiveCollection
+from app.views.table import ModelIndex, RowTableModel
 from app.views.worker import run
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
-ModelIndex = QModelIndex | QPersistentModelIndex
-_ROOT = QModelIndex()
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
 TRACK, FILL = "#e3e7ee", "#8fb8ef"
 HEALTH_COLOURS = {"Healthy": "#1e7d3a", "Watch": "#9a5b00", "At risk": "#b3261e", "–": "#5a6578"}
@@ -101,42 +93,15 @@ def load_rows(services: Services) -> list[GroupRow]:
     return rows
 
 
-class GroupsModel(QAbstractTableModel):
+class GroupsModel(RowTableModel[GroupRow]):
     COLUMNS = ("Group", "Members", "Gross", "Cycle", "Health", "Next auction")
     PROGRESS_COLUMN = 3
 
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[GroupRow] = []
-
-    def set_rows(self, rows: list[GroupRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row(self, index: int) -> GroupRow:
-        return self._rows[index]
-
-    def rowCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
-            return None
-        return self.COLUMNS[section] if role == Qt.ItemDataRole.DisplayRole else None
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        r = self.row_at(index)
+        if r is None:
             return None
         column = index.column()
-        if not 0 <= column < len(self.COLUMNS):
-            return None
-        r = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return self._display(r, column)
         if role == PROGRESS_ROLE and column == self.PROGRESS_COLUMN:

@@ -6,18 +6,15 @@ Only masked numbers are ever shown (the service never returns a clear one here).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel,
     QItemSelection,
     QItemSelectionModel,
-    QModelIndex,
-    QPersistentModelIndex,
     Qt,
     QTimer,
     QUrl,
@@ -58,11 +55,11 @@ from app.views.formatting import (
     when,
 )
 from app.views.live import LiveCollection
+from app.views.table import ModelIndex, RowTableModel
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 PREVIEW_WIDTH = 380
 STATUSES = (
     ("Pending", "pending"),
@@ -78,43 +75,19 @@ _CHECK_TEXT = {
 }
 
 
-class KycQueueModel(QAbstractTableModel):
+class KycQueueModel(RowTableModel[QueueRow]):
     """The rows of :meth:`KycService.queue` (masked numbers only)."""
 
-    HEADERS = ("Name", "Mobile", "PAN", "Status", "Submitted", "Docs")
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[QueueRow] = []
-
-    def set_rows(self, rows: Sequence[QueueRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> QueueRow:
-        return self._rows[row]
+    COLUMNS = ("Name", "Mobile", "PAN", "Status", "Submitted", "Docs")
 
     def row_of(self, member_id: str) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.member_id == member_id), None)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if role != Qt.ItemDataRole.DisplayRole or orientation != Qt.Orientation.Horizontal:
-            return None
-        return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.row_at(index)
+        if row is None:
             return None
-        row, column = self._rows[index.row()], index.column()
+        column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.ForegroundRole and column == 3:
@@ -390,15 +363,15 @@ class KycQueueView(QWidget):
 
     def selected_ids(self) -> list[str]:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        return [self.model.row_at(r).member_id for r in rows]
+        return [self.model.row(r).member_id for r in rows]
 
     def select_members(self, member_ids: list[str]) -> None:
         self._reselect(member_ids)
 
     def _selection_changed(self) -> None:
         rows = sorted({i.row() for i in self.table.selectionModel().selectedRows()})
-        ids = [self.model.row_at(r).member_id for r in rows]
-        decidable = bool(rows) and all(self.model.row_at(r).status == "pending" for r in rows)
+        ids = [self.model.row(r).member_id for r in rows]
+        decidable = bool(rows) and all(self.model.row(r).status == "pending" for r in rows)
         self.approve_button.setEnabled(decidable)
         self.reject_button.setEnabled(decidable)
         current = ids[0] if len(ids) == 1 else None

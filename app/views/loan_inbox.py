@@ -14,14 +14,7 @@ from functools import partial
 from html import escape
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6.QtCore import (
-    QAbstractTableModel,
-    QItemSelectionModel,
-    QModelIndex,
-    QPersistentModelIndex,
-    QSortFilterProxyModel,
-    Qt,
-)
+from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -73,11 +66,11 @@ from app.views.formatting import (
     when,
 )
 from app.views.live import LiveCollection
+from app.views.table import ModelIndex, RowTableModel
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
-ModelIndex = QModelIndex | QPersistentModelIndex
 R = TypeVar("R")
 FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("Open applications", OPEN),
@@ -102,50 +95,28 @@ class Column(Generic[R]):
     tip: Callable[[R], str] | None = None
 
 
-class RowsModel(QAbstractTableModel, Generic[R]):
+class RowsModel(RowTableModel[R]):
     """A read-only table over a list of rows, one :class:`Column` per column."""
 
     columns: Sequence[Column[Any]] = ()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._rows: list[R] = []
-
-    def set_rows(self, rows: Sequence[R]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
-
-    def row_at(self, row: int) -> R:
-        return self._rows[row]
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.COLUMNS = tuple(column.header for column in cls.columns)
 
     def rows(self) -> list[R]:
         return list(self._rows)
 
-    def rowCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._rows)
-
-    def columnCount(self, parent: ModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
-            return None
-        column = self.columns[section]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.header
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.right:
+    def header(self, section: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.TextAlignmentRole and self.columns[section].right:
             return int(RIGHT)
-        return None
+        return super().header(section, role)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+        row = self.row_at(index)
+        if row is None:
             return None
-        if not 0 <= index.column() < len(self.columns):
-            return None
-        row, column = self._rows[index.row()], self.columns[index.column()]
+        column = self.columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
         if role == SORT_ROLE:
@@ -482,7 +453,7 @@ class LoanInboxView(QWidget):
     def select_loan(self, loan_id: str) -> bool:
         """Select a loan's row (if shown); returns whether it was found."""
         for row in range(self.model.rowCount()):
-            if self.model.row_at(row).loan_id == loan_id:
+            if self.model.row(row).loan_id == loan_id:
                 index = self.proxy.mapFromSource(self.model.index(row, 0))
                 flags = (
                     QItemSelectionModel.SelectionFlag.ClearAndSelect
@@ -497,7 +468,7 @@ class LoanInboxView(QWidget):
         rows = self.table.selectionModel().selectedRows()
         loan_id = None
         if rows:
-            loan_id = self.model.row_at(self.proxy.mapToSource(rows[0]).row()).loan_id
+            loan_id = self.model.row(self.proxy.mapToSource(rows[0]).row()).loan_id
         if loan_id != self.current:
             self.current = loan_id
             self.pane.show_outcome(None)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -28,40 +29,22 @@ from app.services.staff import StaffAccount, StaffService
 from app.views import worker
 from app.views.formatting import Reloader, when
 from app.views.live import LiveCollection
+from app.views.table import ModelIndex, RowTableModel
 
 ROLES = ("employee", "admin")
-Index = QModelIndex | QPersistentModelIndex
 
 
-class StaffModel(QAbstractTableModel):
-    HEADERS = ("Name", "Username", "Role", "Status", "Created")
+class StaffModel(RowTableModel[StaffAccount]):
+    COLUMNS = ("Name", "Username", "Role", "Status", "Created")
 
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.rows: list[StaffAccount] = []
+    @property
+    def rows(self) -> Sequence[StaffAccount]:
+        return self._rows
 
-    def set_rows(self, rows: list[StaffAccount]) -> None:
-        self.beginResetModel()
-        self.rows = rows
-        self.endResetModel()
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.HEADERS)
-
-    def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
-    ) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.HEADERS[section] if 0 <= section < len(self.HEADERS) else None
-        return None
-
-    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or role != Qt.ItemDataRole.DisplayRole:
+    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        account = self.row_at(index)
+        if account is None or role != Qt.ItemDataRole.DisplayRole:
             return None
-        account = self.rows[index.row()]
         return (
             account.name,
             account.username,
