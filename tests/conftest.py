@@ -1,4 +1,7 @@
-"""Test setup: Qt offscreen, a qasync loop for Qt async tests, shared fixtures."""
+"""Test setup: Qt offscreen, a qasync loop for Qt async tests, shared fixtures.
+
+Data the tests share lives in :mod:`tests.builders` and :mod:`tests.lending`.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,12 @@ import asyncio
 import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+
+from app.services.context import FixedClock, ServiceContext, close_context, make_context
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -52,3 +58,17 @@ def data_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data"
     path.mkdir()
     yield path
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The services' "now"; a module overrides it to set its own date."""
+    return FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
+
+
+@pytest.fixture
+def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
+    """Services' context over a fresh data folder (real SQLite store and WAL)."""
+    context = make_context(data_dir, clock=clock)
+    yield context
+    close_context(context)

@@ -11,7 +11,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -26,10 +25,9 @@ from app.services.groups import GroupService
 from app.services.ledger import LedgerService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
+from tests.builders import ADMIN, EMPLOYEE
 
 ROOT = Path(__file__).resolve().parents[1]
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 NOW = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)  # 11:00 in Kolkata
 RUPEE = 100
 
@@ -41,13 +39,6 @@ def member(member_id: str) -> Actor:
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOW)
-
-
-@pytest.fixture
-def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
-    c = make_context(data_dir, clock=clock)
-    yield c
-    close_context(c)
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -21,7 +21,7 @@ from app.services.ledger import LedgerService, chitfund, cr, dr, group_cash, txn
 from app.services.loans import LoanService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
-from tests.test_loans import (
+from tests.lending import (
     ADMIN,
     LAKH,
     MEENA,
@@ -39,10 +39,8 @@ FUTURE = 25_000_00  # period 3 of 4: one gross instalment still owed
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    context = make_context(tmp_path / "data", clock=FixedClock(START))
-    yield context
-    close_context(context)
+def clock() -> FixedClock:
+    return FixedClock(START)
 
 
 @pytest.fixture

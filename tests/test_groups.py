@@ -3,30 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import UTC, date, datetime
-from pathlib import Path
+from datetime import date
 
 import pytest
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.actors import SYSTEM, Actor
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import ServiceContext
 from app.services.groups import FORMING, RUNNING, GroupService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
+from tests.builders import ADMIN, EMPLOYEE
 
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 START = date(2026, 12, 5)
 LAKH = 100_000 * 100
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    c = make_context(tmp_path / "data", clock=FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC)))
-    yield c
-    close_context(c)
 
 
 def add_members(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +31,8 @@ from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
 from app.services.store import Document, Query, Write
 from app.services.store.sqlite import SqliteStore
+from tests.builders import ADMIN, EMPLOYEE
 
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 R = 100  # paise per rupee
 TODAY = date(2026, 11, 24)
 
@@ -61,15 +60,8 @@ class CountingStore(SqliteStore):
 
 
 @pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC))
-
-
-@pytest.fixture
-def ctx(tmp_path: Path, clock: FixedClock) -> Iterator[ServiceContext]:
-    data = tmp_path / "data"
-    data.mkdir()
-    c = make_context(data, clock=clock, store=CountingStore(data / "store.sqlite3"))
+def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
+    c = make_context(data_dir, clock=clock, store=CountingStore(data_dir / "store.sqlite3"))
     yield c
     close_context(c)
 

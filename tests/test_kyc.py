@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,21 @@ from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from app.services.actors import Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.kyc import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, KycService
-from app.services.kyc_rules import KycErrors, verhoeff_check_digit
+from app.services.kyc_rules import KycErrors
 from app.services.members import MemberService
-
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
-EMPLOYEE2 = Actor("u-emp2", "Meena Employee", "employee")
-
-AADHAAR = "521185133376"
-PAN = "ABCPD1234E"
-ACCOUNT = "000123456789"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64, 128))
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
-
-
-def aadhaar(seed: int) -> str:
-    body = f"{2 + seed % 8}{seed:010d}"
-    return body + verhoeff_check_digit(body)
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    c = make_context(tmp_path / "data", clock=FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC)))
-    yield c
-    close_context(c)
+from tests.builders import (
+    AADHAAR,
+    ACCOUNT,
+    ADMIN,
+    ADMIN2,
+    EMPLOYEE,
+    EMPLOYEE2,
+    JPEG,
+    PAN,
+    PDF,
+    PNG,
+    aadhaar,
+)
 
 
 @pytest.fixture

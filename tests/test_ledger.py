@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -68,10 +67,8 @@ class Ids:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    context = make_context(tmp_path / "data", clock=FixedClock(NOW))
-    yield context
-    close_context(context)
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture

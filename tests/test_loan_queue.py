@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import FixedClock, ServiceContext
 from app.services.loan_queue import LoanQueue
 from app.services.loans import LoanService
-from tests.test_loans import LAKH, RAVI, START, add_capital, add_member, wal
+from tests.lending import LAKH, RAVI, START, add_capital, add_member, wal
 
 NAMES = "ABCDEFGHIJKLMNOP"
 
@@ -27,10 +25,8 @@ class StepClock:
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    context = make_context(tmp_path / "data", clock=FixedClock(START))
-    yield context
-    close_context(context)
+def clock() -> FixedClock:
+    return FixedClock(START)
 
 
 def members(ctx: ServiceContext, count: int) -> list[str]:

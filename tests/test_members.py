@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
 from app.services.actors import Actor
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import ServiceContext
 from app.services.members import Member, MemberService
-
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
-
-
-@pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    c = make_context(tmp_path / "data", clock=FixedClock(datetime(2026, 11, 24, 5, 0, tzinfo=UTC)))
-    yield c
-    close_context(c)
+from tests.builders import ADMIN, EMPLOYEE
 
 
 @pytest.fixture

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,16 +11,14 @@ from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from app.services import auction_rules
 from app.services.actors import SYSTEM, Actor
 from app.services.auction_rules import Agreement
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService, dues_writes
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
 from app.services.recovery import OPEN_KEYS, RecoveryService
 from app.services.store import Write
+from tests.builders import ADMIN, ADMIN2, EMPLOYEE
 
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
-EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 NOW = datetime(2026, 12, 20, 6, 0, tzinfo=UTC)  # 20 Dec 2026, 11:30 in India
 SMALL = Agreement(gross_paise=40_000_00, members=4, commission_bps=500, bid_step_paise=100_00)
 NET = 9_000_00  # G/N 10,000 less share (6,000 - 2,000) / 4 = 1,000
@@ -30,10 +26,8 @@ GROUP = "grp-1"
 
 
 @pytest.fixture
-def ctx(tmp_path: Path) -> Iterator[ServiceContext]:
-    c = make_context(tmp_path / "data", clock=FixedClock(NOW))
-    yield c
-    close_context(c)
+def clock() -> FixedClock:
+    return FixedClock(NOW)
 
 
 @pytest.fixture

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from app.kernel.errors import KnownError, PermissionDenied, ValidationError
 from app.services.actors import Actor
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import FixedClock, ServiceContext
 from app.services.pipeline import ChangeSet
 from app.services.staff import (
     WRONG,
@@ -31,13 +29,6 @@ START = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(START)
-
-
-@pytest.fixture
-def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
-    context = make_context(data_dir, clock=clock)
-    yield context
-    close_context(context)
 
 
 @pytest.fixture

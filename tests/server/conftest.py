@@ -1,12 +1,16 @@
-"""Shared fixtures: a real runtime (SQLite + WAL) on a temporary folder, a fixed clock."""
+"""Shared fixtures: a real runtime (SQLite + WAL) on a temporary folder, a fixed clock,
+and the populated world with its app and test client (test_ws and test_api override these)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from app import config
 from app.bootstrap import Runtime, build
@@ -15,6 +19,8 @@ from app.services.context import FixedClock
 from app.services.members import Member, MemberService
 from app.services.otp import OtpService
 from app.services.sms import OUTBOX_NAME, OutboxSender, read_outbox
+from server.app import create_app
+from tests.browser.world import World, populate
 
 STAFF = Actor("emp-1", "Esha (employee)", "employee")
 PHONE = "+919876543210"
@@ -42,6 +48,22 @@ def member(runtime: Runtime) -> Member:
 @pytest.fixture
 def otp(runtime: Runtime) -> OtpService:
     return OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+
+
+@pytest.fixture
+def world(runtime: Runtime) -> World:
+    """Three members in a running group (:func:`tests.browser.world.populate`)."""
+    return populate(runtime)
+
+
+@pytest.fixture
+def app(runtime: Runtime, world: World) -> web.Application:
+    return create_app(runtime)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, app: web.Application) -> TestClient[Any, Any]:
+    return await aiohttp_client(app)
 
 
 def last_code(runtime: Runtime, phone: str = PHONE) -> str:

@@ -12,28 +12,11 @@ from aiohttp.test_utils import TestClient
 from app.bootstrap import Runtime
 from app.services.actors import Actor
 from app.services.context import FixedClock
-from server.app import create_app
-from tests.browser.world import STAFF, World, open_auction, populate
-from tests.server.test_pages import OUTSIDER_PHONE, token_for
-from tests.server.wsutil import staff_token
+from tests.browser.world import STAFF, World, open_auction
+from tests.server.wsutil import OUTSIDER_PHONE, staff_token, token_for
 
 Client = TestClient[Any, Any]
 Message = dict[str, Any]
-
-
-@pytest.fixture
-def world(runtime: Runtime) -> World:
-    return populate(runtime)
-
-
-@pytest.fixture
-def app(runtime: Runtime, world: World) -> web.Application:
-    return create_app(runtime)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, app: web.Application) -> Client:
-    return await aiohttp_client(app)
 
 
 async def connect(client: Client, token: str) -> Any:

@@ -11,36 +11,10 @@ from aiohttp.test_utils import TestClient
 from app.bootstrap import Runtime
 from app.services import loans as loan_rules
 from app.services.agreements import AgreementService
-from server import api
-from server.app import create_app
-from tests.browser.world import STAFF, World, open_auction, populate
-from tests.server.conftest import last_code
-from tests.server.wsutil import staff_token
+from tests.browser.world import STAFF, World, open_auction
+from tests.server.wsutil import OUTSIDER_PHONE, staff_token, token_for
 
-OUTSIDER_PHONE = "+919811111111"
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-def world(runtime: Runtime) -> World:
-    return populate(runtime)
-
-
-@pytest.fixture
-def app(runtime: Runtime, world: World) -> web.Application:
-    return create_app(runtime)
-
-
-@pytest.fixture
-async def client(aiohttp_client: Any, app: web.Application) -> Client:
-    return await aiohttp_client(app)
-
-
-def token_for(app: web.Application, runtime: Runtime, phone: str) -> dict[str, str]:
-    otp = app[api.OTP]
-    otp.request_code(phone, "127.0.0.1")
-    token = otp.verify(phone, last_code(runtime, phone), "127.0.0.1").token
-    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture

@@ -16,6 +16,7 @@ from server.app import create_app
 from server.ws import Action, ActionRequest, ChannelSpec, HubOptions
 from tests.server.conftest import PHONE, last_code
 
+OUTSIDER_PHONE = "+919811111111"
 OPTIONS = HubOptions(auth_timeout=0.3, max_msg_size=4096, rate=50.0, burst=50.0)
 
 
@@ -51,6 +52,14 @@ def member_token(app: web.Application, runtime: Runtime) -> str:
     otp = app[api.OTP]
     otp.request_code(PHONE, "127.0.0.1")
     return otp.verify(PHONE, last_code(runtime), "127.0.0.1").token
+
+
+def token_for(app: web.Application, runtime: Runtime, phone: str) -> dict[str, str]:
+    """The Authorization header of ``phone``'s member, signed in with the texted code."""
+    otp = app[api.OTP]
+    otp.request_code(phone, "127.0.0.1")
+    token = otp.verify(phone, last_code(runtime, phone), "127.0.0.1").token
+    return {"Authorization": f"Bearer {token}"}
 
 
 def staff_token(runtime: Runtime) -> str:

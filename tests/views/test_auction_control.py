@@ -6,7 +6,6 @@ import re
 import threading
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex
@@ -21,14 +20,7 @@ from app.services.auctions import lock_name
 from app.services.money import format_inr
 from app.views import auction_control
 from app.views.auction_control import AuctionControlView, countdown
-from tests.views.test_recovery_board import ADMIN, ADMIN2, EMPLOYEE, open_runtime
-
-
-@pytest.fixture
-def runtime(data_dir: Path) -> Iterator[Runtime]:
-    rt = open_runtime(data_dir)
-    yield rt
-    rt.close()
+from tests.builders import ADMIN, ADMIN2, EMPLOYEE
 
 
 @pytest.fixture

@@ -33,15 +33,6 @@ def big_log(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def runtime(data_dir: Path) -> Iterator[Runtime]:
-    from app import bootstrap, config
-
-    built = bootstrap.build(config.load(environ={}, data_dir=data_dir, port=0))
-    yield built
-    built.close()
-
-
-@pytest.fixture
 def model_for(qtbot: QtBot) -> Iterator[list[AuditModel]]:
     models: list[AuditModel] = []
     yield models

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from pytestqt.qtbot import QtBot
 
 from app.services.actors import SYSTEM
 from app.views.dashboard import DashboardView
-from tests.test_loans import LAKH, MEENA, RAVI, add_capital, add_member
-from tests.views.test_kyc_view import submit_kyc
+from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
+from tests.views.builders import submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    from app import bootstrap, config
-
-    built = bootstrap.build(config.load(environ={}, data_dir=tmp_path / "data"))
-    yield built
-    built.close()
 
 
 def open_view(qtbot: QtBot, runtime: Runtime) -> DashboardView:

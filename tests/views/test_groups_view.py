@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
@@ -12,19 +11,12 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.views.groups import PROGRESS_ROLE, GroupOverviewView, GroupsModel
-from tests.views.test_recovery_board import ADMIN2, EMPLOYEE, Seeded, open_runtime, populate
+from tests.builders import ADMIN2, EMPLOYEE
 
 
 @pytest.fixture
-def seeded(data_dir: Path) -> Seeded:
-    return populate(data_dir)
-
-
-@pytest.fixture
-def runtime(data_dir: Path, seeded: Seeded) -> Iterator[Runtime]:
-    rt = open_runtime(data_dir)
-    yield rt
-    rt.close()
+def runtime(seeded_runtime: Runtime) -> Runtime:
+    return seeded_runtime
 
 
 @pytest.fixture

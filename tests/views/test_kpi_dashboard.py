@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.services.kpis import DEFAULT_RATE_DEFINITION
 from app.views.kpi_dashboard import BUCKETS, KpiDashboardView, load_dashboard
-from tests.views.test_recovery_board import ADMIN, ADMIN2, Seeded, open_runtime, populate
+from tests.builders import ADMIN, ADMIN2
 
 
 @pytest.fixture
-def seeded(data_dir: Path) -> Seeded:
-    return populate(data_dir)
-
-
-@pytest.fixture
-def runtime(data_dir: Path, seeded: Seeded) -> Iterator[Runtime]:
-    rt = open_runtime(data_dir)
-    yield rt
-    rt.close()
+def runtime(seeded_runtime: Runtime) -> Runtime:
+    return seeded_runtime
 
 
 def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:

@@ -3,79 +3,30 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
-from PySide6.QtCore import QBuffer, QIODevice, QModelIndex, Qt
-from PySide6.QtGui import QColor, QImage
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.kernel.errors import PermissionDenied, ValidationError
 from app.services.actors import Actor
-from app.views import worker
 from app.views.formatting import ReasonDialog
 from app.views.kyc import KycQueueView
-from tests.test_kyc import ACCOUNT, PAN, PDF, aadhaar
+from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, PAN
+from tests.views.builders import png_bytes, submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
-ADMIN = Actor("u-admin", "Asha Admin", "admin")
-MAKER = Actor("u-emp", "Ravi Employee", "employee")
-CHECKER = Actor("u-emp2", "Meena Employee", "employee")
+MAKER = EMPLOYEE
+CHECKER = EMPLOYEE2
 PEOPLE = (
     ("Lakshmi Devi", "9876543210"),
     ("Arun Kumar", "9123456789"),
     ("Devika Rao", "8123456789"),
 )
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    from app import bootstrap, config
-
-    built = bootstrap.build(config.load(environ={}, data_dir=tmp_path / "data"))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
-    """What the views would have shown in a message box."""
-    shown: list[BaseException] = []
-    monkeypatch.setattr(worker, "show_error", lambda parent, exc: shown.append(exc))
-    return shown
-
-
-def png_bytes(colour: str = "#88aadd") -> bytes:
-    image = QImage(120, 80, QImage.Format.Format_RGB32)
-    image.fill(QColor(colour))
-    buffer = QBuffer()
-    buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, "PNG")  # type: ignore[call-overload]  # the stubs say bytes
-    return bytes(buffer.data().data())
-
-
-def submit_kyc(runtime: Runtime, name: str, phone: str, seed: int) -> str:
-    """Enrol a member and submit a valid KYC for them as :data:`MAKER`."""
-    services = runtime.services
-    member = services.members.enroll(ADMIN, name, phone)
-    services.kyc.submit(
-        MAKER,
-        member.id,
-        name=name,
-        phone=phone,
-        pan=PAN,
-        aadhaar=aadhaar(seed),
-        account_number=ACCOUNT,
-        ifsc="SBIN0001234",
-        documents=[("pan.png", png_bytes(), "image/png"), ("aadhaar.pdf", PDF, "application/pdf")],
-    )
-    return member.id
 
 
 def seeded(runtime: Runtime) -> list[str]:

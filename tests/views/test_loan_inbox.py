@@ -3,40 +3,20 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.kernel.errors import PermissionDenied
 from app.services.actors import SYSTEM, Actor
-from app.views import worker
 from app.views.formatting import BAD, GOOD, WARN
 from app.views.loan_inbox import LoanInboxView
-from tests.test_loans import LAKH, MEENA, RAVI, add_capital, add_member
+from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
-
-
-@pytest.fixture
-def runtime(tmp_path: Path) -> Iterator[Runtime]:
-    from app import bootstrap, config
-
-    built = bootstrap.build(config.load(environ={}, data_dir=tmp_path / "data"))
-    yield built
-    built.close()
-
-
-@pytest.fixture
-def errors(monkeypatch: pytest.MonkeyPatch) -> list[BaseException]:
-    shown: list[BaseException] = []
-    monkeypatch.setattr(worker, "show_error", lambda parent, exc: shown.append(exc))
-    return shown
 
 
 def scored_loans(runtime: Runtime) -> list[str]:

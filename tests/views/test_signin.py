@@ -56,15 +56,6 @@ def ctx(data_dir: Path) -> Iterator[ServiceContext]:
 
 
 @pytest.fixture
-def runtime(data_dir: Path) -> Iterator[Runtime]:
-    from app import bootstrap, config
-
-    built = bootstrap.build(config.load(environ={}, data_dir=data_dir, port=0))
-    yield built
-    built.close()
-
-
-@pytest.fixture
 def vault() -> Iterator[KeyringSessions]:
     sessions = KeyringSessions()
     sessions.delete(ACCOUNT)

@@ -1,0 +1,69 @@
+"""Builders for the loan tests: members with a payment history, lending capital, loans
+taken through maker-checker. Shared by the loan, gate, loan-queue and view tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.kernel.wal import Record
+from app.services.actors import SYSTEM, Actor
+from app.services.context import ServiceContext
+from app.services.ledger import LedgerService
+from app.services.loans import LoanService
+from app.services.members import MemberService
+from app.services.pipeline import ChangeSet
+from app.services.store import Write
+
+START = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)  # 11:30 on 10 Jan 2026 in India
+LAKH = 1_00_000_00
+ADMIN = Actor("adm-1", "Asha Admin", "admin")
+RAVI = Actor("emp-1", "Ravi", "employee")
+MEENA = Actor("emp-2", "Meena", "employee")
+
+
+def add_member(
+    ctx: ServiceContext, name: str, phone: str, kyc: str = "approved", dues: int = 6
+) -> str:
+    """A member with ``dues`` past instalments of ₹20,000 paid on time."""
+    member = MemberService(ctx).enroll(RAVI, name, phone)
+    if dues:
+        paid_dues(ctx, member.id, [20_000_00] * dues)
+    if kyc != "none":
+        write = Write("update", "members", member.id, {"kyc_status": kyc})
+        ctx.pipeline.commit(ADMIN, ChangeSet("kyc.approve", "kyc", member.id, [write]))
+    return member.id
+
+
+def add_capital(ctx: ServiceContext, amount: int) -> None:
+    LedgerService(ctx).add_capital(ADMIN, amount, "Lending capital")
+
+
+def wal(ctx: ServiceContext) -> list[Record]:
+    return list(ctx.pipeline.wal.read(1))
+
+
+def approved_loan(loans: LoanService, member_id: str, amount: int, tenure: int = 12) -> str:
+    loan_id = loans.apply(RAVI, member_id, amount, tenure, "Working capital for the shop")
+    loans.score(SYSTEM, loan_id)
+    loans.recommend(RAVI, loan_id, "Known customer, pays on time")
+    loans.approve(MEENA, loan_id, "Checked")
+    return loan_id
+
+
+def disbursed_loan(loans: LoanService, member_id: str, amount: int, tenure: int = 12) -> str:
+    loan_id = approved_loan(loans, member_id, amount, tenure)
+    loans.disburse(RAVI, loan_id)
+    return loan_id
+
+
+def paid_dues(ctx: ServiceContext, member_id: str, amounts: list[int]) -> None:
+    """Dues of past periods, each paid on its due date (as the ledger would record them)."""
+    writes = []
+    for period, amount in enumerate(amounts, start=1):
+        due = f"2025-{period:02d}-05"
+        doc = {"group_id": "grp-x", "period": period, "member_id": member_id, "gross": amount,
+               "share": 0, "net": amount, "paid": amount, "status": "paid", "due_date": due,
+               "raised_on": due, "bank_ref": f"R{period}", "bank_refs": [f"R{period}"],
+               "paid_at": due}  # fmt: skip
+        writes.append(Write("set", "dues", f"grp-x-{period}-{member_id}", doc))
+    ctx.pipeline.commit(ADMIN, ChangeSet("dues.seed", "member", member_id, writes))
