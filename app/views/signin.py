@@ -196,7 +196,7 @@ class SignInDialog(_CallDialog):
         self.staff = staff
         self.username = self._field("Username")
         self.password = self._field("Password", secret=True)
-        self.password.setFocus()
+        self.username.setFocus()
         self._wait = 0
         self._countdown = QTimer(self)
         self._countdown.setInterval(1000)
