@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pytestqt.qtbot import QtBot
@@ -60,4 +64,35 @@ def test_figures_follow_changes_made_on_another_thread(qtbot: QtBot, runtime: Ru
     qtbot.waitUntil(lambda: view.loans.value.text() == "1")
     assert view.collections.detail.text() == "1 receipt(s) recorded today"
     qtbot.waitUntil(lambda: not view.reloader.busy)
+    view.shutdown()
+
+
+CHILD = """
+import sys
+from pathlib import Path
+from app import bootstrap, config
+from tests.views.builders import submit_kyc
+
+runtime = bootstrap.build(config.load(environ={}, data_dir=Path(sys.argv[1]), port=0))
+try:
+    submit_kyc(runtime, "Arun Kumar", "9123456789", 1)
+finally:
+    runtime.close()
+"""
+
+
+def test_a_change_made_by_another_process_shows_up(qtbot: QtBot, runtime: Runtime) -> None:
+    submit_kyc(runtime, "Lakshmi Devi", "9876543210", 0)
+    view = open_view(qtbot, runtime)
+    assert view.kyc.value.text() == "1"
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", CHILD, str(runtime.settings.data_dir)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert child.returncode == 0, child.stderr
+    qtbot.waitUntil(lambda: view.kyc.value.text() == "2", timeout=5000)
     view.shutdown()
