@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from app.kernel.bankers import (
     BankState,
     Commitment,
-    format_rupees,
     is_safe,
     release,
     request,
 )
 from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.kernel.inr import format_inr
 
 LAKH = 100_000 * 100
 
@@ -70,13 +70,13 @@ def closure_work(state: BankState) -> tuple[set[str], dict[str, int]]:
 
 
 def test_rupees_use_indian_grouping() -> None:
-    assert format_rupees(0) == "₹0.00"
-    assert format_rupees(5) == "₹0.05"
-    assert format_rupees(99_999) == "₹999.99"
-    assert format_rupees(100_000) == "₹1,000.00"
-    assert format_rupees(5 * LAKH) == "₹5,00,000.00"
-    assert format_rupees(1_234_567_890_123) == "₹12,34,56,78,901.23"
-    assert format_rupees(-150) == "-₹1.50"
+    assert format_inr(0) == "₹0.00"
+    assert format_inr(5) == "₹0.05"
+    assert format_inr(99_999) == "₹999.99"
+    assert format_inr(100_000) == "₹1,000.00"
+    assert format_inr(5 * LAKH) == "₹5,00,000.00"
+    assert format_inr(1_234_567_890_123) == "₹12,34,56,78,901.23"
+    assert format_inr(-150) == "-₹1.50"
 
 
 def test_textbook_state_is_safe_with_a_valid_sequence() -> None:

@@ -26,21 +26,9 @@ from types import MappingProxyType
 from typing import Any
 
 from app.kernel.errors import Conflict, KnownError, NotFound, ValidationError
+from app.kernel.inr import format_inr
 
 _SEQUENCE_SHOWN = 5
-
-
-def format_rupees(paise: int) -> str:
-    """Return ``paise`` as rupees with Indian grouping, e.g. ``₹5,00,000.00``."""
-    sign = "-" if paise < 0 else ""
-    rupees, rest = divmod(abs(paise), 100)
-    digits = str(rupees)
-    head, tail = digits[:-3], digits[-3:]
-    groups: list[str] = []
-    while head:
-        groups.insert(0, head[-2:])
-        head = head[:-2]
-    return f"{sign}₹{','.join([*groups, tail])}.{rest:02d}"
 
 
 def _paise(value: object, what: str) -> int:
@@ -50,7 +38,7 @@ def _paise(value: object, what: str) -> int:
             hint="Convert rupees to integer paise before calling the Banker's check.",
         )
     if value < 0:
-        raise ValidationError(f"{what} is negative ({format_rupees(value)}).")
+        raise ValidationError(f"{what} is negative ({format_inr(value)}).")
     return value
 
 
@@ -83,8 +71,8 @@ class Commitment:
         for pool, amount in held.items():
             if amount > claim.get(pool, 0):
                 raise ValidationError(
-                    f"Commitment {self.id} holds {format_rupees(amount)} from pool {pool} "
-                    f"but may claim at most {format_rupees(claim.get(pool, 0))} from it.",
+                    f"Commitment {self.id} holds {format_inr(amount)} from pool {pool} "
+                    f"but may claim at most {format_inr(claim.get(pool, 0))} from it.",
                     hint="Raise its maximum claim or correct what it holds.",
                 )
         needs = tuple((pool, claim[pool] - held.get(pool, 0)) for pool in claim)
@@ -164,8 +152,8 @@ class Shortfall:
 
     def describe(self) -> str:
         return (
-            f"commitment {self.commitment_id} needs {format_rupees(self.need)} more from "
-            f"pool {self.pool} but at most {format_rupees(self.reachable)} can become available"
+            f"commitment {self.commitment_id} needs {format_inr(self.need)} more from "
+            f"pool {self.pool} but at most {format_inr(self.reachable)} can become available"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -336,7 +324,7 @@ def request(state: BankState, commitment_id: str, amounts: Mapping[str, int]) ->
         return refusal
     new_state = _apply(state, commitment_id, amounts)
     result = is_safe(new_state)
-    total = format_rupees(sum(amounts.values()))
+    total = format_inr(sum(amounts.values()))
     if result.safe:
         reason = f"granted {total} to {commitment_id}; the state stays {result.reason}"
         return Decision(
@@ -379,20 +367,20 @@ def _check_pool_amount(
         reason = f"refused: amount for pool {pool} must be whole paise, got {amount!r}"
         return _refuse("invalid_amount", reason, cid, amounts, pool)
     if amount < 0:
-        reason = f"refused: negative amount {format_rupees(amount)} from pool {pool}"
+        reason = f"refused: negative amount {format_inr(amount)} from pool {pool}"
         return _refuse("negative_amount", reason, cid, amounts, pool)
     if pool not in state.available:
         return _refuse("unknown_pool", f"refused: there is no pool {pool}", cid, amounts, pool)
     if amount > commitment.need(pool):
         reason = (
-            f"refused: {cid} asks {format_rupees(amount)} from pool {pool} but its remaining "
-            f"need there is {format_rupees(commitment.need(pool))}"
+            f"refused: {cid} asks {format_inr(amount)} from pool {pool} but its remaining "
+            f"need there is {format_inr(commitment.need(pool))}"
         )
         return _refuse("exceeds_need", reason, cid, amounts, pool)
     if amount > state.available[pool]:
         reason = (
-            f"refused: {cid} asks {format_rupees(amount)} from pool {pool} but only "
-            f"{format_rupees(state.available[pool])} is available there"
+            f"refused: {cid} asks {format_inr(amount)} from pool {pool} but only "
+            f"{format_inr(state.available[pool])} is available there"
         )
         return _refuse("exceeds_available", reason, cid, amounts, pool)
     return None

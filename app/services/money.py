@@ -15,11 +15,13 @@ import re
 from decimal import Decimal, InvalidOperation
 
 from app.kernel.errors import ValidationError
+from app.kernel.inr import PAISE_PER_RUPEE as PAISE_PER_RUPEE
+from app.kernel.inr import format_inr as format_inr
+from app.kernel.inr import group_indian as group_indian
 
 Paise = int
 """An amount of money in paise. An alias for readability; it is a plain ``int``."""
 
-PAISE_PER_RUPEE = 100
 BPS_PER_UNIT = 10_000
 """Basis points in a whole (100 %)."""
 
@@ -130,30 +132,6 @@ def rupees(
 def to_rupees(paise: Paise) -> Decimal:
     """Return the exact rupee value of ``paise`` as a ``Decimal`` with two places."""
     return Decimal(paise).scaleb(-2)
-
-
-def format_inr(paise: Paise, *, symbol: bool = True) -> str:
-    """Format paise with Indian digit grouping: 50000000 -> ``"₹5,00,000.00"``.
-
-    Negative amounts put the sign before the symbol: ``"-₹1,000.00"``.
-    """
-    sign = "-" if paise < 0 else ""
-    whole, frac = divmod(abs(paise), PAISE_PER_RUPEE)
-    mark = "₹" if symbol else ""
-    return f"{sign}{mark}{group_indian(whole)}.{frac:02d}"
-
-
-def group_indian(whole: int) -> str:
-    """Group a non-negative integer the Indian way: 1234567 -> ``"12,34,567"``."""
-    digits = str(whole)
-    if len(digits) <= 3:
-        return digits
-    head, tail = digits[:-3], digits[-3:]
-    pairs: list[str] = []
-    while len(head) > 2:
-        pairs.insert(0, head[-2:])
-        head = head[:-2]
-    return ",".join([head, *pairs, tail])
 
 
 def _as_text(value: str | int | Decimal, field: str) -> str:
