@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -55,6 +56,22 @@ def format_ts(moment: datetime) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.isoformat(timespec="microseconds")[:26] + "Z"
+
+
+_last_second: tuple[int, str] = (-1, "")
+
+
+def utc_stamp() -> str:
+    """``format_ts(utcnow())``, built from ``time.time_ns`` with the date and time of
+    day worked out once per second (the writer stamps every batch)."""
+    global _last_second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)
+    second, prefix = _last_second
+    if seconds != second:
+        year, month, day, hour, minute, sec = time.gmtime(seconds)[:6]
+        prefix = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{sec:02d}"
+        _last_second = (seconds, prefix)
+    return f"{prefix}.{nanos // 1000:06d}Z"
 
 
 @dataclass(frozen=True)

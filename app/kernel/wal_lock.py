@@ -43,7 +43,8 @@ class WalLock:
         self.path = path
         self.subject = subject
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-        self._me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})[:-1].encode()
+        me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})[:-1].encode()
+        self._info = me.replace(b"%", b"%%") + b',"since":%.6f}'
 
     def acquire(self, timeout: float) -> None:
         """Take the lock, waiting up to ``timeout`` seconds.
@@ -53,7 +54,7 @@ class WalLock:
         """
         if not flock.try_lock(self._fd):
             self._wait(timeout)
-        info = b'%s,"since":%.6f}' % (self._me, time.time())
+        info = self._info % time.time()
         os.pwrite(self._fd, info.ljust(_INFO_BYTES - 1) + b"\n", 0)
 
     def _wait(self, timeout: float) -> None:

@@ -29,12 +29,13 @@ from queue import SimpleQueue
 from typing import Any, Protocol
 
 from app.kernel.errors import KnownError, StorageError
-from app.kernel.wal_format import Entry, Record, format_ts, make_record
+from app.kernel.wal_format import Entry, Record, format_ts, make_record, utc_stamp, utcnow
 from app.kernel.wal_lock import WalLock
 from app.kernel.wal_scan import Tip, settle_tail
 
 log = logging.getLogger("app.kernel.wal")
 _fdatasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
+_BODY = b'{"lsn":%d,"prev":"%s","ts":"%s"%s'
 _DISK_PROBLEMS = {
     errno.ENOSPC: "the disk is full",
     errno.EDQUOT: "the disk quota is used up",
@@ -270,7 +271,7 @@ class BatchWriter:
         self._fd = fd
         self._lock = lock
         self._hooks = hooks
-        self._clock = clock
+        self._stamp = utc_stamp if clock is utcnow else lambda: format_ts(clock())
         self._lock_timeout = lock_timeout
         self._stale = False
         self._failed = ""
@@ -324,8 +325,12 @@ class BatchWriter:
         return self._after(accepted, records)
 
     def _sync(self) -> None:
-        """Take in records other processes appended; catch the hooks up if needed."""
-        if os.fstat(self._fd).st_size != self.tip.end:
+        """Take in records other processes appended; catch the hooks up if needed.
+
+        The file's size comes from ``lseek`` (one system call, like ``fstat``, but no
+        stat object to build); reads go through ``pread`` and writes append, so the
+        file offset it moves is never used."""
+        if os.lseek(self._fd, 0, os.SEEK_END) != self.tip.end:
             self.tip, torn = settle_tail(self._fd, self.path, self.tip)
             if torn is not None:
                 log.warning("%s", torn.detail)
@@ -351,28 +356,36 @@ class BatchWriter:
         return accepted, outcome
 
     def _encode(self, accepted: list[Pending]) -> tuple[list[Record], bytes]:
-        ts = format_ts(self._clock())
+        ts = self._stamp()
         ts_bytes = ts.encode()
         lsn, prev = self.tip.lsn, self.tip.hash
+        if len(accepted) == 1:
+            entry, tail, _ = accepted[0]
+            body = _BODY % (lsn + 1, prev, ts_bytes, tail)
+            digest = sha256(prev + body).hexdigest()
+            record = make_record(lsn + 1, ts, prev.decode(), digest, entry)
+            return [record], b"%s %s\n" % (digest.encode(), body)
         prev_text = prev.decode()
         lines: list[bytes] = []
         records: list[Record] = []
-        line, record, hash_ = lines.append, records.append, sha256
+        line, record_, hash_ = lines.append, records.append, sha256
         for entry, tail, _ in accepted:
             lsn += 1
-            body = b'{"lsn":%d,"prev":"%s","ts":"%s"%s' % (lsn, prev, ts_bytes, tail)
+            body = _BODY % (lsn, prev, ts_bytes, tail)
             digest = hash_(prev + body).hexdigest()
             prev = digest.encode()
             line(b"%s %s\n" % (prev, body))
-            record(make_record(lsn, ts, prev_text, digest, entry))
+            record_(make_record(lsn, ts, prev_text, digest, entry))
             prev_text = digest
         return records, b"".join(lines)
 
     def _write(self, data: bytes) -> None:
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(self._fd, view) :]
+            written = os.write(self._fd, data)
+            if written < len(data):
+                view = memoryview(data)[written:]
+                while view:
+                    view = view[os.write(self._fd, view) :]
             _fdatasync(self._fd)
         except OSError as exc:
             self._roll_back()
@@ -408,6 +421,8 @@ class BatchWriter:
                 )
                 error.__cause__ = exc
                 return [(item[2], error) for item in accepted]
+        if len(records) == 1:
+            return [(accepted[0][2], records[0])]
         return [(item[2], record) for item, record in zip(accepted, records, strict=True)]
 
 
