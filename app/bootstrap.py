@@ -15,6 +15,7 @@ from app.config import Settings
 from app.kernel.errors import KnownError, StorageError
 from app.kernel.stats import StatsCollector
 from app.services.context import ServiceContext, close_context, make_context
+from app.services.housekeeping import Housekeeping
 from app.services.loan_queue import LoanQueue
 from app.services.pipeline import Pipeline
 from app.services.registry import Services
@@ -32,15 +33,17 @@ class Runtime:
     stats: StatsCollector
     services: Services
     queue: LoanQueue
+    daily: Housekeeping
     _closed: bool = field(default=False, repr=False)
     _started: bool = field(default=False, repr=False)
 
     def start_background(self) -> None:
-        """Start the loan scheduler's workers (the desktop and the server do; the CLI's
-        one-shot commands do not)."""
+        """Start the loan scheduler's workers and the daily jobs (the desktop and the
+        server do; the CLI's one-shot commands do not)."""
         if not self._started:
             self._started = True
             self.queue.start()
+            self.daily.start()
 
     @property
     def store(self) -> DocumentStore:
@@ -63,6 +66,7 @@ class Runtime:
         if not self._closed:
             self._closed = True
             if self._started:
+                self.daily.stop()
                 self.queue.stop()
             close_context(self.ctx)
 
@@ -104,4 +108,5 @@ def build(settings: Settings) -> Runtime:
     services = Services.build(ctx)
     queue = LoanQueue(ctx, settings.scheduler_workers, service=services.loans)
     stats.register("queue_depth", queue.depth)
-    return Runtime(settings, ctx, stats, services, queue)
+    daily = Housekeeping(services.loans, services.recovery)
+    return Runtime(settings, ctx, stats, services, queue, daily)
