@@ -40,7 +40,7 @@ from enum import IntEnum
 from fractions import Fraction
 from typing import Any
 
-from app.kernel.errors import Conflict, ValidationError
+from app.kernel.errors import Conflict, KnownError, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -286,6 +286,9 @@ class LoanScheduler:
         result: Any = None
         try:
             result = self._process(job)
+        except KnownError as exc:
+            log.info("Job %s refused: %s", job.id, exc)
+            job.error = exc
         except Exception as exc:
             log.exception("Job %s failed in %s", job.id, threading.current_thread().name)
             job.error = exc

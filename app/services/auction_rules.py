@@ -246,7 +246,8 @@ def _settlement(agreement: Agreement, period: int, discount: int, fee: int) -> S
         net_instalment_paise=gross_instalment - share,
         residue_paise=n * share - pool,
     )
-    assert n * result.net_instalment_paise + result.residue_paise == result.prize_paise + fee
+    if n * result.net_instalment_paise + result.residue_paise != result.prize_paise + fee:
+        raise ArithmeticError(f"settlement does not add up: {result}")  # a bug, never input
     return result
 
 
