@@ -7,6 +7,10 @@ transactions added. Ledger transactions are append-only (created with
 ``expect_version=0``, never changed); anything else found in the WAL on
 ``ledger_txns``, a gap in the records, or a long way to catch up falls back to a
 full scan, so the totals always equal a fresh scan of the store.
+
+A scan runs while the pipeline keeps writing, so it is labelled with the sequence
+number it saw only when ``last_applied_lsn`` reads the same before and after it (the
+number moves in the same store transaction as the writes); see :func:`_scan_at_lsn`.
 """
 
 from __future__ import annotations
@@ -27,6 +31,9 @@ from app.services.store import DocumentStore, Query
 
 MAX_CATCH_UP = 20_000
 """More WAL records than this since the last look: scan the store instead."""
+PLAIN_SCANS = 2
+"""Scans whose sequence number moved that are retried as they were; later scans
+remember the ids they saw and add the missing records from the WAL instead."""
 
 
 @dataclass
@@ -68,12 +75,39 @@ class Totals:
         )
 
 
-def scan(store: DocumentStore, lsn: int) -> Totals:
-    """Totals from one pass over every ledger transaction in ``store``."""
+def scan(store: DocumentStore, lsn: int, seen: set[str] | None = None) -> Totals:
+    """Totals from one pass over every ledger transaction in ``store``, labelled
+    ``lsn``; the id of each is added to ``seen`` if given."""
     totals = Totals(lsn)
     for doc in store.stream(Query(LEDGER)):
         totals.add(doc.id, doc.data)
+        if seen is not None:
+            seen.add(doc.id)
     return totals
+
+
+def _scan_at_lsn(store: DocumentStore, pipeline: Pipeline) -> Totals:
+    """A scan whose totals are exactly those as of the sequence number it carries.
+
+    The scan's snapshot lies between two reads of ``last_applied_lsn``; when they
+    agree it saw that number. When writers keep moving it, a scan that remembers the
+    ids it saw is topped up with the WAL records between the two reads it missed.
+    """
+    attempt = 0
+    while True:
+        before = store.last_applied_lsn()
+        seen: set[str] | None = set() if attempt >= PLAIN_SCANS else None
+        totals = scan(store, before, seen)
+        after = store.last_applied_lsn()
+        if after == before:
+            return totals
+        if seen is not None and (new := _new_txns(pipeline, before, after)) is not None:
+            totals.lsn = after
+            for txn_id, data in new:
+                if txn_id not in seen:
+                    totals.add(txn_id, data)
+            return totals
+        attempt += 1
 
 
 def _new_txns(pipeline: Pipeline, since: int, upto: int) -> Iterable[tuple[str, Any]] | None:
@@ -131,7 +165,7 @@ def current(store: DocumentStore, pipeline: Pipeline) -> Totals:
         if totals is not None and 0 <= lsn - totals.lsn <= MAX_CATCH_UP:
             new = _new_txns(pipeline, totals.lsn, lsn)
         if totals is None or new is None:
-            totals = scan(store, lsn)
+            totals = _scan_at_lsn(store, pipeline)
         else:
             totals = _copy(totals, lsn)
             for txn_id, data in new:
