@@ -33,15 +33,18 @@ class LiveCollection(QObject):
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(debounce_ms)
-        self._timer.timeout.connect(self.changed)
-        self._raw.connect(self._timer.start)
+        self._timer.timeout.connect(self._fire)
+        self._raw.connect(self._arm)
         self._first: set[int] = set()
+        self._closed = False
         self._listeners: list[Listener] = []
         for index, target in enumerate(targets):
             self._listeners.append(store.on_snapshot(target, self._callback(index)))
 
     def _callback(self, index: int) -> Callable[[list[Change]], None]:
         def on_changes(changes: list[Change]) -> None:
+            if self._closed:
+                return
             if index not in self._first:  # the initial snapshot is not a change
                 self._first.add(index)
                 return
@@ -49,7 +52,18 @@ class LiveCollection(QObject):
 
         return on_changes
 
+    def _arm(self) -> None:
+        if not self._closed:  # a change queued before close() must not restart the timer
+            self._timer.start()
+
+    def _fire(self) -> None:
+        if not self._closed:
+            self.changed.emit()
+
     def close(self) -> None:
+        """Stop listening; no ``changed`` is emitted after this returns."""
+        self._closed = True
         for listener in self._listeners:
             listener.unsubscribe()
         self._listeners.clear()
+        self._timer.stop()
