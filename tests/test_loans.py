@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService, loan_account
 from app.services.loans import LoanService, allocate, preview
+from app.services.pipeline import Committed, Reader
 from app.services.store import Query
 from tests.lending import (
     ADMIN,
@@ -389,3 +391,67 @@ def test_no_phone_in_clear_in_loan_records(ctx: ServiceContext, loans: LoanServi
     loans.apply(RAVI, member, LAKH, 12, "Shop")
     loan_records = [r for r in wal(ctx) if r.action.startswith("loan.")]
     assert loan_records and not any(_json_has(r.change, "9876543210") for r in loan_records)
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def interleave(
+    monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
+) -> list[int]:
+    """Run ``between`` once, after the next transaction's work has read the store and
+    before it commits; returns a list that grows by one per attempt of that work."""
+    transact = ctx.pipeline.transact
+    runs: list[int] = []
+
+    def patched(actor: Actor, work: Callable[[Reader], Any], **kw: Any) -> Committed:
+        def wrapped(reader: Reader) -> Any:
+            runs.append(1)
+            result = work(reader)
+            if len(runs) == 1:
+                monkeypatch.setattr(ctx.pipeline, "transact", transact)
+                between()
+            return result
+
+        return transact(actor, wrapped, **kw)
+
+    monkeypatch.setattr(ctx.pipeline, "transact", patched)
+    return runs
+
+
+def late_portfolio(ctx: ServiceContext, loans: LoanService) -> tuple[str, str]:
+    """Loan ``a`` current (four EMIs paid), loan ``c`` never paid: 99 days late on 20 May."""
+    add_capital(ctx, 10 * LAKH)
+    a = disbursed_loan(loans, add_member(ctx, "A Kumar", "+919800000001"), 2 * LAKH, 12)
+    c = disbursed_loan(loans, add_member(ctx, "C Kumar", "+919800000003"), LAKH, 12)
+    ctx.clock.set(datetime(2026, 5, 20, 6, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    pay_instalments(loans, a, 4)
+    return a, c
+
+
+def test_an_emi_on_a_loan_left_alone_does_not_make_refresh_dpd_retry(
+    ctx: ServiceContext, loans: LoanService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, c = late_portfolio(ctx, loans)
+    fifth = loans.detail(a).schedule[4]
+    runs = interleave(
+        monkeypatch, ctx, lambda: loans.record_emi(RAVI, a, fifth.emi, "UTR-A-5", "2026-05-20")
+    )
+    assert loans.refresh_dpd(SYSTEM) == 1
+    assert len(runs) == 1
+    assert loans.get(c).data["dpd"] == 99
+    assert loans.get(a).data["last_paid_on"] == "2026-05-20"
+
+
+def test_an_emi_on_a_loan_being_refreshed_is_not_overwritten(
+    ctx: ServiceContext, loans: LoanService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _, c = late_portfolio(ctx, loans)
+    first = loans.detail(c).schedule[0]
+    runs = interleave(
+        monkeypatch, ctx, lambda: loans.record_emi(RAVI, c, first.emi, "UTR-C-1", "2026-05-20")
+    )
+    assert loans.refresh_dpd(SYSTEM) == 0
+    assert len(runs) == 2
+    late_since = loans.detail(c).schedule[1].due_date or ""
+    assert loans.get(c).data["dpd"] == (date(2026, 5, 20) - date.fromisoformat(late_since)).days

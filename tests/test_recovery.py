@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,7 +15,7 @@ from app.services.auction_rules import Agreement
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService, dues_writes
 from app.services.members import MemberService
-from app.services.pipeline import ChangeSet
+from app.services.pipeline import ChangeSet, Committed, Reader
 from app.services.recovery import OPEN_KEYS, RecoveryService
 from app.services.store import Write
 from tests.builders import ADMIN, ADMIN2, EMPLOYEE
@@ -384,3 +385,59 @@ def test_board_columns_and_cards(
     assert board.columns["missed"][0].next_due is None
     late = rec.board(date(2027, 1, 2)).columns["notice"][0]
     assert late.next_due == ("Send the written notice by", "2027-01-03")
+
+
+# -- concurrency -------------------------------------------------------------------------
+
+
+def interleave(
+    monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
+) -> list[int]:
+    """Run ``between`` once, after the next transaction's work has read the store and
+    before it commits; returns a list that grows by one per attempt of that work."""
+    transact = ctx.pipeline.transact
+    runs: list[int] = []
+
+    def patched(actor: Actor, work: Callable[[Reader], Any], **kw: Any) -> Committed:
+        def wrapped(reader: Reader) -> Any:
+            runs.append(1)
+            result = work(reader)
+            if len(runs) == 1:
+                monkeypatch.setattr(ctx.pipeline, "transact", transact)
+                between()
+            return result
+
+        return transact(actor, wrapped, **kw)
+
+    monkeypatch.setattr(ctx.pipeline, "transact", patched)
+    return runs
+
+
+def test_payments_committed_during_the_sweep_make_it_read_again(
+    ctx: ServiceContext,
+    rec: RecoveryService,
+    defaults: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def pay_up() -> None:
+        pay(ctx, 1, defaults["none"], NET, "UTR0010")
+        put_loan(ctx, "loan-1", defaults["borrower"], second_paid=True)
+
+    runs = interleave(monkeypatch, ctx, pay_up)
+    result = rec.sweep(SYSTEM, date(2026, 12, 20))
+    assert len(runs) == 2
+    assert len(result.opened) == 1 and result.open_cases == 1
+    assert [(c.member_id, c.source) for c in rec.cases()] == [(defaults["partial"], "dues")]
+
+
+def test_a_part_payment_during_the_sweep_is_not_overwritten_by_stale_figures(
+    ctx: ServiceContext,
+    rec: RecoveryService,
+    defaults: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    case_id = open_case(rec, defaults["none"])
+    runs = interleave(monkeypatch, ctx, lambda: pay(ctx, 1, defaults["none"], 2_000_00, "UTR0011"))
+    rec.sweep(SYSTEM, date(2026, 12, 21))
+    assert len(runs) == 2
+    assert rec.get(case_id).overdue == NET - 2_000_00

@@ -100,7 +100,7 @@ from app.services.ledger_reports import (
     timeline,
 )
 from app.services.money import format_inr
-from app.services.pipeline import ChangeSet
+from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Query
 
 __all__ = [
@@ -295,10 +295,11 @@ class LedgerService:
         docs = self.ctx.store.query(Query(DUES).where("member_id", "==", member_id))
         return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.group_id, d.period))
 
-    def overdue(self, as_of: Date) -> list[Due]:
-        """Dues not paid in full whose due date is before ``as_of``, oldest first."""
+    def overdue(self, as_of: Date, reader: Reader | None = None) -> list[Due]:
+        """Dues not paid in full whose due date is before ``as_of``, oldest first.
+        Inside a transaction, pass its ``reader`` so the dues read are preconditions."""
         query = Query(DUES).where("status", "==", "due").where("due_date", "<", as_of.isoformat())
-        docs = self.ctx.store.stream(query)
+        docs = reader.query(query) if reader is not None else self.ctx.store.stream(query)
         return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.id))
 
     def period_collections(self, group_id: str, period: int) -> PeriodCollections:

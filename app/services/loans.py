@@ -461,17 +461,20 @@ class LoanService(LoanReads):
 
     def refresh_dpd(self, actor: Actor) -> int:
         """Store today's days past due and bucket on every disbursed loan whose figures
-        changed (a daily job); returns how many loans changed."""
+        changed (a daily job); returns how many loans changed. Only the loans it updates
+        are preconditions, so an EMI posted meanwhile on another loan causes no retry."""
         actor.require("system", "employee", "admin", doing="refresh days past due")
         today = self.ctx.clock.today()
 
         def work(reader: Reader) -> tuple[ChangeSet, int] | None:
             writes = []
-            for loan in reader.query(Query(LOANS).where("status", "==", DISBURSED)):
+            for loan in self.ctx.store.stream(Query(LOANS).where("status", "==", DISBURSED)):
                 dpd = loan_dpd(loan.data, today)
                 if dpd != loan.data.get("dpd"):
                     update = {"dpd": dpd, "bucket": credit.bucket(dpd)}
-                    writes.append(Write("update", LOANS, loan.id, update))
+                    writes.append(
+                        Write("update", LOANS, loan.id, update, expect_version=loan.version)
+                    )
             if not writes:
                 return None
             event = {"type": "loans.dpd", "as_of": today.isoformat(), "changed": len(writes)}

@@ -54,7 +54,7 @@ from app.services.recovery_rules import (
     check_write_off_request,
     statutory_clocks,
 )
-from app.services.store import Document, Query, Write
+from app.services.store import Document, DocumentStore, Query, Write
 
 CASES = "recovery_cases"
 OPEN_KEYS = "recovery_open"
@@ -247,23 +247,25 @@ class RecoveryService:
 
     # -- the sweep -----------------------------------------------------------------
 
-    def overdue(self, as_of: date) -> list[Overdue]:
-        """Everything overdue as of ``as_of`` that a written-off case does not cover."""
-        excluded_items, excluded_loans = self._written_off()
-        found = overdue_dues(LedgerService(self.ctx).overdue(as_of), excluded_items)
-        loans = self.ctx.store.stream(Query(LOANS).where("status", "==", DISBURSED))
-        for doc in loans:
+    def overdue(self, as_of: date, reader: Reader | None = None) -> list[Overdue]:
+        """Everything overdue as of ``as_of`` that a written-off case does not cover.
+        Inside a transaction, pass its ``reader``: every due, loan and written-off case
+        read becomes a precondition, so a payment committed meanwhile forces a retry."""
+        excluded_items, excluded_loans = self._written_off(reader)
+        dues = LedgerService(self.ctx).overdue(as_of, reader)
+        found = overdue_dues(dues, excluded_items)
+        for doc in _read(self.ctx.store, reader, Query(LOANS).where("status", "==", DISBURSED)):
             if doc.id not in excluded_loans:
                 late = loan_overdue(doc.id, doc.data, as_of)
                 if late is not None:
                     found.append(late)
         return found
 
-    def _written_off(self) -> tuple[set[str], set[str]]:
+    def _written_off(self, reader: Reader | None = None) -> tuple[set[str], set[str]]:
         items: set[str] = set()
         loans: set[str] = set()
         query = Query(CASES).where("stage", "==", Stage.WRITTEN_OFF.value)
-        for doc in self.ctx.store.stream(query):
+        for doc in _read(self.ctx.store, reader, query):
             if doc.data["source"] == LOAN_SOURCE:
                 loans.add(doc.data["ref"])
             else:
@@ -277,7 +279,7 @@ class RecoveryService:
         day = as_of or self.ctx.clock.today()
 
         def work(reader: Reader) -> tuple[ChangeSet, SweepResult]:
-            found = {o.key: o for o in self.overdue(day)}
+            found = {o.key: o for o in self.overdue(day, reader)}
             cases = {d.data["key"]: d for d in reader.query(Query(CASES).where("open", "==", True))}
             result = SweepResult(day, open_cases=len(found))
             writes = self._open_and_update(actor, day, found, cases, result)
@@ -561,6 +563,12 @@ class RecoveryService:
 
 
 # -- helpers -------------------------------------------------------------------------------
+
+
+def _read(store: DocumentStore, reader: Reader | None, query: Query) -> Iterable[Document]:
+    """The query's documents, through ``reader`` (recording them as preconditions) when
+    given, else streamed from the store."""
+    return reader.query(query) if reader is not None else store.stream(query)
 
 
 def _entry(
