@@ -91,6 +91,7 @@ from pathlib import Path
 from types import TracebackType
 
 from app.kernel.errors import StorageError
+from app.kernel.files import fsync_dir
 from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
 from app.kernel.wal_scan import START, Tip, TornTail, follow, read_records, settle_tail
@@ -200,7 +201,7 @@ class WriteAheadLog:
             ) from exc
         try:
             if created:
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
             lock = WalLock(self.path.with_name(self.path.name + ".lock"), self.path)
             try:
                 torn = self._recover(fd, lock)
@@ -336,11 +337,3 @@ class WriteAheadLog:
 
     def _current(self) -> Tip:
         return self._batches.tip if self._batches is not None else self._tip
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

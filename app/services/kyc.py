@@ -30,14 +30,20 @@ try again, rather than leave a half-applied batch to reconcile.
 from __future__ import annotations
 
 import hashlib
-import os
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any, Literal
 
-from app.kernel.errors import Conflict, NotFound, PermissionDenied, StorageError, ValidationError
+from app.kernel.errors import (
+    Conflict,
+    LockHeld,
+    NotFound,
+    PermissionDenied,
+    StorageError,
+    ValidationError,
+)
+from app.kernel.files import write_durably
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import (
@@ -230,27 +236,6 @@ def check_documents(documents: Sequence[Upload]) -> tuple[list[_Checked], list[s
     return checked, problems
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    _fsync_dir(path.parent)
-
-
 def _hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -310,10 +295,13 @@ class KycService:
         try:
             work = self._submit_work(actor, member_id, data, reason)
             self.ctx.pipeline.transact(actor, work)
-        except BaseException:
+        except (ValidationError, Conflict, NotFound, PermissionDenied, LockHeld):
+            # Refused before the WAL append: nothing refers to the new files.
             for path in created:
                 path.unlink(missing_ok=True)
             raise
+        # Any other failure (a StorageError after the record was fsynced) may still commit
+        # on replay, and that record names these files: an orphan is harmless, a hole not.
         return self.get(member_id)
 
     def _kyc_data(self, actor: Actor, member_id: str, kyc: ValidatedKyc) -> dict[str, Any]:
@@ -359,7 +347,7 @@ class KycService:
                 path = folder / f"{doc.sha256}.{doc.ext}"
                 if path.exists() and _hash_file(path)[0] == doc.sha256:
                     continue
-                _write_durably(path, doc.data)
+                write_durably(path, doc.data)
                 created.append(path)
         except OSError as exc:
             for path in created:

@@ -19,10 +19,8 @@ wrong and what to do next.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,9 +31,9 @@ from app.kernel.errors import (
     KnownError,
     NotFound,
     PermissionDenied,
-    StorageError,
     ValidationError,
 )
+from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import mask_phone, validate_phone
@@ -343,26 +341,12 @@ class OtpService:
 
 def load_key(path: Path) -> bytes:
     """The 32-byte server key in ``path``, created (mode 0600) on first use."""
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.parent / f".{path.name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(KEY_BYTES))
-                f.flush()
-                os.fsync(f.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won: use theirs
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    key = path.read_bytes()
-    if len(key) != KEY_BYTES:
-        raise StorageError(
-            f"The sign-in code key file {path} is damaged ({len(key)} bytes, not {KEY_BYTES}).",
-            hint="Delete it and restart: codes already sent and member sessions stop working.",
-        )
-    return key
+    return load_or_create_key(
+        path,
+        "sign-in code key",
+        KEY_BYTES,
+        damaged_hint="Delete it and restart: codes already sent and member sessions stop working.",
+    )
 
 
 def _recent(data: dict[str, Any], now: datetime, window: timedelta) -> list[str]:

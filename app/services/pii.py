@@ -27,10 +27,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import hmac
-import os
 import secrets
 import threading
 from pathlib import Path
@@ -39,6 +37,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.kernel.errors import StorageError, ValidationError
+from app.kernel.files import load_or_create_key
 from app.services.kyc_rules import validate_aadhaar
 
 KEY_BYTES = 32
@@ -71,47 +70,10 @@ class PiiVault:
     def _load(self) -> tuple[AESGCM, bytes, str]:
         with self._lock:
             if self._keys is None:
-                master = self._read_or_create()
+                master = load_or_create_key(self.key_path, "personal-data key", KEY_BYTES)
                 key_id = _derive(master, b"key-id").hex()[:8]
                 self._keys = (AESGCM(_derive(master, b"seal")), _derive(master, b"token"), key_id)
             return self._keys
-
-    def _read_or_create(self) -> bytes:
-        if not self.key_path.exists():
-            self._create()
-        return self._read()
-
-    def _create(self) -> None:
-        """Write the key to a private temp file, then link it into place (no clobber)."""
-        folder = self.key_path.parent
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = folder / f".{self.key_path.name}.{secrets.token_hex(8)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(secrets.token_bytes(KEY_BYTES))
-                f.flush()
-                os.fsync(f.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won: use theirs
-                os.link(tmp, self.key_path)
-        finally:
-            tmp.unlink(missing_ok=True)
-
-    def _read(self) -> bytes:
-        path = self.key_path
-        if os.name == "posix" and path.stat().st_mode & 0o077:
-            raise StorageError(
-                f"The personal-data key file {path} is readable by other users.",
-                hint=f"Restrict it with: chmod 600 {path}",
-            )
-        master = path.read_bytes()
-        if len(master) != KEY_BYTES:
-            raise StorageError(
-                f"The personal-data key file {path} is damaged ({len(master)} bytes, "
-                f"expected {KEY_BYTES}).",
-                hint="Restore it from the backup of the data directory.",
-            )
-        return master
 
     @property
     def key_id(self) -> str:

@@ -1,0 +1,80 @@
+"""Small durable-file helpers: directory fsync, atomic replace, private key files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from app.kernel.errors import StorageError
+
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+
+
+def fsync_dir(path: Path) -> None:
+    """Flush a directory entry (a create, rename or link) in ``path`` to disk (POSIX only)."""
+    if os.name != "posix":
+        return
+    fd = os.open(path, os.O_RDONLY | _CLOEXEC)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` atomically: readers see the old or the new file, whole."""
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+
+
+def load_or_create_key(path: Path, what: str, size: int = 32, *, damaged_hint: str = "") -> bytes:
+    """The ``size``-byte secret in ``path``, created private (mode 0600) on first use.
+
+    ``what`` names the key in messages ("personal-data key"). Two processes creating it at
+    once agree: each writes a temp file and links it into place without overwriting, and
+    the loser reads the winner's key.
+
+    Raises:
+        StorageError: the file is readable by other users, or is not ``size`` bytes long.
+    """
+    if not path.exists():
+        _create(path, size)
+    if os.name == "posix" and path.stat().st_mode & 0o077:
+        raise StorageError(
+            f"The {what} file {path} is readable by other users.",
+            hint=f"Restrict it with: chmod 600 {path}",
+        )
+    key = path.read_bytes()
+    if len(key) != size:
+        raise StorageError(
+            f"The {what} file {path} is damaged ({len(key)} bytes, expected {size}).",
+            hint=damaged_hint or "Restore it from the backup of the data directory.",
+        )
+    return key
+
+
+def _create(path: Path, size: int) -> None:
+    folder = path.parent
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = folder / f".{path.name}.{secrets.token_hex(8)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | _CLOEXEC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(secrets.token_bytes(size))
+            f.flush()
+            os.fsync(f.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won: use theirs
+            os.link(tmp, path)
+        fsync_dir(folder)
+    finally:
+        tmp.unlink(missing_ok=True)
