@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -128,6 +128,8 @@ class ActivityModel(RowTableModel[Activity]):
 
     COLUMNS = ("When", "Activity")
     _rows: list[Activity]
+    failed = Signal(str)
+    """Why reading the log failed; ``""`` once a later read works again."""
 
     def __init__(
         self,
@@ -141,6 +143,8 @@ class ActivityModel(RowTableModel[Activity]):
         super().__init__(parent)
         self._reader = WalReader(wal_path)
         self._worker = Worker("activity-wal", self)
+        self._worker.failed.connect(self._on_failed)
+        self._failing = False
         self._limit = limit
         self._now = now
         self._end: int | None = None
@@ -182,8 +186,15 @@ class ActivityModel(RowTableModel[Activity]):
         else:
             self._polling = False
 
+    def _on_failed(self, message: str) -> None:
+        self._failing = True
+        self.failed.emit(message)
+
     def _on_read(self, new: list[Activity], end: int, reset: bool) -> None:
         self._end = end
+        if self._failing:
+            self._failing = False
+            self.failed.emit("")
         if reset:
             self.beginResetModel()
             self._rows = new[::-1]
@@ -236,9 +247,18 @@ class ActivityView(QWidget):
         header = self.table.horizontalHeader()
         header.resizeSection(0, 110)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
+        self.status = QLabel()
+        self.status.setWordWrap(True)
+        self.status.hide()
+        self.model.failed.connect(self._show_failure)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
+        layout.addWidget(self.status)
         layout.addWidget(self.table, 1)
+
+    def _show_failure(self, message: str) -> None:
+        self.status.setText(f"Could not read the activity log: {message}" if message else "")
+        self.status.setVisible(bool(message))
 
     def shutdown(self) -> None:
         self.model.close()

@@ -10,6 +10,7 @@ result of recomputing the lot from it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,8 @@ from app.services.auctions import OPEN, Auction, Bid, Closed, LotCheck
 from app.services.groups import RUNNING, Group
 from app.services.money import format_inr
 from app.services.registry import Services
+from app.services.store import Query
+from app.views.formatting import Reloader
 from app.views.live import LiveCollection
 from app.views.table import ModelIndex, RowTableModel
 from app.views.worker import run
@@ -216,8 +219,9 @@ class AuctionControlView(QWidget):
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
-        self.live = LiveCollection(runtime.store, "auctions", "bids", debounce_ms=100, parent=self)
-        self.live.changed.connect(self.refresh)
+        self.reloader = Reloader(self._fetch_room, self._on_loaded, self)
+        self.live: LiveCollection | None = None
+        self._watched: str | None = None
         self.live_groups = LiveCollection(runtime.store, "groups", debounce_ms=500, parent=self)
         self.live_groups.changed.connect(self.load_groups)
         self._show_state()
@@ -280,14 +284,33 @@ class AuctionControlView(QWidget):
 
     def refresh(self) -> None:
         gid = self.group_id()
+        self._watch(gid)
         if gid is None:
             self.state = None
             self._show_state()
             return
-        run(lambda: load_room(self.runtime.services, gid), self._on_loaded, parent=self)
+        self.reloader.request()
 
-    def _on_loaded(self, state: RoomState) -> None:
-        if state.group.id == self.group_id():
+    def _watch(self, gid: str | None) -> None:
+        """Listen to the selected group's auctions (each bid also updates its auction)."""
+        if gid == self._watched and self.live is not None:
+            return
+        if self.live is not None:
+            self.live.close()
+            self.live.deleteLater()
+            self.live = None
+        self._watched = gid
+        if gid is not None:
+            query = Query("auctions").where("group_id", "==", gid)
+            self.live = LiveCollection(self.runtime.store, query, debounce_ms=100, parent=self)
+            self.live.changed.connect(self.refresh)
+
+    def _fetch_room(self) -> Callable[[], RoomState | None]:
+        gid, services = self.group_id(), self.runtime.services
+        return lambda: load_room(services, gid) if gid else None
+
+    def _on_loaded(self, state: RoomState | None) -> None:
+        if state is not None and state.group.id == self.group_id():
             self.state = state
             self._show_state()
 
@@ -401,5 +424,7 @@ class AuctionControlView(QWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
-        self.live.close()
+        self.reloader.stop()
+        if self.live is not None:
+            self.live.close()
         self.live_groups.close()

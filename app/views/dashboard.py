@@ -122,13 +122,15 @@ class DashboardView(QWidget):
         self.live.changed.connect(self.refresh)
         self.refresh()
 
-    def _targets(self) -> list[Query]:
-        today = self.runtime.ctx.clock.today().isoformat()
+    @staticmethod
+    def _targets() -> list[Query]:
+        """No date filter on the ledger: it would stay on the start day past midnight;
+        ``summarise`` picks today's receipts."""
         return [
             Query(MEMBERS).where("kyc_status", "==", "pending"),
             Query(LOANS).where("status", "in", list(OPEN)),
             Query(CASES).where("open", "==", True),
-            Query(LEDGER).where("date", "==", today),
+            Query(LEDGER),
         ]
 
     def refresh(self) -> None:

@@ -27,9 +27,9 @@ from app.services.actors import Actor
 from app.services.kpis import GroupHealth
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
+from app.views.formatting import Reloader
 from app.views.live import LiveCollection
 from app.views.table import ModelIndex, RowTableModel
-from app.views.worker import run
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -189,12 +189,15 @@ class GroupOverviewView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.table, 1)
+        services = runtime.services
+        self.reloader = Reloader(lambda: lambda: load_rows(services), self.model.set_rows, self)
         self.live = LiveCollection(runtime.store, "groups", "tickets", "dues", parent=self)
         self.live.changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        run(lambda: load_rows(self.runtime.services), self.model.set_rows, parent=self)
+        self.reloader.request()
 
     def shutdown(self) -> None:
+        self.reloader.stop()
         self.live.close()

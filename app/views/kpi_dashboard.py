@@ -22,8 +22,8 @@ from app.services.actors import Actor
 from app.services.kpis import DEFAULT_RATE_DEFINITION, POOL_PREFIX, Kpis
 from app.services.money import format_bps, format_inr, group_indian
 from app.services.registry import Services
+from app.views.formatting import Reloader
 from app.views.live import LiveCollection
-from app.views.worker import run
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -190,6 +190,8 @@ class KpiDashboardView(QWidget):
         self.buckets_chart = _chart("Open recovery cases by bucket", "cases")
         _set_ticks(self.buckets_chart, list(BUCKETS))
         self._build_layout(heading)
+        services = runtime.services
+        self.reloader = Reloader(lambda: lambda: load_dashboard(services), self._show, self)
         self.live = LiveCollection(
             runtime.store, "ledger_txns", "recovery_cases", "groups", debounce_ms=400, parent=self
         )
@@ -214,7 +216,7 @@ class KpiDashboardView(QWidget):
         layout.addLayout(charts, 1)
 
     def refresh(self) -> None:
-        run(lambda: load_dashboard(self.runtime.services), self._show, parent=self)
+        self.reloader.request()
 
     def _show(self, dashboard: Dashboard) -> None:
         self.dashboard = dashboard
@@ -281,4 +283,5 @@ class KpiDashboardView(QWidget):
         self.pool_chart.setYRange(0, max([1.0, *ys]) * 1.15)
 
     def shutdown(self) -> None:
+        self.reloader.stop()
         self.live.close()

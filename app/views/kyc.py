@@ -6,6 +6,7 @@ Only masked numbers are ever shown (the service never returns a clear one here).
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
@@ -153,7 +154,9 @@ class DocumentCard(QFrame):
         self.path = item.path
         doc = item.document
         layout = QVBoxLayout(self)
-        name = QLabel(f"<b>{_escape(doc.name)}</b> · {file_size(doc.size)} · {doc.content_type}")
+        name = QLabel(
+            f"<b>{html.escape(doc.name)}</b> · {file_size(doc.size)} · {doc.content_type}"
+        )
         layout.addWidget(name)
         text, colour = _CHECK_TEXT.get(
             item.check.status if item.check else "", ("Not checked", BAD)
@@ -210,18 +213,14 @@ class DocumentPane(QScrollArea):
         self.setWidget(body)
 
 
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _details(r: KycRecord) -> str:
     decided = ""
     if r.decided_at:
         decided = f"<br>{status_text(r.status)} {when(r.decided_at)}"
         if r.reason:
-            decided += f": {_escape(r.reason)}"
+            decided += f": {html.escape(r.reason)}"
     return (
-        f"<h3>{_escape(r.name)}</h3>"
+        f"<h3>{html.escape(r.name)}</h3>"
         f"Mobile {r.phone_masked} · PAN {r.pan_masked}<br>"
         f"Aadhaar {r.aadhaar_masked}<br>"
         f"Account {r.account_masked} · IFSC {r.ifsc}<br>"

@@ -30,6 +30,7 @@ from app.kernel.errors import KnownError
 from app.services.actors import Actor
 from app.services.money import format_inr
 from app.services.recovery import STAGES, Board, Card
+from app.views.formatting import Reloader
 from app.views.live import LiveCollection
 from app.views.worker import run, show_error
 
@@ -268,12 +269,13 @@ class RecoveryBoardView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addLayout(row, 1)
+        self.reloader = Reloader(lambda: runtime.services.recovery.board, self._show, self)
         self.live = LiveCollection(runtime.store, "recovery_cases", parent=self)
         self.live.changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        run(self.runtime.services.recovery.board, self._show, parent=self)
+        self.reloader.request()
 
     def _show(self, board: Board) -> None:
         self.board = board
@@ -311,7 +313,12 @@ class RecoveryBoardView(QWidget):
             widget = self.columns[source].take_card(case_id)
             if widget is not None:
                 self.columns[target].add_card(widget)
-        run(partial(call, case_id, target, note), lambda _: self.refresh(), on_error=self._refused)
+        run(
+            partial(call, case_id, target, note),
+            lambda _: self.refresh(),
+            parent=self,
+            on_error=self._refused,
+        )
 
     def _card(self, case_id: str) -> Card | None:
         stage = self.column_of(case_id)
@@ -334,4 +341,5 @@ class RecoveryBoardView(QWidget):
             show_error(self, exc)
 
     def shutdown(self) -> None:
+        self.reloader.stop()
         self.live.close()

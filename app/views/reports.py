@@ -25,8 +25,8 @@ from app.services.actors import Actor
 from app.services.ledger_reports import BalanceSheet, format_trial_balance
 from app.services.money import format_inr
 from app.services.registry import Services
+from app.views.formatting import Reloader
 from app.views.live import LiveCollection
-from app.views.worker import run
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -178,12 +178,14 @@ class ReportsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(body, 1)
+        services = runtime.services
+        self.reloader = Reloader(lambda: lambda: ledger_preview(services), self._show, self)
         self.live = LiveCollection(runtime.store, "ledger_txns", debounce_ms=300, parent=self)
         self.live.changed.connect(self.refresh)
         self.refresh()
 
     def refresh(self) -> None:
-        run(lambda: ledger_preview(self.runtime.services), self._show, parent=self)
+        self.reloader.request()
 
     def _show(self, text: str) -> None:
         scroll = self.preview.verticalScrollBar().value()
@@ -191,4 +193,5 @@ class ReportsView(QWidget):
         self.preview.verticalScrollBar().setValue(scroll)
 
     def shutdown(self) -> None:
+        self.reloader.stop()
         self.live.close()
