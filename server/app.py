@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -120,8 +120,8 @@ def create_app(
     hub = Hub(runtime.store, registry, auth.resolve_async, hub_options)
     app[HUB] = hub
     runtime.stats.register("connected_clients", hub.count)
-    app.cleanup_ctx.append(_hub_context)
-    app.on_shutdown.append(_close_sockets)
+    app.on_startup.append(_bind_hub)
+    app.on_shutdown.append(_close_hub)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/ws", websocket)
     api.add_routes(app)
@@ -129,15 +129,17 @@ def create_app(
     return app
 
 
-async def _hub_context(app: web.Application) -> AsyncIterator[None]:
-    """Bind the hub to the serving loop; on cleanup drop every store listener."""
-    hub = app[HUB]
-    assert hub.loop is asyncio.get_running_loop()
-    yield
-    await hub.close_all()
+async def _bind_hub(app: web.Application) -> None:
+    """Bind the hub to the serving loop (store listeners call back into it)."""
+    assert app[HUB].loop is asyncio.get_running_loop()
 
 
-async def _close_sockets(app: web.Application) -> None:
+async def _close_hub(app: web.Application) -> None:
+    """Close every socket and drop every store listener.
+
+    aiohttp runs ``on_shutdown`` before it waits for the running handlers (then runs the
+    cleanup hooks), so closing here keeps open websockets from holding shutdown up to its
+    timeout."""
     await app[HUB].close_all()
 
 

@@ -372,19 +372,22 @@ class Hub:
 
     # -- subscriptions --------------------------------------------------------------------
 
-    def subscribe(
+    async def subscribe(
         self, conn: Connection, channel: str, spec: ChannelSpec, payload: dict[str, Any]
     ) -> Callable[[], None]:
         """Check a subscription; returns the step that attaches it (run after the ack, so
-        the snapshot always follows the ack)."""
+        the snapshot always follows the ack). The channel's query may read the store, so it
+        runs in a worker thread, off the event loop (the GUI loop in the desktop)."""
         if spec.query is None:
             raise ProtocolError(f"Channel {channel!r} has nothing to subscribe to.")
         if channel in conn.topics:
             raise ProtocolError(f"Already subscribed to {channel!r}.")
-        query = spec.query(conn.actor, channel, payload)
+        query = await asyncio.to_thread(spec.query, conn.actor, channel, payload)
         key = f"{channel}|{query!r}"
 
         def attach() -> None:
+            if conn not in self.connections or channel in conn.topics:
+                return
             topic = self.topics.get(key)
             if topic is None:
                 topic = self.topics[key] = Topic(self, key, channel, spec, query)
@@ -444,7 +447,7 @@ class Hub:
             return {"unsubscribed": self.unsubscribe(conn, channel)}, None
         if action == "subscribe":
             _require(conn.actor, spec.roles, f"see {channel}")
-            return {"subscribed": channel}, self.subscribe(conn, channel, spec, payload)
+            return {"subscribed": channel}, await self.subscribe(conn, channel, spec, payload)
         handler = spec.actions.get(action)
         if handler is None:
             known = ", ".join(["subscribe", "unsubscribe", *spec.actions])

@@ -19,21 +19,6 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
-function groupIndian(whole) {
-  const s = String(whole);
-  if (s.length <= 3) return s;
-  const head = s.slice(0, -3).replace(/\B(?=(\d{2})+(?!\d))/g, ",");
-  return head + "," + s.slice(-3);
-}
-
-function inr(paise) {
-  if (paise === null || paise === undefined) return "—";
-  const sign = paise < 0 ? "-" : "";
-  const abs = Math.abs(paise);
-  const frac = String(abs % 100).padStart(2, "0");
-  return `${sign}₹${groupIndian(Math.floor(abs / 100))}.${frac}`;
-}
-
 function toPaise(text) {
   const clean = String(text).replace(/[₹,\s]/g, "").replace(/^Rs\.?/i, "");
   const m = /^(\d{1,12})(?:\.(\d{1,2}))?$/.exec(clean);
@@ -222,10 +207,25 @@ function showHeader() {
   }
 }
 
+// The badge reuses one integrity report for a while: each check may re-hash the log.
+const INTEGRITY_REUSE_MS = 30000;
+let integrityCheck = { at: 0, promise: null };
+
+function integrityReport(fresh) {
+  if (fresh || !integrityCheck.promise || Date.now() - integrityCheck.at > INTEGRITY_REUSE_MS) {
+    const promise = api("/api/integrity");
+    integrityCheck = { at: Date.now(), promise };
+    promise.catch(() => {
+      if (integrityCheck.promise === promise) integrityCheck = { at: 0, promise: null };
+    });
+  }
+  return integrityCheck.promise;
+}
+
 async function refreshBadge() {
   const el = document.getElementById("badge");
   try {
-    const r = await api("/api/integrity");
+    const r = await integrityReport(false);
     el.textContent = r.verified ? `✓ Log verified · ${r.entries}` : "✗ Log check failed";
     el.className = "badge " + (r.verified ? "ok" : "bad");
     el.title = `${r.entries} entries · head ${shortHash(r.head_hash)}`;
@@ -478,7 +478,8 @@ async function agreementPage(groupId) {
 // -- integrity -------------------------------------------------------------------------
 
 async function integrityPage() {
-  const r = await api("/api/integrity");
+  const r = await integrityReport(true);
+  refreshBadge();
   show(h("h1", {}, "Integrity"), card(null,
     h("div", { class: "verdict " + (r.verified ? "ok" : "bad") },
       r.verified ? "✓ The log is verified" : "✗ The log failed its check"),
