@@ -316,3 +316,68 @@ def test_gate_records_decisions_with_the_state_seen(ctx: ServiceContext) -> None
     guard = ctx.store.get("bankers_pools", "cash:lending")
     assert guard is not None and guard.data["grants"] == 2  # the sanction and the grant
     assert datetime.fromisoformat(doc.data["at"]).tzinfo == UTC
+
+
+# -- deducted instalments settle the winner's later dues ----------------------------------
+
+
+def test_deducted_prize_settles_the_winners_next_due(tmp_path: Path) -> None:
+    from app.services.ledger import check_ledger
+    from app.services.recovery import RecoveryService
+
+    clock = FixedClock(START)
+    ctx = make_context(tmp_path / "deduct", clock=clock)
+    try:
+        groups, room, ledger = GroupService(ctx), AuctionService(ctx), LedgerService(ctx)
+        members = [
+            add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
+        ]
+        gid = groups.create_group(
+            RAVI, "Godavari Chit", gross_paise=G, members=4, start_date=clock.today()
+        ).id
+        for member_id in members:
+            groups.enroll(RAVI, gid, member_id)
+        groups.start(RAVI, gid)
+        auction = room.open_auction(RAVI, gid, 1, duration_s=60)
+        room.bid(Actor(members[0], "S0", "member"), auction.id, members[0], 10_000_00)
+        clock.advance(seconds=120)
+        payout_id = room.close_auction(RAVI, auction.id, present=members[1:3]).payout_id
+        for n, member_id in enumerate(members):
+            ledger.record_receipt(
+                RAVI, group_id=gid, period=1, member_id=member_id,
+                amount=ledger.dues_for(member_id)[0].net, bank_ref=f"UTR-DED-{n}",
+                received_on=clock.today(),
+            )  # fmt: skip
+        gate = BankersGate(ctx)
+        gate.deduct_future(RAVI, payout_id, "Winner's letter of 10 Jan")
+        released = gate.release_payout(MEENA, payout_id)
+        assert released.deducted == 3 * FUTURE
+
+        clock.set(datetime(2026, 2, 10, 6, 0, tzinfo=UTC))
+        auction = room.open_auction(RAVI, gid, 2, duration_s=60)
+        room.bid(Actor(members[1], "S1", "member"), auction.id, members[1], 10_000_00)
+        clock.advance(seconds=120)
+        closed = room.close_auction(RAVI, auction.id, present=members[2:4])
+
+        due = next(d for d in ledger.dues_for(members[0]) if d.period == 2)
+        net = closed.settlement.net_instalment_paise
+        assert (due.status, due.paid, due.bank_refs) == ("paid", net, [f"deducted:{payout_id}"])
+        assert all(d.status == "due" for m in members[1:] for d in ledger.dues_for(m)[1:])
+        summary = ledger.period_collections(gid, 2)
+        assert (summary.collected, summary.paid_count) == (net, 1)
+        assert summary.commission_txn is not None  # the deduction covers the commission
+        assert ledger.balance(f"receivable:{members[0]}:{gid}") == 0
+        ok, report = check_ledger(ctx)
+        assert ok, report
+        with pytest.raises(ValidationError, match="already paid"):
+            ledger.record_receipt(
+                RAVI, group_id=gid, period=2, member_id=members[0], amount=net,
+                bank_ref="UTR-DED-TWICE", received_on=clock.today(),
+            )  # fmt: skip
+
+        RecoveryService(ctx).sweep(RAVI, date(2026, 3, 20))
+        cases = ctx.store.query(Query("recovery_cases"))
+        debtors = {c.data["member_id"] for c in cases}
+        assert members[0] not in debtors and debtors == set(members[1:])
+    finally:
+        close_context(ctx)

@@ -6,7 +6,7 @@ Also period 1 of a group whose foreman takes it (no auction). The rules are in
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from app.services.auction_model import (
 from app.services.groups import COMPLETED, Group, Ticket, read_group, read_tickets
 from app.services.ledger import dues_writes
 from app.services.pipeline import ChangeSet, Reader
-from app.services.store import Document, Write
+from app.services.store import Document, Query, Write
 
 
 @dataclass
@@ -116,7 +116,12 @@ class AuctionClosing(AuctionBase):
         minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
         writes = [Write("update", "auctions", auction_id, closing)]
         writes += self._settlement_writes(
-            group, tickets, outcome.winner_member_id, settlement, minutes
+            group,
+            tickets,
+            outcome.winner_member_id,
+            settlement,
+            minutes,
+            _deducted_payouts(reader, group.id),
         )
         event = _settled_event(group, auction_id, outcome, settlement)
         change = ChangeSet("auction.close", "auction", auction_id, writes, force_reason, event)
@@ -160,6 +165,7 @@ class AuctionClosing(AuctionBase):
         winner_member_id: str,
         settlement: rules.Settlement,
         minutes: dict[str, Any],
+        deducted: Mapping[str, str] | None = None,
     ) -> list[Write]:
         """Minutes, payout, prized ticket, group progress and dues: one period settled."""
         period, aid = settlement.period, auction_id_for(group.id, settlement.period)
@@ -190,6 +196,7 @@ class AuctionClosing(AuctionBase):
                 deadline,
                 self.ctx.ids,
                 raised_on=today,
+                deducted=deducted,
             ),
         ]
 
@@ -252,6 +259,17 @@ class AuctionClosing(AuctionBase):
         event = _settled_event(group, aid, outcome, settlement)
         change = ChangeSet("auction.foreman_period", "auction", aid, writes, reason, event)
         return change, Closed(auction, settlement, foreman, aid, outcome.decided_by)
+
+
+def _deducted_payouts(reader: Reader, group_id: str) -> dict[str, str]:
+    """Members of the group whose released prize kept their future instalments in the
+    pool, each with that payout's id (their later dues are settled from it)."""
+    payouts = reader.query(Query("payouts").where("group_id", "==", group_id))
+    return {
+        p.data["member_id"]: p.id
+        for p in payouts
+        if p.data.get("status") == "released" and p.data.get("deduct_future")
+    }
 
 
 def _no_bid_candidates(tickets: list[Ticket], defaulters: set[str]) -> list[str]:

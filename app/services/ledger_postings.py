@@ -305,27 +305,47 @@ def dues_writes(
     ids: NewId,
     *,
     raised_on: Date | str | None = None,
+    deducted: Mapping[str, str] | None = None,
 ) -> list[Write]:
     """The dues of one settled period: a ``dues`` document per member, the period's
     ``ledger_periods`` summary, and the postings "dues raised" and "discount
     distributed" (see the module docstring). Put them in the ChangeSet that closes
     the auction. Each document is created with ``expect_version=0``, so raising a
     period twice is refused. ``raised_on`` (default ``due_date``) dates the postings.
+
+    ``deducted`` maps a member to the released payout whose prize kept their future
+    instalments in the pool: that member's due is settled at once from the deduction
+    (``Dr chitfund / Cr receivable``, see :func:`_deducted_write`) and counts as
+    collected, so the commission moves when the collections cover it.
     """
     _check_dues_args(group_id, period, settlement, member_ids)
     when = iso_date(raised_on if raised_on is not None else due_date, "raised on")
     due = iso_date(due_date, "due date")
     s = settlement
     refs = {"group_id": group_id, "period": period}
-    writes = [
-        Write("set", PERIODS, period_id(group_id, period), _period_doc(s, refs, due, when), 0)
-    ]
+    summary = _period_doc(s, refs, due, when)
+    writes: list[Write] = []
+    settled: list[Write] = []
     for member in member_ids:
         doc = _due_doc(s, member, refs, due, when)
+        payout_id = (deducted or {}).get(member)
+        if payout_id is not None and s.net_instalment_paise > 0:
+            settled.append(_deducted_write(ids, s, group_id, member, payout_id, when, doc))
+            summary["collected"] += doc["paid"]
+            summary["paid_count"] += 1
         writes.append(Write("set", DUES, due_id(group_id, period, member), doc, 0))
     writes.append(_raised_write(ids, s, group_id, member_ids, when, refs))
     if s.discount_paise > 0:
         writes.append(_discount_write(ids, s, group_id, member_ids, when, refs))
+    writes += settled
+    fee = s.foreman_receives_paise
+    if settled and fee > 0 and summary["collected"] >= fee:
+        transfer = commission_transfer_write(
+            ids, group_id=group_id, period=period, amount=fee, date=when
+        )
+        writes.append(transfer)
+        summary["commission_txn"] = transfer.id
+    writes.insert(0, Write("set", PERIODS, period_id(group_id, period), summary, 0))
     if s.foreman_receives_paise < 0:
         short = -s.foreman_receives_paise
         lines = [dr(group_cash(group_id), short), cr(COMPANY_CASH, short)]
@@ -370,6 +390,33 @@ def _discount_write(
         + (f" less rounding {format_inr(s.residue_paise)}" if s.residue_paise else "")
     )
     return txn_write(ids, date=when, kind="discount.distributed", lines=lines, memo=memo, **refs)
+
+
+def _deducted_write(
+    ids: NewId,
+    s: Settlement,
+    group_id: str,
+    member: str,
+    payout_id: str,
+    when: str,
+    doc: dict[str, Any],
+) -> Write:
+    """Settle ``member``'s due (``doc``, updated here) from their prize's deduction:
+    the cash is already in the pool, so ``Dr chitfund:<g> / Cr receivable:<m>:<g>``."""
+    net = s.net_instalment_paise
+    ref = f"deducted:{payout_id}"
+    doc.update(paid=net, status="paid", bank_ref=ref, bank_refs=[ref], paid_at=when)
+    return txn_write(
+        ids,
+        date=when,
+        kind="dues.deducted",
+        lines=[dr(chitfund(group_id), net), cr(receivable(member, group_id), net)],
+        memo=f"Instalment of period {s.period} deducted from the prize ({payout_id})",
+        group_id=group_id,
+        period=s.period,
+        member_id=member,
+        payout_id=payout_id,
+    )
 
 
 def _period_doc(s: Settlement, refs: dict[str, Any], due: str, when: str) -> dict[str, Any]:
