@@ -37,8 +37,8 @@ pytest: $(STAMP)
 	dbus-run-session -- sh tests/with-keyring.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(PY) bench/wal.py --quick
-	$(PY) bench/domain.py --quick
+	PYTHONPATH=. $(PY) bench/wal.py --quick
+	PYTHONPATH=. $(PY) bench/domain.py --quick
 
 venv: $(STAMP)
 
