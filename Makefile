@@ -15,7 +15,7 @@ TEST_DEBS := $(RUN_DEBS) xvfb xauth x11-apps gnome-keyring dbus-x11 libsecret-to
 
 export QT_API := pyside6
 
-.PHONY: run test lint typecheck pytest bench system-deps-run system-deps-test venv clean demo serve
+.PHONY: run test lint typecheck pytest bench system-deps-run system-deps-test venv clean serve
 
 run: system-deps-run $(STAMP)
 	$(PY) -m app --seed-demo-if-empty
