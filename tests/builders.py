@@ -1,9 +1,17 @@
-"""Data the tests share: the staff who act, and valid KYC details and documents."""
+"""Data the tests share: the staff who act, valid KYC details and documents, and a way to
+make a concurrent commit land inside a transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
 from app.services.actors import Actor
+from app.services.context import ServiceContext
 from app.services.kyc_rules import verhoeff_check_digit
+from app.services.pipeline import Committed, Reader
 
 ADMIN = Actor("u-admin", "Asha Admin", "admin")
 ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
@@ -22,3 +30,26 @@ def aadhaar(seed: int) -> str:
     """A valid Aadhaar number, different for each ``seed``."""
     body = f"{2 + seed % 8}{seed:010d}"
     return body + verhoeff_check_digit(body)
+
+
+def interleave(
+    monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
+) -> list[int]:
+    """Run ``between`` once, after the next transaction's work has read the store and
+    before it commits; returns a list that grows by one per attempt of that work."""
+    transact = ctx.pipeline.transact
+    runs: list[int] = []
+
+    def patched(actor: Actor, work: Callable[[Reader], Any], **kw: Any) -> Committed:
+        def wrapped(reader: Reader) -> Any:
+            runs.append(1)
+            result = work(reader)
+            if len(runs) == 1:
+                monkeypatch.setattr(ctx.pipeline, "transact", transact)
+                between()
+            return result
+
+        return transact(actor, wrapped, **kw)
+
+    monkeypatch.setattr(ctx.pipeline, "transact", patched)
+    return runs

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -13,8 +12,8 @@ from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService, loan_account
 from app.services.loans import LoanService, allocate, preview
-from app.services.pipeline import Committed, Reader
 from app.services.store import Query
+from tests.builders import interleave
 from tests.lending import (
     ADMIN,
     LAKH,
@@ -394,29 +393,6 @@ def test_no_phone_in_clear_in_loan_records(ctx: ServiceContext, loans: LoanServi
 
 
 # -- concurrency -------------------------------------------------------------------------
-
-
-def interleave(
-    monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
-) -> list[int]:
-    """Run ``between`` once, after the next transaction's work has read the store and
-    before it commits; returns a list that grows by one per attempt of that work."""
-    transact = ctx.pipeline.transact
-    runs: list[int] = []
-
-    def patched(actor: Actor, work: Callable[[Reader], Any], **kw: Any) -> Committed:
-        def wrapped(reader: Reader) -> Any:
-            runs.append(1)
-            result = work(reader)
-            if len(runs) == 1:
-                monkeypatch.setattr(ctx.pipeline, "transact", transact)
-                between()
-            return result
-
-        return transact(actor, wrapped, **kw)
-
-    monkeypatch.setattr(ctx.pipeline, "transact", patched)
-    return runs
 
 
 def late_portfolio(ctx: ServiceContext, loans: LoanService) -> tuple[str, str]:

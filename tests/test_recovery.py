@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -15,10 +14,10 @@ from app.services.auction_rules import Agreement
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService, dues_writes
 from app.services.members import MemberService
-from app.services.pipeline import ChangeSet, Committed, Reader
+from app.services.pipeline import ChangeSet
 from app.services.recovery import OPEN_KEYS, RecoveryService
 from app.services.store import Write
-from tests.builders import ADMIN, ADMIN2, EMPLOYEE
+from tests.builders import ADMIN, ADMIN2, EMPLOYEE, interleave
 
 NOW = datetime(2026, 12, 20, 6, 0, tzinfo=UTC)  # 20 Dec 2026, 11:30 in India
 SMALL = Agreement(gross_paise=40_000_00, members=4, commission_bps=500, bid_step_paise=100_00)
@@ -388,29 +387,6 @@ def test_board_columns_and_cards(
 
 
 # -- concurrency -------------------------------------------------------------------------
-
-
-def interleave(
-    monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
-) -> list[int]:
-    """Run ``between`` once, after the next transaction's work has read the store and
-    before it commits; returns a list that grows by one per attempt of that work."""
-    transact = ctx.pipeline.transact
-    runs: list[int] = []
-
-    def patched(actor: Actor, work: Callable[[Reader], Any], **kw: Any) -> Committed:
-        def wrapped(reader: Reader) -> Any:
-            runs.append(1)
-            result = work(reader)
-            if len(runs) == 1:
-                monkeypatch.setattr(ctx.pipeline, "transact", transact)
-                between()
-            return result
-
-        return transact(actor, wrapped, **kw)
-
-    monkeypatch.setattr(ctx.pipeline, "transact", patched)
-    return runs
 
 
 def test_payments_committed_during_the_sweep_make_it_read_again(
