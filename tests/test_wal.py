@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -274,6 +275,25 @@ def test_failed_after_append_reports_durable_records_then_catches_up(wal_path: P
     assert hooks.catch_ups == [0, 2]
     assert hooks.applied == [1, 3]
     assert audit(wal_path) == 3
+
+
+def test_append_with_no_batch_in_progress_reports_a_rejection_as_a_batch_would(
+    wal_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    class Refusing(Hooks):  # any exception may refuse an entry, not only a KnownError
+        def before_append(self, entries: list[Entry]) -> list[Exception | None]:
+            return [LookupError("no such dues") if self.wants_out(e) else None for e in entries]
+
+    hooks = Refusing(reject="instalment 2")
+    with WriteAheadLog(wal_path, hooks=hooks) as wal:
+        assert wal.append(entry(1)).lsn == 1
+        with pytest.raises(LookupError, match="no such dues"):
+            wal.append(entry(2))
+        assert wal.append(entry(3)).lsn == 2
+        assert wal.stats().fsyncs == 2
+    assert hooks.applied == [1, 2]
+    assert not caplog.records, "a refusal is the caller's answer, not an error to log"
+    assert b"instalment 2" not in wal_path.read_bytes()
 
 
 def test_append_from_a_hook_is_refused(wal_path: Path) -> None:
@@ -624,7 +644,7 @@ def test_a_held_lock_times_out_with_the_holder_named(wal_path: Path) -> None:
 # -- failures of the disk ------------------------------------------------------------------
 
 
-def _fill_the_disk(path: str, out: Any) -> None:
+def _fill_the_disk(path: str, out: Any, one_by_one: bool) -> None:
     import resource
 
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -633,19 +653,30 @@ def _fill_the_disk(path: str, out: Any) -> None:
         fill(wal, 5)
         before = os.path.getsize(path)
         resource.setrlimit(resource.RLIMIT_FSIZE, (before + 700, resource.RLIM_INFINITY))
-        futures = [wal.submit(entry(i)) for i in range(10, 20)]
-        for f in futures:
-            error = f.exception()
-            outcomes.append(str(error) if error else f.result().lsn)
+        for i in range(10, 20):
+            if one_by_one:  # append with no batch in progress: written by the caller
+                try:
+                    outcomes.append(wal.append(entry(i)).lsn)
+                except StorageError as exc:
+                    outcomes.append(str(exc))
+            else:  # submitted: written by the helper thread as one batch
+                outcomes.append(wal.submit(entry(i)))
+        for n, f in enumerate(outcomes):
+            if isinstance(f, Future):
+                error = f.exception()
+                outcomes[n] = str(error) if error else f.result().lsn
         full = os.path.getsize(path)
         resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
         after = wal.append(entry(30)).lsn
     out.put((outcomes, before, full, after))
 
 
-def test_a_full_disk_fails_the_batch_and_leaves_no_partial_record(wal_path: Path) -> None:
+@pytest.mark.parametrize("one_by_one", [False, True], ids=["batch", "append"])
+def test_a_full_disk_fails_the_batch_and_leaves_no_partial_record(
+    wal_path: Path, one_by_one: bool
+) -> None:
     out = SPAWN.Queue()
-    child = SPAWN.Process(target=_fill_the_disk, args=(str(wal_path), out))
+    child = SPAWN.Process(target=_fill_the_disk, args=(str(wal_path), out, one_by_one))
     child.start()
     outcomes, before, full, after = out.get(timeout=60)
     child.join(30)

@@ -43,10 +43,11 @@ A record is acknowledged (its ``append`` returns, its future resolves) only afte
 the bytes are on disk (``fdatasync``). Entries are checked and JSON-encoded in the
 caller's thread, then queued. One batch at a time is written per ``WriteAheadLog``
 (see ``wal_writer``): a caller of ``append`` that finds no batch in progress writes
-everything queued itself, with one ``write`` and one ``fdatasync`` (group commit),
-and wakes the callers whose entries were in it; callers that arrived meanwhile
-wait, and one of them writes the next batch. ``submit`` returns a future at once;
-a helper thread writes a batch when only submitted entries are waiting.
+its own entry at once, in its own thread; callers that arrive meanwhile queue up
+and wait, and one of them then writes everything queued as the next batch, with
+one ``write`` and one ``fdatasync`` (group commit), and wakes the others.
+``submit`` returns a future at once; a helper thread writes a batch when only
+submitted entries are waiting.
 If the write or the sync fails (disk full, I/O error), the file is cut back to its
 last good record and every caller in the batch gets a ``StorageError``.
 
@@ -305,6 +306,11 @@ class WriteAheadLog:
         """
         tail = encode_entry(entry)
         group = self._open_group()
+        if group.claim():
+            try:
+                return self._batches.commit_one(entry, tail)  # type: ignore[union-attr]
+            finally:
+                group.unclaim()
         if group.is_leading():
             raise RuntimeError("append() from inside a WAL hook would wait for itself forever")
         waiter = Waiter()

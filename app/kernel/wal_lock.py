@@ -44,7 +44,11 @@ class WalLock:
         self.subject = subject
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})[:-1].encode()
-        self._info = me.replace(b"%", b"%%") + b',"since":%.6f}'
+        info = me.replace(b"%", b"%%") + b',"since":%.6f}'
+        # Padded once here (the float part always has the same width for years to come),
+        # so each acquire is one formatting and one pwrite.
+        width = len(info % time.time())
+        self._info = info.ljust(_INFO_BYTES - 1 - (width - len(info))) + b"\n"
 
     def acquire(self, timeout: float) -> None:
         """Take the lock, waiting up to ``timeout`` seconds.
@@ -54,8 +58,7 @@ class WalLock:
         """
         if not flock.try_lock(self._fd):
             self._wait(timeout)
-        info = self._info % time.time()
-        os.pwrite(self._fd, info.ljust(_INFO_BYTES - 1) + b"\n", 0)
+        os.pwrite(self._fd, self._info % time.time(), 0)
 
     def _wait(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout

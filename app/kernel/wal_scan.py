@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
+from typing import NamedTuple
 
 from app.kernel.errors import StorageError
 from app.kernel.wal_format import GENESIS, Record
@@ -22,9 +23,11 @@ _LSN_AT = re.compile(rb'[0-9a-f]{64} \{"lsn":([0-9]+),')
 _SEEK_WINDOW = 1 << 16
 
 
-@dataclass(frozen=True)
-class Tip:
-    """The last good record: its lsn and hash, and the byte offset just after its line."""
+class Tip(NamedTuple):
+    """The last good record: its lsn and hash, and the byte offset just after its line.
+
+    A named tuple, not a frozen dataclass: the writer makes one per batch, and a
+    frozen dataclass's ``__init__`` costs several times as much."""
 
     lsn: int
     hash: bytes

@@ -1,10 +1,10 @@
 """Group commit for the write-ahead log: leader/follower, one batch per lock hold.
 
-Callers queue entries. A blocking ``append`` that finds no batch in progress leads:
-it takes everything queued (its own entry included) and commits it as one batch in
-its own thread. Callers arriving meanwhile wait; when the batch is done the leader
-hands the lead to one of them, which takes everything that queued up meanwhile. A
-lone writer so never hands its request to another thread and back. Entries from
+A blocking ``append`` that finds no batch in progress claims the lead and commits
+its own entry directly (``commit_one``: no queue, no result object). Callers
+arriving meanwhile queue their entries and wait; when a batch is done the leader
+hands the lead to one of them, which takes everything that queued up meanwhile as
+the next batch. A lone writer so never hands its request to another thread and back. Entries from
 ``submit`` (futures, asyncio slots) never lead in their caller's thread (it must not
 block): when one of them is next, a helper thread leads.
 
@@ -146,6 +146,28 @@ class GroupCommit:
             return True
         self._jobs.put(True)
         return False
+
+    def claim(self) -> bool:
+        """Lead at once, with nothing queued, when no batch is in progress (``True``).
+
+        The caller then writes its own entry directly and calls ``unclaim``; callers
+        arriving meanwhile queue up as usual and get the lead handed on.
+
+        Raises:
+            StorageError: the log is closing or closed.
+        """
+        with self._mutex:
+            if self._state != "open":
+                raise not_open(self.batches.path, self._state)
+            if self._leading:
+                return False
+            self._leading = True
+        self._leader = threading.get_ident()
+        return True
+
+    def unclaim(self) -> None:
+        """End a ``claim``: hand the lead to whoever queued meanwhile."""
+        self._pass_lead(self._leader)
 
     def is_leading(self) -> bool:
         """Whether the calling thread is running a batch (so it may not wait on one)."""
@@ -295,6 +317,32 @@ class BatchWriter:
         finally:
             self._lock.release()
 
+    def commit_one(self, entry: Entry, tail: bytes) -> Record:
+        """Commit one entry under the lock, as ``commit`` would a batch of one; for a
+        caller that found no batch in progress (no queue, no result target).
+
+        Raises:
+            KnownError: the lock, a hook or the disk refused; nothing was written, or
+                (``StorageError``) the record is durable but could not be applied.
+        """
+        self._take_lock()
+        try:
+            self._sync()
+            refusal = self._verdicts([entry])[0] if self._hooks is not None else None
+            if refusal is None:
+                record, data = self._encode_one(entry, tail)
+                self._write(data)
+                self._advance([record], len(data))
+                refusal = self._apply([record])
+        except BaseException as exc:
+            _log_unknown(exc)
+            raise
+        finally:
+            self._lock.release()
+        if refusal is not None:
+            raise refusal
+        return record
+
     def _take_lock(self) -> None:
         if self._failed:
             raise StorageError(self._failed, hint=_RESTART_HINT)
@@ -309,8 +357,7 @@ class BatchWriter:
 
     @staticmethod
     def _failure(live: list[Pending], exc: BaseException) -> _Outcome:
-        if not isinstance(exc, KnownError):
-            log.exception("A write-ahead log batch failed", exc_info=exc)
+        _log_unknown(exc)
         return [(item[2], exc) for item in live]
 
     def _append(self, accepted: list[Pending]) -> _Outcome:
@@ -319,10 +366,19 @@ class BatchWriter:
             self._write(data)
         except StorageError as exc:
             return [(item[2], exc) for item in accepted]
-        self.tip = Tip(records[-1].lsn, records[-1].hash.encode(), self.tip.end + len(data))
+        self._advance(records, len(data))
+        error = self._apply(records)
+        if error is not None:
+            return [(item[2], error) for item in accepted]
+        if len(records) == 1:
+            return [(accepted[0][2], records[0])]
+        return [(item[2], record) for item, record in zip(accepted, records, strict=True)]
+
+    def _advance(self, records: list[Record], size: int) -> None:
+        """The tip and counters after ``records`` (``size`` bytes) were made durable."""
+        self.tip = Tip(records[-1].lsn, records[-1].hash.encode(), self.tip.end + size)
         self.commits += len(records)
         self.fsyncs += 1
-        return self._after(accepted, records)
 
     def _sync(self) -> None:
         """Take in records other processes appended; catch the hooks up if needed.
@@ -343,9 +399,7 @@ class BatchWriter:
     def _screen(self, live: list[Pending]) -> tuple[list[Pending], _Outcome]:
         if self._hooks is None:
             return live, []
-        verdicts = self._hooks.before_append([item[0] for item in live])
-        if len(verdicts) != len(live):
-            raise TypeError(f"before_append gave {len(verdicts)} verdicts for {len(live)} entries")
+        verdicts = self._verdicts([item[0] for item in live])
         accepted: list[Pending] = []
         outcome: _Outcome = []
         for item, verdict in zip(live, verdicts, strict=True):
@@ -355,16 +409,32 @@ class BatchWriter:
                 outcome.append((item[2], verdict))
         return accepted, outcome
 
+    def _verdicts(self, entries: list[Entry]) -> list[Exception | None]:
+        assert self._hooks is not None
+        verdicts = self._hooks.before_append(entries)
+        if len(verdicts) != len(entries):
+            raise TypeError(
+                f"before_append gave {len(verdicts)} verdicts for {len(entries)} entries"
+            )
+        return verdicts
+
+    def _encode_one(self, entry: Entry, tail: bytes) -> tuple[Record, bytes]:
+        ts = self._stamp()
+        lsn, prev = self.tip.lsn + 1, self.tip.hash
+        body = _BODY % (lsn, prev, ts.encode(), tail)
+        digest = sha256(prev + body).hexdigest()
+        return make_record(lsn, ts, prev.decode(), digest, entry), b"%s %s\n" % (
+            digest.encode(),
+            body,
+        )
+
     def _encode(self, accepted: list[Pending]) -> tuple[list[Record], bytes]:
+        if len(accepted) == 1:
+            record, data = self._encode_one(accepted[0][0], accepted[0][1])
+            return [record], data
         ts = self._stamp()
         ts_bytes = ts.encode()
         lsn, prev = self.tip.lsn, self.tip.hash
-        if len(accepted) == 1:
-            entry, tail, _ = accepted[0]
-            body = _BODY % (lsn + 1, prev, ts_bytes, tail)
-            digest = sha256(prev + body).hexdigest()
-            record = make_record(lsn + 1, ts, prev.decode(), digest, entry)
-            return [record], b"%s %s\n" % (digest.encode(), body)
         prev_text = prev.decode()
         lines: list[bytes] = []
         records: list[Record] = []
@@ -407,23 +477,28 @@ class BatchWriter:
             )
             log.error("%s", self._failed)
 
-    def _after(self, accepted: list[Pending], records: list[Record]) -> _Outcome:
-        if self._hooks is not None:
-            try:
-                self._hooks.after_append(records)
-            except Exception as exc:
-                log.exception("after_append failed; records are durable")
-                self._stale = True
-                error = StorageError(
-                    f"Records {records[0].lsn} to {records[-1].lsn} are saved in the "
-                    f"write-ahead log, but applying them afterwards failed: {exc}",
-                    hint="They are applied again before the next write or at the next start.",
-                )
-                error.__cause__ = exc
-                return [(item[2], error) for item in accepted]
-        if len(records) == 1:
-            return [(accepted[0][2], records[0])]
-        return [(item[2], record) for item, record in zip(accepted, records, strict=True)]
+    def _apply(self, records: list[Record]) -> StorageError | None:
+        """Let the hooks apply the durable ``records``; the callers' error if they fail."""
+        if self._hooks is None:
+            return None
+        try:
+            self._hooks.after_append(records)
+        except Exception as exc:
+            log.exception("after_append failed; records are durable")
+            self._stale = True
+            error = StorageError(
+                f"Records {records[0].lsn} to {records[-1].lsn} are saved in the "
+                f"write-ahead log, but applying them afterwards failed: {exc}",
+                hint="They are applied again before the next write or at the next start.",
+            )
+            error.__cause__ = exc
+            return error
+        return None
+
+
+def _log_unknown(exc: BaseException) -> None:
+    if not isinstance(exc, KnownError):
+        log.exception("A write-ahead log batch failed", exc_info=exc)
 
 
 _RESTART_HINT = (
