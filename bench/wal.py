@@ -13,6 +13,13 @@ Run from the repository root::
 (c) 64 concurrent submitters, three ways: threads calling ``append``, asyncio
     tasks awaiting ``asyncio.wrap_future(wal.submit(...))``, and asyncio tasks
     awaiting ``AsyncWal.append`` (one loop wake-up per batch). The best counts.
+(e) floors, to judge (a)-(c) by: the same work as one commit written inline with
+    nothing else (encode, flock and holder info, end check, stamp, hash, record,
+    write, fdatasync, unlock), on an appended file and on a file zero-filled
+    ahead (so fdatasync need not log a new file size); and the CPU per record that
+    64 asyncio submitters and one writer spend in CPython before any system call
+    (encode, await a future, format, hash, build the record), against the CPU
+    budget per record that a group-commit ratio of 20 leaves on this disk.
 (d) verify_file on a log built in bulk, against a bare hashlib.sha256 loop over
     the same line bytes; with --quick the log is smaller and the time for
     1,000,000 records is extrapolated.
@@ -24,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import os
 import shutil
@@ -40,7 +48,7 @@ from typing import Any
 
 from app.kernel.wal import GENESIS, Entry, WriteAheadLog, verify_file
 from app.kernel.wal_async import AsyncWal
-from app.kernel.wal_format import encode_body, encode_entry
+from app.kernel.wal_format import encode_body, encode_entry, make_record, utc_stamp
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, can_use_workers
 
 SUBMITTERS = 64
@@ -112,6 +120,85 @@ def handoff_fsync_rate(path: Path, line: bytes, seconds: float) -> float:
         requests.put(None)
         thread.join()
         os.close(fd)
+
+
+def inline_floor_rate(folder: Path, seconds: float, *, zero_filled: bool) -> float:
+    """One commit's work written inline, with none of the log's structure around it."""
+    entry = sample_entry()
+    flags = os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC
+    fd = os.open(folder / "floor.log", flags | (0 if zero_filled else os.O_APPEND), 0o644)
+    lock = os.open(folder / "floor.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    if zero_filled:
+        os.write(fd, bytes(64 << 20))
+        os.fsync(fd)
+    info = b"%d" % os.getpid()
+    prev, lsn, end = GENESIS.encode(), 0, 0
+    try:
+        count, began = 0, time.perf_counter()
+        deadline = began + seconds
+        while True:
+            tail = encode_entry(entry)
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.pwrite(lock, b"%s %f\n" % (info, time.time()), 0)
+            if zero_filled:
+                if os.pread(fd, 1, end) not in (b"", b"\0"):
+                    raise RuntimeError("the floor's log was written by someone else")
+            elif os.lseek(fd, 0, os.SEEK_END) != end:
+                raise RuntimeError("the floor's log was written by someone else")
+            ts = utc_stamp()
+            lsn += 1
+            body = encode_body(lsn, prev, ts.encode(), tail)
+            digest = sha256(prev + body).hexdigest()
+            make_record(lsn, ts, prev.decode(), digest, entry)
+            data = b"%s %s\n" % (digest.encode(), body)
+            if zero_filled:
+                os.pwrite(fd, data, end)
+            else:
+                os.write(fd, data)
+            os.fdatasync(fd)
+            prev, end = digest.encode(), end + len(data)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+            count += 1
+            if count % 16 == 0 and time.perf_counter() >= deadline:
+                break
+        return _rate(count, time.perf_counter() - began)
+    finally:
+        os.close(fd)
+        os.close(lock)
+        (folder / "floor.log").unlink()
+
+
+def asyncio_floor_us(batches: int) -> float:
+    """CPU microseconds per record that 64 asyncio submitters and a writer cannot
+    avoid in CPython: encode the entry, await a future resolved with its batch of
+    64, and for the writer format the body, hash it and build the record."""
+    entry = sample_entry()
+    prev, ts = GENESIS.encode(), utc_stamp()
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        queued: list[tuple[bytes, asyncio.Future[None]]] = []
+
+        def write(batch: list[tuple[bytes, asyncio.Future[None]]]) -> None:
+            for lsn, (tail, future) in enumerate(batch, 1):
+                body = encode_body(lsn, prev, ts.encode(), tail)
+                make_record(lsn, ts, prev.decode(), sha256(prev + body).hexdigest(), entry)
+                future.set_result(None)
+
+        async def work() -> None:
+            for _ in range(batches):
+                future = loop.create_future()
+                queued.append((encode_entry(entry), future))
+                if len(queued) == SUBMITTERS:
+                    loop.call_soon(write, queued.copy())
+                    queued.clear()
+                await future
+
+        began = time.process_time()
+        await asyncio.gather(*(work() for _ in range(SUBMITTERS)))
+        return (time.process_time() - began) * 1e6 / (batches * SUBMITTERS)
+
+    return asyncio.run(main())
 
 
 def single_writer_rate(path: Path, seconds: float) -> float:
@@ -187,34 +274,46 @@ GROUP_MODES: dict[str, Callable[[WriteAheadLog, float], int]] = {
 }
 
 
-def group_rate(path: Path, mode: str, seconds: float) -> tuple[float, float]:
-    """Commits per second and average batch size of one group-commit mode."""
+def group_rate(path: Path, mode: str, seconds: float) -> tuple[float, float, float]:
+    """Commits per second, average batch size and CPU microseconds per commit (all
+    threads, system calls included) of one group-commit mode."""
     with WriteAheadLog(path) as wal:
-        began = time.perf_counter()
+        began, cpu = time.perf_counter(), time.process_time()
         count = GROUP_MODES[mode](wal, seconds)
-        elapsed = time.perf_counter() - began
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
         batch = wal.stats().avg_batch
     path.unlink()
-    return _rate(count, elapsed), batch
+    return _rate(count, elapsed), batch, cpu * 1e6 / max(count, 1)
 
 
 def durability_rounds(folder: Path, line: bytes, rounds: int, seconds: float) -> dict[str, Any]:
     """(a), (b) and (c) in alternating rounds; every ratio is taken within its round."""
     raws: list[float] = []
-    per_s: dict[str, list[float]] = {"single": [], "ceiling": [], **{m: [] for m in GROUP_MODES}}
+    per_s: dict[str, list[float]] = {
+        "single": [],
+        "ceiling": [],
+        "floor": [],
+        "floor_zero_filled": [],
+        **{m: [] for m in GROUP_MODES},
+    }
     ratios: dict[str, list[float]] = {name: [] for name in per_s}
     batches: dict[str, list[float]] = {m: [] for m in GROUP_MODES}
+    cpu: dict[str, list[float]] = {m: [] for m in GROUP_MODES}
     for n in range(rounds):
         raws.append(raw_fsync_rate(folder / "raw.log", line, seconds))
         per_s["single"].append(single_writer_rate(folder / f"single-{n}.log", seconds))
         per_s["ceiling"].append(handoff_fsync_rate(folder / "handoff.log", line, seconds))
+        per_s["floor"].append(inline_floor_rate(folder, seconds, zero_filled=False))
+        per_s["floor_zero_filled"].append(inline_floor_rate(folder, seconds, zero_filled=True))
         for mode in GROUP_MODES:
-            rate, batch = group_rate(folder / f"group-{n}.log", mode, seconds)
+            rate, batch, cpu_us = group_rate(folder / f"group-{n}.log", mode, seconds)
             per_s[mode].append(rate)
             batches[mode].append(batch)
+            cpu[mode].append(cpu_us)
         for name, rates in per_s.items():
             ratios[name].append(rates[-1] / raws[-1])
     best = max(GROUP_MODES, key=lambda m: statistics.median(ratios[m]))
+    floor_us = statistics.median(asyncio_floor_us(200) for _ in range(3))
     return {
         "raw_fsync_per_s": round(statistics.median(raws)),
         "raw_fsync_rounds": [round(r) for r in raws],
@@ -222,14 +321,20 @@ def durability_rounds(folder: Path, line: bytes, rounds: int, seconds: float) ->
         "single_writer_ratio": round(statistics.median(ratios["single"]), 3),
         "single_writer_rounds": [round(r, 2) for r in ratios["single"]],
         "handoff_ceiling_ratio": round(statistics.median(ratios["ceiling"]), 3),
+        "inline_floor_ratio": round(statistics.median(ratios["floor"]), 3),
+        "inline_floor_zero_filled_ratio": round(statistics.median(ratios["floor_zero_filled"]), 3),
         "group_commit_mode": best,
         "group_commit_per_s": round(statistics.median(per_s[best])),
         "group_commit_ratio": round(statistics.median(ratios[best]), 2),
+        "group_commit_cpu_us": round(statistics.median(cpu[best]), 1),
+        "group_commit_cpu_floor_us": round(floor_us, 1),
+        "group_commit_cpu_budget_us": round(1e6 / statistics.median(raws) / 20, 1),
         "group_commit_modes": {
             mode: {
                 "per_s": round(statistics.median(per_s[mode])),
                 "ratio": round(statistics.median(ratios[mode]), 2),
                 "avg_batch": round(statistics.median(batches[mode]), 1),
+                "cpu_us": round(statistics.median(cpu[mode]), 1),
             }
             for mode in GROUP_MODES
         },
@@ -338,12 +443,21 @@ def _print_table(r: dict[str, Any]) -> None:
         f"    bare thread handoff + fdatasync (ceiling for one writer thread): "
         f"ratio {r['handoff_ceiling_ratio']}"
     )
+    print(
+        f"(e) one commit's work inline: ratio {r['inline_floor_ratio']}; "
+        f"on a zero-filled file: ratio {r['inline_floor_zero_filled_ratio']}"
+    )
     for name, g in r["group_commit_modes"].items():
         print(
             f"(c) 64 submitters, {name:<20}  {g['per_s']:>9,}/s  ratio {g['ratio']}"
-            f"  avg batch {g['avg_batch']}"
+            f"  avg batch {g['avg_batch']}  CPU {g['cpu_us']} us/commit"
         )
     print(f"    best: {r['group_commit_mode']}, ratio {r['group_commit_ratio']} (goal >= 20)")
+    print(
+        f"(e) CPU per commit: {r['group_commit_cpu_us']} us; CPython floor for it "
+        f"{r['group_commit_cpu_floor_us']} us; a ratio of 20 on this disk allows "
+        f"{r['group_commit_cpu_budget_us']} us"
+    )
     print(
         f"(d) verify {r['verify_records']:,} records      {r['verify_per_s']:>9,}/s  "
         f"(one process {r['verify_single_process_per_s']:,}/s; raw sha256 "
