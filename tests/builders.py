@@ -32,6 +32,12 @@ def aadhaar(seed: int) -> str:
     return body + verhoeff_check_digit(body)
 
 
+def pan(seed: int) -> str:
+    """A valid individual PAN, different for each ``seed`` below 26 * 10,000."""
+    letter, number = divmod(seed, 10_000)
+    return f"ABCP{chr(ord('A') + letter)}{number:04d}K"
+
+
 def interleave(
     monkeypatch: pytest.MonkeyPatch, ctx: ServiceContext, between: Callable[[], object]
 ) -> list[int]:

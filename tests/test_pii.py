@@ -111,6 +111,19 @@ def test_aadhaar_token_refuses_an_invalid_number(vault: PiiVault) -> None:
         vault.aadhaar_token("521185133377")
 
 
+def test_pan_token_stable_keyed_and_apart_from_aadhaar_tokens(tmp_path: Path) -> None:
+    vault = PiiVault(tmp_path / "a.key")
+    token = vault.pan_token("ABCPD1234E")
+    assert len(token) == 64 and "1234" not in token
+    assert vault.pan_token(" abcpd 1234e ") == token
+    assert PiiVault(tmp_path / "a.key").pan_token("ABCPD1234E") == token
+    assert vault.pan_token("ABCPD1235E") != token
+    assert PiiVault(tmp_path / "b.key").pan_token("ABCPD1234E") != token
+    assert token != vault.aadhaar_token(AADHAAR)
+    with pytest.raises(ValidationError, match="individual PAN"):
+        vault.pan_token("ABCCD1234E")
+
+
 def test_processes_racing_to_create_the_key_agree(data_dir: Path) -> None:
     key_path = data_dir / "race" / "pii.key"
     code = (

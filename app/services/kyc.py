@@ -9,9 +9,12 @@ result of this module holds a PAN, Aadhaar or account number in clear; only
 :meth:`KycService.reveal` returns one, to an admin, and writes a ``kyc.reveal``
 record saying who asked, for which member and field, and why (never the value).
 
-An Aadhaar may belong to one member only: ``aadhaar_tokens/{token}`` names the
-member holding it and is created with ``expect_version=0`` in the submission's
-ChangeSet, so two members can never both register one number.
+An Aadhaar, and likewise a PAN, may belong to one member only: one person, one
+membership (a second membership under the same numbers is how ghost members are
+made). ``aadhaar_tokens/{token}`` and ``pan_tokens/{token}`` name the member
+holding each keyed token and are created with ``expect_version=0`` in the
+submission's ChangeSet, so two members can never both register one number. A
+rejected record keeps its numbers until it is submitted again with others.
 
 Documents are PNG, JPEG or PDF (recognised by their first bytes, not by the name or
 the declared type), at most :data:`MAX_DOCUMENT_BYTES` each. Each is stored as
@@ -62,6 +65,9 @@ from app.services.store import Document, Query, Write
 
 KYC = "kyc"
 AADHAAR_TOKENS = "aadhaar_tokens"
+PAN_TOKENS = "pan_tokens"
+_ONE_MEMBER_EACH = (("aadhaar_token", AADHAAR_TOKENS, "Aadhaar"), ("pan_token", PAN_TOKENS, "PAN"))
+"""Numbers held by one member only: the KYC field with the token, its index, its name."""
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 10
 MAX_FILENAME = 120
@@ -311,6 +317,7 @@ class KycService:
             "phone_masked": mask_phone(kyc.phone),
             "pan_sealed": seal(kyc.pan, context=f"pan:{member_id}"),
             "pan_masked": mask_pan(kyc.pan),
+            "pan_token": self.ctx.pii.pan_token(kyc.pan),
             "aadhaar_token": self.ctx.pii.aadhaar_token(kyc.aadhaar),
             "aadhaar_last4": aadhaar_last4(kyc.aadhaar),
             "account_sealed": seal(kyc.account_number, context=f"account:{member_id}"),
@@ -359,8 +366,6 @@ class KycService:
         return created
 
     def _submit_work(self, actor: Actor, member_id: str, data: dict[str, Any], reason: str) -> Any:
-        token = data["aadhaar_token"]
-
         def work(reader: Reader) -> ChangeSet:
             reader.require(MEMBERS, member_id, "member")
             old = reader.get(KYC, member_id)
@@ -369,7 +374,9 @@ class KycService:
                     f"The KYC of member {member_id} is already approved.",
                     hint="An approved KYC is not replaced by a new submission.",
                 )
-            writes = self._token_writes(reader, actor, member_id, token, old)
+            writes: list[Write] = []
+            for claim in _ONE_MEMBER_EACH:
+                writes += _token_writes(reader, actor, member_id, data, old, *claim)
             writes += [
                 Write("set", KYC, member_id, data),
                 Write("update", MEMBERS, member_id, {"kyc_status": DECIDABLE}),
@@ -385,26 +392,6 @@ class KycService:
             return ChangeSet("kyc.submit", "kyc", member_id, writes, reason, event)
 
         return work
-
-    def _token_writes(
-        self, reader: Reader, actor: Actor, member_id: str, token: str, old: Document | None
-    ) -> list[Write]:
-        held = reader.get(AADHAAR_TOKENS, token)
-        if held is not None and held.data.get("member_id") != member_id:
-            owner = "another member" if actor.role == "member" else held.data.get("member_id")
-            raise Conflict(
-                f"This Aadhaar is already registered to {owner}; one Aadhaar, one member.",
-                hint="Check the number against the card, or ask the firm's office for help.",
-            )
-        writes = []
-        if held is None:
-            writes.append(
-                Write("set", AADHAAR_TOKENS, token, {"member_id": member_id}, expect_version=0)
-            )
-        old_token = old.data.get("aadhaar_token") if old is not None else None
-        if old_token and old_token != token:
-            writes.append(Write("delete", AADHAAR_TOKENS, old_token))
-        return writes
 
     # -- decisions ----------------------------------------------------------------------
 
@@ -657,3 +644,32 @@ def _row_matches(row: QueueRow, needle: str) -> bool:
         or (bool(compact) and row.phone_masked.casefold().endswith(compact))
         or (bool(compact) and row.pan_masked.casefold().endswith(compact))
     )
+
+
+def _token_writes(
+    reader: Reader,
+    actor: Actor,
+    member_id: str,
+    data: dict[str, Any],
+    old: Document | None,
+    field: str,
+    index: str,
+    number: str,
+) -> list[Write]:
+    """Claim ``data[field]`` in ``index`` for ``member_id`` (free the old one if it changed);
+    a Conflict when another member holds it (a member is not told who)."""
+    token = data[field]
+    held = reader.get(index, token)
+    if held is not None and held.data.get("member_id") != member_id:
+        owner = "another member" if actor.role == "member" else held.data.get("member_id")
+        raise Conflict(
+            f"This {number} is already registered to {owner}; one {number}, one member.",
+            hint="Check the number against the card, or ask the firm's office for help.",
+        )
+    writes = []
+    if held is None:
+        writes.append(Write("set", index, token, {"member_id": member_id}, expect_version=0))
+    old_token = old.data.get(field) if old is not None else None
+    if old_token and old_token != token:
+        writes.append(Write("delete", index, old_token))
+    return writes

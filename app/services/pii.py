@@ -9,7 +9,9 @@ What is kept, and how:
   (``XXXX-XXXX-1234``). It cannot be revealed, by anyone.
 * **PAN and bank account** are sealed with AES-256-GCM (:meth:`PiiVault.seal`)
   and shown masked everywhere. A person with the right role may reveal one
-  with :meth:`PiiVault.unseal`; the service layer audits each reveal.
+  with :meth:`PiiVault.unseal`; the service layer audits each reveal. The PAN
+  also gets a keyed token (:meth:`PiiVault.pan_token`), so one PAN on two
+  members is caught without comparing sealed values (each seal is different).
 
 The vault key is 32 random bytes in a file created on first use with mode
 0600 under the data directory. Two sub-keys are derived from it (one for
@@ -38,7 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.kernel.errors import StorageError, ValidationError
 from app.kernel.files import load_or_create_key
-from app.services.kyc_rules import validate_aadhaar
+from app.services.kyc_rules import validate_aadhaar, validate_pan
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -123,10 +125,17 @@ class PiiVault:
             raise bad
         return parts[1], raw
 
-    # --- Aadhaar -------------------------------------------------------------
+    # --- tokens: equal numbers, equal tokens; the number cannot be read back ----------
 
     def aadhaar_token(self, aadhaar: str) -> str:
-        """Keyed HMAC-SHA256 of the normalised Aadhaar (hex): equal numbers, equal tokens."""
+        """Keyed HMAC-SHA256 of the normalised Aadhaar (hex)."""
+        return self._token(validate_aadhaar(aadhaar).encode("ascii"))
+
+    def pan_token(self, pan: str) -> str:
+        """Keyed HMAC-SHA256 of ``pan:`` and the normalised PAN (hex); the prefix keeps
+        it apart from every Aadhaar token made with the same key."""
+        return self._token(b"pan:" + validate_pan(pan).encode("ascii"))
+
+    def _token(self, message: bytes) -> str:
         _, token_key, _ = self._load()
-        number = validate_aadhaar(aadhaar)
-        return hmac.new(token_key, number.encode("ascii"), hashlib.sha256).hexdigest()
+        return hmac.new(token_key, message, hashlib.sha256).hexdigest()

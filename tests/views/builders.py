@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QBuffer, QIODevice
 from PySide6.QtGui import QColor, QImage
 
-from tests.builders import ACCOUNT, ADMIN, EMPLOYEE, PAN, PDF, aadhaar
+from tests.builders import ACCOUNT, ADMIN, EMPLOYEE, PDF, aadhaar, pan
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -31,7 +31,7 @@ def submit_kyc(runtime: Runtime, name: str, phone: str, seed: int) -> str:
         member.id,
         name=name,
         phone=phone,
-        pan=PAN,
+        pan=pan(seed),
         aadhaar=aadhaar(seed),
         account_number=ACCOUNT,
         ifsc="SBIN0001234",
