@@ -4,9 +4,9 @@ A blocking ``append`` that finds no batch in progress claims the lead and commit
 its own entry directly (``commit_one``: no queue, no result object). Callers
 arriving meanwhile queue their entries and wait; when a batch is done the leader
 hands the lead to one of them, which takes everything that queued up meanwhile as
-the next batch. A lone writer so never hands its request to another thread and back. Entries from
-``submit`` (futures, asyncio slots) never lead in their caller's thread (it must not
-block): when one of them is next, a helper thread leads.
+the next batch. A lone writer so never hands its request to another thread and
+back. Entries from ``submit`` (futures, asyncio slots) never lead in their caller's
+thread (it must not block): when one of them is next, a helper thread leads.
 
 For each batch: take the lock (waiting at most ``lock_timeout``), take in records
 other processes appended (and let the hooks catch up), let the hooks reject
@@ -325,7 +325,11 @@ class BatchWriter:
             KnownError: the lock, a hook or the disk refused; nothing was written, or
                 (``StorageError``) the record is durable but could not be applied.
         """
-        self._take_lock()
+        try:
+            self._take_lock()
+        except BaseException as exc:
+            _log_unknown(exc)
+            raise
         try:
             self._sync()
             refusal = self._verdicts([entry])[0] if self._hooks is not None else None
