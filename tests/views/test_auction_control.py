@@ -135,3 +135,52 @@ def test_bids_model_passes_the_model_tester(
     qtmodeltester.check(view.bids, force_py=True)
     assert view.bids.data(QModelIndex()) is None
     assert view.bids.data(view.bids.index(0, 0)) == "2"
+
+
+def test_switching_groups_shows_and_follows_only_the_chosen_group(
+    qtbot: QtBot, view: AuctionControlView, runtime: Runtime, group: tuple[str, list[str]]
+) -> None:
+    s = runtime.services
+    first, members = group
+    other_members = [
+        s.members.enroll(ADMIN, n, f"98765432{i:02d}").id
+        for i, n in enumerate(["Dev Anand", "Esha Gupta", "Farah Naaz"])
+    ]
+    other = s.groups.create_group(
+        EMPLOYEE, "Godavari 3L", gross_paise=3_00_000_00, members=3, start_date=date.today()
+    ).id
+    for m in other_members:
+        s.groups.enroll(EMPLOYEE, other, m)
+    s.groups.start(EMPLOYEE, other)
+    auction = s.auctions.open_auction(EMPLOYEE, first, 1)
+    floor = rules.discount_floor(s.groups.get_group(first).agreement)
+    s.auctions.bid(Actor(members[0], "Anil Joshi", "member"), auction.id, members[0], floor)
+    qtbot.waitUntil(lambda: view.groups.findData(other) >= 0)
+
+    def choose(gid: str) -> None:
+        view.groups.setCurrentIndex(view.groups.findData(gid))
+
+    choose(first)
+    qtbot.waitUntil(lambda: view.state is not None and view.bids.rowCount() == 1)
+    choose(other)
+    qtbot.waitUntil(lambda: view.state is not None and view.state.group.id == other)
+    assert view.bids.rowCount() == 0
+    assert view.open_button.isEnabled() and not view.close_button.isEnabled()
+    assert "Godavari" in view.groups.currentText()
+
+    # A bid in the group no longer shown must not reach this view's table.
+    s.auctions.bid(Actor(members[1], "Bela Shah", "member"), auction.id, members[1], floor + 500_00)
+    qtbot.wait(600)
+    assert view.state is not None and view.state.group.id == other
+    assert view.bids.rowCount() == 0
+    # ...while an auction opened for the chosen group elsewhere does: the view listens to it.
+    opener = threading.Thread(target=s.auctions.open_auction, args=(EMPLOYEE, other, 1))
+    opener.start()
+    opener.join()
+    qtbot.waitUntil(lambda: view.state is not None and view.state.is_open)
+    assert view.state.group.id == other and view.close_button.isEnabled()
+
+    choose(first)
+    qtbot.waitUntil(lambda: view.state is not None and view.state.group.id == first)
+    qtbot.waitUntil(lambda: view.bids.rowCount() == 2)
+    assert view.close_button.isEnabled()
