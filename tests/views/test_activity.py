@@ -11,8 +11,10 @@ from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.bootstrap import Runtime
 from app.kernel.wal_index import LineSummary
-from app.views.activity import ActivityModel, ago, describe
+from app.views.activity import ActivityModel, ActivityView, ago, describe
+from tests.builders import ADMIN
 from tests.views import ts_of, write_log
 
 
@@ -104,3 +106,35 @@ def test_an_empty_log_then_a_first_record(
     assert model.rowCount() == 0
     write_log(path, 1)
     qtbot.waitUntil(lambda: model.rowCount() == 1)
+
+
+def test_an_unreadable_log_is_said_then_cleared_and_nothing_shown_is_lost(
+    qtbot: QtBot, runtime: Runtime
+) -> None:
+    """The feed's own failure path: the log cannot be read (here its path turns into a
+    folder); the view says so, keeps what it showed, and recovers by itself."""
+    wal_path = runtime.pipeline.wal.path
+    for n in range(3):
+        runtime.services.members.enroll(ADMIN, f"Member {'ABC'[n]}", f"98765432{n:02d}")
+    view = ActivityView(runtime, poll_ms=20)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3)
+    moved = wal_path.with_name("wal.log.moved")
+    wal_path.rename(moved)
+    wal_path.mkdir()
+    try:
+        qtbot.waitUntil(lambda: view.status.isVisible())
+        assert view.status.text().startswith("Could not read the activity log:")
+        assert str(wal_path) in view.status.text()
+        assert view.model.rowCount() == 3
+    finally:
+        wal_path.rmdir()
+        moved.rename(wal_path)
+    qtbot.waitUntil(lambda: not view.status.isVisible())
+    assert view.model.rowCount() == 3
+    newest = runtime.services.members.enroll(ADMIN, "Member D", "9876543203")
+    qtbot.waitUntil(lambda: view.model.rowCount() == 4)
+    assert view.model.activity(0).summary.action == "member.enroll"
+    assert newest.id[:8] in view.model.data(view.model.index(0, 1))
+    view.shutdown()
