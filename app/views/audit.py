@@ -1,10 +1,13 @@
 """The audit viewer: every WAL record, newest first, with filters and an integrity check.
 
-``AuditModel`` keeps only an index of byte offsets for the rows it has loaded; a
-record is read and parsed when its row is painted (and kept in a small cache).
-Pages are found off the GUI thread by ``WalReader``, so a log of a million records
-opens at once and a filter's matches stream in. New records appear within a
-second: a worker polls the end of the file (which also sees other processes).
+``AuditModel`` keeps an index of byte offsets for the rows it has loaded and the
+parsed records of recent ones in a bounded cache. Everything that touches the file
+runs off the GUI thread: pages are found by ``WalReader`` in a worker, which parses
+the page's records as it goes, so a log of a million records opens at once and a
+filter's matches stream in. A row whose record has left the cache shows "…" while
+a second worker reads it again; the detail pane is filled the same way. New
+records appear within a second: a worker polls the end of the file (which also
+sees other processes).
 """
 
 from __future__ import annotations
@@ -61,6 +64,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _DAMAGED = QBrush(QColor("#c62828"))
+_LOADING = LineSummary(0, "", {}, "", {}, "", "", True)
+"""Stands in for a record being read in the background (shown as "…")."""
 
 
 Send = Callable[..., None]
@@ -197,7 +202,7 @@ class AuditModel(RowTableModel[Span]):
     COLUMNS = ("LSN", "Time", "Actor", "Role", "Action", "Entity", "Reason", "Hash")
     _rows: _Rows
     PAGE = 200
-    CACHE = 4096
+    CACHE = 8192
 
     changed = Signal()
     failed = Signal(str)
@@ -209,8 +214,12 @@ class AuditModel(RowTableModel[Span]):
         self._reader = WalReader(wal_path)
         self._worker = Worker("audit-wal", self)
         self._worker.failed.connect(self._on_failed)
+        self._row_reader = Worker("audit-rows", self)  # never waits behind a long search
+        self._row_reader.failed.connect(self._on_failed)
         self._rows = _Rows()
         self._cache: OrderedDict[int, LineSummary] = OrderedDict()
+        self._wanted: dict[int, Span] = {}
+        self._asked: set[int] = set()
         self._filter = WalFilter()
         self._gen = _Generation()
         self._busy = self._polling = self._exhausted = False
@@ -256,6 +265,7 @@ class AuditModel(RowTableModel[Span]):
         self._timer.stop()
         self._gen.value += 1
         self._worker.close()
+        self._row_reader.close()
 
     # -- filters -------------------------------------------------------------------
 
@@ -299,6 +309,8 @@ class AuditModel(RowTableModel[Span]):
         if span is None:
             return None
         column, s = index.column(), self._summary(span)
+        if s is _LOADING:
+            return "…" if role == Qt.ItemDataRole.DisplayRole else None
         if role == Qt.ItemDataRole.DisplayRole:
             return _display(s, column)
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -312,26 +324,60 @@ class AuditModel(RowTableModel[Span]):
     # -- rows ------------------------------------------------------------------------
 
     def summary(self, row: int) -> LineSummary:
-        """The parsed record of ``row`` (read from the log the first time it is needed)."""
-        return self._summary(self._rows[row])
+        """The parsed record of ``row``, read at once if it is not cached (for tools and
+        tests: the table itself never reads on the GUI thread)."""
+        span = self._rows[row]
+        return self._cache.get(span.offset) or _summaries(self._reader, [span])[span.offset]
 
     def _summary(self, span: Span) -> LineSummary:
         cached = self._cache.get(span.offset)
         if cached is not None:
             self._cache.move_to_end(span.offset)
             return cached
-        try:
-            summary = LineSummary.parse(self._reader.read(span))
-        except KnownError as exc:
-            return LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
-        self._cache[span.offset] = summary
-        if len(self._cache) > self.CACHE:
+        if span.offset not in self._asked:
+            self._asked.add(span.offset)
+            self._wanted[span.offset] = span
+            if len(self._wanted) == 1:
+                QTimer.singleShot(0, self._read_wanted)  # one read for a whole repaint
+        return _LOADING
+
+    def _read_wanted(self) -> None:
+        spans, self._wanted = list(self._wanted.values()), {}
+        reader = self._reader
+        self._row_reader.submit(lambda send: send(_summaries(reader, spans)), self._on_read)
+
+    def _on_read(self, found: dict[int, LineSummary]) -> None:
+        self._keep(found)
+        self._asked.difference_update(found)
+        if self._rows:
+            last = self.index(len(self._rows) - 1, len(self.COLUMNS) - 1)
+            self.dataChanged.emit(self.index(0, 0), last)
+
+    def _keep(self, found: dict[int, LineSummary]) -> None:
+        self._cache.update(found)
+        while len(self._cache) > self.CACHE:
             self._cache.popitem(last=False)
-        return summary
+
+    def offset(self, row: int) -> int:
+        """Where ``row``'s record starts in the log (it identifies the record)."""
+        return self._rows[row].offset
 
     def record(self, row: int) -> dict[str, Any]:
-        """The full record of ``row``, change included (for the detail pane)."""
+        """The full record of ``row``, change included, read at once (tools and tests)."""
         return parse_body(self._reader.read(self._rows[row]))
+
+    def fetch_record(self, row: int, handler: Callable[[int, dict[str, Any] | str], None]) -> None:
+        """Read ``row``'s full record in the background; ``handler(offset, record or
+        the reason it could not be read)`` runs on the GUI thread (a bound method)."""
+        reader, span = self._reader, self._rows[row]
+
+        def job(send: Send) -> None:
+            try:
+                send(span.offset, parse_body(reader.read(span)))
+            except KnownError as exc:
+                send(span.offset, str(exc))
+
+        self._row_reader.submit(job, handler)
 
     # -- background work -----------------------------------------------------------
 
@@ -347,7 +393,8 @@ class AuditModel(RowTableModel[Span]):
                 end = reader.end()
                 if end != since:
                     spans = reader.after(since, end, flt) if end > since else []
-                    send("grew", gen, spans, end, reader.head_lsn(end))
+                    found = _summaries(reader, spans)
+                    send("grew", gen, spans, end, reader.head_lsn(end), found)
             finally:
                 send("polled")
 
@@ -368,9 +415,12 @@ class AuditModel(RowTableModel[Span]):
             self._opened, self._cursor, self._head_end, self.total = True, end, end, total
             self.changed.emit()
 
-    def _on_found(self, gen: int, spans: list[Span], reached: int) -> None:
+    def _on_found(
+        self, gen: int, spans: list[Span], reached: int, found: dict[int, LineSummary]
+    ) -> None:
         if gen != self._gen.value or not spans:
             return
+        self._keep(found)
         first = len(self._rows)
         self.beginInsertRows(ROOT, first, first + len(spans) - 1)
         self._rows.add_older(spans)
@@ -383,12 +433,16 @@ class AuditModel(RowTableModel[Span]):
             self._busy, self._cursor, self._exhausted = False, reached, exhausted
             self.changed.emit()
 
-    def _on_grew(self, gen: int, spans: list[Span], end: int, total: int) -> None:
+    def _on_grew(
+        self, gen: int, spans: list[Span], end: int, total: int, found: dict[int, LineSummary]
+    ) -> None:
         if gen != self._gen.value:
             return
-        if end < self._head_end:
+        if end < self._head_end:  # the log was cut back: offsets may now hold other records
+            self._cache.clear()
             self.set_filter(self._filter)
             return
+        self._keep(found)
         if spans:
             self.beginInsertRows(ROOT, 0, len(spans) - 1)
             self._rows.add_newer(spans)
@@ -401,7 +455,19 @@ class AuditModel(RowTableModel[Span]):
 
     def _on_failed(self, message: str) -> None:
         self._busy = self._polling = False
+        self._asked.clear()  # rows still wanted are asked for again when next painted
         self.failed.emit(message)
+
+
+def _summaries(reader: WalReader, spans: Sequence[Span]) -> dict[int, LineSummary]:
+    """Worker thread: the parsed records of ``spans`` by offset (damaged ones marked)."""
+    found: dict[int, LineSummary] = {}
+    for span, line in zip(spans, reader.read_many(spans), strict=True):
+        try:
+            found[span.offset] = LineSummary.parse(line)
+        except KnownError as exc:
+            found[span.offset] = LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
+    return found
 
 
 def _scan(
@@ -416,13 +482,13 @@ def _scan(
     """Worker thread: send up to ``page`` more rows before ``end`` as they are found."""
     if flt.is_empty:
         spans, reached = reader.page(end, page)
-        send("found", gen, spans, reached)
+        send("found", gen, spans, reached, _summaries(reader, spans))
         send("scanned", gen, reached, reached <= 0 or not spans)
         return
     found, reached = 0, end
     for spans, reached in reader.search(flt, end, cancelled=stale):
         if spans:
-            send("found", gen, spans, reached)
+            send("found", gen, spans, reached, _summaries(reader, spans))
             found += len(spans)
         if found >= page:
             send("scanned", gen, reached, False)
@@ -656,6 +722,7 @@ class AuditView(QWidget):
         self.status = QLabel()
         self.table = self._table()
         self.detail = QPlainTextEdit()
+        self._detail_of: int | None = None
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a record to see everything it changed.")
         self.verify = VerifyPanel(path)
@@ -695,14 +762,20 @@ class AuditView(QWidget):
 
     def _show_detail(self, current: QModelIndex) -> None:
         if not current.isValid():
+            self._detail_of = None
             self.detail.clear()
             return
-        try:
-            record = self.model.record(current.row())
-        except KnownError as exc:
-            self.detail.setPlainText(str(exc))
-            return
-        self.detail.setPlainText(json.dumps(record, indent=2, ensure_ascii=False))
+        self._detail_of = self.model.offset(current.row())
+        self.detail.setPlainText("Reading the record…")
+        self.model.fetch_record(current.row(), self._on_record)
+
+    def _on_record(self, offset: int, record: dict[str, Any] | str) -> None:
+        if offset != self._detail_of:
+            return  # another row was selected meanwhile
+        if isinstance(record, str):
+            self.detail.setPlainText(record)
+        else:
+            self.detail.setPlainText(json.dumps(record, indent=2, ensure_ascii=False))
 
     def shutdown(self) -> None:
         """Stop background work (the window calls this when it closes)."""

@@ -5,14 +5,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QDateTime, QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.kernel.wal_index import WalFilter
+from app.kernel.wal_index import WalFilter, WalReader
 from app.services.actors import Actor
 from app.services.pipeline import ChangeSet
 from app.services.store import Write
@@ -180,8 +180,50 @@ def test_a_change_from_another_thread_shows_up_in_the_open_view(
     qtbot.waitUntil(lambda: view.model.rowCount() == 1)
     assert column(view.model, "Reason") == ["from a thread"]
     view.table.selectRow(0)
-    assert '"text": "hello"' in view.detail.toPlainText()
+    qtbot.waitUntil(lambda: '"text": "hello"' in view.detail.toPlainText())
     assert "1 entry;" in view.status.text()
+    view.shutdown()
+
+
+def test_the_table_and_detail_pane_never_read_the_log_on_the_gui_thread(
+    qtbot: QtBot, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rows that left the cache are read again in the background (shown as "…"
+    meanwhile), and so is the record shown in the detail pane."""
+    write_log(runtime.pipeline.wal.path, 600)
+    readers: set[str] = set()
+    for name in ("read", "read_many", "page", "end", "after"):
+        original = getattr(WalReader, name)
+
+        def spy(self: WalReader, *args: Any, _original: Any = original, **kw: Any) -> Any:
+            readers.add(threading.current_thread().name)
+            return _original(self, *args, **kw)
+
+        monkeypatch.setattr(WalReader, name, spy)
+    monkeypatch.setattr(AuditModel, "CACHE", 50)
+    view = AuditView(runtime, poll_ms=0)
+    qtbot.addWidget(view)
+    view.resize(1000, 600)
+    view.show()
+    model = view.model
+    wait_idle(qtbot, model)
+    model.fetchMore(QModelIndex())
+    wait_idle(qtbot, model)
+    assert model.rowCount() == 2 * AuditModel.PAGE
+    # Row 0 left the cache when the second page came in: it is read again, not on paint.
+    assert model.data(model.index(0, 0)) == "…"
+    assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole) is None
+    qtbot.waitUntil(lambda: model.data(model.index(0, 0)) == "600")
+    assert model.data(model.index(1, 0)) == "599"
+    view.table.selectRow(5)
+    assert view.detail.toPlainText() == "Reading the record…"
+    qtbot.waitUntil(lambda: '"lsn": 595' in view.detail.toPlainText())
+    view.table.selectRow(7)  # a second selection before the first answer: the last one wins
+    view.table.selectRow(8)
+    qtbot.waitUntil(lambda: '"lsn": 592' in view.detail.toPlainText())
+    qtbot.wait(50)
+    assert '"lsn": 592' in view.detail.toPlainText()
+    assert readers and threading.main_thread().name not in readers, readers
     view.shutdown()
 
 
