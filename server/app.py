@@ -39,13 +39,32 @@ _STATUS = {
 }
 
 
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}
+
+
+def _allow(exc: web.HTTPException) -> dict[str, str]:
+    allow = exc.headers.get("Allow")
+    return {"Allow": allow} if allow else {}
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Map domain errors to HTTP errors in one place; bugs become a logged 500."""
     try:
         return await handler(request)
-    except web.HTTPException:
-        raise
+    except web.HTTPException as exc:
+        if exc.status < 400 or not request.path.startswith("/api/"):
+            raise
+        # aiohttp's own refusals (no such route, wrong method, body too large) in the
+        # API's one error shape, so a client always gets JSON back.
+        body = {
+            "error": {
+                "code": _HTTP_CODES.get(exc.status, "http_error"),
+                "message": f"{exc.reason}: {request.method} {request.path[:200]}",
+                "hint": "",
+            }
+        }
+        return web.json_response(body, status=exc.status, headers=_allow(exc))
     except KnownError as exc:
         status = _STATUS.get(exc.code, 400)
         headers = {}

@@ -85,9 +85,20 @@ def test_rupees_rejects_non_amount_types(value: object) -> None:
         rupees(value)  # type: ignore[arg-type]
 
 
-def test_rupees_is_exact_for_huge_amounts() -> None:
-    digits = "9" * 40
-    assert rupees(digits + ".99") == int(digits + "99")
+def test_rupees_is_exact_up_to_the_largest_storable_amount_and_refuses_beyond() -> None:
+    largest = 2**63 - 1  # paise; every store backend keeps 64-bit integers exactly
+    assert rupees("92,233,720,368,547,758.07") == largest  # beyond a float's 53 bits
+    assert rupees("-92233720368547758.07", allow_negative=True) == -largest
+    for too_large in ("92233720368547758.08", "9" * 40, 10**30):
+        with pytest.raises(ValidationError, match="too large"):
+            rupees(too_large)
+    with pytest.raises(ValidationError, match="too large"):
+        rupees(Decimal("1E+999999999"))  # refused before 10**999999999 is worked out
+    # A pasted blob is refused before any arithmetic, without echoing it back.
+    with pytest.raises(ValidationError, match="a 5001-digit number has too many digits"):
+        rupees("1" + "0" * 5_000)
+    with pytest.raises(ValidationError, match="too precise"):
+        rupees("0." + "0" * 60 + "1")
 
 
 @pytest.mark.parametrize(

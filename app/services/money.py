@@ -159,11 +159,24 @@ def _parse_amount_text(text: str, field: str) -> Decimal:
     return -amount if negative else amount
 
 
+_MAX_DIGITS = 40
+"""More digits than any real amount or rate has; refused before any arithmetic."""
+_MAX_STORED = 2**63 - 1
+"""The largest integer every store backend keeps exactly (Firestore's is 64-bit)."""
+
+
 def _scale_exact(amount: Decimal, places: int, field: str, rule: str) -> int:
-    """Return ``amount * 10**places`` as an int, exactly, or refuse if a fraction is left."""
+    """Return ``amount * 10**places`` as an int, exactly, or refuse if a fraction is left
+    or the result is too large to store."""
     sign, digits, exponent = amount.as_tuple()
     if not isinstance(exponent, int):
         raise ValidationError(f"{field}: {amount} is not a number.")
+    if len(digits) > _MAX_DIGITS:
+        raise ValidationError(
+            f"{field}: a {len(digits)}-digit number has too many digits.", hint="Check the number."
+        )
+    if amount.adjusted() + places > 18:
+        raise ValidationError(f"{field}: {amount} is too large.", hint="Check the number.")
     coefficient = int("".join(map(str, digits)) or "0")
     shift = exponent + places
     if shift >= 0:
@@ -172,4 +185,6 @@ def _scale_exact(amount: Decimal, places: int, field: str, rule: str) -> int:
         scaled, remainder = divmod(coefficient, 10**-shift)
         if remainder:
             raise ValidationError(f"{field}: {amount} is too precise; {rule}.")
+    if scaled > _MAX_STORED:
+        raise ValidationError(f"{field}: {amount} is too large.", hint="Check the number.")
     return -scaled if sign else scaled
