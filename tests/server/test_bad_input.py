@@ -10,7 +10,9 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
-from tests.browser.world import World
+from server.app import create_app
+from server.ws import HubOptions
+from tests.browser.world import World, open_auction
 from tests.server.wsutil import staff_token, token_for
 
 Client = TestClient[Any, Any]
@@ -40,6 +42,12 @@ NASTY: list[Any] = [
     "<script>alert(1)</script>",
     "../../etc/passwd",
 ]
+
+
+@pytest.fixture
+def app(runtime: Runtime, world: World) -> web.Application:
+    """The real app, with the websocket rate limit out of the way (it has its own tests)."""
+    return create_app(runtime, hub_options=HubOptions(rate=10_000.0, burst=10_000.0))
 
 
 @pytest.fixture
@@ -151,3 +159,56 @@ async def test_unknown_api_paths_and_methods_answer_in_the_api_error_shape(
     assert (await resp.json())["error"]["code"] == "method_not_allowed"
     page = await client.get("/no-such-page")
     assert page.status == 404 and page.content_type != "application/json"
+
+
+WS_VALUES: list[Any] = [v for v in NASTY if not (isinstance(v, str) and len(v) > 1_000)]
+
+
+async def test_websocket_requests_with_nasty_values_get_exactly_one_clear_error(
+    client: Client, runtime: Runtime, world: World, member: dict[str, str]
+) -> None:
+    """Every malformed request on the member channels: one error with its request_id
+    (never a 'bug'), the connection stays open, and nothing reaches the WAL."""
+    auction = open_auction(runtime, world)
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": member["Authorization"].split()[1]})
+    assert (await ws.receive_json(timeout=5))["event"] == "ready"
+    channels = [
+        f"auction.{auction.id}",
+        f"auction.status.{auction.id}",
+        "member.timeline",
+        "loans.mine",
+    ]
+    requests: list[dict[str, Any]] = []
+    for value in WS_VALUES:
+        requests += [
+            {"channel": f"auction.{auction.id}", "action": "bid", "payload": {"discount": value}},
+            {"channel": value, "action": "subscribe", "payload": {}},
+            {"channel": channels[2], "action": value, "payload": {}},
+            {"channel": channels[2], "action": "subscribe", "payload": value},
+            {"channel": channels[3], "action": "subscribe", "payload": {"member_id": value}},
+        ]
+
+    async def answer(request: dict[str, Any], request_id: Any) -> dict[str, Any]:
+        await ws.send_json({**request, "request_id": request_id})
+        while True:
+            reply: dict[str, Any] = await ws.receive_json(timeout=5)
+            if reply.get("request_id") == request_id:
+                return reply
+            assert reply["event"] in ("snapshot", "delta"), reply  # a subscription's data
+
+    head = runtime.pipeline.wal.head()
+    for n, request in enumerate(requests):
+        reply = await answer(request, n)
+        what = f"{request}"[:120]
+        if reply["event"] == "ack":  # a member naming no one, or themselves, subscribes
+            assert request["action"] == "subscribe" and request["channel"] in channels, what
+            gone = await answer({"channel": request["channel"], "action": "unsubscribe"}, -n)
+            assert gone["event"] == "ack", gone  # so the next value is tried afresh
+            continue
+        assert reply["event"] == "error", what
+        assert reply["payload"]["code"] not in ("bug", "rate_limited"), what
+        assert reply["payload"]["message"], what
+    assert runtime.pipeline.wal.head() == head
+    assert (await answer({"channel": channels[2], "action": "subscribe"}, "last"))["event"] == "ack"
+    await ws.close()
