@@ -19,6 +19,7 @@ from app.config import Settings
 from app.kernel.errors import KnownError
 
 Command = Callable[[argparse.Namespace, Settings], int]
+Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 SEED_HELP = "On an empty data directory, first fill it with demo data (as `make run` does)."
 
 
@@ -141,33 +142,44 @@ def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:
     return run_desktop(settings, screenshots=args.screenshots, seed_demo=args.seed_demo_if_empty)
 
 
+def _command(sub: Subparsers, name: str, help: str, func: Command) -> argparse.ArgumentParser:
+    """A subcommand that runs ``func`` and takes the settings flags after its name too
+    (``tfos wal verify --data-dir D`` as well as ``tfos --data-dir D wal verify``)."""
+    command = sub.add_parser(name, help=help)
+    config.add_arguments(command, default=argparse.SUPPRESS)
+    command.set_defaults(func=func)
+    return command
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tfos", description=__doc__.splitlines()[0])
     config.add_arguments(parser)
     sub = parser.add_subparsers(dest="command", required=True)
 
-    serve = sub.add_parser("serve", help="Run the web server alone (no desktop).")
+    serve = _command(sub, "serve", "Run the web server alone (no desktop).", cmd_serve)
     serve.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
-    serve.set_defaults(func=cmd_serve)
 
-    demo = sub.add_parser("demo-data", help="Fill an empty data directory with demo history.")
+    demo = _command(
+        sub, "demo-data", "Fill an empty data directory with demo history.", cmd_demo_data
+    )
     demo.add_argument("--groups", type=int, default=20)
     demo.add_argument("--members", type=int, default=50, help="Members per group.")
     demo.add_argument("--months", type=int, default=12)
     demo.add_argument("--seed", type=int, default=1)
-    demo.set_defaults(func=cmd_demo_data)
 
-    kpis = sub.add_parser("kpis", help="Print the platform KPIs.")
+    kpis = _command(sub, "kpis", "Print the platform KPIs.", cmd_kpis)
     kpis.add_argument("--json", action="store_true", help="As one JSON object.")
-    kpis.set_defaults(func=cmd_kpis)
 
     ledger = sub.add_parser("ledger", help="Ledger checks.")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
-    ledger_sub.add_parser(
-        "check", help="Print the trial balance; exit 1 if it does not balance."
-    ).set_defaults(func=cmd_ledger_check)
+    _command(
+        ledger_sub,
+        "check",
+        "Print the trial balance; exit 1 if it does not balance.",
+        cmd_ledger_check,
+    )
 
-    desktop = sub.add_parser("desktop", help="Start the desktop application.")
+    desktop = _command(sub, "desktop", "Start the desktop application.", cmd_desktop)
     desktop.add_argument(
         "--screenshots",
         metavar="DIR",
@@ -175,19 +187,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="Save one PNG per main view into DIR and exit.",
     )
     desktop.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
-    desktop.set_defaults(func=cmd_desktop)
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)
-    wal_sub.add_parser("verify", help="Re-hash the chain; exit 1 if damaged.").set_defaults(
-        func=cmd_wal_verify
-    )
-    tail = wal_sub.add_parser("tail", help="Print the newest records as JSON lines.")
+    _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    tail = _command(wal_sub, "tail", "Print the newest records as JSON lines.", cmd_wal_tail)
     tail.add_argument("-n", "--count", type=int, default=20)
-    tail.set_defaults(func=cmd_wal_tail)
-    wal_sub.add_parser("stats", help="Entries, head hash and size.").set_defaults(
-        func=cmd_wal_stats
-    )
+    _command(wal_sub, "stats", "Entries, head hash and size.", cmd_wal_stats)
     return parser
 
 

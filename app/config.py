@@ -96,13 +96,17 @@ def describe() -> list[tuple[str, str, str, str]]:
     return rows
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add a ``--<name>`` flag for every setting (default: unset, so env/defaults apply)."""
+def add_arguments(parser: argparse.ArgumentParser, *, default: Any = None) -> None:
+    """Add a ``--<name>`` flag for every setting (default: unset, so env/defaults apply).
+
+    A subcommand's parser passes ``default=argparse.SUPPRESS``, so a flag given after
+    the subcommand counts and one left out there does not undo the same flag given
+    before it."""
     for f in dataclasses.fields(Settings):
         parser.add_argument(
             "--" + f.name.replace("_", "-"),
             dest="setting_" + f.name,
-            default=None,
+            default=default,
             help=f"{f.metadata['help']} [env {env_name(f.name)}]",
         )
 

@@ -59,3 +59,22 @@ def test_wal_verify_names_a_damaged_record(data_dir: Path) -> None:
     assert verify.returncode == 1
     broken = json.loads(verify.stdout)["broken"]
     assert [b["lsn"] for b in broken] == [middle + 1]
+
+
+def test_settings_flags_work_before_and_after_the_subcommand(data_dir: Path) -> None:
+    made = tfos(data_dir, "demo-data", "--groups", "1", "--members", "4", "--months", "1")
+    assert made.returncode == 0, made.stderr
+    elsewhere = data_dir.parent / "nothing-here"
+    after = tfos(elsewhere, "wal", "verify", "--data-dir", str(data_dir))
+    assert after.returncode == 0, after.stderr
+    entries = json.loads(after.stdout)["entries"]
+    assert entries > 0
+    before = tfos(elsewhere, "--data-dir", str(data_dir), "wal", "stats")
+    assert json.loads(before.stdout)["entries"] == entries
+    # The flag nearest the command wins over the one before it and over the environment.
+    both = tfos(
+        data_dir, "--data-dir", str(data_dir), "wal", "verify", "--data-dir", str(elsewhere)
+    )
+    assert both.returncode == 2 and f"No WAL at {elsewhere}" in both.stderr
+    kpis = tfos(elsewhere, "kpis", "--json", "--data-dir", str(data_dir))
+    assert kpis.returncode == 0 and "default_rate" in kpis.stdout
