@@ -308,7 +308,7 @@ class WriteAheadLog:
         group = self._open_group()
         if group.claim():
             try:
-                return self._batches.commit_one(entry, tail)  # type: ignore[union-attr]
+                return group.batches.commit_one(entry, tail)
             finally:
                 group.unclaim()
         if group.is_leading():

@@ -62,6 +62,22 @@ def app(runtime: Runtime, world: World) -> web.Application:
 
 
 @pytest.fixture
+def asha(app: web.Application, runtime: Runtime, world: World) -> dict[str, str]:
+    """The Authorization header of the world's first member, signed in by OTP."""
+    from tests.server.wsutil import token_for  # wsutil imports from this module
+
+    return token_for(app, runtime, world.phones[0])
+
+
+@pytest.fixture
+def staff(runtime: Runtime) -> dict[str, str]:
+    """The Authorization header of a signed-in admin."""
+    from tests.server.wsutil import staff_token
+
+    return {"Authorization": f"Bearer {staff_token(runtime)}"}
+
+
+@pytest.fixture
 async def client(aiohttp_client: Any, app: web.Application) -> TestClient[Any, Any]:
     return await aiohttp_client(app)
 

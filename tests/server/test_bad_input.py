@@ -13,7 +13,6 @@ from app.bootstrap import Runtime
 from server.app import create_app
 from server.ws import HubOptions
 from tests.browser.world import World, open_auction
-from tests.server.wsutil import staff_token, token_for
 
 Client = TestClient[Any, Any]
 
@@ -50,16 +49,6 @@ def app(runtime: Runtime, world: World) -> web.Application:
     return create_app(runtime, hub_options=HubOptions(rate=10_000.0, burst=10_000.0))
 
 
-@pytest.fixture
-def member(app: web.Application, runtime: Runtime, world: World) -> dict[str, str]:
-    return token_for(app, runtime, world.phones[0])
-
-
-@pytest.fixture
-def staff(runtime: Runtime) -> dict[str, str]:
-    return {"Authorization": f"Bearer {staff_token(runtime)}"}
-
-
 async def refused(resp: Any, what: str) -> None:
     assert 400 <= resp.status < 500, f"{what}: {resp.status} {(await resp.text())[:300]}"
     body = await resp.json()
@@ -80,11 +69,11 @@ async def test_every_field_of_every_post_refuses_nasty_values(
     client: Client,
     runtime: Runtime,
     world: World,
-    member: dict[str, str],
+    asha: dict[str, str],
     staff: dict[str, str],
     who: str,
 ) -> None:
-    headers = member if who == "member" else staff
+    headers = asha if who == "member" else staff
     accepted = []
     for path, good in valid_posts(world).items():
         for field in [*good, "member_id"]:
@@ -106,18 +95,18 @@ async def test_every_field_of_every_post_refuses_nasty_values(
 
 
 async def test_bodies_that_are_not_json_objects_are_refused(
-    client: Client, world: World, member: dict[str, str]
+    client: Client, world: World, asha: dict[str, str]
 ) -> None:
     for path in valid_posts(world):
         for raw in (b"", b"{", b"[]", b'"text"', b"null", b"\xff\xfe", b"{" * 5000):
             resp = await client.post(
-                path, data=raw, headers={**member, "Content-Type": "application/json"}
+                path, data=raw, headers={**asha, "Content-Type": "application/json"}
             )
             await refused(resp, f"POST {path} {raw[:20]!r}")
 
 
 async def test_query_parameters_with_nasty_values_are_refused(
-    client: Client, world: World, member: dict[str, str], staff: dict[str, str]
+    client: Client, world: World, asha: dict[str, str], staff: dict[str, str]
 ) -> None:
     gid = world.group_id
     for value in NASTY:
@@ -127,7 +116,7 @@ async def test_query_parameters_with_nasty_values_are_refused(
             ("/api/loans/preview", {"amount": text, "tenure": "12"}),
             ("/api/loans/preview", {"amount": "50000", "tenure": text}),
         ):
-            resp = await client.get(path, params=params, headers=member)
+            resp = await client.get(path, params=params, headers=asha)
             if resp.status != 200:
                 await refused(resp, f"GET {path} {params}")
         for path in (
@@ -143,18 +132,18 @@ async def test_query_parameters_with_nasty_values_are_refused(
         for path in (f"/api/groups/{text[:200]}/health", f"/api/auctions/{text[:200]}"):
             if "/" in text[:200] or "\x00" in text or not text.strip():
                 continue
-            resp = await client.get(path, headers=member)
+            resp = await client.get(path, headers=asha)
             if resp.status != 200:
                 await refused(resp, f"GET {path[:60]}")
 
 
 async def test_unknown_api_paths_and_methods_answer_in_the_api_error_shape(
-    client: Client, member: dict[str, str]
+    client: Client, asha: dict[str, str]
 ) -> None:
-    resp = await client.get("/api/nothing-here", headers=member)
+    resp = await client.get("/api/nothing-here", headers=asha)
     assert resp.status == 404
     assert (await resp.json())["error"]["code"] == "not_found"
-    resp = await client.delete("/api/loans", headers=member)
+    resp = await client.delete("/api/loans", headers=asha)
     assert resp.status == 405 and "POST" in resp.headers["Allow"]
     assert (await resp.json())["error"]["code"] == "method_not_allowed"
     page = await client.get("/no-such-page")
@@ -165,13 +154,13 @@ WS_VALUES: list[Any] = [v for v in NASTY if not (isinstance(v, str) and len(v) >
 
 
 async def test_websocket_requests_with_nasty_values_get_exactly_one_clear_error(
-    client: Client, runtime: Runtime, world: World, member: dict[str, str]
+    client: Client, runtime: Runtime, world: World, asha: dict[str, str]
 ) -> None:
     """Every malformed request on the member channels: one error with its request_id
     (never a 'bug'), the connection stays open, and nothing reaches the WAL."""
     auction = open_auction(runtime, world)
     ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": member["Authorization"].split()[1]})
+    await ws.send_json({"type": "auth", "token": asha["Authorization"].split()[1]})
     assert (await ws.receive_json(timeout=5))["event"] == "ready"
     channels = [
         f"auction.{auction.id}",

@@ -12,14 +12,9 @@ from app.bootstrap import Runtime
 from app.services import loans as loan_rules
 from app.services.agreements import AgreementService
 from tests.browser.world import STAFF, World, open_auction
-from tests.server.wsutil import OUTSIDER_PHONE, staff_token, token_for
+from tests.server.wsutil import OUTSIDER_PHONE, token_for
 
 Client = TestClient[Any, Any]
-
-
-@pytest.fixture
-def asha(app: web.Application, runtime: Runtime, world: World) -> dict[str, str]:
-    return token_for(app, runtime, world.phones[0])
 
 
 @pytest.fixture
@@ -31,11 +26,6 @@ def bala(app: web.Application, runtime: Runtime, world: World) -> dict[str, str]
 def outsider(app: web.Application, runtime: Runtime) -> dict[str, str]:
     runtime.services.members.enroll(STAFF, "Dev Outsider", OUTSIDER_PHONE)
     return token_for(app, runtime, OUTSIDER_PHONE)
-
-
-@pytest.fixture
-def staff(runtime: Runtime) -> dict[str, str]:
-    return {"Authorization": f"Bearer {staff_token(runtime)}"}
 
 
 async def status_of(resp: Any) -> tuple[int, dict[str, Any]]:

@@ -23,21 +23,28 @@ from app.views.auction_control import AuctionControlView, countdown
 from tests.builders import ADMIN, ADMIN2, EMPLOYEE
 
 
-@pytest.fixture
-def group(runtime: Runtime) -> tuple[str, list[str]]:
-    """A running three-member group whose period 1 is due today."""
+def running_group(
+    runtime: Runtime, name: str, people: list[str], phone_prefix: str
+) -> tuple[str, list[str]]:
+    """A running group of ``people`` (3 lakh chit) whose period 1 is due today."""
     s = runtime.services
     members = [
-        s.members.enroll(ADMIN, n, f"91234567{i:02d}").id
-        for i, n in enumerate(["Anil Joshi", "Bela Shah", "Chitra Iyer"])
+        s.members.enroll(ADMIN, n, f"{phone_prefix}{i:02d}").id for i, n in enumerate(people)
     ]
     gid = s.groups.create_group(
-        EMPLOYEE, "Kaveri 3L", gross_paise=3_00_000_00, members=3, start_date=date.today()
+        EMPLOYEE, name, gross_paise=3_00_000_00, members=len(people), start_date=date.today()
     ).id
     for m in members:
         s.groups.enroll(EMPLOYEE, gid, m)
     s.groups.start(EMPLOYEE, gid)
     return gid, members
+
+
+@pytest.fixture
+def group(runtime: Runtime) -> tuple[str, list[str]]:
+    return running_group(
+        runtime, "Kaveri 3L", ["Anil Joshi", "Bela Shah", "Chitra Iyer"], "91234567"
+    )
 
 
 @pytest.fixture
@@ -142,16 +149,8 @@ def test_switching_groups_shows_and_follows_only_the_chosen_group(
 ) -> None:
     s = runtime.services
     first, members = group
-    other_members = [
-        s.members.enroll(ADMIN, n, f"98765432{i:02d}").id
-        for i, n in enumerate(["Dev Anand", "Esha Gupta", "Farah Naaz"])
-    ]
-    other = s.groups.create_group(
-        EMPLOYEE, "Godavari 3L", gross_paise=3_00_000_00, members=3, start_date=date.today()
-    ).id
-    for m in other_members:
-        s.groups.enroll(EMPLOYEE, other, m)
-    s.groups.start(EMPLOYEE, other)
+    people = ["Dev Anand", "Esha Gupta", "Farah Naaz"]
+    other, _ = running_group(runtime, "Godavari 3L", people, "98765432")
     auction = s.auctions.open_auction(EMPLOYEE, first, 1)
     floor = rules.discount_floor(s.groups.get_group(first).agreement)
     s.auctions.bid(Actor(members[0], "Anil Joshi", "member"), auction.id, members[0], floor)
