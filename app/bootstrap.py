@@ -14,7 +14,7 @@ from pathlib import Path
 from app.config import Settings
 from app.kernel.errors import KnownError, StorageError
 from app.kernel.stats import StatsCollector
-from app.services.context import ServiceContext, close_context, make_context
+from app.services.context import Clock, ServiceContext, close_context, make_context
 from app.services.housekeeping import Housekeeping
 from app.services.loan_queue import LoanQueue
 from app.services.pipeline import Pipeline
@@ -68,6 +68,7 @@ class Runtime:
             if self._started:
                 self.daily.stop()
                 self.queue.stop()
+            self.services.close()
             close_context(self.ctx)
 
 
@@ -93,11 +94,15 @@ def ensure_data_dir(path: Path) -> None:
         ) from exc
 
 
-def build(settings: Settings) -> Runtime:
-    """Open (and, on first start, create) the data directory and wire the runtime."""
+def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
+    """Open (and, on first start, create) the data directory and wire the runtime;
+    ``clock`` replaces the system clock (tests, demo data)."""
     ensure_data_dir(settings.data_dir)
     ctx = make_context(
-        settings.data_dir, store=open_store(settings), lock_timeout=settings.wal_lock_timeout
+        settings.data_dir,
+        clock=clock,
+        store=open_store(settings),
+        lock_timeout=settings.wal_lock_timeout,
     )
     report = ctx.pipeline.open_report
     if report is not None and report.torn_bytes_cut:
@@ -105,7 +110,7 @@ def build(settings: Settings) -> Runtime:
     stats = StatsCollector()
     stats.register("wal_entries", lambda: ctx.pipeline.wal.head()[0])
     stats.register("locks_held", lambda: [h.name for h in ctx.locks.held()])
-    services = Services.build(ctx)
+    services = Services.build(ctx, settings)
     queue = LoanQueue(ctx, settings.scheduler_workers, service=services.loans)
     stats.register("queue_depth", queue.depth)
     daily = Housekeeping(services.loans, services.recovery)

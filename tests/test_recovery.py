@@ -340,6 +340,32 @@ def test_write_off_needs_an_admin_request_and_another_persons_approval(
     assert [c.stage for c in rec.cases(member_id=defaults["none"])] == ["written_off"]
 
 
+def test_dropping_on_written_off_asks_first_then_approves(
+    rec: RecoveryService, defaults: dict[str, str]
+) -> None:
+    """The board's drop: on *written off*, a legal case with no request gets the
+    admin's request; once requested, the same drop by someone else approves it."""
+    case_id = open_case(rec, defaults["none"])
+    to_legal(rec, case_id)
+    card = next(c for c in rec.board().columns["legal"] if c.case_id == case_id)
+    assert card.requests_write_off("written_off") and not card.requests_write_off("resolved")
+    assert not card.awaiting_write_off
+    requested = rec.drop(ADMIN, case_id, "written_off", "Member emigrated")
+    assert requested.stage == "legal" and requested.write_off_request is not None
+    card = next(c for c in rec.board().columns["legal"] if c.case_id == case_id)
+    assert card.awaiting_write_off and not card.requests_write_off("written_off")
+    assert rec.drop(EMPLOYEE, case_id, "written_off", "Agreed").stage == "written_off"
+    closed = next(c for c in rec.board().columns["written_off"] if c.case_id == case_id)
+    assert not closed.awaiting_write_off
+
+
+def test_dropping_elsewhere_is_a_move(rec: RecoveryService, defaults: dict[str, str]) -> None:
+    case_id = open_case(rec, defaults["none"])
+    assert rec.drop(EMPLOYEE, case_id, "contacted", "Called").stage == "contacted"
+    with pytest.raises(ValidationError, match="only from legal"):
+        rec.drop(ADMIN, case_id, "written_off", "Too early")
+
+
 # -- the board ------------------------------------------------------------------------
 
 

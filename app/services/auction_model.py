@@ -106,6 +106,26 @@ class Bid:
 
 
 @dataclass(frozen=True)
+class Terms:
+    """A group's bidding terms (paise): the floor, the cap, the highest bid allowed
+    (the cap, on a whole step from the floor) and the step."""
+
+    floor: int
+    cap: int
+    max_bid: int
+    step: int
+
+    @classmethod
+    def of(cls, agreement: rules.Agreement) -> Terms:
+        return cls(
+            rules.discount_floor(agreement),
+            rules.discount_cap(agreement),
+            rules.max_bid(agreement),
+            agreement.bid_step_paise,
+        )
+
+
+@dataclass(frozen=True)
 class Closed:
     auction: Auction
     settlement: rules.Settlement

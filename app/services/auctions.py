@@ -43,12 +43,13 @@ next scheduled draw if earlier; 7 days for the last period or a late draw).
 from __future__ import annotations
 
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services import auction_rules as rules
+from app.services import topics
 from app.services.actors import Actor
 from app.services.auction_close import AuctionClosing
 from app.services.auction_model import (
@@ -61,16 +62,19 @@ from app.services.auction_model import (
     Bid,
     Closed,
     Roster,
+    Terms,
     auction_id_for,
     check_period,
     is_defaulter,
     lock_name,
     tied_aliases,
 )
-from app.services.groups import Group, Ticket, read_group
+from app.services.collections import MEMBERS
+from app.services.groups import Group, Ticket, read_group, read_tickets
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.topics import reads
 
 __all__ = [
     "CLOSED",
@@ -85,6 +89,8 @@ __all__ = [
     "BidderStatus",
     "Closed",
     "LotCheck",
+    "Room",
+    "Terms",
     "auction_id_for",
     "lock_name",
 ]
@@ -122,6 +128,27 @@ class LotCheck:
     seed_matches: bool
     ok: bool
     recipe: str = LOT_RECIPE
+
+
+@dataclass(frozen=True)
+class Room:
+    """A group's auction room, as the desktop's auction control and the members' page
+    show it: the open auction (else the latest), its bids, the session holder and,
+    once closed, the minutes and the lot's check."""
+
+    group: Group
+    terms: Terms
+    auction: Auction | None
+    bids: list[Bid] = field(default_factory=list)
+    holder: str | None = None
+    minutes: dict[str, Any] | None = None
+    lot: LotCheck | None = None
+    subscribers: list[tuple[str, str]] = field(default_factory=list)
+    """(member id, name) of every ticket holder, by member id (for the minutes)."""
+
+    @property
+    def is_open(self) -> bool:
+        return self.auction is not None and self.auction.status == OPEN
 
 
 class AuctionService(AuctionClosing):
@@ -310,6 +337,44 @@ class AuctionService(AuctionClosing):
             )
 
     # -- reads --------------------------------------------------------------------
+
+    @reads(topics.AUCTIONS, topics.BIDS, topics.GROUPS)
+    def room(self, group_id: str, auction_id: str | None = None) -> Room:
+        """The room of ``group_id``: with ``auction_id`` that auction (it must be one of
+        the group's), else the group's open auction, else its latest."""
+        reader = Reader(self.ctx.store)
+        group = read_group(reader, group_id)
+        current = self._current(group_id, auction_id)
+        holder = self.session_holder(group_id)
+        subscribers = self._subscribers(reader, group_id)
+        terms = Terms.of(group.agreement)
+        if current is None:
+            return Room(group, terms, None, holder=holder, subscribers=subscribers)
+        minutes = lot = None
+        if current.status != OPEN and current.kind == "auction":
+            minutes, lot = self.minutes(current.id), self.verify_lot(current.id)
+        bids = self.bids(current.id)
+        return Room(group, terms, current, bids, holder, minutes, lot, subscribers)
+
+    def _current(self, group_id: str, auction_id: str | None) -> Auction | None:
+        auctions = self.list_auctions(group_id)
+        if auction_id is not None:
+            chosen = next((a for a in auctions if a.id == auction_id), None)
+            if chosen is None:
+                raise NotFound(f"Group {group_id} has no auction {auction_id!r}.")
+            return chosen
+        return next((a for a in auctions if a.status == OPEN), auctions[-1] if auctions else None)
+
+    @staticmethod
+    def _subscribers(reader: Reader, group_id: str) -> list[tuple[str, str]]:
+        tickets = read_tickets(reader, group_id)
+        people = reader.store.get_many(MEMBERS, [t.member_id for t in tickets])
+        return sorted(
+            (t.member_id, str(people[t.member_id].data.get("name", t.member_id)))
+            if t.member_id in people
+            else (t.member_id, t.member_id)
+            for t in tickets
+        )
 
     def list_auctions(self, group_id: str) -> list[Auction]:
         docs = self.ctx.store.query(Query("auctions").where("group_id", "==", group_id))

@@ -16,11 +16,13 @@ a group whose foreman takes period 1 must name one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.services import topics
 from app.services.actors import Actor
 from app.services.auction_rules import Agreement
 from app.services.context import ServiceContext
@@ -28,6 +30,12 @@ from app.services.emi import add_months
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.topics import reads
+
+if TYPE_CHECKING:
+    from app.services.kpis import GroupHealth
+
+HealthSource = Callable[[], "list[GroupHealth]"]
 
 FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
 STATUSES = (FORMING, RUNNING, COMPLETED)
@@ -138,6 +146,29 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class GroupOverview:
+    """One row of the group overview: the group and its health in a word, with why."""
+
+    group: Group
+    verdict: str
+    reason: str
+
+    @property
+    def next_auction(self) -> date | None:
+        """The next scheduled draw (none once the group has completed)."""
+        return self.group.next_auction_date if self.group.status != COMPLETED else None
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """One group as its page shows it: terms, cycle progress and health."""
+
+    group: Group
+    progress: CycleProgress
+    health: GroupHealth | None
+
+
+@dataclass(frozen=True)
 class CycleProgress:
     group_id: str
     periods_done: int
@@ -187,10 +218,15 @@ def _ticket_write(group_id: str, ticket_no: int, member_id: str, at: str) -> Wri
 
 
 class GroupService:
-    """Creates, fills and starts chit groups; reads them for screens."""
+    """Creates, fills and starts chit groups; reads them for screens.
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    ``health`` gives every group's health (the KPI service's, wired by the registry);
+    :meth:`overview` and :meth:`detail` need it.
+    """
+
+    def __init__(self, ctx: ServiceContext, *, health: HealthSource | None = None) -> None:
         self.ctx = ctx
+        self._health = health
 
     # -- changes ------------------------------------------------------------------
 
@@ -309,6 +345,7 @@ class GroupService:
             raise NotFound(f"No chit group with id {group_id!r}.")
         return Group.from_doc(doc)
 
+    @reads(topics.GROUPS)
     def list_groups(self, status: str | None = None) -> list[Group]:
         query = Query("groups")
         if status is not None:
@@ -345,6 +382,29 @@ class GroupService:
             next_auction_date=group.next_auction_date,
             prized_tickets=prized,
         )
+
+    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    def overview(self) -> list[GroupOverview]:
+        """Every group, oldest first, with its health verdict and the figures behind it."""
+        health = {h.group_id: h for h in self._group_health()}
+        rows = []
+        for group in self.list_groups():
+            h = health.get(group.id)
+            verdict, reason = (h.verdict, h.reason) if h else ("–", "Not running yet.")
+            rows.append(GroupOverview(group, verdict, reason))
+        return rows
+
+    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    def detail(self, group_id: str) -> GroupDetail:
+        """One group: its terms, cycle progress and health."""
+        progress = self.progress(group_id)
+        health = next((h for h in self._group_health() if h.group_id == group_id), None)
+        return GroupDetail(self.get_group(group_id), progress, health)
+
+    def _group_health(self) -> list[GroupHealth]:
+        if self._health is None:
+            raise RuntimeError("GroupService was built without a health source")
+        return self._health()
 
     def _ticket(self, tid: str) -> Ticket:
         doc = self.ctx.store.get("tickets", tid)

@@ -47,6 +47,7 @@ from app.kernel.errors import (
     ValidationError,
 )
 from app.kernel.files import write_durably
+from app.services import topics
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import (
@@ -62,6 +63,7 @@ from app.services.kyc_rules import (
 from app.services.members import MEMBERS
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.topics import reads
 
 KYC = "kyc"
 AADHAAR_TOKENS = "aadhaar_tokens"
@@ -498,6 +500,7 @@ class KycService:
         doc = self.ctx.store.get(KYC, member_id)
         return KycRecord.from_doc(doc) if doc is not None else None
 
+    @reads(topics.KYC)
     def queue(self, status: str | None = None, search: str | None = None) -> list[QueueRow]:
         """Rows for the KYC desk, oldest submission first.
 
@@ -553,6 +556,7 @@ class KycService:
             for doc in self.ctx.store.stream(query)
         ]
 
+    @reads(topics.KYC)
     def counts(self) -> dict[str, int]:
         """How many members are in each KYC status."""
         return {

@@ -37,8 +37,9 @@ from datetime import date as Date
 from typing import Any
 
 from app.kernel.errors import NotFound, ValidationError
-from app.services import ledger_totals
+from app.services import ledger_totals, topics
 from app.services.actors import Actor, Role
+from app.services.collections import GROUPS
 from app.services.context import ServiceContext
 from app.services.ledger_postings import (
     CAPITAL,
@@ -91,6 +92,7 @@ from app.services.ledger_receipts import (
 from app.services.ledger_records import Due, PeriodCollections, Receipt, Txn
 from app.services.ledger_reports import (
     BalanceSheet,
+    Statements,
     TimelineItem,
     TrialBalance,
     TrialRow,
@@ -102,6 +104,7 @@ from app.services.ledger_reports import (
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Query
+from app.services.topics import reads
 
 __all__ = [
     "CAPITAL",
@@ -157,6 +160,8 @@ __all__ = [
 ]
 
 STAFF_ROLES: tuple[Role, ...] = ("employee", "admin")
+RECEIPT_KINDS = ("instalment.received", "emi.received", "penalty.received")
+"""The transactions that are money received from members (instalments, EMIs, penalties)."""
 
 
 class LedgerService:
@@ -268,6 +273,13 @@ class LedgerService:
     def balance_sheet(self) -> BalanceSheet:
         return balance_sheet(self.balances())
 
+    @reads(topics.LEDGER, topics.GROUPS)
+    def statements(self) -> Statements:
+        """The balance sheet and trial balance, with the groups' names."""
+        trial = self.trial_balance()
+        names = {d.id: str(d.data["name"]) for d in self.ctx.store.stream(Query(GROUPS))}
+        return Statements(balance_sheet(trial.balances()), trial, names)
+
     def transactions(self, **refs: Any) -> list[Txn]:
         """Transactions matching every given reference (e.g. ``group_id=``, ``kind=``),
         oldest first."""
@@ -279,6 +291,13 @@ class LedgerService:
         txns = [Txn.from_data(doc.id, doc.data) for doc in self.ctx.store.stream(query)]
         txns.sort(key=lambda t: (t.date, t.id))
         return txns
+
+    @reads(topics.LEDGER)
+    def receipts_on(self, day: Date) -> list[Txn]:
+        """Money received from members (:data:`RECEIPT_KINDS`) dated ``day``."""
+        query = Query(LEDGER).where("kind", "in", list(RECEIPT_KINDS))
+        docs = self.ctx.store.stream(query.where("date", "==", day.isoformat()))
+        return sorted((Txn.from_data(d.id, d.data) for d in docs), key=lambda t: t.id)
 
     # -- dues and members ---------------------------------------------------------
 

@@ -91,6 +91,16 @@ class BalanceSheet:
         return self.total("asset") == claims
 
 
+@dataclass(frozen=True)
+class Statements:
+    """The firm's books as the reports show them: the balance sheet, the trial balance
+    behind it, and the name of each group its accounts mention (by group id)."""
+
+    balance_sheet: BalanceSheet
+    trial_balance: TrialBalance
+    group_names: dict[str, str]
+
+
 def balance_sheet(balances: dict[str, int]) -> BalanceSheet:
     sections: dict[str, dict[str, int]] = {name: {} for name in SECTIONS}
     for account, signed in sorted(balances.items()):

@@ -8,10 +8,11 @@ from datetime import date
 from typing import Any
 
 from app.kernel.errors import NotFound, ValidationError
-from app.services import credit
+from app.services import credit, topics
 from app.services.context import ServiceContext
 from app.services.loan_book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
 from app.services.store import Document, Query
+from app.services.topics import reads
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ class LoanReads:
             raise NotFound(f"No loan with id {loan_id!r}.")
         return doc
 
+    @reads(topics.LOANS, topics.MEMBERS)
     def inbox(self, status: str | Iterable[str] | None = None) -> list[LoanRow]:
         """Loans for the desk, oldest application first (open ones when no status)."""
         wanted = [status] if isinstance(status, str) else list(status or OPEN)
@@ -113,6 +115,7 @@ class LoanReads:
         today = self.ctx.clock.today()
         return [_loan_row(d, members.get(d.data["member_id"]), today) for d in docs]
 
+    @reads(topics.LOANS, topics.MEMBERS)
     def detail(self, loan_id: str) -> LoanDetail:
         doc = self.get(loan_id)
         d = doc.data

@@ -37,7 +37,9 @@ from datetime import date
 from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.services import topics
 from app.services.actors import Actor
+from app.services.collections import RECOVERY_CASES, RECOVERY_OPEN
 from app.services.context import ServiceContext
 from app.services.credit import bucket
 from app.services.ledger import DUES, Due, LedgerService
@@ -52,12 +54,15 @@ from app.services.recovery_rules import (
     as_stage,
     check_move,
     check_write_off_request,
+    is_write_off_request,
     statutory_clocks,
 )
 from app.services.store import Document, DocumentStore, Query, Write
+from app.services.topics import reads
 
-CASES = "recovery_cases"
-OPEN_KEYS = "recovery_open"
+CASES = RECOVERY_CASES
+OPEN_KEYS = RECOVERY_OPEN
+CLOSED_STAGES = frozenset(stage.value for stage in CLOSED)
 DUES_SOURCE, LOAN_SOURCE = "dues", "loan"
 STAGES: tuple[Stage, ...] = (*FORWARD, Stage.RESOLVED, Stage.WRITTEN_OFF)
 CLOCK_LABELS = {
@@ -173,6 +178,16 @@ class Card:
     next_due: tuple[str, str] | None
     """(what, ISO date) of the next statutory due date on or after the board's date."""
     write_off_requested_by: str | None
+
+    @property
+    def awaiting_write_off(self) -> bool:
+        """A write-off was requested and nobody has approved it yet."""
+        return bool(self.write_off_requested_by) and self.stage not in CLOSED_STAGES
+
+    def requests_write_off(self, target: str) -> bool:
+        """Whether dropping this card on ``target`` asks for a write-off rather than
+        moving the case (see :meth:`RecoveryService.drop`)."""
+        return is_write_off_request(self.stage, bool(self.write_off_requested_by), target)
 
 
 @dataclass(frozen=True)
@@ -471,6 +486,15 @@ class RecoveryService:
         self.ctx.pipeline.transact(actor, work)
         return self.get(case_id)
 
+    def drop(self, actor: Actor, case_id: str, target: Stage | str, note: str) -> Case:
+        """What dropping a case's card on ``target``'s column of the board does: on
+        *written off*, a legal case with no write-off pending gets the admin's request
+        (step 1); otherwise the case moves (a pending write-off's approval included)."""
+        case = self.get(case_id)
+        if is_write_off_request(case.stage, bool(case.write_off_request), target):
+            return self.request_write_off(actor, case_id, note)
+        return self.move(actor, case_id, target, note)
+
     def approve_write_off(self, actor: Actor, case_id: str, note: str) -> Case:
         """Step 2 of a write-off: a staff member other than the requester approves."""
         return self.move(actor, case_id, Stage.WRITTEN_OFF, note)
@@ -538,6 +562,7 @@ class RecoveryService:
     def _count_open(self) -> int:
         return self.ctx.store.count(Query(CASES).where("open", "==", True))
 
+    @reads(topics.RECOVERY, topics.MEMBERS)
     def board(self, as_of: date | None = None, *, closed_limit: int = 50) -> Board:
         """Columns in pipeline order: every open case, and the ``closed_limit`` most
         recently closed per closed stage. Cards are ordered by days late, then amount."""

@@ -159,6 +159,12 @@ def _check_escalate(goal: Stage, actor_role: str, dues_cleared: bool) -> None:
         )
 
 
+def is_write_off_request(stage: Stage | str, pending: bool, target: Stage | str) -> bool:
+    """Whether taking a case at ``stage`` to ``target`` is step 1 of a write-off (the
+    admin's request: a legal case, none pending) rather than a move (step 2 included)."""
+    return as_stage(target) is Stage.WRITTEN_OFF and as_stage(stage) is Stage.LEGAL and not pending
+
+
 def check_write_off_request(
     case_stage: Stage | str, actor_role: str, dues_cleared: bool, *, reason: str
 ) -> None:

@@ -32,10 +32,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
+from app.services import topics
 from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.topics import reads
 
 SCRYPT_LOG_N = 14
 SCRYPT_R = 8
@@ -221,6 +223,7 @@ class StaffService:
         """True on a data directory with no staff account at all."""
         return not self.ctx.store.query(Query("staff").limit(1))
 
+    @reads(topics.STAFF)
     def list_staff(self) -> list[StaffAccount]:
         docs = self.ctx.store.query(Query("staff").order_by("username"))
         return [StaffAccount.from_doc(d) for d in docs]
