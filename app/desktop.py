@@ -1,7 +1,10 @@
-"""Start the desktop: Qt, the qasync event loop, the embedded server, the main window.
+"""The desktop's start-up, beside the composition root: the Qt application, the qasync
+event loop, the runtime, the embedded web server, sign-in and the main window.
 
-Shutdown follows ENVIRONMENT.md: the app never quits while ``main`` still awaits;
-closing the window sets an event, the server is cleaned up, then the loop ends.
+Nothing here is a widget: it wires the parts the views and the server are made of, so
+no view imports the server. Shutdown: the application never quits while ``main``
+still awaits; closing the window sets an event, the server is cleaned up, then the
+loop ends (qasync's rule).
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
     if actor is None:
         return
     closed = asyncio.Event()
-    window = MainWindow(runtime, actor, on_close=closed.set)
+    window = MainWindow(runtime.services, actor, sample=runtime.stats.sample, on_close=closed.set)
     window.setWindowTitle(f"TransactFlowOS — {actor.name} ({actor.role})")
     window.menuBar().addMenu(actor.name).addAction(
         sign_out_action(window, runtime, vault, then=window.close)

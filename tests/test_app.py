@@ -65,7 +65,9 @@ def test_no_display_gives_a_clear_message(data_dir: Path) -> None:
 def test_main_window_shows_live_kernel_footer(qtbot: QtBot, data_dir: Path) -> None:
     runtime = bootstrap.build(config.load(environ={}, data_dir=data_dir))
     try:
-        window = MainWindow(runtime, SYSTEM, on_close=lambda: None)
+        window = MainWindow(
+            runtime.services, SYSTEM, sample=runtime.stats.sample, on_close=lambda: None
+        )
         qtbot.addWidget(window)
         window.show()
         window.footer.show_stats(runtime.stats.sample())

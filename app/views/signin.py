@@ -31,7 +31,7 @@ from app.kernel.errors import KnownError
 from app.kernel.sessions import SessionVault
 from app.services.actors import SYSTEM, Actor
 from app.services.staff import Session, StaffService, password_problems
-from app.views.audit import Send, Worker
+from app.views import worker
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -44,7 +44,7 @@ ACCOUNT = "staff-session"
 
 
 def staff_service(runtime: Runtime) -> StaffService:
-    return StaffService(runtime.ctx, session_hours=runtime.settings.session_hours)
+    return runtime.services.staff
 
 
 class _CallDialog(QDialog):
@@ -55,8 +55,6 @@ class _CallDialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
         self.session: Session | None = None
-        self._worker = Worker("sign-in", self)
-        self._worker.failed.connect(self._show_error)
         self.heading = QLabel(title)
         self.heading.setObjectName("heading")
         self.intro = QLabel()
@@ -104,22 +102,13 @@ class _CallDialog(QDialog):
         """Run ``call`` on the worker; accept with its session, or show its error."""
         self.go.setEnabled(False)
         self.error.setText("Checking…")
+        worker.run(call, self._signed_in, parent=self, on_error=self._failed)
 
-        def job(send: Send) -> None:
-            try:
-                session = call()
-            except KnownError as exc:
-                send(None, exc)
-                return
-            send(session, None)
-
-        self._worker.submit(job, self._answered)
-
-    def _answered(self, session: Session | None, error: KnownError | None) -> None:
-        if session is not None:
-            self._signed_in(session)
-        elif error is not None:
-            self._refused(error)
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, KnownError):
+            self._refused(exc)
+        else:
+            self._show_error(worker.error_text(exc))
 
     def _signed_in(self, session: Session) -> None:
         self.session = session
@@ -132,10 +121,6 @@ class _CallDialog(QDialog):
     def _show_error(self, message: str) -> None:
         self.error.setText(message)
         self.go.setEnabled(True)
-
-    def done(self, result: int) -> None:
-        self._worker.close()
-        super().done(result)
 
 
 class SetupDialog(_CallDialog):

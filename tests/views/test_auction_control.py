@@ -51,7 +51,7 @@ def group(runtime: Runtime) -> tuple[str, list[str]]:
 def view(
     qtbot: QtBot, runtime: Runtime, group: tuple[str, list[str]]
 ) -> Iterator[AuctionControlView]:
-    v = AuctionControlView(runtime, ADMIN2)
+    v = AuctionControlView(runtime.services, ADMIN2)
     qtbot.addWidget(v)
     v.resize(1280, 800)
     v.show()

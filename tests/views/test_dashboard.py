@@ -21,10 +21,10 @@ if TYPE_CHECKING:
 
 
 def open_view(qtbot: QtBot, runtime: Runtime) -> DashboardView:
-    view = DashboardView(runtime, MEENA)
+    view = DashboardView(runtime.services, MEENA)
     qtbot.addWidget(view)
     view.show()
-    qtbot.waitUntil(lambda: view.summary is not None and not view.reloader.busy)
+    qtbot.waitUntil(lambda: view.summary is not None and not view.live.busy)
     return view
 
 
@@ -63,7 +63,7 @@ def test_figures_follow_changes_made_on_another_thread(qtbot: QtBot, runtime: Ru
     qtbot.waitUntil(lambda: view.collections.value.text() == "₹12,345.67")
     qtbot.waitUntil(lambda: view.loans.value.text() == "1")
     assert view.collections.detail.text() == "1 receipt(s) recorded today"
-    qtbot.waitUntil(lambda: not view.reloader.busy)
+    qtbot.waitUntil(lambda: not view.live.busy)
     view.shutdown()
 
 

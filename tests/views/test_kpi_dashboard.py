@@ -6,8 +6,9 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
+from app.services.kpi_series import BUCKETS
 from app.services.kpis import DEFAULT_RATE_DEFINITION
-from app.views.kpi_dashboard import BUCKETS, KpiDashboardView, load_dashboard
+from app.views.kpi_dashboard import KpiDashboardView, series_of
 from tests.builders import ADMIN, ADMIN2
 
 
@@ -17,8 +18,8 @@ def runtime(seeded_runtime: Runtime) -> Runtime:
 
 
 def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:
-    d = load_dashboard(runtime.services)
-    s = d.series
+    d = runtime.services.kpis.dashboard()
+    s = series_of(d)
     pool = runtime.services.kpis.kpis().total_pool
     assert s.pool_y and s.pool_y[-1] == pool / 100
     assert s.pool_x == sorted(s.pool_x)
@@ -30,7 +31,7 @@ def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:
 
 
 def test_dashboard_renders_cards_and_charts(qtbot: QtBot, runtime: Runtime) -> None:
-    view = KpiDashboardView(runtime, ADMIN2)
+    view = KpiDashboardView(runtime.services, ADMIN2)
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()

@@ -34,16 +34,16 @@ def seeded(runtime: Runtime) -> list[str]:
 
 
 def open_view(qtbot: QtBot, runtime: Runtime, actor: Actor, rows: int) -> KycQueueView:
-    view = KycQueueView(runtime, actor)
+    view = KycQueueView(runtime.services, actor)
     qtbot.addWidget(view)
     view.resize(1100, 700)
     view.show()
-    qtbot.waitUntil(lambda: not view.reloader.busy and view.model.rowCount() == rows)
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
     return view
 
 
 def settle(qtbot: QtBot, view: KycQueueView) -> None:
-    qtbot.waitUntil(lambda: not view.reloader.busy and not view.documents.busy)
+    qtbot.waitUntil(lambda: not view.live.busy and not view.documents.busy)
     view.shutdown()
 
 

@@ -34,11 +34,11 @@ def scored_loans(runtime: Runtime) -> list[str]:
 
 
 def open_view(qtbot: QtBot, runtime: Runtime, actor: Actor, rows: int) -> LoanInboxView:
-    view = LoanInboxView(runtime, actor)
+    view = LoanInboxView(runtime.services, actor)
     qtbot.addWidget(view)
     view.resize(1100, 760)
     view.show()
-    qtbot.waitUntil(lambda: not view.reloader.busy and view.model.rowCount() == rows)
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
     return view
 
 
@@ -50,7 +50,7 @@ def select(qtbot: QtBot, view: LoanInboxView, loan_id: str) -> None:
 
 
 def settle(qtbot: QtBot, view: LoanInboxView) -> None:
-    qtbot.waitUntil(lambda: not view.reloader.busy and not view.details.busy)
+    qtbot.waitUntil(lambda: not view.live.busy and not view.details.busy)
     view.shutdown()
 
 

@@ -26,9 +26,9 @@ def test_admin_creates_and_disables_staff(
 ) -> None:  # type: ignore[no-untyped-def]
     staff = StaffService(runtime.ctx)
     admin = staff.create_first_admin("Asha Admin", "asha", "long-enough-pass-1").actor
-    view = StaffAdminView(runtime, admin)
+    view = StaffAdminView(runtime.services, admin)
     qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: len(view.model.rows) == 1)
+    qtbot.waitUntil(lambda: len(view.model.rows()) == 1)
     qtmodeltester.check(view.model)
 
     def fill(dialog: staff_admin.NewStaffDialog) -> int:
@@ -40,13 +40,13 @@ def test_admin_creates_and_disables_staff(
 
     monkeypatch.setattr(staff_admin.NewStaffDialog, "exec", fill)
     view.create_account()
-    qtbot.waitUntil(lambda: len(view.model.rows) == 2)
-    ravi = next(r for r in view.model.rows if r.username == "ravi")
+    qtbot.waitUntil(lambda: len(view.model.rows()) == 2)
+    ravi = next(r for r in view.model.rows() if r.username == "ravi")
     assert (ravi.role, ravi.active) == ("employee", True)
 
-    view.table.selectRow(view.model.rows.index(ravi))
+    view.table.selectRow(view.model.rows().index(ravi))
     view.toggle()
-    qtbot.waitUntil(lambda: not next(r for r in view.model.rows if r.username == "ravi").active)
+    qtbot.waitUntil(lambda: not next(r for r in view.model.rows() if r.username == "ravi").active)
     view.shutdown()
 
 
@@ -58,9 +58,9 @@ def test_an_employee_is_refused(
     employee = staff.create_staff(admin, "Ravi", "ravi", "another-long-pass-2").actor
     errors: list[BaseException] = []
     monkeypatch.setattr(staff_admin.worker, "show_error", lambda parent, exc: errors.append(exc))
-    view = StaffAdminView(runtime, employee)
+    view = StaffAdminView(runtime.services, employee)
     qtbot.addWidget(view)
-    qtbot.waitUntil(lambda: len(view.model.rows) == 2)
+    qtbot.waitUntil(lambda: len(view.model.rows()) == 2)
     view.table.selectRow(0)
     view.toggle()
     qtbot.waitUntil(lambda: bool(errors))
