@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from app import bootstrap, config
 from app.services.actors import SYSTEM
 from app.views.main_window import MainWindow
+from tests.parts import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -100,8 +101,9 @@ def test_desktop_starts_serves_and_shuts_down_cleanly(data_dir: Path, tmp_path: 
 
 
 @pytest.mark.xvfb
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed")
 def test_real_window_under_xvfb(data_dir: Path, tmp_path: Path) -> None:
+    if shutil.which("xvfb-run") is None:
+        missing("xvfb", "xvfb-run is not installed")
     env = _env(data_dir, QT_QPA_PLATFORM="xcb")
     result = subprocess.run(
         [

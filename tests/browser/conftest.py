@@ -18,6 +18,7 @@ from app.bootstrap import Runtime, build
 from app.services.sms import OUTBOX_NAME, read_outbox
 from server.app import bound_port, create_app, start
 from tests.browser.world import World, populate
+from tests.parts import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -71,10 +72,14 @@ class ServerThread(threading.Thread):
         self.join(timeout=10)
 
 
+def chromium_or_fail() -> None:
+    if not CHROMIUM.exists():
+        missing("browser", f"{CHROMIUM} is missing")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
+    chromium_or_fail()
     runtime = build(config.load(environ={}, data_dir=tmp_path / "data"))
     world = populate(runtime)
     thread = ServerThread(runtime)
@@ -87,9 +92,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium_or_fail()
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("browser", "the playwright package is missing")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

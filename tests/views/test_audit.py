@@ -20,6 +20,7 @@ from app.services.pipeline import ChangeSet
 from app.services.store import Write
 from app.views.audit import AuditModel, AuditView
 from tests.views import actor_of, ts_of, write_log
+from tests.views.builders import opener
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -47,17 +48,13 @@ def model_for(qtbot: QtBot) -> Iterator[list[AuditModel]]:
 def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[..., AuditView]]:
     """``open_view(poll_ms=...)``: an audit view over the runtime's log, shut down (its
     workers stopped) when the test ends, whatever happens in it."""
-    views: list[AuditView] = []
 
     def make(poll_ms: int = 0) -> AuditView:
         view = AuditView(runtime.services, poll_ms=poll_ms)
         qtbot.addWidget(view)
-        views.append(view)
         return view
 
-    yield make
-    for view in views:
-        view.shutdown()
+    yield from opener(make)
 
 
 def open_model(qtbot: QtBot, models: list[AuditModel], path: Path, poll_ms: int = 0) -> AuditModel:
