@@ -53,9 +53,7 @@ def test_a_commit_tells_the_subscribers_of_its_topics_only(
         staff.get(timeout=0.5)
 
 
-def test_the_initial_result_of_a_listener_is_not_a_change(
-    ctx: ServiceContext, hub: Topics
-) -> None:
+def test_the_initial_result_of_a_listener_is_not_a_change(ctx: ServiceContext, hub: Topics) -> None:
     MemberService(ctx).enroll(ADMIN, "Lakshmi Devi", "9876543210")
     members = heard(hub, topics.MEMBERS)
     with pytest.raises(queue.Empty):
