@@ -107,9 +107,13 @@ class Recorder:
                 self.carriers.append(index)
         elif event == "return" and self.stack and self.stack[-1][0] is frame:
             self.stack.pop()
-            if self.settings is None and frame.f_code.co_qualname == "load":
-                if frame.f_globals.get("__name__") == "app.config":
-                    self.settings = arg
+            if self.settings is None and self._is_settings_load(frame):
+                self.settings = arg
+
+    @staticmethod
+    def _is_settings_load(frame: FrameType) -> bool:
+        code, module = frame.f_code, frame.f_globals.get("__name__")
+        return code.co_qualname == "load" and module == "app.config"
 
     def _carries(self, frame: FrameType) -> bool:
         wanted = self.settings
@@ -136,8 +140,7 @@ def climbs(recorder: Recorder, route: set[int], order: Layers) -> list[int]:
     return [
         n
         for n in sorted(route)
-        if nodes[n][0] in route
-        and layer(nodes[n][1], order) > layer(nodes[nodes[n][0]][1], order)
+        if nodes[n][0] in route and layer(nodes[n][1], order) > layer(nodes[nodes[n][0]][1], order)
     ]
 
 
