@@ -6,9 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtCore import QAbstractItemModel, QBuffer, QIODevice
 from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
 
+from app.views.live import LiveReadModel
 from tests.builders import ACCOUNT, ADMIN, EMPLOYEE, PDF, aadhaar, pan
 
 if TYPE_CHECKING:
@@ -63,3 +65,25 @@ def opener(make: Callable[..., V]) -> Iterator[Callable[..., V]]:
     yield open_view
     for view in reversed(views):
         view.shutdown()
+
+
+class TableView(View, Protocol):
+    """A view showing one table model through a live read model."""
+
+    @property
+    def live(self) -> LiveReadModel: ...
+
+    @property
+    def model(self) -> QAbstractItemModel: ...
+
+
+T = TypeVar("T", bound=TableView)
+
+
+def shown_with_rows(qtbot: QtBot, view: T, size: tuple[int, int], rows: int) -> T:
+    """``view`` on screen at ``size``, once its table has loaded ``rows`` rows."""
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
+    return view

@@ -17,7 +17,7 @@ from app.services.actors import Actor
 from app.views.formatting import ReasonDialog
 from app.views.kyc import KycQueueView
 from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, pan
-from tests.views.builders import opener, png_bytes, submit_kyc
+from tests.views.builders import opener, png_bytes, shown_with_rows, submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -42,12 +42,7 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor, int],
     """``open_view(actor, rows)``: the queue, shown once it has ``rows`` rows."""
 
     def make(actor: Actor, rows: int) -> KycQueueView:
-        view = KycQueueView(runtime.services, actor)
-        qtbot.addWidget(view)
-        view.resize(1100, 700)
-        view.show()
-        qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
-        return view
+        return shown_with_rows(qtbot, KycQueueView(runtime.services, actor), (1100, 700), rows)
 
     yield from opener(make)
 

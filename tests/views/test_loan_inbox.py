@@ -16,7 +16,7 @@ from app.services.actors import SYSTEM, Actor
 from app.views.formatting import BAD, GOOD, WARN
 from app.views.loan_inbox import LoanInboxView
 from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
-from tests.views.builders import opener
+from tests.views.builders import opener, shown_with_rows
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -43,12 +43,7 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor, int],
     """``open_view(actor, rows)``: the inbox, shown once it has ``rows`` rows."""
 
     def make(actor: Actor, rows: int) -> LoanInboxView:
-        view = LoanInboxView(runtime.services, actor)
-        qtbot.addWidget(view)
-        view.resize(1100, 760)
-        view.show()
-        qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
-        return view
+        return shown_with_rows(qtbot, LoanInboxView(runtime.services, actor), (1100, 760), rows)
 
     yield from opener(make)
 
