@@ -266,9 +266,12 @@ class AuditModel(RowsModel[Span]):
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         span = self.row_at(index)
-        if span is not None and self._summary(span) is _LOADING:
+        if span is None:
+            return None
+        summary = self._summary(span)
+        if summary is _LOADING:
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
-        return super().data(index, role)
+        return self.columns[index.column()].value(summary, role)
 
     # -- rows ------------------------------------------------------------------------
 
