@@ -69,7 +69,8 @@ from app.services.auction_model import (
     lock_name,
     tied_aliases,
 )
-from app.services.collections import MEMBERS
+from app.services.collections import AUCTIONS, BIDS, MEMBERS
+from app.services.feeds import Feed
 from app.services.groups import Group, Ticket, read_group, read_tickets
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
@@ -375,6 +376,16 @@ class AuctionService(AuctionClosing):
             else (t.member_id, t.member_id)
             for t in tickets
         )
+
+    def bids_feed(self, auction_id: str) -> Feed:
+        """The auction's bids (under aliases), live."""
+        return Feed(Query(BIDS).where("auction_id", "==", auction_id))
+
+    def status_feed(self, auction: Auction) -> Feed:
+        """The auction itself (end time, best bid, result), live: its group's auction of
+        its period, so a re-opened auction stays followed."""
+        query = Query(AUCTIONS).where("group_id", "==", auction.group_id)
+        return Feed(query.where("period", "==", auction.period))
 
     def list_auctions(self, group_id: str) -> list[Auction]:
         docs = self.ctx.store.query(Query("auctions").where("group_id", "==", group_id))

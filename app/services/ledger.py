@@ -41,6 +41,7 @@ from app.services import ledger_totals, topics
 from app.services.actors import Actor, Role
 from app.services.collections import GROUPS
 from app.services.context import ServiceContext
+from app.services.feeds import Feed
 from app.services.ledger_postings import (
     CAPITAL,
     CLASSES,
@@ -300,6 +301,14 @@ class LedgerService:
         return sorted((Txn.from_data(d.id, d.data) for d in docs), key=lambda t: t.id)
 
     # -- dues and members ---------------------------------------------------------
+
+    def timeline_feed(self, member_id: str) -> Feed:
+        """The member's ledger transactions, live (the web timeline)."""
+        return Feed(Query(LEDGER).where("member_id", "==", member_id))
+
+    def dues_feed(self, member_id: str) -> Feed:
+        """The member's dues and their status, live."""
+        return Feed(Query(DUES).where("member_id", "==", member_id))
 
     def member_timeline(self, member_id: str) -> list[TimelineItem]:
         """Every instalment due and paid, share of discount, prize, loan, EMI and

@@ -10,6 +10,7 @@ from typing import Any
 from app.kernel.errors import NotFound, ValidationError
 from app.services import credit, topics
 from app.services.context import ServiceContext
+from app.services.feeds import Feed
 from app.services.loan_book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
 from app.services.store import Document, Query
 from app.services.topics import reads
@@ -104,6 +105,10 @@ class LoanReads:
         docs = self.ctx.store.query(Query(LOANS).where("status", "in", wanted))
         docs.sort(key=lambda d: (d.data["applied_at"], d.id))
         return self._rows(docs)
+
+    def member_feed(self, member_id: str) -> Feed:
+        """The member's loans and their status, live."""
+        return Feed(Query(LOANS).where("member_id", "==", member_id))
 
     def for_member(self, member_id: str) -> list[LoanRow]:
         docs = self.ctx.store.query(Query(LOANS).where("member_id", "==", member_id))
