@@ -10,8 +10,9 @@ from aiohttp import web
 
 from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
-from app.services.otp import OtpService
-from app.services.staff import StaffService
+from app.services.otp import MemberSession, OtpService
+from app.services.staff import Session, StaffService
+from server.ws import Grant
 
 COOKIE = "tfos_session"
 
@@ -30,15 +31,19 @@ class Auth:
     otp: OtpService
     staff: StaffService
 
-    def resolve(self, token: str) -> Actor | None:
-        member = self.otp.resume(token)
-        if member is not None:
-            return member.actor
-        session = self.staff.resume(token)
-        return session.actor if session is not None else None
+    def session(self, token: str) -> MemberSession | Session | None:
+        return self.otp.resume(token) or self.staff.resume(token)
 
     async def resolve_async(self, token: str) -> Actor | None:
-        return await asyncio.to_thread(self.resolve, token) if token else None
+        grant = await self.grant_async(token)
+        return grant.actor if grant is not None else None
+
+    async def grant_async(self, token: str) -> Grant | None:
+        """What ``token`` grants a websocket (or a request), if its session is open."""
+        session = await asyncio.to_thread(self.session, token) if token else None
+        if session is None:
+            return None
+        return Grant(session.actor, session.id, session.expires_at, session.watch)
 
 
 OTP = web.AppKey("otp", OtpService)

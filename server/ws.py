@@ -35,6 +35,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,7 +51,24 @@ CLOSE_AUTH_TIMEOUT = 4401
 CLOSE_BAD_TOKEN = 4403
 CLOSE_TOO_SLOW = 4408
 DIRECT_WRITE_LIMIT = 32 * 1024
-Authenticate = Callable[[str], Awaitable[Actor | None]]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a session token grants a socket: who, which session, until when.
+
+    ``watch`` is a store query whose result holds the session (document id
+    ``session_id``) while it is open: the session leaving it (signed out, ended by a
+    password change or a disabled account) ends the socket."""
+
+    actor: Actor
+    session_id: str
+    expires_at: datetime
+    watch: Query
+
+
+Authenticate = Callable[[str], Awaitable[Grant | None]]
+Clock = Callable[[], datetime]
 Render = Callable[[Document], dict[str, Any]]
 QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
 
@@ -169,6 +187,7 @@ class HubOptions:
     rate: float = 20.0
     burst: float = 40.0
     queue_size: int = 1000
+    expiry_check: float = 0.5
 
 
 class Connection:
@@ -183,12 +202,16 @@ class Connection:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        actor: Actor,
+        token: str,
+        grant: Grant,
         options: HubOptions,
         transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.ws = ws
-        self.actor = actor
+        self.token = token
+        self.grant = grant
+        self.watch: SessionWatch | None = None
+        self.ended = False
         self.transport = transport if isinstance(transport, asyncio.WriteTransport) else None
         self.bucket = TokenBucket(options.rate, options.burst)
         self.outbox: asyncio.Queue[str] = asyncio.Queue(options.queue_size)
@@ -198,8 +221,20 @@ class Connection:
         self.reserved = False
         self._released: asyncio.Future[None] | None = None
 
+    @property
+    def actor(self) -> Actor:
+        return self.grant.actor
+
+    def end(self, why: str) -> None:
+        """The session is over: send nothing more, and close with 4403."""
+        if self.ended:
+            return
+        self.ended = True
+        log.info("websocket of %s closed: %s", self.actor.id, why)
+        _spawn(self.ws.close(code=CLOSE_BAD_TOKEN, message=why.encode()))
+
     def send(self, text: str) -> None:
-        if self.too_slow:
+        if self.too_slow or self.ended:
             return
         try:
             self.outbox.put_nowait(text)
@@ -216,6 +251,7 @@ class Connection:
             not self.busy
             and not self.reserved
             and not self.too_slow
+            and not self.ended
             and self.outbox.empty()
             and transport is not None
             and not transport.is_closing()
@@ -232,6 +268,8 @@ class Connection:
     async def run_writer(self) -> None:
         while not self.ws.closed:
             text = await self.outbox.get()
+            if self.ended:
+                return
             while self.reserved:
                 self._released = asyncio.get_running_loop().create_future()
                 await self._released
@@ -257,7 +295,8 @@ async def _write_all(conns: list[Connection], text: str) -> None:
     """Send ``text`` to each reserved connection in turn (see :meth:`Topic._send`)."""
     for i, conn in enumerate(conns):
         try:
-            await conn.ws.send_str(text)
+            if not conn.ended:
+                await conn.ws.send_str(text)
         except (ConnectionError, RuntimeError):
             pass
         except BaseException:
@@ -334,8 +373,37 @@ class Topic:
         return True
 
 
+class SessionWatch:
+    """One store listener shared by the connections whose sessions its query follows
+    (one person's open sessions); a session leaving the result ends its connections.
+
+    Commits by other processes on the same data reach it through the store's listener
+    (within its poll interval, 50 ms for SQLite)."""
+
+    def __init__(self, hub: Hub, key: str, query: Query) -> None:
+        self.hub, self.key = hub, key
+        self.connections: set[Connection] = set()
+        self.listener: Listener = hub.store.on_snapshot(query, self._from_thread)
+
+    def _from_thread(self, changes: list[Change]) -> None:
+        ended = {c.document.id for c in changes if c.kind == "removed"}
+        if ended:
+            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
+                self.hub.loop.call_soon_threadsafe(self.apply, ended)
+
+    def apply(self, ended: set[str]) -> None:
+        for conn in list(self.connections):
+            if conn.grant.session_id in ended:
+                conn.end("session ended")
+
+
 class Hub:
-    """Connections, channels and shared topics of one application."""
+    """Connections, channels and shared topics of one application.
+
+    Each connection is bound to its session: it ends (4403) when the session is signed
+    out or ended elsewhere (:class:`SessionWatch`), when it expires (checked every
+    ``expiry_check`` seconds by :meth:`expire_sessions`), and every request re-checks
+    the session before it is acted on, with the actor as it is now."""
 
     def __init__(
         self,
@@ -343,13 +411,16 @@ class Hub:
         registry: ChannelRegistry,
         authenticate: Authenticate,
         options: HubOptions | None = None,
+        clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.registry = registry
         self.authenticate = authenticate
         self.options = options or HubOptions()
+        self.clock = clock
         self.connections: set[Connection] = set()
         self.topics: dict[str, Topic] = {}
+        self.watches: dict[str, SessionWatch] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -369,6 +440,46 @@ class Hub:
         for topic in list(self.topics.values()):
             topic.listener.unsubscribe()
         self.topics.clear()
+        for watch in list(self.watches.values()):
+            watch.listener.unsubscribe()
+        self.watches.clear()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def bind(self, conn: Connection) -> None:
+        """Follow ``conn``'s session; then check it once more, for an end that came
+        between its authentication and the watch."""
+        key = repr(conn.grant.watch)
+        watch = self.watches.get(key)
+        if watch is None:
+            watch = self.watches[key] = SessionWatch(self, key, conn.grant.watch)
+        watch.connections.add(conn)
+        conn.watch = watch
+        self.connections.add(conn)
+        await self.recheck(conn)
+
+    async def recheck(self, conn: Connection) -> bool:
+        """Whether ``conn``'s session still holds (its grant refreshed); ends it if not."""
+        if not conn.ended:
+            grant = await self.authenticate(conn.token)
+            if grant is not None and grant.session_id == conn.grant.session_id:
+                conn.grant = grant
+            else:
+                conn.end("session ended")
+        return not conn.ended
+
+    def end_expired(self) -> None:
+        now = self.clock()
+        for conn in list(self.connections):
+            if conn.grant.expires_at <= now:
+                conn.end("session expired")
+
+    async def expire_sessions(self) -> None:
+        """End expired sessions' sockets, every ``expiry_check`` seconds (runs until
+        cancelled)."""
+        while True:
+            await asyncio.sleep(self.options.expiry_check)
+            self.end_expired()
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -408,12 +519,20 @@ class Hub:
         for channel in list(conn.topics):
             self.unsubscribe(conn, channel)
         self.connections.discard(conn)
+        watch, conn.watch = conn.watch, None
+        if watch is not None:
+            watch.connections.discard(conn)
+            if not watch.connections:
+                watch.listener.unsubscribe()
+                del self.watches[watch.key]
 
     # -- one client request ------------------------------------------------------------
 
     async def handle(self, conn: Connection, raw: str) -> None:
         """Act on one client message; always answers with exactly one ack or error."""
         channel, request_id = "", None
+        if conn.ended:
+            return
         try:
             message = _parse(raw)
             channel, request_id = message.get("channel") or "", message.get("request_id")
@@ -422,6 +541,8 @@ class Hub:
                     "Too many messages on this connection.", hint="Slow down and try again."
                 )
             channel, action, payload, request_id = _fields(message)
+            if not await self.recheck(conn):
+                return
             result, after = await self._dispatch(conn, channel, action, payload)
             conn.send(envelope(channel, "ack", result, request_id))
             if after is not None:
@@ -521,14 +642,14 @@ async def websocket_handler(
         max_msg_size=hub.options.max_msg_size, heartbeat=30.0, compress=False
     )
     await ws.prepare(request)
-    actor = await _authenticate(ws, hub, cookie_token)
-    if actor is None:
+    signed_in = await _authenticate(ws, hub, cookie_token)
+    if signed_in is None:
         return ws
-    conn = Connection(ws, actor, hub.options, request.transport)
-    hub.connections.add(conn)
+    conn = Connection(ws, *signed_in, hub.options, request.transport)
     writer = asyncio.create_task(conn.run_writer())
     try:
-        conn.send(envelope("session", "ready", {"actor": actor.to_json()}))
+        await hub.bind(conn)
+        conn.send(envelope("session", "ready", {"actor": conn.actor.to_json()}))
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 await hub.handle(conn, msg.data)
@@ -544,7 +665,8 @@ async def websocket_handler(
 
 async def _authenticate(
     ws: web.WebSocketResponse, hub: Hub, cookie_token: str | None
-) -> Actor | None:
+) -> tuple[str, Grant] | None:
+    """The token and its grant from the first message, or None (the socket closed)."""
     try:
         msg = await asyncio.wait_for(ws.receive(), hub.options.auth_timeout)
     except TimeoutError:
@@ -561,7 +683,8 @@ async def _authenticate(
         await ws.close(code=CLOSE_BAD_TOKEN, message=b'first message must be {"type":"auth"}')
         return None
     token = first.get("token") or cookie_token
-    actor = await hub.authenticate(token) if isinstance(token, str) and token else None
-    if actor is None:
+    grant = await hub.authenticate(token) if isinstance(token, str) and token else None
+    if grant is None or not isinstance(token, str):
         await ws.close(code=CLOSE_BAD_TOKEN, message=b"invalid or expired session")
-    return actor
+        return None
+    return token, grant

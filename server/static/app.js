@@ -125,7 +125,8 @@ class Live {
     for (const { fail } of this.pending.values()) fail({ message: "The connection was lost." });
     this.pending.clear();
     reject(new Error("websocket closed " + ev.code));
-    if (ev.code === 4403 || !state.me) return;
+    if (ev.code === 4403) { if (state.me) sessionEnded(); return; }
+    if (!state.me) return;
     setTimeout(() => this.resubscribe(subs), this.retry);
     this.retry = Math.min(this.retry * 2, 10000);
   }
@@ -616,12 +617,17 @@ async function route() {
   }
 }
 
-async function signOut() {
-  live.close();
-  await api("/api/signout", { method: "POST" }).catch(() => {});
+function sessionEnded() {
+  // Signed out elsewhere, expired, or the account was changed: sign in again.
   state.me = null;
   showHeader();
   location.hash = "#/signin";
+}
+
+async function signOut() {
+  live.close();
+  await api("/api/signout", { json: {} }).catch(() => {});
+  sessionEnded();
 }
 
 window.addEventListener("hashchange", route);
