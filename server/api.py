@@ -12,9 +12,8 @@ from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
 from app.services.otp import MemberSession, OtpService
 from app.services.staff import Session, StaffService
+from server.security import COOKIE
 from server.ws import Grant
-
-COOKIE = "tfos_session"
 
 
 class NotSignedIn(KnownError):

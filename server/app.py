@@ -17,6 +17,7 @@ from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from server import api, pages
 from server.channels import member_channels
+from server.security import csrf_middleware
 from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS = {
     "invalid": 400,
     "unauthenticated": 401,
+    "unsupported_media_type": 415,
     "rate_limited": 429,
     "sms": 502,
     "forbidden": 403,
@@ -124,7 +126,9 @@ def create_app(
     websocket limits (auth timeout, frame size, rate); ``channels`` are added to the
     websocket channel registry.
     """
-    app = web.Application(middlewares=[errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(
+        middlewares=[errors_middleware, csrf_middleware], client_max_size=1024 * 1024
+    )
     app[RUNTIME] = runtime
     otp = OtpService(
         runtime.ctx,

@@ -37,13 +37,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from app.kernel.errors import KnownError, PermissionDenied
 from app.services.actors import Actor
 from app.services.store import Change, Document, DocumentStore, Listener, Query
+from server.security import same_origin
 
 log = logging.getLogger(__name__)
 
@@ -620,20 +620,10 @@ def _fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any], Any]:
 # -- the handler ---------------------------------------------------------------------------
 
 
-def origin_allowed(request: web.Request) -> bool:
-    """Browsers send Origin: it must name this server's own host:port. Clients that send
-    none (scripts, benchmarks) are not browsers and cannot be driven by another site."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
-
-
 async def websocket_handler(
     request: web.Request, hub: Hub, cookie_token: str | None
 ) -> web.StreamResponse:
-    if not origin_allowed(request):
+    if same_origin(request) is False:
         raise web.HTTPForbidden(
             text=json.dumps({"error": {"code": "forbidden", "message": "Origin not allowed."}}),
             content_type="application/json",

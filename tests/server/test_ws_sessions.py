@@ -92,7 +92,9 @@ async def test_a_bid_after_sign_out_is_refused_and_never_logged(
     assert (await call(ws, "b1", channel, "bid", discount=7_500_00))["event"] == "ack"
     before = bids_in_wal(runtime)
 
-    signed_out = await client.post("/api/signout", headers={"Authorization": f"Bearer {asha}"})
+    signed_out = await client.post(
+        "/api/signout", json={}, headers={"Authorization": f"Bearer {asha}"}
+    )
     assert signed_out.status == 200
     await try_bid(ws, channel, 8_000_00)
     assert await closed_within(ws, 1.0) < 1.0

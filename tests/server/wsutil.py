@@ -19,6 +19,7 @@ from server.ws import Action, ActionRequest, ChannelSpec, HubOptions
 from tests.server.conftest import PHONE, last_code
 
 OUTSIDER_PHONE = "+919811111111"
+JSON = {"Content-Type": "application/json"}
 OPTIONS = HubOptions(auth_timeout=0.3, max_msg_size=4096, rate=50.0, burst=50.0)
 
 
@@ -109,3 +110,9 @@ async def subscribe(ws: Any, channel: str, **payload: Any) -> list[Message]:
 
 def bare(token: dict[str, str]) -> str:
     return token["Authorization"].removeprefix("Bearer ")
+
+
+def same_origin(client: Client) -> dict[str, str]:
+    """The Origin header a page served by ``client``'s server sends."""
+    url = client.make_url("/")
+    return {"Origin": f"{url.scheme}://{url.host}:{url.port}"}

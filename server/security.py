@@ -1,0 +1,69 @@
+"""What every request must satisfy before a handler runs, and what every response carries.
+
+Cross-site request forgery. A page on another port of the same host is the same *site*,
+so the session cookie's ``SameSite=Strict`` does not keep it out. A state-changing
+request (POST, PUT, PATCH, DELETE) is therefore acted on only when
+
+* its body is declared JSON (``Content-Type: application/json``): a form or a
+  ``no-cors`` fetch can only send ``text/plain``, form or multipart bodies; and
+* it comes from this server's own page: its ``Origin`` names this server, or, without
+  an ``Origin``, ``Sec-Fetch-Site`` says ``same-origin``. A request with neither header
+  is not from a browser; it is accepted only without the session cookie (a script with
+  an ``Authorization: Bearer`` token carries no ambient authority a page could borrow).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from app.kernel.errors import KnownError
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+COOKIE = "tfos_session"
+
+
+class CrossSiteRequest(KnownError):
+    code = "forbidden"
+
+    def __init__(self) -> None:
+        super().__init__(
+            "This request did not come from this site's own page, so it was not acted on.",
+            hint="Open the member page at this server's address and try again there.",
+        )
+
+
+class NotJson(KnownError):
+    code = "unsupported_media_type"
+
+    def __init__(self, content_type: str) -> None:
+        super().__init__(
+            f"The request body must be JSON, not {content_type or 'an undeclared type'}.",
+            hint="Send it with Content-Type: application/json.",
+        )
+
+
+def same_origin(request: web.Request) -> bool | None:
+    """Whether the browser says the request comes from this server's own page; None when
+    the request carries neither ``Origin`` nor ``Sec-Fetch-Site`` (not a browser)."""
+    origin = request.headers.get("Origin")
+    if origin is not None:
+        parts = urlsplit(origin)
+        return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
+    site = request.headers.get("Sec-Fetch-Site")
+    return None if site is None else site == "same-origin"
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Refuse a state-changing request that a page of another origin could have sent."""
+    if request.method in UNSAFE and request.match_info.http_exception is None:
+        if request.content_type != "application/json":
+            raise NotJson(request.headers.get("Content-Type", ""))
+        verdict = same_origin(request)
+        if verdict is False or (verdict is None and COOKIE in request.cookies):
+            raise CrossSiteRequest()
+    return await handler(request)
