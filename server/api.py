@@ -12,7 +12,7 @@ from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
 from app.services.otp import MemberSession, OtpService
 from app.services.staff import Session, StaffService
-from server.security import COOKIE
+from server.security import COOKIE, loads
 from server.ws import Grant
 
 
@@ -70,9 +70,9 @@ def client_address(request: web.Request) -> str:
 
 async def json_body(request: web.Request, *fields: str) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError("The request body is not valid JSON.") from None
+        body = loads(await request.read())
+    except ValueError as exc:
+        raise ValidationError(f"The request body is {exc}.") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.")
     missing = [f for f in fields if not isinstance(body.get(f), str) or not body[f].strip()]

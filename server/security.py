@@ -1,5 +1,10 @@
 """What every request must satisfy before a handler runs, and what every response carries.
 
+Client JSON (request bodies, websocket messages) is read with :func:`loads`, which
+refuses nesting deeper than ``MAX_DEPTH`` (no message of ours nests more than a few
+levels) with a ``ValueError`` instead of the ``RecursionError`` that very deep input
+raises.
+
 Cross-site request forgery. A page on another port of the same host is the same *site*,
 so the session cookie's ``SameSite=Strict`` does not keep it out. A state-changing
 request (POST, PUT, PATCH, DELETE) is therefore acted on only when
@@ -14,7 +19,9 @@ request (POST, PUT, PATCH, DELETE) is therefore acted on only when
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
+from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -24,6 +31,7 @@ from app.kernel.errors import KnownError
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COOKIE = "tfos_session"
+MAX_DEPTH = 32
 
 
 class CrossSiteRequest(KnownError):
@@ -67,3 +75,27 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if verdict is False or (verdict is None and COOKIE in request.cookies):
             raise CrossSiteRequest()
     return await handler(request)
+
+
+def loads(text: str | bytes) -> Any:
+    """JSON from a client; a ``ValueError`` whose text completes "The body is ..." when
+    it is not JSON or nests deeper than ``MAX_DEPTH``."""
+    too_deep = f"nested more than {MAX_DEPTH} levels deep"
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        raise ValueError(too_deep) from None
+    except ValueError:
+        raise ValueError("not valid JSON") from None
+    if nesting(value) > MAX_DEPTH:
+        raise ValueError(too_deep)
+    return value
+
+
+def nesting(value: Any) -> int:
+    """How deep lists and objects nest in ``value`` (0 for a scalar), without recursion."""
+    depth, level = 0, [value]
+    while containers := [v for v in level if isinstance(v, dict | list)]:
+        depth += 1
+        level = [c for v in containers for c in (v.values() if isinstance(v, dict) else v)]
+    return depth

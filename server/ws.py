@@ -43,7 +43,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 from app.kernel.errors import KnownError, PermissionDenied
 from app.services.actors import Actor
 from app.services.store import Change, Document, DocumentStore, Listener, Query
-from server.security import same_origin
+from server.security import loads, same_origin
 
 log = logging.getLogger(__name__)
 
@@ -588,10 +588,10 @@ def _require(actor: Actor, roles: frozenset[str], doing: str) -> None:
 
 def _parse(raw: str) -> dict[str, Any]:
     try:
-        message = json.loads(raw)
-    except ValueError:
+        message = loads(raw)
+    except ValueError as exc:
         raise ProtocolError(
-            "The message is not valid JSON.",
+            f"The message is {exc}.",
             hint='Send {"channel", "action", "payload", "request_id"} as a JSON object.',
         ) from None
     if not isinstance(message, dict):
@@ -666,7 +666,7 @@ async def _authenticate(
         await ws.close(code=CLOSE_BAD_TOKEN, message=b"first message must be auth")
         return None
     try:
-        first = json.loads(msg.data)
+        first = loads(msg.data)
     except ValueError:
         first = None
     if not isinstance(first, dict) or first.get("type") != "auth":
