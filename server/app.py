@@ -17,7 +17,7 @@ from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from server import api, pages
 from server.channels import member_channels
-from server.security import csrf_middleware
+from server.security import csrf_middleware, secure_headers
 from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
 
 log = logging.getLogger(__name__)
@@ -146,6 +146,7 @@ def create_app(
     )
     app[HUB] = hub
     runtime.stats.register("connected_clients", hub.count)
+    app.on_response_prepare.append(secure_headers)
     app.on_startup.append(_bind_hub)
     app.cleanup_ctx.append(_expire_sessions)
     app.on_shutdown.append(_close_hub)

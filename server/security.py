@@ -1,5 +1,9 @@
 """What every request must satisfy before a handler runs, and what every response carries.
 
+Every response carries the headers in :func:`secure_headers`: no MIME sniffing, no
+referrer, no framing (``X-Frame-Options`` and CSP ``frame-ancestors``), a ``Server``
+header without versions, and ``Cache-Control: no-store`` on the API.
+
 Client JSON (request bodies, websocket messages) is read with :func:`loads`, which
 refuses nesting deeper than ``MAX_DEPTH`` (no message of ours nests more than a few
 levels) with a ``ValueError`` instead of the ``RecursionError`` that very deep input
@@ -32,6 +36,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 COOKIE = "tfos_session"
 MAX_DEPTH = 32
+SERVER = "TransactFlowOS"
+EVERY_RESPONSE = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Server": SERVER,
+}
+DEFAULT_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 class CrossSiteRequest(KnownError):
@@ -75,6 +87,15 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if verdict is False or (verdict is None and COOKIE in request.cookies):
             raise CrossSiteRequest()
     return await handler(request)
+
+
+async def secure_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """``on_response_prepare``: the headers every response carries (a page that sets its
+    own Content-Security-Policy keeps it; it must say ``frame-ancestors 'none'`` too)."""
+    response.headers.update(EVERY_RESPONSE)
+    response.headers.setdefault("Content-Security-Policy", DEFAULT_CSP)
+    if request.path.startswith("/api/"):
+        response.headers["Cache-Control"] = "no-store"
 
 
 def loads(text: str | bytes) -> Any:
