@@ -112,12 +112,10 @@ async def test_bids_arrive_live_under_aliases_and_refusals_are_clear(
     staff_bid = await call(staff, "s1", channel, "bid", discount=8_000_00)
     assert staff_bid["payload"]["code"] == "forbidden"
     dev_watch = await call(dev, "d1", channel, "subscribe")
-    assert (
-        dev_watch["payload"]["code"] == "forbidden"
-        and "no ticket" in dev_watch["payload"]["message"]
-    )
+    assert dev_watch["payload"]["code"] == "not_found"  # as for an auction that is not there
+    assert dev_watch["payload"]["message"] == "This is not an auction of your groups."
     assert (await call(dev, "d2", channel, "bid", discount=8_000_00))["payload"]["code"] == (
-        "forbidden"
+        "not_found"
     )
     missing = await call(dev, "d3", "auction.status.nope-1", "subscribe")
     assert missing["payload"]["code"] == "not_found"
