@@ -54,7 +54,8 @@ from app import config
 from app.bootstrap import Runtime, build
 from app.services.otp import OtpService
 from server.app import HUB, bound_port, create_app, start
-from server.ws import Connection, Hub, HubOptions, SessionWatch, Topic
+from server.ws import Connection, Hub, HubOptions, Topic
+from server.ws_sessions import SessionWatch
 
 MB = 1024 * 1024
 CHANNEL = "loans.mine"
@@ -164,7 +165,7 @@ async def cycle(hub: Hub, url: str, tokens: list[str]) -> tuple[float, float]:
     finally:
         await client.stop()
     deadline = time.monotonic() + 30
-    while hub.connections or hub.topics or hub.watches:
+    while hub.connections or hub.topics or hub.sessions.watches:
         if time.monotonic() > deadline:
             raise RuntimeError("the hub still holds connections 30 s after the clients left")
         await asyncio.sleep(0.05)

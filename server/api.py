@@ -13,7 +13,7 @@ from app.services.actors import Actor
 from app.services.otp import MemberSession, OtpService
 from app.services.staff import Session, StaffService
 from server.security import COOKIE, loads
-from server.ws import Grant
+from server.ws_sessions import Grant
 
 
 class NotSignedIn(KnownError):

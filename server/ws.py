@@ -11,6 +11,9 @@ Protocol (documented for clients in docs/websocket.md):
   exactly one ``ack`` or ``error`` with the same ``request_id``. ``subscribe`` is acked,
   then a ``snapshot`` and ``delta`` events (added/modified/removed) follow.
 
+A socket lives as long as its session (:mod:`server.ws_sessions`): sign-out, expiry, a
+disabled account or a new password close it with 4403, and every request re-checks it.
+
 Features add channels through a :class:`ChannelRegistry` without touching the hub.
 Connections that subscribe to the same channel and query share one store listener (a
 :class:`Topic`); store callbacks arrive on the store's dispatcher thread and hop onto the
@@ -44,6 +47,7 @@ from app.kernel.errors import KnownError, PermissionDenied
 from app.services.actors import Actor
 from app.services.store import Change, Document, DocumentStore, Listener, Query
 from server.security import loads, same_origin
+from server.ws_sessions import Authenticate, Clock, Grant, Sessions, SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -53,22 +57,6 @@ CLOSE_TOO_SLOW = 4408
 DIRECT_WRITE_LIMIT = 32 * 1024
 
 
-@dataclass(frozen=True)
-class Grant:
-    """What a session token grants a socket: who, which session, until when.
-
-    ``watch`` is a store query whose result holds the session (document id
-    ``session_id``) while it is open: the session leaving it (signed out, ended by a
-    password change or a disabled account) ends the socket."""
-
-    actor: Actor
-    session_id: str
-    expires_at: datetime
-    watch: Query
-
-
-Authenticate = Callable[[str], Awaitable[Grant | None]]
-Clock = Callable[[], datetime]
 Render = Callable[[Document], dict[str, Any]]
 QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
 
@@ -210,7 +198,7 @@ class Connection:
         self.ws = ws
         self.token = token
         self.grant = grant
-        self.watch: SessionWatch | None = None
+        self.watch: SessionWatch | None = None  # set by Sessions.bind
         self.ended = False
         self.transport = transport if isinstance(transport, asyncio.WriteTransport) else None
         self.bucket = TokenBucket(options.rate, options.burst)
@@ -373,37 +361,9 @@ class Topic:
         return True
 
 
-class SessionWatch:
-    """One store listener shared by the connections whose sessions its query follows
-    (one person's open sessions); a session leaving the result ends its connections.
-
-    Commits by other processes on the same data reach it through the store's listener
-    (within its poll interval, 50 ms for SQLite)."""
-
-    def __init__(self, hub: Hub, key: str, query: Query) -> None:
-        self.hub, self.key = hub, key
-        self.connections: set[Connection] = set()
-        self.listener: Listener = hub.store.on_snapshot(query, self._from_thread)
-
-    def _from_thread(self, changes: list[Change]) -> None:
-        ended = {c.document.id for c in changes if c.kind == "removed"}
-        if ended:
-            with contextlib.suppress(RuntimeError):  # loop closed during shutdown
-                self.hub.loop.call_soon_threadsafe(self.apply, ended)
-
-    def apply(self, ended: set[str]) -> None:
-        for conn in list(self.connections):
-            if conn.grant.session_id in ended:
-                conn.end("session ended")
-
-
 class Hub:
-    """Connections, channels and shared topics of one application.
-
-    Each connection is bound to its session: it ends (4403) when the session is signed
-    out or ended elsewhere (:class:`SessionWatch`), when it expires (checked every
-    ``expiry_check`` seconds by :meth:`expire_sessions`), and every request re-checks
-    the session before it is acted on, with the actor as it is now."""
+    """Connections, channels and shared topics of one application; each connection is
+    bound to its session (:class:`~server.ws_sessions.Sessions`)."""
 
     def __init__(
         self,
@@ -417,10 +377,9 @@ class Hub:
         self.registry = registry
         self.authenticate = authenticate
         self.options = options or HubOptions()
-        self.clock = clock
         self.connections: set[Connection] = set()
         self.topics: dict[str, Topic] = {}
-        self.watches: dict[str, SessionWatch] = {}
+        self.sessions = Sessions(store, authenticate, clock, lambda: self.loop)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -440,46 +399,20 @@ class Hub:
         for topic in list(self.topics.values()):
             topic.listener.unsubscribe()
         self.topics.clear()
-        for watch in list(self.watches.values()):
-            watch.listener.unsubscribe()
-        self.watches.clear()
+        self.sessions.close()
 
     # -- sessions -------------------------------------------------------------------------
 
     async def bind(self, conn: Connection) -> None:
-        """Follow ``conn``'s session; then check it once more, for an end that came
-        between its authentication and the watch."""
-        key = repr(conn.grant.watch)
-        watch = self.watches.get(key)
-        if watch is None:
-            watch = self.watches[key] = SessionWatch(self, key, conn.grant.watch)
-        watch.connections.add(conn)
-        conn.watch = watch
         self.connections.add(conn)
-        await self.recheck(conn)
-
-    async def recheck(self, conn: Connection) -> bool:
-        """Whether ``conn``'s session still holds (its grant refreshed); ends it if not."""
-        if not conn.ended:
-            grant = await self.authenticate(conn.token)
-            if grant is not None and grant.session_id == conn.grant.session_id:
-                conn.grant = grant
-            else:
-                conn.end("session ended")
-        return not conn.ended
-
-    def end_expired(self) -> None:
-        now = self.clock()
-        for conn in list(self.connections):
-            if conn.grant.expires_at <= now:
-                conn.end("session expired")
+        await self.sessions.bind(conn)
 
     async def expire_sessions(self) -> None:
         """End expired sessions' sockets, every ``expiry_check`` seconds (runs until
         cancelled)."""
         while True:
             await asyncio.sleep(self.options.expiry_check)
-            self.end_expired()
+            self.sessions.end_expired(self.connections)
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -519,12 +452,7 @@ class Hub:
         for channel in list(conn.topics):
             self.unsubscribe(conn, channel)
         self.connections.discard(conn)
-        watch, conn.watch = conn.watch, None
-        if watch is not None:
-            watch.connections.discard(conn)
-            if not watch.connections:
-                watch.listener.unsubscribe()
-                del self.watches[watch.key]
+        self.sessions.release(conn)
 
     # -- one client request ------------------------------------------------------------
 
@@ -541,7 +469,7 @@ class Hub:
                     "Too many messages on this connection.", hint="Slow down and try again."
                 )
             channel, action, payload, request_id = _fields(message)
-            if not await self.recheck(conn):
+            if not await self.sessions.recheck(conn):
                 return
             result, after = await self._dispatch(conn, channel, action, payload)
             conn.send(envelope(channel, "ack", result, request_id))

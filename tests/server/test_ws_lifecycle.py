@@ -18,7 +18,8 @@ from app.services.members import Member
 from app.services.store import Query
 from app.services.store.sqlite_listen import Subscription
 from server.app import HUB, create_app
-from server.ws import ChannelSpec, Connection, SessionWatch, Topic
+from server.ws import ChannelSpec, Connection, Topic
+from server.ws_sessions import SessionWatch
 from tests.server.wsutil import NOTES, OPTIONS, member_token
 
 ALL = frozenset({"member", "employee", "admin"})
@@ -103,7 +104,7 @@ async def test_clients_that_leave_leave_nothing_behind(
         await ws.send_json({"channel": channel, "action": "subscribe", "request_id": n})
         assert (await ws.receive_json(timeout=5))["event"] == "ack"
     hub = app[HUB]
-    assert hub.count() == 20 and len(hub.topics) == 2 and len(hub.watches) == 1
+    assert hub.count() == 20 and len(hub.topics) == 2 and len(hub.sessions.watches) == 1
     for ws in sockets:
         await ws.close()
     for _ in range(100):
@@ -111,7 +112,7 @@ async def test_clients_that_leave_leave_nothing_behind(
             break
         await asyncio.sleep(0.05)
     gc.collect()
-    assert hub.count() == 0 and hub.topics == {} and hub.watches == {}
+    assert hub.count() == 0 and hub.topics == {} and hub.sessions.watches == {}
     alive = [o for o in gc.get_objects() if isinstance(o, Connection | Topic | SessionWatch)]
     assert alive == []
     listening = [o for o in gc.get_objects() if isinstance(o, Subscription) and o.active]
