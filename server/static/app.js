@@ -125,7 +125,10 @@ class Live {
     for (const { fail } of this.pending.values()) fail({ message: "The connection was lost." });
     this.pending.clear();
     reject(new Error("websocket closed " + ev.code));
-    if (ev.code === 4403) { if (state.me) sessionEnded(); return; }
+    if (ev.code === 4403) {
+      if (state.me) sessionEnded("Your session has ended (signed out elsewhere, or it expired). Sign in again.");
+      return;
+    }
     if (!state.me) return;
     setTimeout(() => this.resubscribe(subs), this.retry);
     this.retry = Math.min(this.retry * 2, 10000);
@@ -170,7 +173,7 @@ class Live {
 }
 
 const live = new Live();
-const state = { me: null, timers: [] };
+const state = { me: null, timers: [], notice: "" };
 
 function setLiveState(on) {
   document.body.classList.toggle("offline", !on);
@@ -274,6 +277,8 @@ function signInPage() {
     card("Sign in", h("p", { class: "muted" },
       "Enter the mobile number registered with your chit office. We send a 6-digit code."),
     phoneStep, codeStep, msg)));
+  if (state.notice) msg.replaceChildren(h("p", { class: "muted", id: "notice" }, state.notice));
+  state.notice = "";
   phone.focus();
 }
 
@@ -617,9 +622,9 @@ async function route() {
   }
 }
 
-function sessionEnded() {
-  // Signed out elsewhere, expired, or the account was changed: sign in again.
+function sessionEnded(notice) {
   state.me = null;
+  state.notice = notice || "";
   showHeader();
   location.hash = "#/signin";
 }
