@@ -10,7 +10,7 @@ import pytest
 
 from app.bootstrap import Runtime
 from app.services.auctions import Auction
-from tests.browser.world import RUPEE, STAFF, World, open_auction
+from tests.browser.world import World, open_auction, populate
 from tests.server.wsutil import JSON, Client, bare, call, connect
 
 OTHERS = (
@@ -23,18 +23,7 @@ OTHERS = (
 @pytest.fixture
 def elsewhere(runtime: Runtime, world: World) -> Auction:
     """An open auction in a running group none of the world's members is in."""
-    services = runtime.services
-    group = services.groups.create_group(
-        STAFF,
-        "Other 1.5L",
-        gross_paise=150_000 * RUPEE,
-        members=3,
-        start_date=runtime.ctx.clock.today(),
-    )
-    for name, phone in OTHERS:
-        services.groups.enroll(STAFF, group.id, services.members.enroll(STAFF, name, phone).id)
-    services.groups.start(STAFF, group.id)
-    return services.auctions.open_auction(STAFF, group.id, 1, 600)
+    return open_auction(runtime, populate(runtime, people=OTHERS, name="Other 1.5L"))
 
 
 async def http_answer(client: Client, method: str, path: str, headers: dict[str, str]) -> Any:
