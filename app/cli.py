@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
 import signal
@@ -122,7 +123,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner = await start(create_app(runtime), settings.host, settings.port)
+        try:
+            runner = await start(create_app(runtime), settings.host, settings.port)
+        except OSError as exc:
+            raise _cannot_listen(settings, exc) from None
         print(f"TransactFlowOS serving on http://{settings.host}:{bound_port(runner)}", flush=True)
         try:
             await stop.wait()
@@ -134,6 +138,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     finally:
         runtime.close()
     return 0
+
+
+def _cannot_listen(settings: Settings, exc: OSError) -> KnownError:
+    where = f"{settings.host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return KnownError(
+            f"Port {settings.port} is already in use on {settings.host}.",
+            hint="Stop the program using it, or choose another port with --port or TFOS_PORT.",
+        )
+    return KnownError(
+        f"Cannot listen on {where}: {exc.strerror or exc}.",
+        hint="Check --host and --port (TFOS_HOST, TFOS_PORT).",
+    )
 
 
 def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:

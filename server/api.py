@@ -10,10 +10,10 @@ from aiohttp import web
 
 from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
-from app.services.otp import OtpService
-from app.services.staff import StaffService
-
-COOKIE = "tfos_session"
+from app.services.otp import MemberSession, OtpService
+from app.services.staff import Session, StaffService
+from server.security import COOKIE, loads
+from server.ws_sessions import Grant
 
 
 class NotSignedIn(KnownError):
@@ -30,15 +30,19 @@ class Auth:
     otp: OtpService
     staff: StaffService
 
-    def resolve(self, token: str) -> Actor | None:
-        member = self.otp.resume(token)
-        if member is not None:
-            return member.actor
-        session = self.staff.resume(token)
-        return session.actor if session is not None else None
+    def session(self, token: str) -> MemberSession | Session | None:
+        return self.otp.resume(token) or self.staff.resume(token)
 
     async def resolve_async(self, token: str) -> Actor | None:
-        return await asyncio.to_thread(self.resolve, token) if token else None
+        grant = await self.grant_async(token)
+        return grant.actor if grant is not None else None
+
+    async def grant_async(self, token: str) -> Grant | None:
+        """What ``token`` grants a websocket (or a request), if its session is open."""
+        session = await asyncio.to_thread(self.session, token) if token else None
+        if session is None:
+            return None
+        return Grant(session.actor, session.id, session.expires_at, session.watch)
 
 
 OTP = web.AppKey("otp", OtpService)
@@ -66,9 +70,9 @@ def client_address(request: web.Request) -> str:
 
 async def json_body(request: web.Request, *fields: str) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError("The request body is not valid JSON.") from None
+        body = loads(await request.read())
+    except ValueError as exc:
+        raise ValidationError(f"The request body is {exc}.") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.")
     missing = [f for f in fields if not isinstance(body.get(f), str) or not body[f].strip()]

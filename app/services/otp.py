@@ -40,7 +40,7 @@ from app.services.kyc_rules import mask_phone, validate_phone
 from app.services.members import MEMBERS, Member, MemberService
 from app.services.pipeline import ChangeSet, Reader
 from app.services.sms import SmsSender
-from app.services.store import Write
+from app.services.store import Query, Write
 
 CODES = "otp_codes"
 LIMITS = "otp_limits"
@@ -95,6 +95,17 @@ class MemberSession:
     @property
     def actor(self) -> Actor:
         return Actor(self.member.id, self.member.name, "member")
+
+    @property
+    def id(self) -> str:
+        return session_id(self.token)
+
+    @property
+    def watch(self) -> Query:
+        """The member's open sessions: this one leaves the result when it ends."""
+        return (
+            Query(SESSIONS).where("member_id", "==", self.member.id).where("ended_at", "==", None)
+        )
 
 
 def session_id(token: str) -> str:

@@ -46,6 +46,18 @@ class Served:
         return str([m for m in sent if m["to"] == phone][-1]["text"].split()[0])
 
 
+def sign_in(page: Any, served: Served, phone: str) -> None:
+    page.goto(served.url)
+    page.wait_for_selector("#phone")
+    page.fill("#phone", phone)
+    page.click("#phone-form button")
+    page.wait_for_selector("#code-form:not(.hidden)")
+    assert "•" in page.inner_text(".msg") or "X" in page.inner_text(".msg")
+    page.fill("#code", served.last_code(phone))
+    page.click("#code-form button")
+    page.wait_for_selector("h1:has-text('Namaste')")
+
+
 class ServerThread(threading.Thread):
     """Serves ``create_app(runtime)`` on its own event loop until stopped."""
 

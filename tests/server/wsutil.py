@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
 from app.services.actors import SYSTEM, Actor
@@ -17,6 +19,7 @@ from server.ws import Action, ActionRequest, ChannelSpec, HubOptions
 from tests.server.conftest import PHONE, last_code
 
 OUTSIDER_PHONE = "+919811111111"
+JSON = {"Content-Type": "application/json"}
 OPTIONS = HubOptions(auth_timeout=0.3, max_msg_size=4096, rate=50.0, burst=50.0)
 
 
@@ -71,3 +74,45 @@ def staff_token(runtime: Runtime) -> str:
 def add_note(runtime: Runtime, note_id: str, text: str, visible: bool = True) -> None:
     write = Write("set", "notes", note_id, {"text": text, "visible": visible})
     runtime.pipeline.commit(SYSTEM, ChangeSet("note.set", "note", note_id, [write]))
+
+
+Client = TestClient[Any, Any]
+Message = dict[str, Any]
+
+
+async def connect(client: Client, token: str) -> Any:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": token})
+    assert (await ws.receive_json(timeout=5))["event"] == "ready"
+    return ws
+
+
+async def until(ws: Any, match: Callable[[Message], bool]) -> Message:
+    while True:
+        message: Message = await ws.receive_json(timeout=5)
+        if match(message):
+            return message
+
+
+async def call(ws: Any, request_id: str, channel: str, action: str, **payload: Any) -> Message:
+    await ws.send_json(
+        {"channel": channel, "action": action, "payload": payload, "request_id": request_id}
+    )
+    return await until(ws, lambda m: m.get("request_id") == request_id)
+
+
+async def subscribe(ws: Any, channel: str, **payload: Any) -> list[Message]:
+    ack = await call(ws, f"sub-{channel}", channel, "subscribe", **payload)
+    assert ack["event"] == "ack", ack
+    snap = await until(ws, lambda m: m["channel"] == channel and m["event"] == "snapshot")
+    return list(snap["payload"])
+
+
+def bare(token: dict[str, str]) -> str:
+    return token["Authorization"].removeprefix("Bearer ")
+
+
+def same_origin(client: Client) -> dict[str, str]:
+    """The Origin header a page served by ``client``'s server sends."""
+    url = client.make_url("/")
+    return {"Origin": f"{url.scheme}://{url.host}:{url.port}"}
