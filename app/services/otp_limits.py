@@ -143,31 +143,23 @@ class Limiter:
         )
 
     def phone_network(self, phone_key: str, network: str) -> Counter:
-        return Counter(
-            self._id("phone-network", f"{phone_key}|{network}"),
+        return self._counter(
             "phone-network",
+            f"{phone_key}|{network}",
             self.limits.per_phone_network,
             "sign-in codes for this number from this network",
         )
 
     def network(self, network: str) -> Counter:
-        return Counter(
-            self._id("network", network),
-            "network",
-            self.limits.per_network,
-            "sign-in codes asked for from this network",
-        )
+        what = "sign-in codes asked for from this network"
+        return self._counter("network", network, self.limits.per_network, what)
 
     def wrong_codes(self, network: str) -> Counter:
-        return Counter(
-            self._id("wrong", network),
-            "wrong",
-            self.limits.wrong_codes_per_network,
-            "wrong codes from this network",
-        )
+        what = "wrong codes from this network"
+        return self._counter("wrong", network, self.limits.wrong_codes_per_network, what)
 
-    def _id(self, kind: str, key: str) -> str:
-        return f"{kind}-{self._mac('limit:' + key)[:32]}"
+    def _counter(self, kind: str, key: str, limit: Limit, what: str) -> Counter:
+        return Counter(f"{kind}-{self._mac('limit:' + key)[:32]}", kind, limit, what)
 
 
 def _recent(data: dict[str, Any], now: datetime, window: timedelta) -> list[str]:
