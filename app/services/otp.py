@@ -7,8 +7,8 @@ kept in ``DATA_DIR/keys/otp.key`` (mode 0600, created on first use).
 
 **Asking tells a stranger nothing.** Every well-formed number gets the same answer
 through the same store writes: a member's number gets a code, any other number a decoy
-that no code matches (so trying codes answers alike too). The text goes out on a
-background thread, so the answer is as quick for a member's number as for any other.
+that no code matches (so trying codes answers alike too). The text goes out in the
+background, so the answer is as quick for a member's number as for any other.
 
 **A stranger cannot keep a member out.** Each request adds a code rather than replacing
 the last (a sign-in ends them all), so a stranger's request does not void the member's
