@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import getpass
 import json
 import logging
 import signal
@@ -153,6 +154,51 @@ def _cannot_listen(settings: Settings, exc: OSError) -> KnownError:
     )
 
 
+def _password(username: str) -> str:
+    """The staff member's password: asked on the terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password for {username}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int:
+    """Staff issue a member a sign-in code outside the limits strangers can reach. Whoever
+    runs it must be able to open the data directory *and* sign in as staff; the WAL
+    records that staff member, how the code went out and why."""
+    from app import bootstrap
+    from app.services.context import IST
+    from app.services.otp import OtpService
+    from app.services.sms import make_sender
+    from app.services.staff import StaffService
+
+    runtime = bootstrap.build(settings)
+    sender = make_sender(
+        settings.sms_sender,
+        settings.data_dir,
+        url=settings.sms_gateway_url,
+        token=settings.sms_gateway_token,
+    )
+    otp = OtpService(runtime.ctx, sender, session_hours=settings.member_session_hours)
+    staff = StaffService(runtime.ctx, session_hours=settings.session_hours)
+    try:
+        session = staff.sign_in(args.staff, _password(args.staff))
+        try:
+            issued = otp.issue_code(session.actor, args.phone, args.reason, send=not args.in_person)
+        finally:
+            staff.sign_out(session.token)
+    finally:
+        otp.close()
+        runtime.close()
+    who = f"{issued.member.name} ({issued.member.phone_masked})"
+    until = issued.expires_at.astimezone(IST).strftime("%d %b %Y, %H:%M IST")
+    if issued.sent:
+        print(f"Texted a sign-in code to {who}; it is valid until {until}.")
+    else:
+        print(f"Sign-in code for {who}: {issued.code}")
+        print(f"Valid until {until}. Hand it over only to the member, in person.")
+    return 0
+
+
 def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:
     from app.__main__ import run_desktop
 
@@ -204,6 +250,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="Save one PNG per main view into DIR and exit.",
     )
     desktop.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
+
+    member = sub.add_parser("member", help="Help a member.")
+    member_sub = member.add_subparsers(dest="member_command", required=True)
+    code = _command(
+        member_sub,
+        "sign-in-code",
+        "As staff, issue a member a sign-in code that no rate limit blocks (audited).",
+        cmd_member_sign_in_code,
+    )
+    code.add_argument("--phone", required=True, help="The member's mobile number.")
+    code.add_argument("--staff", required=True, help="Your staff username (the password is asked).")
+    code.add_argument("--reason", required=True, help="Why (kept in the audit trail).")
+    code.add_argument(
+        "--in-person",
+        action="store_true",
+        help="Print the code to hand over in person instead of texting it.",
+    )
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,6 +13,7 @@ from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
 from app.services.otp import MemberSession, OtpService
 from app.services.staff import Session, StaffService
+from server.proxies import TrustedProxies
 from server.security import COOKIE, loads
 from server.ws_sessions import Grant
 
@@ -47,6 +49,7 @@ class Auth:
 
 OTP = web.AppKey("otp", OtpService)
 AUTH = web.AppKey("auth", Auth)
+PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 
 
 def request_token(request: web.Request) -> str:
@@ -65,7 +68,9 @@ async def current_actor(request: web.Request) -> Actor:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address: the TCP peer, or behind a trusted proxy the address it saw."""
+    proxies = request.app.get(PROXIES) or TrustedProxies()
+    return proxies.client(request.remote, request.headers.getall("X-Forwarded-For", []))
 
 
 async def json_body(request: web.Request, *fields: str) -> dict[str, Any]:
@@ -130,7 +135,14 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _send_queued_texts(app: web.Application) -> AsyncIterator[None]:
+    """On shutdown, send the sign-in texts still queued (off the loop: it may take a while)."""
+    yield
+    await asyncio.to_thread(app[OTP].close)
+
+
 def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_send_queued_texts)
     app.router.add_post("/api/otp/request", otp_request)
     app.router.add_post("/api/otp/verify", otp_verify)
     app.router.add_post("/api/signout", signout)

@@ -17,6 +17,7 @@ from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from server import api, pages
 from server.channels import member_channels
+from server.proxies import TrustedProxies
 from server.security import csrf_middleware, secure_headers
 from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
 
@@ -138,6 +139,7 @@ def create_app(
     auth = api.Auth(otp, StaffService(runtime.ctx, session_hours=runtime.settings.session_hours))
     app[api.OTP] = otp
     app[api.AUTH] = auth
+    app[api.PROXIES] = TrustedProxies.from_setting(_setting(runtime, "trusted_proxies", ""))
     registry = ChannelRegistry()
     for spec in [*member_channels(runtime), *channels]:
         registry.register(spec)

@@ -257,8 +257,8 @@ function signInPage() {
     ev.preventDefault(); msg.replaceChildren();
     try {
       const r = await api("/api/otp/request", { json: { phone: phone.value } });
-      msg.replaceChildren(h("p", { class: "ok" }, `We sent a code to ${r.phone_masked}. ` +
-        `It is valid until ${when(r.expires_at)}.`));
+      msg.replaceChildren(h("p", { class: "ok" }, `If ${r.phone_masked} is registered with ` +
+        `us, we have texted it a code. It is valid until ${when(r.expires_at)}.`));
       codeStep.classList.remove("hidden"); code.focus();
     } catch (err) { msg.replaceChildren(errorBox(err)); }
   }

@@ -15,9 +15,10 @@ import pytest
 
 from app import config
 from app.bootstrap import Runtime, build
-from app.services.sms import OUTBOX_NAME, read_outbox
+from app.services.sms import OUTBOX_NAME
 from server.app import bound_port, create_app, start
 from tests.browser.world import World, populate
+from tests.server.conftest import sent_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -42,8 +43,7 @@ class Served:
     url: str
 
     def last_code(self, phone: str) -> str:
-        sent = read_outbox(self.runtime.settings.data_dir / OUTBOX_NAME)
-        return str([m for m in sent if m["to"] == phone][-1]["text"].split()[0])
+        return sent_code(self.runtime.settings.data_dir / OUTBOX_NAME, phone)
 
 
 def sign_in(page: Any, served: Served, phone: str) -> None:

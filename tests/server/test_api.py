@@ -62,8 +62,8 @@ async def test_staff_bearer_token(client: TestClient[Any, Any], runtime: Runtime
 
 async def test_refusals_are_clear(client: TestClient[Any, Any], runtime: Runtime) -> None:
     unknown = await client.post("/api/otp/request", json={"phone": OTHER_PHONE})
-    assert unknown.status == 404
-    assert "not registered" in (await unknown.json())["error"]["message"]
+    assert unknown.status == 200, "an unknown number is answered like a member's"
+    assert (await unknown.json())["phone_masked"] == "+91 XXXXXX5678"
     missing = await client.post("/api/otp/request", json={})
     assert missing.status == 400 and "phone" in (await missing.json())["error"]["message"]
     garbage = await client.post("/api/otp/request", data=b"{oops", headers=JSON)
