@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from app.kernel.errors import ValidationError
+from app.services.store.limits import check_field_path, check_name
 from app.services.store.port import (
     Direction,
     Document,
@@ -191,14 +192,6 @@ def evaluate(docs: Iterable[Document], query: Query) -> list[Document]:
     return found[query.offset_by : end]
 
 
-def check_field_path(path: str) -> None:
-    if not isinstance(path, str) or not path or any(not p or '"' in p for p in path.split(".")):
-        raise ValidationError(
-            f"{path!r} is not a usable field path.",
-            hint='Use names joined by dots ("a.b"), with no empty part and no double quote.',
-        )
-
-
 def _check_filter(flt: Filter) -> None:
     check_field_path(flt.field)
     if flt.op not in OPS:
@@ -245,11 +238,3 @@ def _check_cursor(query: Query, values: tuple[Any, ...]) -> None:
         if field is None and not isinstance(value, str):
             raise ValidationError("The last cursor value must be a document id (a string).")
         kind(value)
-
-
-def check_name(what: str, name: str) -> None:
-    """Collection names and document ids: non-empty strings without ``/``."""
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValidationError(
-            f"{name!r} is not a valid {what} name.", hint="Use a non-empty name without '/'."
-        )
