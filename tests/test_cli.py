@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def tfos(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TFOS_")}
-    env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(data_dir))
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+from tests.cli import tfos
 
 
 def test_demo_data_then_kpis_ledger_and_wal_checks(data_dir: Path) -> None:

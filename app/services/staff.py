@@ -36,6 +36,7 @@ from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, PERSON_NAME, clean
 
 SCRYPT_LOG_N = 14
 SCRYPT_R = 8
@@ -299,6 +300,7 @@ class StaffService:
         self, actor: Actor, staff_id: str, action: str, fields: dict[str, Any], reason: str
     ) -> StaffAccount:
         actor.require("admin", doing="manage staff accounts")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             _require_active_admin(reader, actor)
@@ -312,7 +314,7 @@ class StaffService:
                 _refuse_last_admin(reader, target)
             data = {**fields, "updated_at": self._now(), "updated_by": actor.id}
             writes = [Write("update", "staff", staff_id, data)]
-            return ChangeSet(action, "staff", staff_id, writes, reason.strip())
+            return ChangeSet(action, "staff", staff_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(staff_id)
@@ -456,10 +458,7 @@ def _delay(failures: int) -> int:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= 100:
-        raise ValidationError("Enter the person's name (1 to 100 characters).")
-    return name
+    return clean(name, "Name", PERSON_NAME, required=True)
 
 
 def _check_role(role: str) -> None:
