@@ -60,6 +60,6 @@ def test_settings_flags_work_before_and_after_the_subcommand(data_dir: Path) -> 
     both = tfos(
         data_dir, "--data-dir", str(data_dir), "wal", "verify", "--data-dir", str(elsewhere)
     )
-    assert both.returncode == 2 and f"No WAL at {elsewhere}" in both.stderr
+    assert both.returncode == 2 and f"{elsewhere} is not a TransactFlowOS data" in both.stderr
     kpis = tfos(elsewhere, "kpis", "--json", "--data-dir", str(data_dir))
     assert kpis.returncode == 0 and "default_rate" in kpis.stdout

@@ -46,7 +46,7 @@ from app.kernel.errors import (
     StorageError,
     ValidationError,
 )
-from app.kernel.files import write_durably
+from app.kernel.files import PRIVATE_DIR, write_durably
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import (
@@ -351,7 +351,7 @@ class KycService:
         folder = self._member_dir(member_id)
         created: list[Path] = []
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             for doc in docs:
                 path = folder / f"{doc.sha256}.{doc.ext}"
                 if path.exists() and _hash_file(path)[0] == doc.sha256:

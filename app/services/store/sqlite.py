@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from app.kernel.errors import Conflict, NotFound, StorageError
+from app.kernel.files import PRIVATE_DIR, create_private
 from app.services.store import limits, matching, sqlite_sql
 from app.services.store.port import Change, Document, Query, Write, apply_data
 from app.services.store.sqlite_listen import Dispatcher, Subscription
@@ -97,7 +98,8 @@ class SqliteStore:
         self._analyze_after = ANALYZE_EVERY
         self._closed = False
         with self._storage_errors():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            create_private(self.path)  # SQLite gives its -wal and -shm files the same mode
             self._writer = self._connect()
             mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
