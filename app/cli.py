@@ -78,6 +78,26 @@ def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services import store_rebuild
+
+    report = store_rebuild.rebuild(existing_log(settings), settings.store_path)
+    print("\n".join(report.lines()))
+    if args.replace:
+        backup = store_rebuild.replace(settings.store_path)
+        print(f"The rebuilt store is now the store; the old one is kept as {backup.name}.")
+    elif report.identical:
+        report.rebuilt.unlink()
+        print("The store is what its log says; the rebuilt copy was removed.")
+    else:
+        print(
+            f"To use the rebuilt store, stop every TransactFlowOS program on "
+            f"{settings.data_dir}, then run: tfos store rebuild --replace --data-dir "
+            f"{settings.data_dir}   (the old store is kept as a .bak file)"
+        )
+    return 0 if report.identical else 1
+
+
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
 
@@ -216,6 +236,20 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("-n", "--count", type=int, default=20)
     _command(wal_sub, "stats", "Entries, head hash and size.", cmd_wal_stats)
 
+    store = sub.add_parser("store", help="The document store.")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    rebuild = _command(
+        store_sub,
+        "rebuild",
+        "Replay the log into a fresh store beside the store and compare; exit 1 if they differ.",
+        cmd_store_rebuild,
+    )
+    rebuild.add_argument(
+        "--replace",
+        action="store_true",
+        help="Then swap the rebuilt store in (every program on the data directory stopped); "
+        "the old one is kept as a .bak file.",
+    )
     return parser
 
 

@@ -1,13 +1,16 @@
 """The data directory as an operator meets it, with real `tfos` processes: commands that
 only read change and create nothing, a torn log is not cut by a program that refuses to
-start, damage messages name a command that works, the data is private to its user."""
+start, damage messages name a command that works, the data is private to its user, and
+the store can be rebuilt from the log."""
 
 from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import stat
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -153,3 +156,60 @@ def test_an_existing_open_data_directory_is_made_private_with_a_warning(data: Pa
     assert "Other users could read the data directory" in result.stderr
     wrong = {p: oct(m) for p, m in modes(data) if m & 0o077}
     assert not wrong
+
+
+# -- rebuilding the store --------------------------------------------------------------
+
+
+def test_store_rebuild_of_demo_data_is_identical(data: Path) -> None:
+    result = tfos(data, "store", "rebuild")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "identical" in result.stdout
+    assert not (data / "store.rebuilt.sqlite3").exists()
+
+
+def test_store_rebuild_names_differences_and_replace_swaps_the_store_in(data: Path) -> None:
+    with sqlite3.connect(data / "store.sqlite3") as conn:
+        loan = conn.execute("SELECT id FROM docs WHERE collection = 'loans' LIMIT 1").fetchone()
+        conn.execute("UPDATE docs SET data = '{}' WHERE collection = 'loans' AND id = ?", loan)
+        conn.execute(
+            "DELETE FROM docs WHERE rowid = "
+            "(SELECT min(rowid) FROM docs WHERE collection = 'members')"
+        )
+    conn.close()
+    found = tfos(data, "store", "rebuild")
+    assert found.returncode == 1, found.stdout + found.stderr
+    assert f"loans/{loan[0]}: its data differs" in found.stdout
+    assert "in the log, missing from the store" in found.stdout
+    assert "tfos store rebuild --replace" in found.stdout
+    assert (data / "store.rebuilt.sqlite3").exists()
+
+    replaced = tfos(data, "store", "rebuild", "--replace")
+    assert replaced.returncode == 1 and "now the store" in replaced.stdout
+    assert len(list(data.glob("store.sqlite3.bak-*"))) == 1
+    again = tfos(data, "store", "rebuild")
+    assert again.returncode == 0 and "identical" in again.stdout
+
+
+def test_store_rebuild_does_not_replace_a_store_in_use(data: Path) -> None:
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time; c = sqlite3.connect(sys.argv[1]); "
+            "c.execute('SELECT 1 FROM docs').fetchall(); print('ready', flush=True); "
+            "time.sleep(60)",
+            str(data / "store.sqlite3"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        refused = tfos(data, "store", "rebuild", "--replace")
+        assert refused.returncode == 2
+        assert f"pid {holder.pid}" in refused.stderr and "in use" in refused.stderr
+        assert not list(data.glob("store.sqlite3.bak-*"))
+    finally:
+        holder.kill()
+        holder.wait()

@@ -1,4 +1,4 @@
-"""Small file helpers: directory fsync, atomic replace, private key files, private files."""
+"""Small file helpers: directory fsync, atomic replace, private key files, who has a file open."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ import secrets
 import stat
 from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
 
 from app.kernel.errors import StorageError
 
@@ -119,3 +121,20 @@ def _create(path: Path, size: int) -> None:
         fsync_dir(folder)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def processes_using(path: Path) -> list[str]:
+    """Other processes that have ``path`` open ("pid 1234 (tfos)"), among those this
+    user may inspect."""
+    target = os.path.realpath(path)
+    found = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        if proc.pid == os.getpid():
+            continue
+        try:
+            files = proc.open_files()
+        except (psutil.AccessDenied, psutil.NoSuchProcess, psutil.ZombieProcess):
+            continue
+        if any(f.path == target for f in files):
+            found.append(f"pid {proc.pid} ({proc.info['name']})")
+    return found

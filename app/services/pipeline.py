@@ -123,7 +123,8 @@ class Pipeline:
         self.open_report: OpenReport | None = None
 
     def open(self) -> OpenReport:
-        """Open the WAL (cutting a torn tail) and replay what the store has not applied."""
+        """Open the WAL and replay what the store has not applied (a torn last record is
+        only reported: the first write cuts it)."""
         self.open_report = self.wal.open()
         return self.open_report
 
@@ -261,14 +262,7 @@ class Pipeline:
                 f"{head_lsn}: the WAL has lost records.",
                 hint="Run `tfos wal verify` and restore the WAL from a backup.",
             )
-        batch: list[Record] = []
-        for record in self.wal.read(applied + 1, head_lsn):
-            batch.append(record)
-            if len(batch) >= REPLAY_CHUNK:
-                self._apply(batch)
-                batch = []
-        if batch:
-            self._apply(batch)
+        replay(self.store, self.wal.read(applied + 1, head_lsn))
         self._store_behind = False
 
     def before_append(self, entries: list[Entry]) -> list[Exception | None]:
@@ -287,8 +281,30 @@ class Pipeline:
             raise
 
     def _apply(self, records: Sequence[Record]) -> None:
-        writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
-        self.store.commit(writes, last_lsn=records[-1].lsn)
+        apply_records(self.store, records)
+
+
+def apply_records(store: DocumentStore, records: Sequence[Record]) -> None:
+    """Apply the writes of ``records`` (in order, one store transaction) and record the
+    last one's lsn as applied."""
+    writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
+    store.commit(writes, last_lsn=records[-1].lsn)
+
+
+def replay(store: DocumentStore, records: Iterable[Record]) -> int:
+    """Apply ``records`` in order, ``REPLAY_CHUNK`` at a time; the last lsn applied (0 if
+    there was none)."""
+    batch: list[Record] = []
+    last = 0
+    for record in records:
+        batch.append(record)
+        if len(batch) >= REPLAY_CHUNK:
+            apply_records(store, batch)
+            last, batch = batch[-1].lsn, []
+    if batch:
+        apply_records(store, batch)
+        last = batch[-1].lsn
+    return last
 
 
 class _PreconditionFailed(Conflict):

@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from app.kernel.errors import Conflict, NotFound, StorageError
 from app.kernel.files import PRIVATE_DIR, create_private
@@ -65,6 +65,28 @@ _UPSERT = (
     "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, "
     "version = excluded.version, updated_at = excluded.updated_at"
 )
+
+
+StoredRow = tuple[str, str, str, int]
+"""(collection, id, data as canonical JSON text, version)."""
+
+
+class Snapshot(NamedTuple):
+    """See :meth:`SqliteStore.snapshot`."""
+
+    last_applied_lsn: int
+    rows: Iterator[StoredRow]
+
+
+def _rows(
+    cursor: sqlite3.Cursor, errors: Callable[[], contextlib.AbstractContextManager[None]]
+) -> Iterator[StoredRow]:
+    while True:
+        with errors():
+            rows = cursor.fetchmany(256)
+        if not rows:
+            return
+        yield from rows
 
 
 @dataclass(frozen=True)
@@ -235,6 +257,25 @@ class SqliteStore:
                 .fetchone()
             )
         return int(row[0])
+
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """The whole store as one consistent read (its own connection): the last applied
+        WAL sequence number and every document, ordered by collection and id, with its
+        data as stored (canonical JSON text)."""
+        with self._storage_errors():
+            self._ensure_open()
+            conn = self._connect()
+        try:
+            with self._storage_errors(), self._read_transaction(conn):
+                row = conn.execute("SELECT value FROM meta WHERE key = 'last_applied_lsn'")
+                lsn = int(row.fetchone()[0])
+                rows = conn.execute(
+                    "SELECT collection, id, data, version FROM docs ORDER BY collection, id"
+                )
+                yield Snapshot(lsn, _rows(rows, self._storage_errors))
+        finally:
+            conn.close()
 
     # -- indexes ------------------------------------------------------------------
 
