@@ -98,7 +98,7 @@ class MemberSession:
 
 
 def session_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class OtpService:

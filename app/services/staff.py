@@ -27,6 +27,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -88,9 +89,10 @@ def _unb64(text: str) -> bytes:
 
 
 def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode(), salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32
-    )
+    # surrogatepass: no typed password holds a lone surrogate, but a sent one must
+    # only fail to match, not fail to encode.
+    secret = password.encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32)
 
 
 def hash_password(password: str) -> str:
@@ -120,6 +122,8 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append(f"Use at least {MIN_PASSWORD} characters (now {len(password)}).")
     if len(password) > MAX_PASSWORD:
         problems.append(f"Use at most {MAX_PASSWORD} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        problems.append("Use only characters you can type (no control characters).")
     classes = {_char_class(c) for c in password}
     if password and len(classes) < 2:
         problems.append(
@@ -195,7 +199,7 @@ class Session:
 
 
 def token_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _plural(count: int, word: str) -> str:

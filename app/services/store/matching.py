@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,6 +46,7 @@ OPS = frozenset(
 )
 LIST_OPS = frozenset(["in", "not-in", "array-contains-any"])
 RANGE_OPS = frozenset(["<", "<=", ">", ">="])
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def canonical_json(value: Any) -> str:
@@ -205,9 +207,28 @@ def _check_filter(flt: Filter) -> None:
                 hint="Pass a list, e.g. ['new', 'active'].",
             )
         for v in flt.value:
-            kind(v)
+            _check_operand(v)
     else:
-        kind(flt.value)
+        _check_operand(flt.value)
+
+
+def _check_operand(value: Any) -> None:
+    """A value a query compares with: of a storable kind, and with no unpaired
+    surrogate in its text (no stored text holds one, and SQL cannot bind one)."""
+    kind(value)
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ValidationError(
+                "A search value holds an unpaired surrogate, which no stored text holds.",
+                hint="Search for the text without it.",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_operand(key)
+            _check_operand(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_operand(item)
 
 
 def validate_query(query: Query) -> None:
@@ -237,4 +258,4 @@ def _check_cursor(query: Query, values: tuple[Any, ...]) -> None:
     for (field, _), value in zip(keys, values, strict=False):
         if field is None and not isinstance(value, str):
             raise ValidationError("The last cursor value must be a document id (a string).")
-        kind(value)
+        _check_operand(value)
