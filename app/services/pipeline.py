@@ -222,11 +222,9 @@ class Pipeline:
         }
         for where, text in texts.items():
             limits.check_text(text, where)
-        for write in change.writes:
-            limits.check_write(write)
         if change.event is not None:
             limits.check_value(change.event, "The event")
-        limits.check_sizes(change.writes, lambda c, i: self._base(reader, c, i))
+        limits.check_writes(change.writes, lambda c, i: self._base(reader, c, i))
 
     def _base(self, reader: Reader | None, collection: str, doc_id: str) -> dict[str, Any] | None:
         """A document's data as this change found it (what a merge or update starts from)."""

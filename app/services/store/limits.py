@@ -22,7 +22,7 @@ to JSON values:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.kernel.errors import ValidationError
@@ -80,25 +80,78 @@ def _check_key_form(key: str, where: str) -> None:
         raise ValidationError(f"{where} has the reserved form __name__.")
 
 
-def check_value(value: Any, where: str, depth: int = 0) -> None:
+def check_value(value: Any, where: str, depth: int = 0) -> int:
     """Raise ``ValidationError`` unless ``value`` is storable JSON at nesting ``depth``
-    (0 for a whole document or map of fields)."""
+    (0 for a whole document or map of fields); its size as Firestore counts it."""
+    try:
+        return measure(value, depth)
+    except _Unstorable:
+        _explain(value, where, depth)
+        raise AssertionError(f"{where} was refused but not explained") from None
+
+
+class _Unstorable(Exception):
+    """Raised by :func:`measure`; :func:`_explain` then says what and where."""
+
+
+def measure(value: Any, depth: int = 0) -> int:
+    """The size Firestore counts for ``value`` (a map counted like a document: its
+    fields plus 32 bytes), or ``_Unstorable``. One pass, building no messages: every
+    change goes through here."""
+    if isinstance(value, str):
+        if _UNSTORABLE.search(value):
+            raise _Unstorable
+        return (len(value) if value.isascii() else len(value.encode())) + 1
+    if isinstance(value, bool) or value is None:
+        return 1
+    if isinstance(value, int):
+        if not INT64[0] <= value <= INT64[1]:
+            raise _Unstorable
+        return 8
+    if isinstance(value, dict):
+        if depth >= MAX_DEPTH:
+            raise _Unstorable
+        total = _MAP_OVERHEAD
+        for key, item in value.items():
+            total += _key_size(key) + measure(item, depth + 1)
+        return total
+    if isinstance(value, list | tuple):
+        if depth >= MAX_DEPTH:
+            raise _Unstorable
+        total = 0
+        for item in value:
+            if isinstance(item, list | tuple):
+                raise _Unstorable
+            total += measure(item, depth + 1)
+        return total
+    if isinstance(value, float) and value - value == 0:  # finite: inf - inf and NaN are NaN
+        return 8
+    raise _Unstorable
+
+
+def _key_size(key: Any) -> int:
+    if not isinstance(key, str) or not key or _UNSTORABLE.search(key):
+        raise _Unstorable
+    size = len(key) if key.isascii() else len(key.encode())
+    if size > MAX_NAME_BYTES or (len(key) >= 4 and key[:2] == "__" == key[-2:]):
+        raise _Unstorable
+    return size + 1
+
+
+def _explain(value: Any, where: str, depth: int) -> None:
+    """Raise the ``ValidationError`` that says why ``value`` at ``where`` is refused."""
     if isinstance(value, str):
         check_text(value, where)
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
-        if not INT64[0] <= value <= INT64[1]:
-            raise ValidationError(
-                f"{where} is an integer beyond 64 bits.", hint="Store it as text."
-            )
+        raise ValidationError(f"{where} is an integer beyond 64 bits.", hint="Store it as text.")
     elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValidationError(f"{where} is not a finite number.")
+        raise ValidationError(f"{where} is not a finite number.")
     elif isinstance(value, dict):
-        _check_map(value, where, depth)
+        _explain_map(value, where, depth)
     elif isinstance(value, list | tuple):
-        _check_list(value, where, depth)
+        _explain_list(value, where, depth)
     else:
         raise ValidationError(
             f"{where} holds a {type(value).__name__}, which cannot be stored.",
@@ -106,7 +159,7 @@ def check_value(value: Any, where: str, depth: int = 0) -> None:
         )
 
 
-def _check_map(value: dict[Any, Any], where: str, depth: int) -> None:
+def _explain_map(value: dict[Any, Any], where: str, depth: int) -> None:
     if depth >= MAX_DEPTH:
         raise ValidationError(f"{where} nests maps and lists more than {MAX_DEPTH} deep.")
     for key, item in value.items():
@@ -114,10 +167,10 @@ def _check_map(value: dict[Any, Any], where: str, depth: int) -> None:
             raise ValidationError(f"{where} has a key {key!r} that is not a non-empty text.")
         check_text(key, f"{where} (a key)")
         _check_key_form(key, f"{where} (the key {key[:40]!r})")
-        check_value(item, f"{where}.{key}", depth + 1)
+        _explain(item, f"{where}.{key}", depth + 1)
 
 
-def _check_list(value: list[Any] | tuple[Any, ...], where: str, depth: int) -> None:
+def _explain_list(value: list[Any] | tuple[Any, ...], where: str, depth: int) -> None:
     if depth >= MAX_DEPTH:
         raise ValidationError(f"{where} nests maps and lists more than {MAX_DEPTH} deep.")
     for i, item in enumerate(value):
@@ -126,11 +179,12 @@ def _check_list(value: list[Any] | tuple[Any, ...], where: str, depth: int) -> N
                 f"{where}[{i}] is a list directly inside a list, which cannot be stored.",
                 hint="Wrap the inner list in a map.",
             )
-        check_value(item, f"{where}[{i}]", depth + 1)
+        _explain(item, f"{where}[{i}]", depth + 1)
 
 
-def check_write(write: Write) -> None:
-    """One write's names, kind, field paths and values (everything but sizes)."""
+def check_write(write: Write) -> int:
+    """One write's names, kind, field paths and values; an upper bound of the bytes it
+    adds to its document (0 for a delete)."""
     if write.kind not in ("set", "merge", "update", "delete"):
         raise ValidationError(
             f"Unknown write kind {write.kind!r}.", hint="Use set/merge/update/delete."
@@ -138,13 +192,13 @@ def check_write(write: Write) -> None:
     check_name("collection", write.collection)
     check_name("document", write.id)
     if write.kind == "delete":
-        return
+        return 0
     where = f"{write.collection}/{write.id}"
     if not isinstance(write.data, dict):
         raise ValidationError(f"The data for {where} is not a dict.")
     if write.kind != "update":
-        check_value(write.data, where)
-        return
+        return check_value(write.data, where)
+    total = 0
     for path, item in write.data.items():
         check_text(path, f"{where} (a field path)")
         check_field_path(path)
@@ -155,53 +209,62 @@ def check_write(write: Write) -> None:
             raise ValidationError(f"{where}: the field {path[:40]!r} is more than 20 deep.")
         for part in parts:
             _check_key_form(part, f"{where} (the field {part[:40]!r})")
-        check_value(item, f"{where}.{path}", len(parts))
+        total += len(path.encode()) + 1 + (len(parts) - 1) * _MAP_OVERHEAD
+        total += check_value(item, f"{where}.{path}", len(parts))
+    return total
 
 
 # -- sizes (https://firebase.google.com/docs/firestore/storage-size) --------------------
 
 
-def value_size(value: Any) -> int:
-    """Bytes Firestore counts for a value (maps counted like documents: fields + 32)."""
-    if isinstance(value, str):
-        return len(value.encode()) + 1
-    if isinstance(value, bool) or value is None:
-        return 1
-    if isinstance(value, int | float):
-        return 8
-    if isinstance(value, dict):
-        return fields_size(value) + _MAP_OVERHEAD
-    return sum(value_size(item) for item in value)
-
-
 def fields_size(data: dict[str, Any]) -> int:
-    return sum(len(key.encode()) + 1 + value_size(item) for key, item in data.items())
+    """The bytes Firestore counts for a document's fields."""
+    return measure(data) - _MAP_OVERHEAD
 
 
 def document_size(collection: str, doc_id: str, data: dict[str, Any]) -> int:
     """The stored size of a document: its name, its fields and 32 bytes."""
-    name = len(collection.encode()) + 1 + len(doc_id.encode()) + 1 + _NAME_OVERHEAD
-    return name + fields_size(data) + _MAP_OVERHEAD
+    return _name_size(collection, doc_id) + measure(data)
 
 
-def check_sizes(writes: Iterable[Write], base: Base) -> None:
-    """Every document the writes leave behind is at most 1 MiB, and the writes together
-    at most 10 MiB. ``base`` gives the data a merge or update starts from."""
+def _name_size(collection: str, doc_id: str) -> int:
+    return len(collection.encode()) + 1 + len(doc_id.encode()) + 1 + _NAME_OVERHEAD
+
+
+def check_writes(writes: Sequence[Write], base: Base) -> None:
+    """Every write is storable (:func:`check_write`), every document the writes leave
+    behind is at most 1 MiB, and the writes together at most 10 MiB. ``base`` gives the
+    data a merge or update starts from; it is asked only when a document could grow
+    past the limit (an exact merge is then worked out)."""
+    added = [check_write(write) for write in writes]
+    if sum(added) > MAX_CHANGE_BYTES:
+        raise ValidationError(
+            "One change may write at most 10 MiB in all.", hint="Split it into smaller ones."
+        )
+    bound: dict[tuple[str, str], int] = {}
+    for write, size in zip(writes, added, strict=True):
+        key = (write.collection, write.id)
+        if write.kind in ("set", "delete"):
+            bound[key] = size
+        else:
+            if key not in bound:
+                found = base(*key)
+                bound[key] = measure(found) if found is not None else _MAP_OVERHEAD
+            bound[key] += size
+    if any(_name_size(*key) + size > MAX_DOCUMENT_BYTES for key, size in bound.items()):
+        _check_exact_sizes(writes, base)
+
+
+def _check_exact_sizes(writes: Sequence[Write], base: Base) -> None:
     after: dict[tuple[str, str], dict[str, Any] | None] = {}
-    total = 0
     for write in writes:
         key = (write.collection, write.id)
         if key not in after:
             after[key] = base(*key) if write.kind in ("merge", "update") else None
         after[key] = apply_data(write, after[key])
-        total += fields_size(write.data) if write.kind != "delete" else 0
     for (collection, doc_id), data in after.items():
         if data is not None and document_size(collection, doc_id, data) > MAX_DOCUMENT_BYTES:
             raise ValidationError(
                 f"{collection}/{doc_id} would be larger than 1 MiB, the most a document may hold.",
                 hint=_NOTHING_SAVED,
             )
-    if total > MAX_CHANGE_BYTES:
-        raise ValidationError(
-            "One change may write at most 10 MiB in all.", hint="Split it into smaller ones."
-        )
