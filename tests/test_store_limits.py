@@ -15,6 +15,8 @@ from app.services.actors import Actor
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write, limits
 from app.services.store.sqlite import SqliteStore
+from tests.builders import close_pipeline as close
+from tests.builders import open_pipeline
 
 ALICE = Actor("u1", "Alice", "employee")
 
@@ -25,17 +27,6 @@ def nested(depth: int) -> dict[str, Any]:
     for _ in range(depth - 1):
         value = {"k": value}
     return {"k": value}
-
-
-def open_pipeline(data: Path) -> Pipeline:
-    pipeline = Pipeline(SqliteStore(data / "store.sqlite3"), data / "wal" / "wal.log")
-    pipeline.open()
-    return pipeline
-
-
-def close(pipeline: Pipeline) -> None:
-    pipeline.close()
-    pipeline.store.close()
 
 
 @pytest.fixture
