@@ -3,6 +3,7 @@ pipeline before the WAL append, with the same rules for every backend."""
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,3 +153,21 @@ def test_the_store_refuses_the_same_values_on_direct_writes(tmp_path: Path) -> N
         with pytest.raises(ValidationError):
             store.get("c", "x\x00")
         assert store.get("c", "x") is None
+
+
+def test_a_document_stored_under_looser_rules_can_still_be_updated(
+    pipeline: Pipeline, data_dir: Path
+) -> None:
+    """Older versions could store shapes the rules now refuse (a list in a list): an
+    update of another field must not fail on them."""
+    pipeline.commit(ALICE, change({"v": 1}))
+    with sqlite3.connect(data_dir / "store.sqlite3") as conn:
+        conn.execute("""UPDATE docs SET data = '{"pairs":[[1,2]],"v":1}' WHERE id = 'd1'""")
+    conn.close()
+
+    def bump(reader: Reader) -> ChangeSet:
+        assert reader.get("docs", "d1") is not None
+        return ChangeSet("doc.bump", "doc", "d1", [Write("update", "docs", "d1", {"v": 2})])
+
+    pipeline.transact(ALICE, bump)
+    assert pipeline.store.get("docs", "d1").data == {"pairs": [[1, 2]], "v": 2}  # type: ignore[union-attr]

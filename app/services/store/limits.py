@@ -249,7 +249,7 @@ def check_writes(writes: Sequence[Write], base: Base) -> None:
         else:
             if key not in bound:
                 found = base(*key)
-                bound[key] = measure(found) if found is not None else _MAP_OVERHEAD
+                bound[key] = _loose_size(found) if found is not None else _MAP_OVERHEAD
             bound[key] += size
     if any(_name_size(*key) + size > MAX_DOCUMENT_BYTES for key, size in bound.items()):
         _check_exact_sizes(writes, base)
@@ -263,8 +263,22 @@ def _check_exact_sizes(writes: Sequence[Write], base: Base) -> None:
             after[key] = base(*key) if write.kind in ("merge", "update") else None
         after[key] = apply_data(write, after[key])
     for (collection, doc_id), data in after.items():
-        if data is not None and document_size(collection, doc_id, data) > MAX_DOCUMENT_BYTES:
+        if data is not None and _name_size(collection, doc_id) + _loose_size(data) > (
+            MAX_DOCUMENT_BYTES
+        ):
             raise ValidationError(
                 f"{collection}/{doc_id} would be larger than 1 MiB, the most a document may hold.",
                 hint=_NOTHING_SAVED,
             )
+
+
+def _loose_size(value: Any) -> int:
+    """:func:`measure` without its checks, for documents already stored (which older
+    versions may have written under looser rules: a merge onto one must not fail)."""
+    if isinstance(value, str):
+        return len(value.encode("utf-8", "surrogatepass")) + 1
+    if isinstance(value, dict):
+        return _MAP_OVERHEAD + sum(_loose_size(str(k)) + _loose_size(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(_loose_size(item) for item in value)
+    return 1 if isinstance(value, bool) or value is None else 8
