@@ -213,3 +213,17 @@ def test_store_rebuild_does_not_replace_a_store_in_use(data: Path) -> None:
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_a_damaged_store_is_rebuilt_from_the_log_and_replaced(data: Path) -> None:
+    store = data / "store.sqlite3"
+    with open(store, "r+b") as f:
+        f.write(b"not a database, not any more" * 4)
+    refused = tfos(data, "kpis")
+    assert refused.returncode == 2 and "tfos store rebuild --replace" in refused.stderr
+    rebuilt = tfos(data, "store", "rebuild", "--replace")
+    assert rebuilt.returncode == 1, rebuilt.stdout + rebuilt.stderr
+    assert "the store cannot be read: The store file" in rebuilt.stdout
+    assert "now the store" in rebuilt.stdout
+    assert tfos(data, "kpis").returncode == 0
+    assert tfos(data, "store", "rebuild").returncode == 0

@@ -107,7 +107,7 @@ def _snapshot(stack: contextlib.ExitStack, store_path: Path) -> Snapshot:
         live = stack.enter_context(SqliteStore(store_path))
         return stack.enter_context(live.snapshot())
     except StorageError as exc:
-        raise StorageError(f"the store cannot be read ({exc})") from exc
+        raise StorageError(f"the store cannot be read: {exc.message}") from exc
 
 
 def _compare_at(fresh: SqliteStore, wal: WriteAheadLog, snap: Snapshot) -> RebuildReport:
@@ -126,7 +126,7 @@ def _compare_at(fresh: SqliteStore, wal: WriteAheadLog, snap: Snapshot) -> Rebui
             _compare(comparison, snap.rows, ours.rows)
     except StorageError as exc:
         report.comparison = None
-        report.problem = f"the store cannot be read ({exc})"
+        report.problem = f"the store cannot be read: {exc.message}"
     return report
 
 

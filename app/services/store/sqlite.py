@@ -521,12 +521,12 @@ _KNOWN_ERRORS = (
     (
         "not a database",
         "The store file {path} is damaged (not a database).",
-        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+        "Rebuild it from the log with `tfos store rebuild --replace`, or restore a backup.",
     ),
     (
         "malformed",
         "The store file {path} is damaged (malformed).",
-        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+        "Rebuild it from the log with `tfos store rebuild --replace`, or restore a backup.",
     ),
 )
 
