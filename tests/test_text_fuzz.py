@@ -73,7 +73,9 @@ class World:
             aadhaar=t.get("aadhaar", aadhaar(k)),
             account_number=t.get("account_number", f"0001{k:08d}"),
             ifsc=t.get("ifsc", "SBIN0001234"),
-            documents=[(t.get("file_name", "pan.pdf"), PDF, "application/pdf")],
+            documents=[
+                (t.get("file_name", "pan.pdf"), PDF, t.get("content_type", "application/pdf"))
+            ],
             reason=t.get("reason", ""),
         )
 
@@ -191,7 +193,8 @@ def _lookup(w: World, t: Fields) -> Any:
 
 
 @action("kyc.submit", name="Asha Verma", phone="", pan="", aadhaar="", account_number="",
-        ifsc="SBIN0001234", file_name="pan.pdf", reason="")  # fmt: skip
+        ifsc="SBIN0001234", file_name="pan.pdf", content_type="application/pdf",
+        reason="")  # fmt: skip
 def _kyc_submit(w: World, t: Fields) -> Any:
     return w.kyc(w.member(), {k: v for k, v in t.items() if v})
 
@@ -334,8 +337,8 @@ def _loan_emi(w: World, t: Fields) -> Any:
     return w.services.loans.record_emi(EMPLOYEE, loan_id, emi, ref, w.ctx.clock.today())
 
 
-action("recovery.move", note="Called; promised to pay")(
-    lambda w, t: w.services.recovery.move(EMPLOYEE, w.case(), "contacted", t["note"])
+action("recovery.move", target="contacted", note="Called; promised to pay")(
+    lambda w, t: w.services.recovery.move(EMPLOYEE, w.case(), t["target"], t["note"])
 )
 
 
