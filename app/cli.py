@@ -33,19 +33,15 @@ def existing_log(settings: Settings, path: str | None = None) -> Path:
     """The log a read-only command reads (``path``, or the data directory's): one clear
     error, and nothing created, when there is none (a mistyped --data-dir)."""
     log = Path(path) if path else settings.wal_path
-    if not log.is_file():
-        where = (
-            f"There is no write-ahead log at {log}"
-            if path
-            else (
-                f"{settings.data_dir} is not a TransactFlowOS data directory (it has no {log.name})"
-            )
-        )
-        raise KnownError(
-            f"{where}; nothing was created.",
-            hint="Check the path" if path else "Check --data-dir (or TFOS_DATA_DIR).",
-        )
-    return log
+    if log.is_file():
+        return log
+    if path:
+        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
+    raise KnownError(
+        f"{settings.data_dir} is not a TransactFlowOS data directory (it has no "
+        f"{log.relative_to(settings.data_dir)}); nothing was created.",
+        hint="Check --data-dir (or TFOS_DATA_DIR).",
+    )
 
 
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
@@ -88,7 +84,7 @@ def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
         print(f"The rebuilt store is now the store; the old one is kept as {backup.name}.")
     elif report.identical:
         report.rebuilt.unlink()
-        print("The store is what its log says; the rebuilt copy was removed.")
+        print("The store matches its log; the rebuilt copy was removed.")
     else:
         print(
             f"To use the rebuilt store, stop every TransactFlowOS program on "

@@ -95,7 +95,7 @@ def rebuild(wal_path: Path, store_path: Path) -> RebuildReport:
             return RebuildReport(target, fresh.last_applied_lsn(), None, str(exc))
         report = _compare_at(fresh, wal, snap)
         stack.close()
-        report.problem = _replay_rest(fresh, wal, report) or report.problem
+        report.problem = _replay_rest(fresh, wal) or report.problem
         report.records = fresh.last_applied_lsn()
     return report
 
@@ -130,7 +130,8 @@ def _compare_at(fresh: SqliteStore, wal: WriteAheadLog, snap: Snapshot) -> Rebui
     return report
 
 
-def _replay_rest(fresh: SqliteStore, wal: WriteAheadLog, report: RebuildReport) -> str:
+def _replay_rest(fresh: SqliteStore, wal: WriteAheadLog) -> str:
+    """Replay what the log holds beyond the store's last applied record; what it says."""
     done = fresh.last_applied_lsn()
     later = _replay(fresh, wal, done + 1, None)
     if later <= done:
@@ -149,7 +150,7 @@ def _replay(store: SqliteStore, wal: WriteAheadLog, first: int, last: int | None
         applied = store.last_applied_lsn()
         raise StorageError(
             f"Replaying the log stopped after record {applied:,}: {exc}",
-            hint="Nothing in the data directory was changed.",
+            hint="The store itself was not touched.",
         ) from exc
     return done or store.last_applied_lsn()
 
