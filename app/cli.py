@@ -15,10 +15,12 @@ import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import config
 from app.config import Settings
 from app.kernel.errors import KnownError
+from app.kernel.files import set_private_umask
 
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -29,42 +31,75 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def existing_log(settings: Settings, path: str | None = None) -> Path:
+    """The log a read-only command reads (``path``, or the data directory's): one clear
+    error, and nothing created, when there is none (a mistyped --data-dir)."""
+    log = Path(path) if path else settings.wal_path
+    if log.is_file():
+        return log
+    if path:
+        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
+    raise KnownError(
+        f"{settings.data_dir} is not a TransactFlowOS data directory (it has no "
+        f"{log.relative_to(settings.data_dir)}); nothing was created.",
+        hint="Check --data-dir (or TFOS_DATA_DIR).",
+    )
+
+
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
     from app.kernel.wal import verify_file
 
-    if not settings.wal_path.exists():
-        raise KnownError(
-            f"No WAL at {settings.wal_path}.", hint="Check --data-dir (or TFOS_DATA_DIR)."
-        )
-    report = verify_file(settings.wal_path)
+    report = verify_file(existing_log(settings, args.log))
     print(report.to_json())
     return 0 if report.ok else 1
 
 
 def cmd_wal_tail(args: argparse.Namespace, settings: Settings) -> int:
-    from app.kernel.wal import WriteAheadLog
+    from app.kernel.wal import WriteAheadLog, last_lsn
 
-    with WriteAheadLog(settings.wal_path) as wal:
-        head, _ = wal.head()
-        for record in wal.read(max(1, head - args.count + 1)):
-            print(json.dumps(record.to_dict(), ensure_ascii=False))
+    path = existing_log(settings)
+    first = max(1, last_lsn(path) - args.count + 1)
+    for record in WriteAheadLog(path).read(first):
+        print(json.dumps(record.to_dict(), ensure_ascii=False))
     return 0
 
 
 def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
     from app.kernel.wal import verify_file
 
-    report = verify_file(settings.wal_path)
-    size = settings.wal_path.stat().st_size if settings.wal_path.exists() else 0
+    path = existing_log(settings)
+    report = verify_file(path)
+    size = path.stat().st_size
     _print_json(
         {"entries": report.entries, "head_hash": report.head_hash, "bytes": size, "ok": report.ok}
     )
     return 0
 
 
+def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services import store_rebuild
+
+    report = store_rebuild.rebuild(existing_log(settings), settings.store_path)
+    print("\n".join(report.lines()))
+    if args.replace:
+        backup = store_rebuild.replace(settings.store_path)
+        print(f"The rebuilt store is now the store; the old one is kept as {backup.name}.")
+    elif report.identical:
+        report.rebuilt.unlink()
+        print("The store matches its log; the rebuilt copy was removed.")
+    else:
+        print(
+            f"To use the rebuilt store, stop every TransactFlowOS program on "
+            f"{settings.data_dir}, then run: tfos store rebuild --replace --data-dir "
+            f"{settings.data_dir}   (the old store is kept as a .bak file)"
+        )
+    return 0 if report.identical else 1
+
+
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
 
+    existing_log(settings)
     runtime = bootstrap.build(settings)
     try:
         kpis = runtime.services.kpis.kpis()
@@ -81,6 +116,7 @@ def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
     from app.services.ledger import check_ledger
 
+    existing_log(settings)
     runtime = bootstrap.build(settings)
     try:
         ok, report = check_ledger(runtime.ctx)
@@ -270,14 +306,31 @@ def build_parser() -> argparse.ArgumentParser:
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)
-    _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify = _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify.add_argument("log", nargs="?", help="A log file (default: the data directory's).")
     tail = _command(wal_sub, "tail", "Print the newest records as JSON lines.", cmd_wal_tail)
     tail.add_argument("-n", "--count", type=int, default=20)
     _command(wal_sub, "stats", "Entries, head hash and size.", cmd_wal_stats)
+
+    store = sub.add_parser("store", help="The document store.")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    rebuild = _command(
+        store_sub,
+        "rebuild",
+        "Replay the log into a fresh store beside the store and compare; exit 1 if they differ.",
+        cmd_store_rebuild,
+    )
+    rebuild.add_argument(
+        "--replace",
+        action="store_true",
+        help="Then swap the rebuilt store in (every program on the data directory stopped); "
+        "the old one is kept as a .bak file.",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    set_private_umask()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

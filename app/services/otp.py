@@ -35,7 +35,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -51,6 +50,7 @@ from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, 
 from app.services.pipeline import ChangeSet, Reader
 from app.services.sms import BackgroundSender, SmsSender
 from app.services.store import Query, Write
+from app.services.text import LINE, clean
 
 __all__ = ["Limit", "OtpLimits", "OtpService", "TooManyRequests"]
 
@@ -111,7 +111,7 @@ class MemberSession:
 
 
 def session_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class OtpService:
@@ -435,11 +435,11 @@ def _count_try(code: dict[str, Any], net: str) -> dict[str, Any]:
 
 
 def _reason(text: str) -> str:
-    """Why staff issue a code: one line of 3 to 200 printable characters."""
-    why = " ".join(unicodedata.normalize("NFC", str(text)).split())
-    if not 3 <= len(why) <= 200 or any(unicodedata.category(ch)[0] == "C" for ch in why):
+    """Why staff issue a code: one line, at least 3 characters once cleaned."""
+    why = clean(text, "Reason", LINE, required=True)
+    if len(why) < 3:
         raise ValidationError(
-            "Give the reason for issuing the code (3 to 200 printable characters).",
+            "Give the reason for issuing the code (at least 3 characters).",
             hint="For example: 'member at the counter, identity checked'.",
         )
     return why

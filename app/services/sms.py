@@ -32,6 +32,7 @@ from typing import Any, Protocol
 import portalocker
 
 from app.kernel.errors import KnownError, StorageError, ValidationError
+from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
 from app.services.kyc_rules import mask_phone
 
 OUTBOX_NAME = "sms-outbox.jsonl"
@@ -76,8 +77,8 @@ class OutboxSender:
             ) from exc
 
     def _append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         with os.fdopen(fd, "ab", buffering=0) as f:
             portalocker.lock(f, portalocker.LOCK_EX)
             try:

@@ -29,6 +29,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,6 +39,7 @@ from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, PERSON_NAME, clean
 
 SCRYPT_LOG_N = 14
 SCRYPT_R = 8
@@ -89,9 +91,10 @@ def _unb64(text: str) -> bytes:
 
 
 def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode(), salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32
-    )
+    # surrogatepass: no typed password holds a lone surrogate, but a sent one must
+    # only fail to match, not fail to encode.
+    secret = password.encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32)
 
 
 def hash_password(password: str) -> str:
@@ -121,6 +124,8 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append(f"Use at least {MIN_PASSWORD} characters (now {len(password)}).")
     if len(password) > MAX_PASSWORD:
         problems.append(f"Use at most {MAX_PASSWORD} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        problems.append("Use only characters you can type (no control characters).")
     classes = {_char_class(c) for c in password}
     if password and len(classes) < 2:
         problems.append(
@@ -209,7 +214,7 @@ def open_sessions(staff_id: str) -> Query:
 
 
 def token_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _plural(count: int, word: str) -> str:
@@ -333,6 +338,7 @@ class StaffService:
         """Change an account (as an admin; ``own``: as its active holder)."""
         if not own:
             actor.require("admin", doing="manage staff accounts")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             if not own:
@@ -352,7 +358,7 @@ class StaffService:
             writes = [Write("update", "staff", staff_id, data)]
             if fields.get("active") is False or "password" in fields:
                 writes += self._end_sessions(reader, staff_id)
-            return ChangeSet(action, "staff", staff_id, writes, reason.strip())
+            return ChangeSet(action, "staff", staff_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(staff_id)
@@ -502,10 +508,7 @@ def _delay(failures: int) -> int:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= 100:
-        raise ValidationError("Enter the person's name (1 to 100 characters).")
-    return name
+    return clean(name, "Name", PERSON_NAME, required=True)
 
 
 def _check_role(role: str) -> None:
