@@ -436,7 +436,7 @@ def _count_try(code: dict[str, Any], net: str) -> dict[str, Any]:
 
 def _reason(text: str) -> str:
     """Why staff issue a code: one line, at least 3 characters once cleaned."""
-    why = clean(text, "Reason", LINE, required=True)
+    why = clean(text, "Reason", LINE)
     if len(why) < 3:
         raise ValidationError(
             "Give the reason for issuing the code (at least 3 characters).",

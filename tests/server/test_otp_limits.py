@@ -29,6 +29,7 @@ from app.services.store import Query
 from server import api
 from server.app import create_app
 from tests.server.conftest import OTHER_PHONE, PHONE, STAFF, last_code
+from tests.server.wsutil import same_origin
 
 Client = TestClient[Any, Any]
 STRANGER = "203.0.113.66"
@@ -67,7 +68,9 @@ def _letters(n: int) -> str:
 
 async def ask(client: Client, phone: str, network: str) -> Any:
     return await client.post(
-        "/api/otp/request", json={"phone": phone}, headers={"X-Forwarded-For": network}
+        "/api/otp/request",
+        json={"phone": phone},
+        headers={"X-Forwarded-For": network, **same_origin(client)},
     )
 
 
@@ -75,7 +78,7 @@ async def enter(client: Client, phone: str, code: str, network: str) -> Any:
     return await client.post(
         "/api/otp/verify",
         json={"phone": phone, "code": code},
-        headers={"X-Forwarded-For": network},
+        headers={"X-Forwarded-For": network, **same_origin(client)},
     )
 
 
