@@ -28,10 +28,10 @@ from app.services.emi import add_months
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, TITLE, clean
 
 FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
 STATUSES = (FORMING, RUNNING, COMPLETED)
-MAX_NAME = 80
 
 
 def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
@@ -221,11 +221,13 @@ class GroupService:
             bid_step_paise=bid_step_paise,
             foreman_takes_first=foreman_takes_first,
         )
-        agreement = _checked_agreement(name, terms, start_date, foreman_member_id)
+        title = clean(name, "The group's name", TITLE)
+        why = clean(reason, "Reason", NOTE)
+        agreement = _checked_agreement(title, terms, start_date, foreman_member_id)
         group_id = self.ctx.ids.new("grp")
         now = self.ctx.clock.now().isoformat()
         data = {
-            "name": name.strip(),
+            "name": title,
             "agreement": agreement_to_json(agreement),
             "start_date": start_date.isoformat(),
             "status": FORMING,
@@ -246,7 +248,7 @@ class GroupService:
                 "group",
                 group_id,
                 writes,
-                reason=reason,
+                reason=why,
                 event={"type": "group.created", "group_id": group_id, "gross": gross_paise},
             )
 
@@ -256,6 +258,7 @@ class GroupService:
     def enroll(self, actor: Actor, group_id: str, member_id: str, reason: str = "") -> Ticket:
         """Give ``member_id`` the next ticket of a forming group (one ticket per member)."""
         actor.require("employee", "admin", doing="enrol a member in a chit group")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> tuple[ChangeSet, str]:
             group = read_group(reader, group_id)
@@ -268,7 +271,7 @@ class GroupService:
             ]
             tid = ticket_id(group_id, number)
             event = {"type": "group.enrolled", "group_id": group_id, "ticket_id": tid}
-            return ChangeSet("ticket.enroll", "ticket", tid, writes, reason, event), tid
+            return ChangeSet("ticket.enroll", "ticket", tid, writes, why, event), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)
@@ -276,6 +279,7 @@ class GroupService:
     def start(self, actor: Actor, group_id: str, reason: str = "") -> Group:
         """Start a full forming group: from now on its periods are settled one by one."""
         actor.require("employee", "admin", doing="start a chit group")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             group = read_group(reader, group_id)
@@ -294,7 +298,7 @@ class GroupService:
                 "group",
                 group_id,
                 [Write("update", "groups", group_id, change)],
-                reason=reason,
+                reason=why,
                 event={"type": "group.started", "group_id": group_id},
             )
 
@@ -357,10 +361,8 @@ def _checked_agreement(
     name: str, terms: dict[str, Any], start_date: date, foreman_member_id: str | None
 ) -> Agreement:
     problems = []
-    if not isinstance(name, str) or not name.strip():
+    if not name:
         problems.append("the group needs a name")
-    elif len(name.strip()) > MAX_NAME:
-        problems.append(f"the name is longer than {MAX_NAME} characters")
     if not isinstance(start_date, date):
         problems.append("the start date must be a date")
     if terms["foreman_takes_first"] and not foreman_member_id:
