@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from app import config
 from app.config import Settings
 from app.kernel.errors import KnownError
+from app.kernel.files import set_private_umask
 
 NO_DISPLAY = """\
 TransactFlowOS needs a desktop session to show its window, and this machine has none
@@ -43,6 +44,7 @@ def run_desktop(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    set_private_umask()
     parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
     config.add_arguments(parser)
     parser.add_argument(

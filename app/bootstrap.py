@@ -13,6 +13,7 @@ from pathlib import Path
 
 from app.config import Settings
 from app.kernel.errors import KnownError, StorageError
+from app.kernel.files import PRIVATE_DIR, make_private
 from app.kernel.stats import StatsCollector
 from app.services.context import Clock, ServiceContext, close_context, make_context
 from app.services.housekeeping import Housekeeping
@@ -85,13 +86,26 @@ def open_store(settings: Settings) -> DocumentStore:
 
 
 def ensure_data_dir(path: Path) -> None:
+    """Create the data directory (its user's alone), or take group and other
+    permissions off an existing one and everything in it, with a warning."""
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        path.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        opened = make_private(path)
     except OSError as exc:
         raise StorageError(
-            f"Cannot create the data directory {path}: {exc.strerror}.",
+            f"Cannot create the data directory {path}, or make it private: {exc.strerror}.",
             hint="Choose another folder with --data-dir or TFOS_DATA_DIR.",
         ) from exc
+    if opened:
+        shown = ", ".join(str(p.relative_to(path)) for p in opened[:5])
+        log.warning(
+            "Other users could read the data directory %s: made %d files and folders "
+            "private to this user (%s%s).",
+            path,
+            len(opened),
+            shown,
+            ", ..." if len(opened) > 5 else "",
+        )
 
 
 def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
@@ -105,8 +119,8 @@ def build(settings: Settings, *, clock: Clock | None = None) -> Runtime:
         lock_timeout=settings.wal_lock_timeout,
     )
     report = ctx.pipeline.open_report
-    if report is not None and report.torn_bytes_cut:
-        log.warning("WAL: cut a torn last record on open: %s", report.torn_detail)
+    if report is not None and report.torn_bytes:
+        log.warning("WAL: %s", report.torn_detail)
     stats = StatsCollector()
     stats.register("wal_entries", lambda: ctx.pipeline.wal.head()[0])
     stats.register("locks_held", lambda: [h.name for h in ctx.locks.held()])

@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import getpass
 import json
 import logging
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from app import config
 from app.config import Settings
 from app.kernel.errors import KnownError
+from app.kernel.files import set_private_umask
 
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -27,42 +31,75 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
+def existing_log(settings: Settings, path: str | None = None) -> Path:
+    """The log a read-only command reads (``path``, or the data directory's): one clear
+    error, and nothing created, when there is none (a mistyped --data-dir)."""
+    log = Path(path) if path else settings.wal_path
+    if log.is_file():
+        return log
+    if path:
+        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
+    raise KnownError(
+        f"{settings.data_dir} is not a TransactFlowOS data directory (it has no "
+        f"{log.relative_to(settings.data_dir)}); nothing was created.",
+        hint="Check --data-dir (or TFOS_DATA_DIR).",
+    )
+
+
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
     from app.kernel.wal import verify_file
 
-    if not settings.wal_path.exists():
-        raise KnownError(
-            f"No WAL at {settings.wal_path}.", hint="Check --data-dir (or TFOS_DATA_DIR)."
-        )
-    report = verify_file(settings.wal_path)
+    report = verify_file(existing_log(settings, args.log))
     print(report.to_json())
     return 0 if report.ok else 1
 
 
 def cmd_wal_tail(args: argparse.Namespace, settings: Settings) -> int:
-    from app.kernel.wal import WriteAheadLog
+    from app.kernel.wal import WriteAheadLog, last_lsn
 
-    with WriteAheadLog(settings.wal_path) as wal:
-        head, _ = wal.head()
-        for record in wal.read(max(1, head - args.count + 1)):
-            print(json.dumps(record.to_dict(), ensure_ascii=False))
+    path = existing_log(settings)
+    first = max(1, last_lsn(path) - args.count + 1)
+    for record in WriteAheadLog(path).read(first):
+        print(json.dumps(record.to_dict(), ensure_ascii=False))
     return 0
 
 
 def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
     from app.kernel.wal import verify_file
 
-    report = verify_file(settings.wal_path)
-    size = settings.wal_path.stat().st_size if settings.wal_path.exists() else 0
+    path = existing_log(settings)
+    report = verify_file(path)
+    size = path.stat().st_size
     _print_json(
         {"entries": report.entries, "head_hash": report.head_hash, "bytes": size, "ok": report.ok}
     )
     return 0
 
 
+def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services import store_rebuild
+
+    report = store_rebuild.rebuild(existing_log(settings), settings.store_path)
+    print("\n".join(report.lines()))
+    if args.replace:
+        backup = store_rebuild.replace(settings.store_path)
+        print(f"The rebuilt store is now the store; the old one is kept as {backup.name}.")
+    elif report.identical:
+        report.rebuilt.unlink()
+        print("The store matches its log; the rebuilt copy was removed.")
+    else:
+        print(
+            f"To use the rebuilt store, stop every TransactFlowOS program on "
+            f"{settings.data_dir}, then run: tfos store rebuild --replace --data-dir "
+            f"{settings.data_dir}   (the old store is kept as a .bak file)"
+        )
+    return 0 if report.identical else 1
+
+
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
 
+    existing_log(settings)
     runtime = bootstrap.build(settings)
     try:
         kpis = runtime.services.kpis.kpis()
@@ -79,6 +116,7 @@ def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
     from app.services.ledger import check_ledger
 
+    existing_log(settings)
     runtime = bootstrap.build(settings)
     try:
         ok, report = check_ledger(runtime.ctx)
@@ -122,7 +160,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        runner = await start(create_app(runtime), settings.host, settings.port)
+        try:
+            runner = await start(create_app(runtime), settings.host, settings.port)
+        except OSError as exc:
+            raise _cannot_listen(settings, exc) from None
         print(f"TransactFlowOS serving on http://{settings.host}:{bound_port(runner)}", flush=True)
         try:
             await stop.wait()
@@ -133,6 +174,64 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         asyncio.run(serve())
     finally:
         runtime.close()
+    return 0
+
+
+def _cannot_listen(settings: Settings, exc: OSError) -> KnownError:
+    where = f"{settings.host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return KnownError(
+            f"Port {settings.port} is already in use on {settings.host}.",
+            hint="Stop the program using it, or choose another port with --port or TFOS_PORT.",
+        )
+    return KnownError(
+        f"Cannot listen on {where}: {exc.strerror or exc}.",
+        hint="Check --host and --port (TFOS_HOST, TFOS_PORT).",
+    )
+
+
+def _password(username: str) -> str:
+    """The staff member's password: asked on the terminal, else the first line of stdin."""
+    if sys.stdin.isatty():
+        return getpass.getpass(f"Password for {username}: ")
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int:
+    """Staff issue a member a sign-in code outside the limits strangers can reach. Whoever
+    runs it must be able to open the data directory *and* sign in as staff; the WAL
+    records that staff member, how the code went out and why."""
+    from app import bootstrap
+    from app.services.context import IST
+    from app.services.otp import OtpService
+    from app.services.sms import make_sender
+    from app.services.staff import StaffService
+
+    runtime = bootstrap.build(settings)
+    sender = make_sender(
+        settings.sms_sender,
+        settings.data_dir,
+        url=settings.sms_gateway_url,
+        token=settings.sms_gateway_token,
+    )
+    otp = OtpService(runtime.ctx, sender, session_hours=settings.member_session_hours)
+    staff = StaffService(runtime.ctx, session_hours=settings.session_hours)
+    try:
+        session = staff.sign_in(args.staff, _password(args.staff))
+        try:
+            issued = otp.issue_code(session.actor, args.phone, args.reason, send=not args.in_person)
+        finally:
+            staff.sign_out(session.token)
+    finally:
+        otp.close()
+        runtime.close()
+    who = f"{issued.member.name} ({issued.member.phone_masked})"
+    until = issued.expires_at.astimezone(IST).strftime("%d %b %Y, %H:%M IST")
+    if issued.sent:
+        print(f"Texted a sign-in code to {who}; it is valid until {until}.")
+    else:
+        print(f"Sign-in code for {who}: {issued.code}")
+        print(f"Valid until {until}. Hand it over only to the member, in person.")
     return 0
 
 
@@ -188,16 +287,50 @@ def build_parser() -> argparse.ArgumentParser:
     )
     desktop.add_argument("--seed-demo-if-empty", action="store_true", help=SEED_HELP)
 
+    member = sub.add_parser("member", help="Help a member.")
+    member_sub = member.add_subparsers(dest="member_command", required=True)
+    code = _command(
+        member_sub,
+        "sign-in-code",
+        "As staff, issue a member a sign-in code that no rate limit blocks (audited).",
+        cmd_member_sign_in_code,
+    )
+    code.add_argument("--phone", required=True, help="The member's mobile number.")
+    code.add_argument("--staff", required=True, help="Your staff username (the password is asked).")
+    code.add_argument("--reason", required=True, help="Why (kept in the audit trail).")
+    code.add_argument(
+        "--in-person",
+        action="store_true",
+        help="Print the code to hand over in person instead of texting it.",
+    )
+
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)
-    _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify = _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify.add_argument("log", nargs="?", help="A log file (default: the data directory's).")
     tail = _command(wal_sub, "tail", "Print the newest records as JSON lines.", cmd_wal_tail)
     tail.add_argument("-n", "--count", type=int, default=20)
     _command(wal_sub, "stats", "Entries, head hash and size.", cmd_wal_stats)
+
+    store = sub.add_parser("store", help="The document store.")
+    store_sub = store.add_subparsers(dest="store_command", required=True)
+    rebuild = _command(
+        store_sub,
+        "rebuild",
+        "Replay the log into a fresh store beside the store and compare; exit 1 if they differ.",
+        cmd_store_rebuild,
+    )
+    rebuild.add_argument(
+        "--replace",
+        action="store_true",
+        help="Then swap the rebuilt store in (every program on the data directory stopped); "
+        "the old one is kept as a .bak file.",
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    set_private_umask()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import ipaddress
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -57,6 +58,11 @@ class Settings:
     )
     sms_gateway_url: str = setting("", help="URL the 'http' SMS sender POSTs {to, text} to.")
     sms_gateway_token: str = setting("", help="Bearer token for the SMS gateway (optional).")
+    trusted_proxies: str = setting(
+        "",
+        help="Comma-separated IPs or CIDR networks of reverse proxies whose X-Forwarded-For "
+        "is believed (empty: none; the TCP peer is the client).",
+    )
 
     @property
     def store_path(self) -> Path:
@@ -146,7 +152,28 @@ def load(
             f"Unknown store backend {settings.store_backend!r}.",
             hint="Use 'sqlite' or 'firestore'.",
         )
+    parse_networks(settings.trusted_proxies)
     return settings
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(text: str, *, name: str = "trusted_proxies") -> tuple[Network, ...]:
+    """``"10.0.0.1, 192.168.0.0/16, ::1"`` -> networks (a bare address is a /32 or /128)."""
+    networks = []
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ValidationError(
+                f"Setting {name}: {item[:60]!r} is not an IP address or network.",
+                hint="Give addresses or CIDR networks separated by commas, "
+                "e.g. 10.0.0.5, 192.168.1.0/24.",
+            ) from None
+    return tuple(networks)
 
 
 def parse(argv: Sequence[str] | None = None) -> Settings:

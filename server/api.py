@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,10 +11,11 @@ from aiohttp import web
 
 from app.kernel.errors import KnownError, ValidationError
 from app.services.actors import Actor
-from app.services.otp import OtpService
-from app.services.staff import StaffService
-
-COOKIE = "tfos_session"
+from app.services.otp import MemberSession, OtpService
+from app.services.staff import Session, StaffService
+from server.proxies import TrustedProxies
+from server.security import COOKIE, loads
+from server.ws_sessions import Grant
 
 
 class NotSignedIn(KnownError):
@@ -30,19 +32,24 @@ class Auth:
     otp: OtpService
     staff: StaffService
 
-    def resolve(self, token: str) -> Actor | None:
-        member = self.otp.resume(token)
-        if member is not None:
-            return member.actor
-        session = self.staff.resume(token)
-        return session.actor if session is not None else None
+    def session(self, token: str) -> MemberSession | Session | None:
+        return self.otp.resume(token) or self.staff.resume(token)
 
     async def resolve_async(self, token: str) -> Actor | None:
-        return await asyncio.to_thread(self.resolve, token) if token else None
+        grant = await self.grant_async(token)
+        return grant.actor if grant is not None else None
+
+    async def grant_async(self, token: str) -> Grant | None:
+        """What ``token`` grants a websocket (or a request), if its session is open."""
+        session = await asyncio.to_thread(self.session, token) if token else None
+        if session is None:
+            return None
+        return Grant(session.actor, session.id, session.expires_at, session.watch)
 
 
 OTP = web.AppKey("otp", OtpService)
 AUTH = web.AppKey("auth", Auth)
+PROXIES = web.AppKey("trusted_proxies", TrustedProxies)
 
 
 def request_token(request: web.Request) -> str:
@@ -61,14 +68,16 @@ async def current_actor(request: web.Request) -> Actor:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address: the TCP peer, or behind a trusted proxy the address it saw."""
+    proxies = request.app.get(PROXIES) or TrustedProxies()
+    return proxies.client(request.remote, request.headers.getall("X-Forwarded-For", []))
 
 
 async def json_body(request: web.Request, *fields: str) -> dict[str, Any]:
     try:
-        body = await request.json()
-    except ValueError:
-        raise ValidationError("The request body is not valid JSON.") from None
+        body = loads(await request.read())
+    except ValueError as exc:
+        raise ValidationError(f"The request body is {exc}.") from None
     if not isinstance(body, dict):
         raise ValidationError("The request body must be a JSON object.")
     missing = [f for f in fields if not isinstance(body.get(f), str) or not body[f].strip()]
@@ -126,7 +135,14 @@ async def me(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
+async def _send_queued_texts(app: web.Application) -> AsyncIterator[None]:
+    """On shutdown, send the sign-in texts still queued (off the loop: it may take a while)."""
+    yield
+    await asyncio.to_thread(app[OTP].close)
+
+
 def add_routes(app: web.Application) -> None:
+    app.cleanup_ctx.append(_send_queued_texts)
     app.router.add_post("/api/otp/request", otp_request)
     app.router.add_post("/api/otp/verify", otp_verify)
     app.router.add_post("/api/signout", signout)

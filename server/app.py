@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from aiohttp import web
@@ -16,6 +17,8 @@ from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from server import api, pages
 from server.channels import member_channels
+from server.proxies import TrustedProxies
+from server.security import csrf_middleware, secure_headers
 from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_handler
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _STATUS = {
     "invalid": 400,
     "unauthenticated": 401,
+    "unsupported_media_type": 415,
     "rate_limited": 429,
     "sms": 502,
     "forbidden": 403,
@@ -123,7 +127,9 @@ def create_app(
     websocket limits (auth timeout, frame size, rate); ``channels`` are added to the
     websocket channel registry.
     """
-    app = web.Application(middlewares=[errors_middleware], client_max_size=1024 * 1024)
+    app = web.Application(
+        middlewares=[errors_middleware, csrf_middleware], client_max_size=1024 * 1024
+    )
     app[RUNTIME] = runtime
     otp = OtpService(
         runtime.ctx,
@@ -133,13 +139,18 @@ def create_app(
     auth = api.Auth(otp, StaffService(runtime.ctx, session_hours=runtime.settings.session_hours))
     app[api.OTP] = otp
     app[api.AUTH] = auth
+    app[api.PROXIES] = TrustedProxies.from_setting(_setting(runtime, "trusted_proxies", ""))
     registry = ChannelRegistry()
     for spec in [*member_channels(runtime), *channels]:
         registry.register(spec)
-    hub = Hub(runtime.store, registry, auth.resolve_async, hub_options)
+    hub = Hub(
+        runtime.store, registry, auth.grant_async, hub_options, lambda: runtime.ctx.clock.now()
+    )
     app[HUB] = hub
     runtime.stats.register("connected_clients", hub.count)
+    app.on_response_prepare.append(secure_headers)
     app.on_startup.append(_bind_hub)
+    app.cleanup_ctx.append(_expire_sessions)
     app.on_shutdown.append(_close_hub)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/ws", websocket)
@@ -151,6 +162,15 @@ def create_app(
 async def _bind_hub(app: web.Application) -> None:
     """Bind the hub to the serving loop (store listeners call back into it)."""
     assert app[HUB].loop is asyncio.get_running_loop()
+
+
+async def _expire_sessions(app: web.Application) -> AsyncIterator[None]:
+    """The hub's expiry sweep, for as long as the application runs."""
+    task = asyncio.create_task(app[HUB].expire_sessions())
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _close_hub(app: web.Application) -> None:

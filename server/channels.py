@@ -16,13 +16,13 @@ import asyncio
 from typing import Any
 
 from app.bootstrap import Runtime
-from app.kernel.errors import NotFound, PermissionDenied, ValidationError
+from app.kernel.errors import ValidationError
 from app.services.actors import STAFF, Actor
 from app.services.auctions import Auction
 from app.services.ledger_postings import DUES, LEDGER, REF_FIELDS
 from app.services.money import format_inr
 from app.services.store import Document, Query
-from server.pages import auction_json, subject_id
+from server.pages import auction_json, subject_id, visible_auction
 from server.ws import Action, ActionRequest, ChannelSpec
 
 MEMBERS_AND_STAFF = frozenset({"member", *STAFF})
@@ -101,17 +101,7 @@ class MemberChannels:
         return Query("loans").where("member_id", "==", _member_of(actor, payload))
 
     def _auction(self, actor: Actor, auction_id: str) -> Auction:
-        """The auction, if ``actor`` may watch it (a ticket in its group, or staff)."""
-        doc = self.runtime.store.get("auctions", auction_id)
-        if doc is None:
-            raise NotFound(f"No auction with id {auction_id!r}.")
-        auction = Auction.from_doc(doc)
-        if actor.role == "member":
-            if self.services.groups.ticket_of(auction.group_id, actor.id) is None:
-                raise PermissionDenied("You hold no ticket in this auction's group.")
-        elif not actor.is_staff:
-            raise PermissionDenied(f"{actor.name} ({actor.role}) may not watch auctions.")
-        return auction
+        return visible_auction(self.services, actor, actor.id, auction_id)
 
     def _bids(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
         auction = self._auction(actor, channel.removeprefix("auction."))

@@ -14,7 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from app.bootstrap import Runtime
-from app.kernel.errors import PermissionDenied, ValidationError
+from app.kernel.errors import NotFound, PermissionDenied, ValidationError
 from app.kernel.wal import verify_file
 from app.services import auction_rules as rules
 from app.services import loans as loan_rules
@@ -23,6 +23,7 @@ from app.services.agreements import AgreementService
 from app.services.auctions import OPEN, Auction
 from app.services.groups import Group
 from app.services.money import format_bps, format_inr, rupees
+from app.services.registry import Services
 from server.api import current_actor, json_body
 
 STATIC_DIR = Path(__file__).with_name("static")
@@ -30,6 +31,7 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
+YOUR_GROUPS = "Open your groups and their auctions from the dashboard."
 EXTENSION_RULE = (
     "A bid in the last 30 seconds moves the end to 30 seconds after that bid; "
     "the end never moves earlier."
@@ -58,6 +60,30 @@ def subject_id(actor: Actor, requested: str | None) -> str:
             raise ValidationError("Say which member with ?member_id=.")
         return requested
     raise PermissionDenied(f"{actor.name} ({actor.role}) may not read member pages.")
+
+
+def visible_group(services: Services, actor: Actor, member_id: str, group_id: str) -> Group:
+    """The group, if ``member_id`` holds a ticket in it (staff: any group). A member is
+    told the same for a group that does not exist as for one they are not in."""
+    if actor.role == "member" and services.groups.ticket_of(group_id, member_id) is None:
+        raise NotFound("This is not one of your groups.", hint=YOUR_GROUPS)
+    if not actor.is_staff and actor.role != "member":
+        raise PermissionDenied(f"{actor.name} ({actor.role}) may not see chit groups.")
+    return services.groups.get_group(group_id)
+
+
+def visible_auction(services: Services, actor: Actor, member_id: str, auction_id: str) -> Auction:
+    """The auction, if it is in one of ``member_id``'s groups (staff: any auction); the
+    same answer for an auction that does not exist as for one in another group."""
+    not_yours = NotFound("This is not an auction of your groups.", hint=YOUR_GROUPS)
+    try:
+        auction = services.auctions.get_auction(auction_id)
+        visible_group(services, actor, member_id, auction.group_id)
+    except NotFound:
+        if actor.role == "member":
+            raise not_yours from None
+        raise
+    return auction
 
 
 def auction_json(auction: Auction) -> dict[str, Any]:
@@ -169,11 +195,7 @@ class Pages:
         return actor, subject_id(actor, request.query.get("member_id"))
 
     def _group_for(self, actor: Actor, member_id: str, group_id: str) -> Group:
-        """The group, if ``member_id`` holds a ticket in it (staff: any group)."""
-        group = self.services.groups.get_group(group_id)
-        if actor.role == "member" and self.services.groups.ticket_of(group_id, member_id) is None:
-            raise PermissionDenied("You hold no ticket in this group.")
-        return group
+        return visible_group(self.services, actor, member_id, group_id)
 
     # -- dashboard and money ---------------------------------------------------------
 
@@ -339,6 +361,7 @@ class Pages:
         actor.require("member", doing="sign a chit agreement")
         body = await json_body(request, "sha256")
         group_id = request.match_info["group_id"]
+        await asyncio.to_thread(self._group_for, actor, actor.id, group_id)
         signature = await asyncio.to_thread(
             self.agreements.sign, actor, group_id, actor.id, body["sha256"]
         )
@@ -358,8 +381,8 @@ class Pages:
         )
 
     def _auction(self, actor: Actor, member_id: str, auction_id: str) -> dict[str, Any]:
-        auction = self.services.auctions.get_auction(auction_id)
-        group = self._group_for(actor, member_id, auction.group_id)
+        auction = visible_auction(self.services, actor, member_id, auction_id)
+        group = self.services.groups.get_group(auction.group_id)
         a = group.agreement
         status = self.services.auctions.bidder_status(auction_id, member_id)
         bids = [

@@ -11,6 +11,9 @@ Protocol (documented for clients in docs/websocket.md):
   exactly one ``ack`` or ``error`` with the same ``request_id``. ``subscribe`` is acked,
   then a ``snapshot`` and ``delta`` events (added/modified/removed) follow.
 
+A socket lives as long as its session (:mod:`server.ws_sessions`): sign-out, expiry, a
+disabled account or a new password close it with 4403, and every request re-checks it.
+
 Features add channels through a :class:`ChannelRegistry` without touching the hub.
 Connections that subscribe to the same channel and query share one store listener (a
 :class:`Topic`); store callbacks arrive on the store's dispatcher thread and hop onto the
@@ -35,14 +38,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
 from app.kernel.errors import KnownError, PermissionDenied
 from app.services.actors import Actor
 from app.services.store import Change, Document, DocumentStore, Listener, Query
+from server.security import loads, same_origin
+from server.ws_sessions import Authenticate, Clock, Grant, Sessions, SessionWatch
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +55,8 @@ CLOSE_AUTH_TIMEOUT = 4401
 CLOSE_BAD_TOKEN = 4403
 CLOSE_TOO_SLOW = 4408
 DIRECT_WRITE_LIMIT = 32 * 1024
-Authenticate = Callable[[str], Awaitable[Actor | None]]
+
+
 Render = Callable[[Document], dict[str, Any]]
 QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
 
@@ -169,6 +175,7 @@ class HubOptions:
     rate: float = 20.0
     burst: float = 40.0
     queue_size: int = 1000
+    expiry_check: float = 0.5
 
 
 class Connection:
@@ -183,12 +190,16 @@ class Connection:
     def __init__(
         self,
         ws: web.WebSocketResponse,
-        actor: Actor,
+        token: str,
+        grant: Grant,
         options: HubOptions,
         transport: asyncio.BaseTransport | None = None,
     ) -> None:
         self.ws = ws
-        self.actor = actor
+        self.token = token
+        self.grant = grant
+        self.watch: SessionWatch | None = None  # set by Sessions.bind
+        self.ended = False
         self.transport = transport if isinstance(transport, asyncio.WriteTransport) else None
         self.bucket = TokenBucket(options.rate, options.burst)
         self.outbox: asyncio.Queue[str] = asyncio.Queue(options.queue_size)
@@ -198,8 +209,20 @@ class Connection:
         self.reserved = False
         self._released: asyncio.Future[None] | None = None
 
+    @property
+    def actor(self) -> Actor:
+        return self.grant.actor
+
+    def end(self, why: str) -> None:
+        """The session is over: send nothing more, and close with 4403."""
+        if self.ended:
+            return
+        self.ended = True
+        log.info("websocket of %s closed: %s", self.actor.id, why)
+        _spawn(self.ws.close(code=CLOSE_BAD_TOKEN, message=why.encode()))
+
     def send(self, text: str) -> None:
-        if self.too_slow:
+        if self.too_slow or self.ended:
             return
         try:
             self.outbox.put_nowait(text)
@@ -216,6 +239,7 @@ class Connection:
             not self.busy
             and not self.reserved
             and not self.too_slow
+            and not self.ended
             and self.outbox.empty()
             and transport is not None
             and not transport.is_closing()
@@ -232,6 +256,8 @@ class Connection:
     async def run_writer(self) -> None:
         while not self.ws.closed:
             text = await self.outbox.get()
+            if self.ended:
+                return
             while self.reserved:
                 self._released = asyncio.get_running_loop().create_future()
                 await self._released
@@ -257,7 +283,8 @@ async def _write_all(conns: list[Connection], text: str) -> None:
     """Send ``text`` to each reserved connection in turn (see :meth:`Topic._send`)."""
     for i, conn in enumerate(conns):
         try:
-            await conn.ws.send_str(text)
+            if not conn.ended:
+                await conn.ws.send_str(text)
         except (ConnectionError, RuntimeError):
             pass
         except BaseException:
@@ -335,7 +362,8 @@ class Topic:
 
 
 class Hub:
-    """Connections, channels and shared topics of one application."""
+    """Connections, channels and shared topics of one application; each connection is
+    bound to its session (:class:`~server.ws_sessions.Sessions`)."""
 
     def __init__(
         self,
@@ -343,6 +371,7 @@ class Hub:
         registry: ChannelRegistry,
         authenticate: Authenticate,
         options: HubOptions | None = None,
+        clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
         self.store = store
         self.registry = registry
@@ -350,6 +379,7 @@ class Hub:
         self.options = options or HubOptions()
         self.connections: set[Connection] = set()
         self.topics: dict[str, Topic] = {}
+        self.sessions = Sessions(store, authenticate, clock, lambda: self.loop)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -369,6 +399,20 @@ class Hub:
         for topic in list(self.topics.values()):
             topic.listener.unsubscribe()
         self.topics.clear()
+        self.sessions.close()
+
+    # -- sessions -------------------------------------------------------------------------
+
+    async def bind(self, conn: Connection) -> None:
+        self.connections.add(conn)
+        await self.sessions.bind(conn)
+
+    async def expire_sessions(self) -> None:
+        """End expired sessions' sockets, every ``expiry_check`` seconds (runs until
+        cancelled)."""
+        while True:
+            await asyncio.sleep(self.options.expiry_check)
+            self.sessions.end_expired(self.connections)
 
     # -- subscriptions --------------------------------------------------------------------
 
@@ -408,12 +452,15 @@ class Hub:
         for channel in list(conn.topics):
             self.unsubscribe(conn, channel)
         self.connections.discard(conn)
+        self.sessions.release(conn)
 
     # -- one client request ------------------------------------------------------------
 
     async def handle(self, conn: Connection, raw: str) -> None:
         """Act on one client message; always answers with exactly one ack or error."""
         channel, request_id = "", None
+        if conn.ended:
+            return
         try:
             message = _parse(raw)
             channel, request_id = message.get("channel") or "", message.get("request_id")
@@ -422,6 +469,8 @@ class Hub:
                     "Too many messages on this connection.", hint="Slow down and try again."
                 )
             channel, action, payload, request_id = _fields(message)
+            if not await self.sessions.recheck(conn):
+                return
             result, after = await self._dispatch(conn, channel, action, payload)
             conn.send(envelope(channel, "ack", result, request_id))
             if after is not None:
@@ -467,10 +516,10 @@ def _require(actor: Actor, roles: frozenset[str], doing: str) -> None:
 
 def _parse(raw: str) -> dict[str, Any]:
     try:
-        message = json.loads(raw)
-    except ValueError:
+        message = loads(raw)
+    except ValueError as exc:
         raise ProtocolError(
-            "The message is not valid JSON.",
+            f"The message is {exc}.",
             hint='Send {"channel", "action", "payload", "request_id"} as a JSON object.',
         ) from None
     if not isinstance(message, dict):
@@ -499,20 +548,10 @@ def _fields(message: dict[str, Any]) -> tuple[str, str, dict[str, Any], Any]:
 # -- the handler ---------------------------------------------------------------------------
 
 
-def origin_allowed(request: web.Request) -> bool:
-    """Browsers send Origin: it must name this server's own host:port. Clients that send
-    none (scripts, benchmarks) are not browsers and cannot be driven by another site."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    parts = urlsplit(origin)
-    return parts.scheme in ("http", "https") and parts.netloc.lower() == request.host.lower()
-
-
 async def websocket_handler(
     request: web.Request, hub: Hub, cookie_token: str | None
 ) -> web.StreamResponse:
-    if not origin_allowed(request):
+    if same_origin(request) is False:
         raise web.HTTPForbidden(
             text=json.dumps({"error": {"code": "forbidden", "message": "Origin not allowed."}}),
             content_type="application/json",
@@ -521,14 +560,14 @@ async def websocket_handler(
         max_msg_size=hub.options.max_msg_size, heartbeat=30.0, compress=False
     )
     await ws.prepare(request)
-    actor = await _authenticate(ws, hub, cookie_token)
-    if actor is None:
+    signed_in = await _authenticate(ws, hub, cookie_token)
+    if signed_in is None:
         return ws
-    conn = Connection(ws, actor, hub.options, request.transport)
-    hub.connections.add(conn)
+    conn = Connection(ws, *signed_in, hub.options, request.transport)
     writer = asyncio.create_task(conn.run_writer())
     try:
-        conn.send(envelope("session", "ready", {"actor": actor.to_json()}))
+        await hub.bind(conn)
+        conn.send(envelope("session", "ready", {"actor": conn.actor.to_json()}))
         async for msg in ws:
             if msg.type == WSMsgType.TEXT:
                 await hub.handle(conn, msg.data)
@@ -544,7 +583,8 @@ async def websocket_handler(
 
 async def _authenticate(
     ws: web.WebSocketResponse, hub: Hub, cookie_token: str | None
-) -> Actor | None:
+) -> tuple[str, Grant] | None:
+    """The token and its grant from the first message, or None (the socket closed)."""
     try:
         msg = await asyncio.wait_for(ws.receive(), hub.options.auth_timeout)
     except TimeoutError:
@@ -554,14 +594,15 @@ async def _authenticate(
         await ws.close(code=CLOSE_BAD_TOKEN, message=b"first message must be auth")
         return None
     try:
-        first = json.loads(msg.data)
+        first = loads(msg.data)
     except ValueError:
         first = None
     if not isinstance(first, dict) or first.get("type") != "auth":
         await ws.close(code=CLOSE_BAD_TOKEN, message=b'first message must be {"type":"auth"}')
         return None
     token = first.get("token") or cookie_token
-    actor = await hub.authenticate(token) if isinstance(token, str) and token else None
-    if actor is None:
+    grant = await hub.authenticate(token) if isinstance(token, str) and token else None
+    if grant is None or not isinstance(token, str):
         await ws.close(code=CLOSE_BAD_TOKEN, message=b"invalid or expired session")
-    return actor
+        return None
+    return token, grant

@@ -4,6 +4,7 @@ make a concurrent commit land inside a transaction."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +12,8 @@ import pytest
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import verhoeff_check_digit
-from app.services.pipeline import Committed, Reader
+from app.services.pipeline import Committed, Pipeline, Reader
+from app.services.store.sqlite import SqliteStore
 
 ADMIN = Actor("u-admin", "Asha Admin", "admin")
 ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
@@ -36,6 +38,18 @@ def pan(seed: int) -> str:
     """A valid individual PAN, different for each ``seed`` below 26 * 10,000."""
     letter, number = divmod(seed, 10_000)
     return f"ABCP{chr(ord('A') + letter)}{number:04d}K"
+
+
+def open_pipeline(data: Path) -> Pipeline:
+    """A real pipeline (SQLite store, WAL) on the data folder ``data``, opened."""
+    pipeline = Pipeline(SqliteStore(data / "store.sqlite3"), data / "wal" / "wal.log")
+    pipeline.open()
+    return pipeline
+
+
+def close_pipeline(pipeline: Pipeline) -> None:
+    pipeline.close()
+    pipeline.store.close()
 
 
 def interleave(

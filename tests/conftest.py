@@ -56,7 +56,7 @@ def _collect_qt_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Iterator[Path]:
     path = tmp_path / "data"
-    path.mkdir()
+    path.mkdir(mode=0o700)  # as the app makes it: no "made private" warning in every test
     yield path
 
 

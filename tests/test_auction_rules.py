@@ -55,6 +55,18 @@ def test_commission_up_to_seven_percent() -> None:
         Agreement(5 * LAKH, 50, commission_bps=701)
 
 
+def test_rounding_never_takes_the_commission_above_its_rate() -> None:
+    # 7 % of ₹1,00,000.80 is 7,00,005.6 paise: half-up would charge 7,00,006, over 7 %.
+    odd = Agreement(1_00_00_080, 20, commission_bps=700)
+    assert commission(odd) == discount_floor(odd) == 7_00_005
+
+
+@given(st.integers(1, 10**12), st.integers(0, 700))
+def test_the_commission_is_its_rate_of_the_chit_rounded_down(gross: int, bps: int) -> None:
+    fee = commission(Agreement(gross * 2, 2, commission_bps=bps, discount_cap_bps=bps + 1))
+    assert fee * 10_000 <= gross * 2 * bps < (fee + 1) * 10_000
+
+
 def test_every_bad_term_is_listed() -> None:
     with pytest.raises(ValidationError) as info:
         Agreement(5 * LAKH + 1, 50, commission_bps=-1, bid_step_paise=0)

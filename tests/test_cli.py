@@ -3,24 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def tfos(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TFOS_")}
-    env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(data_dir))
-    return subprocess.run(
-        [sys.executable, "-m", "app.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-    )
+from tests.cli import tfos
 
 
 def test_demo_data_then_kpis_ledger_and_wal_checks(data_dir: Path) -> None:
@@ -75,6 +60,6 @@ def test_settings_flags_work_before_and_after_the_subcommand(data_dir: Path) -> 
     both = tfos(
         data_dir, "--data-dir", str(data_dir), "wal", "verify", "--data-dir", str(elsewhere)
     )
-    assert both.returncode == 2 and f"No WAL at {elsewhere}" in both.stderr
+    assert both.returncode == 2 and f"{elsewhere} is not a TransactFlowOS data" in both.stderr
     kpis = tfos(elsewhere, "kpis", "--json", "--data-dir", str(data_dir))
     assert kpis.returncode == 0 and "default_rate" in kpis.stdout

@@ -19,21 +19,11 @@ from app.kernel.wal import verify_file
 from app.services.actors import Actor
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write
-from app.services.store.sqlite import SqliteStore
+from tests.builders import close_pipeline as close
+from tests.builders import open_pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
 ALICE = Actor("u1", "Alice", "employee")
-
-
-def open_pipeline(data: Path) -> Pipeline:
-    pipeline = Pipeline(SqliteStore(data / "store.sqlite3"), data / "wal" / "wal.log")
-    pipeline.open()
-    return pipeline
-
-
-def close(pipeline: Pipeline) -> None:
-    pipeline.close()
-    pipeline.store.close()
 
 
 def increment(reader: Reader) -> ChangeSet:

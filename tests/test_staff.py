@@ -231,3 +231,20 @@ def test_the_last_admin_stays(staff: StaffService, admin: Actor) -> None:
     ravi = staff.sign_in("ravi", PASSWORD).actor
     with pytest.raises(PermissionDenied, match="last active admin"):
         staff.disable(ravi, ravi.id)
+
+
+def test_a_new_password_or_disabling_ends_every_session(staff: StaffService, admin: Actor) -> None:
+    ravi = staff.create_staff(admin, "Ravi Kumar", "ravi", PASSWORD)
+    desk, laptop = staff.sign_in("ravi", PASSWORD), staff.sign_in("ravi", PASSWORD)
+    with pytest.raises(PermissionDenied, match="only admin"):
+        staff.set_password(desk.actor, admin.id, "Another-horse-42")
+    with pytest.raises(ValidationError, match="too weak"):
+        staff.set_password(desk.actor, ravi.id, "short")
+    staff.set_password(desk.actor, ravi.id, "Another-horse-42")
+    assert staff.resume(desk.token) is None and staff.resume(laptop.token) is None
+    with pytest.raises(KnownError, match="Wrong username"):
+        staff.sign_in("ravi", PASSWORD)
+    again = staff.sign_in("ravi", "Another-horse-42")
+    staff.disable(admin, ravi.id)
+    staff.enable(admin, ravi.id)
+    assert staff.resume(again.token) is None

@@ -355,7 +355,7 @@ def test_close_writes_what_was_submitted_and_refuses_more(wal_path: Path) -> Non
     with pytest.raises(StorageError, match="already opened"):
         wal.open()
     report = reopen(wal_path)
-    assert (report.entries, report.torn_bytes_cut) == (100, 0)
+    assert (report.entries, report.torn_bytes) == (100, 0)
 
 
 # -- reading -------------------------------------------------------------------------------
@@ -504,7 +504,7 @@ def test_open_refuses_damage_in_the_middle_and_changes_nothing(wal_path: Path) -
 
 
 @pytest.mark.parametrize("cut", ["mid-record", "no-newline", "garbled-last", "zeros"])
-def test_open_cuts_a_torn_last_record_and_says_so(wal_path: Path, cut: str) -> None:
+def test_open_finds_a_torn_last_record_and_the_next_write_cuts_it(wal_path: Path, cut: str) -> None:
     with WriteAheadLog(wal_path) as wal:
         fill(wal, 20)
     good = wal_path.read_bytes()
@@ -518,13 +518,15 @@ def test_open_cuts_a_torn_last_record_and_says_so(wal_path: Path, cut: str) -> N
     wal_path.write_bytes(torn)
     report = reopen(wal_path)
     kept = len(good) if cut == "zeros" else last
-    assert report.torn_bytes_cut == len(torn) - kept
+    assert report.torn_bytes == len(torn) - kept
     assert report.torn_lsn == (21 if cut == "zeros" else 20)
     assert report.head_lsn == report.entries == (20 if cut == "zeros" else 19)
-    assert f"Cut {len(torn) - kept} bytes" in report.torn_detail
-    assert wal_path.read_bytes() == good[:kept]
+    assert f"The last {len(torn) - kept} bytes" in report.torn_detail
+    assert wal_path.read_bytes() == torn, "opening alone changes nothing"
     with WriteAheadLog(wal_path) as wal:
+        assert [r.lsn for r in wal.read()][-1] == report.head_lsn
         assert wal.append(entry(99)).lsn == report.head_lsn + 1
+    assert wal_path.read_bytes().startswith(good[:kept])
     assert audit(wal_path) == report.head_lsn + 1
 
 

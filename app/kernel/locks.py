@@ -45,6 +45,7 @@ from types import TracebackType
 
 from app.kernel import flock
 from app.kernel.errors import LockHeld, StorageError
+from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
 
 LOCK_SUFFIX = ".lock"
 WITNESS_SUFFIX = ".held"
@@ -210,8 +211,8 @@ class NamedLock:
 
     def _lock_files(self, purpose: str, holder: str) -> tuple[int, int] | None:
         try:
-            self.locks_dir.mkdir(parents=True, exist_ok=True)
-            lock_fd = os.open(self.path, _OPEN_FLAGS, 0o644)
+            self.locks_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            lock_fd = os.open(self.path, _OPEN_FLAGS, PRIVATE_FILE)
         except OSError as e:
             raise self._storage_error(e) from e
         try:
@@ -236,7 +237,7 @@ class NamedLock:
             data = json.dumps(dataclasses.asdict(info)).encode()
             os.ftruncate(lock_fd, 0)
             os.pwrite(lock_fd, data, 0)
-            witness_fd = os.open(self.witness_path, _OPEN_FLAGS, 0o644)
+            witness_fd = os.open(self.witness_path, _OPEN_FLAGS, PRIVATE_FILE)
         except OSError as e:
             raise self._storage_error(e) from e
         try:

@@ -75,9 +75,12 @@ before writing its own.
 Crashes and damage
 ------------------
 A crash in the middle of a write can leave a torn last record: a last line with no
-newline, or a last line that fails its check. ``open`` cuts it and says so in its
-``OpenReport``; such a record was never acknowledged. Damage anywhere else is never
-repaired: ``open`` refuses with a ``StorageError`` that points to ``tfos wal verify``.
+newline, or a last line that fails its check; such a record was never acknowledged.
+``open`` finds it and says so in its ``OpenReport`` but leaves the file as it is: the
+first batch written cuts it (under the lock, before appending). A program that opens
+the log and then refuses to start, or only reads, so never changes the file. Damage
+anywhere else is never repaired: ``open`` refuses with a ``StorageError`` that points
+to ``tfos wal verify``.
 """
 
 from __future__ import annotations
@@ -92,10 +95,18 @@ from pathlib import Path
 from types import TracebackType
 
 from app.kernel.errors import StorageError
-from app.kernel.files import fsync_dir
+from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE, fsync_dir
 from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
-from app.kernel.wal_scan import START, Tip, TornTail, follow, read_records, settle_tail
+from app.kernel.wal_scan import (
+    START,
+    Tip,
+    TornTail,
+    find_tail,
+    follow,
+    last_lsn,
+    read_records,
+)
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, VerifyReport, can_use_workers, verify_file
 from app.kernel.wal_writer import (
     BatchHooks,
@@ -116,6 +127,7 @@ __all__ = [
     "WalLockHeld",
     "WalStats",
     "WriteAheadLog",
+    "last_lsn",
     "utcnow",
     "verify_file",
 ]
@@ -125,12 +137,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class OpenReport:
-    """What ``open`` found: the head of the log and any torn record it cut."""
+    """What ``open`` found: the head of the log and any torn record after it (which
+    the next write cuts)."""
 
     entries: int
     head_lsn: int
     head_hash: str
-    torn_bytes_cut: int = 0
+    torn_bytes: int = 0
     torn_detail: str = ""
     torn_lsn: int | None = None
 
@@ -183,7 +196,7 @@ class WriteAheadLog:
     # -- lifecycle -----------------------------------------------------------------
 
     def open(self) -> OpenReport:
-        """Check the log, cut a torn last record, catch the hooks up, start writing.
+        """Check the log, find a torn last record, catch the hooks up, start writing.
 
         Raises:
             StorageError: the log cannot be opened or is damaged before its last record.
@@ -192,9 +205,10 @@ class WriteAheadLog:
         if self._state != "new":
             raise StorageError(f"The write-ahead log {self.path} was already opened.")
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             created = not self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
+            flags = os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC
+            fd = os.open(self.path, flags, PRIVATE_FILE)
         except OSError as exc:
             raise StorageError(
                 f"Cannot open the write-ahead log {self.path}: {exc.strerror}.",
@@ -230,7 +244,7 @@ class WriteAheadLog:
         tip = self._check_chain(fd)
         lock.acquire(self._lock_timeout)
         try:
-            self._tip, torn = settle_tail(fd, self.path, tip)
+            self._tip, torn = find_tail(fd, self.path, tip)
             if torn is not None:
                 log.warning("%s", torn.detail)
             if self._hooks is not None:

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.kernel import flock
 from app.kernel.errors import LockHeld
+from app.kernel.files import PRIVATE_FILE
 
 _INFO_BYTES = 256
 _FIRST_DELAY = 0.0002
@@ -42,7 +43,7 @@ class WalLock:
     def __init__(self, path: Path, subject: Path) -> None:
         self.path = path
         self.subject = subject
-        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        self._fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
         me = json.dumps({"pid": os.getpid(), "host": socket.gethostname()})[:-1].encode()
         info = me.replace(b"%", b"%%") + b',"since":%.6f}'
         # Padded once here (the float part always has the same width for years to come),

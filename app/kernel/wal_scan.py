@@ -102,7 +102,22 @@ class TornTail:
 
 
 def settle_tail(fd: int, path: Path, tip: Tip) -> tuple[Tip, TornTail | None]:
-    """Bring ``tip`` up to the end of the file; cut a torn last record. Call under the lock.
+    """Bring ``tip`` up to the end of the file and cut a torn last record, before a
+    write. Call under the lock.
+
+    Raises:
+        StorageError: the file shrank below ``tip`` or holds damage before its last line.
+    """
+    tip, torn = find_tail(fd, path, tip)
+    if torn is not None:
+        os.ftruncate(fd, torn.offset)
+        os.fsync(fd)
+    return tip, torn
+
+
+def find_tail(fd: int, path: Path, tip: Tip) -> tuple[Tip, TornTail | None]:
+    """Bring ``tip`` up to the end of the file and describe a torn last record, changing
+    nothing.
 
     A torn record is a last line without its newline, or a last line that fails its
     check: what a crash in the middle of a write leaves. Anything else that fails is
@@ -131,13 +146,34 @@ def settle_tail(fd: int, path: Path, tip: Tip) -> tuple[Tip, TornTail | None]:
         )
     why = "fails its hash check" if failed else "has no final newline"
     detail = (
-        f"Cut {size - tip.end} bytes from the end of {path.name} at byte {tip.end}: "
-        f"record {tip.lsn + 1} {why} (a write interrupted by a crash). "
-        f"Records 1 to {tip.lsn} are intact."
+        f"The last {size - tip.end} bytes of {path.name}, from byte {tip.end}, are a torn "
+        f"record {tip.lsn + 1} that {why} (a write interrupted by a crash); they are cut "
+        f"before the next write. Records 1 to {tip.lsn} are intact."
     )
-    os.ftruncate(fd, tip.end)
-    os.fsync(fd)
     return tip, TornTail(tip.end, size - tip.end, tip.lsn + 1, detail)
+
+
+def last_lsn(path: Path) -> int:
+    """The lsn of the log's last complete line (0 if it has none), read from its end;
+    the chain is not checked."""
+    with open(path, "rb", buffering=0) as file:
+        fd = file.fileno()
+        end = _last_newline(fd, os.fstat(fd).st_size)
+        if end < 0:
+            return 0
+        found = _LSN_AT.match(os.pread(fd, 96, _last_newline(fd, end) + 1))
+    return int(found[1]) if found else 0
+
+
+def _last_newline(fd: int, stop: int) -> int:
+    """The offset of the last newline before byte ``stop``, or -1."""
+    while stop > 0:
+        start = max(0, stop - _SEEK_WINDOW)
+        found = os.pread(fd, stop - start, start).rfind(b"\n")
+        if found >= 0:
+            return start + found
+        stop = start
+    return -1
 
 
 def _find_newline(fd: int, start: int, stop: int) -> int:

@@ -393,7 +393,7 @@ class BatchWriter:
         if os.lseek(self._fd, 0, os.SEEK_END) != self.tip.end:
             self.tip, torn = settle_tail(self._fd, self.path, self.tip)
             if torn is not None:
-                log.warning("%s", torn.detail)
+                log.warning("%s Cut now, before this write.", torn.detail)
             self._stale = True
         if self._stale:
             if self._hooks is not None:
@@ -507,5 +507,5 @@ def _log_unknown(exc: BaseException) -> None:
 
 _RESTART_HINT = (
     "Stop the program, free disk space or check the disk, and start it again: "
-    "opening the log cuts a partial last record."
+    "the next write cuts a partial last record."
 )

@@ -31,6 +31,7 @@ from app.services.groups import COMPLETED, Group, Ticket, read_group, read_ticke
 from app.services.ledger import dues_writes
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, clean
 
 
 @dataclass
@@ -58,6 +59,7 @@ class AuctionClosing(AuctionBase):
         present); the minutes need at least 2.
         """
         actor.require("employee", "admin", doing="close an auction")
+        force_reason = clean(force_reason, "Reason", NOTE)
         if force_reason:
             actor.require("admin", doing="close an auction before its end time")
         auction = self.get_auction(auction_id)
@@ -207,6 +209,7 @@ class AuctionClosing(AuctionBase):
     ) -> Closed:
         """Period 1 of a group whose foreman takes it: G to the foreman's ticket, no auction."""
         actor.require("employee", "admin", doing="settle the foreman's period")
+        reason = clean(reason, "Reason", NOTE)
         committed = self.ctx.pipeline.transact(
             actor, lambda r: self._foreman_change(r, actor, group_id, present, reason)
         )

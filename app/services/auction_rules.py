@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from app.kernel.errors import ValidationError
-from app.services.money import BPS_PER_UNIT, bps_of, format_bps, format_inr, round_half_up
+from app.services.money import BPS_PER_UNIT, format_bps, format_inr, round_half_up
 
 MAX_COMMISSION_BPS = 700
 """7% of the chit amount (s.21 as amended in 2019; it was 5% before)."""
@@ -130,8 +130,9 @@ def instalment(agreement: Agreement) -> int:
 
 
 def commission(agreement: Agreement) -> int:
-    """Foreman's commission per period, rounded half-up to the paisa."""
-    return bps_of(agreement.gross_paise, agreement.commission_bps)
+    """Foreman's commission per period, rounded down to the paisa: rounding never takes
+    it above the agreed rate, and so never above the legal 7 %."""
+    return agreement.gross_paise * agreement.commission_bps // BPS_PER_UNIT
 
 
 def discount_floor(agreement: Agreement) -> int:

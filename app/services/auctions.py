@@ -75,6 +75,7 @@ from app.services.groups import Group, Ticket, read_group, read_tickets
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import LINE, NOTE, clean
 from app.services.topics import reads
 
 __all__ = [
@@ -168,6 +169,8 @@ class AuctionService(AuctionClosing):
     ) -> Auction:
         """Open (or, after a crashed session, resume) ``period``'s auction; hold the lock."""
         actor.require("employee", "admin", doing="open an auction")
+        place = clean(place, "Place", LINE, required=True)
+        reason = clean(reason, "Reason", NOTE)
         if not MIN_DURATION_S <= duration_s <= MAX_DURATION_S:
             raise ValidationError(
                 f"An auction lasts {MIN_DURATION_S} s to {MAX_DURATION_S} s; got {duration_s} s."
@@ -256,7 +259,8 @@ class AuctionService(AuctionClosing):
         actor.require("member", "employee", "admin", doing="bid in an auction")
         if actor.role == "member" and actor.id != member_id:
             raise PermissionDenied("Members may bid only for themselves.")
-        if actor.is_staff and not reason.strip():
+        reason = clean(reason, "Reason", NOTE)
+        if actor.is_staff and not reason:
             raise ValidationError(
                 "A bid entered on a member's behalf needs a reason.",
                 hint="Say how the member asked for it (e.g. 'by phone, 11:02').",

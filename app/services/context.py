@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
+from app.kernel.files import PRIVATE_DIR
 from app.kernel.locks import LockManager
 from app.services.pii import PiiVault
 from app.services.pipeline import Pipeline
@@ -98,8 +99,8 @@ def make_context(
 ) -> ServiceContext:
     """A real context (SQLite store unless ``store`` is given, and the WAL pipeline) on
     ``data_dir``, with the WAL opened and replayed; close with :func:`close_context`."""
-    for sub in ("wal", "locks", "documents", "keys"):
-        (data_dir / sub).mkdir(parents=True, exist_ok=True)
+    for sub in ("", "wal", "locks", "documents", "keys"):
+        (data_dir / sub).mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     if store is None:
         from app.services.store.sqlite import SqliteStore
 

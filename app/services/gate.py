@@ -60,13 +60,13 @@ from app.services.ledger_postings import chitfund, cr, dr, txn_write
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import LINE, NOTE, clean
 
 DECISIONS = "bankers_decisions"
 GUARDS = "bankers_pools"
 PAYOUTS = "payouts"
 LOANS = "loans"
 PENDING, RELEASED = "pending", "released"
-MAX_DESCRIPTION = 200
 
 
 def loan_commitment(loan_id: str, amount: int) -> Commitment:
@@ -264,6 +264,7 @@ class BankersGate:
         """
         actor.require("employee", "admin", doing="release a prize payout")
         ref = normalise_bank_ref(bank_ref) if bank_ref else None
+        reason = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> tuple[ChangeSet, Verdict | PayoutRelease]:
             payout = reader.require(PAYOUTS, payout_id, "prize payout")
@@ -365,6 +366,7 @@ class BankersGate:
         """
         actor.require("employee", "admin", doing="record a prize winner's security")
         text = _checked_security(amount, description)
+        reason = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             payout = _pending(reader, payout_id)
@@ -394,7 +396,8 @@ class BankersGate:
     def deduct_future(self, actor: Actor, payout_id: str, reason: str) -> dict[str, Any]:
         """The winner chooses to have future instalments deducted from the prize."""
         actor.require("employee", "admin", doing="deduct future instalments from a prize")
-        if not reason.strip():
+        reason = clean(reason, "Reason", NOTE)
+        if not reason:
             raise ValidationError("Give the reason (e.g. the winner's written request).")
 
         def work(reader: Reader) -> ChangeSet:
@@ -465,11 +468,9 @@ def _checked_security(amount: int, description: str) -> str:
     problems = []
     if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         problems.append(f"the security's value must be whole paise, at least 0 (got {amount!r})")
-    text = description.strip() if isinstance(description, str) else ""
+    text = clean(description, "The security's description", LINE)
     if not text:
         problems.append("describe the security (e.g. 'FD receipt 1234, SBI')")
-    elif len(text) > MAX_DESCRIPTION:
-        problems.append(f"the description is longer than {MAX_DESCRIPTION} characters")
     if problems:
         raise ValidationError("The security cannot be recorded: " + "; ".join(problems) + ".")
     return text

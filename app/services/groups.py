@@ -30,6 +30,7 @@ from app.services.emi import add_months
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, TITLE, clean
 from app.services.topics import reads
 
 if TYPE_CHECKING:
@@ -39,7 +40,6 @@ HealthSource = Callable[[], "list[GroupHealth]"]
 
 FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
 STATUSES = (FORMING, RUNNING, COMPLETED)
-MAX_NAME = 80
 
 
 def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
@@ -257,11 +257,13 @@ class GroupService:
             bid_step_paise=bid_step_paise,
             foreman_takes_first=foreman_takes_first,
         )
-        agreement = _checked_agreement(name, terms, start_date, foreman_member_id)
+        title = clean(name, "The group's name", TITLE)
+        why = clean(reason, "Reason", NOTE)
+        agreement = _checked_agreement(title, terms, start_date, foreman_member_id)
         group_id = self.ctx.ids.new("grp")
         now = self.ctx.clock.now().isoformat()
         data = {
-            "name": name.strip(),
+            "name": title,
             "agreement": agreement_to_json(agreement),
             "start_date": start_date.isoformat(),
             "status": FORMING,
@@ -282,7 +284,7 @@ class GroupService:
                 "group",
                 group_id,
                 writes,
-                reason=reason,
+                reason=why,
                 event={"type": "group.created", "group_id": group_id, "gross": gross_paise},
             )
 
@@ -292,6 +294,7 @@ class GroupService:
     def enroll(self, actor: Actor, group_id: str, member_id: str, reason: str = "") -> Ticket:
         """Give ``member_id`` the next ticket of a forming group (one ticket per member)."""
         actor.require("employee", "admin", doing="enrol a member in a chit group")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> tuple[ChangeSet, str]:
             group = read_group(reader, group_id)
@@ -304,7 +307,7 @@ class GroupService:
             ]
             tid = ticket_id(group_id, number)
             event = {"type": "group.enrolled", "group_id": group_id, "ticket_id": tid}
-            return ChangeSet("ticket.enroll", "ticket", tid, writes, reason, event), tid
+            return ChangeSet("ticket.enroll", "ticket", tid, writes, why, event), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)
@@ -312,6 +315,7 @@ class GroupService:
     def start(self, actor: Actor, group_id: str, reason: str = "") -> Group:
         """Start a full forming group: from now on its periods are settled one by one."""
         actor.require("employee", "admin", doing="start a chit group")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             group = read_group(reader, group_id)
@@ -330,7 +334,7 @@ class GroupService:
                 "group",
                 group_id,
                 [Write("update", "groups", group_id, change)],
-                reason=reason,
+                reason=why,
                 event={"type": "group.started", "group_id": group_id},
             )
 
@@ -417,10 +421,8 @@ def _checked_agreement(
     name: str, terms: dict[str, Any], start_date: date, foreman_member_id: str | None
 ) -> Agreement:
     problems = []
-    if not isinstance(name, str) or not name.strip():
+    if not name:
         problems.append("the group needs a name")
-    elif len(name.strip()) > MAX_NAME:
-        problems.append(f"the name is longer than {MAX_NAME} characters")
     if not isinstance(start_date, date):
         problems.append("the start date must be a date")
     if terms["foreman_takes_first"] and not foreman_member_id:

@@ -46,7 +46,7 @@ from app.kernel.errors import (
     StorageError,
     ValidationError,
 )
-from app.kernel.files import write_durably
+from app.kernel.files import PRIVATE_DIR, write_durably
 from app.services import topics
 from app.services.actors import Actor
 from app.services.context import ServiceContext
@@ -63,6 +63,7 @@ from app.services.kyc_rules import (
 from app.services.members import MEMBERS
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import FILE_NAME, NOTE, clean, normalise
 from app.services.topics import reads
 
 KYC = "kyc"
@@ -72,7 +73,7 @@ _ONE_MEMBER_EACH = (("aadhaar_token", AADHAAR_TOKENS, "Aadhaar"), ("pan_token", 
 """Numbers held by one member only: the KYC field with the token, its index, its name."""
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 MAX_DOCUMENTS = 10
-MAX_FILENAME = 120
+MAX_FILENAME = FILE_NAME.max_chars
 DECIDABLE = "pending"
 REVEALABLE = ("pan", "account")
 
@@ -195,8 +196,8 @@ def _sniff(data: bytes) -> tuple[str, str, str] | None:
 
 def _clean_filename(raw: object) -> str:
     name = PurePath(raw.replace("\\", "/")).name if isinstance(raw, str) else ""
-    name = "".join(ch for ch in name if ch.isprintable()).strip()
-    return name[:MAX_FILENAME]
+    name = "".join(ch for ch in normalise(name[: 2 * MAX_FILENAME]) if ch.isprintable())
+    return name[:MAX_FILENAME].strip()
 
 
 def _megabytes(size: int) -> str:
@@ -285,6 +286,7 @@ class KycService:
         document is listed in one :class:`KycErrors` (``field_errors`` by field).
         """
         _require_self_or_staff(actor, member_id)
+        why = clean(reason, "Reason", NOTE)
         member = self.ctx.store.get(MEMBERS, member_id)
         if member is None:
             raise NotFound(f"No member with id {member_id!r}.")
@@ -301,7 +303,7 @@ class KycService:
         created = self._save_documents(member_id, docs)
         data["documents"] = [d.to_json() for d in self._stored(member_id, docs)]
         try:
-            work = self._submit_work(actor, member_id, data, reason)
+            work = self._submit_work(actor, member_id, data, why)
             self.ctx.pipeline.transact(actor, work)
         except (ValidationError, Conflict, NotFound, PermissionDenied, LockHeld):
             # Refused before the WAL append: nothing refers to the new files.
@@ -351,7 +353,7 @@ class KycService:
         folder = self._member_dir(member_id)
         created: list[Path] = []
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             for doc in docs:
                 path = folder / f"{doc.sha256}.{doc.ext}"
                 if path.exists() and _hash_file(path)[0] == doc.sha256:
@@ -402,18 +404,19 @@ class KycService:
     ) -> list[KycRecord]:
         """Approve pending KYC records, all or none (see the module docstring)."""
         actor.require("employee", "admin", doing="approve KYC")
-        return self._decide(actor, member_ids, "approved", reason.strip())
+        return self._decide(actor, member_ids, "approved", clean(reason, "Reason", NOTE))
 
     def reject(self, actor: Actor, member_ids: Sequence[str], reason: str) -> list[KycRecord]:
         """Reject pending KYC records, all or none; the reason is required (the member
         sees it and can submit again)."""
         actor.require("employee", "admin", doing="reject KYC")
-        if not isinstance(reason, str) or not reason.strip():
+        why = clean(reason, "Reason", NOTE)
+        if not why:
             raise ValidationError(
                 "Say why the KYC is rejected: a reason is required.",
                 hint="The member sees it, e.g. 'PAN photo is blurred'.",
             )
-        return self._decide(actor, member_ids, "rejected", reason.strip())
+        return self._decide(actor, member_ids, "rejected", why)
 
     def _decide(
         self, actor: Actor, member_ids: Sequence[str], status: str, reason: str
@@ -477,14 +480,15 @@ class KycService:
         actor.require("admin", doing="reveal a PAN or bank account number")
         if field not in REVEALABLE:
             raise ValidationError(f"Only {' or '.join(REVEALABLE)} can be revealed, not {field!r}.")
-        if not isinstance(reason, str) or not reason.strip():
+        why = clean(reason, "Reason", NOTE)
+        if not why:
             raise ValidationError("Say why the number must be seen: a reason is required.")
 
         def work(reader: Reader) -> tuple[ChangeSet, str]:
             doc = reader.require(KYC, member_id, "KYC record")
             value = self.ctx.pii.unseal(doc.data[f"{field}_sealed"], context=f"{field}:{member_id}")
             event = {"type": "kyc.revealed", "member_id": member_id, "field": field}
-            return ChangeSet("kyc.reveal", "kyc", member_id, [], reason.strip(), event), value
+            return ChangeSet("kyc.reveal", "kyc", member_id, [], why, event), value
 
         return str(self.ctx.pipeline.transact(actor, work).value)
 

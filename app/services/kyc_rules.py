@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from app.kernel.errors import ValidationError
+from app.services.text import JOINERS, PERSON_NAME, ascii_digits, normalise
 
 PAN_RE = re.compile(r"^[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]$")
 IFSC_RE = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
@@ -38,7 +39,7 @@ PAN_HOLDER_TYPES = {
 
 _SEPARATORS = re.compile(r"[\s\-]")
 _NAME_PUNCTUATION = frozenset(" .'-")
-NAME_MAX = 100
+NAME_MAX = PERSON_NAME.max_chars
 
 # Verhoeff (dihedral group D5) tables.
 _D = (
@@ -172,12 +173,12 @@ def validate_pan(value: str) -> str:
 
 def validate_aadhaar(value: str) -> str:
     """Normalise (drop spaces and dashes) and check an Aadhaar number."""
-    number = _SEPARATORS.sub("", value)
-    if not number.isdigit() or len(number) != 12:
+    number = _SEPARATORS.sub("", ascii_digits(value))
+    if not _all_digits(number) or len(number) != 12:
         raise KycFieldError(
             "aadhaar",
             f"Aadhaar must be 12 digits; got {len(number)} characters"
-            + ("" if number.isdigit() else " including non-digits")
+            + ("" if _all_digits(number) else " including non-digits")
             + ".",
         )
     if number[0] in "01":
@@ -209,9 +210,9 @@ def validate_phone(value: str) -> str:
     Accepts spaces, dashes and brackets, and an optional ``+91``, ``91`` or
     leading ``0`` before the 10 digits, which must start with 6, 7, 8 or 9.
     """
-    raw = re.sub(r"[\s\-()]", "", value)
+    raw = re.sub(r"[\s\-()]", "", ascii_digits(value))
     digits = raw.removeprefix("+")
-    if not digits.isdigit():
+    if not _all_digits(digits):
         raise KycFieldError("phone", "Mobile number may contain only digits and a leading +.")
     if raw.startswith("+"):
         if not digits.startswith("91"):
@@ -230,8 +231,8 @@ def validate_phone(value: str) -> str:
 
 def validate_account_number(value: str) -> str:
     """Bank account number: 9 to 18 digits (spaces and dashes dropped)."""
-    number = _SEPARATORS.sub("", value)
-    if not number.isdigit():
+    number = _SEPARATORS.sub("", ascii_digits(value))
+    if not _all_digits(number):
         raise KycFieldError("account_number", "Account number may contain only digits.")
     if not 9 <= len(number) <= 18:
         raise KycFieldError(
@@ -240,16 +241,26 @@ def validate_account_number(value: str) -> str:
     return number
 
 
+def _all_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
+
+
 def _is_name(name: str) -> bool:
-    """Letters and combining marks (Indic vowel signs) with a little punctuation."""
+    """Letters and combining marks (Indic vowel signs) with a little punctuation, and the
+    joiners some scripts need (kept by :func:`~app.services.text.normalise` only there)."""
     kinds = [unicodedata.category(ch)[0] for ch in name]
-    allowed = all(k in "LM" or ch in _NAME_PUNCTUATION for k, ch in zip(kinds, name, strict=True))
+    allowed = all(
+        k in "LM" or ch in _NAME_PUNCTUATION or ch in JOINERS
+        for k, ch in zip(kinds, name, strict=True)
+    )
     return allowed and unicodedata.category(name[0])[0] == "L"
 
 
 def validate_name(value: str) -> str:
     """A person's name: letters (any script), spaces, dots, apostrophes, hyphens."""
-    name = " ".join(value.split())
+    if len(value) > 4 * NAME_MAX:
+        raise KycFieldError("name", f"Name must be at most {NAME_MAX} characters.")
+    name = normalise(value)
     if len(name) < 2:
         raise KycFieldError("name", "Name must have at least 2 characters.")
     if len(name) > NAME_MAX:

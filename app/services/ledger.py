@@ -105,6 +105,7 @@ from app.services.ledger_reports import (
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Query
+from app.services.text import NOTE, clean
 from app.services.topics import reads
 
 __all__ = [
@@ -219,15 +220,14 @@ class LedgerService:
         """Pay lending capital in (admin only): Dr cash:lending / Cr equity:capital."""
         actor.require("admin", doing="add lending capital")
         check_amount(amount)
-        write = capital_write(
-            self.ctx.ids, amount=amount, date=self.ctx.clock.today(), memo=memo.strip()
-        )
+        memo = clean(memo, "Memo", NOTE)
+        write = capital_write(self.ctx.ids, amount=amount, date=self.ctx.clock.today(), memo=memo)
         change = ChangeSet(
             action="capital.add",
             entity_type="ledger_txn",
             entity_id=write.id,
             writes=[write],
-            reason=memo.strip(),
+            reason=memo,
             event={"type": "capital.added", "txn_id": write.id, "amount": amount},
         )
         self.ctx.pipeline.transact(actor, lambda reader: change)

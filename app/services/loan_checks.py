@@ -13,12 +13,13 @@ from app.services.loan_book import DEFAULT_RATE_BPS, LOANS, preview
 from app.services.money import format_inr
 from app.services.pipeline import Reader
 from app.services.store import Document
+from app.services.text import LINE, NOTE, clean
 
 MIN_AMOUNT = 1_000_00
 MAX_AMOUNT = 50_00_000_00
 MAX_TENURE_MONTHS = 60
-MAX_PURPOSE = 200
-MAX_NOTE = 500
+MAX_PURPOSE = LINE.max_chars
+MAX_NOTE = NOTE.max_chars
 
 SCORE_FIRST = "Wait for the loan queue to score it, or score it from its screen."
 
@@ -27,12 +28,10 @@ def checked_terms(
     amount: int, tenure: int, purpose: str, rate_bps: int | None, flat_rate_bps: int | None
 ) -> dict[str, Any]:
     """The application's terms, or one ValidationError listing every problem."""
+    text = clean(purpose, "Purpose", LINE)
     problems = _amount_problems(amount) + _tenure_problems(tenure)
-    text = purpose.strip() if isinstance(purpose, str) else ""
     if len(text) < 3:
         problems.append("say what the loan is for (purpose)")
-    elif len(text) > MAX_PURPOSE:
-        problems.append(f"the purpose is longer than {MAX_PURPOSE} characters")
     if rate_bps is not None and flat_rate_bps is not None:
         problems.append("give either a reducing rate or a flat rate, not both")
     rate = DEFAULT_RATE_BPS if rate_bps is None else rate_bps
@@ -96,11 +95,9 @@ def _tenure_problems(tenure: int) -> list[str]:
 
 
 def checked_note(note: str, *, required: bool, what: str = "note") -> str:
-    text = note.strip() if isinstance(note, str) else ""
+    text = clean(note, what.capitalize(), NOTE)
     if required and not text:
         raise ValidationError(f"A {what} is required.", hint="Say why, in a sentence.")
-    if len(text) > MAX_NOTE:
-        raise ValidationError(f"The {what} is longer than {MAX_NOTE} characters.")
     return text
 
 

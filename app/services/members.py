@@ -21,6 +21,7 @@ from app.services.context import ServiceContext
 from app.services.kyc_rules import KycFieldError, mask_phone, validate_name, validate_phone
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, clean
 
 MEMBERS = "members"
 PHONES = "member_phones"
@@ -109,6 +110,7 @@ class MemberService:
         """Enrol a new member (staff only). The mobile number must be new to the firm."""
         actor.require("employee", "admin", doing="enrol a member")
         clean_name, clean_phone = checked_name_and_phone(name, phone)
+        why = clean(reason, "Reason", NOTE)
         member_id = self.ctx.ids.new("mem")
         data = {
             "name": clean_name,
@@ -127,7 +129,7 @@ class MemberService:
                 Write("set", PHONES, clean_phone, {"member_id": member_id}, expect_version=0),
             ]
             event = {"type": "member.enrolled", "member_id": member_id}
-            return ChangeSet("member.enroll", "member", member_id, writes, reason, event)
+            return ChangeSet("member.enroll", "member", member_id, writes, why, event)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(member_id)

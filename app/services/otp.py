@@ -1,16 +1,29 @@
 """Member sign-in with a one-time code sent to their mobile number, and member sessions.
 
 Only enrolled, active members (``members/``, found by :meth:`MemberService.find_by_phone`)
-can sign in. A code is 6 digits, valid for 5 minutes, allows 5 tries, and is never
-stored or logged in clear: the store and the WAL hold a keyed HMAC-SHA256 of it, with a
-32-byte server key kept in ``DATA_DIR/keys/otp.key`` (mode 0600, created on first use).
+receive a code. A code is 6 digits, valid for 5 minutes, and never stored or logged in
+clear: the store and the WAL hold a keyed HMAC-SHA256 of it, with a 32-byte server key
+kept in ``DATA_DIR/keys/otp.key`` (mode 0600, created on first use).
+
+**Asking tells a stranger nothing.** Every well-formed number gets the same answer
+through the same store writes: a member's number gets a code, any other number a decoy
+that no code matches (so trying codes answers alike too). The text goes out in the
+background, so the answer is as quick for a member's number as for any other.
+
+**A stranger cannot keep a member out.** Each request adds a code rather than replacing
+the last (a sign-in ends them all), so a stranger's request does not void the member's
+code. Wrong tries are counted per network: after 5 from one network the code no longer
+works *there*; after 20 in all it dies (a staff-issued code only the former). The rate
+limits are in :mod:`app.services.otp_limits`. Staff can issue a code outside all of these
+(:meth:`OtpService.issue_code`).
 
 Collections (every change goes through the pipeline, so it is in the WAL):
 
-* ``otp_codes/{phone key}``: member_id, code_hash, created_at, expires_at, tries. The
-  phone key is an HMAC of the number, so it does not show in document ids either.
-* ``otp_limits/{kind}-{key}``: recent event times for one rate limit (requests per
-  phone, requests per client address, wrong codes per client address).
+* ``otp_codes/{phone key}``: member_id (None for a number that is no active member's)
+  and the live codes: hash, by ("member" or "staff"), created_at, expires_at, tries
+  (wrong tries per network key) and wrong (in all). The phone key and network keys are
+  HMACs, so neither numbers nor addresses show in document ids or data.
+* ``otp_limits/{kind}-{key}``: see :mod:`app.services.otp_limits`.
 * ``member_sessions/{sha256(token)}``: member_id, created_at, expires_at, ended_at.
 
 Every refusal is a :class:`~app.kernel.errors.KnownError` whose message says what was
@@ -27,61 +40,50 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from app.kernel.errors import (
-    KnownError,
-    NotFound,
-    PermissionDenied,
-    ValidationError,
-)
+from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
 from app.services.kyc_rules import mask_phone, validate_phone
 from app.services.members import MEMBERS, Member, MemberService
+from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, network_of
 from app.services.pipeline import ChangeSet, Reader
-from app.services.sms import SmsSender
-from app.services.store import Write
+from app.services.sms import BackgroundSender, SmsSender
+from app.services.store import Query, Write
+from app.services.text import LINE, clean
+
+__all__ = ["Limit", "OtpLimits", "OtpService", "TooManyRequests"]
 
 CODES = "otp_codes"
-LIMITS = "otp_limits"
 SESSIONS = "member_sessions"
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
-MAX_TRIES = 5
+TRIES_PER_NETWORK = 5
+TRIES_PER_CODE = 20
+MAX_LIVE_CODES = 8
 KEY_BYTES = 32
-
-
-class TooManyRequests(KnownError):
-    """A rate limit was reached; ``retry_after`` says how many seconds to wait."""
-
-    code = "rate_limited"
-
-    def __init__(self, message: str, retry_after: int, *, hint: str = "") -> None:
-        super().__init__(message, hint=hint or f"Try again in {_wait_text(retry_after)}.")
-        self.retry_after = retry_after
-
-
-@dataclass(frozen=True)
-class Limit:
-    """At most ``count`` events per ``window``."""
-
-    count: int
-    window: timedelta
-
-
-@dataclass(frozen=True)
-class OtpLimits:
-    per_phone: Limit = Limit(3, timedelta(minutes=15))
-    per_address: Limit = Limit(10, timedelta(hours=1))
-    wrong_codes_per_address: Limit = Limit(20, timedelta(hours=1))
+ATTEMPTS = 50
+"""Optimistic attempts for sign-in transactions: all requests from one network write
+the same limit record, so a burst collides often (each attempt is a few store reads)."""
 
 
 @dataclass(frozen=True)
 class CodeSent:
-    """What the sign-in page is told after a code was sent (no code in it)."""
+    """What the sign-in page is told after a request (no code in it, and the same
+    whether or not the number is a member's)."""
 
     phone_masked: str
     expires_at: datetime
+
+
+@dataclass(frozen=True)
+class IssuedCode:
+    """A code staff issued to a member; ``sent`` says whether it went by SMS."""
+
+    code: str
+    member: Member
+    expires_at: datetime
+    sent: bool
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,28 @@ class MemberSession:
     def actor(self) -> Actor:
         return Actor(self.member.id, self.member.name, "member")
 
+    @property
+    def id(self) -> str:
+        return session_id(self.token)
+
+    @property
+    def watch(self) -> Query:
+        """The member's open sessions: this one leaves the result when it ends."""
+        return (
+            Query(SESSIONS).where("member_id", "==", self.member.id).where("ended_at", "==", None)
+        )
+
 
 def session_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class OtpService:
-    """Sends sign-in codes, checks them and keeps member sessions."""
+    """Sends sign-in codes, checks them and keeps member sessions.
+
+    Codes members ask for go through a :class:`BackgroundSender` over ``sender``; call
+    :meth:`close` to send what is queued before the process ends.
+    """
 
     def __init__(
         self,
@@ -118,49 +135,79 @@ class OtpService:
         self.session_hours = session_hours
         self.limits = limits or OtpLimits()
         self.members = MemberService(ctx)
+        self._outbox = BackgroundSender(sender)
         self._key_path = key_path or ctx.data_dir / "keys" / "otp.key"
         self._key: bytes | None = None
+
+    def close(self) -> None:
+        self._outbox.close()
+
+    @property
+    def limiter(self) -> Limiter:
+        return Limiter(self.limits, self._mac)
 
     # -- codes ------------------------------------------------------------------------
 
     def request_code(self, phone: str, address: str) -> CodeSent:
-        """Send a new code to an enrolled member's number (replacing any earlier one).
+        """Send a new code to ``phone`` if it is an active member's; answer alike if not.
 
         Raises:
             ValidationError: not a mobile number.
-            TooManyRequests: too many requests from this address or for this number.
-            NotFound: the number is not an enrolled member's.
-            PermissionDenied: the member was removed.
+            TooManyRequests: a request limit of this number or network was reached.
         """
         number = validate_phone(phone)
-        self._count(("address", address), self.limits.per_address, "sign-in requests")
-        member = self._enrolled(number)
-        code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
-        now = self.ctx.clock.now()
-        expires = now + CODE_TTL
-        key = self._phone_key(number)
-        record = {
-            "member_id": member.id,
-            "code_hash": self._code_hash(key, code),
-            "created_at": now.isoformat(),
-            "expires_at": expires.isoformat(),
-            "tries": 0,
-        }
+        member = self._active(number)
+        network = network_of(address)
+        key, now, code = self._phone_key(number), self.ctx.clock.now(), _new_code()
+        entry = self._entry(key, code if member else None, "member", now)
 
         def work(reader: Reader) -> ChangeSet:
-            limit = self._limit_write(reader, ("phone", key), self.limits.per_phone, "codes")
-            writes = [limit, Write("set", CODES, key, record)]
+            writes = self.limiter.request(reader, key, network, now)
+            writes.append(self._add_code(reader, key, member.id if member else None, entry))
+            if member is None:
+                return ChangeSet("otp.request", "phone", key, writes)
             event = {"type": "otp.requested", "member_id": member.id}
             return ChangeSet("otp.request", "member", member.id, writes, "", event)
 
-        self.ctx.pipeline.transact(SYSTEM, work)
-        minutes = int(CODE_TTL.total_seconds() // 60)
-        self.sender.send(
-            number,
-            f"{code} is your TransactFlowOS sign-in code. It is valid for {minutes} minutes. "
-            "Do not share it with anyone.",
-        )
-        return CodeSent(member.phone_masked, expires)
+        self.ctx.pipeline.transact(SYSTEM, work, attempts=ATTEMPTS)
+        if member is not None:
+            self._outbox.send(number, _message(code))
+        return CodeSent(mask_phone(number), now + CODE_TTL)
+
+    def issue_code(self, by: Actor, phone: str, reason: str, *, send: bool) -> IssuedCode:
+        """A code for an active member, issued by staff (e.g. for a member locked out by
+        strangers). No request limit applies, and strangers' wrong tries cannot end it;
+        wrong tries from one network still stop that network. It goes by SMS when
+        ``send`` (here and now, so a gateway failure reaches staff), else staff hand it
+        over in person. Audited as ``otp.issue`` with who, how and why.
+
+        Raises:
+            PermissionDenied: ``by`` is not staff.
+            ValidationError: not a mobile number, or no reason given.
+            NotFound: no active member has this number.
+        """
+        by.require("employee", "admin", doing="issue a member a sign-in code")
+        why = _reason(reason)
+        number = validate_phone(phone)
+        member = self._active(number)
+        if member is None:
+            raise NotFound(
+                f"No active member has the number {mask_phone(number)}.",
+                hint="Check the number on the member's profile.",
+            )
+        key, now, code = self._phone_key(number), self.ctx.clock.now(), _new_code()
+        entry = self._entry(key, code, "staff", now)
+        how = "sms" if send else "in person"
+        event = {"type": "otp.issued", "member_id": member.id, "by": by.id, "how": how}
+
+        def work(reader: Reader) -> ChangeSet:
+            write = self._add_code(reader, key, member.id, entry)
+            return ChangeSet("otp.issue", "member", member.id, [write], why, event)
+
+        self.ctx.pipeline.transact(by, work, attempts=ATTEMPTS)
+        if send:
+            self.sender.send(number, _message(code))
+        return IssuedCode(code, member, now + CODE_TTL, send)
 
     def verify(self, phone: str, code: str, address: str) -> MemberSession:
         """Check a code and open a session.
@@ -168,9 +215,9 @@ class OtpService:
         Raises:
             ValidationError: not a mobile number, not a 6-digit code, or a wrong code
                 (the message says how many tries are left).
-            TooManyRequests: too many wrong codes from this address.
-            NotFound: no code is waiting (never asked, already used or replaced).
-            KnownError: the code expired or its tries are used up.
+            TooManyRequests: too many wrong codes from this network.
+            NotFound: no code is waiting (never asked, or already used).
+            KnownError: the codes expired, or this network used up its tries.
         """
         number = validate_phone(phone)
         entered = "".join(str(code).split())
@@ -178,57 +225,81 @@ class OtpService:
             raise ValidationError(
                 f"The code must be {CODE_DIGITS} digits.", hint="Type the code from the SMS."
             )
-        self._refuse_if_limited(("wrong", address), self.limits.wrong_codes_per_address)
+        network = network_of(address)
         key = self._phone_key(number)
         token = secrets.token_urlsafe(32)
         outcome = self.ctx.pipeline.transact(
-            SYSTEM, lambda reader: self._check_code(reader, key, entered, address, token)
+            SYSTEM,
+            lambda reader: self._try_code(reader, key, entered, network, token),
+            attempts=ATTEMPTS,
         ).value
         if isinstance(outcome, KnownError):
             raise outcome
         member = self.members.get(outcome["member_id"])
         return MemberSession(token, member, datetime.fromisoformat(outcome["expires_at"]))
 
-    def _check_code(
-        self, reader: Reader, key: str, entered: str, address: str, token: str
+    def _try_code(
+        self, reader: Reader, key: str, entered: str, network: str, token: str
     ) -> tuple[ChangeSet, Any]:
         """The change for one try: a session (right code) or a counted failure."""
+        now = self.ctx.clock.now()
+        self.limiter.wrong_codes(network).check(reader, now)
         doc = reader.get(CODES, key)
         if doc is None:
             raise NotFound(
                 "No sign-in code is waiting for this number (it was used or never sent).",
                 hint="Ask for a new code.",
             )
-        d = doc.data
-        member_id = d["member_id"]
-        now = self.ctx.clock.now()
-        if datetime.fromisoformat(d["expires_at"]) <= now:
+        live = _live(doc.data, now)
+        if not live:
             raise KnownError(
                 "This sign-in code has expired (codes last 5 minutes).",
                 hint="Ask for a new code.",
             )
-        tries = int(d.get("tries", 0))
-        if tries >= MAX_TRIES:
+        net = self._network_key(network)
+        usable = [c for c in live if _usable(c, net)]
+        if not usable:
             raise KnownError(
-                f"This code was entered wrongly {MAX_TRIES} times and no longer works.",
+                f"This code was entered wrongly {TRIES_PER_NETWORK} times on this network "
+                "and no longer works here.",
                 hint="Ask for a new code.",
             )
-        if hmac.compare_digest(d["code_hash"], self._code_hash(key, entered)):
-            return self._open_session(member_id, key, token, now)
-        left = MAX_TRIES - tries - 1
+        digest = self._code_hash(key, entered)
+        matches = [hmac.compare_digest(c["hash"], digest) for c in usable]
+        member_id = doc.data.get("member_id")
+        if any(matches) and member_id:
+            return self._open_session(reader, member_id, key, network, token, now)
+        return self._count_wrong(reader, doc.data, live, net, network, key, now)
+
+    def _count_wrong(
+        self,
+        reader: Reader,
+        data: dict[str, Any],
+        live: list[dict[str, Any]],
+        net: str,
+        network: str,
+        key: str,
+        now: datetime,
+    ) -> tuple[ChangeSet, KnownError]:
+        counted = [_count_try(c, net) if _usable(c, net) else c for c in live]
+        left = max((_tries_left(c, net) for c in counted), default=0)
         writes = [
-            Write("update", CODES, key, {"tries": tries + 1}),
-            self._limit_write(reader, ("wrong", address), None, "wrong codes"),
+            Write("update", CODES, key, {"codes": counted}),
+            self.limiter.wrong_codes(network).record(reader, now),
         ]
+        member_id = data.get("member_id")
+        kind, entity = ("member", member_id) if member_id else ("phone", key)
         hint = f"{left} {'try' if left == 1 else 'tries'} left." if left else "Ask for a new code."
-        refusal = ValidationError("That code is not right.", hint=hint)
-        return ChangeSet("otp.wrong_code", "member", member_id, writes), refusal
+        change = ChangeSet("otp.wrong_code", kind, entity, writes)
+        return change, ValidationError("That code is not right.", hint=hint)
 
     # -- sessions ---------------------------------------------------------------------
 
     def _open_session(
-        self, member_id: str, key: str, token: str, now: datetime
+        self, reader: Reader, member_id: str, key: str, network: str, token: str, now: datetime
     ) -> tuple[ChangeSet, dict[str, str | None]]:
+        """Open a session, end every code of the number, and take the request back from
+        the network's budget (members who sign in do not use it up)."""
         expires = now + timedelta(hours=self.session_hours)
         data = {
             "member_id": member_id,
@@ -240,6 +311,8 @@ class OtpService:
             Write("delete", CODES, key),
             Write("set", SESSIONS, session_id(token), data, expect_version=0),
         ]
+        refund = self.limiter.network(network).refund(reader, now)
+        writes += [refund] if refund is not None else []
         event = {"type": "member.signed_in", "member_id": member_id}
         change = ChangeSet("member.sign_in", "member", member_id, writes, "", event)
         return change, data
@@ -273,57 +346,32 @@ class OtpService:
         change = ChangeSet("member.sign_out", "member", member_id, [write])
         self.ctx.pipeline.transact(SYSTEM, lambda reader: change)
 
-    # -- members and limits -----------------------------------------------------------
+    # -- members and codes ------------------------------------------------------------
 
-    def _enrolled(self, number: str) -> Member:
+    def _active(self, number: str) -> Member | None:
         member = self.members.find_by_phone(number)
-        if member is None:
-            raise NotFound(
-                f"The number {mask_phone(number)} is not registered with us.",
-                hint="Use the mobile number you gave the office, or ask the office to add it.",
-            )
-        if member.status != "active":
-            raise PermissionDenied(
-                "This membership is no longer active, so it cannot sign in.",
-                hint="Please contact the office.",
-            )
-        return member
+        return member if member is not None and member.status == "active" else None
 
-    def _count(self, kind_key: tuple[str, str], limit: Limit, what: str) -> None:
-        """Count one event against ``limit`` (refused, and not counted, when it is full)."""
-        doc_id = self._limit_id(kind_key)
+    def _entry(self, key: str, code: str | None, by: str, now: datetime) -> dict[str, Any]:
+        """A code's record; with no code, a decoy whose hash no code can match."""
+        secret = f"code:{key}:{code}" if code else f"decoy:{secrets.token_hex(16)}"
+        return {
+            "hash": self._mac(secret),
+            "by": by,
+            "created_at": now.isoformat(),
+            "expires_at": (now + CODE_TTL).isoformat(),
+            "tries": {},
+            "wrong": 0,
+        }
 
-        def work(reader: Reader) -> ChangeSet:
-            write = self._limit_write(reader, kind_key, limit, what)
-            return ChangeSet("otp.limit", "otp_limit", doc_id, [write])
-
-        self.ctx.pipeline.transact(SYSTEM, work)
-
-    def _refuse_if_limited(self, kind_key: tuple[str, str], limit: Limit) -> None:
-        doc = self.ctx.store.get(LIMITS, self._limit_id(kind_key))
-        times = _recent(doc.data if doc else {}, self.ctx.clock.now(), limit.window)
-        if len(times) >= limit.count:
-            raise _limited(times, limit, "wrong codes from this device", self.ctx.clock.now())
-
-    def _limit_write(
-        self, reader: Reader, kind_key: tuple[str, str], limit: Limit | None, what: str
+    def _add_code(
+        self, reader: Reader, key: str, member_id: str | None, entry: dict[str, Any]
     ) -> Write:
-        """The write that records one more event; raises when ``limit`` is reached.
-        ``None`` means the limit of the same kind from :attr:`limits` is only recorded."""
-        doc_id = self._limit_id(kind_key)
-        now = self.ctx.clock.now()
-        window = (limit or self.limits.wrong_codes_per_address).window
-        doc = reader.get(LIMITS, doc_id)
-        times = _recent(doc.data if doc else {}, now, window)
-        if limit is not None and len(times) >= limit.count:
-            scope = "this number" if kind_key[0] == "phone" else "this device"
-            raise _limited(times, limit, f"{what} for {scope}", now)
-        data = {"kind": kind_key[0], "times": [*times, now.isoformat()]}
-        return Write("set", LIMITS, doc_id, data)
-
-    def _limit_id(self, kind_key: tuple[str, str]) -> str:
-        kind, key = kind_key
-        return f"{kind}-{self._mac('limit:' + key)[:32]}" if kind != "phone" else f"phone-{key}"
+        doc = reader.get(CODES, key)
+        now = datetime.fromisoformat(entry["created_at"])
+        live = _live(doc.data, now) if doc is not None else []
+        codes = [*live[-(MAX_LIVE_CODES - 1) :], entry]
+        return Write("set", CODES, key, {"member_id": member_id, "codes": codes})
 
     # -- hashing ----------------------------------------------------------------------
 
@@ -334,6 +382,9 @@ class OtpService:
 
     def _phone_key(self, number: str) -> str:
         return self._mac("phone:" + number)[:32]
+
+    def _network_key(self, network: str) -> str:
+        return self._mac("network:" + network)[:16]
 
     def _code_hash(self, phone_key: str, code: str) -> str:
         return self._mac(f"code:{phone_key}:{code}")
@@ -349,27 +400,46 @@ def load_key(path: Path) -> bytes:
     )
 
 
-def _recent(data: dict[str, Any], now: datetime, window: timedelta) -> list[str]:
-    """Event times (ISO text) still inside ``window``."""
-    start = now - window
-    return [t for t in data.get("times", []) if datetime.fromisoformat(t) > start]
+def _new_code() -> str:
+    return f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
 
 
-def _limited(times: list[str], limit: Limit, what: str, now: datetime) -> TooManyRequests:
-    oldest = min(datetime.fromisoformat(t) for t in times)
-    wait = max(1, int(-(-(oldest + limit.window - now).total_seconds() // 1)))
-    return TooManyRequests(
-        f"Too many {what}: at most {limit.count} in {_wait_text(limit.window.total_seconds())}.",
-        wait,
+def _message(code: str) -> str:
+    minutes = int(CODE_TTL.total_seconds() // 60)
+    return (
+        f"{code} is your TransactFlowOS sign-in code. It is valid for {minutes} minutes. "
+        "Do not share it with anyone."
     )
 
 
-def _wait_text(seconds: float) -> str:
-    seconds = int(seconds)
-    if seconds >= 3600 and seconds % 3600 == 0:
-        hours = seconds // 3600
-        return f"{hours} hour{'s' if hours != 1 else ''}"
-    if seconds >= 60:
-        minutes = -(-seconds // 60)
-        return f"{minutes} minute{'s' if minutes != 1 else ''}"
-    return f"{seconds} second{'s' if seconds != 1 else ''}"
+def _live(data: dict[str, Any], now: datetime) -> list[dict[str, Any]]:
+    return [c for c in data.get("codes", []) if datetime.fromisoformat(c["expires_at"]) > now]
+
+
+def _usable(code: dict[str, Any], net: str) -> bool:
+    return _tries_left(code, net) > 0
+
+
+def _tries_left(code: dict[str, Any], net: str) -> int:
+    """Wrong tries ``net`` has left on ``code``: 5 per network, and for a code a member
+    asked for, 20 in all."""
+    left = TRIES_PER_NETWORK - int(code["tries"].get(net, 0))
+    if code["by"] != "staff":
+        left = min(left, TRIES_PER_CODE - int(code["wrong"]))
+    return max(0, left)
+
+
+def _count_try(code: dict[str, Any], net: str) -> dict[str, Any]:
+    tries = {**code["tries"], net: int(code["tries"].get(net, 0)) + 1}
+    return {**code, "tries": tries, "wrong": int(code["wrong"]) + 1}
+
+
+def _reason(text: str) -> str:
+    """Why staff issue a code: one line, at least 3 characters once cleaned."""
+    why = clean(text, "Reason", LINE)
+    if len(why) < 3:
+        raise ValidationError(
+            "Give the reason for issuing the code (at least 3 characters).",
+            hint="For example: 'member at the counter, identity checked'.",
+        )
+    return why

@@ -2,8 +2,13 @@
 
 A service builds a :class:`ChangeSet` (the document writes plus who, what and why)
 inside :meth:`Pipeline.transact`, which reads through a :class:`Reader` that
-remembers the version of every document it saw. The WAL's writer thread then, for
-each batch and while holding the WAL's cross-process lock:
+remembers the version of every document it saw. The change is checked against what
+any store can hold (:mod:`app.services.store.limits`: valid text, 64-bit integers,
+nesting depth, document size), in the caller's thread and before anything is queued:
+a record in the WAL can therefore always be applied. (A document's size after a
+merge or update is worked out from the version the transaction read; a blind write
+from :meth:`Pipeline.commit` starts from the store's current version.) The WAL's
+writer thread then, for each batch and while holding the WAL's cross-process lock:
 
 1. checks every change's preconditions (the versions it read) against the store;
    a change whose data moved underneath it is refused with ``Conflict`` and
@@ -35,7 +40,7 @@ from typing import Any, TypeVar
 from app.kernel.errors import Conflict, NotFound, StorageError
 from app.kernel.wal import Entry, OpenReport, Record, WriteAheadLog, utcnow
 from app.services.actors import Actor
-from app.services.store import Document, DocumentStore, Query, Write
+from app.services.store import Document, DocumentStore, Query, Write, limits
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +123,8 @@ class Pipeline:
         self.open_report: OpenReport | None = None
 
     def open(self) -> OpenReport:
-        """Open the WAL (cutting a torn tail) and replay what the store has not applied."""
+        """Open the WAL and replay what the store has not applied (a torn last record is
+        only reported: the first write cuts it)."""
         self.open_report = self.wal.open()
         return self.open_report
 
@@ -184,6 +190,7 @@ class Pipeline:
     # -- building entries ------------------------------------------------------------------
 
     def _commit(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> Record:
+        self._check_storable(actor, change, reader)
         checks = reader.versions() if reader else {}
         for write in change.writes:
             if write.expect_version is not None:
@@ -200,6 +207,32 @@ class Pipeline:
             return self.wal.append(entry)
         finally:
             self._pending.pop(id(entry), None)
+
+    def _check_storable(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> None:
+        """Refuse what a store could not apply (see :mod:`.store.limits`): checked
+        before the append, a record in the WAL can always be applied."""
+        texts = {
+            "The actor's id": actor.id,
+            "The actor's name": actor.name,
+            "The actor's role": actor.role,
+            "The action": change.action,
+            "The entity type": change.entity_type,
+            "The entity id": change.entity_id,
+            "The reason": change.reason,
+        }
+        for where, text in texts.items():
+            limits.check_text(text, where)
+        if change.event is not None:
+            limits.check_value(change.event, "The event")
+        limits.check_writes(change.writes, lambda c, i: self._base(reader, c, i))
+
+    def _base(self, reader: Reader | None, collection: str, doc_id: str) -> dict[str, Any] | None:
+        """A document's data as this change found it (what a merge or update starts from)."""
+        if reader is not None and (collection, doc_id) in reader.seen:
+            doc = reader.seen[(collection, doc_id)]
+        else:
+            doc = self.store.get(collection, doc_id)
+        return doc.data if doc is not None else None
 
     @staticmethod
     def _change_json(change: ChangeSet, reader: Reader | None) -> dict[str, Any]:
@@ -227,14 +260,7 @@ class Pipeline:
                 f"{head_lsn}: the WAL has lost records.",
                 hint="Run `tfos wal verify` and restore the WAL from a backup.",
             )
-        batch: list[Record] = []
-        for record in self.wal.read(applied + 1, head_lsn):
-            batch.append(record)
-            if len(batch) >= REPLAY_CHUNK:
-                self._apply(batch)
-                batch = []
-        if batch:
-            self._apply(batch)
+        replay(self.store, self.wal.read(applied + 1, head_lsn))
         self._store_behind = False
 
     def before_append(self, entries: list[Entry]) -> list[Exception | None]:
@@ -253,8 +279,30 @@ class Pipeline:
             raise
 
     def _apply(self, records: Sequence[Record]) -> None:
-        writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
-        self.store.commit(writes, last_lsn=records[-1].lsn)
+        apply_records(self.store, records)
+
+
+def apply_records(store: DocumentStore, records: Sequence[Record]) -> None:
+    """Apply the writes of ``records`` (in order, one store transaction) and record the
+    last one's lsn as applied."""
+    writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
+    store.commit(writes, last_lsn=records[-1].lsn)
+
+
+def replay(store: DocumentStore, records: Iterable[Record]) -> int:
+    """Apply ``records`` in order, ``REPLAY_CHUNK`` at a time; the last lsn applied (0 if
+    there was none)."""
+    batch: list[Record] = []
+    last = 0
+    for record in records:
+        batch.append(record)
+        if len(batch) >= REPLAY_CHUNK:
+            apply_records(store, batch)
+            last, batch = batch[-1].lsn, []
+    if batch:
+        apply_records(store, batch)
+        last = batch[-1].lsn
+    return last
 
 
 class _PreconditionFailed(Conflict):

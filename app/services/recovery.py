@@ -58,6 +58,7 @@ from app.services.recovery_rules import (
     statutory_clocks,
 )
 from app.services.store import Document, DocumentStore, Query, Write
+from app.services.text import NOTE, clean
 from app.services.topics import reads
 
 CASES = RECOVERY_CASES
@@ -396,7 +397,7 @@ class RecoveryService:
         """Move a case to ``target`` (see the module docstring); ``note`` says why."""
         actor.require("employee", "admin", "system", doing="move a recovery case")
         goal = as_stage(target)
-        why = note.strip() if isinstance(note, str) else ""
+        why = clean(note, "Note", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             case = reader.require(CASES, case_id, "recovery case")
@@ -453,7 +454,7 @@ class RecoveryService:
     def request_write_off(self, actor: Actor, case_id: str, reason: str) -> Case:
         """Step 1 of a write-off: an admin asks, from the legal stage, saying why."""
         actor.require("admin", doing="request a write-off")
-        why = reason.strip() if isinstance(reason, str) else ""
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             case = reader.require(CASES, case_id, "recovery case")
@@ -503,6 +504,7 @@ class RecoveryService:
         """Record the day the written notice went out; the reinstatement clock runs
         from it."""
         actor.require("employee", "admin", doing="record a recovery notice")
+        note = clean(note, "Note", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             d = reader.require(CASES, case_id, "recovery case").data
@@ -512,7 +514,7 @@ class RecoveryService:
                 raise ValidationError(f"The notice cannot be sent in the future ({sent_on}).")
             clocks = _iso(statutory_clocks(date.fromisoformat(d["notice_date"]), sent_on))
             now = self.ctx.clock.now().isoformat()
-            why = note.strip() or f"Written notice sent on {sent_on}."
+            why = note or f"Written notice sent on {sent_on}."
             entry = _entry(actor, now, d["stage"], as_stage(d["stage"]), why, "notice_sent")
             update = {
                 "clocks": clocks,

@@ -10,13 +10,18 @@
   (with an optional bearer token) for real deployments.
 
 Both are blocking; callers on an event loop run them in a thread.
+:class:`BackgroundSender` wraps either so that the caller does not wait at all: a member's
+sign-in answer must not take longer for a registered number than for any other.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import queue
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -27,8 +32,12 @@ from typing import Any, Protocol
 import portalocker
 
 from app.kernel.errors import KnownError, StorageError, ValidationError
+from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
+from app.services.kyc_rules import mask_phone
 
 OUTBOX_NAME = "sms-outbox.jsonl"
+
+log = logging.getLogger(__name__)
 
 
 class SmsFailed(KnownError):
@@ -68,8 +77,8 @@ class OutboxSender:
             ) from exc
 
     def _append(self, data: bytes) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, PRIVATE_FILE)
         with os.fdopen(fd, "ab", buffering=0) as f:
             portalocker.lock(f, portalocker.LOCK_EX)
             try:
@@ -124,6 +133,53 @@ class HttpGatewaySender:
                 f"The SMS gateway refused the message (HTTP {status}).",
                 hint="Check the gateway settings (URL and token), then ask for a new code.",
             )
+
+
+class BackgroundSender:
+    """Hands each message to ``sender`` on worker threads; ``send`` returns at once.
+
+    A few workers, so one slow gateway call does not hold up the texts behind it. A
+    failure cannot reach the caller (it has answered already): it is logged, with the
+    number masked.
+    """
+
+    def __init__(self, sender: SmsSender, *, workers: int = 4) -> None:
+        self.sender = sender
+        self.workers = workers
+        self._queue: queue.Queue[tuple[str, str] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._start = threading.Lock()
+
+    def send(self, to: str, text: str) -> None:
+        with self._start:
+            if not self._threads:
+                self._threads = [
+                    threading.Thread(target=self._run, name=f"sms-sender-{i}", daemon=True)
+                    for i in range(self.workers)
+                ]
+                for thread in self._threads:
+                    thread.start()
+        self._queue.put((to, text))
+
+    def close(self, timeout: float = 30.0) -> None:
+        """Send what is queued (waiting up to ``timeout`` seconds), then stop."""
+        with self._start:
+            threads, self._threads = self._threads, []
+        for _ in threads:
+            self._queue.put(None)
+        deadline = time.monotonic() + timeout
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            to, text = item
+            try:
+                self.sender.send(to, text)
+            except KnownError as exc:
+                log.warning("A text to %s was not sent: %s", mask_phone(to), exc)
+            except Exception:
+                log.exception("A text to %s was not sent", mask_phone(to))
 
 
 def make_sender(kind: str, data_dir: Path, *, url: str = "", token: str = "") -> SmsSender:

@@ -7,7 +7,9 @@ Collections:
 * ``staff_usernames/{username}``: ``staff_id``; created with ``expect_version=0`` so a
   username is taken once, even by two admins at the same moment.
 * ``staff_sessions/{sha256(token)}``: staff_id, created_at, expires_at, ended_at. The
-  token itself is only ever in the caller's hands (and the OS keyring).
+  token itself is only ever in the caller's hands (and the OS keyring). Disabling an
+  account or setting its password ends all its sessions in the same change, so every
+  desktop and socket signed in as that person stops at once.
 * ``staff_signin/{username}``: the failure counter that slows down password guessing.
 
 Members live in ``members/`` and never sign in here. Every change goes through the
@@ -27,6 +29,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +40,7 @@ from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
+from app.services.text import NOTE, PERSON_NAME, clean
 from app.services.topics import reads
 
 SCRYPT_LOG_N = 14
@@ -89,9 +93,10 @@ def _unb64(text: str) -> bytes:
 
 
 def _scrypt(password: str, salt: bytes, log_n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(
-        password.encode(), salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32
-    )
+    # surrogatepass: no typed password holds a lone surrogate, but a sent one must
+    # only fail to match, not fail to encode.
+    secret = password.encode("utf-8", "surrogatepass")
+    return hashlib.scrypt(secret, salt=salt, n=2**log_n, r=r, p=p, maxmem=128 << 20, dklen=32)
 
 
 def hash_password(password: str) -> str:
@@ -121,6 +126,8 @@ def password_problems(password: str, username: str = "") -> list[str]:
         problems.append(f"Use at least {MIN_PASSWORD} characters (now {len(password)}).")
     if len(password) > MAX_PASSWORD:
         problems.append(f"Use at most {MAX_PASSWORD} characters.")
+    if any(unicodedata.category(c) in ("Cc", "Cs") for c in password):
+        problems.append("Use only characters you can type (no control characters).")
     classes = {_char_class(c) for c in password}
     if password and len(classes) < 2:
         problems.append(
@@ -194,9 +201,22 @@ class Session:
     def actor(self) -> Actor:
         return self.account.actor
 
+    @property
+    def id(self) -> str:
+        return token_id(self.token)
+
+    @property
+    def watch(self) -> Query:
+        """The account's open sessions: this one leaves the result when it ends."""
+        return open_sessions(self.account.id)
+
+
+def open_sessions(staff_id: str) -> Query:
+    return Query("staff_sessions").where("staff_id", "==", staff_id).where("ended_at", "==", None)
+
 
 def token_id(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _plural(count: int, word: str) -> str:
@@ -288,7 +308,7 @@ class StaffService:
         return self.get(staff_id)
 
     def disable(self, actor: Actor, staff_id: str, reason: str = "") -> StaffAccount:
-        """Disable an account: its sessions stop working at once."""
+        """Disable an account and end its sessions."""
         return self._modify(actor, staff_id, "staff.disable", {"active": False}, reason)
 
     def enable(self, actor: Actor, staff_id: str, reason: str = "") -> StaffAccount:
@@ -298,15 +318,39 @@ class StaffService:
         _check_role(role)
         return self._modify(actor, staff_id, "staff.change_role", {"role": role}, reason)
 
-    def _modify(
-        self, actor: Actor, staff_id: str, action: str, fields: dict[str, Any], reason: str
+    def set_password(
+        self, actor: Actor, staff_id: str, password: str, reason: str = ""
     ) -> StaffAccount:
-        actor.require("admin", doing="manage staff accounts")
+        """Set a new password (an admin for anyone, or a person for themselves) and end
+        every session of the account: whoever holds one signs in again with it."""
+        check_password(password, self.get(staff_id).username)
+        fields = {"password": hash_password(password)}
+        own = actor.id == staff_id
+        return self._modify(actor, staff_id, "staff.set_password", fields, reason, own=own)
+
+    def _modify(
+        self,
+        actor: Actor,
+        staff_id: str,
+        action: str,
+        fields: dict[str, Any],
+        reason: str,
+        *,
+        own: bool = False,
+    ) -> StaffAccount:
+        """Change an account (as an admin; ``own``: as its active holder)."""
+        if not own:
+            actor.require("admin", doing="manage staff accounts")
+        why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
-            _require_active_admin(reader, actor)
+            if not own:
+                _require_active_admin(reader, actor)
             target = StaffAccount.from_doc(reader.require("staff", staff_id, "staff account"))
-            after = {"active": target.active, "role": target.role, **fields}
+            if own and not target.active:
+                raise PermissionDenied("This staff account is disabled.")
+            after = {"active": target.active, "role": target.role}
+            after.update({k: v for k, v in fields.items() if k in after})
             if (
                 target.active
                 and target.role == "admin"
@@ -315,7 +359,9 @@ class StaffService:
                 _refuse_last_admin(reader, target)
             data = {**fields, "updated_at": self._now(), "updated_by": actor.id}
             writes = [Write("update", "staff", staff_id, data)]
-            return ChangeSet(action, "staff", staff_id, writes, reason.strip())
+            if fields.get("active") is False or "password" in fields:
+                writes += self._end_sessions(reader, staff_id)
+            return ChangeSet(action, "staff", staff_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(staff_id)
@@ -400,6 +446,12 @@ class StaffService:
         change = ChangeSet("staff.sign_out", "staff", doc.data["staff_id"], [write])
         self.ctx.pipeline.transact(actor, lambda reader: change)
 
+    def _end_sessions(self, reader: Reader, staff_id: str) -> list[Write]:
+        """Writes that end every open session of ``staff_id``."""
+        ended = {"ended_at": self._now()}
+        docs = reader.query(open_sessions(staff_id))
+        return [Write("update", "staff_sessions", d.id, ended) for d in docs]
+
     def _count_attempt(self, username: str) -> int:
         """Refuse while locked; else count this attempt as a failure (undone on success)."""
 
@@ -459,10 +511,7 @@ def _delay(failures: int) -> int:
 
 
 def _clean_name(name: str) -> str:
-    name = " ".join(name.split())
-    if not 1 <= len(name) <= 100:
-        raise ValidationError("Enter the person's name (1 to 100 characters).")
-    return name
+    return clean(name, "Name", PERSON_NAME, required=True)
 
 
 def _check_role(role: str) -> None:

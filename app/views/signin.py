@@ -70,7 +70,6 @@ class _CallDialog(QDialog):
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.go = QPushButton(action)
-        self.go.setDefault(True)
         self.go.setProperty("accent", True)
         self.buttons.addButton(self.go, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.submit)
@@ -83,6 +82,22 @@ class _CallDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        self._make_enter_submit()
+
+    def _make_enter_submit(self) -> None:
+        """Enter always means the main button, never Cancel.
+
+        Qt makes an auto-default button the default while it has focus, and focus
+        falls to Cancel whenever the main button is disabled (while checking, during
+        a throttle wait): Enter then cancelled, which quits the desktop. So Cancel is
+        never a default, and the main button is the dialog's default (set once it has
+        its dialog parent, else Qt does not keep it); while it is disabled Enter does
+        nothing. Cancel still works by click, Space on it, or Escape.
+        """
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        cancel.setAutoDefault(False)
+        cancel.setDefault(False)
+        self.go.setDefault(True)
 
     def show_note(self, text: str) -> None:
         self.note.setText(text)
@@ -117,6 +132,13 @@ class _CallDialog(QDialog):
 
     def _refused(self, exc: KnownError) -> None:
         self._show_error(str(exc))
+        self._first_field().setFocus()
+
+    def _first_field(self) -> QWidget:
+        """Where typing resumes after a refusal (the first field, unless overridden)."""
+        item = self.form.itemAt(0, QFormLayout.ItemRole.FieldRole)
+        widget = item.widget() if item is not None else None
+        return widget if widget is not None else self
 
     def _show_error(self, message: str) -> None:
         self.error.setText(message)
@@ -194,10 +216,12 @@ class SignInDialog(_CallDialog):
         staff = self.staff
         self._run(lambda: staff.sign_in(user, password))
 
+    def _first_field(self) -> QWidget:
+        return self.password
+
     def _refused(self, exc: KnownError) -> None:
         super()._refused(exc)
         self.password.selectAll()
-        self.password.setFocus()
         wait = int(getattr(exc, "wait_seconds", 0))
         if wait > 0:
             self._wait = wait
@@ -262,6 +286,7 @@ async def sign_in_flow(
     finally:
         dialog.deleteLater()
     if session is None:
+        log.info("Sign-in cancelled: the desktop closes.")
         return None
     if not note:
         try:

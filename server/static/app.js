@@ -125,7 +125,11 @@ class Live {
     for (const { fail } of this.pending.values()) fail({ message: "The connection was lost." });
     this.pending.clear();
     reject(new Error("websocket closed " + ev.code));
-    if (ev.code === 4403 || !state.me) return;
+    if (ev.code === 4403) {
+      if (state.me) sessionEnded("Your session has ended (signed out elsewhere, or it expired). Sign in again.");
+      return;
+    }
+    if (!state.me) return;
     setTimeout(() => this.resubscribe(subs), this.retry);
     this.retry = Math.min(this.retry * 2, 10000);
   }
@@ -169,7 +173,7 @@ class Live {
 }
 
 const live = new Live();
-const state = { me: null, timers: [] };
+const state = { me: null, timers: [], notice: "" };
 
 function setLiveState(on) {
   document.body.classList.toggle("offline", !on);
@@ -253,8 +257,8 @@ function signInPage() {
     ev.preventDefault(); msg.replaceChildren();
     try {
       const r = await api("/api/otp/request", { json: { phone: phone.value } });
-      msg.replaceChildren(h("p", { class: "ok" }, `We sent a code to ${r.phone_masked}. ` +
-        `It is valid until ${when(r.expires_at)}.`));
+      msg.replaceChildren(h("p", { class: "ok" }, `If ${r.phone_masked} is registered with ` +
+        `us, we have texted it a code. It is valid until ${when(r.expires_at)}.`));
       codeStep.classList.remove("hidden"); code.focus();
     } catch (err) { msg.replaceChildren(errorBox(err)); }
   }
@@ -273,6 +277,8 @@ function signInPage() {
     card("Sign in", h("p", { class: "muted" },
       "Enter the mobile number registered with your chit office. We send a 6-digit code."),
     phoneStep, codeStep, msg)));
+  if (state.notice) msg.replaceChildren(h("p", { class: "muted", id: "notice" }, state.notice));
+  state.notice = "";
   phone.focus();
 }
 
@@ -616,12 +622,17 @@ async function route() {
   }
 }
 
-async function signOut() {
-  live.close();
-  await api("/api/signout", { method: "POST" }).catch(() => {});
+function sessionEnded(notice) {
   state.me = null;
+  state.notice = notice || "";
   showHeader();
   location.hash = "#/signin";
+}
+
+async function signOut() {
+  live.close();
+  await api("/api/signout", { json: {} }).catch(() => {});
+  sessionEnded();
 }
 
 window.addEventListener("hashchange", route);

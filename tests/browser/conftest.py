@@ -15,10 +15,11 @@ import pytest
 
 from app import config
 from app.bootstrap import Runtime, build
-from app.services.sms import OUTBOX_NAME, read_outbox
+from app.services.sms import OUTBOX_NAME
 from server.app import bound_port, create_app, start
 from tests.browser.world import World, populate
 from tests.parts import missing
+from tests.server.conftest import sent_code
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -43,8 +44,19 @@ class Served:
     url: str
 
     def last_code(self, phone: str) -> str:
-        sent = read_outbox(self.runtime.settings.data_dir / OUTBOX_NAME)
-        return str([m for m in sent if m["to"] == phone][-1]["text"].split()[0])
+        return sent_code(self.runtime.settings.data_dir / OUTBOX_NAME, phone)
+
+
+def sign_in(page: Any, served: Served, phone: str) -> None:
+    page.goto(served.url)
+    page.wait_for_selector("#phone")
+    page.fill("#phone", phone)
+    page.click("#phone-form button")
+    page.wait_for_selector("#code-form:not(.hidden)")
+    assert "•" in page.inner_text(".msg") or "X" in page.inner_text(".msg")
+    page.fill("#code", served.last_code(phone))
+    page.click("#code-form button")
+    page.wait_for_selector("h1:has-text('Namaste')")
 
 
 class ServerThread(threading.Thread):

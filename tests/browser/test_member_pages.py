@@ -8,23 +8,11 @@ from typing import Any
 import pytest
 
 from app.services.actors import Actor
-from tests.browser.conftest import PHONE_SIZE, Served
+from tests.browser.conftest import PHONE_SIZE, Served, sign_in
 from tests.browser.world import STAFF, open_auction
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 ADMIN = Actor("adm-1", "Anil (admin)", "admin")
-
-
-def sign_in(page: Any, served: Served, phone: str) -> None:
-    page.goto(served.url)
-    page.wait_for_selector("#phone")
-    page.fill("#phone", phone)
-    page.click("#phone-form button")
-    page.wait_for_selector("#code-form:not(.hidden)")
-    assert "•" in page.inner_text(".msg") or "X" in page.inner_text(".msg")
-    page.fill("#code", served.last_code(phone))
-    page.click("#code-form button")
-    page.wait_for_selector("h1:has-text('Namaste')")
 
 
 def test_member_signs_in_applies_for_a_loan_and_signs_the_agreement(

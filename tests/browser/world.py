@@ -21,18 +21,26 @@ class World:
     phones: tuple[str, ...] = PHONES
 
 
-def populate(runtime: Runtime, *, enroll: bool = True) -> World:
-    """Enrol three members (unless ``enroll`` is False, when they exist already) and put
-    them in a running ₹1,50,000 group whose first auction falls today."""
+def populate(
+    runtime: Runtime,
+    *,
+    enroll: bool = True,
+    people: tuple[tuple[str, str], ...] = tuple(zip(NAMES, PHONES, strict=True)),
+    name: str = "Lakshmi 1.5L",
+) -> World:
+    """Enrol three members (``people``: name and phone each; unless ``enroll`` is False,
+    when they exist already) and put them in a running ₹1,50,000 group whose first
+    auction falls today."""
     services = runtime.services
+    phones = tuple(p for _, p in people)
     if enroll:
-        ids = [services.members.enroll(STAFF, n, p).id for n, p in zip(NAMES, PHONES, strict=True)]
+        ids = [services.members.enroll(STAFF, n, p).id for n, p in people]
     else:
-        found = [services.members.find_by_phone(p) for p in PHONES]
+        found = [services.members.find_by_phone(p) for p in phones]
         ids = [m.id for m in found if m is not None]
     group = services.groups.create_group(
         STAFF,
-        "Lakshmi 1.5L",
+        name,
         gross_paise=150_000 * RUPEE,
         members=3,
         start_date=runtime.ctx.clock.today(),
@@ -40,7 +48,7 @@ def populate(runtime: Runtime, *, enroll: bool = True) -> World:
     for member_id in ids:
         services.groups.enroll(STAFF, group.id, member_id)
     services.groups.start(STAFF, group.id)
-    return World(ids, group.id)
+    return World(ids, group.id, phones)
 
 
 def open_auction(runtime: Runtime, world: World, duration_s: int = 600) -> Auction:

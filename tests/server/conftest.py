@@ -3,6 +3,7 @@ and the populated world with its app and test client (test_ws and test_api overr
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,8 +47,10 @@ def member(runtime: Runtime) -> Member:
 
 
 @pytest.fixture
-def otp(runtime: Runtime) -> OtpService:
-    return OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+def otp(runtime: Runtime) -> Iterator[OtpService]:
+    service = OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+    yield service
+    service.close()
 
 
 @pytest.fixture
@@ -82,8 +85,15 @@ async def client(aiohttp_client: Any, app: web.Application) -> TestClient[Any, A
     return await aiohttp_client(app)
 
 
-def last_code(runtime: Runtime, phone: str = PHONE) -> str:
-    """The code in the newest outbox message to ``phone``."""
-    messages = [m for m in read_outbox(runtime.settings.data_dir / OUTBOX_NAME) if m["to"] == phone]
-    assert messages, f"no SMS to {phone} in the outbox"
+def last_code(runtime: Runtime, phone: str = PHONE, *, count: int = 1) -> str:
+    """The code in the newest outbox message to ``phone``, once ``count`` messages to it
+    are there (codes are texted off the request path, so they arrive a moment later)."""
+    return sent_code(runtime.settings.data_dir / OUTBOX_NAME, phone, count=count)
+
+
+def sent_code(outbox: Path, phone: str, *, count: int = 1, timeout: float = 10.0) -> str:
+    deadline = time.monotonic() + timeout
+    while len(messages := [m for m in read_outbox(outbox) if m["to"] == phone]) < count:
+        assert time.monotonic() < deadline, f"fewer than {count} SMS to {phone} in the outbox"
+        time.sleep(0.01)
     return str(messages[-1]["text"].split()[0])

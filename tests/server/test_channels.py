@@ -2,53 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
 from aiohttp import web
-from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
 from app.services.actors import Actor
 from app.services.context import FixedClock
 from tests.browser.world import STAFF, World, open_auction
-from tests.server.wsutil import OUTSIDER_PHONE, staff_token, token_for
-
-Client = TestClient[Any, Any]
-Message = dict[str, Any]
-
-
-async def connect(client: Client, token: str) -> Any:
-    ws = await client.ws_connect("/ws")
-    await ws.send_json({"type": "auth", "token": token})
-    assert (await ws.receive_json(timeout=5))["event"] == "ready"
-    return ws
-
-
-async def until(ws: Any, match: Callable[[Message], bool]) -> Message:
-    while True:
-        message: Message = await ws.receive_json(timeout=5)
-        if match(message):
-            return message
-
-
-async def call(ws: Any, request_id: str, channel: str, action: str, **payload: Any) -> Message:
-    await ws.send_json(
-        {"channel": channel, "action": action, "payload": payload, "request_id": request_id}
-    )
-    return await until(ws, lambda m: m.get("request_id") == request_id)
-
-
-async def subscribe(ws: Any, channel: str, **payload: Any) -> list[Message]:
-    ack = await call(ws, f"sub-{channel}", channel, "subscribe", **payload)
-    assert ack["event"] == "ack", ack
-    snap = await until(ws, lambda m: m["channel"] == channel and m["event"] == "snapshot")
-    return list(snap["payload"])
-
-
-def bare(token: dict[str, str]) -> str:
-    return token["Authorization"].removeprefix("Bearer ")
+from tests.server.wsutil import (
+    OUTSIDER_PHONE,
+    Client,
+    bare,
+    call,
+    connect,
+    staff_token,
+    subscribe,
+    token_for,
+    until,
+)
 
 
 @pytest.fixture
@@ -141,12 +112,10 @@ async def test_bids_arrive_live_under_aliases_and_refusals_are_clear(
     staff_bid = await call(staff, "s1", channel, "bid", discount=8_000_00)
     assert staff_bid["payload"]["code"] == "forbidden"
     dev_watch = await call(dev, "d1", channel, "subscribe")
-    assert (
-        dev_watch["payload"]["code"] == "forbidden"
-        and "no ticket" in dev_watch["payload"]["message"]
-    )
+    assert dev_watch["payload"]["code"] == "not_found"  # as for an auction that is not there
+    assert dev_watch["payload"]["message"] == "This is not an auction of your groups."
     assert (await call(dev, "d2", channel, "bid", discount=8_000_00))["payload"]["code"] == (
-        "forbidden"
+        "not_found"
     )
     missing = await call(dev, "d3", "auction.status.nope-1", "subscribe")
     assert missing["payload"]["code"] == "not_found"

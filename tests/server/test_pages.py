@@ -127,7 +127,7 @@ async def test_group_health_needs_a_ticket(
     assert status == 200 and body["members"] == 3 and body["defaulters"] == 0
     assert body["pool_fmt"] == "₹0.00" and body["next_auction_date"]
     status, body = await status_of(await client.get(path, headers=outsider))
-    assert status == 403 and "no ticket" in body["error"]["message"]
+    assert status == 404 and body["error"]["message"] == "This is not one of your groups."
     staff_path = f"{path}?member_id={world.members[0]}"
     assert (await client.get(staff_path, headers=staff)).status == 200
     assert (await client.get("/api/groups/nope/health", headers=asha)).status == 404
@@ -160,8 +160,8 @@ async def test_agreement_signing_is_recorded_in_the_wal(
     assert again["signature"]["signed_at"] == event["signed_at"]
     twice = await client.post(f"{path}/sign", json={"sha256": body["sha256"]}, headers=asha)
     assert twice.status == 409
-    assert (await client.get(path, headers=outsider)).status == 403
-    assert (await client.post(f"{path}/sign", json={"sha256": "x"}, headers=outsider)).status == 403
+    assert (await client.get(path, headers=outsider)).status == 404
+    assert (await client.post(f"{path}/sign", json={"sha256": "x"}, headers=outsider)).status == 404
     assert (await client.post(f"{path}/sign", json={"sha256": "x"}, headers=staff)).status == 403
 
 
@@ -187,7 +187,7 @@ async def test_auction_state_for_members_of_the_group(
     assert body["terms"]["floor_fmt"] == "₹7,500.00" and "30 seconds" in body["extension_rule"]
     assert "seed_sealed" not in body["auction"] and body["auction"]["seed"] is None
     assert "winner_member_id" not in body["auction"]
-    assert (await client.get(path, headers=outsider)).status == 403
+    assert (await client.get(path, headers=outsider)).status == 404
     assert (await client.get("/api/auctions/nope-1", headers=asha)).status == 404
     dash = await (await client.get("/api/dashboard", headers=asha)).json()
     assert dash["next_auction"]["auction_id"] == auction.id and dash["next_auction"]["open"]

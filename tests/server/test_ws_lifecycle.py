@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
 from typing import Any
 
@@ -15,8 +16,10 @@ from app.kernel.errors import ValidationError
 from app.services.actors import Actor
 from app.services.members import Member
 from app.services.store import Query
+from app.services.store.sqlite_listen import Subscription
 from server.app import HUB, create_app
-from server.ws import ChannelSpec
+from server.ws import ChannelSpec, Connection, Topic
+from server.ws_sessions import SessionWatch
 from tests.server.wsutil import NOTES, OPTIONS, member_token
 
 ALL = frozenset({"member", "employee", "admin"})
@@ -85,3 +88,32 @@ async def test_shutdown_closes_open_sockets_and_drops_listeners(
     await asyncio.wait_for(closing, 10)
     await client.close()
     assert hub.count() == 0 and hub.topics == {}
+
+
+async def test_clients_that_leave_leave_nothing_behind(
+    aiohttp_client: Any, app: web.Application, runtime: Runtime
+) -> None:
+    """The memory bench's finding, kept: after the clients leave, no connection, topic,
+    session watch or store listener of theirs is still alive (what stays in RSS is the
+    allocator's, see bench/ws_memory.py)."""
+    client = await aiohttp_client(app)
+    token = member_token(app, runtime)
+    sockets = [await _signed_in(client, token) for _ in range(20)]
+    for n, ws in enumerate(sockets):
+        channel = "notes" if n % 2 else "probe"
+        await ws.send_json({"channel": channel, "action": "subscribe", "request_id": n})
+        assert (await ws.receive_json(timeout=5))["event"] == "ack"
+    hub = app[HUB]
+    assert hub.count() == 20 and len(hub.topics) == 2 and len(hub.sessions.watches) == 1
+    for ws in sockets:
+        await ws.close()
+    for _ in range(100):
+        if not hub.count():
+            break
+        await asyncio.sleep(0.05)
+    gc.collect()
+    assert hub.count() == 0 and hub.topics == {} and hub.sessions.watches == {}
+    alive = [o for o in gc.get_objects() if isinstance(o, Connection | Topic | SessionWatch)]
+    assert alive == []
+    listening = [o for o in gc.get_objects() if isinstance(o, Subscription) and o.active]
+    assert listening == []

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
 from app.services.actors import SYSTEM, Actor
 from app.services.pipeline import ChangeSet
+from app.services.sms import OUTBOX_NAME, read_outbox
 from app.services.staff import StaffService
 from app.services.store import Query, Write
 from server import api
@@ -17,6 +20,7 @@ from server.ws import Action, ActionRequest, ChannelSpec, HubOptions
 from tests.server.conftest import PHONE, last_code
 
 OUTSIDER_PHONE = "+919811111111"
+JSON = {"Content-Type": "application/json"}
 OPTIONS = HubOptions(auth_timeout=0.3, max_msg_size=4096, rate=50.0, burst=50.0)
 
 
@@ -48,18 +52,19 @@ def make_app(runtime: Runtime, options: HubOptions = OPTIONS) -> web.Application
     return create_app(runtime, hub_options=options, channels=[NOTES, STAFF_ONLY])
 
 
-def member_token(app: web.Application, runtime: Runtime) -> str:
+def member_token(app: web.Application, runtime: Runtime, phone: str = PHONE) -> str:
+    """A session token of ``phone``'s member, signed in with the texted code."""
     otp = app[api.OTP]
-    otp.request_code(PHONE, "127.0.0.1")
-    return otp.verify(PHONE, last_code(runtime), "127.0.0.1").token
+    texted = len(
+        [m for m in read_outbox(runtime.settings.data_dir / OUTBOX_NAME) if m["to"] == phone]
+    )
+    otp.request_code(phone, "127.0.0.1")
+    return otp.verify(phone, last_code(runtime, phone, count=texted + 1), "127.0.0.1").token
 
 
 def token_for(app: web.Application, runtime: Runtime, phone: str) -> dict[str, str]:
     """The Authorization header of ``phone``'s member, signed in with the texted code."""
-    otp = app[api.OTP]
-    otp.request_code(phone, "127.0.0.1")
-    token = otp.verify(phone, last_code(runtime, phone), "127.0.0.1").token
-    return {"Authorization": f"Bearer {token}"}
+    return {"Authorization": f"Bearer {member_token(app, runtime, phone)}"}
 
 
 def staff_token(runtime: Runtime) -> str:
@@ -71,3 +76,45 @@ def staff_token(runtime: Runtime) -> str:
 def add_note(runtime: Runtime, note_id: str, text: str, visible: bool = True) -> None:
     write = Write("set", "notes", note_id, {"text": text, "visible": visible})
     runtime.pipeline.commit(SYSTEM, ChangeSet("note.set", "note", note_id, [write]))
+
+
+Client = TestClient[Any, Any]
+Message = dict[str, Any]
+
+
+async def connect(client: Client, token: str) -> Any:
+    ws = await client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "token": token})
+    assert (await ws.receive_json(timeout=5))["event"] == "ready"
+    return ws
+
+
+async def until(ws: Any, match: Callable[[Message], bool]) -> Message:
+    while True:
+        message: Message = await ws.receive_json(timeout=5)
+        if match(message):
+            return message
+
+
+async def call(ws: Any, request_id: str, channel: str, action: str, **payload: Any) -> Message:
+    await ws.send_json(
+        {"channel": channel, "action": action, "payload": payload, "request_id": request_id}
+    )
+    return await until(ws, lambda m: m.get("request_id") == request_id)
+
+
+async def subscribe(ws: Any, channel: str, **payload: Any) -> list[Message]:
+    ack = await call(ws, f"sub-{channel}", channel, "subscribe", **payload)
+    assert ack["event"] == "ack", ack
+    snap = await until(ws, lambda m: m["channel"] == channel and m["event"] == "snapshot")
+    return list(snap["payload"])
+
+
+def bare(token: dict[str, str]) -> str:
+    return token["Authorization"].removeprefix("Bearer ")
+
+
+def same_origin(client: Client) -> dict[str, str]:
+    """The Origin header a page served by ``client``'s server sends."""
+    url = client.make_url("/")
+    return {"Origin": f"{url.scheme}://{url.host}:{url.port}"}

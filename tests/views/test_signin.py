@@ -11,18 +11,18 @@ import asyncio
 import gc
 import os
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
 import pytest
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QPushButton, QWidget
 from pytestqt.qtbot import QtBot
 
 from app.kernel.errors import KeyringUnavailable
 from app.kernel.sessions import KeyringSessions, MemoryVault, SessionVault
 from app.services.actors import Actor
-from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.context import FixedClock, ServiceContext
 from app.services.pipeline import ChangeSet
 from app.services.staff import StaffService, hash_password
 from app.services.store import Write
@@ -46,13 +46,6 @@ keyring_needed = pytest.mark.skipif(
     reason="needs a real Secret Service: run pytest under "
     "`dbus-run-session -- sh tests/with-keyring.sh` (as `make test` does)",
 )
-
-
-@pytest.fixture
-def ctx(data_dir: Path) -> Iterator[ServiceContext]:
-    context = make_context(data_dir, clock=FixedClock(datetime(2026, 11, 23, tzinfo=UTC)))
-    yield context
-    close_context(context)
 
 
 @pytest.fixture
@@ -128,6 +121,112 @@ def test_a_member_account_is_refused_in_the_dialog(qtbot: QtBot, ctx: ServiceCon
     _try(qtbot, dialog, "meena", PASSWORD)
     assert "not a staff account" in dialog.error.text()
     assert dialog.session is None and dialog.go.isEnabled()
+
+
+# -- the keyboard: Enter signs in, Cancel only when chosen ---------------------------------
+
+
+def _shown(qtbot: QtBot, dialog: W) -> W:
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    return dialog
+
+
+def _finished(dialog: SignInDialog | SetupDialog) -> list[int]:
+    codes: list[int] = []
+    dialog.finished.connect(codes.append)
+    return codes
+
+
+def _type_and_enter(qtbot: QtBot, edit: QWidget, text: str) -> None:
+    edit.setFocus()
+    QTest.keyClicks(edit, text)
+    QTest.keyClick(QApplication.focusWidget() or edit, Qt.Key.Key_Return)
+
+
+def _cancel(dialog: QWidget) -> QPushButton:
+    [button] = [b for b in dialog.findChildren(QPushButton) if b.text() == "Cancel"]
+    return button
+
+
+def test_enter_in_the_password_field_signs_in(qtbot: QtBot, ctx: ServiceContext) -> None:
+    dialog = _shown(qtbot, SignInDialog(_signed_up(ctx)))
+    codes = _finished(dialog)
+    QTest.keyClicks(dialog.username, "asha")
+    _type_and_enter(qtbot, dialog.password, PASSWORD)
+    qtbot.waitUntil(lambda: bool(codes), timeout=10_000)
+    assert codes == [1] and dialog.session is not None
+
+
+def test_enter_after_the_throttle_wait_signs_in(
+    qtbot: QtBot, ctx: ServiceContext, clock: FixedClock
+) -> None:
+    dialog = _shown(qtbot, SignInDialog(_signed_up(ctx)))
+    codes = _finished(dialog)
+    QTest.keyClicks(dialog.username, "asha")
+    for _ in range(3):
+        dialog.password.clear()
+        _type_and_enter(qtbot, dialog.password, "Wrong-password-1")
+        qtbot.waitUntil(lambda: dialog.error.text() not in ("", "Checking…"), timeout=10_000)
+    assert dialog.go.text() == "Wait 2 s" and not dialog.go.isEnabled()
+    QTest.keyClick(QApplication.focusWidget() or dialog, Qt.Key.Key_Return)
+    assert codes == [], "Enter during the wait must do nothing"
+    clock.advance(seconds=2)
+    qtbot.waitUntil(dialog.go.isEnabled, timeout=5_000)
+    assert QApplication.focusWidget() is dialog.password
+    assert dialog.go.isDefault() and not _cancel(dialog).isDefault()
+    dialog.password.clear()
+    _type_and_enter(qtbot, dialog.password, PASSWORD)
+    qtbot.waitUntil(lambda: bool(codes), timeout=10_000)
+    assert codes == [1] and dialog.session is not None
+
+
+def test_a_clicked_sign_in_then_refused_leaves_focus_off_cancel(
+    qtbot: QtBot, ctx: ServiceContext
+) -> None:
+    dialog = _shown(qtbot, SignInDialog(_signed_up(ctx)))
+    codes = _finished(dialog)
+    QTest.keyClicks(dialog.username, "asha")
+    QTest.keyClicks(dialog.password, "Wrong-password-1")
+    QTest.mouseClick(dialog.go, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: dialog.error.text() not in ("", "Checking…"), timeout=10_000)
+    assert QApplication.focusWidget() is dialog.password
+    dialog.password.clear()
+    _type_and_enter(qtbot, dialog.password, PASSWORD)
+    qtbot.waitUntil(lambda: bool(codes), timeout=10_000)
+    assert codes == [1]
+
+
+def test_cancel_takes_effect_only_when_chosen(qtbot: QtBot, ctx: ServiceContext) -> None:
+    dialog = _shown(qtbot, SignInDialog(_signed_up(ctx)))
+    codes = _finished(dialog)
+    QTest.keyClick(dialog.username, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.error.text() not in ("", "Checking…"), timeout=10_000)
+    assert codes == [] and "username and password" in dialog.error.text()
+    with qtbot.waitSignal(dialog.rejected, timeout=2_000):
+        QTest.mouseClick(_cancel(dialog), Qt.MouseButton.LeftButton)
+    assert codes == [0]
+    again = _shown(qtbot, SignInDialog(dialog.staff))
+    with qtbot.waitSignal(again.rejected, timeout=2_000):
+        QTest.keyClick(again.username, Qt.Key.Key_Escape)
+
+
+def test_setup_dialog_enter_creates_the_admin_and_never_cancels(
+    qtbot: QtBot, ctx: ServiceContext
+) -> None:
+    staff = StaffService(ctx)
+    dialog = _shown(qtbot, SetupDialog(staff))
+    codes = _finished(dialog)
+    QTest.keyClicks(dialog.name, "Asha Rao")
+    QTest.keyClick(dialog.name, Qt.Key.Key_Return)
+    QTest.keyClicks(dialog.username, "asha")
+    _type_and_enter(qtbot, dialog.password, PASSWORD)
+    assert codes == [] and not dialog.go.isEnabled(), "Enter before the form is complete"
+    _type_and_enter(qtbot, dialog.confirm, PASSWORD)
+    qtbot.waitUntil(lambda: bool(codes), timeout=10_000)
+    assert codes == [1] and staff.has_admin()
+    assert dialog.go.isDefault() and not _cancel(dialog).isDefault()
 
 
 # -- the flow (async, on the qasync loop) ---------------------------------------------------

@@ -22,10 +22,12 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from app.kernel.errors import ValidationError
+from app.services.store.limits import check_field_path, check_name
 from app.services.store.port import (
     Direction,
     Document,
@@ -44,6 +46,7 @@ OPS = frozenset(
 )
 LIST_OPS = frozenset(["in", "not-in", "array-contains-any"])
 RANGE_OPS = frozenset(["<", "<=", ">", ">="])
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def canonical_json(value: Any) -> str:
@@ -191,14 +194,6 @@ def evaluate(docs: Iterable[Document], query: Query) -> list[Document]:
     return found[query.offset_by : end]
 
 
-def check_field_path(path: str) -> None:
-    if not isinstance(path, str) or not path or any(not p or '"' in p for p in path.split(".")):
-        raise ValidationError(
-            f"{path!r} is not a usable field path.",
-            hint='Use names joined by dots ("a.b"), with no empty part and no double quote.',
-        )
-
-
 def _check_filter(flt: Filter) -> None:
     check_field_path(flt.field)
     if flt.op not in OPS:
@@ -212,9 +207,28 @@ def _check_filter(flt: Filter) -> None:
                 hint="Pass a list, e.g. ['new', 'active'].",
             )
         for v in flt.value:
-            kind(v)
+            _check_operand(v)
     else:
-        kind(flt.value)
+        _check_operand(flt.value)
+
+
+def _check_operand(value: Any) -> None:
+    """A value a query compares with: of a storable kind, and with no unpaired
+    surrogate in its text (no stored text holds one, and SQL cannot bind one)."""
+    kind(value)
+    if isinstance(value, str):
+        if _SURROGATE.search(value):
+            raise ValidationError(
+                "A search value holds an unpaired surrogate, which no stored text holds.",
+                hint="Search for the text without it.",
+            )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_operand(key)
+            _check_operand(item)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            _check_operand(item)
 
 
 def validate_query(query: Query) -> None:
@@ -244,12 +258,4 @@ def _check_cursor(query: Query, values: tuple[Any, ...]) -> None:
     for (field, _), value in zip(keys, values, strict=False):
         if field is None and not isinstance(value, str):
             raise ValidationError("The last cursor value must be a document id (a string).")
-        kind(value)
-
-
-def check_name(what: str, name: str) -> None:
-    """Collection names and document ids: non-empty strings without ``/``."""
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ValidationError(
-            f"{name!r} is not a valid {what} name.", hint="Use a non-empty name without '/'."
-        )
+        _check_operand(value)

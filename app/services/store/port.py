@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -177,3 +178,42 @@ def get_path(data: dict[str, Any], path: str, default: Any = None) -> Any:
             return default
         cur = cur[part]
     return cur
+
+
+def apply_data(write: Write, data: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The document data ``write`` leaves behind when it finds ``data`` (None: absent).
+
+    An update of an absent document is treated as one of an empty document here;
+    backends refuse it with ``NotFound`` when they apply it."""
+    if write.kind == "delete":
+        return None
+    if write.kind == "set":
+        return copy.deepcopy(write.data)
+    if write.kind == "merge":
+        return deep_merge(data or {}, write.data)
+    return set_paths(data or {}, write.data)
+
+
+def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``patch`` merged in: maps merge recursively, other values replace."""
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def set_paths(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with each dotted path of ``updates`` set (missing maps are created)."""
+    out = copy.deepcopy(base)
+    for path, value in updates.items():
+        *parents, last = path.split(".")
+        cur = out
+        for part in parents:
+            if not isinstance(cur.get(part), dict):
+                cur[part] = {}
+            cur = cur[part]
+        cur[last] = copy.deepcopy(value)
+    return out

@@ -16,7 +16,6 @@ results as :mod:`.matching`.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import logging
 import sqlite3
@@ -25,11 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
-from app.kernel.errors import Conflict, NotFound, StorageError, ValidationError
-from app.services.store import matching, sqlite_sql
-from app.services.store.port import Change, Document, Query, Write
+from app.kernel.errors import Conflict, NotFound, StorageError
+from app.kernel.files import PRIVATE_DIR, create_private
+from app.services.store import limits, matching, sqlite_sql
+from app.services.store.port import Change, Document, Query, Write, apply_data
 from app.services.store.sqlite_listen import Dispatcher, Subscription
 from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
 
@@ -41,7 +41,6 @@ Key = tuple[str, str]
 KEEP_CHANGES = 10_000
 ANALYZE_EVERY = 10_000  # fewest documents written between refreshes of planner statistics
 _PRUNE_EVERY = 256
-_INT64 = (-(2**63), 2**63 - 1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -66,6 +65,28 @@ _UPSERT = (
     "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, "
     "version = excluded.version, updated_at = excluded.updated_at"
 )
+
+
+StoredRow = tuple[str, str, str, int]
+"""(collection, id, data as canonical JSON text, version)."""
+
+
+class Snapshot(NamedTuple):
+    """See :meth:`SqliteStore.snapshot`."""
+
+    last_applied_lsn: int
+    rows: Iterator[StoredRow]
+
+
+def _rows(
+    cursor: sqlite3.Cursor, errors: Callable[[], contextlib.AbstractContextManager[None]]
+) -> Iterator[StoredRow]:
+    while True:
+        with errors():
+            rows = cursor.fetchmany(256)
+        if not rows:
+            return
+        yield from rows
 
 
 @dataclass(frozen=True)
@@ -99,7 +120,8 @@ class SqliteStore:
         self._analyze_after = ANALYZE_EVERY
         self._closed = False
         with self._storage_errors():
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self.path.parent.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+            create_private(self.path)  # SQLite gives its -wal and -shm files the same mode
             self._writer = self._connect()
             mode = self._writer.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if mode != "wal":
@@ -164,9 +186,9 @@ class SqliteStore:
 
     def get_many(self, collection: str, ids: Iterable[str]) -> dict[str, Document]:
         ids = list(ids)
-        matching.check_name("collection", collection)
+        limits.check_name("collection", collection)
         for doc_id in ids:
-            matching.check_name("document", doc_id)
+            limits.check_name("document", doc_id)
         with self._storage_errors():
             return self._fetch(self._reader(), collection, ids)
 
@@ -236,6 +258,25 @@ class SqliteStore:
             )
         return int(row[0])
 
+    @contextlib.contextmanager
+    def snapshot(self) -> Iterator[Snapshot]:
+        """The whole store as one consistent read (its own connection): the last applied
+        WAL sequence number and every document, ordered by collection and id, with its
+        data as stored (canonical JSON text)."""
+        with self._storage_errors():
+            self._ensure_open()
+            conn = self._connect()
+        try:
+            with self._storage_errors(), self._read_transaction(conn):
+                row = conn.execute("SELECT value FROM meta WHERE key = 'last_applied_lsn'")
+                lsn = int(row.fetchone()[0])
+                rows = conn.execute(
+                    "SELECT collection, id, data, version FROM docs ORDER BY collection, id"
+                )
+                yield Snapshot(lsn, _rows(rows, self._storage_errors))
+        finally:
+            conn.close()
+
     # -- indexes ------------------------------------------------------------------
 
     def _plan(self, build: Callable[[Query], sqlite_sql.Plan], query: Query) -> sqlite_sql.Plan:
@@ -302,7 +343,7 @@ class SqliteStore:
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
         for write in writes:
-            _check_write(write)
+            limits.check_write(write)
         with self._write_lock, self._storage_errors():
             self._ensure_open()
             conn = self._writer
@@ -435,94 +476,13 @@ def _check_version(key: Key, expected: int, actual: int) -> None:
 def _apply_write(write: Write, slot: _Slot) -> _Slot:
     if write.expect_version is not None:
         _check_version((write.collection, write.id), write.expect_version, slot.version)
-    if write.kind == "delete":
-        return _Slot(None, 0)
-    if write.kind == "set":
-        data = copy.deepcopy(write.data)
-    elif write.kind == "merge":
-        data = deep_merge(slot.data or {}, write.data)
-    else:
-        if slot.data is None:
-            raise NotFound(
-                f"{write.collection}/{write.id} does not exist, so it cannot be updated.",
-                hint="Create it with set or merge first, or check the id; nothing was saved.",
-            )
-        data = set_paths(slot.data, write.data)
-    return _Slot(data, slot.version + 1)
-
-
-def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``patch`` merged in: maps merge recursively, other values replace."""
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def set_paths(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with each dotted path of ``updates`` set (missing maps are created)."""
-    out = copy.deepcopy(base)
-    for path, value in updates.items():
-        *parents, last = path.split(".")
-        cur = out
-        for part in parents:
-            if not isinstance(cur.get(part), dict):
-                cur[part] = {}
-            cur = cur[part]
-        cur[last] = copy.deepcopy(value)
-    return out
-
-
-def _check_write(write: Write) -> None:
-    if write.kind not in ("set", "merge", "update", "delete"):
-        raise ValidationError(
-            f"Unknown write kind {write.kind!r}.", hint="Use set/merge/update/delete."
+    if write.kind == "update" and slot.data is None:
+        raise NotFound(
+            f"{write.collection}/{write.id} does not exist, so it cannot be updated.",
+            hint="Create it with set or merge first, or check the id; nothing was saved.",
         )
-    matching.check_name("collection", write.collection)
-    matching.check_name("document", write.id)
-    if write.kind == "delete":
-        return
-    if not isinstance(write.data, dict):
-        raise ValidationError(f"The data for {write.collection}/{write.id} is not a dict.")
-    if write.kind == "update":
-        for path in write.data:
-            matching.check_field_path(path)
-    check_json(write.data, f"{write.collection}/{write.id}")
-
-
-def check_json(value: Any, where: str) -> None:
-    """Raise ``ValidationError`` unless ``value`` is storable JSON: string keys, text
-    without NUL (SQLite's JSON functions cut text there), 64-bit integers, finite floats."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValidationError(f"{where} has a non-string key {key!r}.")
-            check_json(key, f"{where} (a key)")
-            check_json(item, f"{where}.{key}")
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            check_json(item, f"{where}[{i}]")
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise ValidationError(f"{where} holds a NUL character, which cannot be stored.")
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise ValidationError(
-                f"{where} is an integer beyond 64 bits.", hint="Store it as text."
-            )
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValidationError(f"{where} is not a finite number.")
-    else:
-        raise ValidationError(
-            f"{where} holds a {type(value).__name__}, which cannot be stored.",
-            hint="Store None, bool, int, float, str, list or dict (dates as ISO text).",
-        )
+    data = apply_data(write, slot.data)
+    return _Slot(None, 0) if data is None else _Slot(data, slot.version + 1)
 
 
 # -- disk errors ----------------------------------------------------------------------
@@ -561,12 +521,12 @@ _KNOWN_ERRORS = (
     (
         "not a database",
         "The store file {path} is damaged (not a database).",
-        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+        "Rebuild it from the log with `tfos store rebuild --replace`, or restore a backup.",
     ),
     (
         "malformed",
         "The store file {path} is damaged (malformed).",
-        "Restore it from a backup, or move it away and rebuild it by replaying the WAL.",
+        "Rebuild it from the log with `tfos store rebuild --replace`, or restore a backup.",
     ),
 )
 
