@@ -21,34 +21,38 @@ from app import bootstrap
 from app.config import Settings
 from app.kernel.errors import KnownError
 from app.kernel.sessions import KeyringSessions
+from app.services.desktop_signin import DesktopSignIn
 from app.views.main_window import MainWindow
 from app.views.signin import desktop_actor, sign_out_action
 from app.views.theme import apply_theme
-from server.app import bound_port, create_app, start
+from server.app import bound_port, client_count, create_app, start
 
 log = logging.getLogger(__name__)
 
 
 async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> None:
-    vault = KeyringSessions()
-    actor = await desktop_actor(runtime, vault, screenshots=screenshots is not None)
+    services, settings = runtime.services, runtime.settings
+    signin = DesktopSignIn(services.staff, KeyringSessions())
+    actor = await desktop_actor(signin, screenshots=screenshots is not None)
     if actor is None:
         return
     closed = asyncio.Event()
-    window = MainWindow(runtime.services, actor, sample=runtime.stats.sample, on_close=closed.set)
+    window = MainWindow(services, actor, sample=runtime.stats.sample, on_close=closed.set)
     window.setWindowTitle(f"TransactFlowOS — {actor.name} ({actor.role})")
     window.menuBar().addMenu(actor.name).addAction(
-        sign_out_action(window, runtime, vault, then=window.close)
+        sign_out_action(window, signin, then=window.close)
     )
     runner = None
     try:
-        runner = await start(create_app(runtime), runtime.settings.host, runtime.settings.port)
+        web = create_app(services, settings)
+        runtime.stats.register("connected_clients", client_count(web))
+        runner = await start(web, settings.host, settings.port)
         window.statusBar().showMessage(
-            f"Member web view on http://{runtime.settings.host}:{bound_port(runner)}"
+            f"Member web view on http://{settings.host}:{bound_port(runner)}"
         )
     except OSError as exc:
         window.statusBar().showMessage(
-            f"Web server not started: port {runtime.settings.port} is busy ({exc.strerror}). "
+            f"Web server not started: port {settings.port} is busy ({exc.strerror}). "
             "Set TFOS_PORT to another port."
         )
     window.show()

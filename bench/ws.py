@@ -51,10 +51,9 @@ from app.bootstrap import Runtime, build
 from app.services import auction_rules as rules
 from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock
+from app.services.feeds import Feed
 from app.services.members import Member
-from app.services.otp import OtpService
 from app.services.pipeline import ChangeSet
-from app.services.staff import StaffService
 from app.services.store import Query, Write
 from server.app import bound_port, create_app, start
 from server.ws import ChannelSpec, HubOptions, envelope
@@ -188,11 +187,11 @@ class CapturedSms:
         self.codes[to] = text.split()[0]
 
 
-def ticker_query(actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-    return Query(TICKS)
+def ticker_feed(actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+    return Feed(Query(TICKS))
 
 
-TICKER_SPEC = ChannelSpec(TICKER, frozenset({"member", "employee", "admin"}), query=ticker_query)
+TICKER_SPEC = ChannelSpec(TICKER, frozenset({"member", "employee", "admin"}), feed=ticker_feed)
 
 
 def tick(runtime: Runtime, rnd: int) -> None:
@@ -209,7 +208,7 @@ def bare_message(rnd: int) -> str:
 
 
 def staff_token(runtime: Runtime) -> str:
-    staff = StaffService(runtime.ctx)
+    staff = runtime.services.staff
     password = "wide ocean copper lantern 42"
     staff.create_first_admin("Bench Admin", "bench", password)
     return staff.sign_in("bench", password).token
@@ -249,14 +248,15 @@ def auction_room(runtime: Runtime, bidders: int) -> Room:
         "Bench Chit",
         gross_paise=bidders * 1_000_000,
         members=bidders,
-        start_date=runtime.ctx.clock.today(),
+        start_date=services.clock.today(),
     )
     for member in members:
         services.groups.enroll(EMPLOYEE, group.id, member.id)
     services.groups.start(EMPLOYEE, group.id)
     auction = services.auctions.open_auction(EMPLOYEE, group.id, 1, duration_s=3600)
-    sms = CapturedSms()
-    otp = OtpService(runtime.ctx, sms)
+    otp = services.otp
+    sms = otp.sender
+    assert isinstance(sms, CapturedSms)
 
     def sign_in(index_phone: tuple[int, str]) -> str:
         index, phone = index_phone
@@ -425,15 +425,15 @@ def _round2(value: float | None) -> float | None:
 
 async def run(plan: Plan, data_dir: Path, profile: cProfile.Profile | None) -> dict[str, Any]:
     started = time.perf_counter()
-    runtime = build(config.load(environ={}, data_dir=data_dir))
-    runtime.ctx.clock = FixedClock(datetime.now(UTC))
+    settings = config.load(environ={}, data_dir=data_dir)
+    runtime = build(settings, clock=FixedClock(datetime.now(UTC)), sender=CapturedSms())
     try:
         token = await asyncio.to_thread(staff_token, runtime)
         await asyncio.to_thread(tick, runtime, 0)
         room = await asyncio.to_thread(auction_room, runtime, plan.bidders)
         setup_s = time.perf_counter() - started
         options = HubOptions(rate=10_000.0, burst=10_000.0)
-        app = create_app(runtime, sender=CapturedSms(), hub_options=options, channels=[TICKER_SPEC])
+        app = create_app(runtime.services, settings, hub_options=options, channels=[TICKER_SPEC])
         bare = Bare()
         runner = await start(app, "127.0.0.1", 0)
         bare_runner = await start(bare.app, "127.0.0.1", 0)

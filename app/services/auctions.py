@@ -71,7 +71,14 @@ from app.services.auction_model import (
 )
 from app.services.collections import AUCTIONS, BIDS, MEMBERS
 from app.services.feeds import Feed
-from app.services.groups import Group, Ticket, read_group, read_tickets
+from app.services.groups import (
+    YOUR_GROUPS,
+    Group,
+    Ticket,
+    read_group,
+    read_tickets,
+    visible_group,
+)
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
@@ -380,6 +387,19 @@ class AuctionService(AuctionClosing):
             else (t.member_id, t.member_id)
             for t in tickets
         )
+
+    def visible(self, actor: Actor, member_id: str, auction_id: str) -> Auction:
+        """The auction, if it is in one of ``member_id``'s groups (staff: any auction; see
+        :func:`~app.services.groups.visible_group`); a member gets the same answer for an
+        auction that does not exist as for one in another group."""
+        try:
+            auction = self.get_auction(auction_id)
+            visible_group(Reader(self.ctx.store), actor, member_id, auction.group_id)
+        except NotFound:
+            if actor.role == "member":
+                raise NotFound("This is not an auction of your groups.", hint=YOUR_GROUPS) from None
+            raise
+        return auction
 
     def bids_feed(self, auction_id: str) -> Feed:
         """The auction's bids (under aliases), live."""

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from app.kernel.errors import KnownError
-from app.kernel.wal import VerifyReport, verify_file
+from app.kernel.wal import GENESIS, VerifyReport, verify_file
 from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
 from app.services.activity import describe
 from app.services.context import Clock
@@ -37,6 +37,7 @@ __all__ = [
     "Span",
     "VerifyReport",
     "WalFilter",
+    "existing_log",
 ]
 
 Progress = Callable[[int, int], None]
@@ -76,12 +77,35 @@ class Integrity:
         return {**vars(self), "seconds": round(self.seconds, 4), "proofs": None}
 
 
+def existing_log(data_dir: Path, wal_path: Path, path: Path | None = None) -> Path:
+    """The log a read-only command reads (``path``, or the data directory's): one clear
+    error, and nothing created, when there is none (a mistyped --data-dir)."""
+    log = path or wal_path
+    if log.is_file():
+        return log
+    if path:
+        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
+    raise KnownError(
+        f"{data_dir} is not a TransactFlowOS data directory (it has no "
+        f"{log.relative_to(data_dir)}); nothing was created.",
+        hint="Check --data-dir (or TFOS_DATA_DIR).",
+    )
+
+
 def _damaged(span: Span, exc: KnownError) -> LineSummary:
     return LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
 
 
 class AuditLog:
     """Reads one write-ahead log file (see module docstring)."""
+
+    @classmethod
+    def existing(
+        cls, data_dir: Path, wal_path: Path, clock: Clock, path: Path | None = None
+    ) -> AuditLog:
+        """The log of a read-only command, refused (see :func:`existing_log`) when there
+        is none; it opens nothing for writing."""
+        return cls(existing_log(data_dir, wal_path, path), clock)
 
     def __init__(self, path: Path, clock: Clock) -> None:
         self.path = path
@@ -98,6 +122,15 @@ class AuditLog:
 
     def head_lsn(self, end: int | None = None) -> int:
         return self._reader.head_lsn(end)
+
+    def head(self) -> tuple[int, str]:
+        """The sequence number and hash of the last complete record (0 and the genesis
+        hash for an empty log)."""
+        spans, _ = self._reader.page(self._reader.end(), 1)
+        if not spans:
+            return 0, GENESIS
+        last = LineSummary.parse(self._reader.read(spans[0]))
+        return last.lsn, last.hash
 
     def page(self, end: int, count: int) -> tuple[list[Span], int]:
         """Up to ``count`` records ending at ``end``, newest first, and where they start."""

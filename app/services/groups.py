@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services import topics
 from app.services.actors import Actor
 from app.services.auction_rules import Agreement
@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 HealthSource = Callable[[], "list[GroupHealth]"]
 
 FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
+YOUR_GROUPS = "Open your groups and their auctions from the dashboard."
 STATUSES = (FORMING, RUNNING, COMPLETED)
 
 
@@ -189,6 +190,21 @@ def tickets_query(group_id: str) -> Query:
 
 def read_group(reader: Reader, group_id: str) -> Group:
     return Group.from_doc(reader.require("groups", group_id, "chit group"))
+
+
+def visible_group(reader: Reader, actor: Actor, member_id: str, group_id: str) -> Group:
+    """The group, if ``member_id`` holds a ticket in it (staff: any group): the one
+    ticket-access rule of the member pages and their live channels. A member is told the
+    same for a group that does not exist as for one they are not in."""
+    if actor.role == "member" and not reader.query(_ticket_query(group_id, member_id)):
+        raise NotFound("This is not one of your groups.", hint=YOUR_GROUPS)
+    if not actor.is_staff and actor.role != "member":
+        raise PermissionDenied(f"{actor.name} ({actor.role}) may not see chit groups.")
+    return read_group(reader, group_id)
+
+
+def _ticket_query(group_id: str, member_id: str) -> Query:
+    return Query("tickets").where("group_id", "==", group_id).where("member_id", "==", member_id)
 
 
 def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
@@ -364,10 +380,7 @@ class GroupService:
         return [Ticket.from_doc(d) for d in self.ctx.store.query(tickets_query(group_id))]
 
     def ticket_of(self, group_id: str, member_id: str) -> Ticket | None:
-        query = (
-            Query("tickets").where("group_id", "==", group_id).where("member_id", "==", member_id)
-        )
-        docs = self.ctx.store.query(query)
+        docs = self.ctx.store.query(_ticket_query(group_id, member_id))
         return Ticket.from_doc(docs[0]) if docs else None
 
     def member_tickets(self, member_id: str) -> list[Ticket]:
@@ -386,6 +399,10 @@ class GroupService:
             next_auction_date=group.next_auction_date,
             prized_tickets=prized,
         )
+
+    def visible(self, actor: Actor, member_id: str, group_id: str) -> Group:
+        """The group, as :func:`visible_group` allows ``actor`` to see it."""
+        return visible_group(Reader(self.ctx.store), actor, member_id, group_id)
 
     @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
     def overview(self) -> list[GroupOverview]:

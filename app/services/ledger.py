@@ -233,6 +233,11 @@ class LedgerService:
         self.ctx.pipeline.transact(actor, lambda reader: change)
         return Txn.from_data(write.id, write.data)
 
+    def check(self, *, detail: bool = False) -> tuple[bool, str]:
+        """Whether the books balance and the dues agree with them, with the report
+        ``tfos ledger check`` prints (see :func:`check_ledger`)."""
+        return check_ledger(self.ctx, detail=detail)
+
     # -- balances and reports ---------------------------------------------------
 
     def trial_balance(self) -> TrialBalance:

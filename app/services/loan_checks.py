@@ -10,7 +10,7 @@ from app.services import emi as emi_calc
 from app.services.actors import Actor
 from app.services.gate import Verdict
 from app.services.loan_book import DEFAULT_RATE_BPS, LOANS, preview
-from app.services.money import format_inr
+from app.services.money import format_inr, rupees
 from app.services.pipeline import Reader
 from app.services.store import Document
 from app.services.text import LINE, NOTE, clean
@@ -71,6 +71,25 @@ def checked_terms(
         "eligibility": None,
         "eligibility_reasons": [],
     }
+
+
+def form_terms(amount_text: Any, tenure_text: Any) -> tuple[int, int]:
+    """The amount (rupees, as typed in a form) and tenure (months) of an application,
+    checked: paise and months, or a ValidationError saying what to enter."""
+    if not isinstance(amount_text, str | int) or str(amount_text).strip() == "":
+        raise ValidationError("Enter the amount you need, in rupees.")
+    amount = rupees(amount_text if isinstance(amount_text, int) else str(amount_text))
+    try:
+        tenure = int(str(tenure_text))
+    except ValueError:
+        raise ValidationError("Enter the tenure as a whole number of months.") from None
+    if not MIN_AMOUNT <= amount <= MAX_AMOUNT:
+        raise ValidationError(
+            f"The amount must be {format_inr(MIN_AMOUNT)} to {format_inr(MAX_AMOUNT)}."
+        )
+    if not 1 <= tenure <= MAX_TENURE_MONTHS:
+        raise ValidationError(f"The tenure must be 1 to {MAX_TENURE_MONTHS} months.")
+    return amount, tenure
 
 
 def _amount_problems(amount: int) -> list[str]:

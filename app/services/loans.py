@@ -88,6 +88,7 @@ from app.services.loan_checks import (
     check_recommendable,
     checked_note,
     checked_terms,
+    form_terms,
     granted_or_raise,
     require_active_member,
     require_loan,
@@ -149,6 +150,17 @@ class LoanService(LoanReads):
         self.on_submitted = on_submitted
 
     # -- application --------------------------------------------------------------
+
+    @staticmethod
+    def form_terms(amount_text: Any, tenure_text: Any) -> tuple[int, int]:
+        """An application form's amount (rupees as typed) and tenure, checked (paise,
+        months); see :func:`~app.services.loan_checks.form_terms`."""
+        return form_terms(amount_text, tenure_text)
+
+    @staticmethod
+    def quote(amount_text: Any, tenure_text: Any) -> Preview:
+        """The EMI and schedule of the terms typed in a form, at the standard rate."""
+        return preview(*form_terms(amount_text, tenure_text))
 
     def apply(
         self,

@@ -44,6 +44,7 @@ from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
+from app.services.feeds import Feed
 from app.services.kyc_rules import mask_phone, validate_phone
 from app.services.members import MEMBERS, Member, MemberService
 from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, network_of
@@ -103,11 +104,10 @@ class MemberSession:
         return session_id(self.token)
 
     @property
-    def watch(self) -> Query:
-        """The member's open sessions: this one leaves the result when it ends."""
-        return (
-            Query(SESSIONS).where("member_id", "==", self.member.id).where("ended_at", "==", None)
-        )
+    def watch(self) -> Feed:
+        """The member's open sessions: this one leaves the feed when it ends."""
+        open_ones = Query(SESSIONS).where("member_id", "==", self.member.id)
+        return Feed(open_ones.where("ended_at", "==", None))
 
 
 def session_id(token: str) -> str:

@@ -27,7 +27,6 @@ moves in the same store transaction as the writes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -178,14 +177,6 @@ class Pipeline:
             return self._commit(actor, change, None)
         except _PreconditionFailed as exc:
             raise Conflict(str(exc)) from None
-
-    async def transact_async(
-        self, actor: Actor, work: Callable[[Reader], ChangeSet | tuple[ChangeSet, T]]
-    ) -> Committed:
-        """:meth:`transact` off the event loop's thread (store reads and fsync block)."""
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self.transact(actor, work)
-        )
 
     # -- building entries ------------------------------------------------------------------
 

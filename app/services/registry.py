@@ -11,10 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.config import Settings
+from app.services.agreements import AgreementService
 from app.services.auctions import AuctionService
 from app.services.audit_log import AuditLog
 from app.services.context import Clock, ServiceContext
 from app.services.desk import DeskService
+from app.services.feeds import Feeds
 from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.kpis import KpiService
@@ -22,7 +24,9 @@ from app.services.kyc import KycService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
+from app.services.otp import OtpService
 from app.services.recovery import RecoveryService
+from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from app.services.topics import Topics
 
@@ -40,12 +44,19 @@ class Services:
     kpis: KpiService
     desk: DeskService
     staff: StaffService
+    otp: OtpService
+    agreements: AgreementService
     audit: AuditLog
+    feeds: Feeds
     topics: Topics
     clock: Clock
 
     @classmethod
-    def build(cls, ctx: ServiceContext, settings: Settings) -> Services:
+    def build(
+        cls, ctx: ServiceContext, settings: Settings, *, sender: SmsSender | None = None
+    ) -> Services:
+        """Every service over ``ctx``, as ``settings`` say; ``sender`` replaces the SMS
+        sender the settings name (tests, benchmarks)."""
         ledger = LedgerService(ctx)
         gate = BankersGate(ctx)
         kyc = KycService(ctx)
@@ -65,11 +76,30 @@ class Services:
             kpis=kpis,
             desk=desk,
             staff=StaffService(ctx, session_hours=settings.session_hours),
+            otp=OtpService(
+                ctx,
+                sender or settings_sender(settings),
+                session_hours=settings.member_session_hours,
+            ),
+            agreements=AgreementService(ctx),
             audit=AuditLog(ctx.pipeline.wal.path, ctx.clock),
+            feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
         )
 
     def close(self) -> None:
-        """End every topic subscription (before the store closes)."""
+        """Send the texts still queued and end every topic subscription (before the
+        store closes)."""
+        self.otp.close()
         self.topics.close()
+
+
+def settings_sender(settings: Settings) -> SmsSender:
+    """The SMS sender the settings name (the outbox file unless told otherwise)."""
+    return make_sender(
+        settings.sms_sender,
+        settings.data_dir,
+        url=settings.sms_gateway_url,
+        token=settings.sms_gateway_token,
+    )

@@ -38,6 +38,7 @@ from app.kernel.errors import KnownError, NotFound, PermissionDenied, Validation
 from app.services import topics
 from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
+from app.services.feeds import Feed
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, PERSON_NAME, clean
@@ -206,9 +207,9 @@ class Session:
         return token_id(self.token)
 
     @property
-    def watch(self) -> Query:
-        """The account's open sessions: this one leaves the result when it ends."""
-        return open_sessions(self.account.id)
+    def watch(self) -> Feed:
+        """The account's open sessions: this one leaves the feed when it ends."""
+        return Feed(open_sessions(self.account.id))
 
 
 def open_sessions(staff_id: str) -> Query:

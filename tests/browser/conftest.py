@@ -60,7 +60,7 @@ def sign_in(page: Any, served: Served, phone: str) -> None:
 
 
 class ServerThread(threading.Thread):
-    """Serves ``create_app(runtime)`` on its own event loop until stopped."""
+    """Serves the runtime's web application on its own event loop until stopped."""
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(daemon=True, name="tfos-test-server")
@@ -72,7 +72,8 @@ class ServerThread(threading.Thread):
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self._runner = self.loop.run_until_complete(start(create_app(self.runtime), "127.0.0.1", 0))
+        app = create_app(self.runtime.services, self.runtime.settings)
+        self._runner = self.loop.run_until_complete(start(app, "127.0.0.1", 0))
         self.port = bound_port(self._runner)
         self.started.set()
         self.loop.run_forever()

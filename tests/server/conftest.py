@@ -35,8 +35,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    rt = build(config.load(environ={}, data_dir=tmp_path / "data"))
-    rt.ctx.clock = clock
+    rt = build(config.load(environ={}, data_dir=tmp_path / "data"), clock=clock)
     yield rt
     rt.close()
 
@@ -61,7 +60,7 @@ def world(runtime: Runtime) -> World:
 
 @pytest.fixture
 def app(runtime: Runtime, world: World) -> web.Application:
-    return create_app(runtime)
+    return create_app(runtime.services, runtime.settings)
 
 
 @pytest.fixture
