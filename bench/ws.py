@@ -37,6 +37,7 @@ import shutil
 import string
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -178,13 +179,23 @@ class Bare:
 
 
 class CapturedSms:
-    """Keeps the sign-in codes this benchmark asks for (the SMS boundary)."""
+    """Keeps the sign-in codes this benchmark asks for (the SMS boundary). Codes are
+    sent from the OTP service's background threads: :meth:`code` waits for one."""
 
     def __init__(self) -> None:
         self.codes: dict[str, str] = {}
+        self._arrived = threading.Condition()
 
     def send(self, to: str, text: str) -> None:
-        self.codes[to] = text.split()[0]
+        with self._arrived:
+            self.codes[to] = text.split()[0]
+            self._arrived.notify_all()
+
+    def code(self, to: str, timeout: float = 30.0) -> str:
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: to in self.codes, timeout):
+                raise TimeoutError(f"no sign-in code reached {to} in {timeout} s")
+            return self.codes[to]
 
 
 def ticker_feed(actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
@@ -262,7 +273,7 @@ def auction_room(runtime: Runtime, bidders: int) -> Room:
         index, phone = index_phone
         address = f"10.9.{index // 200}.{index % 200}"
         otp.request_code(phone, address)
-        return otp.verify(phone, sms.codes[phone], address).token
+        return otp.verify(phone, sms.code(phone), address).token
 
     with ThreadPoolExecutor(8) as pool:
         tokens = list(pool.map(sign_in, enumerate(phones)))
