@@ -124,12 +124,9 @@ class MemberChannels:
             self.services.auctions.bid, actor, auction_id, actor.id, discount
         )
         return {
-            "alias": result.bid.alias,
+            **result.event.to_json(),
             "n": result.bid.n,
-            "discount": result.bid.discount,
             "discount_fmt": format_inr(result.bid.discount),
-            "ends_at": result.ends_at.isoformat(),
-            "extended": result.extended,
         }
 
 

@@ -526,6 +526,8 @@ def test_session_held_by_another_process_then_freed_by_its_crash(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
     with pytest.raises(Conflict, match="session is not running"):
         room.bid(member("m02"), aid, "m02", 3_500 * RUPEE)
     resumed = room.open_auction(EMPLOYEE, gid, 1)

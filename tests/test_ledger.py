@@ -450,7 +450,7 @@ def test_a_bank_statement_is_one_change(
     assert ledger.pool("g1") == 34_000_00 == period2.prize_paise
     (record,) = ctx.pipeline.wal.read(lsn + 1, lsn + 1)
     assert record.action == "receipt.import"
-    assert record.change["event"] == {"type": "receipts.imported", "count": 5, "amount": 36_000_00}
+    assert record.change["event"] == {"type": "receipt.import", "count": 5, "amount": 36_000_00}
     again = ledger.record_receipts(CLERK, statement(*rows))
     assert all(r.duplicate for r in again) and ctx.store.last_applied_lsn() == lsn + 1
 

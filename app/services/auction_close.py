@@ -27,6 +27,7 @@ from app.services.auction_model import (
     lock_name,
     tied_aliases,
 )
+from app.services.events import AuctionClosed, ForemanPeriodSettled
 from app.services.groups import COMPLETED, Group, Ticket, read_group, read_tickets
 from app.services.ledger import dues_writes
 from app.services.pipeline import ChangeSet, Reader
@@ -125,8 +126,8 @@ class AuctionClosing(AuctionBase):
             minutes,
             _deducted_payouts(reader, group.id),
         )
-        event = _settled_event(group, auction_id, outcome, settlement)
-        change = ChangeSet("auction.close", "auction", auction_id, writes, force_reason, event)
+        event = _settled(AuctionClosed, group, auction_id, outcome, settlement)
+        change = ChangeSet.of(event, auction_id, writes, force_reason)
         doc = reader.require("auctions", auction_id, "auction")
         closed = Auction.from_doc(Document("auctions", auction_id, {**doc.data, **closing}, 0))
         return change, Closed(
@@ -259,8 +260,8 @@ class AuctionClosing(AuctionBase):
         minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
         writes = [Write("set", "auctions", aid, data, expect_version=0)]
         writes += self._settlement_writes(group, tickets, foreman, settlement, minutes)
-        event = _settled_event(group, aid, outcome, settlement)
-        change = ChangeSet("auction.foreman_period", "auction", aid, writes, reason, event)
+        event = _settled(ForemanPeriodSettled, group, aid, outcome, settlement)
+        change = ChangeSet.of(event, aid, writes, reason)
         return change, Closed(auction, settlement, foreman, aid, outcome.decided_by)
 
 
@@ -378,17 +379,20 @@ def _payout(
     }
 
 
-def _settled_event(
-    group: Group, auction_id: str, outcome: _Outcome, settlement: rules.Settlement
-) -> dict[str, Any]:
-    return {
-        "type": "auction.closed",
-        "auction_id": auction_id,
-        "group_id": group.id,
-        "period": settlement.period,
-        "winner_member_id": outcome.winner_member_id,
-        "winner_alias": outcome.winner_alias or None,
-        "discount": settlement.discount_paise,
-        "prize": settlement.prize_paise,
-        "decided_by": outcome.decided_by,
-    }
+def _settled(
+    kind: type[AuctionClosed],
+    group: Group,
+    auction_id: str,
+    outcome: _Outcome,
+    settlement: rules.Settlement,
+) -> AuctionClosed:
+    return kind(
+        auction_id,
+        group.id,
+        settlement.period,
+        outcome.winner_member_id,
+        outcome.winner_alias or None,
+        settlement.discount_paise,
+        settlement.prize_paise,
+        outcome.decided_by,
+    )

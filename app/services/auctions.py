@@ -70,6 +70,7 @@ from app.services.auction_model import (
     tied_aliases,
 )
 from app.services.collections import AUCTIONS, BIDS, MEMBERS
+from app.services.events import AuctionOpened, AuctionResumed, BidPlaced
 from app.services.feeds import Feed
 from app.services.groups import (
     YOUR_GROUPS,
@@ -110,6 +111,7 @@ class BidResult:
     bid: Bid
     ends_at: datetime
     extended: bool
+    event: BidPlaced
 
 
 @dataclass(frozen=True)
@@ -212,15 +214,22 @@ class AuctionService(AuctionClosing):
         _check_can_open(group, period, self.ctx.clock.today())
         now = self.ctx.clock.now()
         seed = rules.new_seed()
+        event = AuctionOpened(
+            aid,
+            group_id,
+            period,
+            rules.commit_seed(seed),
+            (now + timedelta(seconds=duration_s)).isoformat(),
+        )
         data = {
             "group_id": group_id,
             "period": period,
             "kind": "auction",
             "status": OPEN,
             "opened_at": now.isoformat(),
-            "ends_at": (now + timedelta(seconds=duration_s)).isoformat(),
+            "ends_at": event.ends_at,
             "place": place,
-            "seed_hash": rules.commit_seed(seed),
+            "seed_hash": event.seed_hash,
             "seed": None,
             "seed_sealed": self.ctx.pii.seal(seed.hex(), context=f"auction-seed:{aid}"),
             "alias_key_sealed": self.ctx.pii.seal(
@@ -230,27 +239,16 @@ class AuctionService(AuctionClosing):
             "bids_count": 0,
             "opened_by": actor.id,
         }
-        event = {
-            "type": "auction.opened",
-            "auction_id": aid,
-            "group_id": group_id,
-            "period": period,
-            "seed_hash": data["seed_hash"],
-            "ends_at": data["ends_at"],
-        }
         write = Write("set", "auctions", aid, data, expect_version=0)
-        change = ChangeSet("auction.open", "auction", aid, [write], reason, event)
-        return change, Document("auctions", aid, data, 1)
+        return ChangeSet.of(event, aid, [write], reason), Document("auctions", aid, data, 1)
 
     def _resume_change(
         self, actor: Actor, doc: Document, reason: str
     ) -> tuple[ChangeSet, Document]:
         if doc.data["status"] != OPEN:
             raise Conflict(f"The auction {doc.id} is already closed.")
-        event = {"type": "auction.resumed", "auction_id": doc.id, "by": actor.id}
         write = Write("update", "auctions", doc.id, {"resumed_by": actor.id})
-        change = ChangeSet("auction.resume", "auction", doc.id, [write], reason, event)
-        return change, doc
+        return ChangeSet.of(AuctionResumed(doc.id, actor.id), doc.id, [write], reason), doc
 
     def session_holder(self, group_id: str) -> str | None:
         """Who holds the group's auction session now (any process), or None."""
@@ -315,16 +313,9 @@ class AuctionService(AuctionClosing):
             ),
         ]
         extended = ends_at != auction.ends_at
-        event = {
-            "type": "auction.bid",
-            "auction_id": auction_id,
-            "alias": alias,
-            "discount": discount,
-            "ends_at": ends_at.isoformat(),
-            "extended": extended,
-        }
-        change = ChangeSet("auction.bid", "auction", auction_id, writes, reason, event)
-        return change, BidResult(bid, ends_at, extended)
+        event = BidPlaced(auction_id, alias, discount, ends_at.isoformat(), extended)
+        change = ChangeSet.of(event, auction_id, writes, reason)
+        return change, BidResult(bid, ends_at, extended, event)
 
     def _check_bid(
         self, reader: Reader, group: Group, auction: Auction, alias: str, discount: int

@@ -27,6 +27,7 @@ from app.services.actors import Actor
 from app.services.auction_rules import Agreement
 from app.services.context import ServiceContext
 from app.services.emi import add_months
+from app.services.events import GroupCreated, GroupStarted, TicketEnrolled
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
@@ -295,14 +296,7 @@ class GroupService:
             if foreman_member_id:
                 require_active_member(reader, foreman_member_id)
                 writes.append(_ticket_write(group_id, 1, foreman_member_id, now))
-            return ChangeSet(
-                "group.create",
-                "group",
-                group_id,
-                writes,
-                reason=why,
-                event={"type": "group.created", "group_id": group_id, "gross": gross_paise},
-            )
+            return ChangeSet.of(GroupCreated(group_id, gross_paise), group_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get_group(group_id)
@@ -322,8 +316,7 @@ class GroupService:
                 Write("update", "groups", group_id, {"tickets_issued": number}),
             ]
             tid = ticket_id(group_id, number)
-            event = {"type": "group.enrolled", "group_id": group_id, "ticket_id": tid}
-            return ChangeSet("ticket.enroll", "ticket", tid, writes, why, event), tid
+            return ChangeSet.of(TicketEnrolled(group_id, tid), tid, writes, why), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)
@@ -345,14 +338,8 @@ class GroupService:
                 )
             now = self.ctx.clock.now().isoformat()
             change = {"status": RUNNING, "started_at": now, "started_by": actor.id}
-            return ChangeSet(
-                "group.start",
-                "group",
-                group_id,
-                [Write("update", "groups", group_id, change)],
-                reason=why,
-                event={"type": "group.started", "group_id": group_id},
-            )
+            write = Write("update", "groups", group_id, change)
+            return ChangeSet.of(GroupStarted(group_id), group_id, [write], why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get_group(group_id)

@@ -50,6 +50,7 @@ from app.kernel.files import PRIVATE_DIR, write_durably
 from app.services import topics
 from app.services.actors import Actor
 from app.services.context import ServiceContext
+from app.services.events import KycApproved, KycRejected, KycRevealed, KycSubmitted
 from app.services.kyc_rules import (
     KycErrors,
     ValidatedKyc,
@@ -385,15 +386,12 @@ class KycService:
                 Write("set", KYC, member_id, data),
                 Write("update", MEMBERS, member_id, {"kyc_status": DECIDABLE}),
             ]
-            event = {
-                "type": "kyc.submitted",
-                "member_id": member_id,
-                "documents": [
-                    {"name": d["name"], "sha256": d["sha256"], "size": d["size"]}
-                    for d in data["documents"]
-                ],
-            }
-            return ChangeSet("kyc.submit", "kyc", member_id, writes, reason, event)
+            documents = [
+                {"name": d["name"], "sha256": d["sha256"], "size": d["size"]}
+                for d in data["documents"]
+            ]
+            event = KycSubmitted(member_id, documents)
+            return ChangeSet.of(event, member_id, writes, reason)
 
         return work
 
@@ -423,6 +421,7 @@ class KycService:
     ) -> list[KycRecord]:
         ids = _unique_ids(member_ids)
         verb = "approve" if status == "approved" else "reject"
+        decided = KycApproved if status == "approved" else KycRejected
         entity_id = ids[0] if len(ids) == 1 else self.ctx.ids.new("kycbatch")
 
         def work(reader: Reader) -> ChangeSet:
@@ -440,8 +439,7 @@ class KycService:
             for mid in ids:
                 writes.append(Write("update", KYC, mid, change))
                 writes.append(Write("update", MEMBERS, mid, {"kyc_status": status}))
-            event = {"type": f"kyc.{status}", "member_ids": ids, "count": len(ids)}
-            return ChangeSet(f"kyc.{verb}", "kyc", entity_id, writes, reason, event)
+            return ChangeSet.of(decided(ids, len(ids)), entity_id, writes, reason)
 
         self.ctx.pipeline.transact(actor, work)
         return [self.get(mid) for mid in ids]
@@ -487,8 +485,7 @@ class KycService:
         def work(reader: Reader) -> tuple[ChangeSet, str]:
             doc = reader.require(KYC, member_id, "KYC record")
             value = self.ctx.pii.unseal(doc.data[f"{field}_sealed"], context=f"{field}:{member_id}")
-            event = {"type": "kyc.revealed", "member_id": member_id, "field": field}
-            return ChangeSet("kyc.reveal", "kyc", member_id, [], why, event), value
+            return ChangeSet.of(KycRevealed(member_id, field), member_id, [], why), value
 
         return str(self.ctx.pipeline.transact(actor, work).value)
 

@@ -41,6 +41,7 @@ from app.services import ledger_totals, topics
 from app.services.actors import Actor, Role
 from app.services.collections import GROUPS
 from app.services.context import ServiceContext
+from app.services.events import CapitalAdded
 from app.services.feeds import Feed
 from app.services.ledger_postings import (
     CAPITAL,
@@ -222,14 +223,7 @@ class LedgerService:
         check_amount(amount)
         memo = clean(memo, "Memo", NOTE)
         write = capital_write(self.ctx.ids, amount=amount, date=self.ctx.clock.today(), memo=memo)
-        change = ChangeSet(
-            action="capital.add",
-            entity_type="ledger_txn",
-            entity_id=write.id,
-            writes=[write],
-            reason=memo,
-            event={"type": "capital.added", "txn_id": write.id, "amount": amount},
-        )
+        change = ChangeSet.of(CapitalAdded(write.id, amount), write.id, [write], memo)
         self.ctx.pipeline.transact(actor, lambda reader: change)
         return Txn.from_data(write.id, write.data)
 

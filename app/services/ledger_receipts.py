@@ -19,6 +19,7 @@ from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
+from app.services.events import ReceiptRecorded, ReceiptsImported
 from app.services.ledger_postings import (
     DUES,
     PERIODS,
@@ -291,27 +292,9 @@ def _change(payments: Sequence[Payment], receipts: list[Receipt], writes: list[W
     fresh = [r for r in receipts if not r.duplicate]
     if len(payments) == 1:
         p = fresh[0]
-        return ChangeSet(
-            action="receipt.record",
-            entity_type="receipt",
-            entity_id=p.bank_ref,
-            writes=writes,
-            reason=f"Instalment of group {p.group_id} period {p.period}",
-            event={
-                "type": "receipt.recorded",
-                "bank_ref": p.bank_ref,
-                "group_id": p.group_id,
-                "period": p.period,
-                "member_id": p.member_id,
-                "amount": p.amount,
-            },
-        )
+        event = ReceiptRecorded(p.bank_ref, p.group_id, p.period, p.member_id, p.amount)
+        why = f"Instalment of group {p.group_id} period {p.period}"
+        return ChangeSet.of(event, p.bank_ref, writes, why)
     total = sum(r.amount for r in fresh)
-    return ChangeSet(
-        action="receipt.import",
-        entity_type="receipt",
-        entity_id=fresh[0].bank_ref,
-        writes=writes,
-        reason=f"Bank statement: {len(fresh)} receipts, {format_inr(total)}",
-        event={"type": "receipts.imported", "count": len(fresh), "amount": total},
-    )
+    why = f"Bank statement: {len(fresh)} receipts, {format_inr(total)}"
+    return ChangeSet.of(ReceiptsImported(len(fresh), total), fresh[0].bank_ref, writes, why)

@@ -39,6 +39,16 @@ from app.services import credit
 from app.services import emi as emi_calc
 from app.services.actors import Actor
 from app.services.context import ServiceContext
+from app.services.events import (
+    DaysPastDueRefreshed,
+    EmiReceived,
+    LoanApplied,
+    LoanApproved,
+    LoanDisbursed,
+    LoanRecommended,
+    LoanRejected,
+    LoanScored,
+)
 from app.services.gate import BankersGate, Verdict, loan_commitment
 from app.services.ledger import (
     RECEIPTS,
@@ -191,15 +201,9 @@ class LoanService(LoanReads):
 
         def work(reader: Reader) -> ChangeSet:
             require_active_member(reader, member_id)
-            event = {
-                "type": "loan.submitted",
-                "loan_id": loan_id,
-                "member_id": member_id,
-                "amount": amount,
-                "tenure_months": tenure_months,
-            }
+            event = LoanApplied(loan_id, member_id, amount, tenure_months)
             write = Write("set", LOANS, loan_id, data, expect_version=0)
-            return ChangeSet("loan.apply", "loan", loan_id, [write], terms["purpose"], event)
+            return ChangeSet.of(event, loan_id, [write], terms["purpose"])
 
         self.ctx.pipeline.transact(actor, work)
         if self.on_submitted is not None:
@@ -257,9 +261,8 @@ class LoanService(LoanReads):
                 "recommended_at": self.ctx.clock.now().isoformat(),
                 "recommend_note": text,
             }
-            event = {"type": "loan.recommended", "loan_id": loan_id, "by": actor.id}
             writes = [Write("update", LOANS, loan_id, update)]
-            return ChangeSet("loan.recommend", "loan", loan_id, writes, text, event)
+            return ChangeSet.of(LoanRecommended(loan_id, actor.id), loan_id, writes, text)
 
         self.ctx.pipeline.transact(actor, work)
 
@@ -298,14 +301,9 @@ class LoanService(LoanReads):
             "approve_note": note,
             "sanction_decision": verdict.id,
         }
-        event = {
-            "type": "loan.approved",
-            "loan_id": loan.id,
-            "amount": loan.data["amount"],
-            "bankers": verdict.record,
-        }
+        event = LoanApproved(loan.id, loan.data["amount"], verdict.record)
         writes = [Write("update", LOANS, loan.id, update), *verdict.writes]
-        return ChangeSet("loan.approve", "loan", loan.id, writes, note, event)
+        return ChangeSet.of(event, loan.id, writes, note)
 
     def reject(self, actor: Actor, loan_id: str, reason: str) -> None:
         """Reject an application not yet disbursed; the reason is required."""
@@ -321,9 +319,8 @@ class LoanService(LoanReads):
                 "rejected_at": self.ctx.clock.now().isoformat(),
                 "reject_reason": text,
             }
-            event = {"type": "loan.rejected", "loan_id": loan_id, "by": actor.id}
             writes = [Write("update", LOANS, loan_id, update)]
-            return ChangeSet("loan.reject", "loan", loan_id, writes, text, event)
+            return ChangeSet.of(LoanRejected(loan_id, actor.id), loan_id, writes, text)
 
         self.ctx.pipeline.transact(actor, work)
 
@@ -383,16 +380,9 @@ class LoanService(LoanReads):
             "dpd": 0,
             "bucket": "standard",
         }
-        event = {
-            "type": "loan.disbursed",
-            "loan_id": loan.id,
-            "member_id": d["member_id"],
-            "amount": d["amount"],
-            "txn_id": txn.id,
-            "bankers": verdict.record,
-        }
+        event = LoanDisbursed(loan.id, d["member_id"], d["amount"], txn.id, verdict.record)
         writes = [Write("update", LOANS, loan.id, update), txn, *verdict.writes]
-        return ChangeSet("loan.disburse", "loan", loan.id, writes, "", event)
+        return ChangeSet.of(event, loan.id, writes)
 
     def record_emi(
         self, actor: Actor, loan_id: str, amount: int, bank_ref: str, received_on: date | str
@@ -461,15 +451,8 @@ class LoanService(LoanReads):
             Write("update", LOANS, loan.id, update),
             txn,
         ]
-        event = {
-            "type": "loan.emi",
-            "loan_id": loan.id,
-            "bank_ref": ref,
-            "amount": amount,
-            "principal": principal,
-            "interest": interest,
-        }
-        return ChangeSet("loan.emi", "loan", loan.id, writes, "", event), receipt
+        event = EmiReceived(loan.id, ref, amount, principal, interest)
+        return ChangeSet.of(event, loan.id, writes), receipt
 
     def refresh_dpd(self, actor: Actor) -> int:
         """Store today's days past due and bucket on every disbursed loan whose figures
@@ -489,8 +472,8 @@ class LoanService(LoanReads):
                     )
             if not writes:
                 return None
-            event = {"type": "loans.dpd", "as_of": today.isoformat(), "changed": len(writes)}
-            change = ChangeSet("loan.refresh_dpd", "portfolio", "loans", writes, "", event)
+            event = DaysPastDueRefreshed(today.isoformat(), len(writes))
+            change = ChangeSet.of(event, "loans", writes)
             return change, len(writes)
 
         try:
@@ -531,11 +514,5 @@ def _score_change(
         "scored_at": now.isoformat(),
         "scored_by": actor.to_json(),
     }
-    event = {
-        "type": "loan.scored",
-        "loan_id": loan.id,
-        "score": result.total,
-        "eligibility": result.eligibility,
-    }
-    writes = [Write("update", LOANS, loan.id, update)]
-    return ChangeSet("loan.score", "loan", loan.id, writes, "", event)
+    event = LoanScored(loan.id, result.total, result.eligibility)
+    return ChangeSet.of(event, loan.id, [Write("update", LOANS, loan.id, update)])

@@ -44,6 +44,7 @@ from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
+from app.services.events import CodeIssued, CodeRequested, MemberSignedIn
 from app.services.feeds import Feed
 from app.services.kyc_rules import mask_phone, validate_phone
 from app.services.members import MEMBERS, Member, MemberService
@@ -166,8 +167,7 @@ class OtpService:
             writes.append(self._add_code(reader, key, member.id if member else None, entry))
             if member is None:
                 return ChangeSet("otp.request", "phone", key, writes)
-            event = {"type": "otp.requested", "member_id": member.id}
-            return ChangeSet("otp.request", "member", member.id, writes, "", event)
+            return ChangeSet.of(CodeRequested(member.id), member.id, writes)
 
         self.ctx.pipeline.transact(SYSTEM, work, attempts=ATTEMPTS)
         if member is not None:
@@ -198,11 +198,11 @@ class OtpService:
         key, now, code = self._phone_key(number), self.ctx.clock.now(), _new_code()
         entry = self._entry(key, code, "staff", now)
         how = "sms" if send else "in person"
-        event = {"type": "otp.issued", "member_id": member.id, "by": by.id, "how": how}
+        event = CodeIssued(member.id, by.id, how)
 
         def work(reader: Reader) -> ChangeSet:
             write = self._add_code(reader, key, member.id, entry)
-            return ChangeSet("otp.issue", "member", member.id, [write], why, event)
+            return ChangeSet.of(event, member.id, [write], why)
 
         self.ctx.pipeline.transact(by, work, attempts=ATTEMPTS)
         if send:
@@ -313,8 +313,7 @@ class OtpService:
         ]
         refund = self.limiter.network(network).refund(reader, now)
         writes += [refund] if refund is not None else []
-        event = {"type": "member.signed_in", "member_id": member_id}
-        change = ChangeSet("member.sign_in", "member", member_id, writes, "", event)
+        change = ChangeSet.of(MemberSignedIn(member_id), member_id, writes)
         return change, data
 
     def resume(self, token: str) -> MemberSession | None:

@@ -42,6 +42,7 @@ from app.services.actors import Actor
 from app.services.collections import RECOVERY_CASES, RECOVERY_OPEN
 from app.services.context import ServiceContext
 from app.services.credit import bucket
+from app.services.events import CaseMoved, CasesSwept, CaseWrittenOff, NoticeSent, WriteOffRequested
 from app.services.ledger import DUES, Due, LedgerService
 from app.services.loans import DISBURSED, LOANS, loan_dpd
 from app.services.members import MEMBERS
@@ -302,14 +303,8 @@ class RecoveryService:
             writes += self._resolve_cleared(actor, day, found, cases, result)
             if not writes:
                 raise _NothingToDo
-            event = {
-                "type": "recovery.swept",
-                "as_of": day.isoformat(),
-                "opened": result.opened,
-                "updated": len(result.updated),
-                "resolved": result.resolved,
-            }
-            change = ChangeSet("recovery.sweep", "recovery", f"sweep-{day}", writes, "", event)
+            event = CasesSwept(day.isoformat(), result.opened, len(result.updated), result.resolved)
+            change = ChangeSet.of(event, f"sweep-{day}", writes)
             return change, result
 
         try:
@@ -418,16 +413,9 @@ class RecoveryService:
             writes = [Write("update", CASES, case_id, self._move_update(actor, d, goal, why, now))]
             if goal in CLOSED:
                 writes.append(Write("delete", OPEN_KEYS, d["key"]))
-            action = "recovery.write_off" if goal is Stage.WRITTEN_OFF else "recovery.move"
-            event = {
-                "type": action,
-                "case_id": case_id,
-                "member_id": d["member_id"],
-                "from": d["stage"],
-                "to": goal.value,
-                "overdue": d["overdue"],
-            }
-            return ChangeSet(action, "recovery_case", case_id, writes, why, event)
+            kind = CaseWrittenOff if goal is Stage.WRITTEN_OFF else CaseMoved
+            event = kind(case_id, d["member_id"], d["stage"], goal.value, d["overdue"])
+            return ChangeSet.of(event, case_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(case_id)
@@ -478,11 +466,8 @@ class RecoveryService:
             }
             entry = _entry(actor, now, d["stage"], Stage.WRITTEN_OFF, why, "write_off_requested")
             update = {"write_off_request": request, "history": [*d["history"], entry]}
-            event = {"type": "recovery.write_off_requested", "case_id": case_id}
             writes = [Write("update", CASES, case_id, update)]
-            return ChangeSet(
-                "recovery.write_off_request", "recovery_case", case_id, writes, why, event
-            )
+            return ChangeSet.of(WriteOffRequested(case_id), case_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(case_id)
@@ -521,9 +506,9 @@ class RecoveryService:
                 "notice_sent_on": sent_on.isoformat(),
                 "history": [*d["history"], entry],
             }
-            event = {"type": "recovery.notice_sent", "case_id": case_id, "sent_on": str(sent_on)}
+            event = NoticeSent(case_id, str(sent_on))
             writes = [Write("update", CASES, case_id, update)]
-            return ChangeSet("recovery.notice_sent", "recovery_case", case_id, writes, why, event)
+            return ChangeSet.of(event, case_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(case_id)

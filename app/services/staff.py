@@ -38,6 +38,7 @@ from app.kernel.errors import KnownError, NotFound, PermissionDenied, Validation
 from app.services import topics
 from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
 from app.services.context import ServiceContext
+from app.services.events import FirstAdminSetUp, SignInAttemptCounted
 from app.services.feeds import Feed
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
@@ -281,7 +282,7 @@ class StaffService:
             writes = self._account_writes(staff_id, name, username, "admin", phc, me)
             setup = {"first_admin": staff_id, "at": self._now()}
             writes.append(Write("set", "staff_meta", "setup", setup, expect_version=0))
-            return ChangeSet("staff.setup", "staff", staff_id, writes, "first admin")
+            return ChangeSet.of(FirstAdminSetUp(), staff_id, writes, "first admin")
 
         self.ctx.pipeline.transact(me, work)
         return self.get(staff_id)
@@ -469,7 +470,7 @@ class StaffService:
             if failures >= FREE_FAILURES:
                 fields["locked_until"] = (now + timedelta(seconds=_delay(failures))).isoformat()
             write = Write("merge", "staff_signin", username, fields)
-            return ChangeSet("staff.sign_in_attempt", "staff_signin", username, [write]), failures
+            return ChangeSet.of(SignInAttemptCounted(), username, [write]), failures
 
         return int(self.ctx.pipeline.transact(SYSTEM, work).value)
 
