@@ -18,7 +18,7 @@ from app.kernel.stats import StatsCollector
 from app.services.audit_log import existing_log
 from app.services.context import Clock, ServiceContext, close_context, make_context
 from app.services.housekeeping import Housekeeping
-from app.services.loan_queue import LoanQueue
+from app.services.loans import LoanQueue
 from app.services.pipeline import Pipeline
 from app.services.registry import Services
 from app.services.sms import SmsSender

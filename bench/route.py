@@ -40,7 +40,7 @@ from typing import Any
 
 CONSUMERS = {
     "session_hours": ("app.services.staff", "StaffService.__init__"),
-    "scheduler_workers": ("app.services.loan_queue", "LoanQueue.__init__"),
+    "scheduler_workers": ("app.services.loans.queue", "LoanQueue.__init__"),
     "member_session_hours": ("app.services.otp", "OtpService.__init__"),
 }
 Layers = tuple[tuple[str, int], ...]

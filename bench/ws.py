@@ -49,8 +49,8 @@ from aiohttp import web
 
 from app import config
 from app.bootstrap import Runtime, build
-from app.services import auction_rules as rules
 from app.services.actors import SYSTEM, Actor
+from app.services.auctions import rules
 from app.services.context import FixedClock
 from app.services.feeds import Feed
 from app.services.members import Member

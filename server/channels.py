@@ -19,7 +19,7 @@ from app.kernel.errors import ValidationError
 from app.services.actors import STAFF, Actor, subject_id
 from app.services.auctions import Auction
 from app.services.feeds import Document, Feed
-from app.services.ledger_postings import REF_FIELDS
+from app.services.ledger.postings import REF_FIELDS
 from app.services.money import format_inr
 from app.services.registry import Services
 from server.pages import auction_json

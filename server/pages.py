@@ -14,9 +14,8 @@ from typing import Any
 from aiohttp import web
 
 from app.kernel.errors import NotFound
-from app.services import auction_rules as rules
 from app.services.actors import Actor, subject_id
-from app.services.auctions import OPEN, Auction, Room
+from app.services.auctions import OPEN, Auction, Room, rules
 from app.services.loans import Preview
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services

@@ -11,7 +11,7 @@ import pytest
 
 from app.services.actors import Actor
 from app.services.context import ServiceContext
-from app.services.kyc_rules import verhoeff_check_digit
+from app.services.kyc.rules import verhoeff_check_digit
 from app.services.pipeline import Committed, Pipeline, Reader
 from app.services.store.sqlite import SqliteStore
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from app.kernel.errors import Conflict, LockHeld, NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import SYSTEM, Actor
-from app.services.auctions import AuctionService, lock_name
+from app.services.auctions import AuctionService, rules
+from app.services.auctions.model import lock_name
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService

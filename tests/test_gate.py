@@ -11,13 +11,13 @@ import pytest
 
 from app.kernel.bankers import BankState, Commitment, Decision
 from app.kernel.errors import Conflict, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auctions import AuctionService
+from app.services.auctions import AuctionService, rules
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate, loan_commitment
 from app.services.groups import GroupService
-from app.services.ledger import LedgerService, chitfund, cr, dr, group_cash, txn_write
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import chitfund, cr, dr, group_cash, txn_write
 from app.services.loans import LoanService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write

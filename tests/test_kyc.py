@@ -13,8 +13,9 @@ import pytest
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.kyc import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, KycService
-from app.services.kyc_rules import KycErrors
+from app.services.kyc import KycService
+from app.services.kyc.rules import KycErrors
+from app.services.kyc.service import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from app.services.members import MemberService
 from app.services.store import Query
 from tests.builders import (

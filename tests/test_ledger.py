@@ -9,11 +9,13 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.kernel.errors import NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules, ledger_totals
 from app.services.actors import Actor
-from app.services.auction_rules import Agreement, Settlement
+from app.services.auctions import rules as auction_rules
+from app.services.auctions.rules import Agreement, Settlement
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.ledger import (
+from app.services.ledger import LedgerService, Payment, Receipt, TrialBalance, check_ledger
+from app.services.ledger import totals as ledger_totals
+from app.services.ledger.postings import (
     CAPITAL,
     COMMISSION_INCOME,
     COMPANY_CASH,
@@ -21,13 +23,8 @@ from app.services.ledger import (
     LEDGER,
     LENDING_CASH,
     PENALTY_INCOME,
-    LedgerService,
     Line,
-    Payment,
-    Receipt,
-    TrialBalance,
     capital_write,
-    check_ledger,
     chitfund,
     cr,
     dr,

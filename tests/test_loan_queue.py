@@ -7,8 +7,7 @@ from collections import Counter
 import pytest
 
 from app.services.context import FixedClock, ServiceContext
-from app.services.loan_queue import LoanQueue
-from app.services.loans import LoanService
+from app.services.loans import LoanQueue, LoanService
 from tests.lending import LAKH, RAVI, START, add_capital, add_member, wal
 
 NAMES = "ABCDEFGHIJKLMNOP"

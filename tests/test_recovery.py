@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules
 from app.services.actors import SYSTEM, Actor
-from app.services.auction_rules import Agreement
+from app.services.auctions import rules as auction_rules
+from app.services.auctions.rules import Agreement
 from app.services.context import FixedClock, ServiceContext
-from app.services.ledger import LedgerService, dues_writes
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import dues_writes
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
-from app.services.recovery import OPEN_KEYS, RecoveryService
+from app.services.recovery import RecoveryService
+from app.services.recovery.service import OPEN_KEYS
 from app.services.store import Write
 from tests.builders import ADMIN, ADMIN2, EMPLOYEE, interleave
 

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from app import config
 from app.services.actors import SYSTEM, Actor
 from app.services.agreements import AgreementService
-from app.services.auction_rules import discount_floor
+from app.services.auctions.rules import discount_floor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.pipeline import ChangeSet
 from app.services.registry import Services

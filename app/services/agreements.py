@@ -14,8 +14,8 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 from app.kernel.errors import Conflict, PermissionDenied
-from app.services import auction_rules as rules
 from app.services.actors import Actor
+from app.services.auctions import rules
 from app.services.context import ServiceContext
 from app.services.events import AgreementSigned
 from app.services.groups import Group, read_group, read_tickets

@@ -51,8 +51,8 @@ from typing import Any
 
 from app.kernel.bankers import BankState, Commitment, Decision, is_safe, request
 from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import Actor
+from app.services.auctions import rules
 from app.services.context import ServiceContext
 from app.services.events import (
     BankersRefused,
@@ -61,8 +61,16 @@ from app.services.events import (
     PayoutSecured,
 )
 from app.services.groups import read_group
-from app.services.ledger import LENDING_CASH, LedgerService, group_cash, normalise_bank_ref
-from app.services.ledger_postings import chitfund, cr, dr, txn_write
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import (
+    LENDING_CASH,
+    chitfund,
+    cr,
+    dr,
+    group_cash,
+    normalise_bank_ref,
+    txn_write,
+)
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write

@@ -2,7 +2,7 @@
 
 A group is created *forming* with its agreement (:class:`~app.services.auction_rules.
 Agreement`), takes members' tickets until it has N of them, and is then *started*
-(*running*). Each period's prize is settled by :mod:`app.services.auctions`, which
+(*running*). Each period's prize is settled by :mod:`app.services.auctions.service`, which
 advances ``periods_done``; after the N-th period the group is *completed*.
 
 The group document is the serialisation point of enrolment: every enrolment reads
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services import topics
 from app.services.actors import Actor
-from app.services.auction_rules import Agreement
+from app.services.auctions.rules import Agreement
 from app.services.context import ServiceContext
 from app.services.emi import add_months
 from app.services.events import GroupCreated, GroupStarted, TicketEnrolled

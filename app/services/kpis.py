@@ -50,8 +50,10 @@ from app.services.kpi_series import (
     collections_by_month,
     pool_history,
 )
-from app.services.ledger import PERIODS, Due, LedgerService
-from app.services.loans import DISBURSED, LOANS, loan_dpd
+from app.services.ledger import Due, LedgerService
+from app.services.ledger.postings import PERIODS
+from app.services.loans import DISBURSED
+from app.services.loans.book import LOANS, loan_dpd
 from app.services.members import MEMBERS
 from app.services.money import format_bps, format_inr, ratio_bps
 from app.services.store import Document, Query

@@ -19,7 +19,7 @@ from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.events import MemberEnrolled
-from app.services.kyc_rules import KycFieldError, mask_phone, validate_name, validate_phone
+from app.services.kyc.rules import KycFieldError, mask_phone, validate_name, validate_phone
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean

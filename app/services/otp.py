@@ -46,7 +46,7 @@ from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
 from app.services.events import CodeIssued, CodeRequested, MemberSignedIn
 from app.services.feeds import Feed
-from app.services.kyc_rules import mask_phone, validate_phone
+from app.services.kyc.rules import mask_phone, validate_phone
 from app.services.members import MEMBERS, Member, MemberService
 from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, network_of
 from app.services.pipeline import ChangeSet, Reader

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.ledger_reports import BalanceSheet, Statements, format_trial_balance
+from app.services.ledger import BalanceSheet, Statements
+from app.services.ledger.reports import format_trial_balance
 from app.services.money import format_inr
 from app.services.registry import Services
 from app.views.live import LiveReadModel

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app import config
 from app.bootstrap import Runtime, build
 from app.services.context import FixedClock
-from app.services.kyc_rules import mask_phone
+from app.services.kyc.rules import mask_phone
 from app.services.members import Member, MemberService
 from app.services.otp import OtpLimits
 from app.services.sms import OUTBOX_NAME, HttpGatewaySender, read_outbox

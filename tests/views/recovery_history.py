@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from app.services import auction_rules
 from app.services.actors import SYSTEM, Actor
 from app.services.auctions import AuctionService
+from app.services.auctions import rules as auction_rules
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService

@@ -14,9 +14,9 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.kernel.locks import LockManager
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auctions import lock_name
+from app.services.auctions import rules
+from app.services.auctions.model import lock_name
 from app.services.money import format_inr
 from app.views import auction_control
 from app.views.auction_control import AuctionControlView, countdown

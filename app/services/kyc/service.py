@@ -51,7 +51,7 @@ from app.services import topics
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.events import KycApproved, KycRejected, KycRevealed, KycSubmitted
-from app.services.kyc_rules import (
+from app.services.kyc.rules import (
     KycErrors,
     ValidatedKyc,
     aadhaar_last4,

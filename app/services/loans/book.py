@@ -1,7 +1,7 @@
 """The loan book: statuses, pricing preview, schedules and payments, risk inputs.
 
 Pure helpers and store reads shared by :class:`app.services.loans.LoanService` and
-the risk reports (:mod:`app.services.kpis`, :mod:`app.services.recovery`): the EMI
+the risk reports (:mod:`app.services.kpis`, :mod:`app.services.recovery.service`): the EMI
 schedule a loan document carries, how a payment settles it, days past due, and the
 credit score's inputs gathered from the store.
 """
@@ -17,7 +17,7 @@ from app.services import credit
 from app.services import emi as emi_calc
 from app.services.actors import Actor
 from app.services.context import IST, ServiceContext
-from app.services.ledger import DUES, RECEIPTS
+from app.services.ledger.postings import DUES, RECEIPTS
 from app.services.money import format_inr
 from app.services.store import Document, Query, Write
 

@@ -5,7 +5,7 @@ statement of many): for each new payment a ``receipts/<bank_ref>`` document (cre
 with ``expect_version=0``), the posting ``Dr cash:group / Cr receivable``, and the
 updated ``dues`` and ``ledger_periods`` documents; plus the commission transfer of a
 period when its collections first reach the foreman's commission (see
-:mod:`app.services.ledger`). A payment whose bank reference is already recorded with
+:mod:`app.services.ledger.service`). A payment whose bank reference is already recorded with
 the same payload is returned as a duplicate and writes nothing; with another payload
 it is refused. A payment larger than what is still owed is refused.
 """
@@ -20,7 +20,7 @@ from typing import Any
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
 from app.services.events import ReceiptRecorded, ReceiptsImported
-from app.services.ledger_postings import (
+from app.services.ledger.postings import (
     DUES,
     PERIODS,
     RECEIPTS,
@@ -32,7 +32,7 @@ from app.services.ledger_postings import (
     normalise_bank_ref,
     period_id,
 )
-from app.services.ledger_records import Receipt
+from app.services.ledger.records import Receipt
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write

@@ -33,7 +33,8 @@ from app.kernel.errors import Conflict
 from app.kernel.scheduler import Job, LoanScheduler, Priority
 from app.services.actors import SYSTEM
 from app.services.context import ServiceContext
-from app.services.loans import LOANS, SUBMITTED, LoanService
+from app.services.loans.book import LOANS, SUBMITTED
+from app.services.loans.service import LoanService
 from app.services.store import Query
 
 

@@ -48,11 +48,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services import topics
 from app.services.actors import Actor
-from app.services.auction_close import AuctionClosing
-from app.services.auction_model import (
+from app.services.auctions import rules
+from app.services.auctions.close import AuctionClosing
+from app.services.auctions.model import (
     CLOSED,
     LOT_RECIPE,
     MAX_DURATION_S,

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any
 
-from app.services.ledger_postings import REF_FIELDS, Line
+from app.services.ledger.postings import REF_FIELDS, Line
 from app.services.store import Document
 
 

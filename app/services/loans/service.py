@@ -50,14 +50,14 @@ from app.services.events import (
     LoanScored,
 )
 from app.services.gate import BankersGate, Verdict, loan_commitment
-from app.services.ledger import (
+from app.services.ledger.postings import (
     RECEIPTS,
     emi_received_write,
     iso_date,
     loan_disbursed_write,
     normalise_bank_ref,
 )
-from app.services.loan_book import (
+from app.services.loans.book import (
     APPROVED,
     CLOSED,
     DEFAULT_RATE_BPS,
@@ -86,7 +86,7 @@ from app.services.loan_book import (
     same_emi,
     unpaid_due_dates,
 )
-from app.services.loan_checks import (
+from app.services.loans.checks import (
     MAX_AMOUNT,
     MAX_NOTE,
     MAX_PURPOSE,
@@ -104,7 +104,7 @@ from app.services.loan_checks import (
     require_loan,
     require_status,
 )
-from app.services.loan_reads import LoanDetail, LoanReads, LoanRow, Portfolio, ScheduleRow
+from app.services.loans.reads import LoanDetail, LoanReads, LoanRow, Portfolio, ScheduleRow
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 

@@ -24,8 +24,8 @@ from typing import Any
 
 from app.kernel.errors import KnownError
 from app.kernel.wal_scan import read_records
-from app.services.ledger_postings import LEDGER
-from app.services.ledger_reports import TrialBalance, TrialRow
+from app.services.ledger.postings import LEDGER
+from app.services.ledger.reports import TrialBalance, TrialRow
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore, Query
 

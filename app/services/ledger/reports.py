@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.ledger_postings import account_class, natural_balance
+from app.services.ledger.postings import account_class, natural_balance
 from app.services.money import format_inr
 from app.services.store import Document
 

@@ -27,8 +27,8 @@ from typing import Any
 
 from app.kernel.errors import Conflict
 from app.services.actors import SYSTEM
-from app.services.demo_engine import Lane
-from app.services.demo_model import MemberPlan, Story
+from app.services.demo.engine import Lane
+from app.services.demo.model import MemberPlan, Story
 
 RUPEE = 100
 LANE = "loans"

@@ -11,7 +11,7 @@ from app.kernel.errors import NotFound, ValidationError
 from app.services import credit, topics
 from app.services.context import ServiceContext
 from app.services.feeds import Feed
-from app.services.loan_book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loans.book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
 from app.services.store import Document, Query
 from app.services.topics import reads
 

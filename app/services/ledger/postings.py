@@ -41,7 +41,7 @@ from datetime import date as Date
 from typing import Any, NamedTuple, Protocol
 
 from app.kernel.errors import ValidationError
-from app.services.auction_rules import Settlement
+from app.services.auctions.rules import Settlement
 from app.services.money import format_inr
 from app.services.store import Write
 

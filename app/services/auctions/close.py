@@ -1,7 +1,7 @@
 """Closing an auction: the outcome, the minutes, the prize payout and the period's dues.
 
 Also period 1 of a group whose foreman takes it (no auction). The rules are in
-:mod:`app.services.auctions`.
+:mod:`app.services.auctions.service`.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import Conflict, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auction_model import (
+from app.services.auctions import rules
+from app.services.auctions.model import (
     CLOSED,
     LOT_RECIPE,
     Auction,
@@ -29,7 +29,7 @@ from app.services.auction_model import (
 )
 from app.services.events import AuctionClosed, ForemanPeriodSettled
 from app.services.groups import COMPLETED, Group, Ticket, read_group, read_tickets
-from app.services.ledger import dues_writes
+from app.services.ledger.postings import dues_writes
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean
@@ -45,7 +45,7 @@ class _Outcome:
 
 
 class AuctionClosing(AuctionBase):
-    """Closes auctions and settles the foreman's period (see :mod:`app.services.auctions`)."""
+    """Closes auctions and settles the foreman's period (rules: :mod:`.service`)."""
 
     def close_auction(
         self,

@@ -18,7 +18,7 @@ cleared. All in ONE ChangeSet (``recovery.sweep``); a sweep that finds nothing t
 change commits nothing, so running it twice on one day changes nothing. What a
 written-off case covered (its instalments, or its whole loan) never reopens a case.
 
-Moves (:meth:`RecoveryService.move`) follow :mod:`app.services.recovery_rules`:
+Moves (:meth:`RecoveryService.move`) follow :mod:`app.services.recovery.rules`:
 forward one stage at a time; *resolved* from any open stage once the dues are cleared
 (checked against the store at the time of the move); *written_off* only from *legal*,
 in two steps: an admin's :meth:`~RecoveryService.request_write_off`, then a different
@@ -43,11 +43,13 @@ from app.services.collections import RECOVERY_CASES, RECOVERY_OPEN
 from app.services.context import ServiceContext
 from app.services.credit import bucket
 from app.services.events import CaseMoved, CasesSwept, CaseWrittenOff, NoticeSent, WriteOffRequested
-from app.services.ledger import DUES, Due, LedgerService
-from app.services.loans import DISBURSED, LOANS, loan_dpd
+from app.services.ledger import Due, LedgerService
+from app.services.ledger.postings import DUES
+from app.services.loans import DISBURSED
+from app.services.loans.book import LOANS, loan_dpd
 from app.services.members import MEMBERS
 from app.services.pipeline import ChangeSet, Reader
-from app.services.recovery_rules import (
+from app.services.recovery.rules import (
     CLOSED,
     FORWARD,
     Stage,

@@ -33,14 +33,14 @@ from functools import partial
 from typing import Any
 
 from app.kernel.errors import Conflict
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auctions import Closed
-from app.services.demo_engine import Lane
-from app.services.demo_model import DemoConfig, MemberPlan, Story
+from app.services.auctions import Closed, rules
+from app.services.demo.engine import Lane
+from app.services.demo.model import DemoConfig, MemberPlan, Story
 from app.services.emi import add_months
 from app.services.gate import deduction, payout_commitment
-from app.services.ledger import Payment, group_cash
+from app.services.ledger import Payment
+from app.services.ledger.postings import group_cash
 from app.services.money import format_inr
 from app.services.store import Query
 

@@ -7,17 +7,19 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.services.demo_model import DEMO_STAFF, KYC_STATES, StaffLogin, Story
-from app.services.ledger import LEDGER, check_ledger
+from app.services.demo.model import DEMO_STAFF, KYC_STATES, StaffLogin, Story
+from app.services.ledger import check_ledger
+from app.services.ledger.postings import LEDGER
 from app.services.loans import STATUSES as LOAN_STATUSES
-from app.services.recovery import CASES, STAGES
+from app.services.recovery import STAGES
+from app.services.recovery.service import CASES
 from app.services.sms import OUTBOX_NAME
 from app.services.store import Query
 
 if TYPE_CHECKING:
     from app.services.context import ServiceContext
-    from app.services.demo_chits import Chits
-    from app.services.demo_loans import Loans
+    from app.services.demo.chits import Chits
+    from app.services.demo.loans import Loans
 
 GROUP_STATUSES = ("forming", "running", "completed")
 PAYOUT_STATUSES = ("pending", "released")

@@ -37,13 +37,14 @@ from datetime import date as Date
 from typing import Any
 
 from app.kernel.errors import NotFound, ValidationError
-from app.services import ledger_totals, topics
+from app.services import topics
 from app.services.actors import Actor, Role
 from app.services.collections import GROUPS
 from app.services.context import ServiceContext
 from app.services.events import CapitalAdded
 from app.services.feeds import Feed
-from app.services.ledger_postings import (
+from app.services.ledger import totals as ledger_totals
+from app.services.ledger.postings import (
     CAPITAL,
     CLASSES,
     COMMISSION_INCOME,
@@ -84,15 +85,15 @@ from app.services.ledger_postings import (
     txn_data,
     txn_write,
 )
-from app.services.ledger_receipts import (
+from app.services.ledger.receipts import (
     NothingNew,
     Payment,
     check_amount,
     normalise,
     receipts_change,
 )
-from app.services.ledger_records import Due, PeriodCollections, Receipt, Txn
-from app.services.ledger_reports import (
+from app.services.ledger.records import Due, PeriodCollections, Receipt, Txn
+from app.services.ledger.reports import (
     BalanceSheet,
     Statements,
     TimelineItem,

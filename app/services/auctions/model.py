@@ -1,8 +1,11 @@
-"""Auction records and what the room and its closing share (rules: :mod:`app.services.auctions`).
+"""Auction records, and what the room (:mod:`.service`) and its closing (:mod:`.close`)
+share.
 
-:class:`AuctionBase` holds the service context and the reads both need: the
-group's session lock, the auction document, its bids, the bidder aliases and the
-sealed seed.
+:class:`Auction`, :class:`Bid`, :class:`Terms` and :class:`Closed` are what the room
+shows and returns; :class:`Roster` fixes who may bid in one auction and under which
+alias; :class:`AuctionBase` holds the service context and the reads both need (the
+group's session lock, the auction document, its bids, the bidder aliases and the sealed
+seed). The rules themselves (floor, cap, steps, lots, settlement) are in :mod:`.rules`.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from types import MappingProxyType
 
 from app.kernel.errors import Conflict, LockHeld, NotFound
 from app.kernel.locks import NamedLock
-from app.services import auction_rules as rules
 from app.services.actors import Actor
+from app.services.auctions import rules
 from app.services.context import ServiceContext
 from app.services.groups import RUNNING, Group, Ticket, read_tickets
 from app.services.pipeline import Reader

@@ -38,21 +38,14 @@ from typing import Any
 
 from app.kernel.errors import Conflict
 from app.services.context import IST, FixedClock, ServiceContext
-from app.services.demo_chits import Chits, group_start
-from app.services.demo_engine import Engine, Lane, derive
-from app.services.demo_loans import Loans
-from app.services.demo_model import (
-    DEMO_STAFF,
-    Cast,
-    DemoConfig,
-    MemberPlan,
-    StaffLogin,
-    Story,
-)
-from app.services.demo_people import PeopleFactory, kyc_pdf, photo_png
-from app.services.demo_recovery import Recovery
-from app.services.demo_summary import DemoSummary, MemberLogin, summarize
-from app.services.kyc import Upload
+from app.services.demo.chits import Chits, group_start
+from app.services.demo.engine import Engine, Lane, derive
+from app.services.demo.loans import Loans
+from app.services.demo.model import DEMO_STAFF, Cast, DemoConfig, MemberPlan, StaffLogin, Story
+from app.services.demo.people import PeopleFactory, kyc_pdf, photo_png
+from app.services.demo.recovery import Recovery
+from app.services.demo.summary import DemoSummary, MemberLogin, summarize
+from app.services.kyc.service import Upload
 from app.services.ledger import LedgerService
 from app.services.recovery import Case
 from app.services.store import Query

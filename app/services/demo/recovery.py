@@ -21,10 +21,10 @@ from datetime import date, datetime, timedelta
 
 from app.services.actors import SYSTEM
 from app.services.context import IST
-from app.services.demo_engine import Lane
-from app.services.demo_model import Story
-from app.services.recovery import Case
-from app.services.recovery_rules import FORWARD, Stage
+from app.services.demo.engine import Lane
+from app.services.demo.model import Story
+from app.services.recovery import Case, Stage
+from app.services.recovery.rules import FORWARD
 
 LANE = "recovery"
 WEEKS_TO_REACH = {

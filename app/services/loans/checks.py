@@ -9,7 +9,7 @@ from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services import emi as emi_calc
 from app.services.actors import Actor
 from app.services.gate import Verdict
-from app.services.loan_book import DEFAULT_RATE_BPS, LOANS, preview
+from app.services.loans.book import DEFAULT_RATE_BPS, LOANS, preview
 from app.services.money import format_inr, rupees
 from app.services.pipeline import Reader
 from app.services.store import Document

@@ -1,6 +1,6 @@
 """Made-up people for demo data: Indian names and valid, unique personal numbers.
 
-Every number passes the KYC rules (:mod:`app.services.kyc_rules`): mobile numbers
+Every number passes the KYC rules (:mod:`app.services.kyc.rules`): mobile numbers
 ``+91 9XXXXXXXXX``, individual PANs (4th letter ``P``, 5th the surname's initial),
 Aadhaar numbers with a Verhoeff check digit, IFSCs of real bank codes and 11 to 14
 digit account numbers. They are drawn from a seeded ``random.Random``, so a seed
@@ -16,7 +16,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from app.services.kyc_rules import verhoeff_check_digit
+from app.services.kyc.rules import verhoeff_check_digit
 
 
 def _words(text: str) -> tuple[str, ...]:

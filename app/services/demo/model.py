@@ -8,8 +8,8 @@ from datetime import date
 
 from app.kernel.errors import ValidationError
 from app.services.actors import Actor
-from app.services.demo_engine import Engine
-from app.services.demo_people import Person
+from app.services.demo.engine import Engine
+from app.services.demo.people import Person
 
 KYC_STATES = ("approved", "pending", "rejected", "none")
 MAX_GROUPS = 100
