@@ -1,6 +1,6 @@
 """Chit groups and their tickets.
 
-A group is created *forming* with its agreement (:class:`~app.services.auction_rules.
+A group is created *forming* with its agreement (:class:`~app.services.auctions.rules.
 Agreement`), takes members' tickets until it has N of them, and is then *started*
 (*running*). Each period's prize is settled by :mod:`app.services.auctions.service`, which
 advances ``periods_done``; after the N-th period the group is *completed*.

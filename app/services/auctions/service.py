@@ -17,7 +17,7 @@ keyed by the auction's secret key): stable within one auction, unrelated between
 auctions, saying nothing of the member. Bid documents and events carry only the
 alias; the winner's member id is published at close. Since tickets are issued only
 while a group forms, the aliases are computed once per auction and kept
-(:class:`~app.services.auction_model.Roster`); a bid reads only the auction, the
+(:class:`~app.services.auctions.model.Roster`); a bid reads only the auction, the
 group, the bidder's own ticket and the bidder's unpaid dues.
 
 Bids. Only non-prized subscribers with no overdue instalment in the group may bid.
@@ -60,7 +60,6 @@ from app.services.auctions.model import (
     OPEN,
     Auction,
     Bid,
-    Closed,
     Roster,
     Terms,
     auction_id_for,
@@ -85,25 +84,6 @@ from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import LINE, NOTE, clean
 from app.services.topics import reads
-
-__all__ = [
-    "CLOSED",
-    "LOT_RECIPE",
-    "MAX_DURATION_S",
-    "MIN_DURATION_S",
-    "OPEN",
-    "Auction",
-    "AuctionService",
-    "Bid",
-    "BidResult",
-    "BidderStatus",
-    "Closed",
-    "LotCheck",
-    "Room",
-    "Terms",
-    "auction_id_for",
-    "lock_name",
-]
 
 
 @dataclass(frozen=True)

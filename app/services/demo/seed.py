@@ -4,7 +4,7 @@
 (default: the context clock's today), through the real services on the real store
 and WAL, so the WAL, the store and the ledger agree as they would after real use:
 
-* three staff accounts (:data:`~app.services.demo_model.DEMO_STAFF`): an admin, an
+* three staff accounts (:data:`~app.services.demo.model.DEMO_STAFF`): an admin, an
   employee at the desk and a second employee who checks (maker-checker);
 * members with Indian names and valid, unique mobile numbers, PANs, Aadhaar numbers,
   IFSCs and accounts; KYC submitted with a PDF (and sometimes a photo) and approved,
@@ -13,13 +13,13 @@ and WAL, so the WAL, the store and the ledger agree as they would after real use
   instalments), created, filled and started, then one auction a month with several
   bidders, the minutes, the dues, receipts with bank references, prize payouts
   released through the Banker's gate after security (or deduction), late payers and
-  defaulters (:mod:`.demo_chits`);
-* lending capital, and loans in every status with EMIs, some overdue (:mod:`.demo_loans`);
-* recovery cases in every stage, written off by two people (:mod:`.demo_recovery`).
+  defaulters (:mod:`.chits`);
+* lending capital, and loans in every status with EMIs, some overdue (:mod:`.loans`);
+* recovery cases in every stage, written off by two people (:mod:`.recovery`).
 
 For the same sizes, seed and end date, a run always makes the same members, groups,
 tickets, ledger transactions, loans and cases with the same ids (see
-:mod:`.demo_engine`); only what is random by design (auction seeds and alias keys, the
+:mod:`.engine`); only what is random by design (auction seeds and alias keys, the
 PII vault's key, WAL timestamps) differs, so the WAL's head hash differs between runs.
 
 :func:`seed_if_empty` makes a small default set on a data directory with no groups
@@ -41,24 +41,14 @@ from app.services.context import IST, FixedClock, ServiceContext
 from app.services.demo.chits import Chits, group_start
 from app.services.demo.engine import Engine, Lane, derive
 from app.services.demo.loans import Loans
-from app.services.demo.model import DEMO_STAFF, Cast, DemoConfig, MemberPlan, StaffLogin, Story
+from app.services.demo.model import DEMO_STAFF, Cast, DemoConfig, MemberPlan, Story
 from app.services.demo.people import PeopleFactory, kyc_pdf, photo_png
 from app.services.demo.recovery import Recovery
-from app.services.demo.summary import DemoSummary, MemberLogin, summarize
+from app.services.demo.summary import DemoSummary, summarize
 from app.services.kyc.service import Upload
 from app.services.ledger import LedgerService
 from app.services.recovery import Case
 from app.services.store import Query
-
-__all__ = [
-    "DEFAULT_SEED",
-    "DEMO_STAFF",
-    "DemoSummary",
-    "MemberLogin",
-    "StaffLogin",
-    "generate",
-    "seed_if_empty",
-]
 
 DEFAULT_SEED = 2026
 DEFAULT_SIZE = (3, 20, 6)

@@ -1,21 +1,11 @@
-"""The double-entry ledger: receipts, lending capital, balances and reports.
+"""The ledger service: receipts, lending capital, balances and reports.
 
-Public API (other services call these; names are stable):
-
-- pure builders for their ChangeSets (from :mod:`.ledger_postings`): :func:`txn_write`,
-  :func:`dues_writes`, :func:`prize_paid_write`, :func:`loan_disbursed_write`,
-  :func:`emi_received_write`, :func:`penalty_write`, :func:`penalty_received_write`,
-  :func:`capital_write`, account names (:func:`group_cash`, :data:`LENDING_CASH` ...);
-- :class:`LedgerService`: :meth:`~LedgerService.record_receipt`,
-  :meth:`~LedgerService.record_receipts` (a bank statement of :class:`Payment` as one
-  change), :meth:`~LedgerService.add_capital`, and the reads
-  :meth:`~LedgerService.balances`, :meth:`~LedgerService.balance`,
-  :meth:`~LedgerService.pool`, :meth:`~LedgerService.lending_pool`,
-  :meth:`~LedgerService.trial_balance`, :meth:`~LedgerService.balance_sheet`,
-  :meth:`~LedgerService.member_timeline`, :meth:`~LedgerService.period_collections`,
-  :meth:`~LedgerService.dues_for`, :meth:`~LedgerService.overdue`,
-  :meth:`~LedgerService.transactions`, :meth:`~LedgerService.find_receipt`;
-- :func:`check_ledger` for ``tfos ledger check``.
+:class:`LedgerService` records receipts (one, or a bank statement of
+:class:`~.receipts.Payment` as one change) and capital, and reads balances, the trial
+balance and balance sheet, members' timelines and dues, overdue dues, period
+collections and transactions; :func:`check_ledger` is ``tfos ledger check``. The
+pure builders of other services' ledger postings (:func:`~.postings.txn_write`,
+:func:`~.postings.dues_writes`, account names ...) are in :mod:`.postings`.
 
 Receipts are idempotent by bank reference: ``receipts/<bank_ref>`` is created with
 ``expect_version=0``; the same reference with the same payload returns the first
@@ -45,45 +35,17 @@ from app.services.events import CapitalAdded
 from app.services.feeds import Feed
 from app.services.ledger import totals as ledger_totals
 from app.services.ledger.postings import (
-    CAPITAL,
-    CLASSES,
-    COMMISSION_INCOME,
-    COMPANY_CASH,
     DUES,
-    INTEREST_INCOME,
     LEDGER,
     LENDING_CASH,
-    PENALTY_INCOME,
     PERIODS,
     RECEIPTS,
     REF_FIELDS,
-    Line,
-    NewId,
-    account_class,
     account_group,
     capital_write,
-    chitfund,
-    commission_transfer_write,
-    cr,
-    dr,
-    due_id,
-    dues_writes,
-    emi_received_write,
     group_cash,
-    instalment_write,
-    iso_date,
-    loan_account,
-    loan_disbursed_write,
-    natural_balance,
     normalise_bank_ref,
-    penalty_receivable,
-    penalty_received_write,
-    penalty_write,
     period_id,
-    prize_paid_write,
-    receivable,
-    txn_data,
-    txn_write,
 )
 from app.services.ledger.receipts import (
     NothingNew,
@@ -98,7 +60,6 @@ from app.services.ledger.reports import (
     Statements,
     TimelineItem,
     TrialBalance,
-    TrialRow,
     account_balance,
     balance_sheet,
     format_trial_balance,
@@ -109,59 +70,6 @@ from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Query
 from app.services.text import NOTE, clean
 from app.services.topics import reads
-
-__all__ = [
-    "CAPITAL",
-    "CLASSES",
-    "COMMISSION_INCOME",
-    "COMPANY_CASH",
-    "DUES",
-    "INTEREST_INCOME",
-    "LEDGER",
-    "LENDING_CASH",
-    "PENALTY_INCOME",
-    "PERIODS",
-    "RECEIPTS",
-    "REF_FIELDS",
-    "BalanceSheet",
-    "Due",
-    "LedgerService",
-    "Line",
-    "NewId",
-    "Payment",
-    "PeriodCollections",
-    "Receipt",
-    "TimelineItem",
-    "TrialBalance",
-    "TrialRow",
-    "Txn",
-    "account_class",
-    "account_group",
-    "capital_write",
-    "check_ledger",
-    "chitfund",
-    "commission_transfer_write",
-    "cr",
-    "dr",
-    "due_id",
-    "dues_writes",
-    "emi_received_write",
-    "group_cash",
-    "instalment_write",
-    "iso_date",
-    "loan_account",
-    "loan_disbursed_write",
-    "natural_balance",
-    "normalise_bank_ref",
-    "penalty_receivable",
-    "penalty_received_write",
-    "penalty_write",
-    "period_id",
-    "prize_paid_write",
-    "receivable",
-    "txn_data",
-    "txn_write",
-]
 
 STAFF_ROLES: tuple[Role, ...] = ("employee", "admin")
 RECEIPT_KINDS = ("instalment.received", "emi.received", "penalty.received")
@@ -238,7 +146,7 @@ class LedgerService:
     def trial_balance(self) -> TrialBalance:
         """Debit and credit totals of every account. The ledger is scanned once per
         process; later calls add what the WAL has applied since (see
-        :mod:`.ledger_totals`)."""
+        :mod:`.totals`)."""
         return ledger_totals.trial_balance(self.ctx.store, self.ctx.pipeline)
 
     def balances(self) -> dict[str, int]:

@@ -60,15 +60,12 @@ from app.services.ledger.postings import (
 from app.services.loans.book import (
     APPROVED,
     CLOSED,
-    DEFAULT_RATE_BPS,
     DISBURSED,
     LOANS,
-    OPEN,
     RECOMMENDED,
     REJECTABLE,
     REJECTED,
     SCORED,
-    STATUSES,
     SUBMITTED,
     AlreadyRecorded,
     EmiReceipt,
@@ -79,7 +76,6 @@ from app.services.loans.book import (
     first_unpaid,
     loan_dpd,
     preview,
-    prize_exposure,
     risk_inputs,
     row_json,
     row_paid,
@@ -87,11 +83,6 @@ from app.services.loans.book import (
     unpaid_due_dates,
 )
 from app.services.loans.checks import (
-    MAX_AMOUNT,
-    MAX_NOTE,
-    MAX_PURPOSE,
-    MAX_TENURE_MONTHS,
-    MIN_AMOUNT,
     SCORE_FIRST,
     check_checker,
     check_not_own,
@@ -104,48 +95,16 @@ from app.services.loans.checks import (
     require_loan,
     require_status,
 )
-from app.services.loans.reads import LoanDetail, LoanReads, LoanRow, Portfolio, ScheduleRow
+from app.services.loans.reads import LoanReads
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
-
-__all__ = [
-    "APPROVED",
-    "CLOSED",
-    "DEFAULT_RATE_BPS",
-    "DISBURSED",
-    "LOANS",
-    "MAX_AMOUNT",
-    "MAX_NOTE",
-    "MAX_PURPOSE",
-    "MAX_TENURE_MONTHS",
-    "MIN_AMOUNT",
-    "OPEN",
-    "RECOMMENDED",
-    "REJECTABLE",
-    "REJECTED",
-    "SCORED",
-    "STATUSES",
-    "SUBMITTED",
-    "EmiReceipt",
-    "LoanDetail",
-    "LoanRow",
-    "LoanService",
-    "Portfolio",
-    "Preview",
-    "ScheduleRow",
-    "allocate",
-    "loan_dpd",
-    "preview",
-    "prize_exposure",
-    "risk_inputs",
-]
 
 
 class LoanService(LoanReads):
     """Loans from application to closure, and the reads the screens need.
 
     ``on_submitted`` (if set) is called with the loan id after each application is
-    committed; :class:`app.services.loan_queue.LoanQueue` sets it to queue scoring.
+    committed; :class:`app.services.loans.queue.LoanQueue` sets it to queue scoring.
     """
 
     def __init__(
@@ -164,7 +123,7 @@ class LoanService(LoanReads):
     @staticmethod
     def form_terms(amount_text: Any, tenure_text: Any) -> tuple[int, int]:
         """An application form's amount (rupees as typed) and tenure, checked (paise,
-        months); see :func:`~app.services.loan_checks.form_terms`."""
+        months); see :func:`~app.services.loans.checks.form_terms`."""
         return form_terms(amount_text, tenure_text)
 
     @staticmethod
