@@ -12,6 +12,7 @@ from app.kernel.errors import NotFound, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.auctions import rules as auction_rules
 from app.services.auctions.rules import Agreement, Settlement
+from app.services.collections import LEDGER
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.ledger import LedgerService, Payment, Receipt, TrialBalance, check_ledger
 from app.services.ledger import totals as ledger_totals
@@ -20,7 +21,6 @@ from app.services.ledger.postings import (
     COMMISSION_INCOME,
     COMPANY_CASH,
     INTEREST_INCOME,
-    LEDGER,
     LENDING_CASH,
     PENALTY_INCOME,
     Line,

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from app.kernel.errors import Conflict, PermissionDenied
 from app.services.actors import Actor
 from app.services.auctions import rules
+from app.services.collections import AGREEMENT_SIGNATURES
 from app.services.context import ServiceContext
 from app.services.events import AgreementSigned
 from app.services.groups import Group, read_group, read_tickets
@@ -23,7 +24,7 @@ from app.services.money import format_bps, format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
 
-SIGNATURES = "agreement_signatures"
+SIGNATURES = AGREEMENT_SIGNATURES
 
 
 @dataclass(frozen=True)

@@ -33,7 +33,7 @@ GATE_DECISIONS = "bankers_decisions"
 RECOVERY_CASES = "recovery_cases"
 RECOVERY_OPEN = "recovery_open"
 
-STAFF = "staff"
+STAFF_ACCOUNTS = "staff"
 STAFF_USERNAMES = "staff_usernames"
 STAFF_SESSIONS = "staff_sessions"
 STAFF_META = "staff_meta"

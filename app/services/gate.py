@@ -53,6 +53,7 @@ from app.kernel.bankers import BankState, Commitment, Decision, is_safe, request
 from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.auctions import rules
+from app.services.collections import GATE_DECISIONS, GATE_POOLS, GROUPS, LOANS, PAYOUTS
 from app.services.context import ServiceContext
 from app.services.events import (
     BankersRefused,
@@ -76,10 +77,8 @@ from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import LINE, NOTE, clean
 
-DECISIONS = "bankers_decisions"
-GUARDS = "bankers_pools"
-PAYOUTS = "payouts"
-LOANS = "loans"
+DECISIONS = GATE_DECISIONS
+GUARDS = GATE_POOLS
 PENDING, RELEASED = "pending", "released"
 
 
@@ -187,7 +186,7 @@ class BankersGate:
         return BankState(available, tuple(commitments))
 
     def _all_pools(self) -> set[str]:
-        groups = {group_cash(d.id) for d in self.ctx.store.query(Query("groups"))}
+        groups = {group_cash(d.id) for d in self.ctx.store.query(Query(GROUPS))}
         return {LENDING_CASH, *groups}
 
     # -- decisions --------------------------------------------------------------------

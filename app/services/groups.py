@@ -25,6 +25,7 @@ from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from app.services import topics
 from app.services.actors import Actor
 from app.services.auctions.rules import Agreement
+from app.services.collections import GROUPS, MEMBERS, TICKETS
 from app.services.context import ServiceContext
 from app.services.emi import add_months
 from app.services.events import GroupCreated, GroupStarted, TicketEnrolled
@@ -186,11 +187,11 @@ def ticket_id(group_id: str, ticket_no: int) -> str:
 
 
 def tickets_query(group_id: str) -> Query:
-    return Query("tickets").where("group_id", "==", group_id).order_by("ticket_no")
+    return Query(TICKETS).where("group_id", "==", group_id).order_by("ticket_no")
 
 
 def read_group(reader: Reader, group_id: str) -> Group:
-    return Group.from_doc(reader.require("groups", group_id, "chit group"))
+    return Group.from_doc(reader.require(GROUPS, group_id, "chit group"))
 
 
 def visible_group(reader: Reader, actor: Actor, member_id: str, group_id: str) -> Group:
@@ -205,7 +206,7 @@ def visible_group(reader: Reader, actor: Actor, member_id: str, group_id: str) -
 
 
 def _ticket_query(group_id: str, member_id: str) -> Query:
-    return Query("tickets").where("group_id", "==", group_id).where("member_id", "==", member_id)
+    return Query(TICKETS).where("group_id", "==", group_id).where("member_id", "==", member_id)
 
 
 def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
@@ -213,7 +214,7 @@ def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
 
 
 def require_active_member(reader: Reader, member_id: str) -> Document:
-    member = reader.require("members", member_id, "member")
+    member = reader.require(MEMBERS, member_id, "member")
     if member.data.get("status", "active") != "active":
         raise Conflict(
             f"Member {member_id} has been removed and cannot hold a ticket.",
@@ -231,7 +232,7 @@ def _ticket_write(group_id: str, ticket_no: int, member_id: str, at: str) -> Wri
         "security": None,
         "enrolled_at": at,
     }
-    return Write("set", "tickets", ticket_id(group_id, ticket_no), data, expect_version=0)
+    return Write("set", TICKETS, ticket_id(group_id, ticket_no), data, expect_version=0)
 
 
 class GroupService:
@@ -292,7 +293,7 @@ class GroupService:
         }
 
         def work(reader: Reader) -> ChangeSet:
-            writes = [Write("set", "groups", group_id, data, expect_version=0)]
+            writes = [Write("set", GROUPS, group_id, data, expect_version=0)]
             if foreman_member_id:
                 require_active_member(reader, foreman_member_id)
                 writes.append(_ticket_write(group_id, 1, foreman_member_id, now))
@@ -313,7 +314,7 @@ class GroupService:
             now = self.ctx.clock.now().isoformat()
             writes = [
                 _ticket_write(group_id, number, member_id, now),
-                Write("update", "groups", group_id, {"tickets_issued": number}),
+                Write("update", GROUPS, group_id, {"tickets_issued": number}),
             ]
             tid = ticket_id(group_id, number)
             return ChangeSet.of(TicketEnrolled(group_id, tid), tid, writes, why), tid
@@ -338,7 +339,7 @@ class GroupService:
                 )
             now = self.ctx.clock.now().isoformat()
             change = {"status": RUNNING, "started_at": now, "started_by": actor.id}
-            write = Write("update", "groups", group_id, change)
+            write = Write("update", GROUPS, group_id, change)
             return ChangeSet.of(GroupStarted(group_id), group_id, [write], why)
 
         self.ctx.pipeline.transact(actor, work)
@@ -347,14 +348,14 @@ class GroupService:
     # -- reads --------------------------------------------------------------------
 
     def get_group(self, group_id: str) -> Group:
-        doc = self.ctx.store.get("groups", group_id)
+        doc = self.ctx.store.get(GROUPS, group_id)
         if doc is None:
             raise NotFound(f"No chit group with id {group_id!r}.")
         return Group.from_doc(doc)
 
     @reads(topics.GROUPS)
     def list_groups(self, status: str | None = None) -> list[Group]:
-        query = Query("groups")
+        query = Query(GROUPS)
         if status is not None:
             if status not in STATUSES:
                 raise ValidationError(f"Unknown group status {status!r}; use one of {STATUSES}.")
@@ -371,7 +372,7 @@ class GroupService:
         return Ticket.from_doc(docs[0]) if docs else None
 
     def member_tickets(self, member_id: str) -> list[Ticket]:
-        docs = self.ctx.store.query(Query("tickets").where("member_id", "==", member_id))
+        docs = self.ctx.store.query(Query(TICKETS).where("member_id", "==", member_id))
         return [Ticket.from_doc(d) for d in docs]
 
     def progress(self, group_id: str) -> CycleProgress:
@@ -415,7 +416,7 @@ class GroupService:
         return self._health()
 
     def _ticket(self, tid: str) -> Ticket:
-        doc = self.ctx.store.get("tickets", tid)
+        doc = self.ctx.store.get(TICKETS, tid)
         if doc is None:
             raise NotFound(f"No ticket with id {tid!r}.")
         return Ticket.from_doc(doc)
@@ -456,7 +457,7 @@ def _check_can_enroll(reader: Reader, group: Group, member_id: str) -> None:
         )
     require_active_member(reader, member_id)
     held = reader.query(
-        Query("tickets").where("group_id", "==", group.id).where("member_id", "==", member_id)
+        Query(TICKETS).where("group_id", "==", group.id).where("member_id", "==", member_id)
     )
     if held:
         raise Conflict(

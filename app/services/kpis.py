@@ -40,6 +40,7 @@ from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from app.services import topics
+from app.services.collections import GROUPS, LOANS, MEMBERS, PAYOUTS, PERIODS, TICKETS
 from app.services.context import ServiceContext
 from app.services.credit import LoanExposure, ParResult, par
 from app.services.groups import COMPLETED, FORMING, Group
@@ -51,10 +52,8 @@ from app.services.kpi_series import (
     pool_history,
 )
 from app.services.ledger import Due, LedgerService
-from app.services.ledger.postings import PERIODS
 from app.services.loans import DISBURSED
-from app.services.loans.book import LOANS, loan_dpd
-from app.services.members import MEMBERS
+from app.services.loans.book import loan_dpd
 from app.services.money import format_bps, format_inr, ratio_bps
 from app.services.store import Document, Query
 from app.services.topics import reads
@@ -316,9 +315,9 @@ class KpiService:
 
     def _facts(self, day: date) -> _Facts:
         store = self.ctx.store
-        groups = [Group.from_doc(d) for d in store.stream(Query("groups"))]
+        groups = [Group.from_doc(d) for d in store.stream(Query(GROUPS))]
         groups.sort(key=lambda g: (g.created_at, g.name, g.id))
-        tickets = list(store.stream(Query("tickets")))
+        tickets = list(store.stream(Query(TICKETS)))
         return _Facts(groups, tickets, self.ledger.overdue(day), self.ledger.balances())
 
     def _loan_book(self, day: date) -> list[LoanExposure]:
@@ -346,7 +345,7 @@ class KpiService:
         by_id = {g.id: g for g in groups}
         payouts = {
             (d.data["group_id"], d.data["member_id"]): d.data
-            for d in self.ctx.store.stream(Query("payouts"))
+            for d in self.ctx.store.stream(Query(PAYOUTS))
         }
         owed_by_group: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for t in tickets:

@@ -17,6 +17,7 @@ from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services.actors import Actor
+from app.services.collections import MEMBER_PHONES, MEMBERS
 from app.services.context import ServiceContext
 from app.services.events import MemberEnrolled
 from app.services.kyc.rules import KycFieldError, mask_phone, validate_name, validate_phone
@@ -24,8 +25,7 @@ from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean
 
-MEMBERS = "members"
-PHONES = "member_phones"
+PHONES = MEMBER_PHONES
 KYC_STATUSES = ("none", "pending", "approved", "rejected")
 MEMBER_STATUSES = ("active", "removed")
 

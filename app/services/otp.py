@@ -43,11 +43,12 @@ from typing import Any
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
+from app.services.collections import MEMBER_SESSIONS, MEMBERS, OTP_CODES
 from app.services.context import ServiceContext
 from app.services.events import CodeIssued, CodeRequested, MemberSignedIn
 from app.services.feeds import Feed
 from app.services.kyc.rules import mask_phone, validate_phone
-from app.services.members import MEMBERS, Member, MemberService
+from app.services.members import Member, MemberService
 from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, network_of
 from app.services.pipeline import ChangeSet, Reader
 from app.services.sms import BackgroundSender, SmsSender
@@ -56,8 +57,8 @@ from app.services.text import LINE, clean
 
 __all__ = ["Limit", "OtpLimits", "OtpService", "TooManyRequests"]
 
-CODES = "otp_codes"
-SESSIONS = "member_sessions"
+CODES = OTP_CODES
+SESSIONS = MEMBER_SESSIONS
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
 TRIES_PER_NETWORK = 5

@@ -62,7 +62,7 @@ COLLECTION_TOPICS: dict[str, frozenset[str]] = {
     c.GATE_POOLS: frozenset({GATE}),
     c.GATE_DECISIONS: frozenset({GATE}),
     c.RECOVERY_CASES: frozenset({RECOVERY}),
-    c.STAFF: frozenset({STAFF}),
+    c.STAFF_ACCOUNTS: frozenset({STAFF}),
 }
 """Which topics a change to each collection touches; collections not named here
 (sessions, sign-in codes, token indexes) touch none."""

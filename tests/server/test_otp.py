@@ -13,9 +13,10 @@ import pytest
 from app.bootstrap import Runtime
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
 from app.services.actors import Actor
+from app.services.collections import MEMBERS
 from app.services.context import FixedClock
 from app.services.kyc.rules import mask_phone
-from app.services.members import MEMBERS, Member, MemberService
+from app.services.members import Member, MemberService
 from app.services.otp import TRIES_PER_NETWORK, Limit, OtpLimits, OtpService, TooManyRequests
 from app.services.otp_limits import network_of
 from app.services.pipeline import ChangeSet

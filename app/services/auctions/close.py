@@ -27,6 +27,7 @@ from app.services.auctions.model import (
     lock_name,
     tied_aliases,
 )
+from app.services.collections import AUCTIONS, GROUPS, MINUTES, PAYOUTS, TICKETS
 from app.services.events import AuctionClosed, ForemanPeriodSettled
 from app.services.groups import COMPLETED, Group, Ticket, read_group, read_tickets
 from app.services.ledger.postings import dues_writes
@@ -117,7 +118,7 @@ class AuctionClosing(AuctionBase):
             "forced": force_reason or None,
         }
         minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
-        writes = [Write("update", "auctions", auction_id, closing)]
+        writes = [Write("update", AUCTIONS, auction_id, closing)]
         writes += self._settlement_writes(
             group,
             tickets,
@@ -128,8 +129,8 @@ class AuctionClosing(AuctionBase):
         )
         event = _settled(AuctionClosed, group, auction_id, outcome, settlement)
         change = ChangeSet.of(event, auction_id, writes, force_reason)
-        doc = reader.require("auctions", auction_id, "auction")
-        closed = Auction.from_doc(Document("auctions", auction_id, {**doc.data, **closing}, 0))
+        doc = reader.require(AUCTIONS, auction_id, "auction")
+        closed = Auction.from_doc(Document(AUCTIONS, auction_id, {**doc.data, **closing}, 0))
         return change, Closed(
             closed, settlement, outcome.winner_member_id, auction_id, outcome.decided_by
         )
@@ -179,18 +180,16 @@ class AuctionClosing(AuctionBase):
         if period == group.members:
             done["status"] = COMPLETED  # type: ignore[assignment]
         return [
-            Write("set", "minutes", aid, minutes, expect_version=0),
+            Write("set", MINUTES, aid, minutes, expect_version=0),
             Write(
                 "set",
-                "payouts",
+                PAYOUTS,
                 aid,
                 _payout(group, winner_ticket, settlement, today, deadline, now),
                 expect_version=0,
             ),
-            Write(
-                "update", "tickets", winner_ticket.id, {"prized_period": period, "prized_at": now}
-            ),
-            Write("update", "groups", group.id, done),
+            Write("update", TICKETS, winner_ticket.id, {"prized_period": period, "prized_at": now}),
+            Write("update", GROUPS, group.id, done),
             *dues_writes(
                 group.id,
                 period,
@@ -225,7 +224,7 @@ class AuctionClosing(AuctionBase):
             raise Conflict(f"Group {group.name!r}'s foreman does not take period 1; auction it.")
         check_period(group, 1, self.ctx.clock.today())
         aid = auction_id_for(group_id, 1)
-        if reader.get("auctions", aid) is not None:
+        if reader.get(AUCTIONS, aid) is not None:
             raise Conflict(f"Period 1 of group {group.name!r} is already settled.")
         tickets = read_tickets(reader, group_id)
         foreman = group.foreman_member_id
@@ -253,12 +252,12 @@ class AuctionClosing(AuctionBase):
             "decided_by": "foreman's ticket",
             "lot": None,
         }
-        auction = Auction.from_doc(Document("auctions", aid, data, 1))
+        auction = Auction.from_doc(Document(AUCTIONS, aid, data, 1))
         outcome = _Outcome("", foreman, 0, "foreman's ticket", None)
         known = {t.member_id for t in tickets}
         attending = sorted({foreman, *(m for m in present if m in known)})
         minutes = _minutes(group, auction, outcome, settlement, attending, now, actor)
-        writes = [Write("set", "auctions", aid, data, expect_version=0)]
+        writes = [Write("set", AUCTIONS, aid, data, expect_version=0)]
         writes += self._settlement_writes(group, tickets, foreman, settlement, minutes)
         event = _settled(ForemanPeriodSettled, group, aid, outcome, settlement)
         change = ChangeSet.of(event, aid, writes, reason)
@@ -268,7 +267,7 @@ class AuctionClosing(AuctionBase):
 def _deducted_payouts(reader: Reader, group_id: str) -> dict[str, str]:
     """Members of the group whose released prize kept their future instalments in the
     pool, each with that payout's id (their later dues are settled from it)."""
-    payouts = reader.query(Query("payouts").where("group_id", "==", group_id))
+    payouts = reader.query(Query(PAYOUTS).where("group_id", "==", group_id))
     return {
         p.data["member_id"]: p.id
         for p in payouts

@@ -21,6 +21,7 @@ from app.kernel.errors import Conflict, LockHeld, NotFound
 from app.kernel.locks import NamedLock
 from app.services.actors import Actor
 from app.services.auctions import rules
+from app.services.collections import AUCTIONS, BIDS, DUES
 from app.services.context import ServiceContext
 from app.services.groups import RUNNING, Group, Ticket, read_tickets
 from app.services.pipeline import Reader
@@ -202,7 +203,7 @@ class AuctionBase:
         )
 
     def get_auction(self, auction_id: str) -> Auction:
-        doc = self.ctx.store.get("auctions", auction_id)
+        doc = self.ctx.store.get(AUCTIONS, auction_id)
         if doc is None:
             raise NotFound(f"No auction with id {auction_id!r}.")
         return Auction.from_doc(doc)
@@ -211,18 +212,18 @@ class AuctionBase:
         return self._open_auction_and_doc(reader, auction_id)[0]
 
     def _open_auction_and_doc(self, reader: Reader, auction_id: str) -> tuple[Auction, Document]:
-        doc = reader.require("auctions", auction_id, "auction")
+        doc = reader.require(AUCTIONS, auction_id, "auction")
         auction = Auction.from_doc(doc)
         if auction.status != OPEN:
             raise Conflict(f"The auction {auction_id} is closed.", hint="The bid was not recorded.")
         return auction, doc
 
     def _bids(self, reader: Reader, auction_id: str) -> list[Bid]:
-        docs = reader.query(Query("bids").where("auction_id", "==", auction_id))
+        docs = reader.query(Query(BIDS).where("auction_id", "==", auction_id))
         return sorted((Bid.from_doc(d) for d in docs), key=lambda b: b.n)
 
     def _aliases(self, reader: Reader, auction_id: str, tickets: list[Ticket]) -> dict[str, str]:
-        doc = reader.require("auctions", auction_id, "auction")
+        doc = reader.require(AUCTIONS, auction_id, "auction")
         return dict(self._roster(reader, doc, lambda: tickets).aliases)
 
     def _roster(
@@ -244,7 +245,7 @@ class AuctionBase:
         return roster
 
     def _seed(self, reader: Reader, auction_id: str) -> str:
-        doc = reader.require("auctions", auction_id, "auction")
+        doc = reader.require(AUCTIONS, auction_id, "auction")
         if doc.data.get("seed"):
             return str(doc.data["seed"])
         return self.ctx.pii.unseal(doc.data["seed_sealed"], context=f"auction-seed:{auction_id}")
@@ -268,7 +269,7 @@ def check_period(group: Group, period: int, today: date) -> None:
 
 def defaulters(reader: Reader, group_id: str, today: date) -> set[str]:
     """Members of the group with an instalment due before today and still unpaid."""
-    query = Query("dues").where("group_id", "==", group_id).where("status", "==", "due")
+    query = Query(DUES).where("group_id", "==", group_id).where("status", "==", "due")
     return {
         d.data["member_id"]
         for d in reader.query(query)
@@ -279,7 +280,7 @@ def defaulters(reader: Reader, group_id: str, today: date) -> set[str]:
 def is_defaulter(reader: Reader, group_id: str, member_id: str, today: date) -> bool:
     """:func:`defaulters` for one member: reads only that member's unpaid dues."""
     query = (
-        Query("dues")
+        Query(DUES)
         .where("group_id", "==", group_id)
         .where("member_id", "==", member_id)
         .where("status", "==", "due")

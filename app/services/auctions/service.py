@@ -68,7 +68,7 @@ from app.services.auctions.model import (
     lock_name,
     tied_aliases,
 )
-from app.services.collections import AUCTIONS, BIDS, MEMBERS
+from app.services.collections import AUCTIONS, BIDS, MEMBERS, MINUTES, TICKETS
 from app.services.events import AuctionOpened, AuctionResumed, BidPlaced
 from app.services.feeds import Feed
 from app.services.groups import (
@@ -188,7 +188,7 @@ class AuctionService(AuctionClosing):
     ) -> tuple[ChangeSet, Document]:
         aid = auction_id_for(group_id, period)
         group = read_group(reader, group_id)
-        existing = reader.get("auctions", aid)
+        existing = reader.get(AUCTIONS, aid)
         if existing is not None:
             return self._resume_change(actor, existing, reason)
         _check_can_open(group, period, self.ctx.clock.today())
@@ -219,15 +219,15 @@ class AuctionService(AuctionClosing):
             "bids_count": 0,
             "opened_by": actor.id,
         }
-        write = Write("set", "auctions", aid, data, expect_version=0)
-        return ChangeSet.of(event, aid, [write], reason), Document("auctions", aid, data, 1)
+        write = Write("set", AUCTIONS, aid, data, expect_version=0)
+        return ChangeSet.of(event, aid, [write], reason), Document(AUCTIONS, aid, data, 1)
 
     def _resume_change(
         self, actor: Actor, doc: Document, reason: str
     ) -> tuple[ChangeSet, Document]:
         if doc.data["status"] != OPEN:
             raise Conflict(f"The auction {doc.id} is already closed.")
-        write = Write("update", "auctions", doc.id, {"resumed_by": actor.id})
+        write = Write("update", AUCTIONS, doc.id, {"resumed_by": actor.id})
         return ChangeSet.of(AuctionResumed(doc.id, actor.id), doc.id, [write], reason), doc
 
     def session_holder(self, group_id: str) -> str | None:
@@ -284,10 +284,10 @@ class AuctionService(AuctionClosing):
         )
         best = {"alias": auction.best_alias if joins_at_cap else alias, "discount": discount}
         writes = [
-            Write("set", "bids", bid.id, _bid_json(bid), expect_version=0),
+            Write("set", BIDS, bid.id, _bid_json(bid), expect_version=0),
             Write(
                 "update",
-                "auctions",
+                AUCTIONS,
                 auction_id,
                 {"best": best, "bids_count": n, "ends_at": ends_at.isoformat()},
             ),
@@ -383,15 +383,15 @@ class AuctionService(AuctionClosing):
         return Feed(query.where("period", "==", auction.period))
 
     def list_auctions(self, group_id: str) -> list[Auction]:
-        docs = self.ctx.store.query(Query("auctions").where("group_id", "==", group_id))
+        docs = self.ctx.store.query(Query(AUCTIONS).where("group_id", "==", group_id))
         return sorted((Auction.from_doc(d) for d in docs), key=lambda a: a.period)
 
     def bids(self, auction_id: str) -> list[Bid]:
-        query = Query("bids").where("auction_id", "==", auction_id)
+        query = Query(BIDS).where("auction_id", "==", auction_id)
         return sorted((Bid.from_doc(d) for d in self.ctx.store.query(query)), key=lambda b: b.n)
 
     def minutes(self, auction_id: str) -> dict[str, Any]:
-        doc = self.ctx.store.get("minutes", auction_id)
+        doc = self.ctx.store.get(MINUTES, auction_id)
         if doc is None:
             raise NotFound(f"No minutes for auction {auction_id!r} (is it closed?).")
         return doc.data
@@ -399,7 +399,7 @@ class AuctionService(AuctionClosing):
     def bidder_status(self, auction_id: str, member_id: str) -> BidderStatus:
         """The member's own alias and whether they may bid now (for the member's screen)."""
         reader = Reader(self.ctx.store)
-        doc = reader.require("auctions", auction_id, "auction")
+        doc = reader.require(AUCTIONS, auction_id, "auction")
         auction = Auction.from_doc(doc)
         group = read_group(reader, auction.group_id)
         roster = self._roster(reader, doc)
@@ -420,7 +420,7 @@ class AuctionService(AuctionClosing):
         d = self.get_auction(auction_id)
         if d.status != CLOSED:
             raise Conflict("The seed is revealed only when the auction closes; verify it then.")
-        seed, lot = d.seed or "", self.ctx.store.get("auctions", auction_id)
+        seed, lot = d.seed or "", self.ctx.store.get(AUCTIONS, auction_id)
         published = lot.data.get("lot") if lot else None
         matches = _seed_matches(seed, d.seed_hash)
         if published is None:
@@ -447,7 +447,7 @@ def _check_can_open(group: Group, period: int, today: date) -> None:
 def _held_ticket(reader: Reader, roster: Roster, member_id: str) -> Ticket | None:
     """The member's ticket, read (so the transaction depends on it) by its id."""
     ticket_id = roster.ticket_ids.get(member_id)
-    doc = reader.get("tickets", ticket_id) if ticket_id else None
+    doc = reader.get(TICKETS, ticket_id) if ticket_id else None
     if doc is None or doc.data.get("member_id") != member_id:
         return None
     return Ticket.from_doc(doc)

@@ -35,6 +35,7 @@ from typing import Any
 from app.kernel.errors import Conflict
 from app.services.actors import Actor
 from app.services.auctions import Closed, rules
+from app.services.collections import DUES, PAYOUTS
 from app.services.demo.engine import Lane
 from app.services.demo.model import DemoConfig, MemberPlan, Story
 from app.services.emi import add_months
@@ -267,7 +268,7 @@ class Chits:
         """Members who may bid today: not prized and nothing overdue in the group."""
         today = lane.ctx.clock.today().isoformat()
         store = lane.ctx.store
-        due = Query("dues").where("group_id", "==", group.id).where("status", "==", "due")
+        due = Query(DUES).where("group_id", "==", group.id).where("status", "==", "due")
         late = {d.data["member_id"] for d in store.query(due) if d.data["due_date"] < today}
         tickets = lane.groups.tickets(group.id)
         return [t.member_id for t in tickets if not t.prized and t.member_id not in late]
@@ -409,7 +410,7 @@ class Chits:
         )
 
     def _release(self, lane: Lane, group: GroupPlan, payout_id: str, first: bool) -> str:
-        payout = lane.ctx.store.get("payouts", payout_id)
+        payout = lane.ctx.store.get(PAYOUTS, payout_id)
         if payout is None or payout.data["status"] != "pending":
             return "done"
         paid = payout.data["amount"] - deduction(payout)

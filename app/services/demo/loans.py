@@ -27,11 +27,12 @@ from typing import Any
 
 from app.kernel.errors import Conflict
 from app.services.actors import SYSTEM
+from app.services.collections import LOANS
 from app.services.demo.engine import Lane
 from app.services.demo.model import MemberPlan, Story
 
 RUPEE = 100
-LANE = "loans"
+LANE = LOANS
 EMI_LANES = 4
 PURPOSES = (
     "Daughter's wedding",

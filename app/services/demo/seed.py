@@ -37,6 +37,7 @@ from functools import partial
 from typing import Any
 
 from app.kernel.errors import Conflict
+from app.services.collections import GROUPS, MEMBERS, STAFF_ACCOUNTS
 from app.services.context import IST, FixedClock, ServiceContext
 from app.services.demo.chits import Chits, group_start
 from app.services.demo.engine import Engine, Lane, derive
@@ -67,7 +68,7 @@ Progress = Callable[[str], None]
 def seed_if_empty(ctx: ServiceContext, progress: Progress | None = None) -> DemoSummary | None:
     """Seed :data:`DEFAULT_SIZE` demo data when the store has no groups, no staff and
     no members; otherwise do nothing and return None."""
-    if any(_has(ctx, collection) for collection in ("groups", "staff", "members")):
+    if any(_has(ctx, collection) for collection in (GROUPS, STAFF_ACCOUNTS, MEMBERS)):
         return None
     groups, members, months = DEFAULT_SIZE
     return generate(
@@ -324,7 +325,7 @@ def _has(ctx: ServiceContext, collection: str) -> bool:
 
 
 def _require_empty(ctx: ServiceContext) -> None:
-    found = [c for c in ("staff", "members", "groups") if _has(ctx, c)]
+    found = [c for c in (STAFF_ACCOUNTS, MEMBERS, GROUPS) if _has(ctx, c)]
     if found:
         raise Conflict(
             f"The data directory {ctx.data_dir} already has {', '.join(found)}; demo data is "

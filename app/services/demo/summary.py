@@ -7,9 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.services.collections import AUCTIONS, BIDS, LEDGER, PAYOUTS
 from app.services.demo.model import DEMO_STAFF, KYC_STATES, StaffLogin, Story
 from app.services.ledger import check_ledger
-from app.services.ledger.postings import LEDGER
 from app.services.loans import STATUSES as LOAN_STATUSES
 from app.services.recovery import STAGES
 from app.services.recovery.service import CASES
@@ -145,8 +145,8 @@ def count_everything(ctx: ServiceContext) -> dict[str, dict[str, int]]:
         return {v: ctx.store.count(Query(collection).where(path, "==", v)) for v in values}
 
     activity = {
-        "auctions": ctx.store.count(Query("auctions").where("status", "==", "closed")),
-        "bids": ctx.store.count(Query("bids")),
+        "auctions": ctx.store.count(Query(AUCTIONS).where("status", "==", "closed")),
+        "bids": ctx.store.count(Query(BIDS)),
         "receipts": ctx.store.count(Query(LEDGER).where("kind", "==", TXN_KINDS[0])),
         "emis": ctx.store.count(Query(LEDGER).where("kind", "==", TXN_KINDS[1])),
         "ledger_txns": ctx.store.count(Query(LEDGER)),
@@ -174,7 +174,7 @@ def _member_logins(
             seen.add(member_id)
             found.append(MemberLogin(plan.person.name, plan.person.phone, note))
 
-    released = ctx.store.query(Query("payouts").where("status", "==", "released"))
+    released = ctx.store.query(Query(PAYOUTS).where("status", "==", "released"))
     for payout in sorted(released, key=lambda d: d.id)[:1]:
         add(payout.data["member_id"], "won a prize")
     for loan in loans.loans:

@@ -49,6 +49,7 @@ from app.kernel.errors import (
 from app.kernel.files import PRIVATE_DIR, write_durably
 from app.services import topics
 from app.services.actors import Actor
+from app.services.collections import AADHAAR_TOKENS, KYC, MEMBERS, PAN_TOKENS
 from app.services.context import ServiceContext
 from app.services.events import KycApproved, KycRejected, KycRevealed, KycSubmitted
 from app.services.kyc.rules import (
@@ -61,15 +62,11 @@ from app.services.kyc.rules import (
     mask_phone,
     validate_submission,
 )
-from app.services.members import MEMBERS
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import FILE_NAME, NOTE, clean, normalise
 from app.services.topics import reads
 
-KYC = "kyc"
-AADHAAR_TOKENS = "aadhaar_tokens"
-PAN_TOKENS = "pan_tokens"
 _ONE_MEMBER_EACH = (("aadhaar_token", AADHAAR_TOKENS, "Aadhaar"), ("pan_token", PAN_TOKENS, "PAN"))
 """Numbers held by one member only: the KYC field with the token, its index, its name."""
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024

@@ -42,13 +42,9 @@ from typing import Any, NamedTuple, Protocol
 
 from app.kernel.errors import ValidationError
 from app.services.auctions.rules import Settlement
+from app.services.collections import DUES, LEDGER, PERIODS
 from app.services.money import format_inr
 from app.services.store import Write
-
-LEDGER = "ledger_txns"
-DUES = "dues"
-RECEIPTS = "receipts"
-PERIODS = "ledger_periods"
 
 COMPANY_CASH = "cash:company"
 LENDING_CASH = "cash:lending"

@@ -19,11 +19,9 @@ from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
+from app.services.collections import DUES, PERIODS, RECEIPTS
 from app.services.events import ReceiptRecorded, ReceiptsImported
 from app.services.ledger.postings import (
-    DUES,
-    PERIODS,
-    RECEIPTS,
     NewId,
     commission_transfer_write,
     due_id,

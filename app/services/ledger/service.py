@@ -29,17 +29,13 @@ from typing import Any
 from app.kernel.errors import NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor, Role
-from app.services.collections import GROUPS
+from app.services.collections import DUES, GROUPS, LEDGER, PERIODS, RECEIPTS
 from app.services.context import ServiceContext
 from app.services.events import CapitalAdded
 from app.services.feeds import Feed
 from app.services.ledger import totals as ledger_totals
 from app.services.ledger.postings import (
-    DUES,
-    LEDGER,
     LENDING_CASH,
-    PERIODS,
-    RECEIPTS,
     REF_FIELDS,
     account_group,
     capital_write,

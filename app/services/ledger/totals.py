@@ -24,7 +24,7 @@ from typing import Any
 
 from app.kernel.errors import KnownError
 from app.kernel.wal_scan import read_records
-from app.services.ledger.postings import LEDGER
+from app.services.collections import LEDGER
 from app.services.ledger.reports import TrialBalance, TrialRow
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore, Query

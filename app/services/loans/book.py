@@ -16,12 +16,11 @@ from app.kernel.errors import ValidationError
 from app.services import credit
 from app.services import emi as emi_calc
 from app.services.actors import Actor
+from app.services.collections import DUES, GROUPS, LOANS, MEMBERS, PAYOUTS, RECEIPTS, TICKETS
 from app.services.context import IST, ServiceContext
-from app.services.ledger.postings import DUES, RECEIPTS
 from app.services.money import format_inr
 from app.services.store import Document, Query, Write
 
-LOANS = "loans"
 SUBMITTED, SCORED, RECOMMENDED, APPROVED = "submitted", "scored", "recommended", "approved"
 REJECTED, DISBURSED, CLOSED = "rejected", "disbursed", "closed"
 STATUSES = (SUBMITTED, SCORED, RECOMMENDED, APPROVED, REJECTED, DISBURSED, CLOSED)
@@ -89,7 +88,7 @@ class EmiReceipt:
 def risk_inputs(ctx: ServiceContext, loan: Document, today: date) -> credit.RiskInputs:
     """Gather the score's inputs for ``loan`` from the store, as of ``today``."""
     store, member_id = ctx.store, loan.data["member_id"]
-    member = store.get("members", member_id)
+    member = store.get(MEMBERS, member_id)
     dues = store.query(Query(DUES).where("member_id", "==", member_id))
     others = [
         d for d in store.query(Query(LOANS).where("member_id", "==", member_id)) if d.id != loan.id
@@ -145,13 +144,13 @@ def _history_figures(items: list[tuple[date, date | None]], today: date) -> tupl
 
 def prize_exposure(ctx: ServiceContext, member_id: str) -> tuple[bool, int, int]:
     """(is prized, future gross instalments owed on prized tickets, security held)."""
-    tickets = ctx.store.query(Query("tickets").where("member_id", "==", member_id))
+    tickets = ctx.store.query(Query(TICKETS).where("member_id", "==", member_id))
     prized = [t for t in tickets if t.data.get("prized_period") is not None]
     if not prized:
         return False, 0, 0
-    payouts = ctx.store.query(Query("payouts").where("member_id", "==", member_id))
+    payouts = ctx.store.query(Query(PAYOUTS).where("member_id", "==", member_id))
     deducted = {p.data["group_id"] for p in payouts if p.data.get("deduct_future")}
-    groups = ctx.store.get_many("groups", {t.data["group_id"] for t in prized})
+    groups = ctx.store.get_many(GROUPS, {t.data["group_id"] for t in prized})
     owed = 0
     for ticket in prized:
         group = groups.get(ticket.data["group_id"])

@@ -8,8 +8,9 @@ from typing import Any
 from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services import emi as emi_calc
 from app.services.actors import Actor
+from app.services.collections import LOANS, MEMBERS
 from app.services.gate import Verdict
-from app.services.loans.book import DEFAULT_RATE_BPS, LOANS, preview
+from app.services.loans.book import DEFAULT_RATE_BPS, preview
 from app.services.money import format_inr, rupees
 from app.services.pipeline import Reader
 from app.services.store import Document
@@ -121,7 +122,7 @@ def checked_note(note: str, *, required: bool, what: str = "note") -> str:
 
 
 def require_active_member(reader: Reader, member_id: str) -> Document:
-    member = reader.require("members", member_id, "member")
+    member = reader.require(MEMBERS, member_id, "member")
     if member.data.get("status", "active") != "active":
         raise Conflict(f"Member {member_id} has been removed and cannot take a loan.")
     return member

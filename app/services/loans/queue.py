@@ -32,8 +32,9 @@ from typing import Any
 from app.kernel.errors import Conflict
 from app.kernel.scheduler import Job, LoanScheduler, Priority
 from app.services.actors import SYSTEM
+from app.services.collections import LOANS
 from app.services.context import ServiceContext
-from app.services.loans.book import LOANS, SUBMITTED
+from app.services.loans.book import SUBMITTED
 from app.services.loans.service import LoanService
 from app.services.store import Query
 

@@ -9,9 +9,10 @@ from typing import Any
 
 from app.kernel.errors import NotFound, ValidationError
 from app.services import credit, topics
+from app.services.collections import LOANS, MEMBERS
 from app.services.context import ServiceContext
 from app.services.feeds import Feed
-from app.services.loans.book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loans.book import DISBURSED, OPEN, STATUSES, loan_dpd, schedule_of
 from app.services.store import Document, Query
 from app.services.topics import reads
 
@@ -116,7 +117,7 @@ class LoanReads:
         return self._rows(docs)
 
     def _rows(self, docs: list[Document]) -> list[LoanRow]:
-        members = self.ctx.store.get_many("members", {d.data["member_id"] for d in docs})
+        members = self.ctx.store.get_many(MEMBERS, {d.data["member_id"] for d in docs})
         today = self.ctx.clock.today()
         return [_loan_row(d, members.get(d.data["member_id"]), today) for d in docs]
 
@@ -124,7 +125,7 @@ class LoanReads:
     def detail(self, loan_id: str) -> LoanDetail:
         doc = self.get(loan_id)
         d = doc.data
-        member = self.ctx.store.get("members", d["member_id"])
+        member = self.ctx.store.get(MEMBERS, d["member_id"])
         row = _loan_row(doc, member, self.ctx.clock.today())
         score = d.get("score") or {}
         return LoanDetail(

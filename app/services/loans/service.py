@@ -38,6 +38,7 @@ from app.kernel.errors import PermissionDenied, ValidationError
 from app.services import credit
 from app.services import emi as emi_calc
 from app.services.actors import Actor
+from app.services.collections import LOANS, RECEIPTS
 from app.services.context import ServiceContext
 from app.services.events import (
     DaysPastDueRefreshed,
@@ -51,7 +52,6 @@ from app.services.events import (
 )
 from app.services.gate import BankersGate, Verdict, loan_commitment
 from app.services.ledger.postings import (
-    RECEIPTS,
     emi_received_write,
     iso_date,
     loan_disbursed_write,
@@ -61,7 +61,6 @@ from app.services.loans.book import (
     APPROVED,
     CLOSED,
     DISBURSED,
-    LOANS,
     RECOMMENDED,
     REJECTABLE,
     REJECTED,

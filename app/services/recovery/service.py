@@ -39,15 +39,13 @@ from typing import Any
 from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor
-from app.services.collections import RECOVERY_CASES, RECOVERY_OPEN
+from app.services.collections import DUES, LOANS, MEMBERS, RECOVERY_CASES, RECOVERY_OPEN
 from app.services.context import ServiceContext
 from app.services.credit import bucket
 from app.services.events import CaseMoved, CasesSwept, CaseWrittenOff, NoticeSent, WriteOffRequested
 from app.services.ledger import Due, LedgerService
-from app.services.ledger.postings import DUES
 from app.services.loans import DISBURSED
-from app.services.loans.book import LOANS, loan_dpd
-from app.services.members import MEMBERS
+from app.services.loans.book import loan_dpd
 from app.services.pipeline import ChangeSet, Reader
 from app.services.recovery.rules import (
     CLOSED,
