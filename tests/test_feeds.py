@@ -11,6 +11,7 @@ import pytest
 from app.services.context import ServiceContext
 from app.services.feeds import Change, Feeds, Listener
 from app.services.gate import BankersGate
+from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from tests.lending import LAKH, RAVI, add_member
 
@@ -28,7 +29,7 @@ def followed() -> Iterator[list[Listener]]:
 def test_a_members_loans_feed_starts_with_the_list_then_follows_it(
     ctx: ServiceContext, followed: list[Listener]
 ) -> None:
-    loans = LoanService(ctx, gate=BankersGate(ctx))
+    loans = LoanService(ctx, gate=BankersGate(ctx, ledger=LedgerService(ctx)))
     priya = add_member(ctx, "Priya Raman", "9876500001")
     arun = add_member(ctx, "Arun Kumar", "9876500002")
     first = loans.apply(RAVI, priya, LAKH, 12, "Working capital")
@@ -42,6 +43,6 @@ def test_a_members_loans_feed_starts_with_the_list_then_follows_it(
 
 
 def test_equal_feeds_have_equal_keys(ctx: ServiceContext) -> None:
-    loans = LoanService(ctx, gate=BankersGate(ctx))
+    loans = LoanService(ctx, gate=BankersGate(ctx, ledger=LedgerService(ctx)))
     assert loans.member_feed("m-1").key == loans.member_feed("m-1").key
     assert loans.member_feed("m-1").key != loans.member_feed("m-2").key

@@ -137,7 +137,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
             bank_ref=f"UTR{i:04d}",
             received_on=TODAY,
         )
-    BankersGate(ctx).record_security(
+    BankersGate(ctx, ledger=LedgerService(ctx)).record_security(
         EMPLOYEE, closed.payout_id, 25_000 * R, description="Fixed deposit receipt"
     )
     writes = [
@@ -152,7 +152,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
 
 
 def test_kpis_match_the_hand_computed_figures(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
-    k = KpiService(ctx).kpis(date(2027, 1, 5))
+    k = KpiService(ctx, ledger=LedgerService(ctx)).kpis(date(2027, 1, 5))
     assert k.total_pool == 20_000 * R
     assert k.active_members == 5
     assert (k.defaulting_members, k.default_rate_bps) == (2, 4000)  # m3, m4 of 5
@@ -187,7 +187,7 @@ def test_kpis_match_the_hand_computed_figures(ctx: ServiceContext, dataset: dict
 def test_default_rate_counts_only_more_than_30_days(
     ctx: ServiceContext, dataset: dict[str, Any]
 ) -> None:
-    service = KpiService(ctx)
+    service = KpiService(ctx, ledger=LedgerService(ctx))
     on_day_30 = service.kpis(date(2026, 12, 31))  # due 1 Dec: 30 days late
     assert (on_day_30.defaulting_members, on_day_30.default_rate_bps) == (0, 0)
     assert on_day_30.groups[0].defaulters == 2  # overdue at all: may not bid
@@ -200,7 +200,7 @@ def test_default_rate_counts_only_more_than_30_days(
 
 
 def test_json_and_text_forms(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
-    k = KpiService(ctx).kpis(date(2027, 1, 5))
+    k = KpiService(ctx, ledger=LedgerService(ctx)).kpis(date(2027, 1, 5))
     out = json.loads(json.dumps(k.to_json()))
     assert out["as_of"] == "2027-01-05"
     assert out["default_rate"] == {
@@ -224,7 +224,7 @@ def test_json_and_text_forms(ctx: ServiceContext, dataset: dict[str, Any]) -> No
 def test_reads_do_not_grow_with_members(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
     store = ctx.store
     assert isinstance(store, CountingStore)
-    service = KpiService(ctx)
+    service = KpiService(ctx, ledger=LedgerService(ctx))
     service.kpis(date(2027, 1, 5))
     store.reads = 0
     service.kpis(date(2027, 1, 5))
@@ -279,7 +279,7 @@ def test_the_reason_gives_the_figures_behind_the_verdict() -> None:
 def test_group_health_is_the_kpis_per_group_part(
     ctx: ServiceContext, dataset: dict[str, Any]
 ) -> None:
-    service = KpiService(ctx)
+    service = KpiService(ctx, ledger=LedgerService(ctx))
     day = date(2027, 1, 5)
     assert service.group_health(day) == service.kpis(day).groups
 
@@ -287,7 +287,7 @@ def test_group_health_is_the_kpis_per_group_part(
 def test_the_group_overview_and_detail_carry_the_health(
     ctx: ServiceContext, dataset: dict[str, Any]
 ) -> None:
-    kpis = KpiService(ctx)
+    kpis = KpiService(ctx, ledger=LedgerService(ctx))
     groups = GroupService(ctx, health=lambda: kpis.group_health(date(2027, 1, 5)))
     rows = {row.group.id: row for row in groups.overview()}
     a, b = rows[dataset["a"]], rows[dataset["b"]]
@@ -302,9 +302,9 @@ def test_the_group_overview_and_detail_carry_the_health(
 
 
 def test_the_dashboard_series(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
-    recovery = RecoveryService(ctx)
+    recovery = RecoveryService(ctx, ledger=LedgerService(ctx))
     recovery.sweep(SYSTEM, date(2027, 1, 5))
-    d = KpiService(ctx, recovery=recovery).dashboard(date(2027, 1, 5))
+    d = KpiService(ctx, ledger=LedgerService(ctx), recovery=recovery).dashboard(date(2027, 1, 5))
     assert d.pool == [(TODAY, 20_000 * R)]  # the receipts in, the commission out
     assert [(m.month, m.expected, m.collected) for m in d.months] == [
         ("2026-12", 36_000 * R, 22_000 * R)

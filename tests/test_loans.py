@@ -26,6 +26,7 @@ from tests.lending import (
     add_member,
     approved_loan,
     disbursed_loan,
+    loan_service,
     paid_dues,
     wal,
 )
@@ -38,7 +39,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def loans(ctx: ServiceContext) -> LoanService:
-    return LoanService(ctx)
+    return loan_service(ctx)
 
 
 # -- EMI ------------------------------------------------------------------------------

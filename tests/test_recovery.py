@@ -34,7 +34,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def rec(ctx: ServiceContext) -> RecoveryService:
-    return RecoveryService(ctx)
+    return RecoveryService(ctx, ledger=LedgerService(ctx))
 
 
 @pytest.fixture

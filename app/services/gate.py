@@ -142,9 +142,9 @@ class PayoutRelease:
 class BankersGate:
     """Builds the Banker's state from the store and decides grants and sanctions."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, ledger: LedgerService) -> None:
         self.ctx = ctx
-        self.ledger = LedgerService(ctx)
+        self.ledger = ledger
 
     # -- the state ------------------------------------------------------------------
 

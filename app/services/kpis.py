@@ -254,11 +254,11 @@ class KpiService:
         self,
         ctx: ServiceContext,
         *,
-        ledger: LedgerService | None = None,
+        ledger: LedgerService,
         recovery: RecoveryService | None = None,
     ) -> None:
         self.ctx = ctx
-        self.ledger = ledger or LedgerService(ctx)
+        self.ledger = ledger
         self._recovery = recovery
 
     @reads(*KPI_TOPICS)

@@ -128,6 +128,7 @@ class OtpService:
         ctx: ServiceContext,
         sender: SmsSender,
         *,
+        members: MemberService,
         session_hours: float = 12.0,
         limits: OtpLimits | None = None,
         key_path: Path | None = None,
@@ -136,7 +137,7 @@ class OtpService:
         self.sender = sender
         self.session_hours = session_hours
         self.limits = limits or OtpLimits()
-        self.members = MemberService(ctx)
+        self.members = members
         self._outbox = BackgroundSender(sender)
         self._key_path = key_path or ctx.data_dir / "keys" / "otp.key"
         self._key: bytes | None = None

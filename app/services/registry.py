@@ -58,14 +58,15 @@ class Services:
         """Every service over ``ctx``, as ``settings`` say; ``sender`` replaces the SMS
         sender the settings name (tests, benchmarks)."""
         ledger = LedgerService(ctx)
-        gate = BankersGate(ctx)
+        gate = BankersGate(ctx, ledger=ledger)
         kyc = KycService(ctx)
         loans = LoanService(ctx, gate=gate)
-        recovery = RecoveryService(ctx)
+        recovery = RecoveryService(ctx, ledger=ledger)
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
+        members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
         return cls(
-            members=MemberService(ctx),
+            members=members,
             kyc=kyc,
             groups=GroupService(ctx, health=kpis.group_health),
             auctions=AuctionService(ctx),
@@ -79,6 +80,7 @@ class Services:
             otp=OtpService(
                 ctx,
                 sender or settings_sender(settings),
+                members=members,
                 session_hours=settings.member_session_hours,
             ),
             agreements=AgreementService(ctx),

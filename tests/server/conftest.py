@@ -47,7 +47,11 @@ def member(runtime: Runtime) -> Member:
 
 @pytest.fixture
 def otp(runtime: Runtime) -> Iterator[OtpService]:
-    service = OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+    service = OtpService(
+        runtime.ctx,
+        OutboxSender(runtime.settings.data_dir / OUTBOX_NAME),
+        members=runtime.services.members,
+    )
     yield service
     service.close()
 

@@ -67,7 +67,7 @@ def _pay(ctx: ServiceContext, gid: str, member: str, amount: int, ref: str) -> N
 
 
 def _walk_cases(ctx: ServiceContext, base: date, m: list[str]) -> dict[str, str]:
-    rec = RecoveryService(ctx)
+    rec = RecoveryService(ctx, ledger=LedgerService(ctx))
     _at(ctx, base + timedelta(days=40))
     rec.sweep(SYSTEM)
     case = {c.member_id: c.id for c in rec.cases(open_only=True)}

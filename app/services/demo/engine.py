@@ -95,7 +95,7 @@ class Lane:
 
     @cached_property
     def gate(self) -> BankersGate:
-        return BankersGate(self.ctx)
+        return BankersGate(self.ctx, ledger=self.ledger)
 
     @cached_property
     def loans(self) -> LoanService:
@@ -103,7 +103,7 @@ class Lane:
 
     @cached_property
     def recovery(self) -> RecoveryService:
-        return RecoveryService(self.ctx)
+        return RecoveryService(self.ctx, ledger=self.ledger)
 
     @cached_property
     def staff(self) -> StaffService:

@@ -65,12 +65,12 @@ class LoanQueue:
         ctx: ServiceContext,
         workers: int = 2,
         *,
-        service: LoanService | None = None,
+        service: LoanService,
         aging_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.ctx = ctx
-        self.service = service or LoanService(ctx)
+        self.service = service
         self.workers = workers
         self._scheduler = LoanScheduler(
             self._process,

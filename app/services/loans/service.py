@@ -110,11 +110,11 @@ class LoanService(LoanReads):
         self,
         ctx: ServiceContext,
         *,
-        gate: BankersGate | None = None,
+        gate: BankersGate,
         on_submitted: Callable[[str], Any] | None = None,
     ) -> None:
         self.ctx = ctx
-        self.gate = gate or BankersGate(ctx)
+        self.gate = gate
         self.on_submitted = on_submitted
 
     # -- application --------------------------------------------------------------

@@ -259,8 +259,9 @@ def _owed(row: dict[str, Any]) -> int:
 class RecoveryService:
     """Opens recovery cases, moves them through the pipeline, draws the board."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, ledger: LedgerService) -> None:
         self.ctx = ctx
+        self.ledger = ledger
 
     # -- the sweep -----------------------------------------------------------------
 
@@ -269,7 +270,7 @@ class RecoveryService:
         Inside a transaction, pass its ``reader``: every due, loan and written-off case
         read becomes a precondition, so a payment committed meanwhile forces a retry."""
         excluded_items, excluded_loans = self._written_off(reader)
-        dues = LedgerService(self.ctx).overdue(as_of, reader)
+        dues = self.ledger.overdue(as_of, reader)
         found = overdue_dues(dues, excluded_items)
         for doc in _read(self.ctx.store, reader, Query(LOANS).where("status", "==", DISBURSED)):
             if doc.id not in excluded_loans:
