@@ -57,6 +57,12 @@ class Settings:
     )
     sms_gateway_url: str = setting("", help="URL the 'http' SMS sender POSTs {to, text} to.")
     sms_gateway_token: str = setting("", help="Bearer token for the SMS gateway (optional).")
+    firm_name: str = setting(
+        "TransactFlowOS Chit Funds", help="The firm's name at the head of every report and receipt."
+    )
+    firm_address: str = setting(
+        "", help="The firm's address (and registration) under its name on reports and receipts."
+    )
 
     @property
     def store_path(self) -> Path:
