@@ -88,6 +88,7 @@ class Rendered:
     kind: ReportKind
     params: Params
     head: LogHead
+    masthead: Masthead
 
 
 def render_report(
@@ -111,7 +112,7 @@ def render_report(
     if head.checkpoint:
         blocks += [Heading("Signed checkpoint of the log"), Text(head.checkpoint, "mono")]
     masthead = _masthead(kind, params, head, letterhead)
-    return Rendered(render(masthead, blocks, kind.paper), kind, params, head)
+    return Rendered(render(masthead, blocks, kind.paper), kind, params, head, masthead)
 
 
 def describe(kind: ReportKind, params: Params) -> str:

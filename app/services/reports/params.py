@@ -73,13 +73,14 @@ def resolve(services: Services, kind: ReportKind, request: Request, today: date)
     start, end = _date(request.start, "start"), _date(request.end, "end")
     if start and end and start > end:
         raise ValidationError(f"--from {start.isoformat()} is after --to {end.isoformat()}.")
+    period = _period(request.period)
     return Params(
         today=today,
         group=_group(services, request.group) if request.group else None,
         member=_member(services, request.member) if request.member else None,
         start=start,
         end=end,
-        period=_period(request.period),
+        period=period,
         registrar=bool(request.registrar),
         receipt=request.receipt.strip() if request.receipt else None,
     )

@@ -533,6 +533,14 @@ def _draw_ops(c: Canvas, ops: list[Op]) -> None:
             c.rect(x, y, w, h, stroke=0, fill=1)
 
 
+def body_box(head: Masthead, paper: Paper = "a4") -> tuple[float, float, float, float]:
+    """Where the blocks go on every page, below the masthead and above the footer:
+    (left, bottom, right, top) in points from the page's bottom-left corner."""
+    w, h = PAPERS[paper]
+    top = h - MARGIN - _masthead_height(head, w - 2 * MARGIN)
+    return MARGIN, MARGIN + 14, w - MARGIN, top
+
+
 def layout(head: Masthead, blocks: Sequence[Block], paper: Paper = "a4") -> list[_Page]:
     size = PAPERS[paper]
     lay = _Layout(size, _masthead_height(head, size[0] - 2 * MARGIN))
@@ -547,7 +555,7 @@ def render(head: Masthead, blocks: Sequence[Block], paper: Paper = "a4") -> byte
     size = PAPERS[paper]
     pages = layout(head, blocks, paper)
     out = io.BytesIO()
-    c = Canvas(out, pagesize=size, invariant=1, pageCompression=1)
+    c = Canvas(out, pagesize=size, invariant=1, pageCompression=1, initialFontName=SANS)
     c.setDateFormatter(lambda *_: head.created)
     c.setTitle(head.title)
     c.setAuthor(head.author or head.firm)

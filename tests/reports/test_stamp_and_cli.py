@@ -1,0 +1,70 @@
+"""The log head a report is stamped with, and ``tfos report`` on a real data directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from app.kernel.errors import StorageError
+from app.services.members import MemberService
+from app.services.reports.stamp import GENESIS, log_head, snapshot
+from tests.builders import EMPLOYEE
+from tests.reports.pdfcheck import text
+from tests.test_cli import tfos
+
+
+def test_an_empty_log_has_the_genesis_head(ctx) -> None:  # type: ignore[no-untyped-def]
+    head = log_head(ctx)
+    assert (head.lsn, head.hash, head.at, head.at_ist) == (0, GENESIS, None, "no records yet")
+
+
+def test_a_commit_during_the_read_makes_it_read_again(ctx) -> None:  # type: ignore[no-untyped-def]
+    members = MemberService(ctx)
+    reads: list[int] = []
+
+    def read() -> int:
+        reads.append(1)
+        if len(reads) == 1:
+            members.enroll(EMPLOYEE, "Late Arrival", "9000000001")
+        return members.count()
+
+    value, head = snapshot(ctx, read)
+    assert (len(reads), value, head.lsn) == (2, 1, 1)
+    record = next(iter(ctx.pipeline.wal.read(1, 1)))
+    assert head.hash == record.hash
+
+
+def test_a_log_that_never_stops_moving_is_refused(ctx) -> None:  # type: ignore[no-untyped-def]
+    members = MemberService(ctx)
+    phones = iter(range(9000000100, 9000000200))
+
+    def read() -> None:
+        members.enroll(EMPLOYEE, "Busy Member", str(next(phones)))
+
+    with pytest.raises(StorageError, match="kept moving"):
+        snapshot(ctx, read)
+
+
+def test_tfos_report_writes_a_pdf_and_refuses_bad_requests(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    made = tfos(data, "demo-data", "--groups", "1", "--members", "4", "--months", "2")
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "tb.pdf"
+    ok = tfos(data, "report", "trial-balance", "--out", str(out), "--firm-name", "Kaveri Chits")
+    assert ok.returncode == 0, ok.stderr
+    assert "Trial balance" in ok.stdout and out.read_bytes().startswith(b"%PDF-")
+    assert "Kaveri Chits" in text(out.read_bytes())
+    for args, message in [
+        (["payslips"], "error: There is no 'payslips' report"),
+        (["member-statement"], "error: The member-statement report needs --member"),
+        (["trial-balance", "--group", "x"], "error: The trial-balance report takes no --group"),
+        (["collections-register", "--from", "1 Nov"], "error: --from: '1 Nov' is not a date"),
+    ]:
+        refused = tfos(data, "report", *args, "--out", str(tmp_path / "x.pdf"))
+        assert refused.returncode == 2
+        assert refused.stderr.startswith(message) and refused.stderr.count("\n") == 1
+        assert "Traceback" not in refused.stderr
+    assert not (tmp_path / "x.pdf").exists()
+    bad_out = tfos(data, "report", "trial-balance", "--out", str(tmp_path / "no" / "x.pdf"))
+    assert bad_out.returncode == 2 and "give a .pdf file in an existing folder" in bad_out.stderr
