@@ -18,12 +18,13 @@ from pypdf import PdfReader
 
 from app.kernel.errors import NotFound, ValidationError
 from app.services.context import IST
+from app.services.kyc import KycService
 from app.services.ledger import receivable
 from app.services.members import MemberService
 from app.services.money import amount_in_words, format_bps, format_inr
 from app.services.reports import REPORTS, Request, render_report
 from app.services.reports.pdf import Masthead, Text, render
-from tests.builders import EMPLOYEE
+from tests.builders import AADHAAR, ACCOUNT, EMPLOYEE, PAN, PNG
 from tests.reports.conftest import FIRM, Demo, fresh_demo
 from tests.reports.pdfcheck import blank_pages, page_texts, text
 
@@ -321,3 +322,43 @@ def test_a_group_can_be_named_by_its_name_in_any_case(demo: Demo) -> None:
     group = demo.services.groups.list_groups()[1]
     rendered = demo.render("group-ledger", group=group.name.upper())
     assert rendered.params.group == group
+
+
+# -- personal numbers --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", sorted(REPORTS))
+def test_no_report_shows_a_members_mobile_number_in_full(demo: Demo, kind: str) -> None:
+    body = text(demo.render(kind, **params_for(demo)[kind]).pdf).replace(" ", "")
+    phones = [m.phone[-10:] for m in demo.services.members.list_members()]
+    assert phones and not [p for p in phones if p in body]
+
+
+def test_pan_aadhaar_and_account_are_masked_on_paper(tmp_path: Path) -> None:
+    demo = fresh_demo(tmp_path / "data")
+    try:
+        member = MemberService(demo.ctx).enroll(EMPLOYEE, "Lakshmi Devi", "9876543210")
+        KycService(demo.ctx).submit(
+            EMPLOYEE,
+            member.id,
+            name="Lakshmi Devi",
+            phone="9876543210",
+            pan=PAN,
+            aadhaar=AADHAAR,
+            account_number=ACCOUNT,
+            ifsc="SBIN0001234",
+            documents=[("pan.png", PNG, "image/png")],
+        )
+        bodies = [
+            text(demo.render("member-list").pdf),
+            text(demo.render("member-statement", member=member.id).pdf),
+        ]
+    finally:
+        demo.ctx.pipeline.close()
+        demo.ctx.store.close()
+    for body in bodies:
+        flat = body.replace(" ", "").replace("-", "")
+        for secret in (PAN, AADHAAR, ACCOUNT, "9876543210", PAN[-6:], AADHAAR[-8:]):
+            assert secret not in flat, secret
+        assert "XXXXXX234E" in body and "+91 XXXXXX3210" in body
+    assert "XXXX-XXXX-3376" in bodies[1]
