@@ -506,23 +506,9 @@ def _draw_footer(c: Canvas, head: Masthead, size: tuple[float, float], n: int, o
 # -- rendering --------------------------------------------------------------------------
 
 
-def _draw_ops(c: Canvas, ops: list[Op]) -> None:
-    font: tuple[str, float] | None = None
+def _draw_shapes(c: Canvas, ops: list[Op]) -> None:
     for kind, args in ops:
-        if kind == "t":
-            x, y, s, name, size, align = args
-            if font != (name, size):
-                font = (name, size)
-                c.setFont(name, size)
-            if align == "right":
-                c.drawRightString(x, y, s)
-            elif align == "center":
-                c.drawCentredString(x, y, s)
-            else:
-                c.drawString(x, y, s)
-        elif kind == "c":
-            c.setFillColorRGB(*args)
-        elif kind == "l":
+        if kind == "l":
             x1, y1, x2, y2, colour = args
             c.setStrokeColorRGB(*colour)
             c.setLineWidth(0.5)
@@ -531,6 +517,29 @@ def _draw_ops(c: Canvas, ops: list[Op]) -> None:
             x, y, w, h, colour = args
             c.setFillColorRGB(*colour)
             c.rect(x, y, w, h, stroke=0, fill=1)
+
+
+def _draw_text(c: Canvas, ops: list[Op]) -> None:
+    """Every string of a page in one text object (a text object per string, as
+    ``drawString`` makes, costs several times more)."""
+    text = c.beginText()
+    text.setFillColorRGB(*INK)
+    font: tuple[str, float] | None = None
+    for kind, args in ops:
+        if kind == "c":
+            text.setFillColorRGB(*args)
+        elif kind == "t":
+            x, y, s, name, size, align = args
+            if font != (name, size):
+                font = (name, size)
+                text.setFont(name, size)
+            if align == "right":
+                x -= width(s, name, size)
+            elif align == "center":
+                x -= width(s, name, size) / 2
+            text.setTextOrigin(x, y)
+            text.textOut(s)
+    c.drawText(text)
 
 
 def body_box(head: Masthead, paper: Paper = "a4") -> tuple[float, float, float, float]:
@@ -564,7 +573,8 @@ def render(head: Masthead, blocks: Sequence[Block], paper: Paper = "a4") -> byte
     c.setCreator("TransactFlowOS")
     for n, page in enumerate(pages, start=1):
         _draw_masthead(c, head, size)
-        _draw_ops(c, page.ops)
+        _draw_shapes(c, page.ops)
+        _draw_text(c, page.ops)
         _draw_footer(c, head, size, n, len(pages))
         c.showPage()
     c.save()
