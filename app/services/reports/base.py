@@ -18,10 +18,11 @@ from datetime import date, datetime
 
 from app.services.context import IST
 from app.services.groups import Group
+from app.services.ledger import Due
 from app.services.members import Member
 from app.services.money import format_bps, format_inr, group_indian
 from app.services.registry import Services
-from app.services.reports.pdf import Block, Paper
+from app.services.reports.pdf import Block, Column, Paper, Table
 
 PARAMS = ("group", "member", "start", "end", "period", "registrar", "receipt")
 FLAGS = {
@@ -34,6 +35,12 @@ FLAGS = {
     "receipt": "--receipt",
 }
 """How each parameter is named on the command line (and in messages)."""
+KYC_TEXT = {
+    "none": "Not submitted",
+    "pending": "Pending",
+    "approved": "Approved",
+    "rejected": "Rejected",
+}
 
 
 @dataclass(frozen=True)
@@ -130,3 +137,32 @@ def count(n: int, what: str, plural: str | None = None) -> str:
 def short_id(value: str, keep: int = 10) -> str:
     """``loan-1837acd6fc`` stays; a longer id is cut with "…" (for narrow columns)."""
     return value if len(value) <= keep + 5 else value[: keep + 4] + "…"
+
+
+def dues_table(dues: Sequence[Due], who: str, name: Callable[[Due], str], today: date) -> Table:
+    """Instalments not paid in full, one per line; ``who`` titles the first column."""
+    return Table(
+        [
+            Column(who, weight=2),
+            Column("Period", "right"),
+            Column("Due on", "right"),
+            Column("Net instalment", "right"),
+            Column("Paid", "right"),
+            Column("Outstanding", "right"),
+            Column("Days late", "right"),
+        ],
+        [
+            (
+                name(d),
+                str(d.period),
+                day(d.due_date),
+                inr(d.net),
+                inr(d.paid),
+                inr(d.outstanding),
+                str(d.days_late(today) or "—"),
+            )
+            for d in dues
+        ],
+        total=("Total", "", "", "", "", inr(sum(d.outstanding for d in dues)), ""),
+        empty="Nothing is due: every instalment raised is paid.",
+    )

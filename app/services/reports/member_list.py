@@ -10,15 +10,8 @@ from collections import defaultdict
 from collections.abc import Sequence
 
 from app.services.members import Member
-from app.services.reports.base import Params, ReportKind, Sources, count, inr
+from app.services.reports.base import KYC_TEXT, Params, ReportKind, Sources, count, inr
 from app.services.reports.pdf import Block, Column, Facts, Table, Text
-
-KYC_TEXT = {
-    "none": "Not submitted",
-    "pending": "Pending",
-    "approved": "Approved",
-    "rejected": "Rejected",
-}
 
 
 def build(src: Sources, params: Params) -> Sequence[Block]:

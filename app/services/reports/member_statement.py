@@ -11,9 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from app.services.gate import Payout
+from app.services.groups import Ticket
 from app.services.ledger import Due, TimelineItem
 from app.services.ledger_reports import KIND_ORDER
-from app.services.reports.base import Params, ReportKind, Sources, day, inr
+from app.services.loans import LoanRow
+from app.services.members import Member
+from app.services.reports.base import KYC_TEXT, Params, ReportKind, Sources, day, dues_table, inr
 from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
 
 CHARGES = {"instalment_due": "Instalment due", "penalty_charged": "Penalty charged"}
@@ -21,12 +25,6 @@ CREDITS = {
     "discount_share": "Dividend",
     "instalment_paid": "Instalment paid",
     "penalty_paid": "Penalty paid",
-}
-KYC_TEXT = {
-    "none": "Not submitted",
-    "pending": "Pending",
-    "approved": "Approved",
-    "rejected": "Rejected",
 }
 
 
@@ -79,159 +77,153 @@ def passbook(
     return rows, opening, balance
 
 
+def _facts(src: Sources, member: Member, closing: int, loans: Sequence[LoanRow]) -> Facts:
+    kyc = src.services.kyc.find(member.id)
+    return Facts(
+        [
+            ("Member", member.name),
+            ("Member id", member.id),
+            ("Mobile", member.phone_masked),
+            ("KYC", KYC_TEXT.get(member.kyc_status, member.kyc_status)),
+            ("PAN", kyc.pan_masked if kyc else "—"),
+            ("Aadhaar", kyc.aadhaar_masked if kyc else "—"),
+            ("Owes on chits", inr(closing)),
+            ("Loans outstanding", inr(sum(x.outstanding for x in loans))),
+        ]
+    )
+
+
+def _tickets(tickets: Sequence[Ticket], groups: dict[str, str]) -> Table:
+    return Table(
+        [
+            Column("Group", weight=2),
+            Column("Ticket", "right"),
+            Column("Prized in period", "right"),
+            Column("Enrolled", "right"),
+        ],
+        [
+            (
+                groups.get(t.group_id, t.group_id),
+                str(t.ticket_no),
+                str(t.prized_period) if t.prized else "—",
+                day(t.enrolled_at),
+            )
+            for t in tickets
+        ],
+        empty="No tickets.",
+        share=0.7,
+    )
+
+
+def _account(rows: list[tuple[str, ...]]) -> Table:
+    return Table(
+        [
+            Column("Date", "right"),
+            Column("Particulars", weight=3),
+            Column("Bank reference", mono=True, weight=1.5),
+            Column("Charged", "right"),
+            Column("Paid or credited", "right"),
+            Column("Balance owed", "right"),
+        ],
+        rows,
+        empty="No instalments in this range.",
+    )
+
+
+def _payouts(payouts: Sequence[Payout], groups: dict[str, str]) -> Table:
+    return Table(
+        [
+            Column("Group", weight=2),
+            Column("Period", "right"),
+            Column("Prize", "right"),
+            Column("Status"),
+            Column("Pay by", "right"),
+            Column("Paid", "right"),
+            Column("Released", "right"),
+            Column("Bank reference", mono=True),
+        ],
+        [
+            (
+                groups.get(p.group_id, p.group_id),
+                str(p.period),
+                inr(p.amount),
+                p.status.capitalize(),
+                day(p.deadline),
+                inr(p.paid) if p.paid else "—",
+                day(p.released_at) or "—",
+                p.bank_ref or "—",
+            )
+            for p in payouts
+        ],
+        empty="No prize won yet.",
+    )
+
+
+def _loans(loans: Sequence[LoanRow], repaid: Sequence[TimelineItem]) -> list[Block]:
+    table = Table(
+        [
+            Column("Loan", mono=True),
+            Column("Status"),
+            Column("Principal", "right"),
+            Column("EMI", "right"),
+            Column("Outstanding", "right"),
+            Column("Days past due", "right"),
+        ],
+        [
+            (
+                x.loan_id,
+                x.status.capitalize(),
+                inr(x.amount),
+                f"{x.tenure_months} × {inr(x.emi)}",
+                inr(x.outstanding),
+                str(x.dpd) if x.status == "disbursed" else "—",
+            )
+            for x in loans
+        ],
+        empty="No loans.",
+    )
+    if not loans:
+        return [table]
+    repayments = Table(
+        [
+            Column("Repaid on", "right"),
+            Column("Loan", mono=True),
+            Column("Bank reference", mono=True, weight=2),
+            Column("Amount", "right"),
+        ],
+        [(day(i.date), i.loan_id or "", i.bank_ref or "", inr(i.amount)) for i in repaid],
+        total=("Total", "", "", inr(sum(i.amount for i in repaid))),
+        empty="No loan repayments in this range.",
+    )
+    return [table, repayments]
+
+
 def build(src: Sources, params: Params) -> Sequence[Block]:
     s, member = src.services, params.member
     assert member is not None
     groups = {g.id: g.name for g in s.groups.list_groups()}
-    kyc = s.kyc.find(member.id)
     items = s.ledger.member_timeline(member.id)
     dues = s.ledger.dues_for(member.id)
     rows, _, closing = passbook(items, dues, groups, params)
-    tickets = s.groups.member_tickets(member.id)
-    payouts = s.gate.payouts(member_id=member.id)
     loans = s.loans.for_member(member.id)
-    open_dues = [d for d in dues if d.outstanding > 0]
-    repayments = [i for i in reversed(items) if i.kind == "emi_paid" and params.within(i.date)]
+    repaid = [i for i in reversed(items) if i.kind == "emi_paid" and params.within(i.date)]
+    still_due = [d for d in dues if d.outstanding > 0]
     return [
-        Facts(
-            [
-                ("Member", member.name),
-                ("Member id", member.id),
-                ("Mobile", member.phone_masked),
-                ("KYC", KYC_TEXT.get(member.kyc_status, member.kyc_status)),
-                ("PAN", kyc.pan_masked if kyc else "—"),
-                ("Aadhaar", kyc.aadhaar_masked if kyc else "—"),
-                ("Owes on chits", inr(closing)),
-                ("Loans outstanding", inr(sum(x.outstanding for x in loans))),
-            ]
-        ),
+        _facts(src, member, closing, loans),
         Heading("Tickets"),
-        Table(
-            [
-                Column("Group", weight=2),
-                Column("Ticket", "right"),
-                Column("Prized in period", "right"),
-                Column("Enrolled", "right"),
-            ],
-            [
-                (
-                    groups.get(t.group_id, t.group_id),
-                    str(t.ticket_no),
-                    str(t.prized_period) if t.prized else "—",
-                    day(t.enrolled_at),
-                )
-                for t in tickets
-            ],
-            empty="No tickets.",
-            share=0.7,
-        ),
+        _tickets(s.groups.member_tickets(member.id), groups),
         Heading("Chit account"),
-        Table(
-            [
-                Column("Date", "right"),
-                Column("Particulars", weight=3),
-                Column("Bank reference", mono=True, weight=1.5),
-                Column("Charged", "right"),
-                Column("Paid or credited", "right"),
-                Column("Balance owed", "right"),
-            ],
-            rows,
-            empty="No instalments in this range.",
-        ),
+        _account(rows),
         Heading("Prizes and payouts"),
-        Table(
-            [
-                Column("Group", weight=2),
-                Column("Period", "right"),
-                Column("Prize", "right"),
-                Column("Status"),
-                Column("Pay by", "right"),
-                Column("Paid", "right"),
-                Column("Released", "right"),
-                Column("Bank reference", mono=True),
-            ],
-            [
-                (
-                    groups.get(p.group_id, p.group_id),
-                    str(p.period),
-                    inr(p.amount),
-                    p.status.capitalize(),
-                    day(p.deadline),
-                    inr(p.paid) if p.paid else "—",
-                    day(p.released_at) or "—",
-                    p.bank_ref or "—",
-                )
-                for p in payouts
-            ],
-            empty="No prize won yet.",
-        ),
+        _payouts(s.gate.payouts(member_id=member.id), groups),
         Heading("Loans"),
-        Table(
-            [
-                Column("Loan", mono=True),
-                Column("Status"),
-                Column("Principal", "right"),
-                Column("EMI", "right"),
-                Column("Outstanding", "right"),
-                Column("Days past due", "right"),
-            ],
-            [
-                (
-                    x.loan_id,
-                    x.status.capitalize(),
-                    inr(x.amount),
-                    f"{x.tenure_months} × {inr(x.emi)}",
-                    inr(x.outstanding),
-                    str(x.dpd) if x.status == "disbursed" else "—",
-                )
-                for x in loans
-            ],
-            empty="No loans.",
-        ),
-        Table(
-            [
-                Column("Repaid on", "right"),
-                Column("Loan", mono=True),
-                Column("Bank reference", mono=True, weight=2),
-                Column("Amount", "right"),
-            ],
-            [(day(i.date), i.loan_id or "", i.bank_ref or "", inr(i.amount)) for i in repayments],
-            total=("Total", "", "", inr(sum(i.amount for i in repayments))),
-            empty="No loan repayments in this range.",
-        )
-        if loans
-        else Text(""),
+        *_loans(loans, repaid),
         Heading("Still due"),
-        Table(
-            [
-                Column("Group", weight=2),
-                Column("Period", "right"),
-                Column("Due on", "right"),
-                Column("Net instalment", "right"),
-                Column("Paid", "right"),
-                Column("Outstanding", "right"),
-                Column("Days late", "right"),
-            ],
-            [
-                (
-                    groups.get(d.group_id, d.group_id),
-                    str(d.period),
-                    day(d.due_date),
-                    inr(d.net),
-                    inr(d.paid),
-                    inr(d.outstanding),
-                    str(d.days_late(params.today) or "—"),
-                )
-                for d in open_dues
-            ],
-            total=("Total", "", "", "", "", inr(sum(d.outstanding for d in open_dues)), ""),
-            empty="Nothing is due: every instalment raised is paid.",
-        ),
+        dues_table(still_due, "Group", lambda d: groups.get(d.group_id, d.group_id), params.today),
         Text(
             "Charged: the gross instalment of each period, on the day it was raised, and any "
             "penalty; credited: the dividend (the member's share of that period's discount) "
-            "and every payment. "
-            "Personal numbers are masked.",
+            "and every payment. Personal numbers are masked.",
             "muted",
         ),
     ]
