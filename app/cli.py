@@ -118,6 +118,11 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".pdf" or not out.parent.is_dir():
         raise KnownError(f"--out {args.out}: give a .pdf file in an existing folder.")
+    if not settings.wal_path.exists():
+        raise KnownError(
+            f"No data at {settings.data_dir} (no audit log).",
+            hint="Check --data-dir (or TFOS_DATA_DIR).",
+        )
     request = Request(
         args.kind,
         args.group,

@@ -68,3 +68,6 @@ def test_tfos_report_writes_a_pdf_and_refuses_bad_requests(tmp_path: Path) -> No
     assert not (tmp_path / "x.pdf").exists()
     bad_out = tfos(data, "report", "trial-balance", "--out", str(tmp_path / "no" / "x.pdf"))
     assert bad_out.returncode == 2 and "give a .pdf file in an existing folder" in bad_out.stderr
+    nowhere = tfos(tmp_path / "empty", "report", "trial-balance", "--out", str(out))
+    assert nowhere.returncode == 2 and "No data at" in nowhere.stderr
+    assert not (tmp_path / "empty").exists()
