@@ -31,7 +31,7 @@ from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
 from app.services.registry import Services
 from app.services.reports import Letterhead, Request, render_report
-from app.services.reports.pdf import SANS, register_fonts
+from app.services.reports.blocks import SANS, register_fonts
 
 END = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from pypdf import PdfReader
 
-from app.services.reports.pdf import PAPERS, Masthead, Paper, body_box
+from app.services.reports.blocks import PAPERS, Masthead, Paper
+from app.services.reports.pdf import body_box
 
 DPI = 40
 INK_BELOW = 200

@@ -23,7 +23,8 @@ from app.services.ledger import receivable
 from app.services.members import MemberService
 from app.services.money import amount_in_words, format_bps, format_inr
 from app.services.reports import REPORTS, Request, render_report
-from app.services.reports.pdf import Masthead, Text, render
+from app.services.reports.blocks import Masthead, Text
+from app.services.reports.pdf import render
 from tests.builders import AADHAAR, ACCOUNT, EMPLOYEE, PAN, PNG
 from tests.reports.conftest import FIRM, Demo, fresh_demo
 from tests.reports.pdfcheck import blank_pages, page_texts, text

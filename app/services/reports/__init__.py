@@ -38,8 +38,9 @@ from app.services.reports import (
     trial_balance,
 )
 from app.services.reports.base import Params, ReportKind, Sources, day
+from app.services.reports.blocks import Block, Heading, Masthead, Text
 from app.services.reports.params import Request, find_kind, resolve
-from app.services.reports.pdf import Block, Heading, Masthead, Text, render
+from app.services.reports.pdf import render
 from app.services.reports.stamp import LogHead, snapshot
 
 __all__ = ["REPORTS", "Letterhead", "Rendered", "ReportKind", "Request", "Signing", "render_report"]
@@ -138,7 +139,11 @@ def describe(kind: ReportKind, params: Params) -> str:
 
 def _masthead(kind: ReportKind, params: Params, head: LogHead, letterhead: Letterhead) -> Masthead:
     about = describe(kind, params)
-    when = head.at_ist
+    stamp = (
+        f"Reflects the audit log up to record {head.lsn}, written {head.at_ist}."
+        if head.lsn
+        else "The audit log has no records yet."
+    )
     mono = [f"Log head SHA-256 {head.hash}"]
     if head.public_key:
         mono.append(f"Log key {head.public_key}")
@@ -146,11 +151,7 @@ def _masthead(kind: ReportKind, params: Params, head: LogHead, letterhead: Lette
         firm=letterhead.firm,
         address=letterhead.address,
         title=kind.title,
-        lines=[
-            x
-            for x in (about, f"Reflects the audit log up to record {head.lsn}, written {when}.")
-            if x
-        ],
+        lines=[line for line in (about, stamp) if line],
         mono_lines=mono,
         author=letterhead.firm,
         subject=f"{kind.name}: {about}",

@@ -14,7 +14,7 @@ from typing import Any
 from app.kernel.errors import NotFound
 from app.services.auctions import Auction
 from app.services.reports.base import Params, ReportKind, Sources, inr, moment
-from app.services.reports.pdf import Block, Column, Facts, Heading, Signatures, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Heading, Signatures, Table, Text
 
 ROLE_TEXT = {"foreman": "Foreman", "winner": "Prize winner", "subscriber": "Subscriber"}
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from app.services.reports.accounts import CLASS_ORDER, CLASS_TITLES, lines
 from app.services.reports.base import Params, ReportKind, Sources, inr
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 
 
 def build(src: Sources, params: Params) -> Sequence[Block]:

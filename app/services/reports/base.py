@@ -22,7 +22,7 @@ from app.services.ledger import Due
 from app.services.members import Member
 from app.services.money import format_bps, format_inr, group_indian
 from app.services.registry import Services
-from app.services.reports.pdf import Block, Column, Paper, Table
+from app.services.reports.blocks import Block, Column, Paper, Table
 
 PARAMS = ("group", "member", "start", "end", "period", "registrar", "receipt")
 FLAGS = {

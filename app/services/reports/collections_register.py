@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from app.services.ledger import ReceiptEntry
 from app.services.money import group_indian
 from app.services.reports.base import Params, ReportKind, Sources, count, day, inr
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table
 
 LOANS_LINE = "Loan repayments"
 

@@ -15,13 +15,13 @@ from app.services.credit import bucket
 from app.services.ledger import Due
 from app.services.recovery import STAGES, Case
 from app.services.reports.base import Params, ReportKind, Sources, count, day, inr
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 from app.services.reports.loan_portfolio import (
     bucket_table,
     bucket_text,
     par_facts,
     provisioning_note,
 )
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
 
 STAGE_TEXT = {"follow_up": "Follow up", "written_off": "Written off"}
 

@@ -17,7 +17,7 @@ from app.services.groups import Group, Ticket
 from app.services.ledger import Due, PeriodCollections
 from app.services.registry import Services
 from app.services.reports.base import Params, ReportKind, Sources, day, dues_table, inr, pct
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from app.services.credit import DEFAULT_POLICY, Provision
 from app.services.loans import STATUSES, LoanRow, Portfolio
 from app.services.money import ratio_bps
 from app.services.reports.base import Params, ReportKind, Sources, count, day, inr, pct
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 
 LENT = ("disbursed", "closed")
 BUCKETS = ("standard", "SMA-0", "SMA-1", "SMA-2", "NPA")

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from app.services.members import Member
 from app.services.reports.base import KYC_TEXT, Params, ReportKind, Sources, count, inr
-from app.services.reports.pdf import Block, Column, Facts, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Table, Text
 
 
 def build(src: Sources, params: Params) -> Sequence[Block]:

@@ -18,7 +18,7 @@ from app.services.ledger_reports import KIND_ORDER
 from app.services.loans import LoanRow
 from app.services.members import Member
 from app.services.reports.base import KYC_TEXT, Params, ReportKind, Sources, day, dues_table, inr
-from app.services.reports.pdf import Block, Column, Facts, Heading, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 
 CHARGES = {"instalment_due": "Instalment due", "penalty_charged": "Penalty charged"}
 CREDITS = {

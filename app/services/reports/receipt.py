@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from app.services.money import amount_in_words
 from app.services.reports.base import Params, ReportKind, Sources, day, inr, moment
-from app.services.reports.pdf import Block, Facts, Gap, Signatures, Text
+from app.services.reports.blocks import Block, Facts, Gap, Signatures, Text
 
 
 def build(src: Sources, params: Params) -> Sequence[Block]:
@@ -50,8 +50,8 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
         Text(amount_in_words(entry.amount), "bold"),
         Signatures(["For the firm (received by)", "Member"]),
         Text(
-            "Keep this receipt. Its number and reference are in the firm's audit log; "
-            "the line above the rule says which record this copy reflects.",
+            "Keep this receipt. Its number and reference are in the firm's audit log; the "
+            "heading names the audit-log record this copy was printed from.",
             "muted",
         ),
     ]

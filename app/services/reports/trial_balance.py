@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from app.services.reports.accounts import CLASS_NAMES, lines
 from app.services.reports.base import Params, ReportKind, Sources, count, inr
-from app.services.reports.pdf import Block, Column, Facts, Table, Text
+from app.services.reports.blocks import Block, Column, Facts, Table, Text
 
 
 def build(src: Sources, params: Params) -> Sequence[Block]:
