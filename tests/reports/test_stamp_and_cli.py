@@ -8,9 +8,11 @@ import pytest
 
 from app.kernel.errors import StorageError
 from app.services.members import MemberService
+from app.services.reports import Request, render_report
 from app.services.reports.stamp import GENESIS, log_head, snapshot
 from tests.builders import EMPLOYEE
-from tests.reports.pdfcheck import text
+from tests.reports.conftest import FIRM, Demo
+from tests.reports.pdfcheck import page_texts, text
 from tests.test_cli import tfos
 
 
@@ -71,3 +73,32 @@ def test_tfos_report_writes_a_pdf_and_refuses_bad_requests(tmp_path: Path) -> No
     nowhere = tfos(tmp_path / "empty", "report", "trial-balance", "--out", str(out))
     assert nowhere.returncode == 2 and "No data at" in nowhere.stderr
     assert not (tmp_path / "empty").exists()
+
+
+class FakeSigning:
+    """The log's signing side as the checkpoint work will provide it (a boundary fake)."""
+
+    key = "tfos.example/log+1a2b3c4d+AQID"
+
+    def __init__(self) -> None:
+        self.asked: list[int] = []
+
+    def public_key(self) -> str:
+        return self.key
+
+    def checkpoint(self, size: int) -> str | None:
+        self.asked.append(size)
+        return f"tfos.example/log\n{size}\nq2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2q2o=\n"
+
+
+def test_the_logs_key_heads_every_page_and_its_checkpoint_ends_the_report(demo: Demo) -> None:
+    signing = FakeSigning()
+    request = Request("collections-register")
+    rendered = render_report(demo.services, demo.ctx, request, FIRM, signing)
+    pages = page_texts(rendered.pdf)
+    assert len(pages) > 1 and all(f"Log key {signing.key}" in page for page in pages)
+    assert signing.asked == [rendered.head.lsn]
+    assert f"tfos.example/log\n{rendered.head.lsn}\n" in pages[-1]
+    assert "Signed checkpoint of the log" in pages[-1]
+    unsigned = render_report(demo.services, demo.ctx, request, FIRM)
+    assert "Log key" not in text(unsigned.pdf)

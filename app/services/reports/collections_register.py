@@ -31,7 +31,8 @@ def _totals(pairs: Iterable[tuple[str, int]]) -> list[tuple[str, str, str]]:
     for name, amount in pairs:
         sums[name][0] += 1
         sums[name][1] += amount
-    return [(name, group_indian(n), inr(total)) for name, (n, total) in sorted(sums.items())]
+    ordered = sorted(sums.items(), key=lambda item: (item[0] == LOANS_LINE, item[0]))
+    return [(name, group_indian(n), inr(total)) for name, (n, total) in ordered]
 
 
 def _group_line(entry: ReceiptEntry, groups: dict[str, str]) -> str:
