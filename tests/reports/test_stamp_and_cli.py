@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -13,7 +16,7 @@ from app.services.reports.stamp import GENESIS, log_head, snapshot
 from tests.builders import EMPLOYEE
 from tests.reports.conftest import FIRM, Demo
 from tests.reports.pdfcheck import page_texts, text
-from tests.test_cli import tfos
+from tests.test_cli import ROOT, tfos
 
 
 def test_an_empty_log_has_the_genesis_head(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -102,3 +105,25 @@ def test_the_logs_key_heads_every_page_and_its_checkpoint_ends_the_report(demo: 
     assert "Signed checkpoint of the log" in pages[-1]
     unsigned = render_report(demo.services, demo.ctx, request, FIRM)
     assert "Log key" not in text(unsigned.pdf)
+
+
+def test_two_processes_write_the_same_bytes_whatever_their_hash_seed(tmp_path: Path) -> None:
+    """An auditor re-printing a report later, in another process, gets the same file."""
+    data = tmp_path / "data"
+    made = tfos(data, "demo-data", "--groups", "2", "--members", "6", "--months", "3")
+    assert made.returncode == 0, made.stderr
+    files = []
+    for seed in ("1", "2"):
+        out = tmp_path / f"register-{seed}.pdf"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("TFOS_")}
+        env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(data), PYTHONHASHSEED=seed)
+        ran = subprocess.run(
+            [sys.executable, "-m", "app.cli", "report", "collections-register", "--out", str(out)],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=300,
+        )
+        assert ran.returncode == 0, ran.stderr
+        files.append(out.read_bytes())
+    assert files[0] == files[1]
