@@ -75,4 +75,5 @@ KIND = ReportKind(
     title="Trial balance",
     description="Every ledger account's debits, credits and balance, with account names.",
     build=build,
+    paper="a4-landscape",
 )
