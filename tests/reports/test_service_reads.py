@@ -21,12 +21,20 @@ from app.services.actors import Actor
 from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate
-from app.services.groups import GroupService
 from app.services.ledger import MEMBERS_ALL, LedgerService, Payment, receivable
 from app.services.loans import LoanService
 from app.services.reports.base import Params
 from app.services.reports.member_statement import passbook
-from tests.lending import LAKH, MEENA, RAVI, START, add_capital, add_member, disbursed_loan
+from tests.lending import (
+    LAKH,
+    MEENA,
+    RAVI,
+    START,
+    add_capital,
+    add_member,
+    chit_of_four,
+    disbursed_loan,
+)
 
 G = LAKH  # ₹1,00,000 among 4: instalment ₹25,000
 
@@ -58,16 +66,8 @@ def _auction(
 def _history(path: Path) -> History:
     clock = FixedClock(START)
     ctx = make_context(path, clock=clock)
-    groups, room, ledger = GroupService(ctx), AuctionService(ctx), LedgerService(ctx)
-    members = [
-        add_member(ctx, f"Subscriber {c}", f"+9198123456{n}0", dues=0) for n, c in enumerate("ABCD")
-    ]
-    gid = groups.create_group(
-        RAVI, "Godavari Chit", gross_paise=G, members=4, start_date=clock.today()
-    ).id
-    for member_id in members:
-        groups.enroll(RAVI, gid, member_id)
-    groups.start(RAVI, gid)
+    room, ledger = AuctionService(ctx), LedgerService(ctx)
+    gid, members = chit_of_four(ctx, "Godavari Chit")
     payout_id = _auction(room, clock, gid, 1, members[0], members[1:3])
     for n, member_id in enumerate(members[:3]):
         net = ledger.dues_for(member_id)[0].net
