@@ -63,6 +63,12 @@ class Settings:
         help="Comma-separated IPs or CIDR networks of reverse proxies whose X-Forwarded-For "
         "is believed (empty: none; the TCP peer is the client).",
     )
+    firm_name: str = setting(
+        "TransactFlowOS Chit Funds", help="The firm's name at the head of every report and receipt."
+    )
+    firm_address: str = setting(
+        "", help="The firm's address (and registration) under its name on reports and receipts."
+    )
 
     @property
     def store_path(self) -> Path:

@@ -14,7 +14,10 @@ Public API (other services call these; names are stable):
   :meth:`~LedgerService.trial_balance`, :meth:`~LedgerService.balance_sheet`,
   :meth:`~LedgerService.member_timeline`, :meth:`~LedgerService.period_collections`,
   :meth:`~LedgerService.dues_for`, :meth:`~LedgerService.overdue`,
-  :meth:`~LedgerService.transactions`, :meth:`~LedgerService.find_receipt`;
+  :meth:`~LedgerService.transactions`, :meth:`~LedgerService.find_receipt`,
+  :meth:`~LedgerService.receipt_entry`, :meth:`~LedgerService.receipt_register`,
+  :meth:`~LedgerService.open_dues`, and :meth:`~LedgerService.account_names` (an
+  account as people read it);
 - :func:`check_ledger` for ``tfos ledger check``.
 
 Receipts are idempotent by bank reference: ``receipts/<bank_ref>`` is created with
@@ -32,7 +35,7 @@ in the pool is exactly the prize once everyone has paid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date as Date
 from typing import Any
 
@@ -88,13 +91,16 @@ from app.services.ledger_receipts import (
     normalise,
     receipts_change,
 )
-from app.services.ledger_records import Due, PeriodCollections, Receipt, Txn
+from app.services.ledger_records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
 from app.services.ledger_reports import (
+    MEMBERS_ALL,
+    AccountNames,
     BalanceSheet,
     TimelineItem,
     TrialBalance,
     TrialRow,
     account_balance,
+    account_name,
     balance_sheet,
     format_trial_balance,
     timeline,
@@ -113,6 +119,7 @@ __all__ = [
     "INTEREST_INCOME",
     "LEDGER",
     "LENDING_CASH",
+    "MEMBERS_ALL",
     "PENALTY_INCOME",
     "PERIODS",
     "RECEIPTS",
@@ -125,6 +132,7 @@ __all__ = [
     "Payment",
     "PeriodCollections",
     "Receipt",
+    "ReceiptEntry",
     "TimelineItem",
     "TrialBalance",
     "TrialRow",
@@ -210,6 +218,33 @@ class LedgerService:
         doc = self.ctx.store.get(RECEIPTS, normalise_bank_ref(bank_ref))
         return Receipt.from_doc(doc) if doc is not None else None
 
+    def receipt_entry(self, bank_ref: str) -> ReceiptEntry:
+        """Any receipt (an instalment or a loan repayment) by its bank reference."""
+        doc = self.ctx.store.get(RECEIPTS, normalise_bank_ref(bank_ref))
+        if doc is None:
+            raise NotFound(
+                f"No receipt has the bank reference {bank_ref!r}.",
+                hint="Check the reference on the bank statement or the counter slip.",
+            )
+        return ReceiptEntry.from_doc(doc)
+
+    def receipt_register(
+        self, start: Date | None = None, end: Date | None = None, *, group_id: str | None = None
+    ) -> list[ReceiptEntry]:
+        """Every receipt received from ``start`` to ``end`` (both included; open ends
+        when None), instalments of ``group_id`` only when given; by date received, then
+        bank reference."""
+        query = Query(RECEIPTS)
+        if start is not None:
+            query = query.where("received_on", ">=", start.isoformat())
+        if end is not None:
+            query = query.where("received_on", "<=", end.isoformat())
+        if group_id is not None:
+            query = query.where("group_id", "==", group_id)
+        entries = [ReceiptEntry.from_doc(doc) for doc in self.ctx.store.stream(query)]
+        entries.sort(key=lambda r: (r.received_on, r.bank_ref))
+        return entries
+
     def add_capital(self, actor: Actor, amount: int, memo: str = "") -> Txn:
         """Pay lending capital in (admin only): Dr cash:lending / Cr equity:capital."""
         actor.require("admin", doing="add lending capital")
@@ -268,6 +303,34 @@ class LedgerService:
     def balance_sheet(self) -> BalanceSheet:
         return balance_sheet(self.balances())
 
+    def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
+        """Each account's name as people read it (``Pool — Group Alpha``, ``Loan to Asha
+        Rao (loan-1837acd6fc)``); ``receivable:*:<g>`` names a group's members' dues."""
+        wanted = list(dict.fromkeys(accounts))
+        groups, members, loans = set(), set(), set()
+        for account in wanted:
+            parts = account.split(":")
+            group = account_group(account)
+            if group is not None:
+                groups.add(group)
+            if parts[0] == "receivable" and len(parts) == 3 and parts[1] != MEMBERS_ALL:
+                members.add(parts[1])
+            if parts[0] == "loans" and len(parts) == 2:
+                loans.add(parts[1])
+        store = self.ctx.store
+        loan_docs = store.get_many("loans", loans)
+        members |= {d.data["member_id"] for d in loan_docs.values()}
+        people = {m: d.data.get("name", m) for m, d in store.get_many("members", members).items()}
+        names = AccountNames(
+            groups={g: d.data["name"] for g, d in store.get_many("groups", groups).items()},
+            members=people,
+            loans={
+                lid: people.get(d.data["member_id"], d.data["member_id"])
+                for lid, d in loan_docs.items()
+            },
+        )
+        return {account: account_name(account, names) for account in wanted}
+
     def transactions(self, **refs: Any) -> list[Txn]:
         """Transactions matching every given reference (e.g. ``group_id=``, ``kind=``),
         oldest first."""
@@ -289,6 +352,14 @@ class LedgerService:
         dues = store.query(Query(DUES).where("member_id", "==", member_id))
         txns = store.query(Query(LEDGER).where("member_id", "==", member_id))
         return timeline(dues, txns)
+
+    def open_dues(self, group_id: str | None = None) -> list[Due]:
+        """Dues not yet paid in full (of one group when given), oldest first."""
+        query = Query(DUES).where("status", "==", "due")
+        if group_id is not None:
+            query = query.where("group_id", "==", group_id)
+        docs = self.ctx.store.stream(query)
+        return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.id))
 
     def dues_for(self, member_id: str) -> list[Due]:
         """Every due of a member, oldest first."""

@@ -10,8 +10,18 @@ from typing import Any
 from app.kernel.errors import NotFound, ValidationError
 from app.services import credit
 from app.services.context import ServiceContext
-from app.services.loan_book import DISBURSED, LOANS, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loan_book import (
+    CLOSED,
+    DISBURSED,
+    LOANS,
+    OPEN,
+    STATUSES,
+    loan_dpd,
+    schedule_of,
+)
 from app.services.store import Document, Query
+
+LENT = (DISBURSED, CLOSED)
 
 
 @dataclass(frozen=True)
@@ -32,6 +42,8 @@ class LoanRow:
     applied_at: str
     dpd: int
     bucket: str
+    outstanding: int = 0
+    """Principal still owed (0 before disbursement)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +188,7 @@ def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
         applied_at=d["applied_at"],
         dpd=dpd,
         bucket=credit.bucket(dpd),
+        outstanding=d.get("outstanding_principal", 0) if d["status"] in LENT else 0,
     )
 
 
