@@ -16,7 +16,7 @@ from app.services.reports.stamp import GENESIS, log_head, snapshot
 from tests.builders import EMPLOYEE
 from tests.reports.conftest import FIRM, Demo
 from tests.reports.pdfcheck import page_texts, text
-from tests.test_cli import ROOT, tfos
+from tests.cli import ROOT, tfos
 
 
 def test_an_empty_log_has_the_genesis_head(ctx) -> None:  # type: ignore[no-untyped-def]
