@@ -14,9 +14,9 @@ from app.services.members import MemberService
 from app.services.reports import Request, render_report
 from app.services.reports.stamp import GENESIS, log_head, snapshot
 from tests.builders import EMPLOYEE
+from tests.cli import ROOT, tfos
 from tests.reports.conftest import FIRM, Demo
 from tests.reports.pdfcheck import page_texts, text
-from tests.cli import ROOT, tfos
 
 
 def test_an_empty_log_has_the_genesis_head(ctx) -> None:  # type: ignore[no-untyped-def]
