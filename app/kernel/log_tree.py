@@ -200,10 +200,7 @@ class LogTree:
         self._resync = False
 
     def _add(self, lines: list[bytes]) -> None:
-        push = self._frontier.push
-        nodes: list[bytes] = []
-        for line in lines:
-            nodes += push(leaf_hash(line))
+        nodes = self._frontier.extend(lines)
         try:
             _write_all(self._fd, b"".join(nodes))
         except BaseException:

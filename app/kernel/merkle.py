@@ -136,6 +136,27 @@ class Frontier:
         self.size += 1
         return added
 
+    def extend(self, leaves: Sequence[bytes]) -> list[bytes]:
+        """``push`` the leaf hash of each of ``leaves`` (raw leaf bytes); all nodes added.
+
+        The same as ``push(leaf_hash(leaf))`` for each, written out: the log's writer
+        runs it for every batch while it holds the log's lock."""
+        added: list[bytes] = []
+        add = added.append
+        hashes, size, hasher = self.hashes, self.size, sha256
+        for leaf in leaves:
+            h = hasher(b"\x00" + leaf).digest()
+            add(h)
+            n = size
+            while n & 1:
+                h = hasher(b"\x01" + hashes.pop() + h).digest()
+                add(h)
+                n >>= 1
+            hashes.append(h)
+            size += 1
+        self.size = size
+        return added
+
     def root(self) -> bytes:
         if not self.hashes:
             return EMPTY_ROOT
