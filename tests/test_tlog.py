@@ -170,6 +170,31 @@ def test_records_written_without_the_tree_are_added_before_the_next_batch(data: 
         assert_tree_matches_log(wal)
 
 
+def test_a_failing_tree_write_never_fails_an_append_and_is_mended(
+    data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with open_log(data) as wal:
+        fill(wal, 6)
+        tree = wal.tree
+        assert tree is not None
+        # The tree's descriptor now refuses writes: a real EBADF from the OS.
+        read_only = os.open(tree_path(wal.path), os.O_RDONLY)
+        os.dup2(read_only, tree._fd)  # white box: the one way to make this write fail
+        os.close(read_only)
+        path = tree_path(wal.path)
+        with caplog.at_level("WARNING", logger="app.kernel.log_tree"):
+            assert wal.append(entry(7)).lsn == 7  # durable, acknowledged
+            path.rename(path.with_name("elsewhere"))
+            path.mkdir()  # and now the tree cannot even be opened, batch after batch
+            fill(wal, 4, start=8)
+            assert [r.levelname for r in caplog.records] == ["ERROR"]  # said once
+            assert "Could not add records from 7" in caplog.records[0].getMessage()
+            path.rmdir()
+            wal.append(entry(12))
+        assert "in step with the log again (12 records)" in caplog.records[-1].getMessage()
+        assert_tree_matches_log(wal)
+
+
 def _append_and_sign(folder: str, who: str, count: int, out: Any) -> None:
     data = Path(folder)
     wal = open_log(data)

@@ -34,6 +34,7 @@ are final once written; ``refresh`` picks up what other processes appended.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -155,12 +156,15 @@ class LogTree:
         self._fd = -1
         self._frontier = Frontier()
         self._resync = True
+        self._failing = False
+        self._state = "new"  # "open" after the first reconcile, "closed" after close
 
     # -- kept in step by the log (under its writer lock) ---------------------------------
 
     def reconcile(self, tip: Tip) -> TreeReport:
         """Bring the tree in step with the log ending at ``tip`` (called at open)."""
         with self._mutex:
+            self._state = "open"
             self._open()
             cut = self._trim(tip.lsn)
             diverged = self._find_divergence(tip)
@@ -179,16 +183,28 @@ class LogTree:
         before the next batch."""
         try:
             with self._mutex:
-                if self._resync or self._frontier.size != first_lsn - 1:
-                    self._catch_up(first_lsn - 1)
-                self._add(lines.split(b"\n")[:-1])
-                size = self._frontier.size
+                size = self._append(first_lsn, lines)
         except Exception:
-            self._resync = True
-            log.exception("Could not add records from %d to the log's Merkle tree", first_lsn)
+            if not self._failing:  # once, not for every batch while it lasts
+                self._failing = True
+                log.exception("Could not add records from %d to the log's Merkle tree", first_lsn)
             return
+        if self._failing:
+            self._failing = False
+            log.warning("The log's Merkle tree is in step with the log again (%d records)", size)
         if self.on_grow is not None:
             self.on_grow(size)
+
+    def _append(self, first_lsn: int, lines: bytes) -> int:
+        try:
+            if self._resync or self._frontier.size != first_lsn - 1:
+                self._catch_up(first_lsn - 1)
+            self._add(lines.split(b"\n")[:-1])
+        except BaseException:
+            self._resync = True  # reopen the file and take it in again next time
+            self._close_file()
+            raise
+        return self._frontier.size
 
     def _catch_up(self, size: int) -> None:
         """Take in what other processes appended, then what the log has beyond the tree."""
@@ -200,19 +216,12 @@ class LogTree:
         self._resync = False
 
     def _add(self, lines: list[bytes]) -> None:
-        nodes = self._frontier.extend(lines)
-        try:
-            _write_all(self._fd, b"".join(nodes))
-        except BaseException:
-            self._resync = True
-            raise
+        _write_all(self._fd, b"".join(self._frontier.extend(lines)))
 
     # -- the file --------------------------------------------------------------------------
 
     def _open(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        self._close_file()
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
         self._load(self._whole_size())
 
@@ -263,7 +272,7 @@ class LogTree:
         fresh = self.path.with_name(f".{self.path.name}.{secrets.token_hex(6)}.tmp")
         fd = os.open(fresh, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_APPEND | os.O_CLOEXEC, 0o644)
         os.replace(fresh, self.path)
-        os.close(self._fd)
+        self._close_file()
         self._fd = fd
         self._frontier = Frontier()
 
@@ -292,18 +301,24 @@ class LogTree:
 
     def close(self) -> None:
         with self._mutex:
-            if self._fd >= 0:
-                os.close(self._fd)
-                self._fd = -1
+            self._state = "closed"
+            self._close_file()
+
+    def _close_file(self) -> None:
+        if self._fd >= 0:
+            fd, self._fd = self._fd, -1
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     # -- readers ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
         """Take in what other processes appended since our last batch (no lock needed)."""
         with self._mutex:
-            self._require_open()
-            if os.fstat(self._fd).st_nlink == 0:
-                self._open()
+            if self._state != "open":
+                self._require_open()
+            if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
+                self._open()  # replaced by another process, or closed after a failure
             nodes = os.fstat(self._fd).st_size // HASH_SIZE
             size = size_for_nodes(nodes)
             if size != self._frontier.size:
@@ -311,7 +326,7 @@ class LogTree:
 
     @property
     def is_open(self) -> bool:
-        return self._fd >= 0
+        return self._state == "open"
 
     def head(self) -> tuple[int, bytes]:
         """The number of leaves and the root, as this process last saw them."""
