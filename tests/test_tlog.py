@@ -195,6 +195,20 @@ def test_a_failing_tree_write_never_fails_an_append_and_is_mended(
         assert_tree_matches_log(wal)
 
 
+def test_readers_leave_a_write_in_progress_alone_and_writers_cut_a_torn_one(data: Path) -> None:
+    with open_log(data) as wal:
+        fill(wal, 9)
+        tree, path = wal.tree, tree_path(wal.path)
+        assert tree is not None
+        whole = path.stat().st_size
+        with open(path, "ab") as file:
+            file.write(os.urandom(40))  # another process's batch, half written (or torn)
+        tree.refresh()  # a reader: no lock, so it must not cut what may still be written
+        assert path.stat().st_size == whole + 40 and tree.head()[0] == 9
+        wal.append(entry(10))  # a writer holds the lock: the stray bytes are cut first
+        assert_tree_matches_log(wal)
+
+
 def _append_and_sign(folder: str, who: str, count: int, out: Any) -> None:
     data = Path(folder)
     wal = open_log(data)

@@ -89,9 +89,9 @@ class TreeReport:
             return ""
         return (
             f"The log's record {self.diverged_at} is not the record its Merkle tree was "
-            "built from: the log was changed after it was written (restored from a backup, "
-            "or rewritten). The tree was rebuilt from the log; checkpoints signed before "
-            "the change no longer match it."
+            "built from: the log was changed after the tree was written (restored from a "
+            "backup, or rewritten), or the tree file was damaged. The tree was rebuilt from "
+            "the log; if the log changed, checkpoints signed before no longer match it."
         )
 
 
@@ -197,7 +197,7 @@ class LogTree:
 
     def _append(self, first_lsn: int, lines: bytes) -> int:
         try:
-            if self._resync or self._frontier.size != first_lsn - 1:
+            if self._resync or not self._in_step(first_lsn - 1):
                 self._catch_up(first_lsn - 1)
             self._add(lines.split(b"\n")[:-1])
         except BaseException:
@@ -205,6 +205,13 @@ class LogTree:
             self._close_file()
             raise
         return self._frontier.size
+
+    def _in_step(self, size: int) -> bool:
+        """Whether the tree holds ``size`` leaves and the file ends where they end (one
+        ``lseek``: other processes' batches, cuts and torn writes all show)."""
+        if self._frontier.size != size:
+            return False
+        return os.lseek(self._fd, 0, os.SEEK_END) == node_count(size) * HASH_SIZE
 
     def _catch_up(self, size: int) -> None:
         """Take in what other processes appended, then what the log has beyond the tree."""
@@ -220,15 +227,19 @@ class LogTree:
 
     # -- the file --------------------------------------------------------------------------
 
-    def _open(self) -> None:
+    def _open(self, *, locked: bool = True) -> None:
         self._close_file()
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o644)
-        self._load(self._whole_size())
+        self._load(self._whole_size() if locked else self._file_size())
+
+    def _file_size(self) -> int:
+        """The size of the last whole tree in the file; what follows it is another
+        process's write in progress, or a torn write that holders of the lock cut."""
+        return size_for_nodes(os.fstat(self._fd).st_size // HASH_SIZE)
 
     def _whole_size(self) -> int:
-        """The size of the last whole tree in the file (a torn last write is cut)."""
-        nodes = os.fstat(self._fd).st_size // HASH_SIZE
-        size = size_for_nodes(nodes)
+        """``_file_size``, after cutting a torn last write (under the log's lock only)."""
+        size = self._file_size()
         if os.fstat(self._fd).st_size != node_count(size) * HASH_SIZE:
             os.ftruncate(self._fd, node_count(size) * HASH_SIZE)
         return size
@@ -318,9 +329,8 @@ class LogTree:
             if self._state != "open":
                 self._require_open()
             if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
-                self._open()  # replaced by another process, or closed after a failure
-            nodes = os.fstat(self._fd).st_size // HASH_SIZE
-            size = size_for_nodes(nodes)
+                self._open(locked=False)  # replaced by another process, or failed
+            size = self._file_size()
             if size != self._frontier.size:
                 self._load(size)
 
