@@ -237,10 +237,15 @@ def test_two_processes_keep_one_tree_and_sign_one_history(data: Path) -> None:
     ]
     for p in procs:
         p.start()
-    results = [out.get(timeout=120) for _ in procs]
-    for p in procs:
-        p.join(timeout=60)
-        assert p.exitcode == 0
+    try:
+        results = [out.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+            assert p.exitcode == 0
+    finally:  # a stuck child fails the test instead of hanging the run
+        for p in procs:
+            if p.is_alive():
+                p.kill()
     lines = lines_of(data / "wal" / "wal.log")
     assert verify_file(data / "wal" / "wal.log").ok
     for _who, seen in results:

@@ -151,15 +151,19 @@ class _Cadence:
     def _run(self) -> None:
         while True:
             self._wake.wait()
-            delay = self._last + self._interval - time.monotonic()
-            if self._stopping.is_set() or (delay > 0 and self._stopping.wait(delay)):
-                return
+            # Cleared before looking at the stop flag: ``close`` sets the flag first,
+            # so a wake-up from ``close`` is never cleared unseen.
             self._wake.clear()
+            if self._stopping.is_set():
+                return
+            delay = self._last + self._interval - time.monotonic()
+            if delay > 0 and self._stopping.wait(delay):
+                return
             self._last = time.monotonic()
             self._job()
 
     def close(self) -> None:
-        self._stopping.set()
+        self._stopping.set()  # before the wake-up: see _run
         self._wake.set()
         if self._thread.is_alive():
             self._thread.join()
