@@ -188,6 +188,8 @@ def test_a_failing_tree_write_never_fails_an_append_and_is_mended(
             path.mkdir()  # and now the tree cannot even be opened, batch after batch
             fill(wal, 4, start=8)
             assert [r.levelname for r in caplog.records] == ["ERROR"]  # said once
+            with pytest.raises(StorageError, match="Cannot read the log's Merkle tree"):
+                make_tlog(wal, data).checkpoint()  # readers get a clear error meanwhile
             assert "Could not add records from 7" in caplog.records[0].getMessage()
             path.rmdir()
             wal.append(entry(12))

@@ -324,15 +324,29 @@ class LogTree:
     # -- readers ---------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Take in what other processes appended since our last batch (no lock needed)."""
+        """Take in what other processes appended since our last batch (no lock needed).
+
+        Raises:
+            StorageError: the tree is not open or cannot be read.
+        """
         with self._mutex:
             if self._state != "open":
                 self._require_open()
-            if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
-                self._open(locked=False)  # replaced by another process, or failed
-            size = self._file_size()
-            if size != self._frontier.size:
-                self._load(size)
+            try:
+                if self._fd < 0 or os.fstat(self._fd).st_nlink == 0:
+                    self._open(locked=False)  # replaced by another process, or failed
+                size = self._file_size()
+                if size != self._frontier.size:
+                    self._load(size)
+            except OSError as exc:
+                raise self._unreadable(exc) from exc
+
+    def _unreadable(self, exc: OSError) -> StorageError:
+        return StorageError(
+            f"Cannot read the log's Merkle tree {self.path}: {exc.strerror or exc}.",
+            hint="Check the data folder; the tree is rebuilt from the log at the next "
+            "write or start.",
+        )
 
     @property
     def is_open(self) -> bool:
@@ -403,7 +417,10 @@ class LogTree:
     def _node(self, level: int, index: int) -> bytes:
         self._require_open()
         at = node_position(level, index) * HASH_SIZE
-        data = os.pread(self._fd, HASH_SIZE, at)
+        try:
+            data = os.pread(self._fd, HASH_SIZE, at)
+        except OSError as exc:
+            raise self._unreadable(exc) from exc
         if len(data) != HASH_SIZE:
             raise StorageError(
                 f"The log's Merkle tree {self.path} ends before byte {at + HASH_SIZE}: "

@@ -22,7 +22,7 @@ in O(1). A tree of ``n`` leaves has ``node_count(n) = 2n - popcount(n)`` nodes.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from hashlib import sha256
 
 from app.kernel.errors import KnownError
@@ -136,7 +136,7 @@ class Frontier:
         self.size += 1
         return added
 
-    def extend(self, leaves: Sequence[bytes]) -> list[bytes]:
+    def extend(self, leaves: Iterable[bytes]) -> list[bytes]:
         """``push`` the leaf hash of each of ``leaves`` (raw leaf bytes); all nodes added.
 
         The same as ``push(leaf_hash(leaf))`` for each, written out: the log's writer

@@ -213,20 +213,29 @@ class TransparencyLog:
             self.checkpoint()
             self._problem = ""
         except KnownError as exc:
-            if str(exc) != self._problem:
+            if str(exc) != self._problem:  # once per problem, not once a second
                 self._problem = str(exc)
                 log.error("No checkpoint signed: %s", exc)
-        except Exception:
-            log.exception("Signing a checkpoint failed")
+        except Exception as exc:
+            if repr(exc) != self._problem:
+                self._problem = repr(exc)
+                log.exception("Signing a checkpoint failed")
 
     # -- keys ----------------------------------------------------------------------------
 
     @property
     def signer(self) -> Signer:
         if self._signer is None:
-            seed = load_or_create_key(
-                self.key_path, "checkpoint signing key", 32, damaged_hint=KEY_HINT
-            )
+            try:
+                seed = load_or_create_key(
+                    self.key_path, "checkpoint signing key", 32, damaged_hint=KEY_HINT
+                )
+            except OSError as exc:
+                raise StorageError(
+                    f"Cannot read or create the checkpoint signing key {self.key_path}: "
+                    f"{exc.strerror or exc}.",
+                    hint="Check that the data folder's keys folder exists and is writable.",
+                ) from exc
             probe = Signer.from_seed("probe", seed)
             self._signer = Signer.from_seed(origin_for(probe.verifier.public), seed)
         return self._signer
@@ -366,11 +375,16 @@ class TransparencyLog:
     def _log_root(self, size: int) -> tuple[int, bytes]:
         """How many of the first ``size`` records the log file has, and their root."""
         frontier = Frontier()
-        with open(self.wal.path, "rb", buffering=0) as file:
-            stop = file.seek(0, 2)
-            if size and stop:
-                for line in islice(log_lines(file.fileno(), 1, stop), size):
-                    frontier.push(leaf_hash(line))
+        try:
+            with open(self.wal.path, "rb", buffering=0) as file:
+                stop = file.seek(0, 2)
+                lines = islice(log_lines(file.fileno(), 1, stop), size if stop else 0)
+                while chunk := list(islice(lines, 20_000)):
+                    frontier.extend(chunk)
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot read the write-ahead log {self.wal.path}: {exc.strerror or exc}."
+            ) from exc
         return frontier.size, frontier.root()
 
     # -- witnesses -------------------------------------------------------------------------
