@@ -31,26 +31,17 @@ from app.kernel.tlog import (
     check_consistency,
     check_inclusion,
 )
-from app.kernel.wal import GENESIS, Entry, Record, WriteAheadLog, verify_file
+from app.kernel.wal import GENESIS, Record, WriteAheadLog, verify_file
 from app.kernel.wal_format import record_hash
 from app.services.actors import Actor
 from app.services.context import close_context, make_context
 from app.services.pipeline import ChangeSet
 from app.services.store import Write
 from tests.test_merkle import mth
+from tests.test_wal import entry
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAWN = multiprocessing.get_context("spawn")
-
-
-def entry(i: int, who: str = "Asha Rao", reason: str = "") -> Entry:
-    return Entry(
-        actor={"id": f"u-{who}", "name": who, "role": "clerk"},
-        action="ledger.post",
-        entity={"type": "ledger", "id": f"L-{i}"},
-        change={"amount": 100 * i, "to": "group:42"},
-        reason=reason or f"instalment {i}",
-    )
 
 
 def lines_of(path: Path) -> list[bytes]:

@@ -58,7 +58,8 @@ from app.kernel.merkle import (
     peaks,
     size_for_nodes,
 )
-from app.kernel.wal_scan import CHUNK, Tip, seek_lsn
+from app.kernel.wal_scan import Tip, seek_lsn
+from app.kernel.wal_scan import _lines as read_lines
 
 log = logging.getLogger(__name__)
 
@@ -96,53 +97,30 @@ class TreeReport:
 
 
 def _lsn_of(line: bytes) -> int:
+    """The lsn a log line starts with (0 when it does not look like a log line)."""
     if line[64:_LSN_AT] != _LSN_KEY:
-        raise ValueError("not a log line")
-    return int(line[_LSN_AT : line.index(b",", _LSN_AT)])
+        return 0
+    try:
+        return int(line[_LSN_AT : line.index(b",", _LSN_AT)])
+    except ValueError:
+        return 0
 
 
 def log_lines(fd: int, first: int, stop: int) -> Iterator[bytes]:
     """Lines (without newlines) of records ``first``, ``first + 1``, ... before byte ``stop``.
 
     Raises:
-        StorageError: the log does not have record ``first`` where it should.
+        StorageError: the log skips from a record before ``first`` to one after it.
     """
-    offset = seek_lsn(fd, first, stop)
-    rest = b""
-    skipping = True
-    while offset < stop:
-        piece = os.pread(fd, min(CHUNK, stop - offset), offset)
-        if not piece:
-            break
-        offset += len(piece)
-        lines = (rest + piece).split(b"\n")
-        rest = lines.pop()
-        if skipping:
-            lines = _from_lsn(lines, first)
-            skipping = not lines
-        yield from lines
-
-
-def _from_lsn(lines: list[bytes], first: int) -> list[bytes]:
-    for at, line in enumerate(lines):
-        try:
-            lsn = _lsn_of(line)
-        except ValueError:
-            continue
+    lines = read_lines(fd, seek_lsn(fd, first, stop), stop)
+    for line in lines:
+        lsn = _lsn_of(line)
         if lsn == first:
-            return lines[at:]
+            yield line
+            yield from lines
+            return
         if lsn > first:
-            break
-    if lines and _lsn_of_or_zero(lines[-1]) >= first:
-        raise StorageError(f"The write-ahead log has no line for record {first}.")
-    return []
-
-
-def _lsn_of_or_zero(line: bytes) -> int:
-    try:
-        return _lsn_of(line)
-    except ValueError:
-        return 0
+            raise StorageError(f"The write-ahead log has no line for record {first}.")
 
 
 class LogTree:
