@@ -58,6 +58,8 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
 from app.kernel.checkpoints import (
     Checkpoint,
     CheckpointStore,
@@ -236,8 +238,8 @@ class TransparencyLog:
                     f"{exc.strerror or exc}.",
                     hint="Check that the data folder's keys folder exists and is writable.",
                 ) from exc
-            probe = Signer.from_seed("probe", seed)
-            self._signer = Signer.from_seed(origin_for(probe.verifier.public), seed)
+            key = Ed25519PrivateKey.from_private_bytes(seed)
+            self._signer = Signer(origin_for(key.public_key().public_bytes_raw()), key)
         return self._signer
 
     @property
