@@ -37,8 +37,8 @@ mode 0600); the origin and key name are ``transactflowos/<16 hex of SHA-256 of t
 public key>``, so they never change for a data directory. A checkpoint is signed
 after each batch the log writes, but at most once per ``interval`` seconds (a
 background thread; the batch itself only marks the tree as grown); ``checkpoint()``
-signs at once when the latest is behind. The newest is kept in
-``DATA_DIR/checkpoints/latest``.
+signs at once, in memory, when the latest is behind. The background thread keeps the
+newest in ``DATA_DIR/checkpoints/latest``.
 
 A log must never sign two histories: before signing, the tree's root at the size
 of the latest saved checkpoint must equal that checkpoint's root. When it does not
@@ -189,8 +189,10 @@ class TransparencyLog:
         self._clock = clock
         self._signer: Signer | None = None
         self._latest: SignedCheckpoint | None = None
+        self._saved: SignedCheckpoint | None = None
         self._signing = threading.Lock()
         self._cadence = _Cadence(self._sign_in_background, interval)
+        self._started = False
         self._problem = ""
 
     # -- lifecycle -----------------------------------------------------------------------
@@ -199,6 +201,7 @@ class TransparencyLog:
         """Sign after each batch from now on (and once now, if the log is ahead)."""
         self.tree.on_grow = lambda _size: self._cadence.poke()
         self._cadence.start()
+        self._started = True
         self._cadence.poke()
 
     def close(self) -> None:
@@ -207,12 +210,14 @@ class TransparencyLog:
         if tree is not None:
             tree.on_grow = None
         self._cadence.close()
+        self._started = False
         if tree is not None and tree.is_open:
             self._sign_in_background()
 
     def _sign_in_background(self) -> None:
         try:
             self.checkpoint()
+            self._save()
             self._problem = ""
         except KnownError as exc:
             if str(exc) != self._problem:  # once per problem, not once a second
@@ -267,6 +272,9 @@ class TransparencyLog:
     def checkpoint(self) -> SignedCheckpoint:
         """The latest signed checkpoint, signed now if the log grew since the last one.
 
+        Once ``start`` ran, a new one is saved by the background signer (within
+        ``interval``), so this call does no disk write; before, it saves it itself.
+
         Raises:
             LogForked: the log no longer extends the latest checkpoint saved.
             StorageError: the key or the tree cannot be read.
@@ -276,10 +284,13 @@ class TransparencyLog:
         size, root = tree.head()
         with self._signing:
             latest = self._latest
-            if latest is not None and latest.size == size and latest.root == root:
-                return latest
-            self._latest = self._sign(tree, size, root)
-            return self._latest
+            if latest is None or latest.size != size or latest.root != root:
+                latest = self._latest = self._sign(tree, size, root)
+        if self._started:
+            self._cadence.poke()
+        else:
+            self._save()
+        return latest
 
     def _sign(self, tree: LogTree, size: int, root: bytes) -> SignedCheckpoint:
         saved = self.store.latest(self.verifier)
@@ -287,8 +298,14 @@ class TransparencyLog:
             return saved  # another process signed a larger tree than we have seen
         if saved is not None:
             self._guard(tree, saved)
-        signed = SignedCheckpoint.sign(Checkpoint(self.origin, size, root), self.signer)
-        return self.store.save_latest(signed, self.verifier)
+        return SignedCheckpoint.sign(Checkpoint(self.origin, size, root), self.signer)
+
+    def _save(self) -> None:
+        """Write the latest checkpoint signed here, unless it was written already."""
+        latest = self._latest
+        if latest is not None and latest is not self._saved:
+            self.store.save_latest(latest, self.verifier)
+            self._saved = latest
 
     def _guard(self, tree: LogTree, saved: SignedCheckpoint) -> None:
         now = tree.root(saved.size)
