@@ -199,7 +199,8 @@ class CheckpointStore:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         """Exclusive use of the folder, between threads and processes alike."""
-        self.cosigned_dir.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        self.folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
+        self.cosigned_dir.mkdir(exist_ok=True, mode=PRIVATE_DIR)
         fd = os.open(self.folder / ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, PRIVATE_FILE)
         try:
             flock.lock(fd)
@@ -237,7 +238,9 @@ class CheckpointStore:
                 return current
             tmp = self.folder / f".latest.{secrets.token_hex(6)}.tmp"
             try:
-                tmp.write_text(signed.text, "utf-8")
+                fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+                with os.fdopen(fd, "w", encoding="utf-8") as file:
+                    file.write(signed.text)
                 os.replace(tmp, self.latest_path)
             finally:
                 tmp.unlink(missing_ok=True)
