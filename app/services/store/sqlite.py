@@ -16,22 +16,21 @@ results as :mod:`.matching`.
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 import logging
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from app.kernel.errors import Conflict, NotFound, StorageError, ValidationError
+from app.kernel.errors import StorageError
 from app.services.store import matching, sqlite_sql
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite_listen import Dispatcher, Subscription
 from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
+from app.services.store.writes import Slot, apply_write, check_version, check_write
 
 logger = logging.getLogger(__name__)
 
@@ -41,7 +40,6 @@ Key = tuple[str, str]
 KEEP_CHANGES = 10_000
 ANALYZE_EVERY = 10_000  # fewest documents written between refreshes of planner statistics
 _PRUNE_EVERY = 256
-_INT64 = (-(2**63), 2**63 - 1)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS docs (
@@ -66,14 +64,6 @@ _UPSERT = (
     "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, "
     "version = excluded.version, updated_at = excluded.updated_at"
 )
-
-
-@dataclass(frozen=True)
-class _Slot:
-    """A document's state while a commit is applied: ``data`` None = absent."""
-
-    data: dict[str, Any] | None
-    version: int
 
 
 class SqliteStore:
@@ -302,7 +292,7 @@ class SqliteStore:
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
         for write in writes:
-            _check_write(write)
+            check_write(write)
         with self._write_lock, self._storage_errors():
             self._ensure_open()
             conn = self._writer
@@ -329,11 +319,11 @@ class SqliteStore:
         keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
         before = self._load(conn, keys)
         for key, expected in checks.items():
-            _check_version(key, expected, before[key].version)
+            check_version(key, expected, before[key].version)
         after = dict(before)
         for write in writes:
             key = (write.collection, write.id)
-            after[key] = _apply_write(write, after[key])
+            after[key] = apply_write(write, after[key])
         now = time.time()
         upserts, deletes, changes = [], [], []
         for key in dict.fromkeys((w.collection, w.id) for w in writes):
@@ -352,8 +342,8 @@ class SqliteStore:
         self._maybe_prune(conn, len(changes))
 
     @staticmethod
-    def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, _Slot]:
-        slots = {key: _Slot(None, 0) for key in keys}
+    def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, Slot]:
+        slots = {key: Slot(None, 0) for key in keys}
         rows = conn.execute(
             "SELECT collection, id, data, version FROM docs WHERE (collection, id) IN "
             "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
@@ -361,7 +351,7 @@ class SqliteStore:
             (json.dumps(keys),),
         )
         for collection, doc_id, data, version in rows:
-            slots[(collection, doc_id)] = _Slot(json.loads(data), version)
+            slots[(collection, doc_id)] = Slot(json.loads(data), version)
         return slots
 
     def _maybe_prune(self, conn: sqlite3.Connection, written: int) -> None:
@@ -412,117 +402,6 @@ class SqliteStore:
 
 def _document(collection: str, row: tuple[str, str, int]) -> Document:
     return Document(collection, row[0], json.loads(row[1]), row[2])
-
-
-# -- applying one write ---------------------------------------------------------------
-
-
-def _check_version(key: Key, expected: int, actual: int) -> None:
-    if expected == actual:
-        return
-    name = f"{key[0]}/{key[1]}"
-    if expected == 0:
-        message = f"{name} already exists (version {actual})."
-    elif actual == 0:
-        message = f"{name} was deleted by someone else (expected version {expected})."
-    else:
-        message = (
-            f"{name} was changed by someone else (expected version {expected}, found {actual})."
-        )
-    raise Conflict(message, hint="Reload it and try again; nothing was saved.")
-
-
-def _apply_write(write: Write, slot: _Slot) -> _Slot:
-    if write.expect_version is not None:
-        _check_version((write.collection, write.id), write.expect_version, slot.version)
-    if write.kind == "delete":
-        return _Slot(None, 0)
-    if write.kind == "set":
-        data = copy.deepcopy(write.data)
-    elif write.kind == "merge":
-        data = deep_merge(slot.data or {}, write.data)
-    else:
-        if slot.data is None:
-            raise NotFound(
-                f"{write.collection}/{write.id} does not exist, so it cannot be updated.",
-                hint="Create it with set or merge first, or check the id; nothing was saved.",
-            )
-        data = set_paths(slot.data, write.data)
-    return _Slot(data, slot.version + 1)
-
-
-def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``patch`` merged in: maps merge recursively, other values replace."""
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def set_paths(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with each dotted path of ``updates`` set (missing maps are created)."""
-    out = copy.deepcopy(base)
-    for path, value in updates.items():
-        *parents, last = path.split(".")
-        cur = out
-        for part in parents:
-            if not isinstance(cur.get(part), dict):
-                cur[part] = {}
-            cur = cur[part]
-        cur[last] = copy.deepcopy(value)
-    return out
-
-
-def _check_write(write: Write) -> None:
-    if write.kind not in ("set", "merge", "update", "delete"):
-        raise ValidationError(
-            f"Unknown write kind {write.kind!r}.", hint="Use set/merge/update/delete."
-        )
-    matching.check_name("collection", write.collection)
-    matching.check_name("document", write.id)
-    if write.kind == "delete":
-        return
-    if not isinstance(write.data, dict):
-        raise ValidationError(f"The data for {write.collection}/{write.id} is not a dict.")
-    if write.kind == "update":
-        for path in write.data:
-            matching.check_field_path(path)
-    check_json(write.data, f"{write.collection}/{write.id}")
-
-
-def check_json(value: Any, where: str) -> None:
-    """Raise ``ValidationError`` unless ``value`` is storable JSON: string keys, text
-    without NUL (SQLite's JSON functions cut text there), 64-bit integers, finite floats."""
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if not isinstance(key, str):
-                raise ValidationError(f"{where} has a non-string key {key!r}.")
-            check_json(key, f"{where} (a key)")
-            check_json(item, f"{where}.{key}")
-    elif isinstance(value, list | tuple):
-        for i, item in enumerate(value):
-            check_json(item, f"{where}[{i}]")
-    elif isinstance(value, str):
-        if "\x00" in value:
-            raise ValidationError(f"{where} holds a NUL character, which cannot be stored.")
-    elif isinstance(value, bool) or value is None:
-        return
-    elif isinstance(value, int):
-        if not _INT64[0] <= value <= _INT64[1]:
-            raise ValidationError(
-                f"{where} is an integer beyond 64 bits.", hint="Store it as text."
-            )
-    elif isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            raise ValidationError(f"{where} is not a finite number.")
-    else:
-        raise ValidationError(
-            f"{where} holds a {type(value).__name__}, which cannot be stored.",
-            hint="Store None, bool, int, float, str, list or dict (dates as ISO text).",
-        )
 
 
 # -- disk errors ----------------------------------------------------------------------
