@@ -15,6 +15,10 @@ from pathlib import Path
 import pytest
 
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.store.firestore import FirestoreStore
+from app.services.store.firestore_client import EMULATOR_ENV
+from tests import firestore_emulator as firestore_emulator_module
+from tests.firestore_emulator import Emulator, EmulatorMissing
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -72,3 +76,41 @@ def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
     context = make_context(data_dir, clock=clock)
     yield context
     close_context(context)
+
+
+# -- the Firestore emulator -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One gcloud Firestore emulator for the session, named by FIRESTORE_EMULATOR_HOST
+    (child processes inherit it); a missing one fails under ``make test``."""
+    try:
+        emulator = Emulator(tmp_path_factory.mktemp("firestore"))
+    except EmulatorMissing as exc:
+        if firestore_emulator_module.REQUIRED:
+            pytest.fail(f"TFOS_REQUIRE_FIRESTORE is set but {exc}")
+        pytest.skip(f"{firestore_emulator_module.SKIP_REASON} ({exc})")
+    previous = os.environ.get(EMULATOR_ENV)
+    os.environ[EMULATOR_ENV] = emulator.host
+    try:
+        yield emulator
+    finally:
+        if previous is None:
+            os.environ.pop(EMULATOR_ENV, None)
+        else:
+            os.environ[EMULATOR_ENV] = previous
+        emulator.stop()
+
+
+@pytest.fixture
+def firestore_project(firestore_emulator: Emulator) -> str:
+    """A fresh, empty emulator project for one test."""
+    return firestore_emulator.new_project()
+
+
+@pytest.fixture
+def firestore_store(firestore_project: str) -> Iterator[FirestoreStore]:
+    store = FirestoreStore.open(firestore_project)
+    yield store
+    store.close()

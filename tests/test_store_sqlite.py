@@ -1,5 +1,5 @@
-"""The SQLite store: the store contract, plus what only SQLite has (files, processes,
-indexes, SQL pushdown agreeing with the Python matcher)."""
+"""The SQLite store: what only SQLite has (files, processes, indexes, SQL pushdown
+agreeing with the Python matcher); the store contract runs in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -26,17 +26,9 @@ from app.services.store import matching, sqlite_sql
 from app.services.store import sqlite as sqlite_module
 from app.services.store.port import Change, Document, Query, Write, normalized_orders
 from app.services.store.sqlite import SqliteStore, storage_error
-from tests.store_contract import Recorder, StoreContract, ids
+from tests.store_contract import Recorder, ids
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class TestSqliteContract(StoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
-        store = SqliteStore(tmp_path / "store.sqlite3")
-        yield store
-        store.close()
 
 
 @pytest.fixture
