@@ -63,11 +63,13 @@ def encode(value: Any) -> Any:
     if isinstance(value, dict):
         return {escape_key(k): encode(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [
-            {NESTED_ARRAY: encode(item)} if isinstance(item, list | tuple) else encode(item)
-            for item in value
-        ]
+        return [encode_element(item) for item in value]
     return value
+
+
+def encode_element(item: Any) -> Any:
+    """An array's element as Firestore stores it (an array is wrapped in a map)."""
+    return {NESTED_ARRAY: encode(item)} if isinstance(item, list | tuple) else encode(item)
 
 
 def decode(value: Any) -> Any:

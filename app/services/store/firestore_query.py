@@ -10,7 +10,8 @@ the remaining filters select (no order or limit is sent then):
 - ``in`` and ``array-contains-any`` naming null (Firestore never matches null there),
   ``array-contains`` null, and range filters on null (refused);
 - what Firestore refuses in one query: a second ``!=``, a second array filter, ``in``
-  or ``array-contains-any`` lists beyond 30 values, or more than 30 disjunctions.
+  or ``array-contains-any`` lists beyond 30 values, more than 30 disjunctions, or
+  ordering by one field twice (then no order, cursor or limit is sent either).
 
 A filter that can match nothing (``in []``, ``array-contains-any []``, ``not-in`` a
 list holding null, ``limit(0)``) answers without a request.
@@ -58,7 +59,9 @@ def plan(query: Query) -> Plan:
     for flt in query.filters:
         if _runs_on_server(flt, server):
             server.append(flt)
-    return Plan(query, tuple(server), exact=len(server) == len(query.filters))
+    paths = [path for path, _ in normalized_orders(query)]
+    exact = len(server) == len(query.filters) and len(set(paths)) == len(paths)
+    return Plan(query, tuple(server), exact=exact)
 
 
 def _matches_nothing(flt: Filter) -> bool:
@@ -131,8 +134,12 @@ def finish(p: Plan, docs: list[Document], *, listen: bool = False) -> list[Docum
 
 def _field_filter(flt: Filter) -> FieldFilter:
     value = flt.value
-    if flt.op in ("in", "array-contains-any"):
+    if flt.op == "in":
         value = [codec.encode(v) for v in value]
+    elif flt.op == "array-contains-any":
+        value = [codec.encode_element(v) for v in value]
+    elif flt.op == "array-contains":
+        value = codec.encode_element(value)
     else:
         value = codec.encode(value)
     return FieldFilter(codec.field_path(flt.field), _OPS.get(flt.op, flt.op), value)
