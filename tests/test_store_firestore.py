@@ -506,3 +506,17 @@ def test_cli_explains_a_missing_project_without_traceback(
     assert code == 2
     assert err.startswith("error: No Firestore project is set.") and "Traceback" not in err
     assert "--firestore-project" in err
+
+
+def test_listener_on_a_filter_finished_in_python(firestore_store: FirestoreStore) -> None:
+    firestore_store.commit(
+        [Write("set", "c", "x", {"s": "a"}), Write("set", "c", "y", {"s": None})]
+    )
+    rec = Recorder()
+    listener = firestore_store.on_snapshot(Query("c").where("s", "!=", "a"), rec)
+    assert rec.next_summary() == [("added", "y")]
+    firestore_store.commit([Write("update", "c", "x", {"s": None})])
+    assert rec.next_summary() == [("added", "x")]
+    firestore_store.commit([Write("update", "c", "y", {"s": "a"}), Write("set", "c", "z", {})])
+    assert rec.next_summary() == [("removed", "y")]
+    listener.unsubscribe()

@@ -1,12 +1,14 @@
 """Snapshot listeners of the Firestore store: one Firestore watch per listener.
 
 Firestore pushes every change to a listened query, whichever process or machine made
-it, on the watch's own thread. Each push carries the whole current result; the
-listener finishes it in Python (see :mod:`.firestore_query`: offset, and filters
-Firestore cannot run), diffs it against the result it delivered last and calls back
-with the port's changes (removals, then additions and modifications in result
-order). The first push is delivered even when empty; later pushes only when the
-result changed.
+it, on the watch's own thread, as the documents added to, modified in or removed from
+the query's result. Only those are decoded. When Firestore runs the whole query (see
+:mod:`.firestore_query`) and there is no offset, its changes are the port's changes;
+otherwise the listener keeps what Firestore sent, finishes the result in Python
+(offset, filters Firestore cannot run) and diffs it with the result it delivered
+last. Changes are delivered as the port orders them: removals, then additions and
+modifications in result order. The first push is delivered even when empty; later
+pushes only when the result changed.
 
 The watch is built here rather than with ``Query.on_snapshot`` because the client's
 own comparator cannot order by a nested field path (every port field is nested under
@@ -22,11 +24,11 @@ from typing import Any
 
 from google.cloud.firestore_v1.document import DocumentSnapshot
 from google.cloud.firestore_v1.types import Target
-from google.cloud.firestore_v1.watch import WATCH_TARGET_ID, Watch
+from google.cloud.firestore_v1.watch import WATCH_TARGET_ID, ChangeType, Watch
 
 from app.services.store import firestore_codec as codec
 from app.services.store import firestore_query, matching
-from app.services.store.port import Change, Document
+from app.services.store.port import Change, ChangeKind, Document
 
 logger = logging.getLogger(__name__)
 
@@ -46,24 +48,53 @@ class FirestoreListener:
         self.plan = plan
         self.callback = callback
         self.active = True
-        self.current: dict[str, Document] = {}
+        self.current: dict[str, Document] = {}  # the result delivered last
+        self._sent: dict[str, Document] = {}  # what Firestore's query holds now
+        self._incremental = plan.exact and not plan.query.offset_by
         self._delivered = False
         self._forget = forget
         self._watch_thread: int | None = None
         self._watch = _watch(fs_query, self._on_push)
 
-    def _on_push(self, snapshots: list[Any], _changes: Any, _read_time: Any) -> None:
+    def _on_push(self, _snapshots: Any, changes: list[Any], _read_time: Any) -> None:
         self._watch_thread = threading.get_ident()
-        collection = self.plan.query.collection
-        docs = [codec.document(collection, s.id, s.to_dict()) for s in snapshots]
-        result = firestore_query.finish(self.plan, [d for d in docs if d], listen=True)
         if not self.active:
             return
-        changes = matching.diff(self.current, result)
-        self.current = {d.id: d for d in result}
-        if changes or not self._delivered:
+        states = {c.document.id: self._decode(c) for c in sorted(changes, key=_doc_id)}
+        delta = self._apply(states)
+        if delta or not self._delivered:
             self._delivered = True
-            self._deliver(changes)
+            self._deliver(delta)
+
+    def _decode(self, change: Any) -> Document | None:
+        if change.type == ChangeType.REMOVED:
+            return None
+        snap = change.document
+        return codec.document(self.plan.query.collection, snap.id, snap.to_dict())
+
+    def _apply(self, states: dict[str, Document | None]) -> list[Change]:
+        """Take in Firestore's changes; the port's changes to the delivered result."""
+        for doc_id, doc in states.items():
+            if doc is None:
+                self._sent.pop(doc_id, None)
+            else:
+                self._sent[doc_id] = doc
+        if not self._incremental:
+            result = firestore_query.finish(self.plan, list(self._sent.values()), listen=True)
+            delta = matching.diff(self.current, result)
+            self.current = {d.id: d for d in result}
+            return delta
+        gone = [i for i, d in states.items() if d is None and i in self.current]
+        removed = [Change("removed", self.current.pop(i)) for i in gone]
+        kept: list[Document] = []
+        kinds: dict[str, ChangeKind] = {}
+        for doc in (d for d in states.values() if d is not None):
+            old = self.current.get(doc.id)
+            if old is None or old.version != doc.version:
+                kinds[doc.id] = "added" if old is None else "modified"
+                kept.append(doc)
+                self.current[doc.id] = doc
+        return removed + [Change(kinds[d.id], d) for d in matching.order(kept, self.plan.query)]
 
     def _deliver(self, changes: list[Change]) -> None:
         try:
@@ -96,6 +127,10 @@ def _watch(fs_query: Any, on_push: Callable[[list[Any], Any, Any], None]) -> Wat
         on_push,
         DocumentSnapshot,
     )
+
+
+def _doc_id(change: Any) -> str:
+    return str(change.document.id)
 
 
 def _by_name(a: DocumentSnapshot, b: DocumentSnapshot) -> int:

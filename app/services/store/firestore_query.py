@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from google.cloud.firestore_v1.base_query import BaseQuery, FieldFilter
+from google.cloud.firestore_v1.query import Query as FirestoreQuery
 
 from app.services.store import firestore_codec as codec
 from app.services.store import matching
@@ -94,7 +95,7 @@ def build(collection: Any, p: Plan, *, listen: bool = False) -> Any:
     """The Firestore query for plan ``p`` on the collection reference ``collection``."""
     if p.empty:
         return collection.limit(1)  # a listener's cheapest query; its result is dropped
-    fs = collection
+    fs = FirestoreQuery(collection)
     for flt in p.server:
         fs = fs.where(filter=_field_filter(flt))
     if not p.exact:
