@@ -11,14 +11,15 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.store.firestore import FirestoreStore
-from app.services.store.firestore_client import EMULATOR_ENV
-from tests import firestore_emulator as firestore_emulator_module
-from tests.firestore_emulator import Emulator, EmulatorMissing
+from tests.firestore_emulator import REQUIRED, SKIP_REASON, Emulator, EmulatorMissing
+
+if TYPE_CHECKING:
+    from app.services.store.firestore import FirestoreStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -88,9 +89,11 @@ def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emu
     try:
         emulator = Emulator(tmp_path_factory.mktemp("firestore"))
     except EmulatorMissing as exc:
-        if firestore_emulator_module.REQUIRED:
+        if REQUIRED:
             pytest.fail(f"TFOS_REQUIRE_FIRESTORE is set but {exc}")
-        pytest.skip(f"{firestore_emulator_module.SKIP_REASON} ({exc})")
+        pytest.skip(f"{SKIP_REASON} ({exc})")
+    from app.services.store.firestore_client import EMULATOR_ENV
+
     previous = os.environ.get(EMULATOR_ENV)
     os.environ[EMULATOR_ENV] = emulator.host
     try:
@@ -111,6 +114,8 @@ def firestore_project(firestore_emulator: Emulator) -> str:
 
 @pytest.fixture
 def firestore_store(firestore_project: str) -> Iterator[FirestoreStore]:
+    from app.services.store.firestore import FirestoreStore
+
     store = FirestoreStore.open(firestore_project)
     yield store
     store.close()
