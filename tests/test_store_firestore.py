@@ -1,13 +1,11 @@
 """The Firestore store on the gcloud emulator: what the contract does not cover
-(layout, escaping, races between writers and processes, listeners across processes,
-queries Firestore cannot run alone, misconfiguration). The contract itself runs in
-test_store_contract.py."""
+(layout, escaping, racing writers, listeners, queries Firestore cannot run alone,
+misconfiguration). The contract runs in test_store_contract.py, two processes on one
+store in test_store_processes.py."""
 
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +14,6 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
-from hypothesis import strategies as st
 
 from app import bootstrap, cli, config
 from app.kernel.errors import StorageError, ValidationError
@@ -26,6 +23,7 @@ from app.services.store.firestore_client import CREDENTIALS_ENV, EMULATOR_ENV
 from app.services.store.port import Change, Document, Query, Write, normalized_orders
 from tests.firestore_emulator import Emulator, free_port
 from tests.store_contract import Recorder, ids
+from tests.store_queries import documents, queries
 
 pytestmark = pytest.mark.firestore
 
@@ -132,102 +130,7 @@ def test_concurrent_writers_of_one_document_lose_nothing(firestore_store: Firest
     assert doc.version == 81
 
 
-INCREMENTER = r"""
-import sys
-from app.services.store.firestore import FirestoreStore
-
-def bump(tx):
-    doc = tx.get("c", "counter")
-    tx.update("c", "counter", {"n": doc.data["n"] + 1})
-
-with FirestoreStore.open(sys.argv[1]) as store:
-    print("ready", flush=True)
-    sys.stdin.readline()
-    for _ in range(int(sys.argv[2])):
-        store.run_transaction(bump, max_attempts=200)
-"""
-
-
-def test_transactions_from_two_processes_lose_no_update(
-    firestore_store: FirestoreStore, firestore_project: str
-) -> None:
-    firestore_store.commit([Write("set", "c", "counter", {"n": 0})])
-    child = subprocess.Popen(
-        [sys.executable, "-c", INCREMENTER, firestore_project, "60"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env=_child_env(),
-    )
-    assert child.stdin is not None and child.stdout is not None
-    assert child.stdout.readline() == b"ready\n"
-    child.stdin.write(b"go\n")
-    child.stdin.close()
-
-    def bump(tx: Any) -> None:
-        doc = tx.get("c", "counter")
-        tx.update("c", "counter", {"n": doc.data["n"] + 1})
-
-    for _ in range(60):
-        firestore_store.run_transaction(bump, max_attempts=200)
-    assert child.wait(120) == 0
-    child.stdout.close()
-    doc = firestore_store.get("c", "counter")
-    assert doc is not None and doc.data == {"n": 120} and doc.version == 121
-
-
 # -- listeners ----------------------------------------------------------------------------
-
-PINGER = r"""
-import sys, time
-from app.services.store.firestore import FirestoreStore
-from app.services.store.port import Write
-
-with FirestoreStore.open(sys.argv[1]) as store:
-    print("ready", flush=True)
-    for line in sys.stdin:
-        store.commit([Write("set", "pings", line.strip(), {"sent": time.time()})])
-        print("done", flush=True)
-"""
-
-
-def test_listener_hears_commits_of_another_process(
-    firestore_store: FirestoreStore, firestore_project: str
-) -> None:
-    latencies: dict[str, float] = {}
-    arrived = threading.Event()
-
-    def on_change(changes: list[Change]) -> None:
-        for change in changes:
-            latencies[change.document.id] = time.time() - change.document.data["sent"]
-        arrived.set()
-
-    listener = firestore_store.on_snapshot("pings", on_change)
-    assert arrived.wait(5.0)  # the initial, empty result
-    child = subprocess.Popen(
-        [sys.executable, "-c", PINGER, firestore_project],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env=_child_env(),
-    )
-    assert child.stdin is not None and child.stdout is not None
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        for i in range(5):
-            arrived.clear()
-            child.stdin.write(f"p{i}\n")
-            child.stdin.flush()
-            assert child.stdout.readline().strip() == "done"
-            assert arrived.wait(5.0), "the other process's commit never reached the listener"
-    finally:
-        child.stdin.close()
-        child.wait(30)
-        child.stdout.close()
-        listener.unsubscribe()
-    assert sorted(latencies) == [f"p{i}" for i in range(5)]
-    print(f"cross-process listener latency: max {max(latencies.values()) * 1000:.1f} ms")
 
 
 def test_listener_with_offset_and_cursor(firestore_store: FirestoreStore) -> None:
@@ -322,64 +225,18 @@ def test_filters_firestore_reads_differently_are_finished_in_python(
         assert firestore_store.count(q) == len(expected), q
 
 
-_scalars = st.one_of(
-    st.sampled_from([None, True, False, 0, 1, 1.0, -1, 2.5, "", "a", "b", "B", "é", "10"]),
-    st.integers(-(2**53), 2**53),
-    st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False),
-)
-_values = st.one_of(
-    _scalars,
-    _scalars,
-    st.lists(_scalars, max_size=3),
-    st.dictionaries(st.sampled_from(["x", "y"]), _scalars, max_size=2),
-)
-_fields = st.sampled_from(["a", "b", "m.x"])
-_docs = st.dictionaries(
-    st.sampled_from([f"d{i}" for i in range(8)]),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "a": _values,
-            "b": _scalars,
-            "m": st.one_of(_scalars, st.dictionaries(st.just("x"), _values)),
-        },
-    ),
-    min_size=2,
-    max_size=8,
-)
-
-
-@st.composite
-def _queries(draw: st.DrawFn) -> Query:
-    q = Query("h")
-    for _ in range(draw(st.integers(0, 2))):
-        op = draw(st.sampled_from(sorted(matching.OPS)))
-        value = draw(st.lists(_values, max_size=3) if op in matching.LIST_OPS else _values)
-        q = q.where(draw(_fields), op, value)
-    for _ in range(draw(st.integers(0, 2))):
-        q = q.order_by(draw(_fields), draw(st.sampled_from(["asc", "desc"])))
-    if draw(st.booleans()):
-        keys = len(normalized_orders(q))
-        n = draw(st.integers(1, keys + 1))
-        values: list[Any] = [draw(_scalars) for _ in range(min(n, keys))]
-        if n > keys:
-            values.append(draw(st.sampled_from([f"d{i}" for i in range(8)])))
-        q = getattr(q, draw(st.sampled_from(["start_at", "start_after", "end_at"])))(*values)
-    if draw(st.booleans()):
-        q = q.limit(draw(st.integers(0, 4)))
-    if draw(st.booleans()):
-        q = q.offset(draw(st.integers(0, 2)))
-    return q
-
-
 def _compares_structures(query: Query, docs: list[Document]) -> bool:
     """Whether the query orders or range-compares array or map values, where Firestore's
     order (element by element) and the port's reference (JSON text) differ."""
+    structured = (list, tuple, dict)
     compared = {f for f, _ in normalized_orders(query)}
     for flt in query.filters:
-        if flt.op in ("<", "<=", ">", ">=") and isinstance(flt.value, list | dict):
+        if flt.op in ("<", "<=", ">", ">=") and isinstance(flt.value, structured):
             return True
-    return any(isinstance(d.get(f), list | dict) for d in docs for f in compared)
+    cursors = [v for bound in (query.start, query.end) if bound for v in bound[0]]
+    if any(isinstance(v, structured) for v in cursors):
+        return True
+    return any(isinstance(d.get(f), structured) for d in docs for f in compared)
 
 
 @pytest.fixture(scope="module")
@@ -389,7 +246,7 @@ def shared_store(firestore_emulator: Emulator) -> Iterator[FirestoreStore]:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(docs=_docs, query=_queries())
+@given(docs=documents, query=queries())
 def test_firestore_agrees_with_python_matcher(
     shared_store: FirestoreStore, docs: dict[str, dict[str, Any]], query: Query
 ) -> None:
