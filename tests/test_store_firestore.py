@@ -377,3 +377,14 @@ def test_listener_on_a_filter_finished_in_python(firestore_store: FirestoreStore
     firestore_store.commit([Write("update", "c", "y", {"s": "a"}), Write("set", "c", "z", {})])
     assert rec.next_summary() == [("removed", "y")]
     listener.unsubscribe()
+
+
+def test_a_document_firestore_cannot_hold_is_refused_whole(firestore_store: FirestoreStore) -> None:
+    firestore_store.commit([Write("set", "c", "x", {"a": 1})])
+    with pytest.raises(ValidationError, match="refused the commit") as err:
+        firestore_store.commit(
+            [Write("update", "c", "x", {"a": 2}), Write("set", "c", "big", {"s": "x" * 1_100_000})]
+        )
+    assert "1 MiB" in err.value.hint
+    assert firestore_store.get("c", "x") == Document("c", "x", {"a": 1}, 1)
+    assert firestore_store.get("c", "big") is None

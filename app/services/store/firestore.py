@@ -38,10 +38,10 @@ from typing import Any, TypeVar
 from google.api_core import exceptions as api
 from google.cloud.firestore_v1.transforms import Maximum
 
-from app.kernel.errors import Conflict, StorageError
+from app.kernel.errors import Conflict, StorageError, ValidationError
 from app.services.store import firestore_codec as codec
 from app.services.store import firestore_query, matching
-from app.services.store.firestore_client import Connection, connect, errors
+from app.services.store.firestore_client import Connection, capitalized, connect, errors
 from app.services.store.firestore_listen import FirestoreListener
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
@@ -182,6 +182,8 @@ class FirestoreStore:
             check_write(write)
             _check_key((write.collection, write.id))
         keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
+        if not keys and last_lsn is None:
+            return
         for attempt in range(1, MAX_ATTEMPTS + 1):
             batch = self._prepare(keys, writes, checks, last_lsn)
             if self._send(batch, attempt):
@@ -201,6 +203,12 @@ class FirestoreStore:
             except _RACED as exc:
                 logger.debug("Commit attempt %d raced another writer: %s", attempt, exc)
                 return False
+            except api.InvalidArgument as exc:
+                raise ValidationError(
+                    f"{capitalized(self.where)} refused the commit: {exc.message}",
+                    hint="A document holds at most 1 MiB, with maps nested at most 20 deep;"
+                    " nothing was saved.",
+                ) from exc
         return True
 
     def _prepare(
@@ -229,13 +237,14 @@ class FirestoreStore:
     def _add(self, batch: Any, key: Key, old: Slot, new: Slot, update_time: Any) -> None:
         """One conditional write taking ``key`` from ``old`` to ``new``."""
         ref = self._ref(*key)
-        unchanged = self._client.write_option(last_update_time=update_time)
         if old.data is None:
             if new.data is None:
                 batch.delete(ref, option=self._client.write_option(exists=False))
             else:
                 batch.create(ref, codec.stored(new.data, new.version))
-        elif new.data is None:
+            return
+        unchanged = self._client.write_option(last_update_time=update_time)
+        if new.data is None:
             batch.delete(ref, option=unchanged)
         elif new is old:
             batch.update(ref, {codec.VERSION: old.version}, option=unchanged)

@@ -135,13 +135,18 @@ def errors(where: str) -> Iterator[None]:
         raise known from exc
 
 
+def capitalized(where: str) -> str:
+    """``where`` opening a sentence."""
+    return where[:1].upper() + where[1:]
+
+
 _UNREACHABLE = (api.ServiceUnavailable, api.DeadlineExceeded, api.RetryError, auth.TransportError)
 
 
 def explain(exc: Exception, where: str) -> KnownError | None:
     """The ``KnownError`` for a failed call to ``where``, or None for a bug."""
     detail = getattr(exc, "message", None) or str(exc)
-    subject = where[:1].upper() + where[1:]
+    subject = capitalized(where)
     if isinstance(exc, _UNREACHABLE):
         return StorageError(
             f"{subject} is not answering ({detail.splitlines()[0][:200]}).",
