@@ -10,7 +10,8 @@ measure runs in a project of its own, for ``--seconds`` (quick: 4 s, else 12 s).
 (a) bare: a loop of Firestore transactions, one writer: read the head document,
     write a record, write the head. The baseline every ratio divides by.
 (b) store_1: FirestoreStore.commit with one writer, a commit shaped like the
-    pipeline's (a new record document and the head merged, with last_lsn).
+    pipeline's (a new record document and the head merged, with last_lsn). (a) and
+    (b) run in alternating rounds (measure ``single``); ratios are medians.
 (c) store_8: the same with 8 threads, each on its own documents; store_8_hot: 8
     threads that all merge into one document (every commit races the others, so
     optimistic retries show); store_2proc: 2 processes of 4 threads each.
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -75,12 +77,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else float("nan")
 
 
-def rate(name: str, count: int, seconds: float, latencies: list[float]) -> dict[str, Any]:
+def latency(name: str, latencies: list[float]) -> dict[str, Any]:
     return {
-        f"{name}_per_s": round(count / seconds, 1),
         f"{name}_p50_ms": round(percentile(latencies, 0.5) * 1000, 2),
         f"{name}_p99_ms": round(percentile(latencies, 0.99) * 1000, 2),
     }
+
+
+def rate(name: str, count: int, seconds: float, latencies: list[float]) -> dict[str, Any]:
+    return {f"{name}_per_s": round(count / seconds, 1)} | latency(name, latencies)
 
 
 def timed_loop(seconds: float, step: Callable[[int], None]) -> tuple[int, list[float]]:
@@ -99,7 +104,7 @@ def timed_loop(seconds: float, step: Callable[[int], None]) -> tuple[int, list[f
 # -- (a) the bare transaction loop ----------------------------------------------------------
 
 
-def bare(run: Run) -> dict[str, Any]:
+def bare_loop(seconds: float) -> tuple[int, list[float]]:
     conn = connect(project())
     client = conn.client
     head = client.collection("bench").document("head")
@@ -113,10 +118,9 @@ def bare(run: Run) -> dict[str, Any]:
         tx.set(head, {"lsn": lsn})
 
     try:
-        count, latencies = timed_loop(run.seconds, lambda n: step(client.transaction(), n))
+        return timed_loop(seconds, lambda n: step(client.transaction(), n))
     finally:
         conn.close()
-    return rate("bare", count, run.seconds, latencies)
 
 
 # -- (b), (c) our store's commits ------------------------------------------------------
@@ -155,10 +159,34 @@ def threads(
     return sum(c for c, _ in results), [x for _, lat in results for x in lat]
 
 
-def store_1(run: Run) -> dict[str, Any]:
+def store_1_loop(seconds: float) -> tuple[int, list[float]]:
     with FirestoreStore.open(project()) as store:
-        count, latencies = threads(store, 1, run.seconds, commit_like_pipeline)
-    return rate("store_1", count, run.seconds, latencies)
+        return threads(store, 1, seconds, commit_like_pipeline)
+
+
+def single(run: Run) -> dict[str, Any]:
+    """(a) and (b) in alternating rounds, so that the machine's noise hits both alike;
+    rates are medians over the rounds, the ratio the median of each round's ratio."""
+    rounds = 2 if run.quick else 4
+    length = run.seconds / 2
+    bare_rates, store_rates, ratios_ = [], [], []
+    bare_lat: list[float] = []
+    store_lat: list[float] = []
+    for _ in range(rounds):
+        count, latencies = bare_loop(length)
+        bare_rates.append(count / length)
+        bare_lat += latencies
+        count, latencies = store_1_loop(length)
+        store_rates.append(count / length)
+        store_lat += latencies
+        ratios_.append(store_rates[-1] / bare_rates[-1])
+    return {
+        "bare_per_s": round(statistics.median(bare_rates), 1),
+        **latency("bare", bare_lat),
+        "store_1_per_s": round(statistics.median(store_rates), 1),
+        **latency("store_1", store_lat),
+        "store_commit_ratio": round(statistics.median(ratios_), 2),
+    }
 
 
 def store_8(run: Run) -> dict[str, Any]:
@@ -284,8 +312,7 @@ def _expect(child: subprocess.Popen[str], prefix: str) -> str:
 # -- the run ---------------------------------------------------------------------------
 
 MEASURES: dict[str, Callable[[Run], dict[str, Any]]] = {
-    "bare": bare,
-    "store_1": store_1,
+    "single": single,
     "store_8": store_8,
     "store_2proc": store_2proc,
     "listener": listener,
@@ -299,7 +326,6 @@ def ratios(r: dict[str, Any]) -> dict[str, Any]:
         return round(r[key] / base, 2) if base and key in r else None
 
     return {
-        "store_commit_ratio": over("store_1_per_s"),
         "store_batched_ratio": over("store_8_per_s"),
         "store_2proc_ratio": over("store_2proc_per_s"),
         "commit_ratio": None,  # the pipeline's commits with the log in Firestore: later
@@ -332,7 +358,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result: dict[str, Any] = {"quick": args.quick, "seconds_per_measure": run.seconds}
     with emulator() as host:
         result["emulator"] = host
-        bare(Run(1.0, True))  # warm the emulator's JIT before anything is measured
+        bare_loop(2.0)  # warm the emulator's JIT before anything is measured
+        store_1_loop(2.0)
         for name in args.only or list(MEASURES):
             figures = MEASURES[name](run)
             print(f"{name}: {figures}", flush=True)
