@@ -5,7 +5,6 @@ store in test_store_processes.py."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Iterator
@@ -27,21 +26,11 @@ from tests.store_queries import documents, queries
 
 pytestmark = pytest.mark.firestore
 
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _raw(store: FirestoreStore, collection: str, doc_id: str) -> tuple[str, dict[str, Any]]:
     """The Firestore document behind a port document: its path and fields."""
     ref = store._ref(collection, doc_id)
     return ref.path, ref.get().to_dict()
-
-
-def _child_env() -> dict[str, str]:
-    return {
-        "PYTHONPATH": str(ROOT),
-        "PATH": "/usr/bin:/bin",
-        EMULATOR_ENV: os.environ[EMULATOR_ENV],
-    }
 
 
 # -- layout and escaping ------------------------------------------------------------------
