@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -377,3 +378,26 @@ def test_a_document_firestore_cannot_hold_is_refused_whole(firestore_store: Fire
     assert "1 MiB" in err.value.hint
     assert firestore_store.get("c", "x") == Document("c", "x", {"a": 1}, 1)
     assert firestore_store.get("c", "big") is None
+
+
+# -- the whole domain on Firestore --------------------------------------------------------
+
+
+def _demo_kpis(settings: config.Settings) -> dict[str, Any]:
+    from app.services.demo import generate
+
+    runtime = bootstrap.build(settings)
+    try:
+        generate(runtime.ctx, groups=2, members=5, months=2, seed=11, end=date(2026, 11, 2))
+        return runtime.services.kpis.kpis().to_json()
+    finally:
+        runtime.close()
+
+
+def test_the_same_demo_gives_the_same_kpis_on_sqlite_and_firestore(
+    firestore_project: str, tmp_path: Path
+) -> None:
+    on_sqlite = _demo_kpis(config.load(environ={}, data_dir=tmp_path / "sqlite"))
+    on_firestore = _demo_kpis(_settings(tmp_path, firestore_project=firestore_project))
+    assert on_firestore == on_sqlite
+    assert on_sqlite["loans"]["count"] > 0 and on_sqlite["active_members"] > 0
