@@ -33,7 +33,7 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from google.api_core import exceptions as api
 from google.cloud.firestore_v1.transforms import Maximum
@@ -44,18 +44,17 @@ from app.services.store import firestore_query, matching
 from app.services.store.firestore_client import Connection, capitalized, connect, errors
 from app.services.store.firestore_listen import FirestoreListener
 from app.services.store.port import Change, Document, Query, Write
-from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
+from app.services.store.transactions import CheckedStore
 from app.services.store.writes import Slot, apply_write, check_version, check_write
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Key = tuple[str, str]
 MAX_ATTEMPTS = 50
 _RACED = (api.FailedPrecondition, api.AlreadyExists, api.Aborted)
 
 
-class FirestoreStore:
+class FirestoreStore(CheckedStore):
     """The :class:`~app.services.store.port.DocumentStore` over a Firestore project.
 
     Args:
@@ -163,18 +162,6 @@ class FirestoreStore:
 
     # -- writes ---------------------------------------------------------------------
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
-        self._commit(writes, {}, last_lsn)
-
-    def batch(self) -> WriteBatch:
-        """A batch of writes applied atomically by its ``commit()``."""
-        return WriteBatch(self.commit)
-
-    def run_transaction(self, fn: Callable[[Transaction], T], max_attempts: int = 5) -> T:
-        """Run ``fn(tx)``; commit its writes only if nothing it read has changed since
-        (optimistically, as :meth:`commit` does; see SqliteStore.run_transaction)."""
-        return run_with_retries(self, self._commit, fn, max_attempts)
-
     def _commit(
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
@@ -279,12 +266,6 @@ class FirestoreStore:
         for listener in listeners:
             listener.unsubscribe()
         self._conn.close()
-
-    def __enter__(self) -> FirestoreStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _check_key(key: Key) -> None:

@@ -23,18 +23,16 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import TypeVar
 
 from app.kernel.errors import StorageError
 from app.services.store import matching, sqlite_sql
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite_listen import Dispatcher, Subscription
-from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
+from app.services.store.transactions import CheckedStore
 from app.services.store.writes import Slot, apply_write, check_version, check_write
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Key = tuple[str, str]
 
 KEEP_CHANGES = 10_000
@@ -66,7 +64,7 @@ _UPSERT = (
 )
 
 
-class SqliteStore:
+class SqliteStore(CheckedStore):
     """The :class:`~app.services.store.port.DocumentStore` over one SQLite file.
 
     Args:
@@ -271,23 +269,6 @@ class SqliteStore:
 
     # -- writes -------------------------------------------------------------------
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
-        self._commit(writes, {}, last_lsn)
-
-    def batch(self) -> WriteBatch:
-        """A batch of writes applied atomically by its ``commit()``."""
-        return WriteBatch(self.commit)
-
-    def run_transaction(self, fn: Callable[[Transaction], T], max_attempts: int = 5) -> T:
-        """Run ``fn(tx)``; commit its writes only if nothing it read has changed since.
-
-        ``fn`` reads with ``tx.get``/``tx.query`` (before any write) and buffers writes
-        with ``tx.set``/``merge``/``update``/``delete``. On a conflict the whole function
-        runs again, up to ``max_attempts`` times; then ``Conflict`` is raised. New
-        documents that would have matched a ``tx.query`` are not detected.
-        """
-        return run_with_retries(self, self._commit, fn, max_attempts)
-
     def _commit(
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
@@ -392,12 +373,6 @@ class SqliteStore:
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
-
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 def _document(collection: str, row: tuple[str, str, int]) -> Document:
