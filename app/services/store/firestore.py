@@ -45,7 +45,7 @@ from app.services.store.firestore_client import Connection, capitalized, connect
 from app.services.store.firestore_listen import FirestoreListener
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.transactions import CheckedStore
-from app.services.store.writes import Slot, apply_write, check_version, check_write
+from app.services.store.writes import Slot, check_write, fold
 
 logger = logging.getLogger(__name__)
 
@@ -208,12 +208,7 @@ class FirestoreStore(CheckedStore):
         """Read, check and fold (steps 1 and 2); the batch of step 3."""
         read = self._read(keys)
         before = {k: Slot(d.data, d.version) if d else Slot(None, 0) for k, (d, _) in read.items()}
-        for key, expected in checks.items():
-            check_version(key, expected, before[key].version)
-        after = dict(before)
-        for write in writes:
-            key = (write.collection, write.id)
-            after[key] = apply_write(write, after[key])
+        after = fold(before, writes, checks)
         batch = self._client.batch()
         for key in keys:
             self._add(batch, key, before[key], after[key], read[key][1])

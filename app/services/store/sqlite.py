@@ -29,7 +29,7 @@ from app.services.store import matching, sqlite_sql
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite_listen import Dispatcher, Subscription
 from app.services.store.transactions import CheckedStore
-from app.services.store.writes import Slot, apply_write, check_version, check_write
+from app.services.store.writes import Slot, check_write, fold
 
 logger = logging.getLogger(__name__)
 
@@ -299,12 +299,7 @@ class SqliteStore(CheckedStore):
     ) -> None:
         keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
         before = self._load(conn, keys)
-        for key, expected in checks.items():
-            check_version(key, expected, before[key].version)
-        after = dict(before)
-        for write in writes:
-            key = (write.collection, write.id)
-            after[key] = apply_write(write, after[key])
+        after = fold(before, writes, checks)
         now = time.time()
         upserts, deletes, changes = [], [], []
         for key in dict.fromkeys((w.collection, w.id) for w in writes):

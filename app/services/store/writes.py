@@ -8,6 +8,7 @@ result; :func:`check_write` refuses what no backend can store before anything is
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,20 @@ def check_version(key: Key, expected: int, actual: int) -> None:
             f"{name} was changed by someone else (expected version {expected}, found {actual})."
         )
     raise Conflict(message, hint="Reload it and try again; nothing was saved.")
+
+
+def fold(
+    before: dict[Key, Slot], writes: Sequence[Write], checks: dict[Key, int]
+) -> dict[Key, Slot]:
+    """Every document's state after ``writes`` (``before`` holds each one they touch or
+    ``checks`` names), once each version in ``checks`` is found as expected."""
+    for key, expected in checks.items():
+        check_version(key, expected, before[key].version)
+    after = dict(before)
+    for write in writes:
+        key = (write.collection, write.id)
+        after[key] = apply_write(write, after[key])
+    return after
 
 
 def apply_write(write: Write, slot: Slot) -> Slot:
