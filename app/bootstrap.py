@@ -81,9 +81,13 @@ def open_store(settings: Settings) -> DocumentStore:
         from app.services.store.sqlite import SqliteStore
 
         return SqliteStore(settings.store_path)
+    if settings.store_backend == "firestore":
+        from app.services.store.firestore import FirestoreStore
+
+        return FirestoreStore.open(settings.firestore_project)
     raise KnownError(
         f"The {settings.store_backend!r} store backend is not available in this version.",
-        hint="Use --store-backend sqlite (the default).",
+        hint="Use --store-backend sqlite (the default) or firestore.",
     )
 
 

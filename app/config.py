@@ -43,7 +43,14 @@ class Settings:
     host: str = setting("127.0.0.1", help="Address the embedded web server listens on.")
     port: int = setting(8080, help="Port of the embedded web server (0 picks a free one).")
     store_backend: str = setting(
-        "sqlite", help="Document store: 'sqlite' (embedded, default) or 'firestore' (later)."
+        "sqlite",
+        help="Document store: 'sqlite' (embedded, default) or 'firestore' (a Google Cloud"
+        " Firestore project shared by several processes and machines).",
+    )
+    firestore_project: str = setting(
+        "",
+        help="Google Cloud project of the 'firestore' store (default: the project of the"
+        " GOOGLE_APPLICATION_CREDENTIALS key).",
     )
     wal_lock_timeout: float = setting(
         10.0, help="Seconds a writer waits for another process's WAL write before failing."
@@ -62,6 +69,12 @@ class Settings:
         "",
         help="Comma-separated IPs or CIDR networks of reverse proxies whose X-Forwarded-For "
         "is believed (empty: none; the TCP peer is the client).",
+    )
+    firm_name: str = setting(
+        "TransactFlowOS Chit Funds", help="The firm's name at the head of every report and receipt."
+    )
+    firm_address: str = setting(
+        "", help="The firm's address (and registration) under its name on reports and receipts."
     )
 
     @property

@@ -46,6 +46,7 @@ from pathlib import Path
 from queue import SimpleQueue
 from typing import Any
 
+from app.kernel.log_tree import tree_path
 from app.kernel.wal import GENESIS, Entry, WriteAheadLog, verify_file
 from app.kernel.wal_format import encode_body, encode_entry, make_record, utc_stamp
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, can_use_workers
@@ -283,6 +284,7 @@ def group_rate(path: Path, mode: str, seconds: float) -> tuple[float, float, flo
         elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
         batch = wal.stats().avg_batch
     path.unlink()
+    tree_path(path).unlink()
     return _rate(count, elapsed), batch, cpu * 1e6 / max(count, 1)
 
 
@@ -429,6 +431,7 @@ def _sample_line(folder: Path) -> bytes:
     with WriteAheadLog(folder / "sample.log") as wal:
         line = wal.append(sample_entry()).line
     (folder / "sample.log").unlink()
+    tree_path(folder / "sample.log").unlink()
     return line
 
 

@@ -11,10 +11,15 @@ import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from tests.firestore_emulator import REQUIRED, SKIP_REASON, Emulator, EmulatorMissing
+
+if TYPE_CHECKING:
+    from app.services.store.firestore import FirestoreStore
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QT_API", "pyside6")
@@ -72,3 +77,45 @@ def ctx(data_dir: Path, clock: FixedClock) -> Iterator[ServiceContext]:
     context = make_context(data_dir, clock=clock)
     yield context
     close_context(context)
+
+
+# -- the Firestore emulator -------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def firestore_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
+    """One gcloud Firestore emulator for the session, named by FIRESTORE_EMULATOR_HOST
+    (child processes inherit it); a missing one fails under ``make test``."""
+    try:
+        emulator = Emulator(tmp_path_factory.mktemp("firestore"))
+    except EmulatorMissing as exc:
+        if REQUIRED:
+            pytest.fail(f"TFOS_REQUIRE_FIRESTORE is set but {exc}")
+        pytest.skip(f"{SKIP_REASON} ({exc})")
+    from app.services.store.firestore_client import EMULATOR_ENV
+
+    previous = os.environ.get(EMULATOR_ENV)
+    os.environ[EMULATOR_ENV] = emulator.host
+    try:
+        yield emulator
+    finally:
+        if previous is None:
+            os.environ.pop(EMULATOR_ENV, None)
+        else:
+            os.environ[EMULATOR_ENV] = previous
+        emulator.stop()
+
+
+@pytest.fixture
+def firestore_project(firestore_emulator: Emulator) -> str:
+    """A fresh, empty emulator project for one test."""
+    return firestore_emulator.new_project()
+
+
+@pytest.fixture
+def firestore_store(firestore_project: str) -> Iterator[FirestoreStore]:
+    from app.services.store.firestore import FirestoreStore
+
+    store = FirestoreStore.open(firestore_project)
+    yield store
+    store.close()

@@ -9,6 +9,7 @@ from app.kernel.wal import Record
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
 from app.services.gate import BankersGate
+from app.services.groups import GroupService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
@@ -73,3 +74,19 @@ def paid_dues(ctx: ServiceContext, member_id: str, amounts: list[int]) -> None:
                "paid_at": due}  # fmt: skip
         writes.append(Write("set", "dues", f"grp-x-{period}-{member_id}", doc))
     ctx.pipeline.commit(ADMIN, ChangeSet("dues.seed", "member", member_id, writes))
+
+
+def chit_of_four(ctx: ServiceContext, name: str, gross: int = LAKH) -> tuple[str, list[str]]:
+    """A running group of four subscribers (A to D, no payment history) starting today;
+    returns its id and the members' ids in ticket order."""
+    groups = GroupService(ctx)
+    members = [
+        add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
+    ]
+    gid = groups.create_group(
+        RAVI, name, gross_paise=gross, members=4, start_date=ctx.clock.today()
+    ).id
+    for member_id in members:
+        groups.enroll(RAVI, gid, member_id)
+    groups.start(RAVI, gid)
+    return gid, members

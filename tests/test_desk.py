@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from app import config
 from app.services.actors import SYSTEM
 from app.services.context import ServiceContext
 from app.services.pipeline import ChangeSet
-from app.services.registry import Services
 from app.services.store import Write
+from tests.builders import services_of
 
 
 def txn(n: int, kind: str, day: date, amount: int) -> Write:
@@ -19,7 +18,7 @@ def txn(n: int, kind: str, day: date, amount: int) -> Write:
 
 
 def test_todays_collections_are_receipts_dated_today(ctx: ServiceContext) -> None:
-    services = Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir))
+    services = services_of(ctx)
     today = ctx.clock.today()
     writes = [
         txn(1, "instalment.received", today, 100_00),

@@ -30,6 +30,7 @@ from tests.lending import (
     add_capital,
     add_member,
     approved_loan,
+    chit_of_four,
     loan_service,
     wal,
 )
@@ -266,16 +267,8 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
     clock = FixedClock(START)
     ctx = make_context(tmp_path / "e2e", clock=clock)
     try:
-        groups, room, ledger = GroupService(ctx), AuctionService(ctx), LedgerService(ctx)
-        members = [
-            add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
-        ]
-        gid = groups.create_group(
-            RAVI, "Kaveri Chit", gross_paise=G, members=4, start_date=clock.today()
-        ).id
-        for member_id in members:
-            groups.enroll(RAVI, gid, member_id)
-        groups.start(RAVI, gid)
+        room, ledger = AuctionService(ctx), LedgerService(ctx)
+        gid, members = chit_of_four(ctx, "Kaveri Chit", G)
         auction = room.open_auction(RAVI, gid, 1, duration_s=60)
         room.bid(Actor(members[0], "S0", "member"), auction.id, members[0], 30_000_00)
         clock.advance(seconds=120)
@@ -329,16 +322,8 @@ def test_deducted_prize_settles_the_winners_next_due(tmp_path: Path) -> None:
     clock = FixedClock(START)
     ctx = make_context(tmp_path / "deduct", clock=clock)
     try:
-        groups, room, ledger = GroupService(ctx), AuctionService(ctx), LedgerService(ctx)
-        members = [
-            add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
-        ]
-        gid = groups.create_group(
-            RAVI, "Godavari Chit", gross_paise=G, members=4, start_date=clock.today()
-        ).id
-        for member_id in members:
-            groups.enroll(RAVI, gid, member_id)
-        groups.start(RAVI, gid)
+        room, ledger = AuctionService(ctx), LedgerService(ctx)
+        gid, members = chit_of_four(ctx, "Godavari Chit", G)
         auction = room.open_auction(RAVI, gid, 1, duration_s=60)
         room.bid(Actor(members[0], "S0", "member"), auction.id, members[0], 10_000_00)
         clock.advance(seconds=120)

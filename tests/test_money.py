@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from app.kernel.errors import ValidationError
 from app.services.money import (
+    amount_in_words,
     bps_of,
     format_bps,
     format_inr,
@@ -209,3 +210,44 @@ def test_percent_to_bps_rejects(text: str) -> None:
 def test_to_rupees_is_exact() -> None:
     assert to_rupees(12_345_678_901) == Decimal("123456789.01")
     assert str(to_rupees(-5)) == "-0.05"
+
+
+@pytest.mark.parametrize(
+    ("paise", "words"),
+    [
+        (10_000_00, "Rupees Ten Thousand Only"),
+        (1_20_000_50, "Rupees One Lakh Twenty Thousand and Fifty Paise Only"),
+        (0, "Rupees Zero Only"),
+        (1, "One Paisa Only"),
+        (99, "Ninety Nine Paise Only"),
+        (100, "Rupees One Only"),
+        (101_00, "Rupees One Hundred One Only"),
+        (1_000_00, "Rupees One Thousand Only"),
+        (7_500_00, "Rupees Seven Thousand Five Hundred Only"),
+        (19_19, "Rupees Nineteen and Nineteen Paise Only"),
+        (1_00_000_00, "Rupees One Lakh Only"),
+        (1_00_00_000_00, "Rupees One Crore Only"),
+        (1_00_00_001_01, "Rupees One Crore One and One Paisa Only"),
+        (
+            99_99_99_999_99,
+            "Rupees Ninety Nine Crore Ninety Nine Lakh Ninety Nine Thousand Nine Hundred "
+            "Ninety Nine and Ninety Nine Paise Only",
+        ),
+        (12_345_00_00_000_00, "Rupees Twelve Thousand Three Hundred Forty Five Crore Only"),
+    ],
+)
+def test_amount_in_words_reads_the_indian_way(paise: int, words: str) -> None:
+    assert amount_in_words(paise) == words
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "100"])
+def test_amount_in_words_refuses_what_is_not_whole_paise(bad: object) -> None:
+    with pytest.raises(ValidationError, match="whole, non-negative paise"):
+        amount_in_words(bad)  # type: ignore[arg-type]
+
+
+@given(st.integers(min_value=0, max_value=10**15))
+def test_amount_in_words_never_says_zero_inside_a_number(paise: int) -> None:
+    words = amount_in_words(paise)
+    assert words.endswith(" Only")
+    assert ("Zero" in words) == (paise == 0)

@@ -10,9 +10,9 @@ from typing import get_type_hints
 
 import pytest
 
-from app import config
 from app.services.context import ServiceContext
 from app.services.registry import Services
+from tests.builders import services_of
 
 SERVICES = Path(__file__).resolve().parent.parent / "app" / "services"
 # The registry builds them; the demo generator seeds a data directory of its own,
@@ -22,7 +22,7 @@ BUILDERS = {SERVICES / "registry.py", *(SERVICES / "demo").glob("*.py")}
 
 @pytest.fixture
 def services(ctx: ServiceContext) -> Iterator[Services]:
-    built = Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir))
+    built = services_of(ctx)
     yield built
     built.close()
 

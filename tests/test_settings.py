@@ -43,3 +43,10 @@ def test_bad_values_are_clear() -> None:
         config.load(environ={"TFOS_PORT": "eighty"})
     with pytest.raises(ValidationError, match="Unknown store backend"):
         config.load(environ={"TFOS_STORE_BACKEND": "mongo"})
+
+
+def test_standard_google_variables_are_documented() -> None:
+    """The Firestore store honours the variables every Google client reads."""
+    text = README.read_text(encoding="utf-8")
+    for name in ("FIRESTORE_EMULATOR_HOST", "GOOGLE_APPLICATION_CREDENTIALS"):
+        assert f"| `{name}` |" in text, name

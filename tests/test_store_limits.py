@@ -182,3 +182,11 @@ def test_a_document_stored_under_looser_rules_can_still_be_updated(
 
     pipeline.transact(ALICE, bump)
     assert pipeline.store.get("docs", "d1").data == {"pairs": [[1, 2]], "v": 2}  # type: ignore[union-attr]
+
+
+def test_a_refusal_names_the_value_that_is_refused_not_an_earlier_one() -> None:
+    """Ordinary integers and floats before the bad value are not blamed for it."""
+    with pytest.raises(ValidationError, match=r"c/x\.big is an integer beyond 64 bits"):
+        limits.check_value({"small": 1, "ratio": 0.5, "big": 2**70}, "c/x")
+    with pytest.raises(ValidationError, match="key '' that is not a non-empty text"):
+        limits.check_value({"d": 1, "": 2}, "c/x")

@@ -1,5 +1,5 @@
-"""The SQLite store: the store contract, plus what only SQLite has (files, processes,
-indexes, SQL pushdown agreeing with the Python matcher)."""
+"""The SQLite store: what only SQLite has (files, processes, indexes, SQL pushdown
+agreeing with the Python matcher); the store contract runs in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,6 @@ import contextlib
 import logging
 import random
 import sqlite3
-import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -19,24 +16,16 @@ from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from app.kernel.errors import StorageError, ValidationError
 from app.services.store import matching, sqlite_sql
 from app.services.store import sqlite as sqlite_module
-from app.services.store.port import Change, Document, Query, Write, normalized_orders
+from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite import SqliteStore, storage_error
-from tests.store_contract import Recorder, StoreContract, ids
+from tests.store_contract import Recorder, ids
+from tests.store_queries import documents, queries
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-class TestSqliteContract(StoreContract):
-    @pytest.fixture
-    def store(self, tmp_path: Path) -> Iterator[SqliteStore]:
-        store = SqliteStore(tmp_path / "store.sqlite3")
-        yield store
-        store.close()
 
 
 @pytest.fixture
@@ -201,114 +190,6 @@ def test_query_on_100k_documents(store: SqliteStore) -> None:
 
 # -- listeners ----------------------------------------------------------------------------
 
-CHILD = r"""
-import sys, time
-from pathlib import Path
-from app.services.store.port import Write
-from app.services.store.sqlite import SqliteStore
-
-store = SqliteStore(Path(sys.argv[1]))
-print("ready", flush=True)
-for line in sys.stdin:
-    doc_id = line.strip()
-    store.commit([Write("set", "pings", doc_id, {"sent": time.monotonic()})])
-    print("done", flush=True)
-store.close()
-"""
-
-
-def test_commit_from_another_process_reaches_listener(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    s = SqliteStore(path)
-    received: dict[str, float] = {}
-    arrived = threading.Event()
-
-    def on_change(changes: list[Change]) -> None:
-        for change in changes:
-            received[change.document.id] = time.monotonic() - change.document.data["sent"]
-        arrived.set()
-
-    s.on_snapshot("pings", on_change)
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(path)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
-    assert child.stdin is not None and child.stdout is not None
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        for i in range(5):
-            arrived.clear()
-            child.stdin.write(f"p{i}\n")
-            child.stdin.flush()
-            assert child.stdout.readline().strip() == "done"
-            assert arrived.wait(5.0), "the other process's commit never reached the listener"
-    finally:
-        child.stdin.close()
-        child.wait(10)
-        child.stdout.close()
-        s.close()
-    latencies = sorted(received.values())
-    print(
-        f"cross-process listener latency: median {statistics.median(latencies) * 1000:.1f} ms,"
-        f" max {latencies[-1] * 1000:.1f} ms"
-    )
-    assert len(latencies) == 5
-    assert latencies[-1] < 1.0
-
-
-INCREMENTER = r"""
-import sys
-from pathlib import Path
-from app.services.store.sqlite import SqliteStore
-
-def bump(tx):
-    doc = tx.get("c", "counter")
-    tx.update("c", "counter", {"n": doc.data["n"] + 1})
-
-with SqliteStore(Path(sys.argv[1])) as store:
-    print("ready", flush=True)
-    sys.stdin.readline()
-    for _ in range(int(sys.argv[2])):
-        store.run_transaction(bump, max_attempts=100)
-"""
-
-
-def test_transactions_from_two_processes_lose_no_update(tmp_path: Path) -> None:
-    path = tmp_path / "shared.sqlite3"
-    store = SqliteStore(path)
-    store.commit([Write("set", "c", "counter", {"n": 0})])
-    child = subprocess.Popen(
-        [sys.executable, "-c", INCREMENTER, str(path), "300"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        cwd=ROOT,
-        env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"},
-    )
-    assert child.stdin is not None and child.stdout is not None
-    assert child.stdout.readline() == b"ready\n"
-    child.stdin.write(b"go\n")
-    child.stdin.close()
-    runs = 0
-
-    def bump(tx: Any) -> None:
-        nonlocal runs
-        runs += 1
-        doc = tx.get("c", "counter")
-        tx.update("c", "counter", {"n": doc.data["n"] + 1})
-
-    for _ in range(300):
-        store.run_transaction(bump, max_attempts=100)
-    assert child.wait(30) == 0
-    child.stdout.close()
-    doc = store.get("c", "counter")
-    assert doc is not None and doc.data == {"n": 600} and doc.version == 601
-    print(f"two processes, 600 transactions: {runs - 300} retries here")
-    store.close()
-
 
 def test_threads_reading_and_writing_together(store: SqliteStore) -> None:
     store.commit([Write("set", "c", f"k{i}", {"n": 0}) for i in range(4)])
@@ -405,65 +286,6 @@ def test_listener_with_offset_and_cursor(store: SqliteStore) -> None:
 
 # -- the SQL pushdown agrees with the Python matcher ---------------------------------------
 
-_common = st.sampled_from([None, True, False, 0, 1, 1.0, -1, 2.5, "", "a", "b", "B", "é", "10"])
-_rare = st.one_of(
-    st.sampled_from(["a'b", '"q"', "ab", "a\tb", "z" * 3]),
-    st.integers(-(2**63), 2**63 - 1),
-    st.floats(allow_nan=False, allow_infinity=False, allow_subnormal=False),
-)
-_scalars = st.one_of(_common, _common, _common, _rare)
-_values = st.one_of(
-    _scalars,
-    _scalars,
-    st.lists(_scalars, max_size=3),
-    st.dictionaries(st.sampled_from(["x", "y"]), _scalars, max_size=2),
-)
-# Stored text cannot hold NUL (SQLite's JSON cuts it); a query value may.
-_query_values = st.one_of(_values, st.just("\x00"), st.just(["\x00"]))
-_fields = st.sampled_from(["a", "a", "b", "b", "m.x", "odd key"])
-_docs = st.dictionaries(
-    st.sampled_from([f"d{i}" for i in range(12)]),
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "a": _values,
-            "b": _scalars,
-            "m": st.one_of(_scalars, st.dictionaries(st.sampled_from(["x"]), _values)),
-            "odd key": _scalars,
-        },
-    ),
-    min_size=3,
-    max_size=12,
-)
-_ops = st.sampled_from(sorted(matching.OPS))
-
-
-@st.composite
-def _queries(draw: st.DrawFn) -> Query:
-    q = Query("h")
-    for _ in range(draw(st.integers(0, 2))):
-        op = draw(_ops)
-        value = draw(
-            st.lists(_query_values, max_size=3) if op in matching.LIST_OPS else _query_values
-        )
-        q = q.where(draw(_fields), op, value)
-    for _ in range(draw(st.integers(0, 2))):
-        q = q.order_by(draw(_fields), draw(st.sampled_from(["asc", "desc"])))
-    for bound in draw(
-        st.lists(st.sampled_from(["start_at", "start_after", "end_at", "end_before"]), max_size=2)
-    ):
-        keys = len(normalized_orders(q))
-        n = draw(st.integers(1, keys + 1))
-        values = [draw(_query_values) for _ in range(min(n, keys))]
-        if n > keys:
-            values.append(draw(st.sampled_from([f"d{i}" for i in range(12)])))
-        q = getattr(q, bound)(*values)
-    if draw(st.booleans()):
-        q = q.limit(draw(st.integers(0, 6)))
-    if draw(st.booleans()):
-        q = q.offset(draw(st.integers(0, 2)))
-    return q
-
 
 @pytest.fixture(scope="module")
 def shared_store() -> Iterator[SqliteStore]:
@@ -472,7 +294,7 @@ def shared_store() -> Iterator[SqliteStore]:
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(docs=_docs, query=_queries())
+@given(docs=documents, query=queries())
 def test_sql_agrees_with_python_matcher(
     shared_store: SqliteStore, docs: dict[str, dict[str, Any]], query: Query
 ) -> None:

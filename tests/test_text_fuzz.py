@@ -18,7 +18,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import config
 from app.services.actors import SYSTEM, Actor
 from app.services.agreements import AgreementService
 from app.services.auctions.rules import discount_floor
@@ -27,7 +26,7 @@ from app.services.pipeline import ChangeSet
 from app.services.registry import Services
 from app.services.staff import StaffService
 from app.services.store import Write
-from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, PDF, aadhaar, pan
+from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, PDF, aadhaar, pan, services_of
 from tests.fuzz import EVERY_FIELD, TEXT, assert_refused_clearly, check_data_dir
 from tests.lending import paid_dues
 
@@ -412,7 +411,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     ctx = make_context(data_dir, clock=FixedClock(NOW))
     staff = StaffService(ctx)
     first = staff.create_first_admin("Lakshmi Iyer", "lakshmi", "demo-office-2026A")
-    services = Services.build(ctx, config.load(environ={}, data_dir=data_dir))
+    services = services_of(ctx)
     services.ledger.add_capital(ADMIN, 1_00_00_000_00, "Lending capital")
     admin = Actor(first.id, first.name, "admin")
     yield World(ctx, services, staff, admin, itertools.count(1))

@@ -72,6 +72,14 @@ everyone silently. After taking the lock, a writer that finds the file grown rea
 the new records (checking their chain) and calls ``hooks.catch_up(head_lsn)``
 before writing its own.
 
+The Merkle tree
+---------------
+Beside the log, ``<log>.tree`` (``wal.tree``) keeps the log's RFC 6962 Merkle tree
+(leaf ``i`` is line ``i`` without its newline). It is brought in step at ``open`` and
+extended after each durable batch, under the same lock (see ``log_tree``); it is
+derived data and mends itself from the log. Signed checkpoints and proofs over it
+are in ``tlog``.
+
 Crashes and damage
 ------------------
 A crash in the middle of a write can leave a torn last record: a last line with no
@@ -96,6 +104,7 @@ from types import TracebackType
 
 from app.kernel.errors import StorageError
 from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE, fsync_dir
+from app.kernel.log_tree import LogTree, TreeReport, tree_path
 from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
 from app.kernel.wal_scan import (
@@ -181,9 +190,12 @@ class WriteAheadLog:
         hooks: BatchHooks | None = None,
         clock: Callable[[], datetime] = utcnow,
         lock_timeout: float = 10.0,
+        keep_tree: bool = True,
     ) -> None:
         self.path = Path(path)
         self._hooks = hooks
+        self._tree = LogTree(tree_path(self.path), self.path) if keep_tree else None
+        self.tree_report: TreeReport | None = None
         self._clock = clock
         self._lock_timeout = lock_timeout
         self._state = "new"
@@ -235,6 +247,7 @@ class WriteAheadLog:
             hooks=self._hooks,
             clock=self._clock,
             lock_timeout=self._lock_timeout,
+            observer=self._tree,
         )
         self._group = GroupCommit(self._batches)
         self._state = "open"
@@ -249,9 +262,18 @@ class WriteAheadLog:
                 log.warning("%s", torn.detail)
             if self._hooks is not None:
                 self._hooks.catch_up(self._tip.lsn)
+            self._reconcile_tree()
         finally:
             lock.release()
         return torn
+
+    def _reconcile_tree(self) -> None:
+        if self._tree is None:
+            return
+        try:
+            self.tree_report = self._tree.reconcile(self._tip)
+        except Exception:  # derived data: mended before the next batch
+            log.exception("Could not bring the log's Merkle tree in step with the log")
 
     def _check_chain(self, fd: int) -> Tip:
         """The last good record, found without the lock (big logs in parallel)."""
@@ -277,6 +299,8 @@ class WriteAheadLog:
         os.close(self._fd)
         if self._lock is not None:
             self._lock.close()
+        if self._tree is not None:
+            self._tree.close()
         self._state = "closed"
 
     def __enter__(self) -> WriteAheadLog:
@@ -337,6 +361,11 @@ class WriteAheadLog:
         if group is None:
             raise not_open(self.path, self._state)
         return group
+
+    @property
+    def tree(self) -> LogTree | None:
+        """The log's Merkle tree (``None`` when made with ``keep_tree=False``)."""
+        return self._tree
 
     def head(self) -> tuple[int, str]:
         """The lsn and hash of the last record this process knows of."""

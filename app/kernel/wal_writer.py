@@ -10,8 +10,9 @@ thread (it must not block): when one of them is next, a helper thread leads.
 
 For each batch: take the lock (waiting at most ``lock_timeout``), take in records
 other processes appended (and let the hooks catch up), let the hooks reject
-entries, chain the rest, write them with one ``write`` and one ``fdatasync``, let
-the hooks apply them, release the lock, hand on the lead, wake the callers.
+entries, chain the rest, write them with one ``write`` and one ``fdatasync``, add
+them to the observer (the log's Merkle tree), let the hooks apply them, release the
+lock, hand on the lead, wake the callers.
 """
 
 from __future__ import annotations
@@ -56,6 +57,13 @@ class BatchHooks(Protocol):
 
     def after_append(self, records: list[Record]) -> None:
         """Apply the records just made durable."""
+
+
+class LogObserver(Protocol):
+    """Data derived from the log and kept in step under its lock (its Merkle tree)."""
+
+    def appended(self, first_lsn: int, lines: bytes) -> None:
+        """Take in durable ``lines`` holding records ``first_lsn`` onwards (never raises)."""
 
 
 class ResultTarget(Protocol):
@@ -285,6 +293,7 @@ class BatchWriter:
         hooks: BatchHooks | None,
         clock: Callable[[], datetime],
         lock_timeout: float,
+        observer: LogObserver | None = None,
     ) -> None:
         self.path = path
         self.tip = tip
@@ -293,6 +302,7 @@ class BatchWriter:
         self._fd = fd
         self._lock = lock
         self._hooks = hooks
+        self._observer = observer
         self._stamp = utc_stamp if clock is utcnow else lambda: format_ts(clock())
         self._lock_timeout = lock_timeout
         self._stale = False
@@ -336,7 +346,7 @@ class BatchWriter:
             if refusal is None:
                 record, data = self._encode_one(entry, tail)
                 self._write(data)
-                self._advance([record], len(data))
+                self._advance([record], data)
                 refusal = self._apply([record])
         except BaseException as exc:
             _log_unknown(exc)
@@ -370,7 +380,7 @@ class BatchWriter:
             self._write(data)
         except StorageError as exc:
             return [(item[2], exc) for item in accepted]
-        self._advance(records, len(data))
+        self._advance(records, data)
         error = self._apply(records)
         if error is not None:
             return [(item[2], error) for item in accepted]
@@ -378,11 +388,13 @@ class BatchWriter:
             return [(accepted[0][2], records[0])]
         return [(item[2], record) for item, record in zip(accepted, records, strict=True)]
 
-    def _advance(self, records: list[Record], size: int) -> None:
-        """The tip and counters after ``records`` (``size`` bytes) were made durable."""
-        self.tip = Tip(records[-1].lsn, records[-1].hash.encode(), self.tip.end + size)
+    def _advance(self, records: list[Record], data: bytes) -> None:
+        """The tip, counters and observer after ``records`` (``data``) were made durable."""
+        self.tip = Tip(records[-1].lsn, records[-1].hash.encode(), self.tip.end + len(data))
         self.commits += len(records)
         self.fsyncs += 1
+        if self._observer is not None:
+            self._observer.appended(records[0].lsn, data)
 
     def _sync(self) -> None:
         """Take in records other processes appended; catch the hooks up if needed.

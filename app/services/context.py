@@ -1,4 +1,5 @@
-"""What every service is given: store, pipeline, clock, locks, ids, data dir, PII vault."""
+"""What every service is given: store, pipeline, clock, locks, ids, data dir, PII vault,
+and the signed checkpoints over the WAL."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Protocol
 
 from app.kernel.files import PRIVATE_DIR
 from app.kernel.locks import LockManager
+from app.kernel.tlog import TransparencyLog
 from app.services.pii import PiiVault
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore
@@ -83,6 +85,8 @@ class ServiceContext:
     ids: IdGen
     data_dir: Path
     pii: PiiVault
+    transparency: TransparencyLog | None = None
+    """Signed checkpoints and proofs over the WAL (started by ``make_context``)."""
 
     @property
     def documents_dir(self) -> Path:
@@ -111,6 +115,12 @@ def make_context(
     except BaseException:
         store.close()
         raise
+    transparency = TransparencyLog(
+        pipeline.wal,
+        key_path=data_dir / "keys" / "checkpoint.key",
+        checkpoints_dir=data_dir / "checkpoints",
+    )
+    transparency.start()
     return ServiceContext(
         store=store,
         pipeline=pipeline,
@@ -119,9 +129,12 @@ def make_context(
         ids=ids or IdGen(),
         data_dir=data_dir,
         pii=PiiVault(data_dir / "keys" / "pii.key"),
+        transparency=transparency,
     )
 
 
 def close_context(ctx: ServiceContext) -> None:
+    if ctx.transparency is not None:
+        ctx.transparency.close()
     ctx.pipeline.close()
     ctx.store.close()

@@ -139,6 +139,44 @@ class PayoutRelease:
     sequence: list[str]
 
 
+@dataclass(frozen=True)
+class Payout:
+    """A prize payout as registers and statements show it (amounts in paise)."""
+
+    id: str
+    group_id: str
+    member_id: str
+    period: int
+    amount: int
+    status: str
+    deadline: str
+    security_required: int
+    security_held: int
+    deduct_future: bool
+    paid: int | None
+    released_at: str | None
+    bank_ref: str | None
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Payout:
+        d = doc.data
+        return cls(
+            id=doc.id,
+            group_id=d["group_id"],
+            member_id=d["member_id"],
+            period=d["period"],
+            amount=d["amount"],
+            status=d["status"],
+            deadline=d["deadline"],
+            security_required=d.get("security_required", 0),
+            security_held=d.get("security_held", 0),
+            deduct_future=bool(d.get("deduct_future")),
+            paid=d.get("paid"),
+            released_at=d.get("released_at"),
+            bank_ref=d.get("bank_ref"),
+        )
+
+
 class BankersGate:
     """Builds the Banker's state from the store and decides grants and sanctions."""
 
@@ -415,6 +453,16 @@ class BankersGate:
 
         self.ctx.pipeline.transact(actor, work)
         return self._payout_data(payout_id)
+
+    def payouts(self, *, group_id: str | None = None, member_id: str | None = None) -> list[Payout]:
+        """Prize payouts, of one group and/or one member when given, by group and period."""
+        query = Query(PAYOUTS)
+        if group_id is not None:
+            query = query.where("group_id", "==", group_id)
+        if member_id is not None:
+            query = query.where("member_id", "==", member_id)
+        found = [Payout.from_doc(doc) for doc in self.ctx.store.stream(query)]
+        return sorted(found, key=lambda p: (p.group_id, p.period))
 
     def _payout_data(self, payout_id: str) -> dict[str, Any]:
         doc = self.ctx.store.get(PAYOUTS, payout_id)

@@ -129,6 +129,54 @@ def rupees(
     return _scale_exact(amount, 2, field, "an amount has at most 2 decimals (paise)")
 
 
+_ONES = (
+    *("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine"),
+    *("Ten", "Eleven", "Twelve", "Thirteen", "Fourteen", "Fifteen", "Sixteen", "Seventeen"),
+    *("Eighteen", "Nineteen"),
+)
+_TENS = ("", "", "Twenty", "Thirty", "Forty", "Fifty", "Sixty", "Seventy", "Eighty", "Ninety")
+_INDIAN_UNITS = ((10_000_000, "Crore"), (100_000, "Lakh"), (1_000, "Thousand"), (100, "Hundred"))
+
+
+def _below_hundred(n: int) -> str:
+    if n < 20:
+        return _ONES[n]
+    tens, ones = divmod(n, 10)
+    return _TENS[tens] + (f" {_ONES[ones]}" if ones else "")
+
+
+def _indian_words(n: int) -> str:
+    """A positive whole number in Indian words: 120000 -> "One Lakh Twenty Thousand"."""
+    for size, name in _INDIAN_UNITS:
+        if n >= size:
+            head, rest = divmod(n, size)
+            words = f"{_indian_words(head)} {name}"
+            return f"{words} {_indian_words(rest)}" if rest else words
+    return _below_hundred(n)
+
+
+def amount_in_words(paise: Paise) -> str:
+    """An amount as a receipt or cheque writes it, in the Indian system.
+
+    >>> amount_in_words(10_000_00)
+    'Rupees Ten Thousand Only'
+    >>> amount_in_words(1_20_000_50)
+    'Rupees One Lakh Twenty Thousand and Fifty Paise Only'
+
+    Raises:
+        ValidationError: for a negative amount or one that is not whole paise.
+    """
+    if isinstance(paise, bool) or not isinstance(paise, int) or paise < 0:
+        raise ValidationError(
+            f"An amount in words needs whole, non-negative paise (got {paise!r})."
+        )
+    whole, frac = divmod(paise, PAISE_PER_RUPEE)
+    parts = [f"Rupees {_indian_words(whole)}"] if whole or not frac else []
+    if frac:
+        parts.append(f"{_below_hundred(frac)} {'Paisa' if frac == 1 else 'Paise'}")
+    return " and ".join(parts) + " Only"
+
+
 def to_rupees(paise: Paise) -> Decimal:
     """Return the exact rupee value of ``paise`` as a ``Decimal`` with two places."""
     return Decimal(paise).scaleb(-2)

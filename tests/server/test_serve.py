@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from tests.test_cli import tfos
+from tests.cli import tfos
 
 
 def test_serve_on_a_port_in_use_says_so_in_one_line(data_dir: Path) -> None:

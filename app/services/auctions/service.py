@@ -396,6 +396,22 @@ class AuctionService(AuctionClosing):
             raise NotFound(f"No minutes for auction {auction_id!r} (is it closed?).")
         return doc.data
 
+    def alias_holders(self, auction_id: str) -> dict[str, str]:
+        """Alias -> member id of every subscriber of a closed auction (for the
+        Registrar's copy of the minutes). Refused while the auction is open: aliases
+        keep bidders unknown to each other until the prize is given."""
+        reader = Reader(self.ctx.store)
+        doc = reader.require(AUCTIONS, auction_id, "auction")
+        if doc.data["status"] != CLOSED:
+            raise Conflict(
+                f"Auction {auction_id} is still open; who holds which alias is shown "
+                "only after it closes."
+            )
+        if doc.data.get("kind") == "foreman":
+            return {}
+        roster = self._roster(reader, doc)
+        return {alias: member for member, alias in roster.aliases.items()}
+
     def bidder_status(self, auction_id: str, member_id: str) -> BidderStatus:
         """The member's own alias and whether they may bid now (for the member's screen)."""
         reader = Reader(self.ctx.store)

@@ -8,7 +8,7 @@ from app.services.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from app.services.ledger.receipts import Payment
-    from app.services.ledger.records import Due, PeriodCollections, Receipt, Txn
+    from app.services.ledger.records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
     from app.services.ledger.reports import BalanceSheet, Statements, TimelineItem, TrialBalance
     from app.services.ledger.service import RECEIPT_KINDS, LedgerService, check_ledger
 
@@ -20,6 +20,7 @@ __all__ = [
     "Payment",
     "PeriodCollections",
     "Receipt",
+    "ReceiptEntry",
     "Statements",
     "TimelineItem",
     "TrialBalance",
@@ -30,7 +31,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "service": ["LedgerService", "RECEIPT_KINDS", "check_ledger"],
-        "records": ["Due", "PeriodCollections", "Receipt", "Txn"],
+        "records": ["Due", "PeriodCollections", "Receipt", "ReceiptEntry", "Txn"],
         "receipts": ["Payment"],
         "reports": ["BalanceSheet", "Statements", "TimelineItem", "TrialBalance"],
     },

@@ -433,6 +433,7 @@ def _period_doc(s: Settlement, refs: dict[str, Any], due: str, when: str) -> dic
         "due_date": due,
         "raised_on": when,
         "commission_txn": None,
+        "receipts": 0,
     }
 
 

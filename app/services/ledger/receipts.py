@@ -8,6 +8,9 @@ period when its collections first reach the foreman's commission (see
 :mod:`app.services.ledger.service`). A payment whose bank reference is already recorded with
 the same payload is returned as a duplicate and writes nothing; with another payload
 it is refused. A payment larger than what is still owed is refused.
+
+Each new receipt is numbered within its period (``serial`` 1, 2, ..., kept on the
+period summary that every receipt updates anyway, so numbering adds no contention).
 """
 
 from __future__ import annotations
@@ -95,7 +98,7 @@ INSTALMENT = "instalment"
 """``kind`` of an instalment receipt; other services (loans: ``emi``) share the
 ``receipts`` collection, so a bank reference is used once across all of them."""
 _DUE_FIELDS = ("paid", "status", "bank_ref", "bank_refs", "paid_at")
-_PERIOD_FIELDS = ("collected", "paid_count", "commission_txn")
+_PERIOD_FIELDS = ("collected", "paid_count", "commission_txn", "receipts")
 
 
 class _Batch:
@@ -228,6 +231,7 @@ def _record(
         paid_at=when if full else None,
     )
     summary = batch.period(p)
+    summary["receipts"] = serial = summary.get("receipts", 0) + 1
     summary["collected"] += p.amount
     summary["paid_count"] += int(full)
     fee = summary["foreman_receives"]
@@ -239,7 +243,17 @@ def _record(
         writes.append(transfer)
         moved = summary["commission_txn"] = transfer.id
     receipt = Receipt(
-        p.bank_ref, p.group_id, p.period, p.member_id, p.amount, when, txn.id, actor.id, now, moved
+        p.bank_ref,
+        p.group_id,
+        p.period,
+        p.member_id,
+        p.amount,
+        when,
+        txn.id,
+        actor.id,
+        now,
+        moved,
+        serial=serial,
     )
     doc = {k: v for k, v in vars(receipt).items() if k != "duplicate"}
     doc["kind"] = INSTALMENT

@@ -26,6 +26,9 @@ class Receipt:
     recorded_at: str
     commission_txn: str | None = None
     duplicate: bool = False
+    serial: int | None = None
+    """The receipt's place in its period's receipts (1, 2, ...); None for receipts
+    recorded before receipts were numbered."""
 
     @classmethod
     def from_doc(cls, doc: Document, *, duplicate: bool = False) -> Receipt:
@@ -42,6 +45,74 @@ class Receipt:
             d["recorded_at"],
             d.get("commission_txn"),
             duplicate,
+            d.get("serial"),
+        )
+
+
+BANK = "bank"
+MODES = {
+    BANK: "Bank transfer",
+    "cash": "Cash",
+    "upi": "UPI",
+    "neft": "NEFT/IMPS",
+    "cheque": "Cheque",
+}
+"""How money came in, by the ``mode`` a receipt records. Receipts recorded without one
+came with a bank reference from a bank statement: bank transfers."""
+
+
+@dataclass(frozen=True)
+class ReceiptEntry:
+    """Any receipt as registers and printed receipts show it: an instalment (``group_id``,
+    ``period``) or a loan repayment (``loan_id``, with its principal and interest)."""
+
+    bank_ref: str
+    kind: str
+    member_id: str
+    amount: int
+    received_on: str
+    recorded_at: str
+    recorded_by: str
+    mode: str
+    group_id: str | None = None
+    period: int | None = None
+    loan_id: str | None = None
+    principal: int | None = None
+    interest: int | None = None
+    serial: int | None = None
+
+    @property
+    def number(self) -> str | None:
+        """The receipt number: ``<group>/P<period>/<serial>`` for an instalment,
+        ``<loan>/E<serial>`` for a repayment; None when it was recorded unnumbered."""
+        if self.serial is None:
+            return None
+        if self.loan_id:
+            return f"{self.loan_id}/E{self.serial:03d}"
+        return f"{self.group_id}/P{self.period}/{self.serial:03d}"
+
+    @property
+    def mode_label(self) -> str:
+        return MODES.get(self.mode, self.mode.replace("_", " ").capitalize())
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> ReceiptEntry:
+        d = doc.data
+        return cls(
+            bank_ref=doc.id,
+            kind=d.get("kind", "instalment"),
+            member_id=d["member_id"],
+            amount=d["amount"],
+            received_on=d["received_on"],
+            recorded_at=d["recorded_at"],
+            recorded_by=d["recorded_by"],
+            mode=d.get("mode") or BANK,
+            group_id=d.get("group_id"),
+            period=d.get("period"),
+            loan_id=d.get("loan_id"),
+            principal=d.get("principal"),
+            interest=d.get("interest"),
+            serial=d.get("serial"),
         )
 
 

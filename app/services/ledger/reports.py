@@ -6,11 +6,21 @@ Pure functions over ledger documents, so that each report streams the ledger onc
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.services.ledger.postings import account_class, natural_balance
+from app.services.ledger.postings import (
+    CAPITAL,
+    COMMISSION_INCOME,
+    COMPANY_CASH,
+    INTEREST_INCOME,
+    LENDING_CASH,
+    PENALTY_INCOME,
+    PENALTY_SUFFIX,
+    account_class,
+    natural_balance,
+)
 from app.services.money import format_inr
 from app.services.store import Document
 
@@ -109,6 +119,60 @@ def balance_sheet(balances: dict[str, int]) -> BalanceSheet:
     return BalanceSheet(sections)
 
 
+# -- account names ----------------------------------------------------------------------
+
+MEMBERS_ALL = "*"
+"""The member part of a control account that adds up every member's dues of a group
+(``receivable:*:<g>``), as trial balances and balance sheets show them."""
+FIXED_NAMES = {
+    COMPANY_CASH: "Company cash",
+    LENDING_CASH: "Lending cash",
+    COMMISSION_INCOME: "Foreman's commission",
+    INTEREST_INCOME: "Interest on loans",
+    PENALTY_INCOME: "Penalties charged",
+    CAPITAL: "Lending capital paid in",
+}
+
+
+@dataclass(frozen=True)
+class AccountNames:
+    """Names of the things accounts belong to: groups, members, loans (by the member)."""
+
+    groups: Mapping[str, str]
+    members: Mapping[str, str]
+    loans: Mapping[str, str]
+
+
+def account_name(account: str, names: AccountNames) -> str:
+    """A ledger account as a person reads it: ``cash:group:g`` -> ``Pool — Group Alpha``,
+    ``loans:loan-1837acd6fc`` -> ``Loan to Asha Rao (loan-1837acd6fc)``. An id with no
+    name keeps the id, marked unknown."""
+    if account in FIXED_NAMES:
+        return FIXED_NAMES[account]
+    parts = account.split(":")
+
+    def group(gid: str) -> str:
+        return names.groups.get(gid) or f"{gid} (unknown group)"
+
+    def member(mid: str) -> str:
+        return names.members.get(mid) or f"{mid} (unknown member)"
+
+    if parts[:2] == ["cash", "group"] and len(parts) == 3:
+        return f"Pool — {group(parts[2])}"
+    if parts[0] == "chitfund" and len(parts) == 2:
+        return f"Prize payable — {group(parts[1])}"
+    if parts[0] == "loans" and len(parts) == 2:
+        holder = names.loans.get(parts[1]) or "unknown member"
+        return f"Loan to {holder} ({parts[1]})"
+    if parts[0] == "receivable" and len(parts) == 3:
+        if parts[2] == PENALTY_SUFFIX:
+            return f"Penalties due — {member(parts[1])}"
+        if parts[1] == MEMBERS_ALL:
+            return f"Members' dues — {group(parts[2])}"
+        return f"Dues — {member(parts[1])}, {group(parts[2])}"
+    return account
+
+
 def summary_rows(rows: list[TrialRow]) -> list[tuple[str, int, int]]:
     """Rows with the members' accounts of each kind and group added up into one
     control row (``receivable:*:<g> (N members)``), as a trial balance shows them."""
@@ -183,6 +247,7 @@ KIND_ORDER = {
 }
 _TXN_KINDS = {
     "instalment.received": ("instalment_paid", "Instalment paid"),
+    "dues.deducted": ("instalment_paid", "Instalment deducted from the prize"),
     "prize.paid": ("prize_paid", "Prize received"),
     "loan.disbursed": ("loan_disbursed", "Loan disbursed"),
     "emi.received": ("emi_paid", "EMI paid"),

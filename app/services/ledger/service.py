@@ -3,7 +3,8 @@
 :class:`LedgerService` records receipts (one, or a bank statement of
 :class:`~.receipts.Payment` as one change) and capital, and reads balances, the trial
 balance and balance sheet, members' timelines and dues, overdue dues, period
-collections and transactions; :func:`check_ledger` is ``tfos ledger check``. The
+collections, transactions, the receipt register and accounts' names as people read
+them; :func:`check_ledger` is ``tfos ledger check``. The
 pure builders of other services' ledger postings (:func:`~.postings.txn_write`,
 :func:`~.postings.dues_writes`, account names ...) are in :mod:`.postings`.
 
@@ -22,14 +23,14 @@ in the pool is exactly the prize once everyone has paid.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date as Date
 from typing import Any
 
 from app.kernel.errors import NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor, Role
-from app.services.collections import DUES, GROUPS, LEDGER, PERIODS, RECEIPTS
+from app.services.collections import DUES, GROUPS, LEDGER, LOANS, MEMBERS, PERIODS, RECEIPTS
 from app.services.context import ServiceContext
 from app.services.events import CapitalAdded
 from app.services.feeds import Feed
@@ -50,13 +51,16 @@ from app.services.ledger.receipts import (
     normalise,
     receipts_change,
 )
-from app.services.ledger.records import Due, PeriodCollections, Receipt, Txn
+from app.services.ledger.records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
 from app.services.ledger.reports import (
+    MEMBERS_ALL,
+    AccountNames,
     BalanceSheet,
     Statements,
     TimelineItem,
     TrialBalance,
     account_balance,
+    account_name,
     balance_sheet,
     format_trial_balance,
     timeline,
@@ -122,6 +126,33 @@ class LedgerService:
         doc = self.ctx.store.get(RECEIPTS, normalise_bank_ref(bank_ref))
         return Receipt.from_doc(doc) if doc is not None else None
 
+    def receipt_entry(self, bank_ref: str) -> ReceiptEntry:
+        """Any receipt (an instalment or a loan repayment) by its bank reference."""
+        doc = self.ctx.store.get(RECEIPTS, normalise_bank_ref(bank_ref))
+        if doc is None:
+            raise NotFound(
+                f"No receipt has the bank reference {bank_ref!r}.",
+                hint="Check the reference on the bank statement or the counter slip.",
+            )
+        return ReceiptEntry.from_doc(doc)
+
+    def receipt_register(
+        self, start: Date | None = None, end: Date | None = None, *, group_id: str | None = None
+    ) -> list[ReceiptEntry]:
+        """Every receipt received from ``start`` to ``end`` (both included; open ends
+        when None), instalments of ``group_id`` only when given; by date received, then
+        bank reference."""
+        query = Query(RECEIPTS)
+        if start is not None:
+            query = query.where("received_on", ">=", start.isoformat())
+        if end is not None:
+            query = query.where("received_on", "<=", end.isoformat())
+        if group_id is not None:
+            query = query.where("group_id", "==", group_id)
+        entries = [ReceiptEntry.from_doc(doc) for doc in self.ctx.store.stream(query)]
+        entries.sort(key=lambda r: (r.received_on, r.bank_ref))
+        return entries
+
     def add_capital(self, actor: Actor, amount: int, memo: str = "") -> Txn:
         """Pay lending capital in (admin only): Dr cash:lending / Cr equity:capital."""
         actor.require("admin", doing="add lending capital")
@@ -185,6 +216,34 @@ class LedgerService:
         names = {d.id: str(d.data["name"]) for d in self.ctx.store.stream(Query(GROUPS))}
         return Statements(balance_sheet(trial.balances()), trial, names)
 
+    def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
+        """Each account's name as people read it (``Pool — Group Alpha``, ``Loan to Asha
+        Rao (loan-1837acd6fc)``); ``receivable:*:<g>`` names a group's members' dues."""
+        wanted = list(dict.fromkeys(accounts))
+        groups, members, loans = set(), set(), set()
+        for account in wanted:
+            parts = account.split(":")
+            group = account_group(account)
+            if group is not None:
+                groups.add(group)
+            if parts[0] == "receivable" and len(parts) == 3 and parts[1] != MEMBERS_ALL:
+                members.add(parts[1])
+            if parts[0] == "loans" and len(parts) == 2:
+                loans.add(parts[1])
+        store = self.ctx.store
+        loan_docs = store.get_many(LOANS, loans)
+        members |= {d.data["member_id"] for d in loan_docs.values()}
+        people = {m: d.data.get("name", m) for m, d in store.get_many(MEMBERS, members).items()}
+        names = AccountNames(
+            groups={g: d.data["name"] for g, d in store.get_many(GROUPS, groups).items()},
+            members=people,
+            loans={
+                lid: people.get(d.data["member_id"], d.data["member_id"])
+                for lid, d in loan_docs.items()
+            },
+        )
+        return {account: account_name(account, names) for account in wanted}
+
     def transactions(self, **refs: Any) -> list[Txn]:
         """Transactions matching every given reference (e.g. ``group_id=``, ``kind=``),
         oldest first."""
@@ -221,6 +280,14 @@ class LedgerService:
         dues = store.query(Query(DUES).where("member_id", "==", member_id))
         txns = store.query(Query(LEDGER).where("member_id", "==", member_id))
         return timeline(dues, txns)
+
+    def open_dues(self, group_id: str | None = None) -> list[Due]:
+        """Dues not yet paid in full (of one group when given), oldest first."""
+        query = Query(DUES).where("status", "==", "due")
+        if group_id is not None:
+            query = query.where("group_id", "==", group_id)
+        docs = self.ctx.store.stream(query)
+        return sorted(map(Due.from_doc, docs), key=lambda d: (d.due_date, d.id))
 
     def dues_for(self, member_id: str) -> list[Due]:
         """Every due of a member, oldest first."""

@@ -260,7 +260,11 @@ def check_payment(amount: int, when: str, today: date) -> None:
         raise ValidationError("The EMI cannot be recorded: " + "; ".join(problems) + ".")
 
 
-def emi_receipt_write(actor: Actor, r: EmiReceipt, member_id: str, now: datetime) -> Write:
+def emi_receipt_write(
+    actor: Actor, r: EmiReceipt, member_id: str, now: datetime, serial: int | None = None
+) -> Write:
+    """The ``receipts/<bank_ref>`` document of a repayment; ``serial`` numbers it among
+    the loan's receipts."""
     doc = {
         "kind": "emi",
         "bank_ref": r.bank_ref,
@@ -276,6 +280,7 @@ def emi_receipt_write(actor: Actor, r: EmiReceipt, member_id: str, now: datetime
         "recorded_by": actor.id,
         "recorded_at": now.isoformat(),
         "commission_txn": None,
+        "serial": serial,
     }
     return Write("set", RECEIPTS, r.bank_ref, doc, expect_version=0)
 

@@ -12,9 +12,11 @@ from app.services import credit, topics
 from app.services.collections import LOANS, MEMBERS
 from app.services.context import ServiceContext
 from app.services.feeds import Feed
-from app.services.loans.book import DISBURSED, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loans.book import CLOSED, DISBURSED, OPEN, STATUSES, loan_dpd, schedule_of
 from app.services.store import Document, Query
 from app.services.topics import reads
+
+LENT = (DISBURSED, CLOSED)
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class LoanRow:
     applied_at: str
     dpd: int
     bucket: str
+    outstanding: int = 0
+    """Principal still owed (0 before disbursement)."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +189,7 @@ def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
         applied_at=d["applied_at"],
         dpd=dpd,
         bucket=credit.bucket(dpd),
+        outstanding=d.get("outstanding_principal", 0) if d["status"] in LENT else 0,
     )
 
 

@@ -398,6 +398,7 @@ class LoanService(LoanReads):
             "dpd": dpd,
             "bucket": credit.bucket(dpd),
             "last_paid_on": when,
+            "receipts": d.get("receipts", 0) + 1,
         }
         if status == CLOSED:
             update["closed_on"] = when
@@ -405,7 +406,9 @@ class LoanService(LoanReads):
             loan.id, ref, amount, principal, interest, when, txn.id, outstanding, status
         )
         writes = [
-            emi_receipt_write(actor, receipt, d["member_id"], self.ctx.clock.now()),
+            emi_receipt_write(
+                actor, receipt, d["member_id"], self.ctx.clock.now(), update["receipts"]
+            ),
             Write("update", LOANS, loan.id, update),
             txn,
         ]

@@ -145,9 +145,13 @@ def _explain(value: Any, where: str, depth: int) -> None:
     elif isinstance(value, bool) or value is None:
         return
     elif isinstance(value, int):
-        raise ValidationError(f"{where} is an integer beyond 64 bits.", hint="Store it as text.")
+        if not INT64[0] <= value <= INT64[1]:
+            raise ValidationError(
+                f"{where} is an integer beyond 64 bits.", hint="Store it as text."
+            )
     elif isinstance(value, float):
-        raise ValidationError(f"{where} is not a finite number.")
+        if value - value != 0:
+            raise ValidationError(f"{where} is not a finite number.")
     elif isinstance(value, dict):
         _explain_map(value, where, depth)
     elif isinstance(value, list | tuple):

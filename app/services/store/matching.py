@@ -29,6 +29,7 @@ from typing import Any
 from app.kernel.errors import ValidationError
 from app.services.store.limits import check_field_path, check_name
 from app.services.store.port import (
+    Change,
     Direction,
     Document,
     Filter,
@@ -192,6 +193,20 @@ def evaluate(docs: Iterable[Document], query: Query) -> list[Document]:
     found = [d for d in found if within_cursors(d, query)]
     end = None if query.limit_to is None else query.offset_by + query.limit_to
     return found[query.offset_by : end]
+
+
+def diff(current: dict[str, Document], docs: list[Document]) -> list[Change]:
+    """The listener changes that turn the result ``current`` (by id) into ``docs``:
+    removals, then additions and modifications in the order of ``docs``."""
+    ids = {d.id for d in docs}
+    changes = [Change("removed", d) for i, d in current.items() if i not in ids]
+    for doc in docs:
+        old = current.get(doc.id)
+        if old is None:
+            changes.append(Change("added", doc))
+        elif old.version != doc.version:
+            changes.append(Change("modified", doc))
+    return changes
 
 
 def _check_filter(flt: Filter) -> None:

@@ -22,20 +22,19 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple, TypeVar
+from typing import NamedTuple
 
-from app.kernel.errors import Conflict, NotFound, StorageError
+from app.kernel.errors import StorageError
 from app.kernel.files import PRIVATE_DIR, create_private
 from app.services.store import limits, matching, sqlite_sql
-from app.services.store.port import Change, Document, Query, Write, apply_data
+from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite_listen import Dispatcher, Subscription
-from app.services.store.transactions import Transaction, WriteBatch, run_with_retries
+from app.services.store.transactions import CheckedStore
+from app.services.store.writes import Slot, check_write, fold
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
 Key = tuple[str, str]
 
 KEEP_CHANGES = 10_000
@@ -89,15 +88,7 @@ def _rows(
         yield from rows
 
 
-@dataclass(frozen=True)
-class _Slot:
-    """A document's state while a commit is applied: ``data`` None = absent."""
-
-    data: dict[str, Any] | None
-    version: int
-
-
-class SqliteStore:
+class SqliteStore(CheckedStore):
     """The :class:`~app.services.store.port.DocumentStore` over one SQLite file.
 
     Args:
@@ -322,28 +313,11 @@ class SqliteStore:
 
     # -- writes -------------------------------------------------------------------
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
-        self._commit(writes, {}, last_lsn)
-
-    def batch(self) -> WriteBatch:
-        """A batch of writes applied atomically by its ``commit()``."""
-        return WriteBatch(self.commit)
-
-    def run_transaction(self, fn: Callable[[Transaction], T], max_attempts: int = 5) -> T:
-        """Run ``fn(tx)``; commit its writes only if nothing it read has changed since.
-
-        ``fn`` reads with ``tx.get``/``tx.query`` (before any write) and buffers writes
-        with ``tx.set``/``merge``/``update``/``delete``. On a conflict the whole function
-        runs again, up to ``max_attempts`` times; then ``Conflict`` is raised. New
-        documents that would have matched a ``tx.query`` are not detected.
-        """
-        return run_with_retries(self, self._commit, fn, max_attempts)
-
     def _commit(
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
         for write in writes:
-            limits.check_write(write)
+            check_write(write)
         with self._write_lock, self._storage_errors():
             self._ensure_open()
             conn = self._writer
@@ -369,12 +343,7 @@ class SqliteStore:
     ) -> None:
         keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
         before = self._load(conn, keys)
-        for key, expected in checks.items():
-            _check_version(key, expected, before[key].version)
-        after = dict(before)
-        for write in writes:
-            key = (write.collection, write.id)
-            after[key] = _apply_write(write, after[key])
+        after = fold(before, writes, checks)
         now = time.time()
         upserts, deletes, changes = [], [], []
         for key in dict.fromkeys((w.collection, w.id) for w in writes):
@@ -393,8 +362,8 @@ class SqliteStore:
         self._maybe_prune(conn, len(changes))
 
     @staticmethod
-    def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, _Slot]:
-        slots = {key: _Slot(None, 0) for key in keys}
+    def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, Slot]:
+        slots = {key: Slot(None, 0) for key in keys}
         rows = conn.execute(
             "SELECT collection, id, data, version FROM docs WHERE (collection, id) IN "
             "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
@@ -402,7 +371,7 @@ class SqliteStore:
             (json.dumps(keys),),
         )
         for collection, doc_id, data, version in rows:
-            slots[(collection, doc_id)] = _Slot(json.loads(data), version)
+            slots[(collection, doc_id)] = Slot(json.loads(data), version)
         return slots
 
     def _maybe_prune(self, conn: sqlite3.Connection, written: int) -> None:
@@ -444,45 +413,9 @@ class SqliteStore:
                 conn.close()
             self._readers.clear()
 
-    def __enter__(self) -> SqliteStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
 
 def _document(collection: str, row: tuple[str, str, int]) -> Document:
     return Document(collection, row[0], json.loads(row[1]), row[2])
-
-
-# -- applying one write ---------------------------------------------------------------
-
-
-def _check_version(key: Key, expected: int, actual: int) -> None:
-    if expected == actual:
-        return
-    name = f"{key[0]}/{key[1]}"
-    if expected == 0:
-        message = f"{name} already exists (version {actual})."
-    elif actual == 0:
-        message = f"{name} was deleted by someone else (expected version {expected})."
-    else:
-        message = (
-            f"{name} was changed by someone else (expected version {expected}, found {actual})."
-        )
-    raise Conflict(message, hint="Reload it and try again; nothing was saved.")
-
-
-def _apply_write(write: Write, slot: _Slot) -> _Slot:
-    if write.expect_version is not None:
-        _check_version((write.collection, write.id), write.expect_version, slot.version)
-    if write.kind == "update" and slot.data is None:
-        raise NotFound(
-            f"{write.collection}/{write.id} does not exist, so it cannot be updated.",
-            hint="Create it with set or merge first, or check the id; nothing was saved.",
-        )
-    data = apply_data(write, slot.data)
-    return _Slot(None, 0) if data is None else _Slot(data, slot.version + 1)
 
 
 # -- disk errors ----------------------------------------------------------------------

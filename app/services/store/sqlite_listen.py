@@ -49,15 +49,8 @@ class Subscription:
     def replace(self, docs: list[Document]) -> list[Change]:
         """Adopt a full new result; the changes are removals, then additions and
         modifications in result order."""
-        new = {d.id: d for d in docs}
-        changes = [Change("removed", d) for i, d in self.current.items() if i not in new]
-        for doc in docs:
-            old = self.current.get(doc.id)
-            if old is None:
-                changes.append(Change("added", doc))
-            elif old.version != doc.version:
-                changes.append(Change("modified", doc))
-        self.current = new
+        changes = matching.diff(self.current, docs)
+        self.current = {d.id: d for d in docs}
         return changes
 
     def update(self, docs: dict[str, Document | None]) -> list[Change]:

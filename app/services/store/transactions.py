@@ -2,6 +2,8 @@
 
 A backend supplies a commit function that also takes *checks*: ``{(collection, id):
 version}`` that must still hold when the writes are applied (0 = must not exist).
+:class:`CheckedStore` turns that one function into the port's ``commit`` and the
+backends' ``batch()`` and ``run_transaction()``.
 """
 
 from __future__ import annotations
@@ -10,16 +12,24 @@ import logging
 import random
 import time
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from app.kernel.errors import Conflict, ValidationError
-from app.services.store.port import Document, DocumentStore, Query, Write
+from app.services.store.port import Document, Query, Write
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Key = tuple[str, str]
 CheckedCommit = Callable[[Sequence[Write], dict[Key, int], int | None], None]
+
+
+class Reads(Protocol):
+    """What a transaction reads through."""
+
+    def get(self, collection: str, doc_id: str) -> Document | None: ...
+
+    def query(self, query: Query) -> list[Document]: ...
 
 
 class WriteBatch:
@@ -76,7 +86,7 @@ class Transaction:
     """Reads recorded with their versions, then buffered writes (Firestore's rule:
     every read comes before the first write)."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: Reads) -> None:
         self._store = store
         self.reads: dict[Key, int] = {}
         self.writes: list[Write] = []
@@ -115,7 +125,7 @@ class Transaction:
 
 
 def run_with_retries(
-    store: DocumentStore, commit: CheckedCommit, fn: Callable[[Transaction], T], max_attempts: int
+    store: Reads, commit: CheckedCommit, fn: Callable[[Transaction], T], max_attempts: int
 ) -> T:
     """Run ``fn`` in a fresh :class:`Transaction` until its commit finds every read
     unchanged; a ``Conflict`` raised by ``fn`` itself is not retried."""
@@ -137,3 +147,45 @@ def run_with_retries(
             logger.debug("Transaction attempt %d conflicted: %s", attempt, exc.message)
             time.sleep(random.uniform(0, 0.005 * attempt))
     raise AssertionError("unreachable")
+
+
+class CheckedStore:
+    """The writes of a backend built on its checked ``_commit`` (see the module docstring);
+    the backend supplies ``_commit``, ``get``, ``query`` and ``close``."""
+
+    def _commit(
+        self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
+    ) -> None:
+        raise NotImplementedError
+
+    def get(self, collection: str, doc_id: str) -> Document | None:
+        raise NotImplementedError
+
+    def query(self, query: Query) -> list[Document]:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
+        self._commit(writes, {}, last_lsn)
+
+    def batch(self) -> WriteBatch:
+        """A batch of writes applied atomically by its ``commit()``."""
+        return WriteBatch(self.commit)
+
+    def run_transaction(self, fn: Callable[[Transaction], T], max_attempts: int = 5) -> T:
+        """Run ``fn(tx)``; commit its writes only if nothing it read has changed since.
+
+        ``fn`` reads with ``tx.get``/``tx.query`` (before any write) and buffers writes
+        with ``tx.set``/``merge``/``update``/``delete``. On a conflict the whole function
+        runs again, up to ``max_attempts`` times; then ``Conflict`` is raised. New
+        documents that would have matched a ``tx.query`` are not detected.
+        """
+        return run_with_retries(self, self._commit, fn, max_attempts)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,168 @@
+"""What every report module shares: its declaration, its inputs, and how it writes values.
+
+A report module declares one :class:`ReportKind`: its name (``tfos report NAME``),
+title, which parameters it takes and needs, and ``build(sources, params)``, which reads
+the services and returns the report's blocks (:mod:`.pdf`). Report modules read data
+only through the services' public methods, never the store or the log.
+
+Values are written one way in every report: dates ``02 Dec 2026``, times
+``02 Dec 2026, 18:30 IST``, amounts ``₹5,00,000.00`` (Indian grouping), personal
+numbers masked by the services that hold them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from app.services.context import IST
+from app.services.groups import Group
+from app.services.ledger import Due
+from app.services.members import Member
+from app.services.money import format_bps, format_inr, group_indian
+from app.services.registry import Services
+from app.services.reports.blocks import Block, Column, Paper, Table
+
+PARAMS = ("group", "member", "start", "end", "period", "registrar", "receipt")
+FLAGS = {
+    "group": "--group",
+    "member": "--member",
+    "start": "--from",
+    "end": "--to",
+    "period": "--period",
+    "registrar": "--registrar",
+    "receipt": "--receipt",
+}
+"""How each parameter is named on the command line (and in messages)."""
+KYC_TEXT = {
+    "none": "Not submitted",
+    "pending": "Pending",
+    "approved": "Approved",
+    "rejected": "Rejected",
+}
+
+
+@dataclass(frozen=True)
+class Params:
+    """A report's parameters, checked and resolved against the services."""
+
+    today: date
+    """The date positions are computed at (days past due, overdue): the services' today."""
+    group: Group | None = None
+    member: Member | None = None
+    start: date | None = None
+    end: date | None = None
+    period: int | None = None
+    registrar: bool = False
+    receipt: str | None = None
+
+    def within(self, day: str) -> bool:
+        """Whether an ISO date (or timestamp) falls in ``start``..``end`` (both included)."""
+        text = day[:10]
+        if self.start is not None and text < self.start.isoformat():
+            return False
+        return self.end is None or text <= self.end.isoformat()
+
+
+@dataclass(frozen=True)
+class Sources:
+    """What a report reads: the services, nothing else."""
+
+    services: Services
+
+
+Build = Callable[[Sources, Params], Sequence[Block]]
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    name: str
+    title: str
+    description: str
+    build: Build
+    takes: frozenset[str] = frozenset()
+    needs: frozenset[str] = frozenset()
+    dated: bool = False
+    """Whether figures depend on the date (days past due): the masthead says "as of"."""
+    paper: Paper = "a4"
+
+
+# -- writing values -------------------------------------------------------------------------
+
+
+def _parse(value: str) -> date | datetime:
+    if len(value) == 10:
+        return date.fromisoformat(value)
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def day(value: date | datetime | str | None) -> str:
+    """``02 Dec 2026`` (a time becomes its date in India); "" for nothing."""
+    if not value:
+        return ""
+    if isinstance(value, str):
+        value = _parse(value)
+    if isinstance(value, datetime):
+        value = (value.astimezone(IST) if value.tzinfo else value).date()
+    return value.strftime("%d %b %Y")
+
+
+def moment(value: datetime | str | None, *, seconds: bool = False) -> str:
+    """``02 Dec 2026, 18:30 IST``; a date alone stays a date."""
+    if not value:
+        return ""
+    parsed = _parse(value) if isinstance(value, str) else value
+    if not isinstance(parsed, datetime):
+        return day(parsed)
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(IST)
+    return parsed.strftime("%d %b %Y, %H:%M:%S IST" if seconds else "%d %b %Y, %H:%M IST")
+
+
+def inr(paise: int | None) -> str:
+    return "" if paise is None else format_inr(paise)
+
+
+def pct(bps: int) -> str:
+    return format_bps(bps)
+
+
+def count(n: int, what: str, plural: str | None = None) -> str:
+    """``1 member``, ``3 members``, with Indian grouping."""
+    word = what if n == 1 else (plural or what + "s")
+    return f"{group_indian(n)} {word}"
+
+
+def short_id(value: str, keep: int = 10) -> str:
+    """``loan-1837acd6fc`` stays; a longer id is cut with "…" (for narrow columns)."""
+    return value if len(value) <= keep + 5 else value[: keep + 4] + "…"
+
+
+def dues_table(dues: Sequence[Due], who: str, name: Callable[[Due], str], today: date) -> Table:
+    """Instalments not paid in full, one per line; ``who`` titles the first column."""
+    return Table(
+        [
+            Column(who, weight=2),
+            Column("Period", "right"),
+            Column("Due on", "right"),
+            Column("Net instalment", "right"),
+            Column("Paid", "right"),
+            Column("Outstanding", "right"),
+            Column("Days late", "right"),
+        ],
+        [
+            (
+                name(d),
+                str(d.period),
+                day(d.due_date),
+                inr(d.net),
+                inr(d.paid),
+                inr(d.outstanding),
+                str(d.days_late(today) or "—"),
+            )
+            for d in dues
+        ],
+        total=("Total", "", "", "", "", inr(sum(d.outstanding for d in dues)), ""),
+        empty="Nothing is due: every instalment raised is paid.",
+    )

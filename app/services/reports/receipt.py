@@ -1,0 +1,68 @@
+"""``receipt``: the numbered counter receipt for one recorded payment (issue 11).
+
+The receipt number, when and how it was paid, who paid what for which ticket and
+period (or loan), and the amount in figures and in Indian words. Reprinting a receipt
+gives the same file as long as the log has not moved.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from app.services.money import amount_in_words
+from app.services.reports.base import Params, ReportKind, Sources, day, inr, moment
+from app.services.reports.blocks import Block, Facts, Gap, Signatures, Text
+
+
+def build(src: Sources, params: Params) -> Sequence[Block]:
+    s = src.services
+    assert params.receipt is not None
+    entry = s.ledger.receipt_entry(params.receipt)
+    member = s.members.get(entry.member_id)
+    if entry.loan_id:
+        paid_for = f"Loan {entry.loan_id}: repayment (EMI)"
+        split = [("Principal", inr(entry.principal)), ("Interest", inr(entry.interest))]
+    else:
+        group = s.groups.get_group(entry.group_id or "")
+        ticket = s.groups.ticket_of(group.id, member.id)
+        number = f"ticket {ticket.ticket_no}, " if ticket else ""
+        paid_for = f"{group.name}: {number}instalment of period {entry.period}"
+        split = []
+    return [
+        Text(f"Receipt No. {entry.number or entry.bank_ref}", "large"),
+        Gap(4),
+        Facts(
+            [
+                ("Received on", day(entry.received_on)),
+                ("Recorded", moment(entry.recorded_at)),
+                ("Received from", f"{member.name} ({member.id})"),
+                ("Mobile", member.phone_masked),
+                ("Towards", paid_for),
+                ("Mode", entry.mode_label),
+                ("Reference", entry.bank_ref),
+                *split,
+            ],
+            per_line=1,
+            size=9,
+        ),
+        Gap(2),
+        Text(f"Amount {inr(entry.amount)}", "large"),
+        Text(amount_in_words(entry.amount), "bold"),
+        Signatures(["For the firm (received by)", "Member"]),
+        Text(
+            "Keep this receipt. Its number and reference are in the firm's audit log; the "
+            "heading names the audit-log record this copy was printed from.",
+            "muted",
+        ),
+    ]
+
+
+KIND = ReportKind(
+    name="receipt",
+    title="Receipt",
+    description="The numbered counter receipt of one payment, with the amount in words.",
+    build=build,
+    takes=frozenset({"receipt"}),
+    needs=frozenset({"receipt"}),
+    paper="a5-landscape",
+)
