@@ -141,12 +141,15 @@ async def slow_gateway(aiohttp_server: Any) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-def slow_runtime(tmp_path: Path, clock: FixedClock, slow_gateway: str) -> Iterator[Runtime]:
-    """A runtime whose texts go to the slow gateway."""
+async def slow_runtime(
+    tmp_path: Path, clock: FixedClock, slow_gateway: str
+) -> AsyncIterator[Runtime]:
+    """A runtime whose texts go to the slow gateway; closed off the event loop, which
+    keeps serving the gateway while the texts still queued are sent."""
     sender = HttpGatewaySender(slow_gateway)
     rt = build(settings_in(tmp_path / "slow"), clock=clock, sender=sender)
     yield rt
-    rt.close()
+    await asyncio.to_thread(rt.close)
 
 
 async def test_known_and_unknown_numbers_answer_in_similar_time(
