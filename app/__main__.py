@@ -38,7 +38,7 @@ def run_desktop(
         print(NO_DISPLAY, file=sys.stderr)
         return 2
     os.environ.setdefault("QT_API", "pyside6")
-    from app.views.desktop import main
+    from app.desktop import main
 
     return main(settings, screenshots=screenshots, seed_demo=seed_demo)
 

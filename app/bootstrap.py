@@ -15,11 +15,13 @@ from app.config import Settings
 from app.kernel.errors import KnownError, StorageError
 from app.kernel.files import PRIVATE_DIR, make_private
 from app.kernel.stats import StatsCollector
-from app.services.context import ServiceContext, close_context, make_context
+from app.services.audit_log import existing_log
+from app.services.context import Clock, ServiceContext, close_context, make_context
 from app.services.housekeeping import Housekeeping
-from app.services.loan_queue import LoanQueue
+from app.services.loans import LoanQueue
 from app.services.pipeline import Pipeline
 from app.services.registry import Services
+from app.services.sms import SmsSender
 from app.services.store import DocumentStore
 
 log = logging.getLogger(__name__)
@@ -69,6 +71,7 @@ class Runtime:
             if self._started:
                 self.daily.stop()
                 self.queue.stop()
+            self.services.close()
             close_context(self.ctx)
 
 
@@ -111,11 +114,27 @@ def ensure_data_dir(path: Path) -> None:
         )
 
 
-def build(settings: Settings) -> Runtime:
-    """Open (and, on first start, create) the data directory and wire the runtime."""
+def build(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    sender: SmsSender | None = None,
+    existing: bool = False,
+) -> Runtime:
+    """Open (and, on first start, create) the data directory and wire the runtime.
+
+    ``clock`` replaces the system clock and ``sender`` the SMS sender the settings name
+    (tests, demo data, benchmarks). With ``existing`` (read-only commands) a folder that
+    is not a data directory is refused, and nothing is created.
+    """
+    if existing:
+        existing_log(settings.data_dir, settings.wal_path)
     ensure_data_dir(settings.data_dir)
     ctx = make_context(
-        settings.data_dir, store=open_store(settings), lock_timeout=settings.wal_lock_timeout
+        settings.data_dir,
+        clock=clock,
+        store=open_store(settings),
+        lock_timeout=settings.wal_lock_timeout,
     )
     report = ctx.pipeline.open_report
     if report is not None and report.torn_bytes:
@@ -123,7 +142,7 @@ def build(settings: Settings) -> Runtime:
     stats = StatsCollector()
     stats.register("wal_entries", lambda: ctx.pipeline.wal.head()[0])
     stats.register("locks_held", lambda: [h.name for h in ctx.locks.held()])
-    services = Services.build(ctx)
+    services = Services.build(ctx, settings, sender=sender)
     queue = LoanQueue(ctx, settings.scheduler_workers, service=services.loans)
     stats.register("queue_depth", queue.depth)
     daily = Housekeeping(services.loans, services.recovery)

@@ -21,6 +21,8 @@ from app import config
 from app.config import Settings
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
+from app.services.audit_log import AuditLog
+from app.services.context import SystemClock
 
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -31,55 +33,35 @@ def _print_json(value: object) -> None:
     print(json.dumps(value, indent=2, ensure_ascii=False))
 
 
-def existing_log(settings: Settings, path: str | None = None) -> Path:
-    """The log a read-only command reads (``path``, or the data directory's): one clear
-    error, and nothing created, when there is none (a mistyped --data-dir)."""
-    log = Path(path) if path else settings.wal_path
-    if log.is_file():
-        return log
-    if path:
-        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
-    raise KnownError(
-        f"{settings.data_dir} is not a TransactFlowOS data directory (it has no "
-        f"{log.relative_to(settings.data_dir)}); nothing was created.",
-        hint="Check --data-dir (or TFOS_DATA_DIR).",
+def audit_log(settings: Settings, path: str | None = None) -> AuditLog:
+    """The log a read-only command reads (``path``, or the data directory's), refused
+    when there is none (see :func:`app.services.audit_log.existing_log`)."""
+    return AuditLog.existing(
+        settings.data_dir, settings.wal_path, SystemClock(), Path(path) if path else None
     )
 
 
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
-    from app.kernel.wal import verify_file
-
-    report = verify_file(existing_log(settings, args.log))
+    report = audit_log(settings, args.log).verify()
     print(report.to_json())
     return 0 if report.ok else 1
 
 
 def cmd_wal_tail(args: argparse.Namespace, settings: Settings) -> int:
-    from app.kernel.wal import WriteAheadLog, last_lsn
-
-    path = existing_log(settings)
-    first = max(1, last_lsn(path) - args.count + 1)
-    for record in WriteAheadLog(path).read(first):
-        print(json.dumps(record.to_dict(), ensure_ascii=False))
+    for record in audit_log(settings).tail(args.count):
+        print(json.dumps(record, ensure_ascii=False))
     return 0
 
 
 def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
-    from app.kernel.wal import verify_file
-
-    path = existing_log(settings)
-    report = verify_file(path)
-    size = path.stat().st_size
-    _print_json(
-        {"entries": report.entries, "head_hash": report.head_hash, "bytes": size, "ok": report.ok}
-    )
+    _print_json(audit_log(settings).stats())
     return 0
 
 
 def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from app.services import store_rebuild
 
-    report = store_rebuild.rebuild(existing_log(settings), settings.store_path)
+    report = store_rebuild.rebuild(audit_log(settings).path, settings.store_path)
     print("\n".join(report.lines()))
     if args.replace:
         backup = store_rebuild.replace(settings.store_path)
@@ -99,8 +81,7 @@ def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
 
-    existing_log(settings)
-    runtime = bootstrap.build(settings)
+    runtime = bootstrap.build(settings, existing=True)
     try:
         kpis = runtime.services.kpis.kpis()
     finally:
@@ -114,12 +95,10 @@ def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
-    from app.services.ledger import check_ledger
 
-    existing_log(settings)
-    runtime = bootstrap.build(settings)
+    runtime = bootstrap.build(settings, existing=True)
     try:
-        ok, report = check_ledger(runtime.ctx)
+        ok, report = runtime.services.ledger.check()
     finally:
         runtime.close()
     print(report)
@@ -156,7 +135,6 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".pdf" or not out.parent.is_dir():
         raise KnownError(f"--out {args.out}: give a .pdf file in an existing folder.")
-    existing_log(settings)
     request = Request(
         kind=args.kind,
         group=args.group,
@@ -167,7 +145,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
         registrar=args.registrar,
         receipt=args.receipt,
     )
-    runtime = bootstrap.build(settings)
+    runtime = bootstrap.build(settings, existing=True)
     try:
         letterhead = Letterhead(settings.firm_name, settings.firm_address)
         rendered = render_report(runtime.services, runtime.ctx, request, letterhead)
@@ -200,7 +178,7 @@ def _add_report(sub: Subparsers) -> None:
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
-    from server.app import bound_port, create_app, start
+    from server.app import bound_port, client_count, create_app, start
 
     runtime = bootstrap.build(settings)
     if args.seed_demo_if_empty:
@@ -212,8 +190,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        web = create_app(runtime.services, settings)
+        runtime.stats.register("connected_clients", client_count(web))
         try:
-            runner = await start(create_app(runtime), settings.host, settings.port)
+            runner = await start(web, settings.host, settings.port)
         except OSError as exc:
             raise _cannot_listen(settings, exc) from None
         print(f"TransactFlowOS serving on http://{settings.host}:{bound_port(runner)}", flush=True)
@@ -255,19 +235,9 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     records that staff member, how the code went out and why."""
     from app import bootstrap
     from app.services.context import IST
-    from app.services.otp import OtpService
-    from app.services.sms import make_sender
-    from app.services.staff import StaffService
 
     runtime = bootstrap.build(settings)
-    sender = make_sender(
-        settings.sms_sender,
-        settings.data_dir,
-        url=settings.sms_gateway_url,
-        token=settings.sms_gateway_token,
-    )
-    otp = OtpService(runtime.ctx, sender, session_hours=settings.member_session_hours)
-    staff = StaffService(runtime.ctx, session_hours=settings.session_hours)
+    staff, otp = runtime.services.staff, runtime.services.otp
     try:
         session = staff.sign_in(args.staff, _password(args.staff))
         try:
@@ -275,7 +245,6 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
         finally:
             staff.sign_out(session.token)
     finally:
-        otp.close()
         runtime.close()
     who = f"{issued.member.name} ({issued.member.phone_masked})"
     until = issued.expires_at.astimezone(IST).strftime("%d %b %Y, %H:%M IST")

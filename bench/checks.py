@@ -33,6 +33,7 @@ from app.kernel.errors import ValidationError
 from app.kernel.wal import Entry
 from app.kernel.wal_format import encode_entry
 from app.services.actors import Actor
+from app.services.events import CaseMoved
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write
 from app.services.store.sqlite import SqliteStore
@@ -77,17 +78,20 @@ def bench_limits(pipeline: Pipeline, runs: int) -> dict[str, Any]:
             "loan.apply", "loan", "loan-1", [Write("set", "loans", "loan-1", LOAN)],
             LOAN["purpose"], {"type": "loan.submitted", "loan_id": "loan-1"},
         ),
-        "case with 20 history entries": ChangeSet(
-            "recovery.move", "recovery_case", "case-1",
+        "case with 20 history entries": ChangeSet.of(
+            CaseMoved("case-1", "m-1", "missed", "contacted", 100_00), "case-1",
             [Write("set", "recovery_cases", "case-1", {"stage": "contacted", "history": HISTORY})],
-            "Called", {"type": "recovery.move", "case_id": "case-1"},
+            "Called",
         ),
     }  # fmt: skip
     out: dict[str, Any] = {}
     for name, change in changes.items():
         entry = Entry(
             ACTOR.to_json(), change.action, {"type": change.entity_type, "id": change.entity_id},
-            {"writes": [w.to_json() for w in change.writes], "event": change.event},
+            {
+                "writes": [w.to_json() for w in change.writes],
+                "event": change.event.to_json() if change.event else None,
+            },
             change.reason,
         )  # fmt: skip
         check = per_call_us(lambda c=change: pipeline._check_storable(ACTOR, c, None), runs)

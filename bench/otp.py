@@ -141,10 +141,11 @@ def _enroll(runtime: Runtime, phones: list[str], start: int) -> None:
 async def run(n: int, delay: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = config.load(environ={}, data_dir=Path(tmp), trusted_proxies="127.0.0.1")
-        runtime = build(settings)
-        _enroll(runtime, _numbers(n, 0), 0)
         gateway, url = await _gateway(delay)
-        runner = await start(create_app(runtime, sender=HttpGatewaySender(url)), "127.0.0.1", 0)
+        runtime = build(settings, sender=HttpGatewaySender(url))
+        _enroll(runtime, _numbers(n, 0), 0)
+        app = create_app(runtime.services, settings)
+        runner = await start(app, "127.0.0.1", 0)
         base = f"http://127.0.0.1:{bound_port(runner)}"
         try:
             async with aiohttp.ClientSession() as http:

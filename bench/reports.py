@@ -31,6 +31,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from app import config
 from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
 from app.services.registry import Services
@@ -100,7 +101,9 @@ def main(argv: list[str] | None = None) -> None:
             generate(ctx, groups=groups, members=members, months=months, seed=7, end=END)
             made_s = time.perf_counter() - started
             ctx.clock.set(NOW)  # type: ignore[attr-defined]
-            figures = measure(ctx, Services.build(ctx), runs=3)
+            figures = measure(
+                ctx, Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir)), runs=3
+            )
         finally:
             close_context(ctx)
     figures["demo_data_s"] = round(made_s, 1)

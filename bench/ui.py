@@ -50,7 +50,8 @@ from PySide6.QtWidgets import QApplication, QTableView  # noqa: E402
 
 from app.kernel.wal import verify_file  # noqa: E402
 from app.kernel.wal_format import GENESIS, Record  # noqa: E402
-from app.kernel.wal_index import WalFilter  # noqa: E402
+from app.services.audit_log import AuditLog, WalFilter  # noqa: E402
+from app.services.context import SystemClock  # noqa: E402
 from app.views.audit import AuditModel  # noqa: E402
 
 ONE_MILLION = 1_000_000
@@ -152,7 +153,7 @@ def time_audit(app: QApplication, path: Path, runs: int) -> dict[str, float]:
         view.resize(1200, 700)
         view.show()
         began = time.perf_counter()
-        model = AuditModel(path, poll_ms=0)
+        model = AuditModel(AuditLog(path, SystemClock()), poll_ms=0)
         view.setModel(model)
         shown(app, view, model, 1)
         opens.append(time.perf_counter() - began)

@@ -48,9 +48,9 @@ from typing import Any
 
 from app.kernel.log_tree import tree_path
 from app.kernel.wal import GENESIS, Entry, WriteAheadLog, verify_file
-from app.kernel.wal_async import AsyncWal
 from app.kernel.wal_format import encode_body, encode_entry, make_record, utc_stamp
 from app.kernel.wal_verify import PARALLEL_MIN_BYTES, can_use_workers
+from bench.wal_async import AsyncWal
 
 SUBMITTERS = 64
 ONE_MILLION = 1_000_000

@@ -37,6 +37,7 @@ import shutil
 import string
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -48,13 +49,12 @@ from aiohttp import web
 
 from app import config
 from app.bootstrap import Runtime, build
-from app.services import auction_rules as rules
 from app.services.actors import SYSTEM, Actor
+from app.services.auctions import rules
 from app.services.context import FixedClock
+from app.services.feeds import Feed
 from app.services.members import Member
-from app.services.otp import OtpService
 from app.services.pipeline import ChangeSet
-from app.services.staff import StaffService
 from app.services.store import Query, Write
 from server.app import bound_port, create_app, start
 from server.ws import ChannelSpec, HubOptions, envelope
@@ -179,20 +179,30 @@ class Bare:
 
 
 class CapturedSms:
-    """Keeps the sign-in codes this benchmark asks for (the SMS boundary)."""
+    """Keeps the sign-in codes this benchmark asks for (the SMS boundary). Codes are
+    sent from the OTP service's background threads: :meth:`code` waits for one."""
 
     def __init__(self) -> None:
         self.codes: dict[str, str] = {}
+        self._arrived = threading.Condition()
 
     def send(self, to: str, text: str) -> None:
-        self.codes[to] = text.split()[0]
+        with self._arrived:
+            self.codes[to] = text.split()[0]
+            self._arrived.notify_all()
+
+    def code(self, to: str, timeout: float = 30.0) -> str:
+        with self._arrived:
+            if not self._arrived.wait_for(lambda: to in self.codes, timeout):
+                raise TimeoutError(f"no sign-in code reached {to} in {timeout} s")
+            return self.codes[to]
 
 
-def ticker_query(actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-    return Query(TICKS)
+def ticker_feed(actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+    return Feed(Query(TICKS))
 
 
-TICKER_SPEC = ChannelSpec(TICKER, frozenset({"member", "employee", "admin"}), query=ticker_query)
+TICKER_SPEC = ChannelSpec(TICKER, frozenset({"member", "employee", "admin"}), feed=ticker_feed)
 
 
 def tick(runtime: Runtime, rnd: int) -> None:
@@ -209,7 +219,7 @@ def bare_message(rnd: int) -> str:
 
 
 def staff_token(runtime: Runtime) -> str:
-    staff = StaffService(runtime.ctx)
+    staff = runtime.services.staff
     password = "wide ocean copper lantern 42"
     staff.create_first_admin("Bench Admin", "bench", password)
     return staff.sign_in("bench", password).token
@@ -249,20 +259,21 @@ def auction_room(runtime: Runtime, bidders: int) -> Room:
         "Bench Chit",
         gross_paise=bidders * 1_000_000,
         members=bidders,
-        start_date=runtime.ctx.clock.today(),
+        start_date=services.clock.today(),
     )
     for member in members:
         services.groups.enroll(EMPLOYEE, group.id, member.id)
     services.groups.start(EMPLOYEE, group.id)
     auction = services.auctions.open_auction(EMPLOYEE, group.id, 1, duration_s=3600)
-    sms = CapturedSms()
-    otp = OtpService(runtime.ctx, sms)
+    otp = services.otp
+    sms = otp.sender
+    assert isinstance(sms, CapturedSms)
 
     def sign_in(index_phone: tuple[int, str]) -> str:
         index, phone = index_phone
         address = f"10.9.{index // 200}.{index % 200}"
         otp.request_code(phone, address)
-        return otp.verify(phone, sms.codes[phone], address).token
+        return otp.verify(phone, sms.code(phone), address).token
 
     with ThreadPoolExecutor(8) as pool:
         tokens = list(pool.map(sign_in, enumerate(phones)))
@@ -425,15 +436,15 @@ def _round2(value: float | None) -> float | None:
 
 async def run(plan: Plan, data_dir: Path, profile: cProfile.Profile | None) -> dict[str, Any]:
     started = time.perf_counter()
-    runtime = build(config.load(environ={}, data_dir=data_dir))
-    runtime.ctx.clock = FixedClock(datetime.now(UTC))
+    settings = config.load(environ={}, data_dir=data_dir)
+    runtime = build(settings, clock=FixedClock(datetime.now(UTC)), sender=CapturedSms())
     try:
         token = await asyncio.to_thread(staff_token, runtime)
         await asyncio.to_thread(tick, runtime, 0)
         room = await asyncio.to_thread(auction_room, runtime, plan.bidders)
         setup_s = time.perf_counter() - started
         options = HubOptions(rate=10_000.0, burst=10_000.0)
-        app = create_app(runtime, sender=CapturedSms(), hub_options=options, channels=[TICKER_SPEC])
+        app = create_app(runtime.services, settings, hub_options=options, channels=[TICKER_SPEC])
         bare = Bare()
         runner = await start(app, "127.0.0.1", 0)
         bare_runner = await start(bare.app, "127.0.0.1", 0)

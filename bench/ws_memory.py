@@ -52,7 +52,6 @@ from ws import EMPLOYEE, CapturedSms, ClientProcess, letters, raise_fd_limit
 
 from app import config
 from app.bootstrap import Runtime, build
-from app.services.otp import OtpService
 from server.app import HUB, bound_port, create_app, start
 from server.ws import Connection, Hub, HubOptions, Topic
 from server.ws_sessions import SessionWatch
@@ -132,15 +131,17 @@ def native_mb() -> dict[str, float]:
 
 def sign_in_members(runtime: Runtime, count: int) -> list[str]:
     """``count`` enrolled members, each signed in by a real code: their session tokens."""
-    services, sms = runtime.services, CapturedSms()
-    otp = OtpService(runtime.ctx, sms)
+    services = runtime.services
+    otp = services.otp
+    sms = otp.sender
+    assert isinstance(sms, CapturedSms)
 
     def one(index: int) -> str:
         phone = f"+91{9_100_000_000 + index}"
         services.members.enroll(EMPLOYEE, f"Member {letters(index)}", phone)
         address = f"10.8.{index // 200}.{index % 200}"
         otp.request_code(phone, address)
-        return otp.verify(phone, sms.codes[phone], address).token
+        return otp.verify(phone, sms.code(phone), address).token
 
     with ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, range(count)))
@@ -209,10 +210,11 @@ async def traced_cycle(hub: Hub, url: str, tokens: list[str]) -> dict[str, Any]:
 
 
 async def run(clients: int, cycles: int, data_dir: Path) -> dict[str, Any]:
-    runtime = build(config.load(environ={}, data_dir=data_dir))
+    runtime = build(config.load(environ={}, data_dir=data_dir), sender=CapturedSms())
     try:
         tokens = await asyncio.to_thread(sign_in_members, runtime, clients)
-        app = create_app(runtime, hub_options=HubOptions(rate=10_000.0, burst=10_000.0))
+        options = HubOptions(rate=10_000.0, burst=10_000.0)
+        app = create_app(runtime.services, runtime.settings, hub_options=options)
         runner = await start(app, "127.0.0.1", 0)
         try:
             hub, url = app[HUB], f"http://127.0.0.1:{bound_port(runner)}/ws"

@@ -6,15 +6,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from typing import Any
 
 from aiohttp import web
 
-from app.bootstrap import Runtime
+from app.config import Settings
 from app.kernel.errors import KnownError
-from app.services.otp import OtpService
-from app.services.sms import SmsSender, make_sender
-from app.services.staff import StaffService
+from app.services.registry import Services
 from server import api, pages
 from server.channels import member_channels
 from server.proxies import TrustedProxies
@@ -23,7 +20,7 @@ from server.ws import ChannelRegistry, ChannelSpec, Hub, HubOptions, websocket_h
 
 log = logging.getLogger(__name__)
 
-RUNTIME = web.AppKey("runtime", Runtime)
+SERVICES = web.AppKey("services", Services)
 HUB = web.AppKey("hub", Hub)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -89,23 +86,8 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
 
 
 async def healthz(request: web.Request) -> web.Response:
-    runtime = request.app[RUNTIME]
-    lsn, head = await asyncio.to_thread(runtime.pipeline.wal.head)
+    lsn, head = await asyncio.to_thread(request.app[SERVICES].audit.head)
     return web.json_response({"status": "ok", "wal": {"entries": lsn, "head_hash": head}})
-
-
-def _setting(runtime: Runtime, name: str, default: Any) -> Any:
-    return getattr(runtime.settings, name, default)
-
-
-def default_sender(runtime: Runtime) -> SmsSender:
-    """The SMS sender the settings name (the outbox file unless told otherwise)."""
-    return make_sender(
-        _setting(runtime, "sms_sender", "outbox"),
-        runtime.settings.data_dir,
-        url=_setting(runtime, "sms_gateway_url", ""),
-        token=_setting(runtime, "sms_gateway_token", ""),
-    )
 
 
 async def websocket(request: web.Request) -> web.StreamResponse:
@@ -115,39 +97,31 @@ async def websocket(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(
-    runtime: Runtime,
+    services: Services,
+    settings: Settings,
     *,
-    sender: SmsSender | None = None,
     hub_options: HubOptions | None = None,
     channels: Iterable[ChannelSpec] = (),
 ) -> web.Application:
-    """The web application for ``runtime`` (no side effects until it is started).
+    """The web application over ``services`` (no side effects until it is started).
 
-    ``sender`` replaces the SMS sender the settings name; ``hub_options`` sets the
-    websocket limits (auth timeout, frame size, rate); ``channels`` are added to the
-    websocket channel registry.
+    ``hub_options`` sets the websocket limits (auth timeout, frame size, rate);
+    ``channels`` are added to the websocket channel registry. :func:`client_count`
+    tells how many websockets are connected.
     """
     app = web.Application(
         middlewares=[errors_middleware, csrf_middleware], client_max_size=1024 * 1024
     )
-    app[RUNTIME] = runtime
-    otp = OtpService(
-        runtime.ctx,
-        sender or default_sender(runtime),
-        session_hours=float(_setting(runtime, "member_session_hours", 12.0)),
-    )
-    auth = api.Auth(otp, StaffService(runtime.ctx, session_hours=runtime.settings.session_hours))
-    app[api.OTP] = otp
+    app[SERVICES] = services
+    auth = api.Auth(services.otp, services.staff)
+    app[api.OTP] = services.otp
     app[api.AUTH] = auth
-    app[api.PROXIES] = TrustedProxies.from_setting(_setting(runtime, "trusted_proxies", ""))
+    app[api.PROXIES] = TrustedProxies.from_setting(settings.trusted_proxies)
     registry = ChannelRegistry()
-    for spec in [*member_channels(runtime), *channels]:
+    for spec in [*member_channels(services), *channels]:
         registry.register(spec)
-    hub = Hub(
-        runtime.store, registry, auth.grant_async, hub_options, lambda: runtime.ctx.clock.now()
-    )
+    hub = Hub(services.feeds, registry, auth.grant_async, hub_options, services.clock.now)
     app[HUB] = hub
-    runtime.stats.register("connected_clients", hub.count)
     app.on_response_prepare.append(secure_headers)
     app.on_startup.append(_bind_hub)
     app.cleanup_ctx.append(_expire_sessions)
@@ -155,8 +129,13 @@ def create_app(
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/ws", websocket)
     api.add_routes(app)
-    pages.add_routes(app, runtime)
+    pages.add_routes(app, services)
     return app
+
+
+def client_count(app: web.Application) -> Callable[[], int]:
+    """How many websocket clients ``app`` has now (for the desktop's footer)."""
+    return app[HUB].count
 
 
 async def _bind_hub(app: web.Application) -> None:

@@ -15,14 +15,14 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from app.bootstrap import Runtime
 from app.kernel.errors import ValidationError
-from app.services.actors import STAFF, Actor
+from app.services.actors import STAFF, Actor, subject_id
 from app.services.auctions import Auction
-from app.services.ledger_postings import DUES, LEDGER, REF_FIELDS
+from app.services.feeds import Document, Feed
+from app.services.ledger.postings import REF_FIELDS
 from app.services.money import format_inr
-from app.services.store import Document, Query
-from server.pages import auction_json, subject_id, visible_auction
+from app.services.registry import Services
+from server.pages import auction_json
 from server.ws import Action, ActionRequest, ChannelSpec
 
 MEMBERS_AND_STAFF = frozenset({"member", *STAFF})
@@ -70,11 +70,11 @@ def _render_auction(doc: Document) -> dict[str, Any]:
 
 
 class MemberChannels:
-    """Builds the channel specs over one runtime."""
+    """Builds the channel specs over the services (each channel follows a service's
+    feed)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.services = runtime.services
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     def specs(self) -> list[ChannelSpec]:
         return [
@@ -91,29 +91,25 @@ class MemberChannels:
             ChannelSpec(STATUS_PREFIX + "*", MEMBERS_AND_STAFF, self._status, _render_auction),
         ]
 
-    def _timeline(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-        return Query(LEDGER).where("member_id", "==", _member_of(actor, payload))
+    def _timeline(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+        return self.services.ledger.timeline_feed(_member_of(actor, payload))
 
-    def _dues(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-        return Query(DUES).where("member_id", "==", _member_of(actor, payload))
+    def _dues(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+        return self.services.ledger.dues_feed(_member_of(actor, payload))
 
-    def _loans(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-        return Query("loans").where("member_id", "==", _member_of(actor, payload))
+    def _loans(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+        return self.services.loans.member_feed(_member_of(actor, payload))
 
     def _auction(self, actor: Actor, auction_id: str) -> Auction:
-        return visible_auction(self.services, actor, actor.id, auction_id)
+        return self.services.auctions.visible(actor, actor.id, auction_id)
 
-    def _bids(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+    def _bids(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
         auction = self._auction(actor, channel.removeprefix("auction."))
-        return Query("bids").where("auction_id", "==", auction.id)
+        return self.services.auctions.bids_feed(auction.id)
 
-    def _status(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+    def _status(self, actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
         auction = self._auction(actor, channel.removeprefix(STATUS_PREFIX))
-        return (
-            Query("auctions")
-            .where("group_id", "==", auction.group_id)
-            .where("period", "==", auction.period)
-        )
+        return self.services.auctions.status_feed(auction)
 
     async def _bid(self, request: ActionRequest) -> dict[str, Any]:
         discount = request.payload.get("discount")
@@ -128,15 +124,12 @@ class MemberChannels:
             self.services.auctions.bid, actor, auction_id, actor.id, discount
         )
         return {
-            "alias": result.bid.alias,
+            **result.event.to_json(),
             "n": result.bid.n,
-            "discount": result.bid.discount,
             "discount_fmt": format_inr(result.bid.discount),
-            "ends_at": result.ends_at.isoformat(),
-            "extended": result.extended,
         }
 
 
-def member_channels(runtime: Runtime) -> list[ChannelSpec]:
+def member_channels(services: Services) -> list[ChannelSpec]:
     """Every channel the member pages subscribe to."""
-    return MemberChannels(runtime).specs()
+    return MemberChannels(services).specs()

@@ -13,16 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from app.bootstrap import Runtime
-from app.kernel.errors import NotFound, PermissionDenied, ValidationError
-from app.kernel.wal import verify_file
-from app.services import auction_rules as rules
-from app.services import loans as loan_rules
-from app.services.actors import Actor
-from app.services.agreements import AgreementService
-from app.services.auctions import OPEN, Auction
-from app.services.groups import Group
-from app.services.money import format_bps, format_inr, rupees
+from app.kernel.errors import NotFound
+from app.services.actors import Actor, subject_id
+from app.services.auctions import OPEN, Auction, Room, rules
+from app.services.loans import Preview
+from app.services.money import format_bps, format_inr
 from app.services.registry import Services
 from server.api import current_actor, json_body
 
@@ -31,7 +26,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
 )
-YOUR_GROUPS = "Open your groups and their auctions from the dashboard."
 EXTENSION_RULE = (
     "A bid in the last 30 seconds moves the end to 30 seconds after that bid; "
     "the end never moves earlier."
@@ -45,45 +39,6 @@ def money(paise: int | None) -> str | None:
 def with_fmt(data: dict[str, Any], *fields: str) -> dict[str, Any]:
     """``data`` plus ``<field>_fmt`` for each amount field."""
     return {**data, **{f"{f}_fmt": money(data.get(f)) for f in fields}}
-
-
-def subject_id(actor: Actor, requested: str | None) -> str:
-    """Whose data ``actor`` asks for: a member only their own; staff must name one."""
-    if actor.role == "member":
-        if requested and requested != actor.id:
-            raise PermissionDenied(
-                "You can see only your own records.", hint="Sign in as that member."
-            )
-        return actor.id
-    if actor.is_staff:
-        if not requested:
-            raise ValidationError("Say which member with ?member_id=.")
-        return requested
-    raise PermissionDenied(f"{actor.name} ({actor.role}) may not read member pages.")
-
-
-def visible_group(services: Services, actor: Actor, member_id: str, group_id: str) -> Group:
-    """The group, if ``member_id`` holds a ticket in it (staff: any group). A member is
-    told the same for a group that does not exist as for one they are not in."""
-    if actor.role == "member" and services.groups.ticket_of(group_id, member_id) is None:
-        raise NotFound("This is not one of your groups.", hint=YOUR_GROUPS)
-    if not actor.is_staff and actor.role != "member":
-        raise PermissionDenied(f"{actor.name} ({actor.role}) may not see chit groups.")
-    return services.groups.get_group(group_id)
-
-
-def visible_auction(services: Services, actor: Actor, member_id: str, auction_id: str) -> Auction:
-    """The auction, if it is in one of ``member_id``'s groups (staff: any auction); the
-    same answer for an auction that does not exist as for one in another group."""
-    not_yours = NotFound("This is not an auction of your groups.", hint=YOUR_GROUPS)
-    try:
-        auction = services.auctions.get_auction(auction_id)
-        visible_group(services, actor, member_id, auction.group_id)
-    except NotFound:
-        if actor.role == "member":
-            raise not_yours from None
-        raise
-    return auction
 
 
 def auction_json(auction: Auction) -> dict[str, Any]:
@@ -107,7 +62,36 @@ def auction_json(auction: Auction) -> dict[str, Any]:
     }
 
 
-def preview_json(p: loan_rules.Preview) -> dict[str, Any]:
+def room_json(room: Room) -> dict[str, Any]:
+    """An auction room as members see it: the auction, its group, the bidding terms and
+    the bids under aliases (no session holder, no lot check, no subscribers' names)."""
+    assert room.auction is not None
+    group, terms = room.group, room.terms
+    bids = [
+        {
+            "n": b.n,
+            "alias": b.alias,
+            "discount": b.discount,
+            "discount_fmt": format_inr(b.discount),
+            "at": b.at,
+        }
+        for b in room.bids
+    ]
+    amounts = {"floor": terms.floor, "cap": terms.cap, "max_bid": terms.max_bid, "step": terms.step}
+    return {
+        "auction": auction_json(room.auction),
+        "group": {
+            "id": group.id,
+            "name": group.name,
+            "chit_amount_fmt": format_inr(group.agreement.gross_paise),
+        },
+        "terms": with_fmt(amounts, *amounts),
+        "extension_rule": EXTENSION_RULE,
+        "bids": bids,
+    }
+
+
+def preview_json(p: Preview) -> dict[str, Any]:
     schedule = [
         with_fmt(
             {**asdict(row), "due_date": row.due_date.isoformat() if row.due_date else None},
@@ -131,71 +115,15 @@ def preview_json(p: loan_rules.Preview) -> dict[str, Any]:
     return with_fmt(body, "amount", "emi", "total_interest", "total_payable")
 
 
-def checked_loan_terms(amount_text: Any, tenure_text: Any) -> tuple[int, int]:
-    if not isinstance(amount_text, str | int) or str(amount_text).strip() == "":
-        raise ValidationError("Enter the amount you need, in rupees.")
-    amount = rupees(amount_text if isinstance(amount_text, int) else str(amount_text))
-    try:
-        tenure = int(str(tenure_text))
-    except ValueError:
-        raise ValidationError("Enter the tenure as a whole number of months.") from None
-    low, high = loan_rules.MIN_AMOUNT, loan_rules.MAX_AMOUNT
-    if not low <= amount <= high:
-        raise ValidationError(f"The amount must be {format_inr(low)} to {format_inr(high)}.")
-    if not 1 <= tenure <= loan_rules.MAX_TENURE_MONTHS:
-        raise ValidationError(f"The tenure must be 1 to {loan_rules.MAX_TENURE_MONTHS} months.")
-    return amount, tenure
-
-
-class IntegrityCache:
-    """The last verification of the WAL, redone only once the WAL head has moved.
-
-    A full verification re-hashes the whole log, so requests share one report (with the
-    time it was made) and at most one verification runs at a time, in a worker thread."""
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self._lock = asyncio.Lock()
-        self._head: tuple[int, str] | None = None
-        self._body: dict[str, Any] | None = None
-
-    async def report(self) -> dict[str, Any]:
-        async with self._lock:
-            wal = self.runtime.pipeline.wal
-            head = wal.head()
-            if self._body is None or head != self._head:
-                report = await asyncio.to_thread(verify_file, wal.path)
-                self._head, self._body = (
-                    head,
-                    {
-                        "verified": report.ok,
-                        "entries": report.entries,
-                        "head_lsn": report.head_lsn,
-                        "head_hash": report.head_hash,
-                        "broken": len(report.broken),
-                        "checked_at": self.runtime.ctx.clock.now().isoformat(),
-                        "seconds": round(report.seconds, 4),
-                        "proofs": None,
-                    },
-                )
-            return self._body
-
-
 class Pages:
-    """Handlers over one runtime (bound methods are the aiohttp handlers)."""
+    """Handlers over the services (bound methods are the aiohttp handlers)."""
 
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        self.services = runtime.services
-        self.agreements = AgreementService(runtime.ctx)
-        self.integrity_cache = IntegrityCache(runtime)
+    def __init__(self, services: Services) -> None:
+        self.services = services
 
     async def _subject(self, request: web.Request) -> tuple[Actor, str]:
         actor = await current_actor(request)
         return actor, subject_id(actor, request.query.get("member_id"))
-
-    def _group_for(self, actor: Actor, member_id: str, group_id: str) -> Group:
-        return visible_group(self.services, actor, member_id, group_id)
 
     # -- dashboard and money ---------------------------------------------------------
 
@@ -230,7 +158,7 @@ class Pages:
         )
         return {
             "member": member.to_json(),
-            "today": self.runtime.ctx.clock.today().isoformat(),
+            "today": self.services.clock.today().isoformat(),
             "dues": dues,
             "total_due": total,
             "total_due_fmt": format_inr(total),
@@ -298,16 +226,16 @@ class Pages:
 
     async def loan_preview(self, request: web.Request) -> web.Response:
         await current_actor(request)
-        amount, tenure = checked_loan_terms(
+        quote = self.services.loans.quote(
             request.query.get("amount", ""), request.query.get("tenure", "")
         )
-        return web.json_response(preview_json(loan_rules.preview(amount, tenure)))
+        return web.json_response(preview_json(quote))
 
     async def loan_apply(self, request: web.Request) -> web.Response:
         actor = await current_actor(request)
         body = await json_body(request, "purpose")
         member_id = subject_id(actor, body.get("member_id"))
-        amount, tenure = checked_loan_terms(body.get("amount"), body.get("tenure"))
+        amount, tenure = self.services.loans.form_terms(body.get("amount"), body.get("tenure"))
         loan_id = await asyncio.to_thread(
             self.services.loans.apply, actor, member_id, amount, tenure, body["purpose"]
         )
@@ -324,8 +252,11 @@ class Pages:
         )
 
     def _group_health(self, actor: Actor, member_id: str, group_id: str) -> dict[str, Any]:
-        group = self._group_for(actor, member_id, group_id)
-        health = next(g for g in self.services.kpis.kpis().groups if g.group_id == group_id)
+        self.services.groups.visible(actor, member_id, group_id)
+        detail = self.services.groups.detail(group_id)
+        group, health, progress = detail.group, detail.health, detail.progress
+        if health is None:
+            raise NotFound(f"No health figures for group {group_id!r} yet.")
         body = with_fmt(
             health.to_json(),
             "pool",
@@ -335,7 +266,6 @@ class Pages:
             "commission_earned",
             "commission_collected",
         )
-        progress = self.services.groups.progress(group_id)
         body["progress_fmt"] = format_bps(health.progress_bps)
         body["next_auction_date"] = (
             progress.next_auction_date.isoformat() if progress.next_auction_date else None
@@ -351,9 +281,9 @@ class Pages:
         )
 
     def _agreement(self, actor: Actor, member_id: str, group_id: str) -> dict[str, Any]:
-        self._group_for(actor, member_id, group_id)
-        text = self.agreements.text(group_id)
-        signature = self.agreements.signature(group_id, member_id)
+        self.services.groups.visible(actor, member_id, group_id)
+        text = self.services.agreements.text(group_id)
+        signature = self.services.agreements.signature(group_id, member_id)
         return {**asdict(text), "signature": signature.to_json() if signature else None}
 
     async def agreement_sign(self, request: web.Request) -> web.Response:
@@ -361,9 +291,9 @@ class Pages:
         actor.require("member", doing="sign a chit agreement")
         body = await json_body(request, "sha256")
         group_id = request.match_info["group_id"]
-        await asyncio.to_thread(self._group_for, actor, actor.id, group_id)
+        await asyncio.to_thread(self.services.groups.visible, actor, actor.id, group_id)
         signature = await asyncio.to_thread(
-            self.agreements.sign, actor, group_id, actor.id, body["sha256"]
+            self.services.agreements.sign, actor, group_id, actor.id, body["sha256"]
         )
         return web.json_response({"signature": signature.to_json()}, status=201)
 
@@ -371,7 +301,8 @@ class Pages:
 
     async def integrity(self, request: web.Request) -> web.Response:
         await current_actor(request)
-        return web.json_response(await self.integrity_cache.report())
+        report = await asyncio.to_thread(self.services.audit.integrity)
+        return web.json_response(report.to_json())
 
     async def auction(self, request: web.Request) -> web.Response:
         actor, member_id = await self._subject(request)
@@ -381,37 +312,13 @@ class Pages:
         )
 
     def _auction(self, actor: Actor, member_id: str, auction_id: str) -> dict[str, Any]:
-        auction = visible_auction(self.services, actor, member_id, auction_id)
-        group = self.services.groups.get_group(auction.group_id)
-        a = group.agreement
-        status = self.services.auctions.bidder_status(auction_id, member_id)
-        bids = [
-            {
-                "n": b.n,
-                "alias": b.alias,
-                "discount": b.discount,
-                "discount_fmt": format_inr(b.discount),
-                "at": b.at,
-            }
-            for b in self.services.auctions.bids(auction_id)
-        ]
-        terms = {
-            "floor": rules.discount_floor(a),
-            "cap": rules.discount_cap(a),
-            "max_bid": rules.max_bid(a),
-            "step": a.bid_step_paise,
-        }
+        auctions = self.services.auctions
+        auction = auctions.visible(actor, member_id, auction_id)
+        room = auctions.room(auction.group_id, auction_id)
+        status = auctions.bidder_status(auction_id, member_id)
         return {
-            "auction": auction_json(auction),
-            "group": {
-                "id": group.id,
-                "name": group.name,
-                "chit_amount_fmt": format_inr(a.gross_paise),
-            },
-            "terms": with_fmt(terms, *terms),
-            "extension_rule": EXTENSION_RULE,
-            "server_now": self.runtime.ctx.clock.now().isoformat(),
-            "bids": bids,
+            **room_json(room),
+            "server_now": self.services.clock.now().isoformat(),
             "me": with_fmt(asdict(status), "min_bid", "max_bid"),
         }
 
@@ -424,8 +331,8 @@ class Pages:
         return response
 
 
-def add_routes(app: web.Application, runtime: Runtime) -> Pages:
-    pages = Pages(runtime)
+def add_routes(app: web.Application, services: Services) -> Pages:
+    pages = Pages(services)
     r = app.router
     r.add_get("/", pages.index)
     r.add_static("/static/", STATIC_DIR, append_version=False)

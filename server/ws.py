@@ -1,6 +1,6 @@
-"""The websocket hub at /ws: authentication, channels, live store subscriptions.
+"""The websocket hub at /ws: authentication, channels, live feed subscriptions.
 
-Protocol (documented for clients in docs/websocket.md):
+Protocol (documented for clients in README.md, "The websocket protocol"):
 
 * The first message is ``{"type": "auth", "token": ...}`` (the token may be left out
   when the session cookie was sent with the handshake) within ``auth_timeout``
@@ -15,8 +15,8 @@ A socket lives as long as its session (:mod:`server.ws_sessions`): sign-out, exp
 disabled account or a new password close it with 4403, and every request re-checks it.
 
 Features add channels through a :class:`ChannelRegistry` without touching the hub.
-Connections that subscribe to the same channel and query share one store listener (a
-:class:`Topic`); store callbacks arrive on the store's dispatcher thread and hop onto the
+Connections that subscribe to the same channel and feed share one listener (a
+:class:`Topic`); feed callbacks arrive on the store's dispatcher thread and hop onto the
 event loop with ``call_soon_threadsafe``. Each message to a topic is serialised once.
 
 Fanout writes a message straight to every subscriber with nothing queued or in flight
@@ -45,7 +45,7 @@ from aiohttp import WSCloseCode, WSMsgType, web
 
 from app.kernel.errors import KnownError, PermissionDenied
 from app.services.actors import Actor
-from app.services.store import Change, Document, DocumentStore, Listener, Query
+from app.services.feeds import Change, Document, Feed, Feeds, Listener
 from server.security import loads, same_origin
 from server.ws_sessions import Authenticate, Clock, Grant, Sessions, SessionWatch
 
@@ -58,7 +58,7 @@ DIRECT_WRITE_LIMIT = 32 * 1024
 
 
 Render = Callable[[Document], dict[str, Any]]
-QueryFor = Callable[[Actor, str, dict[str, Any]], Query]
+FeedFor = Callable[[Actor, str, dict[str, Any]], Feed]
 
 
 @dataclass(frozen=True)
@@ -87,14 +87,15 @@ def render_document(doc: Document) -> dict[str, Any]:
 class ChannelSpec:
     """A channel (``"loans.mine"``) or a family of them (``"auction.*"``).
 
-    ``query`` turns (actor, channel name, subscribe payload) into the store query the
-    subscription follows; it raises PermissionDenied for what the actor may not see.
-    ``render`` turns a document into what clients receive (drop private fields here).
+    ``feed`` turns (actor, channel name, subscribe payload) into the feed (made by a
+    service) the subscription follows; it raises PermissionDenied for what the actor
+    may not see. ``render`` turns a document into what clients receive (drop private
+    fields here).
     """
 
     name: str
     roles: frozenset[str]
-    query: QueryFor | None = None
+    feed: FeedFor | None = None
     render: Render = render_document
     actions: dict[str, Action] = field(default_factory=dict)
 
@@ -295,15 +296,15 @@ async def _write_all(conns: list[Connection], text: str) -> None:
 
 
 class Topic:
-    """One store listener shared by every connection subscribed to (channel, query)."""
+    """One feed listener shared by every connection subscribed to (channel, feed)."""
 
-    def __init__(self, hub: Hub, key: str, channel: str, spec: ChannelSpec, query: Query):
+    def __init__(self, hub: Hub, key: str, channel: str, spec: ChannelSpec, feed: Feed):
         self.hub, self.key, self.channel, self.spec = hub, key, channel, spec
         self.subscribers: set[Connection] = set()
         self.waiting: set[Connection] = set()
         self.docs: dict[str, dict[str, Any]] = {}
         self.ready = False
-        self.listener: Listener = hub.store.on_snapshot(query, self._from_thread)
+        self.listener: Listener = hub.feeds.follow(feed, self._from_thread)
 
     def _from_thread(self, changes: list[Change]) -> None:
         with contextlib.suppress(RuntimeError):  # loop closed during shutdown
@@ -367,19 +368,19 @@ class Hub:
 
     def __init__(
         self,
-        store: DocumentStore,
+        feeds: Feeds,
         registry: ChannelRegistry,
         authenticate: Authenticate,
         options: HubOptions | None = None,
         clock: Clock = lambda: datetime.now(UTC),
     ) -> None:
-        self.store = store
+        self.feeds = feeds
         self.registry = registry
         self.authenticate = authenticate
         self.options = options or HubOptions()
         self.connections: set[Connection] = set()
         self.topics: dict[str, Topic] = {}
-        self.sessions = Sessions(store, authenticate, clock, lambda: self.loop)
+        self.sessions = Sessions(feeds, authenticate, clock, lambda: self.loop)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -420,21 +421,22 @@ class Hub:
         self, conn: Connection, channel: str, spec: ChannelSpec, payload: dict[str, Any]
     ) -> Callable[[], None]:
         """Check a subscription; returns the step that attaches it (run after the ack, so
-        the snapshot always follows the ack). The channel's query may read the store, so it
-        runs in a worker thread, off the event loop (the GUI loop in the desktop)."""
-        if spec.query is None:
+        the snapshot always follows the ack). Making the channel's feed may read the store
+        (who may see what), so it runs in a worker thread, off the event loop (the GUI
+        loop in the desktop)."""
+        if spec.feed is None:
             raise ProtocolError(f"Channel {channel!r} has nothing to subscribe to.")
         if channel in conn.topics:
             raise ProtocolError(f"Already subscribed to {channel!r}.")
-        query = await asyncio.to_thread(spec.query, conn.actor, channel, payload)
-        key = f"{channel}|{query!r}"
+        feed = await asyncio.to_thread(spec.feed, conn.actor, channel, payload)
+        key = f"{channel}|{feed.key}"
 
         def attach() -> None:
             if conn not in self.connections or channel in conn.topics:
                 return
             topic = self.topics.get(key)
             if topic is None:
-                topic = self.topics[key] = Topic(self, key, channel, spec, query)
+                topic = self.topics[key] = Topic(self, key, channel, spec, feed)
             conn.topics[channel] = topic
             topic.add(conn)
 

@@ -3,8 +3,8 @@
 Each connection carries the :class:`Grant` its token gave it. :class:`Sessions` ends
 the connection (close code 4403) when
 
-* the session leaves its watch query (signed out, or ended because a staff account
-  was disabled or its password set), seen by a store listener shared by the
+* the session leaves its watch feed (signed out, or ended because a staff account
+  was disabled or its password set), followed by one listener shared by the
   connections of one person (:class:`SessionWatch`), which also sees commits made by
   other processes on the same data directory (within 50 ms for SQLite);
 * the session expires (:meth:`Sessions.end_expired`, run every second or so by the
@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from app.services.actors import Actor
-from app.services.store import Change, DocumentStore, Listener, Query
+from app.services.feeds import Change, Feed, Feeds, Listener
 
 if TYPE_CHECKING:
     from server.ws import Connection
@@ -33,13 +33,13 @@ if TYPE_CHECKING:
 class Grant:
     """What a session token grants a socket: who, which session, until when.
 
-    ``watch`` is a store query whose result holds the session (document id
-    ``session_id``) while it is open."""
+    ``watch`` is a feed that holds the session (document id ``session_id``) while it
+    is open."""
 
     actor: Actor
     session_id: str
     expires_at: datetime
-    watch: Query
+    watch: Feed
 
 
 Authenticate = Callable[[str], Awaitable[Grant | None]]
@@ -47,20 +47,19 @@ Clock = Callable[[], datetime]
 
 
 class SessionWatch:
-    """One store listener shared by the connections whose sessions its query follows
-    (one person's open sessions); a session leaving the result ends its connections."""
+    """One listener shared by the connections whose sessions its feed follows (one
+    person's open sessions); a session leaving the feed ends its connections."""
 
     def __init__(
         self,
-        store: DocumentStore,
-        key: str,
-        query: Query,
+        feeds: Feeds,
+        feed: Feed,
         loop: Callable[[], asyncio.AbstractEventLoop],
     ) -> None:
-        self.key = key
+        self.key = feed.key
         self.connections: set[Connection] = set()
         self._loop = loop
-        self.listener: Listener = store.on_snapshot(query, self._from_thread)
+        self.listener: Listener = feeds.follow(feed, self._from_thread)
 
     def _from_thread(self, changes: list[Change]) -> None:
         ended = {c.document.id for c in changes if c.kind == "removed"}
@@ -79,22 +78,22 @@ class Sessions:
 
     def __init__(
         self,
-        store: DocumentStore,
+        feeds: Feeds,
         authenticate: Authenticate,
         clock: Clock,
         loop: Callable[[], asyncio.AbstractEventLoop],
     ) -> None:
-        self.store, self.authenticate, self.clock = store, authenticate, clock
+        self.feeds, self.authenticate, self.clock = feeds, authenticate, clock
         self.watches: dict[str, SessionWatch] = {}
         self._loop = loop
 
     async def bind(self, conn: Connection) -> None:
         """Follow ``conn``'s session; then check it once more, for an end that came
         between its authentication and the watch."""
-        key = repr(conn.grant.watch)
+        key = conn.grant.watch.key
         watch = self.watches.get(key)
         if watch is None:
-            watch = SessionWatch(self.store, key, conn.grant.watch, self._loop)
+            watch = SessionWatch(self.feeds, conn.grant.watch, self._loop)
             self.watches[key] = watch
         watch.connections.add(conn)
         conn.watch = watch

@@ -9,10 +9,12 @@ from typing import Any
 
 import pytest
 
+from app import config
 from app.services.actors import Actor
 from app.services.context import ServiceContext
-from app.services.kyc_rules import verhoeff_check_digit
+from app.services.kyc.rules import verhoeff_check_digit
 from app.services.pipeline import Committed, Pipeline, Reader
+from app.services.registry import Services
 from app.services.store.sqlite import SqliteStore
 
 ADMIN = Actor("u-admin", "Asha Admin", "admin")
@@ -38,6 +40,12 @@ def pan(seed: int) -> str:
     """A valid individual PAN, different for each ``seed`` below 26 * 10,000."""
     letter, number = divmod(seed, 10_000)
     return f"ABCP{chr(ord('A') + letter)}{number:04d}K"
+
+
+def services_of(ctx: ServiceContext) -> Services:
+    """Every service over ``ctx``, as the default settings of its data directory say
+    (close them before the context)."""
+    return Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir))
 
 
 def open_pipeline(data: Path) -> Pipeline:

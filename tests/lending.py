@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from app.kernel.wal import Record
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
+from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
@@ -33,6 +34,11 @@ def add_member(
         write = Write("update", "members", member.id, {"kyc_status": kyc})
         ctx.pipeline.commit(ADMIN, ChangeSet("kyc.approve", "kyc", member.id, [write]))
     return member.id
+
+
+def loan_service(ctx: ServiceContext) -> LoanService:
+    """A loan service wired as the registry wires it: its Banker's gate over a ledger."""
+    return LoanService(ctx, gate=BankersGate(ctx, ledger=LedgerService(ctx)))
 
 
 def add_capital(ctx: ServiceContext, amount: int) -> None:

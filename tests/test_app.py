@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from app import bootstrap, config
 from app.services.actors import SYSTEM
 from app.views.main_window import MainWindow
+from tests.parts import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,7 +66,9 @@ def test_no_display_gives_a_clear_message(data_dir: Path) -> None:
 def test_main_window_shows_live_kernel_footer(qtbot: QtBot, data_dir: Path) -> None:
     runtime = bootstrap.build(config.load(environ={}, data_dir=data_dir))
     try:
-        window = MainWindow(runtime, SYSTEM, on_close=lambda: None)
+        window = MainWindow(
+            runtime.services, SYSTEM, sample=runtime.stats.sample, on_close=lambda: None
+        )
         qtbot.addWidget(window)
         window.show()
         window.footer.show_stats(runtime.stats.sample())
@@ -98,8 +101,9 @@ def test_desktop_starts_serves_and_shuts_down_cleanly(data_dir: Path, tmp_path: 
 
 
 @pytest.mark.xvfb
-@pytest.mark.skipif(shutil.which("xvfb-run") is None, reason="xvfb-run not installed")
 def test_real_window_under_xvfb(data_dir: Path, tmp_path: Path) -> None:
+    if shutil.which("xvfb-run") is None:
+        missing("xvfb", "xvfb-run is not installed")
     env = _env(data_dir, QT_QPA_PLATFORM="xcb")
     result = subprocess.run(
         [

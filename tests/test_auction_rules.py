@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.kernel.errors import ValidationError
-from app.services.auction_rules import (
+from app.services.auctions.rules import (
     Agreement,
     alias,
     aliases,

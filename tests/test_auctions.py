@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from app.kernel.errors import Conflict, LockHeld, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
+from app.kernel.errors import Conflict, LockHeld, NotFound, PermissionDenied, ValidationError
 from app.services.actors import SYSTEM, Actor
-from app.services.auctions import AuctionService, lock_name
+from app.services.auctions import AuctionService, rules
+from app.services.auctions.model import lock_name
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService
@@ -526,6 +526,8 @@ def test_session_held_by_another_process_then_freed_by_its_crash(
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
+        assert proc.stdout is not None
+        proc.stdout.close()
     with pytest.raises(Conflict, match="session is not running"):
         room.bid(member("m02"), aid, "m02", 3_500 * RUPEE)
     resumed = room.open_auction(EMPLOYEE, gid, 1)
@@ -592,3 +594,44 @@ def test_last_period_completes_the_group(
     assert room.minutes(aid)["lot"] is None
     group = GroupService(ctx).get_group(gid)
     assert group.status == "completed" and group.next_period is None
+
+
+# -- the room (one read model for the desktop and the members' page) -------------------
+
+
+def test_the_room_follows_its_group_from_first_open_to_close(
+    ctx: ServiceContext, room: AuctionService, clock: FixedClock
+) -> None:
+    gid = running_group(ctx)
+    empty = room.room(gid)
+    assert empty.auction is None and not empty.is_open and empty.bids == []
+    assert [m for m, _ in empty.subscribers] == ["m01", "m02", "m03", "m04", "m05"]
+    assert empty.subscribers[0] == ("m01", "m01")  # the seeded members are named by id
+    agreement = GroupService(ctx).get_group(gid).agreement
+    assert (empty.terms.floor, empty.terms.max_bid) == (
+        rules.discount_floor(agreement),
+        rules.max_bid(agreement),
+    )
+    auction = room.open_auction(EMPLOYEE, gid, 1)
+    room.bid(member("m02"), auction.id, "m02", empty.terms.floor)
+    live = room.room(gid)
+    assert live.is_open and live.auction is not None and live.auction.id == auction.id
+    assert [b.discount for b in live.bids] == [empty.terms.floor]
+    assert live.holder is not None and EMPLOYEE.name in live.holder
+    assert live.minutes is None and live.lot is None
+    clock.advance(seconds=601)
+    room.close_auction(EMPLOYEE, auction.id, present=["m01", "m03"])
+    closed = room.room(gid)
+    assert not closed.is_open and closed.holder is None
+    assert closed.minutes is not None and closed.minutes["discount"] == empty.terms.floor
+    assert closed.lot is not None and closed.lot.ok and not closed.lot.used_lot
+
+
+def test_the_room_of_a_named_auction_must_be_of_that_group(
+    ctx: ServiceContext, room: AuctionService, clock: FixedClock
+) -> None:
+    gid = running_group(ctx)
+    settle(room, clock, gid, 1, "m02")
+    assert room.room(gid, f"{gid}-1").auction is not None
+    with pytest.raises(NotFound, match="has no auction"):
+        room.room(gid, "another-group-1")

@@ -43,7 +43,11 @@ def office(data_dir: Path) -> Path:
     try:
         StaffService(runtime.ctx).create_first_admin("Asha Rao", "asha", PASSWORD)
         runtime.services.members.enroll(CLERK, "Meena Pillai", PHONE)
-        otp = OtpService(runtime.ctx, OutboxSender(data_dir / "stranger-outbox.jsonl"))
+        otp = OtpService(
+            runtime.ctx,
+            OutboxSender(data_dir / "stranger-outbox.jsonl"),
+            members=runtime.services.members,
+        )
         for i in range(otp.limits.per_phone.count):
             otp.request_code(PHONE, f"203.0.113.{i}")
         otp.close()
@@ -55,7 +59,9 @@ def office(data_dir: Path) -> Path:
 def sign_in(data_dir: Path, code: str) -> str:
     runtime = build(config.load(environ={}, data_dir=data_dir))
     try:
-        otp = OtpService(runtime.ctx, OutboxSender(data_dir / OUTBOX_NAME))
+        otp = OtpService(
+            runtime.ctx, OutboxSender(data_dir / OUTBOX_NAME), members=runtime.services.members
+        )
         member = otp.verify(PHONE, code, "198.51.100.7").member.name
         otp.close()
         records = [r for r in runtime.pipeline.wal.read(1) if r.action == "otp.issue"]

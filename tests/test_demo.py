@@ -14,11 +14,14 @@ import pytest
 from app.kernel.errors import Conflict, ValidationError
 from app.kernel.wal import verify_file
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.demo import DEMO_STAFF, DemoSummary, generate, seed_if_empty
+from app.services.demo import generate, seed_if_empty
+from app.services.demo.model import DEMO_STAFF
+from app.services.demo.summary import DemoSummary
 from app.services.kyc import KycService
 from app.services.ledger import LedgerService, check_ledger
 from app.services.members import MemberService
-from app.services.recovery import CASES, STAGES
+from app.services.recovery import STAGES
+from app.services.recovery.service import CASES
 from app.services.staff import StaffService
 from app.services.store import Query
 

@@ -11,13 +11,13 @@ import pytest
 
 from app.kernel.bankers import BankState, Commitment, Decision
 from app.kernel.errors import Conflict, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auctions import AuctionService
+from app.services.auctions import AuctionService, rules
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate, loan_commitment
 from app.services.groups import GroupService
-from app.services.ledger import LedgerService, chitfund, cr, dr, group_cash, txn_write
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import chitfund, cr, dr, group_cash, txn_write
 from app.services.loans import LoanService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
@@ -31,6 +31,7 @@ from tests.lending import (
     add_member,
     approved_loan,
     chit_of_four,
+    loan_service,
     wal,
 )
 
@@ -46,7 +47,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def gate(ctx: ServiceContext) -> BankersGate:
-    return BankersGate(ctx)
+    return BankersGate(ctx, ledger=LedgerService(ctx))
 
 
 def chit_group(ctx: ServiceContext, name: str = "Shanti Chit") -> str:
@@ -217,7 +218,7 @@ class RacingGate(BankersGate):
     """Holds every first decision until both threads have made theirs (a test hook)."""
 
     def __init__(self, ctx: ServiceContext, barrier: threading.Barrier) -> None:
-        super().__init__(ctx)
+        super().__init__(ctx, ledger=LedgerService(ctx))
         self.barrier = barrier
         self.seen: set[int] = set()
 
@@ -234,7 +235,7 @@ class RacingGate(BankersGate):
 def test_two_disbursements_at_once_never_overspend(ctx: ServiceContext) -> None:
     add_capital(ctx, 1_50_000_00)
     loans = LoanService(ctx, gate=RacingGate(ctx, threading.Barrier(2)))
-    plain = LoanService(ctx)
+    plain = loan_service(ctx)
     ids = [
         approved_loan(plain, add_member(ctx, f"Member {'AB'[n - 1]}", f"+91980000000{n}"), LAKH)
         for n in (1, 2)
@@ -273,7 +274,7 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
         clock.advance(seconds=120)
         closed = room.close_auction(RAVI, auction.id, present=members[1:3])
         payout_id, prize = closed.payout_id, closed.settlement.prize_paise
-        gate = BankersGate(ctx)
+        gate = BankersGate(ctx, ledger=LedgerService(ctx))
         gate.record_security(RAVI, payout_id, FUTURE * 4, description="FD, Canara Bank")
 
         for n, member_id in enumerate(members[:2]):
@@ -300,7 +301,7 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
 
 def test_gate_records_decisions_with_the_state_seen(ctx: ServiceContext) -> None:
     add_capital(ctx, 2 * LAKH)
-    loans = LoanService(ctx)
+    loans = loan_service(ctx)
     loan_id = approved_loan(loans, add_member(ctx, "Lakshmi", "+919876543210"), LAKH)
     verdict = loans.disburse(RAVI, loan_id)
     doc = ctx.store.get("bankers_decisions", verdict.id)
@@ -333,7 +334,7 @@ def test_deducted_prize_settles_the_winners_next_due(tmp_path: Path) -> None:
                 amount=ledger.dues_for(member_id)[0].net, bank_ref=f"UTR-DED-{n}",
                 received_on=clock.today(),
             )  # fmt: skip
-        gate = BankersGate(ctx)
+        gate = BankersGate(ctx, ledger=LedgerService(ctx))
         gate.deduct_future(RAVI, payout_id, "Winner's letter of 10 Jan")
         released = gate.release_payout(MEENA, payout_id)
         assert released.deducted == 3 * FUTURE
@@ -360,7 +361,7 @@ def test_deducted_prize_settles_the_winners_next_due(tmp_path: Path) -> None:
                 bank_ref="UTR-DED-TWICE", received_on=clock.today(),
             )  # fmt: skip
 
-        RecoveryService(ctx).sweep(RAVI, date(2026, 3, 20))
+        RecoveryService(ctx, ledger=LedgerService(ctx)).sweep(RAVI, date(2026, 3, 20))
         cases = ctx.store.query(Query("recovery_cases"))
         debtors = {c.data["member_id"] for c in cases}
         assert members[0] not in debtors and debtors == set(members[1:])

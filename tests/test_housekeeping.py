@@ -8,8 +8,9 @@ from pathlib import Path
 from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
 from app.services.housekeeping import Housekeeping
-from app.services.loans import LoanService
+from app.services.ledger import LedgerService
 from app.services.recovery import RecoveryService
+from tests.lending import loan_service
 
 END = date(2026, 11, 24)
 
@@ -19,7 +20,7 @@ def test_the_daily_run_picks_up_what_fell_due_since(tmp_path: Path) -> None:
     ctx = make_context(tmp_path, clock=clock)
     try:
         generate(ctx, groups=1, members=6, months=3, seed=7, end=END)
-        daily = Housekeeping(LoanService(ctx), RecoveryService(ctx))
+        daily = Housekeeping(loan_service(ctx), RecoveryService(ctx, ledger=LedgerService(ctx)))
         same_day = daily.run_once()
         assert same_day.sweep is not None and not same_day.sweep.changed
 
@@ -38,7 +39,9 @@ def test_the_daily_run_picks_up_what_fell_due_since(tmp_path: Path) -> None:
 def test_start_and_stop_are_clean(tmp_path: Path) -> None:
     ctx = make_context(tmp_path)
     try:
-        daily = Housekeeping(LoanService(ctx), RecoveryService(ctx), interval=0.05)
+        daily = Housekeeping(
+            loan_service(ctx), RecoveryService(ctx, ledger=LedgerService(ctx)), interval=0.05
+        )
         daily.start()
         daily.stop()
         assert daily._thread is None

@@ -20,15 +20,16 @@ from typing import Any
 
 import pytest
 
-from app.services.actors import Actor
+from app.services.actors import SYSTEM, Actor
 from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate
 from app.services.groups import GroupService
-from app.services.kpis import DEFAULT_RATE_DEFINITION, KpiService
+from app.services.kpis import DEFAULT_RATE_DEFINITION, Exposure, GroupHealth, KpiService
 from app.services.ledger import LedgerService
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
+from app.services.recovery import RecoveryService
 from app.services.store import Document, Query, Write
 from app.services.store.sqlite import SqliteStore
 from tests.builders import ADMIN, EMPLOYEE
@@ -136,7 +137,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
             bank_ref=f"UTR{i:04d}",
             received_on=TODAY,
         )
-    BankersGate(ctx).record_security(
+    BankersGate(ctx, ledger=LedgerService(ctx)).record_security(
         EMPLOYEE, closed.payout_id, 25_000 * R, description="Fixed deposit receipt"
     )
     writes = [
@@ -151,7 +152,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
 
 
 def test_kpis_match_the_hand_computed_figures(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
-    k = KpiService(ctx).kpis(date(2027, 1, 5))
+    k = KpiService(ctx, ledger=LedgerService(ctx)).kpis(date(2027, 1, 5))
     assert k.total_pool == 20_000 * R
     assert k.active_members == 5
     assert (k.defaulting_members, k.default_rate_bps) == (2, 4000)  # m3, m4 of 5
@@ -186,7 +187,7 @@ def test_kpis_match_the_hand_computed_figures(ctx: ServiceContext, dataset: dict
 def test_default_rate_counts_only_more_than_30_days(
     ctx: ServiceContext, dataset: dict[str, Any]
 ) -> None:
-    service = KpiService(ctx)
+    service = KpiService(ctx, ledger=LedgerService(ctx))
     on_day_30 = service.kpis(date(2026, 12, 31))  # due 1 Dec: 30 days late
     assert (on_day_30.defaulting_members, on_day_30.default_rate_bps) == (0, 0)
     assert on_day_30.groups[0].defaulters == 2  # overdue at all: may not bid
@@ -199,7 +200,7 @@ def test_default_rate_counts_only_more_than_30_days(
 
 
 def test_json_and_text_forms(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
-    k = KpiService(ctx).kpis(date(2027, 1, 5))
+    k = KpiService(ctx, ledger=LedgerService(ctx)).kpis(date(2027, 1, 5))
     out = json.loads(json.dumps(k.to_json()))
     assert out["as_of"] == "2027-01-05"
     assert out["default_rate"] == {
@@ -223,7 +224,7 @@ def test_json_and_text_forms(ctx: ServiceContext, dataset: dict[str, Any]) -> No
 def test_reads_do_not_grow_with_members(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
     store = ctx.store
     assert isinstance(store, CountingStore)
-    service = KpiService(ctx)
+    service = KpiService(ctx, ledger=LedgerService(ctx))
     service.kpis(date(2027, 1, 5))
     store.reads = 0
     service.kpis(date(2027, 1, 5))
@@ -242,3 +243,71 @@ def test_reads_do_not_grow_with_members(ctx: ServiceContext, dataset: dict[str, 
     store.reads = 0
     service.kpis(date(2027, 1, 5))
     assert store.reads == few <= 12
+
+
+# -- read models built on the figures ---------------------------------------------------
+
+
+def health(status: str = "running", members: int = 20, defaulters: int = 0) -> GroupHealth:
+    return GroupHealth(
+        "g", "Kaveri", status, members, 3, 1500, 90_000 * R, 3, members - defaulters,
+        200_000 * R, 180_000 * R, defaulters, defaulters * 10_000 * R, 0, 0, Exposure(),
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("status", "defaulters", "verdict"),
+    [
+        ("running", 0, "Healthy"),
+        ("running", 2, "Watch"),  # 10 % of 20
+        ("running", 3, "At risk"),
+        ("completed", 0, "Healthy"),
+        ("forming", 0, "–"),
+    ],
+)
+def test_a_groups_health_in_a_word(status: str, defaulters: int, verdict: str) -> None:
+    assert health(status, defaulters=defaulters).verdict == verdict
+
+
+def test_the_reason_gives_the_figures_behind_the_verdict() -> None:
+    assert health("forming").reason == "Not running yet."
+    reason = health(defaulters=3).reason
+    assert reason.startswith("Period 3: 17/20 paid, ₹1,80,000.00 of ₹2,00,000.00 collected.")
+    assert "3 defaulting (₹30,000.00 overdue). Pool ₹90,000.00" in reason
+
+
+def test_group_health_is_the_kpis_per_group_part(
+    ctx: ServiceContext, dataset: dict[str, Any]
+) -> None:
+    service = KpiService(ctx, ledger=LedgerService(ctx))
+    day = date(2027, 1, 5)
+    assert service.group_health(day) == service.kpis(day).groups
+
+
+def test_the_group_overview_and_detail_carry_the_health(
+    ctx: ServiceContext, dataset: dict[str, Any]
+) -> None:
+    kpis = KpiService(ctx, ledger=LedgerService(ctx))
+    groups = GroupService(ctx, health=lambda: kpis.group_health(date(2027, 1, 5)))
+    rows = {row.group.id: row for row in groups.overview()}
+    a, b = rows[dataset["a"]], rows[dataset["b"]]
+    assert (a.verdict, b.verdict) == ("At risk", "–")  # 2 of group A's 4 members owe
+    assert "2 defaulting" in a.reason and b.reason == "Not running yet."
+    assert a.next_auction == date(2026, 12, 24) and b.next_auction == date(2027, 1, 1)
+    detail = groups.detail(dataset["a"])
+    assert detail.group.name == "Group A" and detail.progress.prized_tickets == 1
+    assert detail.health is not None and detail.health.defaulters == 2
+    with pytest.raises(RuntimeError, match="without a health source"):
+        GroupService(ctx).overview()
+
+
+def test_the_dashboard_series(ctx: ServiceContext, dataset: dict[str, Any]) -> None:
+    recovery = RecoveryService(ctx, ledger=LedgerService(ctx))
+    recovery.sweep(SYSTEM, date(2027, 1, 5))
+    d = KpiService(ctx, ledger=LedgerService(ctx), recovery=recovery).dashboard(date(2027, 1, 5))
+    assert d.pool == [(TODAY, 20_000 * R)]  # the receipts in, the commission out
+    assert [(m.month, m.expected, m.collected) for m in d.months] == [
+        ("2026-12", 36_000 * R, 22_000 * R)
+    ]
+    assert list(d.buckets) == ["standard", "SMA-0", "SMA-1", "SMA-2", "NPA"]
+    assert sum(d.buckets.values()) == len(recovery.cases(open_only=True)) > 0

@@ -13,8 +13,9 @@ import pytest
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.kyc import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS, KycService
-from app.services.kyc_rules import KycErrors
+from app.services.kyc import KycService
+from app.services.kyc.rules import KycErrors
+from app.services.kyc.service import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from app.services.members import MemberService
 from app.services.store import Query
 from tests.builders import (
@@ -313,7 +314,7 @@ def test_bulk_approve_is_one_wal_record(ctx: ServiceContext, kyc: KycService) ->
     assert [m.kyc_status for m in MemberService(ctx).get_many(ids).values()] == ["approved"] * 3
     new = wal_records(ctx)[before:]
     assert [r.action for r in new] == ["kyc.approve"]
-    assert new[0].change["event"] == {"type": "kyc.approved", "member_ids": ids, "count": 3}
+    assert new[0].change["event"] == {"type": "kyc.approve", "member_ids": ids, "count": 3}
 
 
 def test_bulk_decision_refuses_non_pending_and_changes_nothing(
@@ -403,7 +404,7 @@ def test_reveal_is_audited_and_for_admins_only(ctx: ServiceContext, kyc: KycServ
     assert record.actor == ADMIN.to_json()
     assert record.entity == {"type": "kyc", "id": mid}
     assert record.reason == "NEFT payout returned"
-    assert record.change["event"] == {"type": "kyc.revealed", "member_id": mid, "field": "account"}
+    assert record.change["event"] == {"type": "kyc.reveal", "member_id": mid, "field": "account"}
     assert ACCOUNT not in json.dumps(record.change)
     with pytest.raises(NotFound):
         kyc.reveal(ADMIN, "mem-nobody", "pan", "check")

@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from app.kernel.errors import ValidationError
-from app.services.kyc_rules import (
+from app.services.kyc.rules import (
     KycErrors,
     KycFieldError,
     ValidatedKyc,

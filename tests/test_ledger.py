@@ -9,25 +9,22 @@ from datetime import UTC, date, datetime
 import pytest
 
 from app.kernel.errors import NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules, ledger_totals
 from app.services.actors import Actor
-from app.services.auction_rules import Agreement, Settlement
+from app.services.auctions import rules as auction_rules
+from app.services.auctions.rules import Agreement, Settlement
+from app.services.collections import LEDGER
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.ledger import (
+from app.services.ledger import LedgerService, Payment, Receipt, TrialBalance, check_ledger
+from app.services.ledger import totals as ledger_totals
+from app.services.ledger.postings import (
     CAPITAL,
     COMMISSION_INCOME,
     COMPANY_CASH,
     INTEREST_INCOME,
-    LEDGER,
     LENDING_CASH,
     PENALTY_INCOME,
-    LedgerService,
     Line,
-    Payment,
-    Receipt,
-    TrialBalance,
     capital_write,
-    check_ledger,
     chitfund,
     cr,
     dr,
@@ -450,7 +447,7 @@ def test_a_bank_statement_is_one_change(
     assert ledger.pool("g1") == 34_000_00 == period2.prize_paise
     (record,) = ctx.pipeline.wal.read(lsn + 1, lsn + 1)
     assert record.action == "receipt.import"
-    assert record.change["event"] == {"type": "receipts.imported", "count": 5, "amount": 36_000_00}
+    assert record.change["event"] == {"type": "receipt.import", "count": 5, "amount": 36_000_00}
     again = ledger.record_receipts(CLERK, statement(*rows))
     assert all(r.duplicate for r in again) and ctx.store.last_applied_lsn() == lsn + 1
 

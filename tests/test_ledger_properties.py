@@ -20,17 +20,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from app.kernel.errors import ValidationError
-from app.services import auction_rules
-from app.services.auction_rules import Agreement, Settlement
+from app.services.auctions import rules as auction_rules
+from app.services.auctions.rules import Agreement, Settlement
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.ledger import (
-    COMPANY_CASH,
-    LedgerService,
-    Payment,
-    chitfund,
-    prize_paid_write,
-    receivable,
-)
+from app.services.ledger import LedgerService, Payment
+from app.services.ledger.postings import COMPANY_CASH, chitfund, prize_paid_write, receivable
 from tests.test_ledger import CLERK, DRAW, NOW, fresh_scan, members, post, raise_dues
 
 PROPERTY_SETTINGS = settings(

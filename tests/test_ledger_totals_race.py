@@ -7,10 +7,10 @@ from typing import cast
 
 import pytest
 
-from app.services import ledger_totals
 from app.services.actors import Actor
 from app.services.context import ServiceContext
 from app.services.ledger import LedgerService
+from app.services.ledger import totals as ledger_totals
 from app.services.store import Document, DocumentStore, Query
 
 ADMIN = Actor("adm-1", "Asha Admin", "admin")

@@ -7,9 +7,8 @@ from collections import Counter
 import pytest
 
 from app.services.context import FixedClock, ServiceContext
-from app.services.loan_queue import LoanQueue
-from app.services.loans import LoanService
-from tests.lending import LAKH, RAVI, START, add_capital, add_member, wal
+from app.services.loans import LoanQueue
+from tests.lending import LAKH, RAVI, START, add_capital, add_member, loan_service, wal
 
 NAMES = "ABCDEFGHIJKLMNOP"
 
@@ -41,7 +40,7 @@ def score_records(ctx: ServiceContext) -> list[str]:
 
 def test_applications_are_scored_exactly_once_by_two_workers(ctx: ServiceContext) -> None:
     add_capital(ctx, 10 * LAKH)
-    service = LoanService(ctx)
+    service = loan_service(ctx)
     people = members(ctx, 12)
     with LoanQueue(ctx, workers=2, service=service) as queue:
         ids = [service.apply(RAVI, m, LAKH, 12, "Working capital") for m in people]
@@ -60,7 +59,7 @@ def test_applications_are_scored_exactly_once_by_two_workers(ctx: ServiceContext
 
 
 def test_start_sweeps_the_backlog_and_stop_is_clean(ctx: ServiceContext) -> None:
-    service = LoanService(ctx)
+    service = loan_service(ctx)
     backlog = [service.apply(RAVI, m, LAKH, 6, "Seeds") for m in members(ctx, 3)]
     queue = LoanQueue(ctx, workers=2, service=service)
     assert queue.start() == 3
@@ -74,7 +73,7 @@ def test_start_sweeps_the_backlog_and_stop_is_clean(ctx: ServiceContext) -> None
 
 
 def test_policy_order_urgent_then_normal_then_backlog(ctx: ServiceContext) -> None:
-    service = LoanService(ctx)
+    service = loan_service(ctx)
     a, b, c, d = (service.apply(RAVI, m, LAKH, 12, "Shop") for m in members(ctx, 4))
     clock = StepClock()
     queue = LoanQueue(ctx, workers=1, service=service, aging_seconds=30, clock=clock)
@@ -96,7 +95,7 @@ def test_policy_order_urgent_then_normal_then_backlog(ctx: ServiceContext) -> No
 def test_a_backlog_item_ages_past_new_work(
     ctx: ServiceContext, waited: int, old_first: bool
 ) -> None:
-    service = LoanService(ctx)
+    service = loan_service(ctx)
     first, second = members(ctx, 2)
     old = service.apply(RAVI, first, LAKH, 12, "Shop")
     clock = StepClock()

@@ -10,8 +10,10 @@ import pytest
 from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
-from app.services.ledger import LedgerService, loan_account
-from app.services.loans import LoanService, allocate, preview
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import loan_account
+from app.services.loans import LoanService, preview
+from app.services.loans.book import allocate
 from app.services.store import Query
 from tests.builders import interleave
 from tests.lending import (
@@ -24,6 +26,7 @@ from tests.lending import (
     add_member,
     approved_loan,
     disbursed_loan,
+    loan_service,
     paid_dues,
     wal,
 )
@@ -36,7 +39,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def loans(ctx: ServiceContext) -> LoanService:
-    return LoanService(ctx)
+    return loan_service(ctx)
 
 
 # -- EMI ------------------------------------------------------------------------------

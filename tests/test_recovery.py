@@ -8,14 +8,16 @@ from typing import Any
 import pytest
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from app.services import auction_rules
 from app.services.actors import SYSTEM, Actor
-from app.services.auction_rules import Agreement
+from app.services.auctions import rules as auction_rules
+from app.services.auctions.rules import Agreement
 from app.services.context import FixedClock, ServiceContext
-from app.services.ledger import LedgerService, dues_writes
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import dues_writes
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
-from app.services.recovery import OPEN_KEYS, RecoveryService
+from app.services.recovery import RecoveryService
+from app.services.recovery.service import OPEN_KEYS
 from app.services.store import Write
 from tests.builders import ADMIN, ADMIN2, EMPLOYEE, interleave
 
@@ -32,7 +34,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def rec(ctx: ServiceContext) -> RecoveryService:
-    return RecoveryService(ctx)
+    return RecoveryService(ctx, ledger=LedgerService(ctx))
 
 
 @pytest.fixture
@@ -338,6 +340,32 @@ def test_write_off_needs_an_admin_request_and_another_persons_approval(
     assert [r.action for r in mine[-2:]] == ["recovery.write_off_request", "recovery.write_off"]
     assert rec.sweep(SYSTEM, date(2026, 12, 22)).opened == []
     assert [c.stage for c in rec.cases(member_id=defaults["none"])] == ["written_off"]
+
+
+def test_dropping_on_written_off_asks_first_then_approves(
+    rec: RecoveryService, defaults: dict[str, str]
+) -> None:
+    """The board's drop: on *written off*, a legal case with no request gets the
+    admin's request; once requested, the same drop by someone else approves it."""
+    case_id = open_case(rec, defaults["none"])
+    to_legal(rec, case_id)
+    card = next(c for c in rec.board().columns["legal"] if c.case_id == case_id)
+    assert card.requests_write_off("written_off") and not card.requests_write_off("resolved")
+    assert not card.awaiting_write_off
+    requested = rec.drop(ADMIN, case_id, "written_off", "Member emigrated")
+    assert requested.stage == "legal" and requested.write_off_request is not None
+    card = next(c for c in rec.board().columns["legal"] if c.case_id == case_id)
+    assert card.awaiting_write_off and not card.requests_write_off("written_off")
+    assert rec.drop(EMPLOYEE, case_id, "written_off", "Agreed").stage == "written_off"
+    closed = next(c for c in rec.board().columns["written_off"] if c.case_id == case_id)
+    assert not closed.awaiting_write_off
+
+
+def test_dropping_elsewhere_is_a_move(rec: RecoveryService, defaults: dict[str, str]) -> None:
+    case_id = open_case(rec, defaults["none"])
+    assert rec.drop(EMPLOYEE, case_id, "contacted", "Called").stage == "contacted"
+    with pytest.raises(ValidationError, match="only from legal"):
+        rec.drop(ADMIN, case_id, "written_off", "Too early")
 
 
 # -- the board ------------------------------------------------------------------------

@@ -8,8 +8,8 @@ from datetime import date
 import pytest
 
 from app.kernel.errors import KnownError, PermissionDenied, ValidationError
-from app.services.recovery_rules import (
-    Stage,
+from app.services.recovery import Stage
+from app.services.recovery.rules import (
     WriteOffRequest,
     check_move,
     check_write_off_request,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 from app.kernel.errors import ValidationError
 from app.kernel.wal import verify_file
 from app.services.actors import Actor
+from app.services.events import Event
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write, limits
 from app.services.store.sqlite import SqliteStore
@@ -37,8 +39,17 @@ def pipeline(data_dir: Path) -> Iterator[Pipeline]:
     close(p)
 
 
-def change(data: dict[str, Any], **kw: Any) -> ChangeSet:
-    return ChangeSet("doc.put", "doc", "d1", [Write("set", "docs", "d1", data)], **kw)
+@dataclass(frozen=True)
+class DocNoted(Event):
+    """An event whose payload is whatever a test puts in it."""
+
+    ACTION, ENTITY = "doc.put", "doc"
+    note: Any
+
+
+def change(data: dict[str, Any], *, event: Any = None, **kw: Any) -> ChangeSet:
+    noted = DocNoted(event) if event is not None else None
+    return ChangeSet("doc.put", "doc", "d1", [Write("set", "docs", "d1", data)], event=noted, **kw)
 
 
 UNSTORABLE: dict[str, Callable[[], tuple[Actor, ChangeSet]]] = {

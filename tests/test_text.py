@@ -7,7 +7,7 @@ import pytest
 
 from app.kernel.errors import Conflict, ValidationError
 from app.services.context import ServiceContext
-from app.services.kyc_rules import validate_aadhaar, validate_name, validate_phone
+from app.services.kyc.rules import validate_aadhaar, validate_name, validate_phone
 from app.services.members import MemberService
 from app.services.text import LINE, NOTE, PERSON_NAME, TITLE, ascii_digits, clean
 from tests.builders import EMPLOYEE

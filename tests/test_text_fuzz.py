@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 from app.services.actors import SYSTEM, Actor
 from app.services.agreements import AgreementService
-from app.services.auction_rules import discount_floor
+from app.services.auctions.rules import discount_floor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.pipeline import ChangeSet
 from app.services.registry import Services
 from app.services.staff import StaffService
 from app.services.store import Write
-from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, PDF, aadhaar, pan
+from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, PDF, aadhaar, pan, services_of
 from tests.fuzz import EVERY_FIELD, TEXT, assert_refused_clearly, check_data_dir
 from tests.lending import paid_dues
 
@@ -411,10 +411,11 @@ def world(tmp_path: Path) -> Iterator[World]:
     ctx = make_context(data_dir, clock=FixedClock(NOW))
     staff = StaffService(ctx)
     first = staff.create_first_admin("Lakshmi Iyer", "lakshmi", "demo-office-2026A")
-    services = Services.build(ctx)
+    services = services_of(ctx)
     services.ledger.add_capital(ADMIN, 1_00_00_000_00, "Lending capital")
     admin = Actor(first.id, first.name, "admin")
     yield World(ctx, services, staff, admin, itertools.count(1))
+    services.close()
     close_context(ctx)
     check_data_dir(data_dir)
 

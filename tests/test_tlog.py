@@ -288,6 +288,7 @@ def test_sigkill_at_random_moments_leaves_a_tree_that_matches_the_log(data: Path
         time.sleep(rng.uniform(0.01, 0.3))
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdout.close()
         with open_log(data) as wal:
             assert wal.tree_report is not None and wal.tree_report.diverged_at is None
             assert_tree_matches_log(wal)

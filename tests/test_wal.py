@@ -32,8 +32,8 @@ from app.kernel.wal import (
     WriteAheadLog,
     verify_file,
 )
-from app.kernel.wal_async import AsyncWal
 from app.kernel.wal_lock import WalLock
+from bench.wal_async import AsyncWal
 
 ROOT = Path(__file__).resolve().parents[1]
 SPAWN = multiprocessing.get_context("spawn")
@@ -752,6 +752,7 @@ def test_sigkill_at_random_moments_loses_no_acknowledged_record(wal_path: Path) 
         child.send_signal(signal.SIGKILL)
         lines += child.stdout.read().split(b"\n")
         child.wait()
+        child.stdout.close()
         for line in lines:
             line = line.rstrip(b"\n")
             if re.fullmatch(rb"[0-9]+ [0-9a-f]{64}", line):

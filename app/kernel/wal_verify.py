@@ -218,6 +218,8 @@ def _check_in_parallel(
             if proc.poll() is None:
                 proc.kill()
             proc.wait()
+            if proc.stdout is not None:
+                proc.stdout.close()
 
 
 _ROOT = str(Path(__file__).resolve().parents[2])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from app.kernel.errors import PermissionDenied
+from app.kernel.errors import PermissionDenied, ValidationError
 
 Role = Literal["member", "employee", "admin", "system"]
 ROLES: tuple[Role, ...] = ("member", "employee", "admin", "system")
@@ -37,3 +37,19 @@ class Actor:
 
 
 SYSTEM = Actor("system", "TransactFlowOS", "system")
+
+
+def subject_id(actor: Actor, requested: str | None) -> str:
+    """Whose member records ``actor`` asks for: a member only their own; staff must
+    name one (``requested``)."""
+    if actor.role == "member":
+        if requested and requested != actor.id:
+            raise PermissionDenied(
+                "You can see only your own records.", hint="Sign in as that member."
+            )
+        return actor.id
+    if actor.is_staff:
+        if not requested:
+            raise ValidationError("Say which member with ?member_id=.")
+        return requested
+    raise PermissionDenied(f"{actor.name} ({actor.role}) may not read member pages.")

@@ -14,15 +14,17 @@ import hashlib
 from dataclasses import asdict, dataclass
 
 from app.kernel.errors import Conflict, PermissionDenied
-from app.services import auction_rules as rules
 from app.services.actors import Actor
+from app.services.auctions import rules
+from app.services.collections import AGREEMENT_SIGNATURES
 from app.services.context import ServiceContext
+from app.services.events import AgreementSigned
 from app.services.groups import Group, read_group, read_tickets
 from app.services.money import format_bps, format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
 
-SIGNATURES = "agreement_signatures"
+SIGNATURES = AGREEMENT_SIGNATURES
 
 
 @dataclass(frozen=True)
@@ -132,9 +134,9 @@ class AgreementService:
             "signed_at": self.ctx.clock.now().isoformat(),
             "text_sha256": current.sha256,
         }
-        event = {"type": "agreement.signed", **data}
+        event = AgreementSigned(group_id, member_id, str(data["signed_at"]), current.sha256)
         write = Write("set", SIGNATURES, sid, data, expect_version=0)
-        return ChangeSet("agreement.sign", "agreement", sid, [write], "", event), data
+        return ChangeSet.of(event, sid, [write]), data
 
     def signature(self, group_id: str, member_id: str) -> Signature | None:
         """The member's signature of the group's agreement, or None."""

@@ -51,21 +51,34 @@ from typing import Any
 
 from app.kernel.bankers import BankState, Commitment, Decision, is_safe, request
 from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
-from app.services import auction_rules as rules
 from app.services.actors import Actor
+from app.services.auctions import rules
+from app.services.collections import GATE_DECISIONS, GATE_POOLS, GROUPS, LOANS, PAYOUTS
 from app.services.context import ServiceContext
+from app.services.events import (
+    BankersRefused,
+    FutureInstalmentsDeducted,
+    PayoutReleased,
+    PayoutSecured,
+)
 from app.services.groups import read_group
-from app.services.ledger import LENDING_CASH, LedgerService, group_cash, normalise_bank_ref
-from app.services.ledger_postings import chitfund, cr, dr, txn_write
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import (
+    LENDING_CASH,
+    chitfund,
+    cr,
+    dr,
+    group_cash,
+    normalise_bank_ref,
+    txn_write,
+)
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import LINE, NOTE, clean
 
-DECISIONS = "bankers_decisions"
-GUARDS = "bankers_pools"
-PAYOUTS = "payouts"
-LOANS = "loans"
+DECISIONS = GATE_DECISIONS
+GUARDS = GATE_POOLS
 PENDING, RELEASED = "pending", "released"
 
 
@@ -167,9 +180,9 @@ class Payout:
 class BankersGate:
     """Builds the Banker's state from the store and decides grants and sanctions."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(self, ctx: ServiceContext, *, ledger: LedgerService) -> None:
         self.ctx = ctx
-        self.ledger = LedgerService(ctx)
+        self.ledger = ledger
 
     # -- the state ------------------------------------------------------------------
 
@@ -211,7 +224,7 @@ class BankersGate:
         return BankState(available, tuple(commitments))
 
     def _all_pools(self) -> set[str]:
-        groups = {group_cash(d.id) for d in self.ctx.store.query(Query("groups"))}
+        groups = {group_cash(d.id) for d in self.ctx.store.query(Query(GROUPS))}
         return {LENDING_CASH, *groups}
 
     # -- decisions --------------------------------------------------------------------
@@ -272,13 +285,12 @@ class BankersGate:
     def refusal(verdict: Verdict, reason: str = "") -> ChangeSet:
         """The ``bankers.refuse`` WAL record of a refused decision."""
         subject = verdict.record["subject"]
-        return ChangeSet(
-            action="bankers.refuse",
+        return ChangeSet.of(
+            BankersRefused(verdict.record),
+            subject["id"],
+            list(verdict.writes),
+            reason or verdict.decision.reason,
             entity_type=subject["type"],
-            entity_id=subject["id"],
-            writes=list(verdict.writes),
-            reason=reason or verdict.decision.reason,
-            event={"type": "bankers.refused", "decision": verdict.record},
         )
 
     def decisions(self, subject_id: str | None = None) -> list[dict[str, Any]]:
@@ -356,17 +368,10 @@ class BankersGate:
             verdict.id,
             list(verdict.decision.sequence),
         )
-        event = {
-            "type": "payout.released",
-            "payout_id": payout.id,
-            "group_id": d["group_id"],
-            "member_id": d["member_id"],
-            "paid": release.paid,
-            "deducted": kept,
-            "bankers": verdict.record,
-        }
-        change = ChangeSet("payout.release", "payout", payout.id, writes, reason, event)
-        return change, release
+        event = PayoutReleased(
+            payout.id, d["group_id"], d["member_id"], release.paid, kept, verdict.record
+        )
+        return ChangeSet.of(event, payout.id, writes, reason), release
 
     def _prize_txn(self, payout: Document, kept: int, today: date, ref: str | None) -> Write:
         d = payout.data
@@ -419,14 +424,9 @@ class BankersGate:
                 "security_recorded_by": actor.id,
                 "security_recorded_at": self.ctx.clock.now().isoformat(),
             }
-            event = {
-                "type": "payout.security",
-                "payout_id": payout_id,
-                "held": amount,
-                "required": required,
-            }
             write = Write("update", PAYOUTS, payout_id, update)
-            return ChangeSet("payout.security", "payout", payout_id, [write], reason, event)
+            event = PayoutSecured(payout_id, amount, required)
+            return ChangeSet.of(event, payout_id, [write], reason)
 
         self.ctx.pipeline.transact(actor, work)
         return self._payout_data(payout_id)
@@ -447,9 +447,9 @@ class BankersGate:
                     f"prize ({format_inr(payout.data['amount'])}): nothing would be paid.",
                     hint="Take security instead.",
                 )
-            event = {"type": "payout.deduct_future", "payout_id": payout_id, "deducted": owed}
             write = Write("update", PAYOUTS, payout_id, {"deduct_future": True})
-            return ChangeSet("payout.deduct_future", "payout", payout_id, [write], reason, event)
+            event = FutureInstalmentsDeducted(payout_id, owed)
+            return ChangeSet.of(event, payout_id, [write], reason)
 
         self.ctx.pipeline.transact(actor, work)
         return self._payout_data(payout_id)

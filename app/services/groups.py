@@ -1,8 +1,8 @@
 """Chit groups and their tickets.
 
-A group is created *forming* with its agreement (:class:`~app.services.auction_rules.
+A group is created *forming* with its agreement (:class:`~app.services.auctions.rules.
 Agreement`), takes members' tickets until it has N of them, and is then *started*
-(*running*). Each period's prize is settled by :mod:`app.services.auctions`, which
+(*running*). Each period's prize is settled by :mod:`app.services.auctions.service`, which
 advances ``periods_done``; after the N-th period the group is *completed*.
 
 The group document is the serialisation point of enrolment: every enrolment reads
@@ -16,21 +16,32 @@ a group whose foreman takes period 1 must name one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.services import topics
 from app.services.actors import Actor
-from app.services.auction_rules import Agreement
+from app.services.auctions.rules import Agreement
+from app.services.collections import GROUPS, MEMBERS, TICKETS
 from app.services.context import ServiceContext
 from app.services.emi import add_months
+from app.services.events import GroupCreated, GroupStarted, TicketEnrolled
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, TITLE, clean
+from app.services.topics import reads
+
+if TYPE_CHECKING:
+    from app.services.kpis import GroupHealth
+
+HealthSource = Callable[[], "list[GroupHealth]"]
 
 FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
+YOUR_GROUPS = "Open your groups and their auctions from the dashboard."
 STATUSES = (FORMING, RUNNING, COMPLETED)
 
 
@@ -138,6 +149,29 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class GroupOverview:
+    """One row of the group overview: the group and its health in a word, with why."""
+
+    group: Group
+    verdict: str
+    reason: str
+
+    @property
+    def next_auction(self) -> date | None:
+        """The next scheduled draw (none once the group has completed)."""
+        return self.group.next_auction_date if self.group.status != COMPLETED else None
+
+
+@dataclass(frozen=True)
+class GroupDetail:
+    """One group as its page shows it: terms, cycle progress and health."""
+
+    group: Group
+    progress: CycleProgress
+    health: GroupHealth | None
+
+
+@dataclass(frozen=True)
 class CycleProgress:
     group_id: str
     periods_done: int
@@ -153,11 +187,26 @@ def ticket_id(group_id: str, ticket_no: int) -> str:
 
 
 def tickets_query(group_id: str) -> Query:
-    return Query("tickets").where("group_id", "==", group_id).order_by("ticket_no")
+    return Query(TICKETS).where("group_id", "==", group_id).order_by("ticket_no")
 
 
 def read_group(reader: Reader, group_id: str) -> Group:
-    return Group.from_doc(reader.require("groups", group_id, "chit group"))
+    return Group.from_doc(reader.require(GROUPS, group_id, "chit group"))
+
+
+def visible_group(reader: Reader, actor: Actor, member_id: str, group_id: str) -> Group:
+    """The group, if ``member_id`` holds a ticket in it (staff: any group): the one
+    ticket-access rule of the member pages and their live channels. A member is told the
+    same for a group that does not exist as for one they are not in."""
+    if actor.role == "member" and not reader.query(_ticket_query(group_id, member_id)):
+        raise NotFound("This is not one of your groups.", hint=YOUR_GROUPS)
+    if not actor.is_staff and actor.role != "member":
+        raise PermissionDenied(f"{actor.name} ({actor.role}) may not see chit groups.")
+    return read_group(reader, group_id)
+
+
+def _ticket_query(group_id: str, member_id: str) -> Query:
+    return Query(TICKETS).where("group_id", "==", group_id).where("member_id", "==", member_id)
 
 
 def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
@@ -165,7 +214,7 @@ def read_tickets(reader: Reader, group_id: str) -> list[Ticket]:
 
 
 def require_active_member(reader: Reader, member_id: str) -> Document:
-    member = reader.require("members", member_id, "member")
+    member = reader.require(MEMBERS, member_id, "member")
     if member.data.get("status", "active") != "active":
         raise Conflict(
             f"Member {member_id} has been removed and cannot hold a ticket.",
@@ -183,14 +232,19 @@ def _ticket_write(group_id: str, ticket_no: int, member_id: str, at: str) -> Wri
         "security": None,
         "enrolled_at": at,
     }
-    return Write("set", "tickets", ticket_id(group_id, ticket_no), data, expect_version=0)
+    return Write("set", TICKETS, ticket_id(group_id, ticket_no), data, expect_version=0)
 
 
 class GroupService:
-    """Creates, fills and starts chit groups; reads them for screens."""
+    """Creates, fills and starts chit groups; reads them for screens.
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    ``health`` gives every group's health (the KPI service's, wired by the registry);
+    :meth:`overview` and :meth:`detail` need it.
+    """
+
+    def __init__(self, ctx: ServiceContext, *, health: HealthSource | None = None) -> None:
         self.ctx = ctx
+        self._health = health
 
     # -- changes ------------------------------------------------------------------
 
@@ -239,18 +293,11 @@ class GroupService:
         }
 
         def work(reader: Reader) -> ChangeSet:
-            writes = [Write("set", "groups", group_id, data, expect_version=0)]
+            writes = [Write("set", GROUPS, group_id, data, expect_version=0)]
             if foreman_member_id:
                 require_active_member(reader, foreman_member_id)
                 writes.append(_ticket_write(group_id, 1, foreman_member_id, now))
-            return ChangeSet(
-                "group.create",
-                "group",
-                group_id,
-                writes,
-                reason=why,
-                event={"type": "group.created", "group_id": group_id, "gross": gross_paise},
-            )
+            return ChangeSet.of(GroupCreated(group_id, gross_paise), group_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get_group(group_id)
@@ -267,11 +314,10 @@ class GroupService:
             now = self.ctx.clock.now().isoformat()
             writes = [
                 _ticket_write(group_id, number, member_id, now),
-                Write("update", "groups", group_id, {"tickets_issued": number}),
+                Write("update", GROUPS, group_id, {"tickets_issued": number}),
             ]
             tid = ticket_id(group_id, number)
-            event = {"type": "group.enrolled", "group_id": group_id, "ticket_id": tid}
-            return ChangeSet("ticket.enroll", "ticket", tid, writes, why, event), tid
+            return ChangeSet.of(TicketEnrolled(group_id, tid), tid, writes, why), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)
@@ -293,14 +339,8 @@ class GroupService:
                 )
             now = self.ctx.clock.now().isoformat()
             change = {"status": RUNNING, "started_at": now, "started_by": actor.id}
-            return ChangeSet(
-                "group.start",
-                "group",
-                group_id,
-                [Write("update", "groups", group_id, change)],
-                reason=why,
-                event={"type": "group.started", "group_id": group_id},
-            )
+            write = Write("update", GROUPS, group_id, change)
+            return ChangeSet.of(GroupStarted(group_id), group_id, [write], why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get_group(group_id)
@@ -308,13 +348,14 @@ class GroupService:
     # -- reads --------------------------------------------------------------------
 
     def get_group(self, group_id: str) -> Group:
-        doc = self.ctx.store.get("groups", group_id)
+        doc = self.ctx.store.get(GROUPS, group_id)
         if doc is None:
             raise NotFound(f"No chit group with id {group_id!r}.")
         return Group.from_doc(doc)
 
+    @reads(topics.GROUPS)
     def list_groups(self, status: str | None = None) -> list[Group]:
-        query = Query("groups")
+        query = Query(GROUPS)
         if status is not None:
             if status not in STATUSES:
                 raise ValidationError(f"Unknown group status {status!r}; use one of {STATUSES}.")
@@ -327,14 +368,11 @@ class GroupService:
         return [Ticket.from_doc(d) for d in self.ctx.store.query(tickets_query(group_id))]
 
     def ticket_of(self, group_id: str, member_id: str) -> Ticket | None:
-        query = (
-            Query("tickets").where("group_id", "==", group_id).where("member_id", "==", member_id)
-        )
-        docs = self.ctx.store.query(query)
+        docs = self.ctx.store.query(_ticket_query(group_id, member_id))
         return Ticket.from_doc(docs[0]) if docs else None
 
     def member_tickets(self, member_id: str) -> list[Ticket]:
-        docs = self.ctx.store.query(Query("tickets").where("member_id", "==", member_id))
+        docs = self.ctx.store.query(Query(TICKETS).where("member_id", "==", member_id))
         return [Ticket.from_doc(d) for d in docs]
 
     def progress(self, group_id: str) -> CycleProgress:
@@ -350,8 +388,35 @@ class GroupService:
             prized_tickets=prized,
         )
 
+    def visible(self, actor: Actor, member_id: str, group_id: str) -> Group:
+        """The group, as :func:`visible_group` allows ``actor`` to see it."""
+        return visible_group(Reader(self.ctx.store), actor, member_id, group_id)
+
+    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    def overview(self) -> list[GroupOverview]:
+        """Every group, oldest first, with its health verdict and the figures behind it."""
+        health = {h.group_id: h for h in self._group_health()}
+        rows = []
+        for group in self.list_groups():
+            h = health.get(group.id)
+            verdict, reason = (h.verdict, h.reason) if h else ("–", "Not running yet.")
+            rows.append(GroupOverview(group, verdict, reason))
+        return rows
+
+    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    def detail(self, group_id: str) -> GroupDetail:
+        """One group: its terms, cycle progress and health."""
+        progress = self.progress(group_id)
+        health = next((h for h in self._group_health() if h.group_id == group_id), None)
+        return GroupDetail(self.get_group(group_id), progress, health)
+
+    def _group_health(self) -> list[GroupHealth]:
+        if self._health is None:
+            raise RuntimeError("GroupService was built without a health source")
+        return self._health()
+
     def _ticket(self, tid: str) -> Ticket:
-        doc = self.ctx.store.get("tickets", tid)
+        doc = self.ctx.store.get(TICKETS, tid)
         if doc is None:
             raise NotFound(f"No ticket with id {tid!r}.")
         return Ticket.from_doc(doc)
@@ -392,7 +457,7 @@ def _check_can_enroll(reader: Reader, group: Group, member_id: str) -> None:
         )
     require_active_member(reader, member_id)
     held = reader.query(
-        Query("tickets").where("group_id", "==", group.id).where("member_id", "==", member_id)
+        Query(TICKETS).where("group_id", "==", group.id).where("member_id", "==", member_id)
     )
     if held:
         raise Conflict(

@@ -37,16 +37,29 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
+from app.services import topics
+from app.services.collections import GROUPS, LOANS, MEMBERS, PAYOUTS, PERIODS, TICKETS
 from app.services.context import ServiceContext
 from app.services.credit import LoanExposure, ParResult, par
-from app.services.groups import COMPLETED, Group
-from app.services.ledger import PERIODS, Due, LedgerService
-from app.services.loans import DISBURSED, LOANS, loan_dpd
-from app.services.members import MEMBERS
+from app.services.groups import COMPLETED, FORMING, Group
+from app.services.kpi_series import (
+    POOL_PREFIX,
+    MonthCollections,
+    cases_by_bucket,
+    collections_by_month,
+    pool_history,
+)
+from app.services.ledger import Due, LedgerService
+from app.services.loans import DISBURSED
+from app.services.loans.book import loan_dpd
 from app.services.money import format_bps, format_inr, ratio_bps
 from app.services.store import Document, Query
+from app.services.topics import reads
+
+if TYPE_CHECKING:
+    from app.services.recovery import RecoveryService
 
 DEFAULT_AFTER_DAYS = 30
 DEFAULT_RATE_DEFINITION = (
@@ -54,7 +67,8 @@ DEFAULT_RATE_DEFINITION = (
     f"with at least one chit instalment more than {DEFAULT_AFTER_DAYS} days overdue, "
     "by count of members."
 )
-POOL_PREFIX = "cash:group:"
+WATCH_SHARE = 0.1
+"""Up to this share of a group's members defaulting, its health is "Watch"; above, "At risk"."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +109,31 @@ class GroupHealth:
         out = {k: v for k, v in vars(self).items() if k != "exposure"}
         out["exposure"] = self.exposure.to_json()
         return out
+
+    @property
+    def verdict(self) -> str:
+        """One word: "Healthy" (nobody defaulting), "Watch" (up to 10 % of the members),
+        "At risk" (more); "–" for a group not running yet."""
+        if self.status == FORMING:
+            return "–"
+        if self.defaulters == 0:
+            return "Healthy"
+        return "Watch" if self.defaulters / self.members <= WATCH_SHARE else "At risk"
+
+    @property
+    def reason(self) -> str:
+        """The figures behind :attr:`verdict`."""
+        if self.status == FORMING:
+            return "Not running yet."
+        period = (
+            f"Period {self.period}: {self.paid_count}/{self.members} paid, " if self.period else ""
+        )
+        return (
+            f"{period}{format_inr(self.collected)} of {format_inr(self.expected)} collected.\n"
+            f"{self.defaulters} defaulting ({format_inr(self.overdue)} overdue). "
+            f"Pool {format_inr(self.pool)}; uncovered exposure "
+            f"{format_inr(self.exposure.uncovered)}."
+        )
 
 
 @dataclass(frozen=True)
@@ -160,6 +199,40 @@ def _par_json(result: ParResult) -> dict[str, int]:
     }
 
 
+KPI_TOPICS = (
+    topics.GROUPS,
+    topics.MEMBERS,
+    topics.DUES,
+    topics.LEDGER,
+    topics.LOANS,
+    topics.AUCTIONS,
+)
+"""What :meth:`KpiService.kpis` reads: groups and tickets, removed members, dues, the
+ledger's balances, disbursed loans and prize payouts."""
+
+
+@dataclass(frozen=True)
+class KpiDashboard:
+    """The KPI dashboard's figures and chart series (amounts in paise)."""
+
+    kpis: Kpis
+    pool: list[tuple[date, int]]
+    """The groups' total pool at the end of each day with a posting to a pool."""
+    months: list[MonthCollections]
+    """Dues raised and collected, by month of the periods' due dates."""
+    buckets: dict[str, int]
+    """Open recovery cases by bucket, every bucket present, in RBI order."""
+
+
+class _Facts(NamedTuple):
+    """What both the firm's figures and the groups' health are computed from."""
+
+    groups: list[Group]
+    tickets: list[Document]
+    overdue: list[Due]
+    balances: dict[str, int]
+
+
 @dataclass
 class _Periods:
     latest: dict[str, Any] | None = None
@@ -177,28 +250,34 @@ class _Periods:
 class KpiService:
     """Computes :class:`Kpis` from the store in one pass per collection."""
 
-    def __init__(self, ctx: ServiceContext) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        ledger: LedgerService,
+        recovery: RecoveryService | None = None,
+    ) -> None:
         self.ctx = ctx
+        self.ledger = ledger
+        self._recovery = recovery
 
+    @reads(*KPI_TOPICS)
     def kpis(self, as_of: date | None = None) -> Kpis:
         day = as_of or self.ctx.clock.today()
-        store = self.ctx.store
-        groups = [Group.from_doc(d) for d in store.stream(Query("groups"))]
-        groups.sort(key=lambda g: (g.created_at, g.name, g.id))
-        tickets = list(store.stream(Query("tickets")))
-        removed = {d.id for d in store.stream(Query(MEMBERS).where("status", "==", "removed"))}
-        live = {g.id for g in groups if g.status != COMPLETED}
+        facts = self._facts(day)
+        removed = {
+            d.id for d in self.ctx.store.stream(Query(MEMBERS).where("status", "==", "removed"))
+        }
+        live = {g.id for g in facts.groups if g.status != COMPLETED}
         active = {
             t.data["member_id"]
-            for t in tickets
+            for t in facts.tickets
             if t.data["group_id"] in live and t.data["member_id"] not in removed
         }
-        overdue = LedgerService(self.ctx).overdue(day)
         cutoff = (day - timedelta(days=DEFAULT_AFTER_DAYS)).isoformat()
-        defaulting = {d.member_id for d in overdue if d.due_date < cutoff} & active
-        balances = LedgerService(self.ctx).balances()
+        defaulting = {d.member_id for d in facts.overdue if d.due_date < cutoff} & active
         book = self._loan_book(day)
-        health = self._health(groups, tickets, overdue, balances)
+        balances = facts.balances
         return Kpis(
             as_of=day,
             total_pool=sum(v for k, v in balances.items() if k.startswith(POOL_PREFIX)),
@@ -209,8 +288,37 @@ class KpiService:
             loans_outstanding=sum(x.outstanding_principal for x in book),
             par30=par(book, 30),
             par90=par(book, 90),
-            groups=health,
+            groups=self._health(facts),
         )
+
+    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    def group_health(self, as_of: date | None = None) -> list[GroupHealth]:
+        """Every group's health (what :meth:`kpis` reports per group, for less work)."""
+        return self._health(self._facts(as_of or self.ctx.clock.today()))
+
+    @reads(*KPI_TOPICS, topics.RECOVERY)
+    def dashboard(self, as_of: date | None = None) -> KpiDashboard:
+        """The KPI dashboard: the figures, and the series its charts draw."""
+        figures = self.kpis(as_of)
+        open_cases = self._require_recovery().cases(open_only=True)
+        return KpiDashboard(
+            figures,
+            pool_history(self.ledger.transactions()),
+            collections_by_month(self.ledger, figures.groups),
+            cases_by_bucket(open_cases),
+        )
+
+    def _require_recovery(self) -> RecoveryService:
+        if self._recovery is None:
+            raise RuntimeError("KpiService needs the recovery service for its dashboard")
+        return self._recovery
+
+    def _facts(self, day: date) -> _Facts:
+        store = self.ctx.store
+        groups = [Group.from_doc(d) for d in store.stream(Query(GROUPS))]
+        groups.sort(key=lambda g: (g.created_at, g.name, g.id))
+        tickets = list(store.stream(Query(TICKETS)))
+        return _Facts(groups, tickets, self.ledger.overdue(day), self.ledger.balances())
 
     def _loan_book(self, day: date) -> list[LoanExposure]:
         docs = self.ctx.store.stream(Query(LOANS).where("status", "==", DISBURSED))
@@ -219,13 +327,8 @@ class KpiService:
             for d in docs
         ]
 
-    def _health(
-        self,
-        groups: list[Group],
-        tickets: list[Document],
-        overdue: list[Due],
-        balances: dict[str, int],
-    ) -> list[GroupHealth]:
+    def _health(self, facts: _Facts) -> list[GroupHealth]:
+        groups, tickets, overdue, balances = facts
         periods: dict[str, _Periods] = defaultdict(_Periods)
         for doc in self.ctx.store.stream(Query(PERIODS)):
             periods[doc.data["group_id"]].add(doc.data)
@@ -242,7 +345,7 @@ class KpiService:
         by_id = {g.id: g for g in groups}
         payouts = {
             (d.data["group_id"], d.data["member_id"]): d.data
-            for d in self.ctx.store.stream(Query("payouts"))
+            for d in self.ctx.store.stream(Query(PAYOUTS))
         }
         owed_by_group: dict[str, list[tuple[int, int]]] = defaultdict(list)
         for t in tickets:

@@ -17,14 +17,15 @@ from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services.actors import Actor
+from app.services.collections import MEMBER_PHONES, MEMBERS
 from app.services.context import ServiceContext
-from app.services.kyc_rules import KycFieldError, mask_phone, validate_name, validate_phone
+from app.services.events import MemberEnrolled
+from app.services.kyc.rules import KycFieldError, mask_phone, validate_name, validate_phone
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean
 
-MEMBERS = "members"
-PHONES = "member_phones"
+PHONES = MEMBER_PHONES
 KYC_STATUSES = ("none", "pending", "approved", "rejected")
 MEMBER_STATUSES = ("active", "removed")
 
@@ -128,8 +129,7 @@ class MemberService:
                 Write("set", MEMBERS, member_id, data, expect_version=0),
                 Write("set", PHONES, clean_phone, {"member_id": member_id}, expect_version=0),
             ]
-            event = {"type": "member.enrolled", "member_id": member_id}
-            return ChangeSet("member.enroll", "member", member_id, writes, why, event)
+            return ChangeSet.of(MemberEnrolled(member_id), member_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(member_id)

@@ -43,9 +43,12 @@ from typing import Any
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
+from app.services.collections import MEMBER_SESSIONS, MEMBERS, OTP_CODES
 from app.services.context import ServiceContext
-from app.services.kyc_rules import mask_phone, validate_phone
-from app.services.members import MEMBERS, Member, MemberService
+from app.services.events import CodeIssued, CodeRequested, MemberSignedIn
+from app.services.feeds import Feed
+from app.services.kyc.rules import mask_phone, validate_phone
+from app.services.members import Member, MemberService
 from app.services.otp_limits import Limit, Limiter, OtpLimits, TooManyRequests, network_of
 from app.services.pipeline import ChangeSet, Reader
 from app.services.sms import BackgroundSender, SmsSender
@@ -54,8 +57,8 @@ from app.services.text import LINE, clean
 
 __all__ = ["Limit", "OtpLimits", "OtpService", "TooManyRequests"]
 
-CODES = "otp_codes"
-SESSIONS = "member_sessions"
+CODES = OTP_CODES
+SESSIONS = MEMBER_SESSIONS
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
 TRIES_PER_NETWORK = 5
@@ -103,11 +106,10 @@ class MemberSession:
         return session_id(self.token)
 
     @property
-    def watch(self) -> Query:
-        """The member's open sessions: this one leaves the result when it ends."""
-        return (
-            Query(SESSIONS).where("member_id", "==", self.member.id).where("ended_at", "==", None)
-        )
+    def watch(self) -> Feed:
+        """The member's open sessions: this one leaves the feed when it ends."""
+        open_ones = Query(SESSIONS).where("member_id", "==", self.member.id)
+        return Feed(open_ones.where("ended_at", "==", None))
 
 
 def session_id(token: str) -> str:
@@ -126,6 +128,7 @@ class OtpService:
         ctx: ServiceContext,
         sender: SmsSender,
         *,
+        members: MemberService,
         session_hours: float = 12.0,
         limits: OtpLimits | None = None,
         key_path: Path | None = None,
@@ -134,7 +137,7 @@ class OtpService:
         self.sender = sender
         self.session_hours = session_hours
         self.limits = limits or OtpLimits()
-        self.members = MemberService(ctx)
+        self.members = members
         self._outbox = BackgroundSender(sender)
         self._key_path = key_path or ctx.data_dir / "keys" / "otp.key"
         self._key: bytes | None = None
@@ -166,8 +169,7 @@ class OtpService:
             writes.append(self._add_code(reader, key, member.id if member else None, entry))
             if member is None:
                 return ChangeSet("otp.request", "phone", key, writes)
-            event = {"type": "otp.requested", "member_id": member.id}
-            return ChangeSet("otp.request", "member", member.id, writes, "", event)
+            return ChangeSet.of(CodeRequested(member.id), member.id, writes)
 
         self.ctx.pipeline.transact(SYSTEM, work, attempts=ATTEMPTS)
         if member is not None:
@@ -198,11 +200,11 @@ class OtpService:
         key, now, code = self._phone_key(number), self.ctx.clock.now(), _new_code()
         entry = self._entry(key, code, "staff", now)
         how = "sms" if send else "in person"
-        event = {"type": "otp.issued", "member_id": member.id, "by": by.id, "how": how}
+        event = CodeIssued(member.id, by.id, how)
 
         def work(reader: Reader) -> ChangeSet:
             write = self._add_code(reader, key, member.id, entry)
-            return ChangeSet("otp.issue", "member", member.id, [write], why, event)
+            return ChangeSet.of(event, member.id, [write], why)
 
         self.ctx.pipeline.transact(by, work, attempts=ATTEMPTS)
         if send:
@@ -313,8 +315,7 @@ class OtpService:
         ]
         refund = self.limiter.network(network).refund(reader, now)
         writes += [refund] if refund is not None else []
-        event = {"type": "member.signed_in", "member_id": member_id}
-        change = ChangeSet("member.sign_in", "member", member_id, writes, "", event)
+        change = ChangeSet.of(MemberSignedIn(member_id), member_id, writes)
         return change, data
 
     def resume(self, token: str) -> MemberSession | None:

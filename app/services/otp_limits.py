@@ -31,10 +31,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import KnownError
+from app.services.collections import OTP_LIMITS
 from app.services.pipeline import Reader
 from app.services.store import Write
 
-LIMITS = "otp_limits"
+LIMITS = OTP_LIMITS
 
 
 class TooManyRequests(KnownError):

@@ -40,7 +40,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from app.kernel.errors import StorageError, ValidationError
 from app.kernel.files import load_or_create_key
-from app.services.kyc_rules import validate_aadhaar, validate_pan
+from app.services.kyc.rules import validate_aadhaar, validate_pan
 
 KEY_BYTES = 32
 NONCE_BYTES = 12

@@ -27,7 +27,6 @@ moves in the same store transaction as the writes.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 import time
@@ -40,6 +39,7 @@ from typing import Any, TypeVar
 from app.kernel.errors import Conflict, NotFound, StorageError
 from app.kernel.wal import Entry, OpenReport, Record, WriteAheadLog, utcnow
 from app.services.actors import Actor
+from app.services.events import Event
 from app.services.store import Document, DocumentStore, Query, Write, limits
 
 log = logging.getLogger(__name__)
@@ -52,14 +52,29 @@ RETRY_BACKOFF_S = 0.002  # jittered, grows with each attempt so no writer starve
 
 @dataclass
 class ChangeSet:
-    """What one action changes, and why. One ChangeSet is one WAL record."""
+    """What one action changes, and why. One ChangeSet is one WAL record; its event
+    (:mod:`app.services.events`) says what the change means."""
 
     action: str
     entity_type: str
     entity_id: str
     writes: list[Write] = field(default_factory=list)
     reason: str = ""
-    event: dict[str, Any] | None = None
+    event: Event | None = None
+
+    @classmethod
+    def of(
+        cls,
+        event: Event,
+        entity_id: str,
+        writes: list[Write],
+        reason: str = "",
+        *,
+        entity_type: str = "",
+    ) -> ChangeSet:
+        """The change ``event`` describes: the event's action is the record's action,
+        and its entity type the record's (unless given)."""
+        return cls(event.ACTION, entity_type or event.ENTITY, entity_id, writes, reason, event)
 
 
 @dataclass
@@ -179,14 +194,6 @@ class Pipeline:
         except _PreconditionFailed as exc:
             raise Conflict(str(exc)) from None
 
-    async def transact_async(
-        self, actor: Actor, work: Callable[[Reader], ChangeSet | tuple[ChangeSet, T]]
-    ) -> Committed:
-        """:meth:`transact` off the event loop's thread (store reads and fsync block)."""
-        return await asyncio.get_running_loop().run_in_executor(
-            None, lambda: self.transact(actor, work)
-        )
-
     # -- building entries ------------------------------------------------------------------
 
     def _commit(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> Record:
@@ -223,7 +230,7 @@ class Pipeline:
         for where, text in texts.items():
             limits.check_text(text, where)
         if change.event is not None:
-            limits.check_value(change.event, "The event")
+            limits.check_value(change.event.to_json(), "The event")
         limits.check_writes(change.writes, lambda c, i: self._base(reader, c, i))
 
     def _base(self, reader: Reader | None, collection: str, doc_id: str) -> dict[str, Any] | None:
@@ -245,7 +252,7 @@ class Pipeline:
             writes.append(item)
         out: dict[str, Any] = {"writes": writes}
         if change.event is not None:
-            out["event"] = change.event
+            out["event"] = change.event.to_json()
         return out
 
     # -- BatchHooks: called by the WAL writer thread under the WAL lock ---------------

@@ -33,7 +33,7 @@ import portalocker
 
 from app.kernel.errors import KnownError, StorageError, ValidationError
 from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
-from app.services.kyc_rules import mask_phone
+from app.services.kyc.rules import mask_phone
 
 OUTBOX_NAME = "sms-outbox.jsonl"
 

@@ -35,11 +35,23 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
+from app.services import topics
 from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
+from app.services.collections import (
+    MEMBERS,
+    STAFF_ACCOUNTS,
+    STAFF_META,
+    STAFF_SESSIONS,
+    STAFF_SIGNIN,
+    STAFF_USERNAMES,
+)
 from app.services.context import ServiceContext
+from app.services.events import FirstAdminSetUp, SignInAttemptCounted
+from app.services.feeds import Feed
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, PERSON_NAME, clean
+from app.services.topics import reads
 
 SCRYPT_LOG_N = 14
 SCRYPT_R = 8
@@ -204,13 +216,13 @@ class Session:
         return token_id(self.token)
 
     @property
-    def watch(self) -> Query:
-        """The account's open sessions: this one leaves the result when it ends."""
-        return open_sessions(self.account.id)
+    def watch(self) -> Feed:
+        """The account's open sessions: this one leaves the feed when it ends."""
+        return Feed(open_sessions(self.account.id))
 
 
 def open_sessions(staff_id: str) -> Query:
-    return Query("staff_sessions").where("staff_id", "==", staff_id).where("ended_at", "==", None)
+    return Query(STAFF_SESSIONS).where("staff_id", "==", staff_id).where("ended_at", "==", None)
 
 
 def token_id(token: str) -> str:
@@ -234,24 +246,25 @@ class StaffService:
     # -- reads ----------------------------------------------------------------------
 
     def has_admin(self) -> bool:
-        query = Query("staff").where("role", "==", "admin").where("active", "==", True)
+        query = Query(STAFF_ACCOUNTS).where("role", "==", "admin").where("active", "==", True)
         return bool(self.ctx.store.query(query.limit(1)))
 
     def needs_setup(self) -> bool:
         """True on a data directory with no staff account at all."""
-        return not self.ctx.store.query(Query("staff").limit(1))
+        return not self.ctx.store.query(Query(STAFF_ACCOUNTS).limit(1))
 
+    @reads(topics.STAFF)
     def list_staff(self) -> list[StaffAccount]:
-        docs = self.ctx.store.query(Query("staff").order_by("username"))
+        docs = self.ctx.store.query(Query(STAFF_ACCOUNTS).order_by("username"))
         return [StaffAccount.from_doc(d) for d in docs]
 
     def first_admin(self) -> StaffAccount | None:
         """The account created by :meth:`create_first_admin`, if there is one."""
-        setup = self.ctx.store.get("staff_meta", "setup")
+        setup = self.ctx.store.get(STAFF_META, "setup")
         return self.get(setup.data["first_admin"]) if setup is not None else None
 
     def get(self, staff_id: str) -> StaffAccount:
-        doc = self.ctx.store.get("staff", staff_id)
+        doc = self.ctx.store.get(STAFF_ACCOUNTS, staff_id)
         if doc is None:
             raise NotFound(f"No staff account with id {staff_id!r}.")
         return StaffAccount.from_doc(doc)
@@ -267,8 +280,8 @@ class StaffService:
         phc = hash_password(password)
 
         def work(reader: Reader) -> ChangeSet:
-            if reader.get("staff_meta", "setup") is not None or reader.query(
-                Query("staff").limit(1)
+            if reader.get(STAFF_META, "setup") is not None or reader.query(
+                Query(STAFF_ACCOUNTS).limit(1)
             ):
                 raise PermissionDenied(
                     "This data directory already has staff accounts.",
@@ -276,8 +289,8 @@ class StaffService:
                 )
             writes = self._account_writes(staff_id, name, username, "admin", phc, me)
             setup = {"first_admin": staff_id, "at": self._now()}
-            writes.append(Write("set", "staff_meta", "setup", setup, expect_version=0))
-            return ChangeSet("staff.setup", "staff", staff_id, writes, "first admin")
+            writes.append(Write("set", STAFF_META, "setup", setup, expect_version=0))
+            return ChangeSet.of(FirstAdminSetUp(), staff_id, writes, "first admin")
 
         self.ctx.pipeline.transact(me, work)
         return self.get(staff_id)
@@ -294,7 +307,7 @@ class StaffService:
 
         def work(reader: Reader) -> ChangeSet:
             _require_active_admin(reader, actor)
-            if reader.get("staff_usernames", username) is not None:
+            if reader.get(STAFF_USERNAMES, username) is not None:
                 raise ValidationError(
                     f"The username {username!r} is taken.", hint="Choose another username."
                 )
@@ -343,7 +356,9 @@ class StaffService:
         def work(reader: Reader) -> ChangeSet:
             if not own:
                 _require_active_admin(reader, actor)
-            target = StaffAccount.from_doc(reader.require("staff", staff_id, "staff account"))
+            target = StaffAccount.from_doc(
+                reader.require(STAFF_ACCOUNTS, staff_id, "staff account")
+            )
             if own and not target.active:
                 raise PermissionDenied("This staff account is disabled.")
             after = {"active": target.active, "role": target.role}
@@ -355,7 +370,7 @@ class StaffService:
             ):
                 _refuse_last_admin(reader, target)
             data = {**fields, "updated_at": self._now(), "updated_by": actor.id}
-            writes = [Write("update", "staff", staff_id, data)]
+            writes = [Write("update", STAFF_ACCOUNTS, staff_id, data)]
             if fields.get("active") is False or "password" in fields:
                 writes += self._end_sessions(reader, staff_id)
             return ChangeSet(action, "staff", staff_id, writes, why)
@@ -376,8 +391,8 @@ class StaffService:
             "created_by": by.id,
         }
         return [
-            Write("set", "staff", staff_id, data, expect_version=0),
-            Write("set", "staff_usernames", username, {"staff_id": staff_id}, expect_version=0),
+            Write("set", STAFF_ACCOUNTS, staff_id, data, expect_version=0),
+            Write("set", STAFF_USERNAMES, username, {"staff_id": staff_id}, expect_version=0),
         ]
 
     # -- sessions -------------------------------------------------------------------
@@ -401,7 +416,7 @@ class StaffService:
         stored = str(doc.data.get("password", "")) if doc is not None else ""
         if not verify_password(password, stored or _DUMMY_HASH) or doc is None or not stored:
             raise WrongPassword(_delay(failures))
-        if doc.collection != "staff" or doc.data.get("role") not in STAFF:
+        if doc.collection != STAFF_ACCOUNTS or doc.data.get("role") not in STAFF:
             raise PermissionDenied(
                 "This is not a staff account: only employees and admins may use the desktop.",
                 hint="Members sign in to the web view instead.",
@@ -417,13 +432,13 @@ class StaffService:
         """The session for ``token`` if it is still valid, else None."""
         if not token:
             return None
-        doc = self.ctx.store.get("staff_sessions", token_id(token))
+        doc = self.ctx.store.get(STAFF_SESSIONS, token_id(token))
         if doc is None or doc.data.get("ended_at"):
             return None
         expires = datetime.fromisoformat(doc.data["expires_at"])
         if expires <= self.ctx.clock.now():
             return None
-        staff = self.ctx.store.get("staff", doc.data["staff_id"])
+        staff = self.ctx.store.get(STAFF_ACCOUNTS, doc.data["staff_id"])
         if staff is None:
             return None
         account = StaffAccount.from_doc(staff)
@@ -434,12 +449,12 @@ class StaffService:
     def sign_out(self, token: str) -> None:
         """End the session for ``token``; an unknown or ended one is left as it is."""
         sid = token_id(token)
-        doc = self.ctx.store.get("staff_sessions", sid)
+        doc = self.ctx.store.get(STAFF_SESSIONS, sid)
         if doc is None or doc.data.get("ended_at"):
             return
-        staff = self.ctx.store.get("staff", doc.data["staff_id"])
+        staff = self.ctx.store.get(STAFF_ACCOUNTS, doc.data["staff_id"])
         actor = StaffAccount.from_doc(staff).actor if staff is not None else SYSTEM
-        write = Write("update", "staff_sessions", sid, {"ended_at": self._now()})
+        write = Write("update", STAFF_SESSIONS, sid, {"ended_at": self._now()})
         change = ChangeSet("staff.sign_out", "staff", doc.data["staff_id"], [write])
         self.ctx.pipeline.transact(actor, lambda reader: change)
 
@@ -447,14 +462,14 @@ class StaffService:
         """Writes that end every open session of ``staff_id``."""
         ended = {"ended_at": self._now()}
         docs = reader.query(open_sessions(staff_id))
-        return [Write("update", "staff_sessions", d.id, ended) for d in docs]
+        return [Write("update", STAFF_SESSIONS, d.id, ended) for d in docs]
 
     def _count_attempt(self, username: str) -> int:
         """Refuse while locked; else count this attempt as a failure (undone on success)."""
 
         def work(reader: Reader) -> tuple[ChangeSet, int]:
             now = self.ctx.clock.now()
-            doc = reader.get("staff_signin", username)
+            doc = reader.get(STAFF_SIGNIN, username)
             data = doc.data if doc is not None else {}
             locked = data.get("locked_until")
             if locked and datetime.fromisoformat(locked) > now:
@@ -464,16 +479,16 @@ class StaffService:
             fields: dict[str, Any] = {"failures": failures, "last_attempt_at": now.isoformat()}
             if failures >= FREE_FAILURES:
                 fields["locked_until"] = (now + timedelta(seconds=_delay(failures))).isoformat()
-            write = Write("merge", "staff_signin", username, fields)
-            return ChangeSet("staff.sign_in_attempt", "staff_signin", username, [write]), failures
+            write = Write("merge", STAFF_SIGNIN, username, fields)
+            return ChangeSet.of(SignInAttemptCounted(), username, [write]), failures
 
         return int(self.ctx.pipeline.transact(SYSTEM, work).value)
 
     def _account_doc(self, username: str) -> Document | None:
-        index = self.ctx.store.get("staff_usernames", username)
+        index = self.ctx.store.get(STAFF_USERNAMES, username)
         if index is not None:
-            return self.ctx.store.get("staff", index.data["staff_id"])
-        members = self.ctx.store.query(Query("members").where("username", "==", username).limit(1))
+            return self.ctx.store.get(STAFF_ACCOUNTS, index.data["staff_id"])
+        members = self.ctx.store.query(Query(MEMBERS).where("username", "==", username).limit(1))
         return members[0] if members else None
 
     def _open_session(self, account: StaffAccount) -> Session:
@@ -488,9 +503,9 @@ class StaffService:
         }
 
         def work(reader: Reader) -> ChangeSet:
-            writes = [Write("set", "staff_sessions", token_id(token), data, expect_version=0)]
-            if reader.get("staff_signin", account.username) is not None:
-                writes.append(Write("delete", "staff_signin", account.username))
+            writes = [Write("set", STAFF_SESSIONS, token_id(token), data, expect_version=0)]
+            if reader.get(STAFF_SIGNIN, account.username) is not None:
+                writes.append(Write("delete", STAFF_SIGNIN, account.username))
             return ChangeSet("staff.sign_in", "staff", account.id, writes)
 
         self.ctx.pipeline.transact(account.actor, work)
@@ -519,7 +534,7 @@ def _check_role(role: str) -> None:
 
 
 def _require_active_admin(reader: Reader, actor: Actor) -> None:
-    doc = reader.get("staff", actor.id)
+    doc = reader.get(STAFF_ACCOUNTS, actor.id)
     if doc is None or not doc.data.get("active") or doc.data.get("role") != "admin":
         raise PermissionDenied(
             f"{actor.name} is no longer an active admin.", hint="Sign in again as an admin."
@@ -527,7 +542,7 @@ def _require_active_admin(reader: Reader, actor: Actor) -> None:
 
 
 def _refuse_last_admin(reader: Reader, target: StaffAccount) -> None:
-    query = Query("staff").where("role", "==", "admin").where("active", "==", True)
+    query = Query(STAFF_ACCOUNTS).where("role", "==", "admin").where("active", "==", True)
     admins = [d.id for d in reader.query(query)]
     if admins == [target.id]:
         raise PermissionDenied(

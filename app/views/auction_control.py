@@ -10,10 +10,7 @@ result of recomputing the lot from it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
@@ -37,57 +34,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.auctions import OPEN, Auction, Bid, Closed, LotCheck
+from app.services.auctions import OPEN, Bid, Closed, LotCheck, Room
 from app.services.groups import RUNNING, Group
 from app.services.money import format_inr
 from app.services.registry import Services
-from app.services.store import Query
-from app.views.formatting import Reloader
-from app.views.live import LiveCollection
-from app.views.table import ModelIndex, RowTableModel
+from app.views.live import LiveReadModel
+from app.views.table import Column, RowsModel
 from app.views.worker import run
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
-
-
-@dataclass(frozen=True)
-class RoomState:
-    """What the view shows for one group, read off the GUI thread."""
-
-    group: Group
-    auction: Auction | None
-    bids: list[Bid] = field(default_factory=list)
-    holder: str | None = None
-    minutes: dict[str, Any] | None = None
-    lot: LotCheck | None = None
-    subscribers: list[tuple[str, str]] = field(default_factory=list)
-
-    @property
-    def is_open(self) -> bool:
-        return self.auction is not None and self.auction.status == OPEN
-
-
-def load_room(services: Services, group_id: str) -> RoomState:
-    """The group's open auction (else its latest), bids, session holder and result."""
-    group = services.groups.get_group(group_id)
-    auctions = services.auctions.list_auctions(group_id)
-    current = next((a for a in auctions if a.status == OPEN), auctions[-1] if auctions else None)
-    tickets = services.groups.tickets(group_id)
-    people = services.members.get_many([t.member_id for t in tickets])
-    subscribers = sorted(
-        (t.member_id, people[t.member_id].name if t.member_id in people else t.member_id)
-        for t in tickets
-    )
-    holder = services.auctions.session_holder(group_id)
-    if current is None:
-        return RoomState(group, None, holder=holder, subscribers=subscribers)
-    bids = services.auctions.bids(current.id)
-    minutes = lot = None
-    if current.status != OPEN and current.kind == "auction":
-        minutes = services.auctions.minutes(current.id)
-        lot = services.auctions.verify_lot(current.id)
-    return RoomState(group, current, bids, holder, minutes, lot, subscribers)
 
 
 def ask_reason(parent: QWidget, title: str, label: str) -> str | None:
@@ -134,35 +87,28 @@ def countdown(seconds: float) -> str:
     )
 
 
-class BidsModel(RowTableModel[Bid]):
+def _bid_time(bid: Bid) -> str:
+    return datetime.fromisoformat(bid.at).astimezone().strftime("%H:%M:%S")
+
+
+def _on_behalf(bid: Bid) -> str | None:
+    return "Entered by staff on the member's behalf" if bid.on_behalf else None
+
+
+class BidsModel(RowsModel[Bid]):
     """The bids of one auction, newest first."""
 
-    COLUMNS = ("#", "Bidder", "Discount", "Time")
+    columns = (
+        Column[Bid]("#", lambda b: str(b.n), tip=_on_behalf),
+        Column[Bid](
+            "Bidder", lambda b: b.alias + (" (by staff)" if b.on_behalf else ""), tip=_on_behalf
+        ),
+        Column[Bid]("Discount", lambda b: format_inr(b.discount), right=True, tip=_on_behalf),
+        Column[Bid]("Time", _bid_time, tip=_on_behalf),
+    )
 
     def set_bids(self, bids: list[Bid]) -> None:
         self.set_rows(sorted(bids, key=lambda b: -b.n))
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        bid = self.row_at(index)
-        if bid is None:
-            return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(bid, index.column())
-        if role == Qt.ItemDataRole.ToolTipRole and bid.on_behalf:
-            return "Entered by staff on the member's behalf"
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() == 2:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def _display(bid: Bid, column: int) -> str:
-        if column == 0:
-            return str(bid.n)
-        if column == 1:
-            return bid.alias + (" (by staff)" if bid.on_behalf else "")
-        if column == 2:
-            return format_inr(bid.discount)
-        return datetime.fromisoformat(bid.at).astimezone().strftime("%H:%M:%S")
 
 
 class AuctionControlView(QWidget):
@@ -170,11 +116,11 @@ class AuctionControlView(QWidget):
 
     title = "Auctions"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
+        self.services = services
         self.actor = actor
-        self.state: RoomState | None = None
+        self.state: Room | None = None
         self.groups = QComboBox()
         self.groups.setMinimumWidth(260)
         self.duration = QSpinBox()
@@ -212,20 +158,30 @@ class AuctionControlView(QWidget):
         header.resizeSection(3, 90)
         self.table.setMinimumWidth(420)
         self._build_layout()
-        self.groups.currentIndexChanged.connect(lambda _: self.refresh())
         self.open_button.clicked.connect(self.open_auction)
         self.close_button.clicked.connect(self.close_auction)
         self.timer = QTimer(self)
         self.timer.setInterval(1000)
         self.timer.timeout.connect(self._tick)
         self.timer.start()
-        self.reloader = Reloader(self._fetch_room, self._on_loaded, self)
-        self.live: LiveCollection | None = None
-        self._watched: str | None = None
-        self.live_groups = LiveCollection(runtime.store, "groups", debounce_ms=500, parent=self)
-        self.live_groups.changed.connect(self.load_groups)
         self._show_state()
-        self.load_groups()
+        self.room = LiveReadModel(
+            services.topics,
+            services.auctions.room,
+            self._on_loaded,
+            self,
+            args=self._room_args,
+            debounce_ms=100,
+        )
+        self.running = LiveReadModel(
+            services.topics,
+            services.groups.list_groups,
+            self._show_groups,
+            self,
+            args=lambda: (RUNNING,),
+            debounce_ms=500,
+        )
+        self.groups.currentIndexChanged.connect(lambda _: self.refresh())
 
     def _build_layout(self) -> None:
         heading = QLabel("Auction control")
@@ -260,13 +216,6 @@ class AuctionControlView(QWidget):
 
     # -- loading -------------------------------------------------------------------------
 
-    def load_groups(self) -> None:
-        run(
-            lambda: self.runtime.services.groups.list_groups(RUNNING),
-            self._show_groups,
-            parent=self,
-        )
-
     def _show_groups(self, groups: list[Group]) -> None:
         current = self.groups.currentData()
         self.groups.blockSignals(True)
@@ -283,34 +232,17 @@ class AuctionControlView(QWidget):
         return str(data) if data else None
 
     def refresh(self) -> None:
+        self.room.refresh()
+
+    def _room_args(self) -> tuple[str] | None:
         gid = self.group_id()
-        self._watch(gid)
-        if gid is None:
+        return (gid,) if gid else None
+
+    def _on_loaded(self, state: Room | None) -> None:
+        if state is None and self.group_id() is None:
             self.state = None
             self._show_state()
-            return
-        self.reloader.request()
-
-    def _watch(self, gid: str | None) -> None:
-        """Listen to the selected group's auctions (each bid also updates its auction)."""
-        if gid == self._watched and self.live is not None:
-            return
-        if self.live is not None:
-            self.live.close()
-            self.live.deleteLater()
-            self.live = None
-        self._watched = gid
-        if gid is not None:
-            query = Query("auctions").where("group_id", "==", gid)
-            self.live = LiveCollection(self.runtime.store, query, debounce_ms=100, parent=self)
-            self.live.changed.connect(self.refresh)
-
-    def _fetch_room(self) -> Callable[[], RoomState | None]:
-        gid, services = self.group_id(), self.runtime.services
-        return lambda: load_room(services, gid) if gid else None
-
-    def _on_loaded(self, state: RoomState | None) -> None:
-        if state is not None and state.group.id == self.group_id():
+        elif state is not None and state.group.id == self.group_id():
             self.state = state
             self._show_state()
 
@@ -346,7 +278,7 @@ class AuctionControlView(QWidget):
         self.result.setText(self._result_text(s))
         self._tick()
 
-    def _result_text(self, s: RoomState) -> str:
+    def _result_text(self, s: Room) -> str:
         a = s.auction
         if a is None or s.minutes is None:
             return "The result shows here when the auction closes."
@@ -380,7 +312,7 @@ class AuctionControlView(QWidget):
         if a is None or a.status != OPEN:
             self.clock.setText("–" if a is None else "closed")
             return
-        left = a.seconds_left(self.runtime.ctx.clock.now())
+        left = a.seconds_left(self.services.clock.now())
         self.clock.setText(countdown(left) if left > 0 else "ended: close it")
 
     # -- actions -------------------------------------------------------------------------
@@ -390,7 +322,7 @@ class AuctionControlView(QWidget):
         if s is None or s.group.next_period is None:
             return
         gid, period, seconds = s.group.id, s.group.next_period, self.duration.value() * 60
-        auctions = self.runtime.services.auctions
+        auctions = self.services.auctions
         run(
             lambda: auctions.open_auction(self.actor, gid, period, seconds),
             lambda _: self.refresh(),
@@ -402,7 +334,7 @@ class AuctionControlView(QWidget):
         if s is None or s.auction is None or not s.is_open:
             return
         force = ""
-        if s.auction.seconds_left(self.runtime.ctx.clock.now()) > 0:
+        if s.auction.seconds_left(self.services.clock.now()) > 0:
             answer = ask_reason(
                 self, "Close early", "The auction is still running. Why close it now?"
             )
@@ -412,7 +344,7 @@ class AuctionControlView(QWidget):
         present = ask_present(self, s.subscribers)
         if present is None:
             return
-        aid, auctions = s.auction.id, self.runtime.services.auctions
+        aid, auctions = s.auction.id, self.services.auctions
         run(
             lambda: auctions.close_auction(self.actor, aid, present, force),
             self._on_closed,
@@ -424,7 +356,5 @@ class AuctionControlView(QWidget):
 
     def shutdown(self) -> None:
         self.timer.stop()
-        self.reloader.stop()
-        if self.live is not None:
-            self.live.close()
-        self.live_groups.close()
+        self.room.close()
+        self.running.close()

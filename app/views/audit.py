@@ -2,36 +2,24 @@
 
 ``AuditModel`` keeps an index of byte offsets for the rows it has loaded and the
 parsed records of recent ones in a bounded cache. Everything that touches the file
-runs off the GUI thread: pages are found by ``WalReader`` in a worker, which parses
-the page's records as it goes, so a log of a million records opens at once and a
-filter's matches stream in. A row whose record has left the cache shows "…" while
-a second worker reads it again; the detail pane is filled the same way. New
-records appear within a second: a worker polls the end of the file (which also
-sees other processes).
+runs off the GUI thread, through the audit-log service: pages are found on one
+worker lane, which parses the page's records as it goes, so a log of a million
+records opens at once and a filter's matches stream in. A row whose record has left
+the cache shows "…" while a second lane reads it again; the detail pane is filled
+the same way. New records appear within a second: the first lane polls the end of
+the file (which also sees other processes).
 """
 
 from __future__ import annotations
 
-import itertools
 import json
-import logging
-import weakref
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, overload
+from typing import Any, overload
 
-from PySide6.QtCore import (
-    QDateTime,
-    QModelIndex,
-    QObject,
-    Qt,
-    QTimer,
-    Signal,
-)
+from PySide6.QtCore import QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -54,90 +42,17 @@ from PySide6.QtWidgets import (
 )
 
 from app.kernel.errors import KnownError
-from app.kernel.wal import VerifyReport, verify_file
-from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
-from app.views.table import ROOT, ModelIndex, RowTableModel
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
-
-log = logging.getLogger(__name__)
+from app.services.audit_log import AuditLog, LineSummary, Span, VerifyReport, WalFilter
+from app.services.registry import Services
+from app.views import worker
+from app.views.formatting import local_time
+from app.views.table import ROOT, Column, ModelIndex, RowsModel
+from app.views.worker import Send
 
 _DAMAGED = QBrush(QColor("#c62828"))
 _LOADING = LineSummary(0, "", {}, "", {}, "", "", True)
 """Stands in for a record being read in the background (shown as "…")."""
-
-
-Send = Callable[..., None]
-_DONE = object()
-
-
-class Worker(QObject):
-    """One background thread for jobs that report back to a handler on the GUI thread.
-
-    A job is called with ``send``; each ``send(*args)`` runs ``handler(*args)`` on the
-    GUI thread. A job must hold no Qt object (nor anything that keeps one alive): the
-    last reference to a Qt object dropped on a worker thread would destroy it there.
-    For the same reason handlers (bound methods) are kept as weak references.
-    """
-
-    _event = Signal(int, object)
-    failed = Signal(str)
-
-    def __init__(self, name: str, parent: QObject) -> None:
-        super().__init__(parent)
-        self._pool = ThreadPoolExecutor(1, thread_name_prefix=name)
-        self._handlers: dict[int, weakref.WeakMethod[Callable[..., None]]] = {}
-        self._keys = itertools.count()
-        self._closed = False
-        self._event.connect(self._dispatch)
-
-    def submit(self, job: Callable[[Send], None], handler: Callable[..., None]) -> None:
-        """Run ``job(send)`` on the worker thread; a failure is reported by ``failed``."""
-        if self._closed:
-            return
-        key = next(self._keys)
-        self._handlers[key] = weakref.WeakMethod(handler)
-        self._pool.submit(_run_job, job, key, self._event.emit)
-
-    def close(self) -> None:
-        self._closed = True
-        self._pool.shutdown(wait=False, cancel_futures=True)
-
-    def _dispatch(self, key: int, payload: Any) -> None:
-        if payload is _DONE:
-            self._handlers.pop(key, None)
-        elif isinstance(payload, str):
-            self.failed.emit(payload)
-        else:
-            ref = self._handlers.get(key)
-            handler = ref() if ref is not None else None
-            if handler is not None:
-                handler(*payload)
-
-
-def _run_job(job: Callable[[Send], None], key: int, emit: Callable[[int, Any], None]) -> None:
-    def send(*args: Any) -> None:
-        try:
-            emit(key, args)
-        except RuntimeError:
-            log.debug("a result was dropped: its receiver is gone")
-
-    try:
-        job(send)
-    except KnownError as exc:
-        send_error = str(exc)
-    except Exception:
-        log.exception("A background job failed")
-        send_error = "Something went wrong in the background; the log file has the details."
-    else:
-        send_error = ""
-    try:
-        if send_error:
-            emit(key, send_error)
-        emit(key, _DONE)
-    except RuntimeError:
-        pass
+MISMATCH = "This record's hash does not match its content. Run “Verify integrity”."
 
 
 class _Generation:
@@ -188,18 +103,65 @@ class _Rows(Sequence[Span]):
         self._add(self.old, newest_first)
 
 
-def local_time(ts: str) -> str:
-    """A WAL timestamp (UTC) in this computer's time zone, to the second."""
-    try:
-        return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return ts
+Text = Callable[[LineSummary], str]
 
 
-class AuditModel(RowTableModel[Span]):
+def _text(shown: Text, damaged: Text | str) -> Text:
+    """A column's text: ``shown(record)``, or ``damaged`` for a line that could not be read."""
+    if isinstance(damaged, str):
+        return lambda s: damaged if s.damaged else shown(s)
+    return lambda s: damaged(s) if s.damaged else shown(s)
+
+
+def _tip(shown: Callable[[LineSummary], str | None] | None = None) -> Callable[[LineSummary], Any]:
+    """A column's tooltip: why a record is damaged, else ``shown(record)``."""
+
+    def tip(s: LineSummary) -> str | None:
+        if s.damaged:
+            return s.damaged
+        if not s.intact:
+            return MISMATCH
+        return shown(s) if shown else None
+
+    return tip
+
+
+def _colour(s: LineSummary) -> QBrush | None:
+    return None if s.intact else _DAMAGED
+
+
+def _column(
+    header: str,
+    shown: Text,
+    damaged: Text | str = "",
+    tip: Callable[[LineSummary], str | None] | None = None,
+    *,
+    right: bool = False,
+) -> Column[LineSummary]:
+    return Column[LineSummary](
+        header, _text(shown, damaged), right=right, colour=_colour, tip=_tip(tip)
+    )
+
+
+def _entity(s: LineSummary) -> str:
+    return f"{s.entity.get('type', '')} {s.entity.get('id', '')}".strip()
+
+
+class AuditModel(RowsModel[Span]):
     """The WAL as a lazy table, newest record first (see module docstring)."""
 
-    COLUMNS = ("LSN", "Time", "Actor", "Role", "Action", "Entity", "Reason", "Hash")
+    columns = (
+        _column("LSN", lambda s: str(s.lsn), "?", right=True),
+        _column("Time", lambda s: local_time(s.ts), tip=lambda s: f"{s.ts} (UTC)"),
+        _column(
+            "Actor", lambda s: s.actor.get("name", ""), tip=lambda s: f"id {s.actor.get('id', '')}"
+        ),
+        _column("Role", lambda s: s.actor.get("role", "")),
+        _column("Action", lambda s: s.action, "(damaged line)"),
+        _column("Entity", _entity),
+        _column("Reason", lambda s: s.reason, lambda s: s.damaged, lambda s: s.reason or None),
+        _column("Hash", lambda s: s.hash[:12], lambda s: s.hash[:12], lambda s: s.hash),
+    )
     _rows: _Rows
     PAGE = 200
     CACHE = 8192
@@ -208,14 +170,12 @@ class AuditModel(RowTableModel[Span]):
     failed = Signal(str)
 
     def __init__(
-        self, wal_path: Path, parent: QObject | None = None, *, poll_ms: int = 1000
+        self, log: AuditLog, parent: QObject | None = None, *, poll_ms: int = 1000
     ) -> None:
         super().__init__(parent)
-        self._reader = WalReader(wal_path)
-        self._worker = Worker("audit-wal", self)
-        self._worker.failed.connect(self._on_failed)
-        self._row_reader = Worker("audit-rows", self)  # never waits behind a long search
-        self._row_reader.failed.connect(self._on_failed)
+        self._log = log
+        self._scans = worker.lane("audit-wal")
+        self._reads = worker.lane("audit-rows")  # never waits behind a long search
         self._rows = _Rows()
         self._cache: OrderedDict[int, LineSummary] = OrderedDict()
         self._wanted: dict[int, Span] = {}
@@ -223,7 +183,7 @@ class AuditModel(RowTableModel[Span]):
         self._filter = WalFilter()
         self._gen = _Generation()
         self._busy = self._polling = self._exhausted = False
-        self._opened = False
+        self._opened = self._closed = False
         self._cursor = self._head_end = self.total = 0
         self._timer = QTimer(self)
         self._timer.setInterval(poll_ms)
@@ -262,10 +222,11 @@ class AuditModel(RowTableModel[Span]):
 
     def close(self) -> None:
         """Stop polling and cancel any scan."""
+        self._closed = True
         self._timer.stop()
         self._gen.value += 1
-        self._worker.close()
-        self._row_reader.close()
+        for lane in (self._scans, self._reads):
+            lane.shutdown(wait=False, cancel_futures=True)
 
     # -- filters -------------------------------------------------------------------
 
@@ -278,14 +239,14 @@ class AuditModel(RowTableModel[Span]):
         self._busy, self._exhausted, self._opened = True, False, False
         self.endResetModel()
         self.changed.emit()
-        reader, gen, stale, page = self._reader, self._gen.value, self._gen.stale, self.PAGE
+        log, gen, stale, page = self._log, self._gen.value, self._gen.stale, self.PAGE
 
         def job(send: Send) -> None:
-            end = reader.end()
-            send("opened", gen, end, reader.head_lsn(end))
-            _scan(reader, flt, end, page, gen, stale(gen), send)
+            end = log.end()
+            send("opened", gen, end, log.head_lsn(end))
+            _scan(log, flt, end, page, gen, stale(gen), send)
 
-        self._worker.submit(job, self._on_event)
+        self._scan(job)
 
     # -- Qt model API --------------------------------------------------------------
 
@@ -296,30 +257,21 @@ class AuditModel(RowTableModel[Span]):
         if not self.canFetchMore(parent):
             return
         self._busy = True
-        reader, flt, cursor, page = self._reader, self._filter, self._cursor, self.PAGE
+        log, flt, cursor, page = self._log, self._filter, self._cursor, self.PAGE
         gen, stale = self._gen.value, self._gen.stale(self._gen.value)
+        self._scan(lambda send: _scan(log, flt, cursor, page, gen, stale, send))
 
-        def job(send: Send) -> None:
-            _scan(reader, flt, cursor, page, gen, stale, send)
-
-        self._worker.submit(job, self._on_event)
+    def item(self, row: Span) -> LineSummary:
+        return self._summary(row)
 
     def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         span = self.row_at(index)
         if span is None:
             return None
-        column, s = index.column(), self._summary(span)
-        if s is _LOADING:
+        summary = self._summary(span)
+        if summary is _LOADING:
             return "…" if role == Qt.ItemDataRole.DisplayRole else None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return _display(s, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return _tooltip(s, column)
-        if role == Qt.ItemDataRole.ForegroundRole and not s.intact:
-            return _DAMAGED
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 0:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
+        return self.columns[index.column()].value(summary, role)
 
     # -- rows ------------------------------------------------------------------------
 
@@ -327,7 +279,7 @@ class AuditModel(RowTableModel[Span]):
         """The parsed record of ``row``, read at once if it is not cached (for tools and
         tests: the table itself never reads on the GUI thread)."""
         span = self._rows[row]
-        return self._cache.get(span.offset) or _summaries(self._reader, [span])[span.offset]
+        return self._cache.get(span.offset) or self._log.summaries([span])[span.offset]
 
     def _summary(self, span: Span) -> LineSummary:
         cached = self._cache.get(span.offset)
@@ -343,14 +295,14 @@ class AuditModel(RowTableModel[Span]):
 
     def _read_wanted(self) -> None:
         spans, self._wanted = list(self._wanted.values()), {}
-        reader = self._reader
-        self._row_reader.submit(lambda send: send(_summaries(reader, spans)), self._on_read)
+        log = self._log
+        self._read(lambda: log.summaries(spans), self._on_read)
 
     def _on_read(self, found: dict[int, LineSummary]) -> None:
         self._keep(found)
         self._asked.difference_update(found)
         if self._rows:
-            last = self.index(len(self._rows) - 1, len(self.COLUMNS) - 1)
+            last = self.index(len(self._rows) - 1, len(self.columns) - 1)
             self.dataChanged.emit(self.index(0, 0), last)
 
     def _keep(self, found: dict[int, LineSummary]) -> None:
@@ -364,41 +316,51 @@ class AuditModel(RowTableModel[Span]):
 
     def record(self, row: int) -> dict[str, Any]:
         """The full record of ``row``, change included, read at once (tools and tests)."""
-        return parse_body(self._reader.read(self._rows[row]))
+        return self._log.record(self._rows[row])
 
     def fetch_record(self, row: int, handler: Callable[[int, dict[str, Any] | str], None]) -> None:
         """Read ``row``'s full record in the background; ``handler(offset, record or
-        the reason it could not be read)`` runs on the GUI thread (a bound method)."""
-        reader, span = self._reader, self._rows[row]
+        the reason it could not be read)`` runs on the GUI thread."""
+        log, span = self._log, self._rows[row]
 
-        def job(send: Send) -> None:
+        def read() -> tuple[int, dict[str, Any] | str]:
             try:
-                send(span.offset, parse_body(reader.read(span)))
+                return span.offset, log.record(span)
             except KnownError as exc:
-                send(span.offset, str(exc))
+                return span.offset, str(exc)
 
-        self._row_reader.submit(job, handler)
+        self._read(read, lambda found: handler(*found))
 
     # -- background work -----------------------------------------------------------
 
+    def _scan(self, job: Callable[[Send], None]) -> None:
+        if not self._closed:
+            worker.stream(
+                job, self._on_event, parent=self, on_error=self._on_error, executor=self._scans
+            )
+
+    def _read(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+        if not self._closed:
+            worker.run(fn, on_done, parent=self, on_error=self._on_error, executor=self._reads)
+
     def poll(self) -> None:
         """Look for records written since the last look (by anyone)."""
-        if self._polling or not self._opened:
+        if self._polling or not self._opened or self._closed:
             return
         self._polling = True
-        reader, gen, flt, since = self._reader, self._gen.value, self._filter, self._head_end
+        log, gen, flt, since = self._log, self._gen.value, self._filter, self._head_end
 
         def job(send: Send) -> None:
             try:
-                end = reader.end()
+                end = log.end()
                 if end != since:
-                    spans = reader.after(since, end, flt) if end > since else []
-                    found = _summaries(reader, spans)
-                    send("grew", gen, spans, end, reader.head_lsn(end), found)
+                    spans = log.after(since, end, flt) if end > since else []
+                    found = log.summaries(spans)
+                    send("grew", gen, spans, end, log.head_lsn(end), found)
             finally:
                 send("polled")
 
-        self._worker.submit(job, self._on_event)
+        self._scan(job)
 
     def _on_event(self, kind: str, *args: Any) -> None:
         handlers: dict[str, Callable[..., None]] = {
@@ -453,25 +415,14 @@ class AuditModel(RowTableModel[Span]):
     def _on_polled(self) -> None:
         self._polling = False
 
-    def _on_failed(self, message: str) -> None:
+    def _on_error(self, exc: BaseException) -> None:
         self._busy = self._polling = False
         self._asked.clear()  # rows still wanted are asked for again when next painted
-        self.failed.emit(message)
-
-
-def _summaries(reader: WalReader, spans: Sequence[Span]) -> dict[int, LineSummary]:
-    """Worker thread: the parsed records of ``spans`` by offset (damaged ones marked)."""
-    found: dict[int, LineSummary] = {}
-    for span, line in zip(spans, reader.read_many(spans), strict=True):
-        try:
-            found[span.offset] = LineSummary.parse(line)
-        except KnownError as exc:
-            found[span.offset] = LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
-    return found
+        self.failed.emit(worker.error_text(exc))
 
 
 def _scan(
-    reader: WalReader,
+    log: AuditLog,
     flt: WalFilter,
     end: int,
     page: int,
@@ -481,53 +432,19 @@ def _scan(
 ) -> None:
     """Worker thread: send up to ``page`` more rows before ``end`` as they are found."""
     if flt.is_empty:
-        spans, reached = reader.page(end, page)
-        send("found", gen, spans, reached, _summaries(reader, spans))
+        spans, reached = log.page(end, page)
+        send("found", gen, spans, reached, log.summaries(spans))
         send("scanned", gen, reached, reached <= 0 or not spans)
         return
     found, reached = 0, end
-    for spans, reached in reader.search(flt, end, cancelled=stale):
+    for spans, reached in log.search(flt, end, cancelled=stale):
         if spans:
-            send("found", gen, spans, reached, _summaries(reader, spans))
+            send("found", gen, spans, reached, log.summaries(spans))
             found += len(spans)
         if found >= page:
             send("scanned", gen, reached, False)
             return
     send("scanned", gen, reached, True)
-
-
-def _entity(s: LineSummary) -> str:
-    return f"{s.entity.get('type', '')} {s.entity.get('id', '')}".strip()
-
-
-def _display(s: LineSummary, column: int) -> str:
-    if s.damaged:
-        return ("?", "", "", "", "(damaged line)", "", s.damaged, s.hash[:12])[column]
-    values = (
-        str(s.lsn),
-        local_time(s.ts),
-        s.actor.get("name", ""),
-        s.actor.get("role", ""),
-        s.action,
-        _entity(s),
-        s.reason,
-        s.hash[:12],
-    )
-    return values[column]
-
-
-def _tooltip(s: LineSummary, column: int) -> str | None:
-    if s.damaged:
-        return s.damaged
-    if not s.intact:
-        return "This record's hash does not match its content. Run “Verify integrity”."
-    tips = {
-        1: f"{s.ts} (UTC)",
-        2: f"id {s.actor.get('id', '')}",
-        6: s.reason or None,
-        7: s.hash,
-    }
-    return tips.get(column)
 
 
 # -- widgets ---------------------------------------------------------------------------
@@ -538,11 +455,10 @@ class VerifyPanel(QWidget):
 
     finished = Signal(object)
 
-    def __init__(self, wal_path: Path, parent: QWidget | None = None) -> None:
+    def __init__(self, log: AuditLog, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.wal_path = wal_path
-        self._worker = Worker("wal-verify", self)
-        self._worker.failed.connect(self._on_failed)
+        self.log = log
+        self._lane = worker.lane("wal-verify")
         self.button = QPushButton("Verify integrity")
         self.button.setToolTip("Check every record's hash chain (Ctrl+Shift+V)")
         self.button.clicked.connect(self.start)
@@ -576,16 +492,17 @@ class VerifyPanel(QWidget):
         self.progress.show()
         self.result.setText("Checking every record…")
         self.broken.hide()
-        path = self.wal_path
+        log = self.log
 
         def job(send: Send) -> None:
-            report = verify_file(path, lambda done, total: send("progress", done, total))
-            send("done", report)
+            send("done", log.verify(lambda done, total: send("progress", done, total)))
 
-        self._worker.submit(job, self._on_event)
+        worker.stream(
+            job, self._on_event, parent=self, on_error=self._on_failed, executor=self._lane
+        )
 
     def close_worker(self) -> None:
-        self._worker.close()
+        self._lane.shutdown(wait=False, cancel_futures=True)
 
     def _on_event(self, kind: str, *args: Any) -> None:
         if kind == "progress":
@@ -618,10 +535,10 @@ class VerifyPanel(QWidget):
         for column, text in enumerate((lsn, line, problem)):
             self.broken.setItem(row, column, QTableWidgetItem(text))
 
-    def _on_failed(self, message: str) -> None:
+    def _on_failed(self, exc: BaseException) -> None:
         self.button.setEnabled(True)
         self.progress.hide()
-        self.result.setText(message)
+        self.result.setText(worker.error_text(exc))
 
 
 def _verdict(report: VerifyReport) -> str:
@@ -713,10 +630,11 @@ class AuditView(QWidget):
 
     title = "Audit"
 
-    def __init__(self, runtime: Runtime, parent: QWidget | None = None, *, poll_ms: int = 1000):
+    def __init__(
+        self, services: Services, parent: QWidget | None = None, *, poll_ms: int = 1000
+    ) -> None:
         super().__init__(parent)
-        path = runtime.pipeline.wal.path
-        self.model = AuditModel(path, self, poll_ms=poll_ms)
+        self.model = AuditModel(services.audit, self, poll_ms=poll_ms)
         self.filters = FilterBar()
         self.filters.applied.connect(self.model.set_filter)
         self.status = QLabel()
@@ -725,7 +643,7 @@ class AuditView(QWidget):
         self._detail_of: int | None = None
         self.detail.setReadOnly(True)
         self.detail.setPlaceholderText("Select a record to see everything it changed.")
-        self.verify = VerifyPanel(path)
+        self.verify = VerifyPanel(services.audit)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
         splitter.addWidget(self.detail)

@@ -2,65 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from functools import partial
-from typing import TYPE_CHECKING
-
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
 from app.services.actors import Actor
-from app.services.ledger import LEDGER
-from app.services.loans import LOANS, OPEN, RECOMMENDED, SCORED, SUBMITTED
-from app.services.members import MEMBERS
-from app.services.recovery import CASES
-from app.services.store import Query
-from app.views.formatting import Reloader, inr, when
-from app.views.live import LiveCollection
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
+from app.services.desk import DeskSummary
+from app.services.registry import Services
+from app.views.formatting import inr, when
+from app.views.live import LiveReadModel
 
 CARD_STYLE = (
     "QFrame#card { background: white; border: 1px solid #d5dae3; border-radius: 6px; }"
     "QLabel#cardTitle { color: #5b6475; font-weight: 600; }"
     "QLabel#cardDetail { color: #5b6475; }"
 )
-COLLECTION_KINDS = ("instalment.received", "emi.received", "penalty.received")
-
-
-@dataclass(frozen=True)
-class Summary:
-    """The dashboard's figures (amounts in paise)."""
-
-    as_of: str
-    pending_kyc: int
-    new_loans: int
-    awaiting_approval: int
-    overdue_cases: int
-    overdue_amount: int
-    collected_today: int
-    receipts_today: int
-
-
-def summarise(runtime: Runtime) -> Summary:
-    """Read the figures from the services (runs off the GUI thread)."""
-    s = runtime.services
-    today = runtime.ctx.clock.today().isoformat()
-    loans = s.loans.inbox()
-    cases = s.recovery.cases(open_only=True)
-    receipts = [
-        t for kind in COLLECTION_KINDS for t in s.ledger.transactions(kind=kind) if t.date == today
-    ]
-    return Summary(
-        as_of=today,
-        pending_kyc=s.kyc.counts()["pending"],
-        new_loans=sum(1 for r in loans if r.status in (SUBMITTED, SCORED)),
-        awaiting_approval=sum(1 for r in loans if r.status == RECOMMENDED),
-        overdue_cases=len(cases),
-        overdue_amount=sum(c.overdue for c in cases),
-        collected_today=sum(t.amount for t in receipts),
-        receipts_today=len(receipts),
-    )
 
 
 class Card(QFrame):
@@ -95,11 +49,10 @@ class DashboardView(QWidget):
 
     title = "Dashboard"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
-        self.summary: Summary | None = None
+        self.summary: DeskSummary | None = None
         heading = QLabel("Today")
         heading.setObjectName("heading")
         self.as_of = QLabel("")
@@ -117,33 +70,18 @@ class DashboardView(QWidget):
         layout.addWidget(self.as_of)
         layout.addLayout(grid)
         layout.addStretch(1)
-        self.reloader = Reloader(lambda: partial(summarise, runtime), self._show, self)
-        self.live = LiveCollection(runtime.store, *self._targets(), parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
-
-    @staticmethod
-    def _targets() -> list[Query]:
-        """No date filter on the ledger: it would stay on the start day past midnight;
-        ``summarise`` picks today's receipts."""
-        return [
-            Query(MEMBERS).where("kyc_status", "==", "pending"),
-            Query(LOANS).where("status", "in", list(OPEN)),
-            Query(CASES).where("open", "==", True),
-            Query(LEDGER),
-        ]
+        self.live = LiveReadModel(services.topics, services.desk.summary, self._show, self)
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
     def shutdown(self) -> None:
-        """Stop live updates (before the runtime closes)."""
+        """Stop live updates (before the services close)."""
         self.live.close()
-        self.reloader.stop()
 
-    def _show(self, s: Summary) -> None:
+    def _show(self, s: DeskSummary) -> None:
         self.summary = s
-        self.as_of.setText(f"As of {when(s.as_of)}")
+        self.as_of.setText(f"As of {when(s.as_of.isoformat())}")
         self.kyc.show_figure(
             str(s.pending_kyc),
             "waiting for a decision in the KYC queue" if s.pending_kyc else "nothing waiting",

@@ -25,11 +25,7 @@ from app.services.context import IST
 from app.services.money import format_bps, format_inr
 from app.views import worker
 
-RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-LEFT = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
 CENTER = Qt.AlignmentFlag.AlignCenter
-SORT_ROLE = Qt.ItemDataRole.UserRole + 1
-"""The raw value a column sorts by (paise, months, score) rather than its text."""
 
 GOOD, WARN, BAD, MUTED = QColor("#2e7d32"), QColor("#b26a00"), QColor("#c62828"), QColor("#757575")
 
@@ -80,6 +76,14 @@ def when(iso: str | None) -> str:
     if moment.tzinfo is not None:
         moment = moment.astimezone(IST)
     return moment.strftime("%d %b %Y, %H:%M")
+
+
+def local_time(ts: str) -> str:
+    """A WAL timestamp (UTC) in this computer's time zone, to the second."""
+    try:
+        return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return ts
 
 
 def status_text(status: str | None) -> str:

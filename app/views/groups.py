@@ -1,14 +1,10 @@
 """The group overview (admin): every chit group with its cycle progress and health.
 
-Rows come from the groups service and the KPI service's per-group health, read off
-the GUI thread; the table redraws when groups, dues or the ledger change.
+Rows are the groups service's overview (each group with its health verdict and the
+figures behind it), read off the GUI thread and again when its topics change.
 """
 
 from __future__ import annotations
-
-from dataclasses import dataclass
-from datetime import date
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
@@ -24,117 +20,58 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.kpis import GroupHealth
+from app.services.groups import FORMING, GroupOverview
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
-from app.views.formatting import Reloader
-from app.views.live import LiveCollection
-from app.views.table import ModelIndex, RowTableModel
+from app.views.live import LiveReadModel
+from app.views.table import Column, ModelIndex, RowsModel
 
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
-
-PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 1
+PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
 TRACK, FILL = "#e3e7ee", "#8fb8ef"
 HEALTH_COLOURS = {"Healthy": "#1e7d3a", "Watch": "#9a5b00", "At risk": "#b3261e", "–": "#5a6578"}
+Row = GroupOverview
 
 
-@dataclass(frozen=True)
-class GroupRow:
-    group_id: str
-    name: str
-    status: str
-    members: int
-    tickets: int
-    gross: int
-    periods_done: int
-    progress_bps: int
-    health: str
-    health_detail: str
-    next_auction: date | None
+def _members(r: Row) -> str:
+    g = r.group
+    return f"{g.tickets_issued}/{g.members}" if g.status == FORMING else str(g.members)
 
 
-def health_of(h: GroupHealth | None) -> tuple[str, str]:
-    """A one-word health and the figures behind it."""
-    if h is None or h.status == "forming":
-        return "–", "Not running yet."
-    share = h.defaulters / h.members if h.members else 0.0
-    word = "Healthy" if h.defaulters == 0 else "Watch" if share <= 0.1 else "At risk"
-    period = f"Period {h.period}: {h.paid_count}/{h.members} paid, " if h.period else ""
-    detail = (
-        f"{period}{format_inr(h.collected)} of {format_inr(h.expected)} collected.\n"
-        f"{h.defaulters} defaulting ({format_inr(h.overdue)} overdue). "
-        f"Pool {format_inr(h.pool)}; uncovered exposure {format_inr(h.exposure.uncovered)}."
+def _cycle_tip(r: Row) -> str:
+    g = r.group
+    return f"{g.periods_done} of {g.members} periods settled ({format_bps(g.progress_bps)})"
+
+
+def _other_tip(r: Row) -> str:
+    return f"{r.group.name} ({r.group.status}) · {r.group.id}"
+
+
+class GroupsModel(RowsModel[Row]):
+    columns = (
+        Column[Row]("Group", lambda r: r.group.name, tip=_other_tip),
+        Column[Row]("Members", _members, right=True, tip=_other_tip),
+        Column[Row](
+            "Gross", lambda r: format_inr(r.group.agreement.gross_paise), right=True, tip=_other_tip
+        ),
+        Column[Row](
+            "Cycle",
+            lambda r: f"{r.group.periods_done}/{r.group.members}",
+            tip=_cycle_tip,
+            roles={PROGRESS_ROLE: lambda r: r.group.progress_bps},
+        ),
+        Column[Row](
+            "Health",
+            lambda r: r.verdict,
+            colour=lambda r: QColor(HEALTH_COLOURS.get(r.verdict, "#1d2433")),
+            tip=lambda r: r.reason,
+        ),
+        Column[Row](
+            "Next auction",
+            lambda r: r.next_auction.strftime("%d %b %Y") if r.next_auction else "–",
+            tip=_other_tip,
+        ),
     )
-    return word, detail
-
-
-def load_rows(services: Services) -> list[GroupRow]:
-    """Worker thread: one row per group."""
-    health = {h.group_id: h for h in services.kpis.kpis().groups}
-    rows = []
-    for g in services.groups.list_groups():
-        word, detail = health_of(health.get(g.id))
-        rows.append(
-            GroupRow(
-                g.id,
-                g.name,
-                g.status,
-                g.members,
-                g.tickets_issued,
-                g.agreement.gross_paise,
-                g.periods_done,
-                g.progress_bps,
-                word,
-                detail,
-                g.next_auction_date if g.status != "completed" else None,
-            )
-        )
-    return rows
-
-
-class GroupsModel(RowTableModel[GroupRow]):
-    COLUMNS = ("Group", "Members", "Gross", "Cycle", "Health", "Next auction")
     PROGRESS_COLUMN = 3
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        r = self.row_at(index)
-        if r is None:
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(r, column)
-        if role == PROGRESS_ROLE and column == self.PROGRESS_COLUMN:
-            return r.progress_bps
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return self._tooltip(r, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 4:
-            return QColor(HEALTH_COLOURS.get(r.health, "#1d2433"))
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in (1, 2):
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        return None
-
-    @staticmethod
-    def _display(r: GroupRow, column: int) -> str:
-        if column == 0:
-            return r.name
-        if column == 1:
-            return f"{r.tickets}/{r.members}" if r.status == "forming" else str(r.members)
-        if column == 2:
-            return format_inr(r.gross)
-        if column == 3:
-            return f"{r.periods_done}/{r.members}"
-        if column == 4:
-            return r.health
-        return r.next_auction.strftime("%d %b %Y") if r.next_auction else "–"
-
-    @staticmethod
-    def _tooltip(r: GroupRow, column: int) -> str:
-        if column == 3:
-            return f"{r.periods_done} of {r.members} periods settled ({format_bps(r.progress_bps)})"
-        if column == 4:
-            return r.health_detail
-        return f"{r.name} ({r.status}) · {r.group_id}"
 
 
 class ProgressDelegate(QStyledItemDelegate):
@@ -167,9 +104,8 @@ class GroupOverviewView(QWidget):
 
     title = "Groups"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
         heading = QLabel("Chit groups")
         heading.setObjectName("heading")
@@ -189,15 +125,12 @@ class GroupOverviewView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addWidget(self.table, 1)
-        services = runtime.services
-        self.reloader = Reloader(lambda: lambda: load_rows(services), self.model.set_rows, self)
-        self.live = LiveCollection(runtime.store, "groups", "tickets", "dues", parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
+        self.live = LiveReadModel(
+            services.topics, services.groups.overview, self.model.set_rows, self
+        )
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
     def shutdown(self) -> None:
-        self.reloader.stop()
         self.live.close()

@@ -2,33 +2,26 @@
 
 Charts: the groups' pool over time (from the ledger's transactions by date),
 collections against dues per month of the periods' due dates, and open recovery
-cases by bucket. Everything, the series included, is computed in a worker thread;
-the GUI thread only hands the numbers to pyqtgraph. Redraws when the ledger, dues
-or recovery cases change.
+cases by bucket. The figures and series are the KPI service's dashboard, read in a
+worker thread; the GUI thread only scales them for pyqtgraph. Redraws when the
+topics the dashboard names change.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import TYPE_CHECKING
 
 import pyqtgraph as pg
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from app.kernel.errors import NotFound
 from app.services.actors import Actor
-from app.services.kpis import DEFAULT_RATE_DEFINITION, POOL_PREFIX, Kpis
+from app.services.kpi_series import BUCKETS
+from app.services.kpis import DEFAULT_RATE_DEFINITION, KpiDashboard, Kpis
 from app.services.money import format_bps, format_inr, group_indian
 from app.services.registry import Services
-from app.views.formatting import Reloader
-from app.views.live import LiveCollection
+from app.views.live import LiveReadModel
 
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
-
-BUCKETS = ("standard", "SMA-0", "SMA-1", "SMA-2", "NPA")
 ACCENT, MUTED, DANGER = "#2f7de1", "#aab4c3", "#b3261e"
 CARD_STYLE = """
 QFrame#kpiCard { background: white; border: 1px solid #d5dae3; border-radius: 6px; }
@@ -50,64 +43,21 @@ class Series:
     bucket_counts: list[int] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Dashboard:
-    kpis: Kpis
-    series: Series
+def _timestamp(day: date) -> float:
+    return datetime.combine(day, datetime.min.time(), UTC).timestamp()
 
 
-def _timestamp(day: str) -> float:
-    return datetime.combine(date.fromisoformat(day[:10]), datetime.min.time(), UTC).timestamp()
-
-
-def pool_history(services: Services) -> tuple[list[float], list[float]]:
-    """The groups' total pool at the end of each day with a posting to it."""
-    by_day: dict[str, int] = defaultdict(int)
-    for txn in services.ledger.transactions():
-        delta = sum(x.debit - x.credit for x in txn.lines if x.account.startswith(POOL_PREFIX))
-        if delta:
-            by_day[txn.date[:10]] += delta
-    xs, ys, total = [], [], 0
-    for day in sorted(by_day):
-        total += by_day[day]
-        xs.append(_timestamp(day))
-        ys.append(total / 100)
-    return xs, ys
-
-
-def collections_by_month(services: Services, kpis: Kpis) -> tuple[list[str], list[int], list[int]]:
-    """Dues raised and collected (paise), by month of the periods' due dates."""
-    expected: dict[str, int] = defaultdict(int)
-    collected: dict[str, int] = defaultdict(int)
-    for health in kpis.groups:
-        for period in range(1, health.periods_done + 1):
-            try:
-                pc = services.ledger.period_collections(health.group_id, period)
-            except NotFound:
-                continue
-            month = pc.due_date[:7]
-            expected[month] += pc.expected
-            collected[month] += pc.collected
-    months = sorted(expected)
-    return months, [expected[m] for m in months], [collected[m] for m in months]
-
-
-def load_dashboard(services: Services) -> Dashboard:
-    """Worker thread: the figures and every chart series."""
-    kpis = services.kpis.kpis()
-    pool_x, pool_y = pool_history(services)
-    months, expected, collected = collections_by_month(services, kpis)
-    buckets = Counter(c.bucket for c in services.recovery.cases(open_only=True))
-    labels = [datetime.strptime(m, "%Y-%m").strftime("%b %y") for m in months]
-    series = Series(
-        pool_x,
-        pool_y,
-        labels,
-        [v / 100 for v in expected],
-        [v / 100 for v in collected],
-        [buckets.get(b, 0) for b in BUCKETS],
+def series_of(d: KpiDashboard) -> Series:
+    """What pyqtgraph draws, from the service's dashboard (paise to rupees, dates to
+    timestamps, months to labels)."""
+    return Series(
+        [_timestamp(day) for day, _ in d.pool],
+        [total / 100 for _, total in d.pool],
+        [datetime.strptime(m.month, "%Y-%m").strftime("%b %y") for m in d.months],
+        [m.expected / 100 for m in d.months],
+        [m.collected / 100 for m in d.months],
+        [d.buckets[b] for b in BUCKETS],
     )
-    return Dashboard(kpis, series)
 
 
 class KpiCard(QFrame):
@@ -166,11 +116,11 @@ class KpiDashboardView(QWidget):
 
     title = "KPIs"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
-        self.dashboard: Dashboard | None = None
+        self.dashboard: KpiDashboard | None = None
+        self.series = Series()
         self.setStyleSheet(CARD_STYLE)
         heading = QLabel("Key figures")
         heading.setObjectName("heading")
@@ -190,13 +140,9 @@ class KpiDashboardView(QWidget):
         self.buckets_chart = _chart("Open recovery cases by bucket", "cases")
         _set_ticks(self.buckets_chart, list(BUCKETS))
         self._build_layout(heading)
-        services = runtime.services
-        self.reloader = Reloader(lambda: lambda: load_dashboard(services), self._show, self)
-        self.live = LiveCollection(
-            runtime.store, "ledger_txns", "recovery_cases", "groups", debounce_ms=400, parent=self
+        self.live = LiveReadModel(
+            services.topics, services.kpis.dashboard, self._show, self, debounce_ms=400
         )
-        self.live.changed.connect(self.refresh)
-        self.refresh()
 
     def _build_layout(self, heading: QLabel) -> None:
         top = QHBoxLayout()
@@ -216,12 +162,13 @@ class KpiDashboardView(QWidget):
         layout.addLayout(charts, 1)
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
-    def _show(self, dashboard: Dashboard) -> None:
+    def _show(self, dashboard: KpiDashboard) -> None:
         self.dashboard = dashboard
+        self.series = series_of(dashboard)
         self._show_cards(dashboard.kpis)
-        self._draw(dashboard.series)
+        self._draw(self.series)
 
     def _show_cards(self, k: Kpis) -> None:
         self.as_of.setText(f"as of {k.as_of:%d %b %Y}")
@@ -274,7 +221,7 @@ class KpiDashboardView(QWidget):
         if not s.pool_x:
             return
         xs, ys = list(s.pool_x), list(s.pool_y)
-        today = _timestamp(self.dashboard.kpis.as_of.isoformat()) if self.dashboard else xs[-1]
+        today = _timestamp(self.dashboard.kpis.as_of) if self.dashboard else xs[-1]
         if today > xs[-1]:
             xs.append(today)
             ys.append(ys[-1])
@@ -283,5 +230,4 @@ class KpiDashboardView(QWidget):
         self.pool_chart.setYRange(0, max([1.0, *ys]) * 1.15)
 
     def shutdown(self) -> None:
-        self.reloader.stop()
         self.live.close()

@@ -9,9 +9,7 @@ from __future__ import annotations
 import html
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QItemSelection,
@@ -39,15 +37,14 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.kyc import KYC, DocumentCheck, KycRecord, KycService, QueueRow, StoredDocument
-from app.services.members import MEMBERS
+from app.services.kyc import DocumentCheck, KycRecord, KycService, QueueRow, StoredDocument
+from app.services.registry import Services
 from app.views import worker
 from app.views.formatting import (
     BAD,
     BUTTON_STYLE,
     CENTER,
     GOOD,
-    RIGHT,
     ReasonDialog,
     Reloader,
     file_size,
@@ -55,11 +52,8 @@ from app.views.formatting import (
     status_text,
     when,
 )
-from app.views.live import LiveCollection
-from app.views.table import ModelIndex, RowTableModel
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
+from app.views.live import LiveReadModel
+from app.views.table import Column, RowsModel
 
 PREVIEW_WIDTH = 380
 STATUSES = (
@@ -76,40 +70,22 @@ _CHECK_TEXT = {
 }
 
 
-class KycQueueModel(RowTableModel[QueueRow]):
+class KycQueueModel(RowsModel[QueueRow]):
     """The rows of :meth:`KycService.queue` (masked numbers only)."""
 
-    COLUMNS = ("Name", "Mobile", "PAN", "Status", "Submitted", "Docs")
+    columns = (
+        Column[QueueRow]("Name", lambda r: r.name, tip=lambda r: f"Member {r.member_id}"),
+        Column[QueueRow]("Mobile", lambda r: r.phone_masked),
+        Column[QueueRow]("PAN", lambda r: r.pan_masked or "—"),
+        Column[QueueRow](
+            "Status", lambda r: status_text(r.status), colour=lambda r: status_colour(r.status)
+        ),
+        Column[QueueRow]("Submitted", lambda r: when(r.submitted_at) or "—"),
+        Column[QueueRow]("Docs", lambda r: str(r.document_count), right=True),
+    )
 
     def row_of(self, member_id: str) -> int | None:
         return next((i for i, r in enumerate(self._rows) if r.member_id == member_id), None)
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self.row_at(index)
-        if row is None:
-            return None
-        column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self._text(row, column)
-        if role == Qt.ItemDataRole.ForegroundRole and column == 3:
-            return status_colour(row.status)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == 5:
-            return int(RIGHT)
-        if role == Qt.ItemDataRole.ToolTipRole and column == 0:
-            return f"Member {row.member_id}"
-        return None
-
-    @staticmethod
-    def _text(row: QueueRow, column: int) -> str | None:
-        values = (
-            row.name,
-            row.phone_masked,
-            row.pan_masked or "—",
-            status_text(row.status),
-            when(row.submitted_at) or "—",
-            str(row.document_count),
-        )
-        return values[column] if 0 <= column < len(values) else None
 
 
 @dataclass(frozen=True)
@@ -233,19 +209,17 @@ class KycQueueView(QWidget):
 
     title = "KYC queue"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
-        self.kyc = runtime.services.kyc
+        self.kyc = services.kyc
         self.model = KycQueueModel(self)
         self._build()
-        self.reloader = Reloader(self._fetch, self._show_rows, self)
         self.documents = Reloader(self._fetch_documents, self._show_documents, self)
         self._shown_member: str | None = None
-        self.live = LiveCollection(runtime.store, KYC, MEMBERS, parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
+        self.live = LiveReadModel(
+            services.topics, self.kyc.queue, self._show_rows, self, args=self._filters
+        )
 
     # -- layout -------------------------------------------------------------------
 
@@ -317,16 +291,15 @@ class KycQueueView(QWidget):
     # -- loading ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
     def shutdown(self) -> None:
-        """Stop live updates (before the runtime closes)."""
+        """Stop live updates (before the services close)."""
         self.live.close()
-        self.reloader.stop()
         self.documents.stop()
 
-    def _fetch(self) -> Callable[[], list[QueueRow]]:
-        return partial(self.kyc.queue, self.status.currentData(), self.search.text())
+    def _filters(self) -> tuple[str | None, str]:
+        return self.status.currentData(), self.search.text()
 
     def _show_rows(self, rows: list[QueueRow]) -> None:
         chosen = self.selected_ids()

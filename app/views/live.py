@@ -1,31 +1,41 @@
-"""Live updates for views: a store listener turned into a Qt signal.
+"""Live views: a service's read model kept on screen as its change topics move.
 
-Store listeners call back on the store's dispatcher thread; emitting a signal from
-there is queued to the GUI thread, so views just connect ``changed`` to a refresh.
-Changes from the web server, the scheduler or another process on the same data
-directory all arrive this way.
+A view names a read model (a service method marked with ``@reads``) and what to do
+with its result; :class:`LiveReadModel` reads it off the GUI thread, subscribes to the
+topics it names and reads it again (coalesced) whenever one of them changes, from
+this process, the web server, the scheduler or another process on the same data
+directory. That is all a new view needs::
+
+    self.live = LiveReadModel(services.topics, services.recovery.board, self._show, self)
+
+Topic callbacks arrive on the store's listener thread; emitting a signal from there is
+queued to the GUI thread.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QWidget
 
-from app.services.store import Change, DocumentStore, Listener, Query
+from app.services.topics import Subscription, Topics, topics_of
+from app.views.formatting import Reloader
 
 
-class LiveCollection(QObject):
-    """Emits ``changed`` (coalesced, at most every ``debounce_ms``) when documents in
-    any of ``targets`` change."""
+class LiveTopics(QObject):
+    """Emits ``changed`` (coalesced, at most every ``debounce_ms``) when any of
+    ``names`` changes."""
 
     changed = Signal()
     _raw = Signal()
 
     def __init__(
         self,
-        store: DocumentStore,
-        *targets: str | Query,
+        topics: Topics,
+        names: Iterable[str],
+        *,
         debounce_ms: int = 150,
         parent: QObject | None = None,
     ) -> None:
@@ -35,22 +45,12 @@ class LiveCollection(QObject):
         self._timer.setInterval(debounce_ms)
         self._timer.timeout.connect(self._fire)
         self._raw.connect(self._arm)
-        self._first: set[int] = set()
         self._closed = False
-        self._listeners: list[Listener] = []
-        for index, target in enumerate(targets):
-            self._listeners.append(store.on_snapshot(target, self._callback(index)))
+        self._subscription: Subscription | None = topics.subscribe(names, self._heard)
 
-    def _callback(self, index: int) -> Callable[[list[Change]], None]:
-        def on_changes(changes: list[Change]) -> None:
-            if self._closed:
-                return
-            if index not in self._first:  # the initial snapshot is not a change
-                self._first.add(index)
-                return
+    def _heard(self, changed: frozenset[str]) -> None:
+        if not self._closed:
             self._raw.emit()
-
-        return on_changes
 
     def _arm(self) -> None:
         if not self._closed:  # a change queued before close() must not restart the timer
@@ -63,7 +63,52 @@ class LiveCollection(QObject):
     def close(self) -> None:
         """Stop listening; no ``changed`` is emitted after this returns."""
         self._closed = True
-        for listener in self._listeners:
-            listener.unsubscribe()
-        self._listeners.clear()
+        if self._subscription is not None:
+            self._subscription.close()
+            self._subscription = None
         self._timer.stop()
+
+
+class LiveReadModel(QObject):
+    """A read model on screen: ``apply(read(*args()))`` now and after every change of
+    the topics ``read`` names. ``read`` runs off the GUI thread; ``args`` and ``apply``
+    run on it (``args`` may read widgets, e.g. a filter's text). When ``args`` returns
+    None there is nothing to read (say, nothing chosen yet): ``apply(None)``."""
+
+    def __init__(
+        self,
+        topics: Topics,
+        read: Callable[..., Any],
+        apply: Callable[[Any], None],
+        parent: QWidget,
+        *,
+        args: Callable[[], tuple[Any, ...] | None] = tuple,
+        debounce_ms: int = 150,
+    ) -> None:
+        super().__init__(parent)
+        self.reloader = Reloader(lambda: _bound(read, args()), apply, parent)
+        self.topics = LiveTopics(topics, topics_of(read), debounce_ms=debounce_ms, parent=self)
+        self.topics.changed.connect(self.refresh)
+        self.refresh()
+
+    @property
+    def busy(self) -> bool:
+        return self.reloader.busy
+
+    @property
+    def loaded(self) -> Any:
+        """The signal emitted after each result is applied."""
+        return self.reloader.loaded
+
+    def refresh(self) -> None:
+        """Read the model again now (e.g. after a filter changed)."""
+        self.reloader.request()
+
+    def close(self) -> None:
+        """Stop listening and drop results still on their way."""
+        self.topics.close()
+        self.reloader.stop()
+
+
+def _bound(read: Callable[..., Any], args: tuple[Any, ...] | None) -> Callable[[], Any]:
+    return (lambda: None) if args is None else (lambda: read(*args))

@@ -8,14 +8,12 @@ that would make the state unsafe.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from html import escape
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,7 +36,6 @@ from app.services.loans import (
     APPROVED,
     CLOSED,
     DISBURSED,
-    LOANS,
     OPEN,
     RECOMMENDED,
     REJECTED,
@@ -47,14 +44,13 @@ from app.services.loans import (
     LoanRow,
     ScheduleRow,
 )
+from app.services.registry import Services
 from app.views import worker
 from app.views.formatting import (
     BAD,
     BUTTON_STYLE,
     CENTER,
     GOOD,
-    RIGHT,
-    SORT_ROLE,
     ReasonDialog,
     Reloader,
     eligibility_badge,
@@ -65,13 +61,9 @@ from app.views.formatting import (
     status_text,
     when,
 )
-from app.views.live import LiveCollection
-from app.views.table import ModelIndex, RowTableModel
+from app.views.live import LiveReadModel
+from app.views.table import SORT_ROLE, Column, RowsModel
 
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
-
-R = TypeVar("R")
 FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("Open applications", OPEN),
     ("Disbursed", (DISBURSED,)),
@@ -79,57 +71,6 @@ FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
     ("Closed", (CLOSED,)),
     ("All", None),
 )
-_BOLD = QFont()
-_BOLD.setBold(True)
-
-
-@dataclass(frozen=True)
-class Column(Generic[R]):
-    """How one column shows a row: text, sort key, alignment and colour."""
-
-    header: str
-    text: Callable[[R], str]
-    sort: Callable[[R], Any] | None = None
-    right: bool = False
-    colour: Callable[[R], QColor | None] | None = None
-    tip: Callable[[R], str] | None = None
-
-
-class RowsModel(RowTableModel[R]):
-    """A read-only table over a list of rows, one :class:`Column` per column."""
-
-    columns: Sequence[Column[Any]] = ()
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls.COLUMNS = tuple(column.header for column in cls.columns)
-
-    def rows(self) -> list[R]:
-        return list(self._rows)
-
-    def header(self, section: int, role: int) -> Any:
-        if role == Qt.ItemDataRole.TextAlignmentRole and self.columns[section].right:
-            return int(RIGHT)
-        return super().header(section, role)
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        row = self.row_at(index)
-        if row is None:
-            return None
-        column = self.columns[index.column()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return column.text(row)
-        if role == SORT_ROLE:
-            return column.sort(row) if column.sort else column.text(row)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column.right:
-            return int(RIGHT)
-        if role == Qt.ItemDataRole.ForegroundRole and column.colour:
-            return column.colour(row)
-        if role == Qt.ItemDataRole.FontRole and column.colour:
-            return _BOLD
-        if role == Qt.ItemDataRole.ToolTipRole and column.tip:
-            return column.tip(row)
-        return None
 
 
 def _score_text(row: LoanRow) -> str:
@@ -155,9 +96,13 @@ class LoanTableModel(RowsModel[LoanRow]):
             lambda r: "● " + eligibility_badge(r.eligibility)[0],
             lambda r: eligibility_badge(r.eligibility)[0],
             colour=lambda r: eligibility_badge(r.eligibility)[1],
+            bold=True,
         ),
         Column[LoanRow](
-            "Status", lambda r: status_text(r.status), colour=lambda r: status_colour(r.status)
+            "Status",
+            lambda r: status_text(r.status),
+            colour=lambda r: status_colour(r.status),
+            bold=True,
         ),
         Column[LoanRow]("Applied", lambda r: when(r.applied_at), lambda r: r.applied_at),
     )
@@ -172,6 +117,7 @@ class FactorModel(RowsModel[dict[str, Any]]):
             lambda f: f"{f.get('points', 0):+d}",
             right=True,
             colour=lambda f: GOOD if f.get("points", 0) >= 0 else BAD,
+            bold=True,
         ),
         Column[dict[str, Any]](
             "Explanation",
@@ -352,11 +298,11 @@ class LoanInboxView(QWidget):
 
     title = "Loan inbox"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
-        self.loans = runtime.services.loans
+        self.loans = services.loans
+        self.gate = services.gate
         self.model = LoanTableModel(self)
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
@@ -365,11 +311,15 @@ class LoanInboxView(QWidget):
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.current: str | None = None
         self._build()
-        self.reloader = Reloader(self._fetch, self._show_rows, self)
         self.details = Reloader(self._fetch_detail, self._show_detail, self)
-        self.live = LiveCollection(runtime.store, LOANS, parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
+        self.live = LiveReadModel(
+            services.topics,
+            self.loans.inbox,
+            self._show_rows,
+            self,
+            args=lambda: (self.status.currentData(),),
+        )
+        self.live.loaded.connect(self._refresh_detail)
 
     def _build(self) -> None:
         self.status = QComboBox()
@@ -425,18 +375,16 @@ class LoanInboxView(QWidget):
     # -- loading ------------------------------------------------------------------
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
+
+    def _refresh_detail(self) -> None:
         if self.current is not None:
             self.details.request()
 
     def shutdown(self) -> None:
-        """Stop live updates (before the runtime closes)."""
+        """Stop live updates (before the services close)."""
         self.live.close()
-        self.reloader.stop()
         self.details.stop()
-
-    def _fetch(self) -> Callable[[], list[LoanRow]]:
-        return partial(self.loans.inbox, self.status.currentData())
 
     def _show_rows(self, rows: list[LoanRow]) -> None:
         keep = self.current
@@ -543,7 +491,7 @@ class LoanInboxView(QWidget):
         )
 
     def _gated(self, loan_id: str, doing: str, call: Callable[[], Verdict]) -> None:
-        gate = self.runtime.services.gate
+        gate = self.gate
 
         def attempt() -> Outcome:
             before = len(gate.decisions(loan_id))

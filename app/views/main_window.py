@@ -18,8 +18,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Runtime
+from app.kernel.stats import KernelStats
 from app.services.actors import Actor
+from app.services.registry import Services
 from app.views.footer import KernelFooter
 from app.views.shell import views_for
 
@@ -27,9 +28,16 @@ from app.views.shell import views_for
 class MainWindow(QMainWindow):
     """Navigation on the left, the current view on the right, the footer below."""
 
-    def __init__(self, runtime: Runtime, actor: Actor, on_close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        services: Services,
+        actor: Actor,
+        *,
+        sample: Callable[[], KernelStats],
+        on_close: Callable[[], None],
+    ) -> None:
         super().__init__()
-        self.runtime = runtime
+        self.services = services
         self.actor = actor
         self._on_close = on_close
         self.setWindowTitle("TransactFlowOS")
@@ -48,11 +56,11 @@ class MainWindow(QMainWindow):
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(body, 1)
-        self.footer = KernelFooter(runtime.stats.sample)
+        self.footer = KernelFooter(sample)
         column.addWidget(self.footer)
         self.setCentralWidget(central)
         self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
-        for view in views_for(runtime, actor):
+        for view in views_for(services, actor):
             self.add_view(view)
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
         self._restore_state()

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QDrag, QDragEnterEvent, QDragMoveEvent, QDropEvent, QMouseEvent
@@ -30,12 +29,9 @@ from app.kernel.errors import KnownError
 from app.services.actors import Actor
 from app.services.money import format_inr
 from app.services.recovery import STAGES, Board, Card
-from app.views.formatting import Reloader
-from app.views.live import LiveCollection
+from app.services.registry import Services
+from app.views.live import LiveReadModel
 from app.views.worker import run, show_error
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
 
 MIME_TYPE = "application/x-tfos-recovery-case"
 STAGE_TITLES = {
@@ -81,7 +77,7 @@ def card_lines(card: Card) -> dict[str, str]:
         "due": f"{card.next_due[0]} {_day(card.next_due[1])}" if card.next_due else "",
         "pending": "",
     }
-    if card.write_off_requested_by and card.stage not in ("resolved", "written_off"):
+    if card.awaiting_write_off:
         lines["pending"] = (
             f"Write-off requested by {card.write_off_requested_by}; awaiting approval"
         )
@@ -242,9 +238,9 @@ class RecoveryBoardView(QWidget):
 
     title = "Recovery"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
+        self.recovery = services.recovery
         self.actor = actor
         self.board: Board | None = None
         self.setStyleSheet(STYLE)
@@ -269,13 +265,10 @@ class RecoveryBoardView(QWidget):
         layout.addLayout(top)
         layout.addWidget(self.message)
         layout.addLayout(row, 1)
-        self.reloader = Reloader(lambda: runtime.services.recovery.board, self._show, self)
-        self.live = LiveCollection(runtime.store, "recovery_cases", parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
+        self.live = LiveReadModel(services.topics, self.recovery.board, self._show, self)
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
     def _show(self, board: Board) -> None:
         self.board = board
@@ -301,20 +294,18 @@ class RecoveryBoardView(QWidget):
         card = self._card(case_id)
         if card is None:
             return
-        request = target == "written_off" and card.stage == "legal"
-        request = request and not card.write_off_requested_by
+        request = card.requests_write_off(target)
         what = "request a write-off (a second person approves)" if request else STAGE_TITLES[target]
         note = ask_note(self, "Move recovery case", f"{card.member_name}: {what}.\nWhy?")
         if note is None:
             return
         self.message.hide()
-        call = self._request_write_off if request else self._move
         if not request:
             widget = self.columns[source].take_card(case_id)
             if widget is not None:
                 self.columns[target].add_card(widget)
         run(
-            partial(call, case_id, target, note),
+            partial(self.recovery.drop, self.actor, case_id, target, note),
             lambda _: self.refresh(),
             parent=self,
             on_error=self._refused,
@@ -326,12 +317,6 @@ class RecoveryBoardView(QWidget):
             return None
         return next(w.card for w in self.columns[stage].cards() if w.case_id == case_id)
 
-    def _move(self, case_id: str, target: str, note: str) -> object:
-        return self.runtime.services.recovery.move(self.actor, case_id, target, note)
-
-    def _request_write_off(self, case_id: str, target: str, note: str) -> object:
-        return self.runtime.services.recovery.request_write_off(self.actor, case_id, note)
-
     def _refused(self, exc: BaseException) -> None:
         self.refresh()
         if isinstance(exc, KnownError):
@@ -341,5 +326,4 @@ class RecoveryBoardView(QWidget):
             show_error(self, exc)
 
     def shutdown(self) -> None:
-        self.reloader.stop()
         self.live.close()

@@ -7,7 +7,6 @@ disabled, and the balance sheet and trial balance are shown as text, kept curren
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
@@ -22,14 +21,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.ledger_reports import BalanceSheet, format_trial_balance
+from app.services.ledger import BalanceSheet, Statements
+from app.services.ledger.reports import format_trial_balance
 from app.services.money import format_inr
 from app.services.registry import Services
-from app.views.formatting import Reloader
-from app.views.live import LiveCollection
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
+from app.views.live import LiveReadModel
 
 
 @dataclass(frozen=True)
@@ -125,11 +121,10 @@ def format_balance_sheet(sheet: BalanceSheet, groups: dict[str, str] | None = No
     return "\n".join(out)
 
 
-def ledger_preview(services: Services) -> str:
-    """Worker thread: the balance sheet and the trial balance, as text."""
-    groups = {g.id: g.name for g in services.groups.list_groups()}
-    sheet = format_balance_sheet(services.ledger.balance_sheet(), groups)
-    trial = format_trial_balance(services.ledger.trial_balance())
+def ledger_preview(books: Statements) -> str:
+    """The balance sheet and the trial balance, as text."""
+    sheet = format_balance_sheet(books.balance_sheet, books.group_names)
+    trial = format_trial_balance(books.trial_balance)
     return f"{sheet}\n\n\nTRIAL BALANCE\n\n{trial}\n"
 
 
@@ -138,9 +133,8 @@ class ReportsView(QWidget):
 
     title = "Reports"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.runtime = runtime
         self.actor = actor
         heading = QLabel("Reports")
         heading.setObjectName("heading")
@@ -178,20 +172,17 @@ class ReportsView(QWidget):
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(body, 1)
-        services = runtime.services
-        self.reloader = Reloader(lambda: lambda: ledger_preview(services), self._show, self)
-        self.live = LiveCollection(runtime.store, "ledger_txns", debounce_ms=300, parent=self)
-        self.live.changed.connect(self.refresh)
-        self.refresh()
+        self.live = LiveReadModel(
+            services.topics, services.ledger.statements, self._show, self, debounce_ms=300
+        )
 
     def refresh(self) -> None:
-        self.reloader.request()
+        self.live.refresh()
 
-    def _show(self, text: str) -> None:
+    def _show(self, books: Statements) -> None:
         scroll = self.preview.verticalScrollBar().value()
-        self.preview.setPlainText(text)
+        self.preview.setPlainText(ledger_preview(books))
         self.preview.verticalScrollBar().setValue(scroll)
 
     def shutdown(self) -> None:
-        self.reloader.stop()
         self.live.close()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QWidget
 
-from app.bootstrap import Runtime
 from app.services.actors import Actor
+from app.services.registry import Services
 from app.views.activity import ActivityView
 from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
@@ -19,23 +19,23 @@ from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
 
 
-def views_for(runtime: Runtime, actor: Actor) -> list[QWidget]:
+def views_for(services: Services, actor: Actor) -> list[QWidget]:
     """Employees get the daily work; admins (and the screenshot tool's platform actor)
     also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
     views: list[QWidget] = [
-        DashboardView(runtime, actor),
-        KycQueueView(runtime, actor),
-        LoanInboxView(runtime, actor),
-        RecoveryBoardView(runtime, actor),
-        AuctionControlView(runtime, actor),
-        ActivityView(runtime),
+        DashboardView(services, actor),
+        KycQueueView(services, actor),
+        LoanInboxView(services, actor),
+        RecoveryBoardView(services, actor),
+        AuctionControlView(services, actor),
+        ActivityView(services),
     ]
     if actor.role in ("admin", "system"):
         views += [
-            KpiDashboardView(runtime, actor),
-            GroupOverviewView(runtime, actor),
-            AuditView(runtime),
-            ReportsView(runtime, actor),
-            StaffAdminView(runtime, actor),
+            KpiDashboardView(services, actor),
+            GroupOverviewView(services, actor),
+            AuditView(services),
+            ReportsView(services, actor),
+            StaffAdminView(services, actor),
         ]
     return views

@@ -1,10 +1,11 @@
-"""Sign-in before the main window: first-start setup, the sign-in dialog, the keyring.
+"""Sign-in before the main window: first-start setup and the sign-in dialog.
 
-``sign_in_flow`` resumes the session whose token the OS keyring holds (service
-"TransactFlowOS", account "staff-session"); otherwise it shows the setup dialog
-(a data folder with no staff yet) or the sign-in dialog, and keeps the new token
-in the keyring. It is a coroutine on the qasync loop: dialogs are opened, not
-``exec``-ed, and password hashing and keyring calls run off the GUI thread.
+``sign_in_flow`` asks the desktop's sign-in service (:class:`~app.services.
+desktop_signin.DesktopSignIn`) for the session the OS keyring remembers; otherwise it
+shows the setup dialog (a data folder with no staff yet) or the sign-in dialog, and has
+the service remember the new session. It is a coroutine on the qasync loop: dialogs
+are opened, not ``exec``-ed, and password hashing and keyring calls run off the GUI
+thread.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
@@ -28,23 +29,13 @@ from PySide6.QtWidgets import (
 )
 
 from app.kernel.errors import KnownError
-from app.kernel.sessions import SessionVault
-from app.services.actors import SYSTEM, Actor
+from app.services.actors import Actor
+from app.services.desktop_signin import DesktopSignIn
 from app.services.staff import Session, StaffService, password_problems
-from app.views.audit import Send, Worker
-
-if TYPE_CHECKING:
-    from app.bootstrap import Runtime
+from app.views import worker
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-ACCOUNT = "staff-session"
-"""The keyring account under which the desktop keeps its session token."""
-
-
-def staff_service(runtime: Runtime) -> StaffService:
-    return StaffService(runtime.ctx, session_hours=runtime.settings.session_hours)
 
 
 class _CallDialog(QDialog):
@@ -55,8 +46,6 @@ class _CallDialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
         self.session: Session | None = None
-        self._worker = Worker("sign-in", self)
-        self._worker.failed.connect(self._show_error)
         self.heading = QLabel(title)
         self.heading.setObjectName("heading")
         self.intro = QLabel()
@@ -119,22 +108,13 @@ class _CallDialog(QDialog):
         """Run ``call`` on the worker; accept with its session, or show its error."""
         self.go.setEnabled(False)
         self.error.setText("Checking…")
+        worker.run(call, self._signed_in, parent=self, on_error=self._failed)
 
-        def job(send: Send) -> None:
-            try:
-                session = call()
-            except KnownError as exc:
-                send(None, exc)
-                return
-            send(session, None)
-
-        self._worker.submit(job, self._answered)
-
-    def _answered(self, session: Session | None, error: KnownError | None) -> None:
-        if session is not None:
-            self._signed_in(session)
-        elif error is not None:
-            self._refused(error)
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, KnownError):
+            self._refused(exc)
+        else:
+            self._show_error(worker.error_text(exc))
 
     def _signed_in(self, session: Session) -> None:
         self.session = session
@@ -154,10 +134,6 @@ class _CallDialog(QDialog):
     def _show_error(self, message: str) -> None:
         self.error.setText(message)
         self.go.setEnabled(True)
-
-    def done(self, result: int) -> None:
-        self._worker.close()
-        super().done(result)
 
 
 class SetupDialog(_CallDialog):
@@ -273,26 +249,12 @@ async def _answer(dialog: QDialog) -> bool:
     return await answer == QDialog.DialogCode.Accepted.value
 
 
-async def _stored_token(vault: SessionVault) -> tuple[str | None, str]:
-    """The keyring's token, and why the session cannot be remembered (if it cannot)."""
-    try:
-        return await _off(vault.load, ACCOUNT), ""
-    except KnownError as exc:
-        log.warning("Keyring unavailable: %s", exc)
-        return None, f"Your sign-in will not be remembered: {exc}"
-
-
-async def sign_in_flow(
-    runtime: Runtime, vault: SessionVault, *, parent: QWidget | None = None
-) -> Actor | None:
+async def sign_in_flow(signin: DesktopSignIn, *, parent: QWidget | None = None) -> Actor | None:
     """The staff member at the keyboard, or None if they cancelled."""
-    staff = staff_service(runtime)
-    token, note = await _stored_token(vault)
-    if token:
-        session = await _off(staff.resume, token)
-        if session is not None:
-            return session.actor
-        await _off(_forget, vault)
+    actor, note = await _off(signin.resume)
+    if actor is not None:
+        return actor
+    staff = signin.staff
     first = await _off(staff.needs_setup)
     dialog: _CallDialog = SetupDialog(staff, parent) if first else SignInDialog(staff, parent)
     dialog.show_note(note)
@@ -304,43 +266,20 @@ async def sign_in_flow(
         log.info("Sign-in cancelled: the desktop closes.")
         return None
     if not note:
-        try:
-            await _off(vault.save, ACCOUNT, session.token)
-        except KnownError as exc:
-            log.warning("Could not keep the session in the keyring: %s", exc)
+        await _off(signin.remember, session)
     return session.actor
 
 
-async def desktop_actor(
-    runtime: Runtime, vault: SessionVault, *, screenshots: bool = False
-) -> Actor | None:
+async def desktop_actor(signin: DesktopSignIn, *, screenshots: bool = False) -> Actor | None:
     """Who uses this desktop. ``--screenshots`` is a local tool for whoever can read the
     data folder: it acts as the first admin (the platform itself before there is one)
     and never prompts. Otherwise :func:`sign_in_flow`."""
     if screenshots:
-        first = await _off(staff_service(runtime).first_admin)
-        return first.actor if first is not None else SYSTEM
-    return await sign_in_flow(runtime, vault)
+        return await _off(signin.local_tool_actor)
+    return await sign_in_flow(signin)
 
 
-def _forget(vault: SessionVault) -> None:
-    try:
-        vault.delete(ACCOUNT)
-    except KnownError as exc:
-        log.warning("Could not remove the session from the keyring: %s", exc)
-
-
-async def sign_out(runtime: Runtime, vault: SessionVault) -> None:
-    """End the stored session and remove its token from the keyring."""
-    token, _ = await _stored_token(vault)
-    if token:
-        await _off(staff_service(runtime).sign_out, token)
-    await _off(_forget, vault)
-
-
-def sign_out_action(
-    parent: QWidget, runtime: Runtime, vault: SessionVault, then: Callable[[], object]
-) -> QAction:
+def sign_out_action(parent: QWidget, signin: DesktopSignIn, then: Callable[[], object]) -> QAction:
     """A "Sign out" action (Ctrl+Shift+Q): ends the session, then calls ``then``."""
     action = QAction("Sign out", parent)
     action.setShortcut(QKeySequence("Ctrl+Shift+Q"))
@@ -348,7 +287,7 @@ def sign_out_action(
 
     async def run() -> None:
         try:
-            await sign_out(runtime, vault)
+            await _off(signin.sign_out)
         except KnownError as exc:
             log.warning("Sign-out could not end the session: %s", exc)
         then()

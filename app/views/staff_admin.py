@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -23,35 +19,26 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.bootstrap import Runtime
 from app.services.actors import Actor
-from app.services.staff import StaffAccount, StaffService
+from app.services.registry import Services
+from app.services.staff import StaffAccount
 from app.views import worker
-from app.views.formatting import Reloader, when
-from app.views.live import LiveCollection
-from app.views.table import ModelIndex, RowTableModel
+from app.views.formatting import when
+from app.views.live import LiveReadModel
+from app.views.table import Column, RowsModel
 
 ROLES = ("employee", "admin")
+Account = StaffAccount
 
 
-class StaffModel(RowTableModel[StaffAccount]):
-    COLUMNS = ("Name", "Username", "Role", "Status", "Created")
-
-    @property
-    def rows(self) -> Sequence[StaffAccount]:
-        return self._rows
-
-    def data(self, index: ModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        account = self.row_at(index)
-        if account is None or role != Qt.ItemDataRole.DisplayRole:
-            return None
-        return (
-            account.name,
-            account.username,
-            account.role,
-            "active" if account.active else "disabled",
-            when(account.created_at),
-        )[index.column()]
+class StaffModel(RowsModel[Account]):
+    columns = (
+        Column[Account]("Name", lambda a: a.name),
+        Column[Account]("Username", lambda a: a.username),
+        Column[Account]("Role", lambda a: a.role),
+        Column[Account]("Status", lambda a: "active" if a.active else "disabled"),
+        Column[Account]("Created", lambda a: when(a.created_at)),
+    )
 
 
 class NewStaffDialog(QDialog):
@@ -92,10 +79,10 @@ class NewStaffDialog(QDialog):
 class StaffAdminView(QWidget):
     title = "Staff"
 
-    def __init__(self, runtime: Runtime, actor: Actor, parent: QWidget | None = None) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.actor = actor
-        self.staff = StaffService(runtime.ctx, session_hours=runtime.settings.session_hours)
+        self.staff = services.staff
         self.model = StaffModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -116,14 +103,14 @@ class StaffAdminView(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.table)
-        self.reloader = Reloader(lambda: self.staff.list_staff, self.model.set_rows, self)
-        self.live = LiveCollection(runtime.store, "staff", parent=self)
-        self.live.changed.connect(self.reloader.request)
-        self.reloader.request()
+        self.live = LiveReadModel(services.topics, self.staff.list_staff, self.model.set_rows, self)
+
+    def refresh(self) -> None:
+        self.live.refresh()
 
     def selected(self) -> StaffAccount | None:
         rows = self.table.selectionModel().selectedRows()
-        return self.model.rows[rows[0].row()] if rows else None
+        return self.model.row(rows[0].row()) if rows else None
 
     def create_account(self) -> None:
         dialog = NewStaffDialog(self)
@@ -133,7 +120,7 @@ class StaffAdminView(QWidget):
         role = dialog.role.currentText()
         worker.run(
             lambda: self.staff.create_staff(self.actor, *args, role=role),
-            lambda _: self.reloader.request(),
+            lambda _: self.refresh(),
             parent=self,
         )
 
@@ -142,9 +129,7 @@ class StaffAdminView(QWidget):
         if account is None:
             return
         change = self.staff.disable if account.active else self.staff.enable
-        worker.run(
-            lambda: change(self.actor, account.id), lambda _: self.reloader.request(), parent=self
-        )
+        worker.run(lambda: change(self.actor, account.id), lambda _: self.refresh(), parent=self)
 
     def change_role(self) -> None:
         account = self.selected()
@@ -156,10 +141,9 @@ class StaffAdminView(QWidget):
         if ok:
             worker.run(
                 lambda: self.staff.change_role(self.actor, account.id, role),
-                lambda _: self.reloader.request(),
+                lambda _: self.refresh(),
                 parent=self,
             )
 
     def shutdown(self) -> None:
-        self.reloader.stop()
         self.live.close()

@@ -1,27 +1,75 @@
-"""The part every flat table model shares: its rows, its column headers and the index guard.
+"""Tables are declared, not hand-written: a model lists its :class:`Column` s, each
+saying how a row shows in it (text, sort key, alignment, colour, tooltip).
 
-A model says what its columns are called (``COLUMNS``) and how a row shows in each
-(``data``); :class:`RowTableModel` does the counting, the horizontal header and the
-check that an index names a real cell. Models that load lazily or insert rows as they
-arrive keep that logic and only inherit this part.
+:class:`RowsModel` does the rest: counting, the header, the roles and the check that
+an index names a real cell. Models that load lazily or insert rows as they arrive
+(the audit trail, the activity feed) keep their loading logic and declare their
+columns the same way; they override :meth:`RowsModel.item` to say what a row's
+columns read (e.g. a parsed record for a row that is only a byte offset).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QBrush, QColor, QFont
 
 ModelIndex = QModelIndex | QPersistentModelIndex
 ROOT = QModelIndex()
 R = TypeVar("R")
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+"""The raw value a column sorts by (paise, months, score) rather than its text."""
+
+_BOLD = QFont()
+_BOLD.setBold(True)
+Role = Qt.ItemDataRole
 
 
-class RowTableModel(QAbstractTableModel, Generic[R]):
-    """A table of ``rows`` (one per row) under the fixed header labels ``COLUMNS``."""
+@dataclass(frozen=True)
+class Column(Generic[R]):
+    """How one column shows a row: text, sort key, alignment, colour, tooltip, and any
+    other role (``roles``, e.g. a progress value a delegate paints)."""
 
-    COLUMNS: ClassVar[Sequence[str]] = ()
+    header: str
+    text: Callable[[R], str]
+    sort: Callable[[R], Any] | None = None
+    right: bool = False
+    colour: Callable[[R], QColor | QBrush | None] | None = None
+    bold: bool = False
+    tip: Callable[[R], str | None] | None = None
+    roles: Mapping[int, Callable[[R], Any]] = field(default_factory=dict)
+
+    def value(self, row: R, role: int) -> Any:
+        """What this column shows of ``row`` for ``role`` (None when nothing)."""
+        if role == Role.DisplayRole:
+            return self.text(row)
+        if role == SORT_ROLE:
+            return self.sort(row) if self.sort else self.text(row)
+        if role == Role.TextAlignmentRole:
+            return int(RIGHT) if self.right else None
+        if role == Role.ForegroundRole:
+            return self.colour(row) if self.colour else None
+        if role == Role.FontRole:
+            return _BOLD if self.bold else None
+        if role == Role.ToolTipRole:
+            return self.tip(row) if self.tip else None
+        extra = self.roles.get(role)
+        return extra(row) if extra else None
+
+
+class RowsModel(QAbstractTableModel, Generic[R]):
+    """A read-only table over a sequence of rows, one :class:`Column` per column."""
+
+    columns: ClassVar[Sequence[Column[Any]]] = ()
+    COLUMNS: ClassVar[tuple[str, ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.COLUMNS = tuple(column.header for column in cls.columns)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -33,6 +81,9 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         self._rows = list(rows)
         self.endResetModel()
 
+    def rows(self) -> list[R]:
+        return list(self._rows)
+
     def row(self, number: int) -> R:
         return self._rows[number]
 
@@ -40,23 +91,33 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         """The row under ``index``, or None unless it names a cell of this table."""
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
-        if not 0 <= index.column() < len(self.COLUMNS):
+        if not 0 <= index.column() < len(self.columns):
             return None
         return self._rows[index.row()]
 
-    def header(self, section: int, role: int) -> Any:
-        """The horizontal header of ``section`` (a real column) for ``role``."""
-        return self.COLUMNS[section] if role == Qt.ItemDataRole.DisplayRole else None
+    def item(self, row: R) -> Any:
+        """What the columns read for ``row`` (the row itself, unless overridden)."""
+        return row
+
+    def data(self, index: ModelIndex, role: int = Role.DisplayRole) -> Any:
+        row = self.row_at(index)
+        if row is None:
+            return None
+        return self.columns[index.column()].value(self.item(row), role)
 
     def rowCount(self, parent: ModelIndex = ROOT) -> int:
         return 0 if parent.isValid() else len(self._rows)
 
     def columnCount(self, parent: ModelIndex = ROOT) -> int:
-        return 0 if parent.isValid() else len(self.COLUMNS)
+        return 0 if parent.isValid() else len(self.columns)
 
     def headerData(
-        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+        self, section: int, orientation: Qt.Orientation, role: int = Role.DisplayRole
     ) -> Any:
-        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.COLUMNS):
+        if orientation != Qt.Orientation.Horizontal or not 0 <= section < len(self.columns):
             return None
-        return self.header(section, role)
+        if role == Role.DisplayRole:
+            return self.columns[section].header
+        if role == Role.TextAlignmentRole and self.columns[section].right:
+            return int(RIGHT)
+        return None

@@ -18,6 +18,7 @@ from app.bootstrap import Runtime, build
 from app.services.sms import OUTBOX_NAME
 from server.app import bound_port, create_app, start
 from tests.browser.world import World, populate
+from tests.parts import missing
 from tests.server.conftest import sent_code
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -59,7 +60,7 @@ def sign_in(page: Any, served: Served, phone: str) -> None:
 
 
 class ServerThread(threading.Thread):
-    """Serves ``create_app(runtime)`` on its own event loop until stopped."""
+    """Serves the runtime's web application on its own event loop until stopped."""
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(daemon=True, name="tfos-test-server")
@@ -71,7 +72,8 @@ class ServerThread(threading.Thread):
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
-        self._runner = self.loop.run_until_complete(start(create_app(self.runtime), "127.0.0.1", 0))
+        app = create_app(self.runtime.services, self.runtime.settings)
+        self._runner = self.loop.run_until_complete(start(app, "127.0.0.1", 0))
         self.port = bound_port(self._runner)
         self.started.set()
         self.loop.run_forever()
@@ -83,10 +85,14 @@ class ServerThread(threading.Thread):
         self.join(timeout=10)
 
 
+def chromium_or_fail() -> None:
+    if not CHROMIUM.exists():
+        missing("browser", f"{CHROMIUM} is missing")
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[Served]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
+    chromium_or_fail()
     runtime = build(config.load(environ={}, data_dir=tmp_path / "data"))
     world = populate(runtime)
     thread = ServerThread(runtime)
@@ -99,9 +105,11 @@ def served(tmp_path: Path) -> Iterator[Served]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.skip("/usr/bin/chromium is missing (make test installs it with apt-get)")
-    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium_or_fail()
+    try:
+        from playwright import sync_api
+    except ImportError:
+        missing("browser", "the playwright package is missing")
     with sync_api.sync_playwright() as pw:
         chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         yield chromium

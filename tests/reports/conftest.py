@@ -17,6 +17,7 @@ from app.services.context import FixedClock, ServiceContext, close_context, make
 from app.services.demo import generate
 from app.services.registry import Services
 from app.services.reports import Letterhead, Rendered, Request, render_report
+from tests.builders import services_of
 
 END = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
@@ -40,11 +41,12 @@ def fresh_demo(path: Path) -> Demo:
     ctx = make_context(path, clock=FixedClock(NOW))
     generate(ctx, groups=2, members=6, months=4, seed=11, end=END)
     ctx.clock.set(NOW)  # type: ignore[attr-defined]
-    return Demo(ctx, Services.build(ctx))
+    return Demo(ctx, services_of(ctx))
 
 
 @pytest.fixture(scope="package")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     made = fresh_demo(tmp_path_factory.mktemp("reports") / "data")
     yield made
+    made.services.close()
     close_context(made.ctx)

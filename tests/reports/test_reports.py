@@ -19,7 +19,7 @@ from pypdf import PdfReader
 from app.kernel.errors import NotFound, ValidationError
 from app.services.context import IST
 from app.services.kyc import KycService
-from app.services.ledger import receivable
+from app.services.ledger.postings import receivable
 from app.services.members import MemberService
 from app.services.money import amount_in_words, format_bps, format_inr
 from app.services.reports import REPORTS, Request, render_report

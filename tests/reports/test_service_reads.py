@@ -21,8 +21,9 @@ from app.services.actors import Actor
 from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate
-from app.services.ledger import MEMBERS_ALL, LedgerService, Payment, receivable
-from app.services.loans import LoanService
+from app.services.ledger import LedgerService, Payment
+from app.services.ledger.postings import receivable
+from app.services.ledger.reports import MEMBERS_ALL
 from app.services.reports.base import Params
 from app.services.reports.member_statement import passbook
 from tests.lending import (
@@ -34,6 +35,7 @@ from tests.lending import (
     add_member,
     chit_of_four,
     disbursed_loan,
+    loan_service,
 )
 
 G = LAKH  # ₹1,00,000 among 4: instalment ₹25,000
@@ -88,7 +90,7 @@ def _history(path: Path) -> History:
             Payment(gid, 1, members[3], net - net // 2, "UTR-P1-HALF-B", clock.today()),
         ],
     )
-    gate = BankersGate(ctx)
+    gate = BankersGate(ctx, ledger=LedgerService(ctx))
     gate.deduct_future(RAVI, payout_id, "Winner's letter")
     gate.release_payout(MEENA, payout_id)
     clock.set(datetime(2026, 2, 10, 6, 0, tzinfo=UTC))
@@ -105,7 +107,7 @@ def _history(path: Path) -> History:
     clock.set(datetime(2026, 3, 10, 6, 0, tzinfo=UTC))
     third = room.open_auction(RAVI, gid, 3, duration_s=600).id
     add_capital(ctx, 5 * LAKH)
-    loans = LoanService(ctx)
+    loans = loan_service(ctx)
     borrower = add_member(ctx, "Borrower E", "+919812345699")
     loan_id = disbursed_loan(loans, borrower, LAKH, tenure=6)
     emi = loans.detail(loan_id).schedule[0].emi
@@ -197,7 +199,7 @@ def test_every_account_has_a_name_and_no_raw_key(history: History) -> None:
     ledger, gid = history.ledger, history.group_id
     accounts = [row.account for row in ledger.trial_balance().rows]
     names = ledger.account_names([*accounts, f"receivable:{MEMBERS_ALL}:{gid}", "cash:group:gone"])
-    borrower = LoanService(history.ctx).detail(history.loan_id).row.member_name
+    borrower = loan_service(history.ctx).detail(history.loan_id).row.member_name
     assert names[f"cash:group:{gid}"] == "Pool — Godavari Chit"
     assert names[f"chitfund:{gid}"] == "Prize payable — Godavari Chit"
     assert names[f"loans:{history.loan_id}"] == f"Loan to {borrower} ({history.loan_id})"
@@ -212,7 +214,7 @@ def test_every_account_has_a_name_and_no_raw_key(history: History) -> None:
 
 
 def test_payouts_by_group_and_by_member(history: History) -> None:
-    gate = BankersGate(history.ctx)
+    gate = BankersGate(history.ctx, ledger=LedgerService(history.ctx))
     by_group = gate.payouts(group_id=history.group_id)
     assert [(p.period, p.status) for p in by_group] == [(1, "released"), (2, "pending")]
     mine = gate.payouts(member_id=history.members[0])
@@ -231,7 +233,7 @@ def test_alias_holders_are_named_only_after_the_auction_closes(history: History)
 
 
 def test_loan_rows_carry_the_outstanding_principal(history: History) -> None:
-    loans = LoanService(history.ctx)
+    loans = loan_service(history.ctx)
     row = next(r for r in loans.inbox("disbursed") if r.loan_id == history.loan_id)
     assert row.outstanding == loans.detail(history.loan_id).outstanding_principal
     assert 0 < row.outstanding < row.amount

@@ -35,8 +35,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    rt = build(config.load(environ={}, data_dir=tmp_path / "data"))
-    rt.ctx.clock = clock
+    rt = build(config.load(environ={}, data_dir=tmp_path / "data"), clock=clock)
     yield rt
     rt.close()
 
@@ -48,7 +47,11 @@ def member(runtime: Runtime) -> Member:
 
 @pytest.fixture
 def otp(runtime: Runtime) -> Iterator[OtpService]:
-    service = OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+    service = OtpService(
+        runtime.ctx,
+        OutboxSender(runtime.settings.data_dir / OUTBOX_NAME),
+        members=runtime.services.members,
+    )
     yield service
     service.close()
 
@@ -61,7 +64,7 @@ def world(runtime: Runtime) -> World:
 
 @pytest.fixture
 def app(runtime: Runtime, world: World) -> web.Application:
-    return create_app(runtime)
+    return create_app(runtime.services, runtime.settings)
 
 
 @pytest.fixture

@@ -14,8 +14,6 @@ from pathlib import Path
 from app import config
 from app.bootstrap import build
 from app.services.actors import Actor
-from app.services.otp import OtpService
-from app.services.sms import OutboxSender
 from app.services.staff import StaffService
 
 NEW_PASSWORD = "Another-horse-42"
@@ -27,7 +25,7 @@ def main() -> None:
     staff = StaffService(runtime.ctx)
     try:
         if what == "sign-out":
-            OtpService(runtime.ctx, OutboxSender(Path(data_dir) / "outbox")).sign_out(args[0])
+            runtime.services.otp.sign_out(args[0])
             staff.sign_out(args[0])
         elif what == "disable":
             staff.disable(Actor(args[0], "Admin", "admin"), args[1], reason="left")

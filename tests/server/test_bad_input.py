@@ -46,7 +46,9 @@ NASTY: list[Any] = [
 @pytest.fixture
 def app(runtime: Runtime, world: World) -> web.Application:
     """The real app, with the websocket rate limit out of the way (it has its own tests)."""
-    return create_app(runtime, hub_options=HubOptions(rate=10_000.0, burst=10_000.0))
+    return create_app(
+        runtime.services, runtime.settings, hub_options=HubOptions(rate=10_000.0, burst=10_000.0)
+    )
 
 
 async def refused(resp: Any, what: str) -> None:

@@ -3,31 +3,33 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
+from app.services.context import FixedClock
 from tests.browser.world import World
 from tests.server.wsutil import add_note, token_for
 
 Client = TestClient[Any, Any]
 
 
-class TickingClock:
+class TickingClock(FixedClock):
     """A clock that moves one second on every reading, so two readings never agree."""
 
-    def __init__(self) -> None:
-        self._now = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
-
     def now(self) -> datetime:
-        self._now += timedelta(seconds=1)
-        return self._now
+        self.advance(seconds=1)
+        return super().now()
 
-    def today(self) -> Any:
-        return self._now.date()
+
+@pytest.fixture
+def clock() -> FixedClock:
+    """The runtime's clock here (tests/server/conftest.py builds the runtime with it)."""
+    return TickingClock(datetime(2026, 11, 23, 10, 0, tzinfo=UTC))
 
 
 async def _report(client: Client, headers: dict[str, str]) -> dict[str, Any]:
@@ -41,7 +43,6 @@ async def test_report_is_reused_until_the_wal_head_moves(
     client: Client, app: web.Application, runtime: Runtime, world: World
 ) -> None:
     asha = token_for(app, runtime, world.phones[0])
-    runtime.ctx.clock = TickingClock()  # type: ignore[assignment]
     first = await _report(client, asha)
     assert first["verified"] is True and (first["entries"], first["head_hash"]) == (
         runtime.pipeline.wal.head()
@@ -58,6 +59,5 @@ async def test_concurrent_requests_share_one_verification(
     client: Client, app: web.Application, runtime: Runtime, world: World
 ) -> None:
     asha = token_for(app, runtime, world.phones[0])
-    runtime.ctx.clock = TickingClock()  # type: ignore[assignment]
     reports = await asyncio.gather(*(_report(client, asha) for _ in range(6)))
     assert len({r["checked_at"] for r in reports}) == 1

@@ -13,9 +13,10 @@ import pytest
 from app.bootstrap import Runtime
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
 from app.services.actors import Actor
+from app.services.collections import MEMBERS
 from app.services.context import FixedClock
-from app.services.kyc_rules import mask_phone
-from app.services.members import MEMBERS, Member, MemberService
+from app.services.kyc.rules import mask_phone
+from app.services.members import Member, MemberService
 from app.services.otp import TRIES_PER_NETWORK, Limit, OtpLimits, OtpService, TooManyRequests
 from app.services.otp_limits import network_of
 from app.services.pipeline import ChangeSet
@@ -135,7 +136,10 @@ def test_per_phone_limit(otp: OtpService, member: Member, clock: FixedClock) -> 
 def test_per_network_limit(runtime: Runtime, member: Member, clock: FixedClock) -> None:
     limits = OtpLimits(per_network=Limit(2, OtpLimits().per_network.window))
     otp = OtpService(
-        runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME), limits=limits
+        runtime.ctx,
+        OutboxSender(runtime.settings.data_dir / OUTBOX_NAME),
+        members=runtime.services.members,
+        limits=limits,
     )
     MemberService(runtime.ctx).enroll(STAFF, "Ravi Kumar", OTHER_PHONE)
     otp.request_code(PHONE, ADDR)
@@ -149,7 +153,10 @@ def test_per_network_limit(runtime: Runtime, member: Member, clock: FixedClock) 
 def test_wrong_codes_per_network_limit(runtime: Runtime, member: Member) -> None:
     limits = OtpLimits(wrong_codes_per_network=Limit(2, OtpLimits().per_network.window))
     otp = OtpService(
-        runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME), limits=limits
+        runtime.ctx,
+        OutboxSender(runtime.settings.data_dir / OUTBOX_NAME),
+        members=runtime.services.members,
+        limits=limits,
     )
     otp.request_code(PHONE, ADDR)
     code = last_code(runtime)

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app import config
 from app.bootstrap import Runtime, build
 from app.services.context import FixedClock
-from app.services.kyc_rules import mask_phone
+from app.services.kyc.rules import mask_phone
 from app.services.members import Member, MemberService
 from app.services.otp import OtpLimits
 from app.services.sms import OUTBOX_NAME, HttpGatewaySender, read_outbox
@@ -37,18 +37,20 @@ HOME = "198.51.100.20"
 LIMITS = OtpLimits()
 
 
+def settings_in(folder: Path) -> config.Settings:
+    return config.load(environ={}, data_dir=folder / "data", trusted_proxies="127.0.0.1")
+
+
 @pytest.fixture
 def runtime(tmp_path: Path, clock: FixedClock) -> Iterator[Runtime]:
-    settings = config.load(environ={}, data_dir=tmp_path / "data", trusted_proxies="127.0.0.1")
-    rt = build(settings)
-    rt.ctx.clock = clock
+    rt = build(settings_in(tmp_path), clock=clock)
     yield rt
     rt.close()
 
 
 @pytest.fixture
 async def client(aiohttp_client: Any, runtime: Runtime, member: Member) -> Client:
-    return await aiohttp_client(create_app(runtime))
+    return await aiohttp_client(create_app(runtime.services, runtime.settings))
 
 
 def phones(n: int, start: int = 0) -> list[str]:
@@ -138,14 +140,26 @@ async def slow_gateway(aiohttp_server: Any) -> AsyncIterator[str]:
     yield str(server.make_url("/send"))
 
 
+@pytest.fixture
+async def slow_runtime(
+    tmp_path: Path, clock: FixedClock, slow_gateway: str
+) -> AsyncIterator[Runtime]:
+    """A runtime whose texts go to the slow gateway; closed off the event loop, which
+    keeps serving the gateway while the texts still queued are sent."""
+    sender = HttpGatewaySender(slow_gateway)
+    rt = build(settings_in(tmp_path / "slow"), clock=clock, sender=sender)
+    yield rt
+    await asyncio.to_thread(rt.close)
+
+
 async def test_known_and_unknown_numbers_answer_in_similar_time(
-    aiohttp_client: Any, runtime: Runtime, slow_gateway: str
+    aiohttp_client: Any, slow_runtime: Runtime
 ) -> None:
+    runtime = slow_runtime
     n = 15
     known, unknown = phones(n), phones(n, start=500)
     enroll(runtime, known)
-    app = create_app(runtime, sender=HttpGatewaySender(slow_gateway))
-    client = await aiohttp_client(app)
+    client = await aiohttp_client(create_app(runtime.services, runtime.settings))
     took: dict[str, list[float]] = {"known": [], "unknown": []}
     for i in range(n):
         for kind, number in (("known", known[i]), ("unknown", unknown[i])):
@@ -253,10 +267,9 @@ async def test_forty_parallel_requests_for_one_number_count_exactly(
 async def test_forwarded_for_is_believed_only_from_trusted_proxies(
     aiohttp_client: Any, tmp_path: Path, clock: FixedClock
 ) -> None:
-    direct = build(config.load(environ={}, data_dir=tmp_path / "direct"))
-    direct.ctx.clock = clock
+    direct = build(config.load(environ={}, data_dir=tmp_path / "direct"), clock=clock)
     try:
-        client = await aiohttp_client(create_app(direct))
+        client = await aiohttp_client(create_app(direct.services, direct.settings))
         strays = phones(LIMITS.per_network.count + 1, 900)
         statuses = [(await ask(client, n, f"10.4.0.{i}")).status for i, n in enumerate(strays)]
         assert statuses == [200] * LIMITS.per_network.count + [429]

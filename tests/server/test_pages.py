@@ -9,8 +9,8 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
-from app.services import loans as loan_rules
 from app.services.agreements import AgreementService
+from app.services.loans import preview
 from tests.browser.world import STAFF, World, open_auction
 from tests.server.wsutil import OUTSIDER_PHONE, token_for
 
@@ -72,7 +72,7 @@ async def test_member_reads_only_own_data_and_staff_any(
 async def test_loan_preview_uses_the_server_formula(client: Client, asha: dict[str, str]) -> None:
     resp = await client.get("/api/loans/preview?amount=50,000&tenure=12", headers=asha)
     body = await resp.json()
-    expected = loan_rules.preview(50_000_00, 12)
+    expected = preview(50_000_00, 12)
     assert body["emi"] == expected.emi and body["amount"] == 50_000_00
     assert body["emi_fmt"].startswith("₹") and body["amount_fmt"] == "₹50,000.00"
     assert len(body["schedule"]) == 12 and body["schedule"][-1]["balance"] == 0

@@ -184,7 +184,11 @@ async def _groups(s: Served, segment: str) -> None:
 
 
 def _token(runtime: Runtime, phone: str) -> str:
-    otp = OtpService(runtime.ctx, OutboxSender(runtime.settings.data_dir / OUTBOX_NAME))
+    otp = OtpService(
+        runtime.ctx,
+        OutboxSender(runtime.settings.data_dir / OUTBOX_NAME),
+        members=runtime.services.members,
+    )
     otp.request_code(phone, "10.0.0.1")
     return otp.verify(phone, last_code(runtime, phone), "10.0.0.1").token
 

@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from app.bootstrap import Runtime
 from app.kernel.errors import ValidationError
 from app.services.actors import Actor
+from app.services.feeds import Feed
 from app.services.members import Member
 from app.services.store import Query
 from app.services.store.sqlite_listen import Subscription
@@ -26,19 +27,21 @@ ALL = frozenset({"member", "employee", "admin"})
 query_threads: list[int] = []
 
 
-def _recording_query(actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
+def _recording_feed(actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
     query_threads.append(threading.get_ident())
     if payload.get("bad"):
         raise ValidationError("That filter is not allowed.", hint="Leave it out.")
-    return Query("notes").where("visible", "==", True)
+    return Feed(Query("notes").where("visible", "==", True))
 
 
-PROBE = ChannelSpec("probe", ALL, query=_recording_query)
+PROBE = ChannelSpec("probe", ALL, feed=_recording_feed)
 
 
 @pytest.fixture
 def app(runtime: Runtime, member: Member) -> web.Application:
-    return create_app(runtime, hub_options=OPTIONS, channels=[NOTES, PROBE])
+    return create_app(
+        runtime.services, runtime.settings, hub_options=OPTIONS, channels=[NOTES, PROBE]
+    )
 
 
 async def _signed_in(client: TestClient[Any, Any], token: str) -> Any:

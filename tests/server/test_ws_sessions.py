@@ -114,7 +114,7 @@ async def test_an_expired_session_is_refused_at_request_time(
     aiohttp_client: Any, runtime: Runtime, world: World, clock: FixedClock
 ) -> None:
     """With the expiry sweep far away, the request itself finds the session over."""
-    app = create_app(runtime, hub_options=HubOptions(expiry_check=3600))
+    app = create_app(runtime.services, runtime.settings, hub_options=HubOptions(expiry_check=3600))
     client = await aiohttp_client(app)
     auction = open_auction(runtime, world)
     ws = await connect(client, bare(token_for(app, runtime, world.phones[0])))

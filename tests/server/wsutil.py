@@ -10,12 +10,13 @@ from aiohttp.test_utils import TestClient
 
 from app.bootstrap import Runtime
 from app.services.actors import SYSTEM, Actor
+from app.services.feeds import Feed
 from app.services.pipeline import ChangeSet
 from app.services.sms import OUTBOX_NAME, read_outbox
 from app.services.staff import StaffService
 from app.services.store import Query, Write
 from server import api
-from server.app import create_app
+from server.app import client_count, create_app
 from server.ws import Action, ActionRequest, ChannelSpec, HubOptions
 from tests.server.conftest import PHONE, last_code
 
@@ -32,24 +33,30 @@ async def _approve(req: ActionRequest) -> dict[str, Any]:
     return {"approved": req.payload.get("id")}
 
 
-def _notes_query(actor: Actor, channel: str, payload: dict[str, Any]) -> Query:
-    return Query("notes").where("visible", "==", True)
+def _notes_feed(actor: Actor, channel: str, payload: dict[str, Any]) -> Feed:
+    return Feed(Query("notes").where("visible", "==", True))
 
 
 NOTES = ChannelSpec(
     "notes",
     frozenset({"member", "employee", "admin"}),
-    query=_notes_query,
+    feed=_notes_feed,
     actions={
         "echo": Action(_echo, frozenset({"member", "employee", "admin"})),
         "approve": Action(_approve, frozenset({"employee", "admin"})),
     },
 )
-STAFF_ONLY = ChannelSpec("desk", frozenset({"employee", "admin"}), query=_notes_query)
+STAFF_ONLY = ChannelSpec("desk", frozenset({"employee", "admin"}), feed=_notes_feed)
 
 
 def make_app(runtime: Runtime, options: HubOptions = OPTIONS) -> web.Application:
-    return create_app(runtime, hub_options=options, channels=[NOTES, STAFF_ONLY])
+    """The app with the test channels, its client count in the runtime's stats (as the
+    desktop and ``tfos serve`` wire it)."""
+    app = create_app(
+        runtime.services, runtime.settings, hub_options=options, channels=[NOTES, STAFF_ONLY]
+    )
+    runtime.stats.register("connected_clients", client_count(app))
+    return app
 
 
 def member_token(app: web.Application, runtime: Runtime, phone: str = PHONE) -> str:

@@ -1,12 +1,16 @@
-"""Builders for the view tests that need Qt: a real PNG, a member with a KYC submitted."""
+"""Builders for the view tests that need Qt: a real PNG, a member with a KYC submitted,
+and views that are shut down when the test ends."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
-from PySide6.QtCore import QBuffer, QIODevice
+from PySide6.QtCore import QAbstractItemModel, QBuffer, QIODevice
 from PySide6.QtGui import QColor, QImage
+from pytestqt.qtbot import QtBot
 
+from app.views.live import LiveReadModel
 from tests.builders import ACCOUNT, ADMIN, EMPLOYEE, PDF, aadhaar, pan
 
 if TYPE_CHECKING:
@@ -38,3 +42,48 @@ def submit_kyc(runtime: Runtime, name: str, phone: str, seed: int) -> str:
         documents=[("pan.png", png_bytes(), "image/png"), ("aadhaar.pdf", PDF, "application/pdf")],
     )
     return member.id
+
+
+class View(Protocol):
+    def shutdown(self) -> None: ...
+
+
+V = TypeVar("V", bound=View)
+
+
+def opener(make: Callable[..., V]) -> Iterator[Callable[..., V]]:
+    """The body of a fixture that opens views: yields ``make``, and shuts every view it
+    made down (listeners, workers) when the test ends, passed or failed. Fixtures using
+    it depend on the runtime, so this happens before the runtime closes."""
+    views: list[V] = []
+
+    def open_view(*args: Any, **kwargs: Any) -> V:
+        view = make(*args, **kwargs)
+        views.append(view)
+        return view
+
+    yield open_view
+    for view in reversed(views):
+        view.shutdown()
+
+
+class TableView(View, Protocol):
+    """A view showing one table model through a live read model."""
+
+    @property
+    def live(self) -> LiveReadModel: ...
+
+    @property
+    def model(self) -> QAbstractItemModel: ...
+
+
+T = TypeVar("T", bound=TableView)
+
+
+def shown_with_rows(qtbot: QtBot, view: T, size: tuple[int, int], rows: int) -> T:
+    """``view`` on screen at ``size``, once its table has loaded ``rows`` rows."""
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
+    return view

@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
-from app.services import auction_rules
 from app.services.actors import SYSTEM, Actor
 from app.services.auctions import AuctionService
+from app.services.auctions import rules as auction_rules
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService
@@ -67,7 +67,7 @@ def _pay(ctx: ServiceContext, gid: str, member: str, amount: int, ref: str) -> N
 
 
 def _walk_cases(ctx: ServiceContext, base: date, m: list[str]) -> dict[str, str]:
-    rec = RecoveryService(ctx)
+    rec = RecoveryService(ctx, ledger=LedgerService(ctx))
     _at(ctx, base + timedelta(days=40))
     rec.sweep(SYSTEM)
     case = {c.member_id: c.id for c in rec.cases(open_only=True)}

@@ -12,8 +12,10 @@ from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
-from app.kernel.wal_index import LineSummary
-from app.views.activity import ActivityModel, ActivityView, ago, describe
+from app.services.activity import describe
+from app.services.audit_log import AuditLog, LineSummary
+from app.services.context import SystemClock
+from app.views.activity import ActivityModel, ActivityView, ago
 from tests.builders import ADMIN
 from tests.views import ts_of, write_log
 
@@ -60,7 +62,7 @@ def test_relative_times() -> None:
 def open_model(
     qtbot: QtBot, models: list[ActivityModel], path: Path, **kwargs: object
 ) -> ActivityModel:
-    model = ActivityModel(path, **kwargs)  # type: ignore[arg-type]
+    model = ActivityModel(AuditLog(path, SystemClock()), **kwargs)  # type: ignore[arg-type]
     models.append(model)
     return model
 
@@ -108,16 +110,22 @@ def test_an_empty_log_then_a_first_record(
     qtbot.waitUntil(lambda: model.rowCount() == 1)
 
 
+@pytest.fixture
+def view(qtbot: QtBot, runtime: Runtime) -> Iterator[ActivityView]:
+    shown = ActivityView(runtime.services, poll_ms=20)
+    qtbot.addWidget(shown)
+    yield shown
+    shown.shutdown()
+
+
 def test_an_unreadable_log_is_said_then_cleared_and_nothing_shown_is_lost(
-    qtbot: QtBot, runtime: Runtime
+    qtbot: QtBot, runtime: Runtime, view: ActivityView
 ) -> None:
     """The feed's own failure path: the log cannot be read (here its path turns into a
     folder); the view says so, keeps what it showed, and recovers by itself."""
     wal_path = runtime.pipeline.wal.path
     for n in range(3):
         runtime.services.members.enroll(ADMIN, f"Member {'ABC'[n]}", f"98765432{n:02d}")
-    view = ActivityView(runtime, poll_ms=20)
-    qtbot.addWidget(view)
     view.show()
     qtbot.waitUntil(lambda: view.model.rowCount() == 3)
     moved = wal_path.with_name("wal.log.moved")
@@ -137,4 +145,3 @@ def test_an_unreadable_log_is_said_then_cleared_and_nothing_shown_is_lost(
     qtbot.waitUntil(lambda: view.model.rowCount() == 4)
     assert view.model.activity(0).summary.action == "member.enroll"
     assert newest.id[:8] in view.model.data(view.model.index(0, 1))
-    view.shutdown()

@@ -14,9 +14,9 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.kernel.locks import LockManager
-from app.services import auction_rules as rules
 from app.services.actors import Actor
-from app.services.auctions import lock_name
+from app.services.auctions import rules
+from app.services.auctions.model import lock_name
 from app.services.money import format_inr
 from app.views import auction_control
 from app.views.auction_control import AuctionControlView, countdown
@@ -51,7 +51,7 @@ def group(runtime: Runtime) -> tuple[str, list[str]]:
 def view(
     qtbot: QtBot, runtime: Runtime, group: tuple[str, list[str]]
 ) -> Iterator[AuctionControlView]:
-    v = AuctionControlView(runtime, ADMIN2)
+    v = AuctionControlView(runtime.services, ADMIN2)
     qtbot.addWidget(v)
     v.resize(1280, 800)
     v.show()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -12,17 +12,21 @@ from PySide6.QtCore import QDateTime, QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
-from app.kernel.wal_index import WalFilter, WalReader
+from app.kernel.wal_index import WalReader
 from app.services.actors import Actor
+from app.services.audit_log import AuditLog, WalFilter
+from app.services.context import SystemClock
 from app.services.pipeline import ChangeSet
 from app.services.store import Write
 from app.views.audit import AuditModel, AuditView
 from tests.views import actor_of, ts_of, write_log
+from tests.views.builders import opener
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
 BIG = 20_000
+GATE_TIMEOUT = 30.0
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +44,21 @@ def model_for(qtbot: QtBot) -> Iterator[list[AuditModel]]:
         model.close()
 
 
+@pytest.fixture
+def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[..., AuditView]]:
+    """``open_view(poll_ms=...)``: an audit view over the runtime's log, shut down (its
+    workers stopped) when the test ends, whatever happens in it."""
+
+    def make(poll_ms: int = 0) -> AuditView:
+        view = AuditView(runtime.services, poll_ms=poll_ms)
+        qtbot.addWidget(view)
+        return view
+
+    yield from opener(make)
+
+
 def open_model(qtbot: QtBot, models: list[AuditModel], path: Path, poll_ms: int = 0) -> AuditModel:
-    model = AuditModel(path, poll_ms=poll_ms)
+    model = AuditModel(AuditLog(path, SystemClock()), poll_ms=poll_ms)
     models.append(model)
     wait_idle(qtbot, model)
     return model
@@ -145,15 +162,16 @@ def _head(path: Path) -> str:
     return path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1][:64].decode()
 
 
-def test_verify_lists_a_flipped_record(qtbot: QtBot, runtime: Runtime) -> None:
+def test_verify_lists_a_flipped_record(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[..., AuditView]
+) -> None:
     wal = runtime.pipeline.wal.path
     write_log(wal, 120)
     data = bytearray(wal.read_bytes())
     at = data.index(b"reason 50")
     data[at + 7] ^= 0x01
     wal.write_bytes(bytes(data))
-    view = AuditView(runtime, poll_ms=0)
-    qtbot.addWidget(view)
+    view = open_view()
     with qtbot.waitSignal(view.verify.finished, timeout=20_000) as done:
         view.verify.button.click()
     assert not done.args[0].ok
@@ -161,14 +179,12 @@ def test_verify_lists_a_flipped_record(qtbot: QtBot, runtime: Runtime) -> None:
     assert view.verify.broken.item(0, 0).text() == "50"
     assert "hash does not match" in view.verify.broken.item(0, 2).text()
     assert "1 damaged record" in view.verify.result.text()
-    view.shutdown()
 
 
 def test_a_change_from_another_thread_shows_up_in_the_open_view(
-    qtbot: QtBot, runtime: Runtime
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[..., AuditView]
 ) -> None:
-    view = AuditView(runtime, poll_ms=50)
-    qtbot.addWidget(view)
+    view = open_view(poll_ms=50)
     wait_idle(qtbot, view.model)
     assert view.model.rowCount() == 0
     actor = Actor("staff-1", "Asha Rao", "admin")
@@ -182,11 +198,28 @@ def test_a_change_from_another_thread_shows_up_in_the_open_view(
     view.table.selectRow(0)
     qtbot.waitUntil(lambda: '"text": "hello"' in view.detail.toPlainText())
     assert "1 entry;" in view.status.text()
-    view.shutdown()
+
+
+def gate_row_reads(monkeypatch: pytest.MonkeyPatch) -> threading.Event:
+    """Hold every row read of the audit rows' lane until the returned event is set, so a
+    test sees what the table shows while such a read is still under way."""
+    gate = threading.Event()
+    summaries = AuditLog.summaries
+
+    def held(self: AuditLog, spans: Any) -> Any:
+        if threading.current_thread().name.startswith("audit-rows"):
+            assert gate.wait(GATE_TIMEOUT), "the test never let the row read go"
+        return summaries(self, spans)
+
+    monkeypatch.setattr(AuditLog, "summaries", held)
+    return gate
 
 
 def test_the_table_and_detail_pane_never_read_the_log_on_the_gui_thread(
-    qtbot: QtBot, runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot,
+    runtime: Runtime,
+    monkeypatch: pytest.MonkeyPatch,
+    open_view: Callable[..., AuditView],
 ) -> None:
     """Rows that left the cache are read again in the background (shown as "…"
     meanwhile), and so is the record shown in the detail pane."""
@@ -201,8 +234,8 @@ def test_the_table_and_detail_pane_never_read_the_log_on_the_gui_thread(
 
         monkeypatch.setattr(WalReader, name, spy)
     monkeypatch.setattr(AuditModel, "CACHE", 50)
-    view = AuditView(runtime, poll_ms=0)
-    qtbot.addWidget(view)
+    gate = gate_row_reads(monkeypatch)
+    view = open_view()
     view.resize(1000, 600)
     view.show()
     model = view.model
@@ -210,9 +243,11 @@ def test_the_table_and_detail_pane_never_read_the_log_on_the_gui_thread(
     model.fetchMore(QModelIndex())
     wait_idle(qtbot, model)
     assert model.rowCount() == 2 * AuditModel.PAGE
-    # Row 0 left the cache when the second page came in: it is read again, not on paint.
+    # Row 0 left the cache when the second page came in: it is read again, not on
+    # paint; the read is held at the gate until the placeholder has been seen.
     assert model.data(model.index(0, 0)) == "…"
     assert model.data(model.index(0, 0), Qt.ItemDataRole.ToolTipRole) is None
+    gate.set()
     qtbot.waitUntil(lambda: model.data(model.index(0, 0)) == "600")
     assert model.data(model.index(1, 0)) == "599"
     view.table.selectRow(5)
@@ -224,13 +259,13 @@ def test_the_table_and_detail_pane_never_read_the_log_on_the_gui_thread(
     qtbot.wait(50)
     assert '"lsn": 592' in view.detail.toPlainText()
     assert readers and threading.main_thread().name not in readers, readers
-    view.shutdown()
 
 
-def test_the_filter_bar_applies_what_is_typed(qtbot: QtBot, runtime: Runtime) -> None:
+def test_the_filter_bar_applies_what_is_typed(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[..., AuditView]
+) -> None:
     write_log(runtime.pipeline.wal.path, 400)
-    view = AuditView(runtime, poll_ms=0)
-    qtbot.addWidget(view)
+    view = open_view()
     wait_idle(qtbot, view.model)
     view.filters.actor.setText(" Zoë ")
     view.filters.use_until.setChecked(True)
@@ -243,4 +278,3 @@ def test_the_filter_bar_applies_what_is_typed(qtbot: QtBot, runtime: Runtime) ->
     view.filters.clear()
     wait_idle(qtbot, view.model)
     assert view.model.filter.is_empty and view.model.rowCount() == AuditModel.PAGE
-    view.shutdown()

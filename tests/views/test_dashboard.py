@@ -6,40 +6,51 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from app.services.actors import SYSTEM
 from app.views.dashboard import DashboardView
 from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
-from tests.views.builders import submit_kyc
+from tests.views.builders import opener, submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
 
-def open_view(qtbot: QtBot, runtime: Runtime) -> DashboardView:
-    view = DashboardView(runtime, MEENA)
-    qtbot.addWidget(view)
-    view.show()
-    qtbot.waitUntil(lambda: view.summary is not None and not view.reloader.busy)
-    return view
+@pytest.fixture
+def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[], DashboardView]]:
+    """``open_view()``: the dashboard, shown once its figures are in."""
+
+    def make() -> DashboardView:
+        view = DashboardView(runtime.services, MEENA)
+        qtbot.addWidget(view)
+        view.show()
+        qtbot.waitUntil(lambda: view.summary is not None and not view.live.busy)
+        return view
+
+    yield from opener(make)
 
 
-def test_an_empty_data_folder_shows_zeros(qtbot: QtBot, runtime: Runtime) -> None:
-    view = open_view(qtbot, runtime)
+def test_an_empty_data_folder_shows_zeros(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[[], DashboardView]
+) -> None:
+    view = open_view()
     assert view.kyc.value.text() == "0"
     assert view.loans.value.text() == "0"
     assert view.overdue.detail.text() == "no open recovery cases"
     assert view.collections.value.text() == "₹0.00"
-    view.shutdown()
 
 
-def test_figures_follow_changes_made_on_another_thread(qtbot: QtBot, runtime: Runtime) -> None:
+def test_figures_follow_changes_made_on_another_thread(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[[], DashboardView]
+) -> None:
     submit_kyc(runtime, "Lakshmi Devi", "9876543210", 0)
-    view = open_view(qtbot, runtime)
+    view = open_view()
     assert view.kyc.value.text() == "1"
     loans = runtime.services.loans
     done = threading.Event()
@@ -63,15 +74,14 @@ def test_figures_follow_changes_made_on_another_thread(qtbot: QtBot, runtime: Ru
     qtbot.waitUntil(lambda: view.collections.value.text() == "₹12,345.67")
     qtbot.waitUntil(lambda: view.loans.value.text() == "1")
     assert view.collections.detail.text() == "1 receipt(s) recorded today"
-    qtbot.waitUntil(lambda: not view.reloader.busy)
-    view.shutdown()
+    qtbot.waitUntil(lambda: not view.live.busy)
 
 
 CHILD = """
 import sys
 from pathlib import Path
 from app import bootstrap, config
-from tests.views.builders import submit_kyc
+from tests.views.builders import opener, submit_kyc
 
 runtime = bootstrap.build(config.load(environ={}, data_dir=Path(sys.argv[1]), port=0))
 try:
@@ -81,9 +91,11 @@ finally:
 """
 
 
-def test_a_change_made_by_another_process_shows_up(qtbot: QtBot, runtime: Runtime) -> None:
+def test_a_change_made_by_another_process_shows_up(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[[], DashboardView]
+) -> None:
     submit_kyc(runtime, "Lakshmi Devi", "9876543210", 0)
-    view = open_view(qtbot, runtime)
+    view = open_view()
     assert view.kyc.value.text() == "1"
     root = Path(__file__).resolve().parents[2]
     child = subprocess.run(
@@ -95,4 +107,3 @@ def test_a_change_made_by_another_process_shows_up(qtbot: QtBot, runtime: Runtim
     )
     assert child.returncode == 0, child.stderr
     qtbot.waitUntil(lambda: view.kyc.value.text() == "2", timeout=5000)
-    view.shutdown()

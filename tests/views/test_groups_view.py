@@ -21,7 +21,7 @@ def runtime(seeded_runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def view(qtbot: QtBot, runtime: Runtime) -> Iterator[GroupOverviewView]:
-    v = GroupOverviewView(runtime, ADMIN2)
+    v = GroupOverviewView(runtime.services, ADMIN2)
     qtbot.addWidget(v)
     v.resize(1280, 800)
     v.show()
@@ -36,7 +36,7 @@ def texts(model: GroupsModel, row: int, role: int = Qt.ItemDataRole.DisplayRole)
 
 def test_rows_show_progress_health_and_next_auction(view: GroupOverviewView) -> None:
     model = view.model
-    running = next(r for r in range(2) if model.row(r).status == "running")
+    running = next(r for r in range(2) if model.row(r).group.status == "running")
     forming = 1 - running
     name, members, gross, cycle, health, _next = texts(model, running)
     assert (name, members, gross, cycle) == ("Shanti 4L", "4", "₹4,00,000.00", "1/4")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
+from app.services.kpi_series import BUCKETS
 from app.services.kpis import DEFAULT_RATE_DEFINITION
-from app.views.kpi_dashboard import BUCKETS, KpiDashboardView, load_dashboard
+from app.views.kpi_dashboard import KpiDashboardView, series_of
 from tests.builders import ADMIN, ADMIN2
 
 
@@ -17,8 +20,8 @@ def runtime(seeded_runtime: Runtime) -> Runtime:
 
 
 def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:
-    d = load_dashboard(runtime.services)
-    s = d.series
+    d = runtime.services.kpis.dashboard()
+    s = series_of(d)
     pool = runtime.services.kpis.kpis().total_pool
     assert s.pool_y and s.pool_y[-1] == pool / 100
     assert s.pool_x == sorted(s.pool_x)
@@ -29,13 +32,22 @@ def test_series_follow_the_ledger_and_the_cases(runtime: Runtime) -> None:
     assert sum(s.bucket_counts) == 3 and len(s.bucket_counts) == len(BUCKETS)
 
 
-def test_dashboard_renders_cards_and_charts(qtbot: QtBot, runtime: Runtime) -> None:
-    view = KpiDashboardView(runtime, ADMIN2)
-    qtbot.addWidget(view)
+@pytest.fixture
+def view(qtbot: QtBot, runtime: Runtime) -> Iterator[KpiDashboardView]:
+    shown = KpiDashboardView(runtime.services, ADMIN2)
+    qtbot.addWidget(shown)
+    yield shown
+    shown.shutdown()
+
+
+def test_dashboard_renders_cards_and_charts(
+    qtbot: QtBot, runtime: Runtime, view: KpiDashboardView
+) -> None:
     view.resize(1280, 800)
     view.show()
     qtbot.waitUntil(lambda: view.dashboard is not None)
-    k = view.dashboard.kpis  # type: ignore[union-attr]
+    assert view.dashboard is not None
+    k = view.dashboard.kpis
     assert view.cards["members"].value.text() == str(k.active_members) == "6"
     assert view.cards["pool"].value.text().startswith("₹")
     assert view.cards["default"].toolTip() == DEFAULT_RATE_DEFINITION
@@ -47,4 +59,3 @@ def test_dashboard_renders_cards_and_charts(qtbot: QtBot, runtime: Runtime) -> N
     runtime.services.ledger.add_capital(ADMIN, 5_00_000_00, "Seed capital")
     before = view.dashboard
     qtbot.waitUntil(lambda: view.dashboard is not before)
-    view.shutdown()

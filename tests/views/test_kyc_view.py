@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QDialog, QDialogButtonBox
 from pytestqt.modeltest import ModelTester
@@ -15,10 +17,12 @@ from app.services.actors import Actor
 from app.views.formatting import ReasonDialog
 from app.views.kyc import KycQueueView
 from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, pan
-from tests.views.builders import png_bytes, submit_kyc
+from tests.views.builders import opener, png_bytes, shown_with_rows, submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
+
+Opener = Callable[[Actor, int], KycQueueView]
 
 MAKER = EMPLOYEE
 CHECKER = EMPLOYEE2
@@ -33,18 +37,18 @@ def seeded(runtime: Runtime) -> list[str]:
     return [submit_kyc(runtime, name, phone, i) for i, (name, phone) in enumerate(PEOPLE)]
 
 
-def open_view(qtbot: QtBot, runtime: Runtime, actor: Actor, rows: int) -> KycQueueView:
-    view = KycQueueView(runtime, actor)
-    qtbot.addWidget(view)
-    view.resize(1100, 700)
-    view.show()
-    qtbot.waitUntil(lambda: not view.reloader.busy and view.model.rowCount() == rows)
-    return view
+@pytest.fixture
+def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor, int], KycQueueView]]:
+    """``open_view(actor, rows)``: the queue, shown once it has ``rows`` rows."""
+
+    def make(actor: Actor, rows: int) -> KycQueueView:
+        return shown_with_rows(qtbot, KycQueueView(runtime.services, actor), (1100, 700), rows)
+
+    yield from opener(make)
 
 
 def settle(qtbot: QtBot, view: KycQueueView) -> None:
-    qtbot.waitUntil(lambda: not view.reloader.busy and not view.documents.busy)
-    view.shutdown()
+    qtbot.waitUntil(lambda: not view.live.busy and not view.documents.busy)
 
 
 def texts(view: KycQueueView) -> list[list[str]]:
@@ -56,10 +60,10 @@ def texts(view: KycQueueView) -> list[list[str]]:
 
 
 def test_model_passes_the_tester_and_shows_only_masked_numbers(
-    qtbot: QtBot, qtmodeltester: ModelTester, runtime: Runtime
+    qtbot: QtBot, qtmodeltester: ModelTester, runtime: Runtime, open_view: Opener
 ) -> None:
     seeded(runtime)
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     qtmodeltester.check(view.model, force_py=True)
     assert view.model.data(QModelIndex()) is None
     rows = texts(view)
@@ -71,10 +75,10 @@ def test_model_passes_the_tester_and_shows_only_masked_numbers(
     settle(qtbot, view)
 
 
-def test_status_filter_and_search(qtbot: QtBot, runtime: Runtime) -> None:
+def test_status_filter_and_search(qtbot: QtBot, runtime: Runtime, open_view: Opener) -> None:
     seeded(runtime)
     runtime.services.members.enroll(ADMIN, "Not Yet Submitted", "9000000001")
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     view.search.setText("6789")
     qtbot.waitUntil(lambda: [r[0] for r in texts(view)] == ["Arun Kumar", "Devika Rao"])
     view.search.setText("lakshmi")
@@ -87,10 +91,10 @@ def test_status_filter_and_search(qtbot: QtBot, runtime: Runtime) -> None:
 
 
 def test_bulk_approve_of_two_selected_rows(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first, second, third = seeded(runtime)
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     view.select_members([first, third])
     assert view.selected_ids() == [first, third]
     assert view.approve_button.isEnabled()
@@ -125,10 +129,10 @@ def test_reject_dialog_refuses_an_empty_reason(qtbot: QtBot) -> None:
 
 
 def test_reject_without_a_reason_is_refused_by_the_service_too(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first = seeded(runtime)[0]
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     view.select_members([first])
     view.reject_selected("  ")
     qtbot.waitUntil(lambda: len(errors) == 1)
@@ -142,10 +146,10 @@ def test_reject_without_a_reason_is_refused_by_the_service_too(
 
 
 def test_the_maker_cannot_decide_and_is_told_why(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first = seeded(runtime)[0]
-    view = open_view(qtbot, runtime, MAKER, 3)
+    view = open_view(MAKER, 3)
     view.select_members([first])
     view.approve_selected()
     qtbot.waitUntil(lambda: len(errors) == 1)
@@ -156,13 +160,13 @@ def test_the_maker_cannot_decide_and_is_told_why(
 
 
 def test_document_viewer_shows_each_document_and_its_hash_check(
-    qtbot: QtBot, runtime: Runtime
+    qtbot: QtBot, runtime: Runtime, open_view: Opener
 ) -> None:
     first, second, _ = seeded(runtime)
     kyc = runtime.services.kyc
     png = next(d for d in kyc.get(second).documents if d.name == "pan.png")
     kyc.document_path(second, png.sha256).write_bytes(png_bytes("#ff0000"))
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     view.select_members([first])
     qtbot.waitUntil(lambda: len(view.pane.cards) == 2)
     image, pdf = view.pane.cards
@@ -179,10 +183,10 @@ def test_document_viewer_shows_each_document_and_its_hash_check(
 
 
 def test_a_change_from_another_thread_shows_up_without_a_refresh(
-    qtbot: QtBot, runtime: Runtime
+    qtbot: QtBot, runtime: Runtime, open_view: Opener
 ) -> None:
     first = seeded(runtime)[0]
-    view = open_view(qtbot, runtime, CHECKER, 3)
+    view = open_view(CHECKER, 3)
     done = threading.Event()
 
     def elsewhere() -> None:

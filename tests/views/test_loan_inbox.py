@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
+import pytest
 from PySide6.QtCore import QModelIndex, Qt
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -14,9 +16,12 @@ from app.services.actors import SYSTEM, Actor
 from app.views.formatting import BAD, GOOD, WARN
 from app.views.loan_inbox import LoanInboxView
 from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
+from tests.views.builders import opener, shown_with_rows
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
+
+Opener = Callable[[Actor, int], LoanInboxView]
 
 
 def scored_loans(runtime: Runtime) -> list[str]:
@@ -33,13 +38,14 @@ def scored_loans(runtime: Runtime) -> list[str]:
     return ids
 
 
-def open_view(qtbot: QtBot, runtime: Runtime, actor: Actor, rows: int) -> LoanInboxView:
-    view = LoanInboxView(runtime, actor)
-    qtbot.addWidget(view)
-    view.resize(1100, 760)
-    view.show()
-    qtbot.waitUntil(lambda: not view.reloader.busy and view.model.rowCount() == rows)
-    return view
+@pytest.fixture
+def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor, int], LoanInboxView]]:
+    """``open_view(actor, rows)``: the inbox, shown once it has ``rows`` rows."""
+
+    def make(actor: Actor, rows: int) -> LoanInboxView:
+        return shown_with_rows(qtbot, LoanInboxView(runtime.services, actor), (1100, 760), rows)
+
+    yield from opener(make)
 
 
 def select(qtbot: QtBot, view: LoanInboxView, loan_id: str) -> None:
@@ -50,8 +56,7 @@ def select(qtbot: QtBot, view: LoanInboxView, loan_id: str) -> None:
 
 
 def settle(qtbot: QtBot, view: LoanInboxView) -> None:
-    qtbot.waitUntil(lambda: not view.reloader.busy and not view.details.busy)
-    view.shutdown()
+    qtbot.waitUntil(lambda: not view.live.busy and not view.details.busy)
 
 
 def column(view: LoanInboxView, col: int) -> list[str]:
@@ -59,9 +64,11 @@ def column(view: LoanInboxView, col: int) -> list[str]:
     return [proxy.data(proxy.index(r, col)) for r in range(proxy.rowCount())]
 
 
-def test_models_pass_the_tester(qtbot: QtBot, qtmodeltester: ModelTester, runtime: Runtime) -> None:
+def test_models_pass_the_tester(
+    qtbot: QtBot, qtmodeltester: ModelTester, runtime: Runtime, open_view: Opener
+) -> None:
     ids = scored_loans(runtime)
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     select(qtbot, view, ids[0])
     for model in (view.model, view.pane.factors, view.pane.schedule):
         assert model.rowCount() > 0
@@ -72,9 +79,9 @@ def test_models_pass_the_tester(qtbot: QtBot, qtmodeltester: ModelTester, runtim
     settle(qtbot, view)
 
 
-def test_amounts_badges_and_sorting(qtbot: QtBot, runtime: Runtime) -> None:
+def test_amounts_badges_and_sorting(qtbot: QtBot, runtime: Runtime, open_view: Opener) -> None:
     scored_loans(runtime)
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     assert column(view, 1) == ["₹1,00,000.00", "₹2,00,000.00", "₹3,00,000.00"]
     model = view.model
     assert model.data(model.index(0, 1), Qt.ItemDataRole.TextAlignmentRole) & int(
@@ -96,9 +103,9 @@ def test_amounts_badges_and_sorting(qtbot: QtBot, runtime: Runtime) -> None:
     settle(qtbot, view)
 
 
-def test_buttons_follow_status(qtbot: QtBot, runtime: Runtime) -> None:
+def test_buttons_follow_status(qtbot: QtBot, runtime: Runtime, open_view: Opener) -> None:
     first = scored_loans(runtime)[0]
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     select(qtbot, view, first)
     pane = view.pane
     enabled = [b.isEnabled() for b in (pane.recommend, pane.approve, pane.reject, pane.disburse)]
@@ -108,11 +115,11 @@ def test_buttons_follow_status(qtbot: QtBot, runtime: Runtime) -> None:
 
 
 def test_the_recommender_cannot_approve_and_is_told_why(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first = scored_loans(runtime)[0]
     add_capital(runtime.ctx, 5 * LAKH)
-    view = open_view(qtbot, runtime, RAVI, 3)
+    view = open_view(RAVI, 3)
     select(qtbot, view, first)
     view.recommend("Known customer, pays on time")
     qtbot.waitUntil(
@@ -128,12 +135,12 @@ def test_the_recommender_cannot_approve_and_is_told_why(
 
 
 def test_approval_shows_the_safe_sequence(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first = scored_loans(runtime)[0]
     add_capital(runtime.ctx, 5 * LAKH)
     runtime.services.loans.recommend(RAVI, first, "Known customer")
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     select(qtbot, view, first)
     view.approve("Checked")
     qtbot.waitUntil(lambda: view.pane.outcome.text() != "")
@@ -148,11 +155,11 @@ def test_approval_shows_the_safe_sequence(
 
 
 def test_an_unsafe_approval_names_the_pool_and_commitment(
-    qtbot: QtBot, runtime: Runtime, errors: list[BaseException]
+    qtbot: QtBot, runtime: Runtime, errors: list[BaseException], open_view: Opener
 ) -> None:
     first = scored_loans(runtime)[0]
     runtime.services.loans.recommend(RAVI, first, "Known customer")
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     select(qtbot, view, first)
     view.approve()
     qtbot.waitUntil(lambda: view.pane.outcome.text() != "")
@@ -165,10 +172,10 @@ def test_an_unsafe_approval_names_the_pool_and_commitment(
 
 
 def test_a_change_from_another_thread_shows_up_without_a_refresh(
-    qtbot: QtBot, runtime: Runtime
+    qtbot: QtBot, runtime: Runtime, open_view: Opener
 ) -> None:
     first, second, _ = scored_loans(runtime)
-    view = open_view(qtbot, runtime, MEENA, 3)
+    view = open_view(MEENA, 3)
     select(qtbot, view, second)
     done = threading.Event()
 

@@ -26,7 +26,7 @@ def runtime(seeded_runtime: Runtime) -> Runtime:
 
 @pytest.fixture
 def board(qtbot: QtBot, runtime: Runtime) -> Iterator[RecoveryBoardView]:
-    view = RecoveryBoardView(runtime, ADMIN2)
+    view = RecoveryBoardView(runtime.services, ADMIN2)
     qtbot.addWidget(view)
     view.resize(1280, 800)
     view.show()

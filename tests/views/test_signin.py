@@ -23,18 +23,11 @@ from app.kernel.errors import KeyringUnavailable
 from app.kernel.sessions import KeyringSessions, MemoryVault, SessionVault
 from app.services.actors import Actor
 from app.services.context import FixedClock, ServiceContext
+from app.services.desktop_signin import ACCOUNT, DesktopSignIn
 from app.services.pipeline import ChangeSet
 from app.services.staff import StaffService, hash_password
 from app.services.store import Write
-from app.views.signin import (
-    ACCOUNT,
-    SetupDialog,
-    SignInDialog,
-    sign_in_flow,
-    sign_out,
-    sign_out_action,
-    staff_service,
-)
+from app.views.signin import SetupDialog, SignInDialog, sign_in_flow, sign_out_action
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -270,8 +263,13 @@ async def dialog_of(kind: type[W]) -> W:
     return found
 
 
+def signin_of(runtime: Runtime, vault: SessionVault) -> DesktopSignIn:
+    """The desktop's sign-in service over the runtime's staff and ``vault``."""
+    return DesktopSignIn(runtime.services.staff, vault)
+
+
 async def first_start(runtime: Runtime, vault: SessionVault) -> Actor | None:
-    flow = asyncio.ensure_future(sign_in_flow(runtime, vault))
+    flow = asyncio.ensure_future(sign_in_flow(signin_of(runtime, vault)))
     setup = await dialog_of(SetupDialog)
     setup.name.setText("Asha Rao")
     setup.username.setText("asha")
@@ -291,11 +289,11 @@ async def test_flow_keeps_the_session_in_the_real_keyring(
     assert actor is not None and (actor.name, actor.role) == ("Asha Rao", "admin")
     token = vault.load(ACCOUNT)
     assert token and token not in runtime.pipeline.wal.path.read_text()
-    assert await asyncio.wait_for(sign_in_flow(runtime, vault), 10) == actor
-    await sign_out(runtime, vault)
+    assert await asyncio.wait_for(sign_in_flow(signin_of(runtime, vault)), 10) == actor
+    await asyncio.to_thread(signin_of(runtime, vault).sign_out)
     assert vault.load(ACCOUNT) is None
-    assert staff_service(runtime).resume(token) is None
-    flow = asyncio.ensure_future(sign_in_flow(runtime, vault))
+    assert runtime.services.staff.resume(token) is None
+    flow = asyncio.ensure_future(sign_in_flow(signin_of(runtime, vault)))
     dialog = await dialog_of(SignInDialog)
     dialog.username.setText("asha")
     dialog.password.setText(PASSWORD)
@@ -305,7 +303,7 @@ async def test_flow_keeps_the_session_in_the_real_keyring(
     window = QWidget()
     qtbot.addWidget(window)
     closed: list[bool] = []
-    action = sign_out_action(window, runtime, vault, then=lambda: closed.append(True))
+    action = sign_out_action(window, signin_of(runtime, vault), then=lambda: closed.append(True))
     assert action.shortcut().toString() == "Ctrl+Shift+Q"
     action.trigger()
     await until(lambda: closed)
@@ -318,9 +316,9 @@ async def test_flow_keeps_the_session_in_the_real_keyring(
 async def test_an_expired_keyring_session_asks_again_and_cancel_gives_none(
     qtbot: QtBot, runtime: Runtime, vault: KeyringSessions
 ) -> None:
-    staff_service(runtime).create_first_admin("Asha Rao", "asha", PASSWORD)
+    runtime.services.staff.create_first_admin("Asha Rao", "asha", PASSWORD)
     vault.save(ACCOUNT, "a-token-that-was-never-issued")
-    flow = asyncio.ensure_future(sign_in_flow(runtime, vault))
+    flow = asyncio.ensure_future(sign_in_flow(signin_of(runtime, vault)))
     dialog = await dialog_of(SignInDialog)
     assert vault.load(ACCOUNT) is None
     dialog.reject()
@@ -333,8 +331,8 @@ async def test_without_a_keyring_the_flow_signs_in_and_says_so(
 ) -> None:
     vault = MemoryVault()
     vault.unavailable = KeyringUnavailable("The OS keyring is locked.", hint="Unlock it.")
-    staff_service(runtime).create_first_admin("Asha Rao", "asha", PASSWORD)
-    flow = asyncio.ensure_future(sign_in_flow(runtime, vault))
+    runtime.services.staff.create_first_admin("Asha Rao", "asha", PASSWORD)
+    flow = asyncio.ensure_future(sign_in_flow(signin_of(runtime, vault)))
     dialog = await dialog_of(SignInDialog)
     assert "will not be remembered" in dialog.note.text() and dialog.note.isVisibleTo(dialog)
     dialog.username.setText("asha")

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from app.services.ledger import MEMBERS_ALL, LedgerService, account_class
-from app.services.ledger_postings import PENALTY_SUFFIX
+from app.services.ledger import LedgerService
+from app.services.ledger.postings import PENALTY_SUFFIX, account_class
+from app.services.ledger.reports import MEMBERS_ALL
 
 CLASS_ORDER = ("asset", "liability", "equity", "income")
 CLASS_TITLES = {

@@ -14,7 +14,7 @@ from dataclasses import replace
 from app.services.gate import Payout
 from app.services.groups import Ticket
 from app.services.ledger import Due, TimelineItem
-from app.services.ledger_reports import KIND_ORDER
+from app.services.ledger.reports import KIND_ORDER
 from app.services.loans import LoanRow
 from app.services.members import Member
 from app.services.reports.base import KYC_TEXT, Params, ReportKind, Sources, day, dues_table, inr

@@ -403,8 +403,8 @@ class SqliteStore(CheckedStore):
         """Stop the listener thread and close every connection (idempotent)."""
         if self._closed:
             return
+        self._dispatcher.close()  # first: a round still running reads through this store
         self._closed = True
-        self._dispatcher.close()
         with self._write_lock:
             self._maintain("PRAGMA optimize", "planner statistics")
             self._writer.close()

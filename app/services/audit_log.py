@@ -1,0 +1,227 @@
+"""The audit log's reading side: what the viewer, the activity feed, the CLI and the
+members' integrity badge read from the write-ahead log.
+
+* the viewer's pages and searches, newest first, by byte offset (:meth:`AuditLog.page`,
+  :meth:`~AuditLog.search`, :meth:`~AuditLog.after`, :meth:`~AuditLog.summaries`), so a
+  log of a million records opens at once (see :mod:`app.kernel.wal_index`);
+* the activity feed: the newest records in plain words (:meth:`~AuditLog.activity`);
+* :meth:`~AuditLog.tail` and :meth:`~AuditLog.stats` for ``tfos wal``;
+* :meth:`~AuditLog.verify`, re-hashing the whole chain with progress;
+* :meth:`~AuditLog.integrity`: the last verification, redone only once the log has
+  grown, and never twice at once.
+
+Everything here only reads the file, without its lock, so it works beside the writer
+of this process or of any other. The write side is the pipeline's.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.kernel.errors import KnownError
+from app.kernel.wal import GENESIS, VerifyReport, verify_file
+from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
+from app.services.activity import describe
+from app.services.context import Clock
+
+__all__ = [
+    "Activity",
+    "ActivityRead",
+    "AuditLog",
+    "Integrity",
+    "LineSummary",
+    "Span",
+    "VerifyReport",
+    "WalFilter",
+    "existing_log",
+]
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class Activity:
+    """One record as the activity feed shows it."""
+
+    summary: LineSummary
+    text: str
+
+
+@dataclass(frozen=True)
+class ActivityRead:
+    """New activities (oldest first), where the log ends now, and whether the feed
+    starts over (the first read, or the log was cut back)."""
+
+    items: list[Activity]
+    end: int
+    reset: bool
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """The members' badge: was the whole chain intact when last checked."""
+
+    verified: bool
+    entries: int
+    head_lsn: int
+    head_hash: str
+    broken: int
+    checked_at: str
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {**vars(self), "seconds": round(self.seconds, 4), "proofs": None}
+
+
+def existing_log(data_dir: Path, wal_path: Path, path: Path | None = None) -> Path:
+    """The log a read-only command reads (``path``, or the data directory's): one clear
+    error, and nothing created, when there is none (a mistyped --data-dir)."""
+    log = path or wal_path
+    if log.is_file():
+        return log
+    if path:
+        raise KnownError(f"There is no write-ahead log at {log}.", hint="Check the path.")
+    raise KnownError(
+        f"{data_dir} is not a TransactFlowOS data directory (it has no "
+        f"{log.relative_to(data_dir)}); nothing was created.",
+        hint="Check --data-dir (or TFOS_DATA_DIR).",
+    )
+
+
+def _damaged(span: Span, exc: KnownError) -> LineSummary:
+    return LineSummary(0, "", {}, "", {}, "", "", False, str(exc))
+
+
+class AuditLog:
+    """Reads one write-ahead log file (see module docstring)."""
+
+    @classmethod
+    def existing(
+        cls, data_dir: Path, wal_path: Path, clock: Clock, path: Path | None = None
+    ) -> AuditLog:
+        """The log of a read-only command, refused (see :func:`existing_log`) when there
+        is none; it opens nothing for writing."""
+        return cls(existing_log(data_dir, wal_path, path), clock)
+
+    def __init__(self, path: Path, clock: Clock) -> None:
+        self.path = path
+        self._reader = WalReader(path)
+        self._clock = clock
+        self._verifying = threading.Lock()
+        self._integrity: tuple[int, Integrity] | None = None
+
+    # -- the viewer ------------------------------------------------------------------
+
+    def end(self) -> int:
+        """Where the last complete record ends (0 for an empty or missing log)."""
+        return self._reader.end()
+
+    def head_lsn(self, end: int | None = None) -> int:
+        return self._reader.head_lsn(end)
+
+    def head(self) -> tuple[int, str]:
+        """The sequence number and hash of the last complete record (0 and the genesis
+        hash for an empty log)."""
+        spans, _ = self._reader.page(self._reader.end(), 1)
+        if not spans:
+            return 0, GENESIS
+        last = LineSummary.parse(self._reader.read(spans[0]))
+        return last.lsn, last.hash
+
+    def page(self, end: int, count: int) -> tuple[list[Span], int]:
+        """Up to ``count`` records ending at ``end``, newest first, and where they start."""
+        return self._reader.page(end, count)
+
+    def search(
+        self, flt: WalFilter, end: int, *, cancelled: Callable[[], bool] = lambda: False
+    ) -> Iterator[tuple[list[Span], int]]:
+        """Matching records before ``end``, newest first, a batch per block read."""
+        return self._reader.search(flt, end, cancelled=cancelled)
+
+    def after(self, start: int, end: int, flt: WalFilter | None = None) -> list[Span]:
+        """Matching records from ``start`` to ``end``, oldest first."""
+        return self._reader.after(start, end, flt)
+
+    def summaries(self, spans: Sequence[Span]) -> dict[int, LineSummary]:
+        """The parsed records at ``spans``, by offset (an unreadable one marked damaged)."""
+        found: dict[int, LineSummary] = {}
+        lines = self._reader.read_many(spans) if spans else []
+        for span, line in zip(spans, lines, strict=True):
+            try:
+                found[span.offset] = LineSummary.parse(line)
+            except KnownError as exc:
+                found[span.offset] = _damaged(span, exc)
+        return found
+
+    def record(self, span: Span) -> dict[str, Any]:
+        """The whole record at ``span``, its change included."""
+        return parse_body(self._reader.read(span))
+
+    # -- the activity feed -------------------------------------------------------------
+
+    def activity(self, since: int | None, limit: int) -> ActivityRead:
+        """Records written after offset ``since`` (the newest ``limit``; all of the
+        newest ``limit`` when ``since`` is None or the log was cut back)."""
+        end = self._reader.end()
+        if since is not None and end == since:
+            return ActivityRead([], end, False)
+        reset = since is None or end < since
+        if since is None or reset:
+            spans, _ = self._reader.page(end, limit)
+            spans.reverse()
+        else:
+            spans = self._reader.after(since, end)[-limit:]
+        lines = self._reader.read_many(spans) if spans else []
+        items = [Activity(s, describe(s)) for s in map(LineSummary.parse, lines)]
+        return ActivityRead(items, end, reset)
+
+    # -- the command line ------------------------------------------------------------
+
+    def tail(self, count: int) -> list[dict[str, Any]]:
+        """The newest ``count`` records, oldest first, each with its hash."""
+        spans, _ = self._reader.page(self._reader.end(), max(count, 1))
+        lines = self._reader.read_many(spans[::-1]) if spans else []
+        return [
+            {**parse_body(line), "hash": line[:64].decode("ascii", "replace")} for line in lines
+        ]
+
+    def stats(self) -> dict[str, Any]:
+        """Entries, head hash, size in bytes and whether the chain is intact."""
+        report = self.verify()
+        return {
+            "entries": report.entries,
+            "head_hash": report.head_hash,
+            "bytes": report.bytes,
+            "ok": report.ok,
+        }
+
+    # -- verification ----------------------------------------------------------------
+
+    def verify(self, progress: Progress | None = None) -> VerifyReport:
+        """Re-hash the whole chain; ``progress(bytes checked, total bytes)`` as it goes."""
+        return verify_file(self.path, progress)
+
+    def integrity(self) -> Integrity:
+        """The last verification, redone only once the log has grown (by anyone);
+        callers arriving during a verification wait for it and share its report."""
+        with self._verifying:
+            end = self._reader.end()
+            if self._integrity is None or self._integrity[0] != end:
+                report = self.verify()
+                self._integrity = (
+                    end,
+                    Integrity(
+                        report.ok,
+                        report.entries,
+                        report.head_lsn,
+                        report.head_hash,
+                        len(report.broken),
+                        self._clock.now().isoformat(),
+                        report.seconds,
+                    ),
+                )
+            return self._integrity[1]

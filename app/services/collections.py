@@ -1,0 +1,44 @@
+"""The document store's collections, each name defined once.
+
+Services write and query these; :mod:`app.services.topics` maps them to the change
+topics that read models name. Nothing outside the services layer uses them.
+"""
+
+from __future__ import annotations
+
+MEMBERS = "members"
+MEMBER_PHONES = "member_phones"
+KYC = "kyc"
+AADHAAR_TOKENS = "aadhaar_tokens"
+PAN_TOKENS = "pan_tokens"
+
+GROUPS = "groups"
+TICKETS = "tickets"
+AGREEMENT_SIGNATURES = "agreement_signatures"
+
+AUCTIONS = "auctions"
+BIDS = "bids"
+MINUTES = "minutes"
+PAYOUTS = "payouts"
+
+LEDGER = "ledger_txns"
+DUES = "dues"
+RECEIPTS = "receipts"
+PERIODS = "ledger_periods"
+
+LOANS = "loans"
+GATE_POOLS = "bankers_pools"
+GATE_DECISIONS = "bankers_decisions"
+
+RECOVERY_CASES = "recovery_cases"
+RECOVERY_OPEN = "recovery_open"
+
+STAFF_ACCOUNTS = "staff"
+STAFF_USERNAMES = "staff_usernames"
+STAFF_SESSIONS = "staff_sessions"
+STAFF_META = "staff_meta"
+STAFF_SIGNIN = "staff_signin"
+
+MEMBER_SESSIONS = "member_sessions"
+OTP_CODES = "otp_codes"
+OTP_LIMITS = "otp_limits"

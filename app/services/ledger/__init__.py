@@ -1,0 +1,38 @@
+"""The double-entry ledger: receipts, capital, dues, balances and reports."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from app.services.lazy import lazy_exports
+
+if TYPE_CHECKING:
+    from app.services.ledger.receipts import Payment
+    from app.services.ledger.records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
+    from app.services.ledger.reports import BalanceSheet, Statements, TimelineItem, TrialBalance
+    from app.services.ledger.service import RECEIPT_KINDS, LedgerService, check_ledger
+
+__all__ = [
+    "RECEIPT_KINDS",
+    "BalanceSheet",
+    "Due",
+    "LedgerService",
+    "Payment",
+    "PeriodCollections",
+    "Receipt",
+    "ReceiptEntry",
+    "Statements",
+    "TimelineItem",
+    "TrialBalance",
+    "Txn",
+    "check_ledger",
+]
+__getattr__ = lazy_exports(
+    __name__,
+    {
+        "service": ["LedgerService", "RECEIPT_KINDS", "check_ledger"],
+        "records": ["Due", "PeriodCollections", "Receipt", "ReceiptEntry", "Txn"],
+        "receipts": ["Payment"],
+        "reports": ["BalanceSheet", "Statements", "TimelineItem", "TrialBalance"],
+    },
+)

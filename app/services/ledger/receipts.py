@@ -1,0 +1,312 @@
+"""Instalment receipts: one bank reference is one receipt, and nobody pays twice.
+
+:func:`receipts_change` turns payments into one ChangeSet (one receipt, or a bank
+statement of many): for each new payment a ``receipts/<bank_ref>`` document (created
+with ``expect_version=0``), the posting ``Dr cash:group / Cr receivable``, and the
+updated ``dues`` and ``ledger_periods`` documents; plus the commission transfer of a
+period when its collections first reach the foreman's commission (see
+:mod:`app.services.ledger.service`). A payment whose bank reference is already recorded with
+the same payload is returned as a duplicate and writes nothing; with another payload
+it is refused. A payment larger than what is still owed is refused.
+
+Each new receipt is numbered within its period (``serial`` 1, 2, ..., kept on the
+period summary that every receipt updates anyway, so numbering adds no contention).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date as Date
+from typing import Any
+
+from app.kernel.errors import KnownError, NotFound, ValidationError
+from app.services.actors import Actor
+from app.services.collections import DUES, PERIODS, RECEIPTS
+from app.services.events import ReceiptRecorded, ReceiptsImported
+from app.services.ledger.postings import (
+    NewId,
+    commission_transfer_write,
+    due_id,
+    instalment_write,
+    iso_date,
+    normalise_bank_ref,
+    period_id,
+)
+from app.services.ledger.records import Receipt
+from app.services.money import format_inr
+from app.services.pipeline import ChangeSet, Reader
+from app.services.store import Write
+
+
+@dataclass(frozen=True)
+class Payment:
+    """One instalment payment as the bank reports it (amount in paise)."""
+
+    group_id: str
+    period: int
+    member_id: str
+    amount: int
+    bank_ref: str
+    received_on: Date | str
+
+    def describe(self) -> str:
+        return (
+            f"member {self.member_id}, group {self.group_id} period {self.period}, "
+            f"{format_inr(self.amount)} received on {self.received_on}"
+        )
+
+
+class NothingNew(Exception):
+    """Every payment was already recorded: there is nothing to write."""
+
+    def __init__(self, receipts: list[Receipt]) -> None:
+        super().__init__(f"{len(receipts)} receipts already recorded")
+        self.receipts = receipts
+
+
+def check_amount(amount: int) -> None:
+    if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
+        raise ValidationError(
+            f"The amount must be a positive whole number of paise (got {amount!r}).",
+            hint="Enter the amount in rupees and paise, e.g. 7,500.00.",
+        )
+
+
+def normalise(payment: Payment, today: Date) -> Payment:
+    """``payment`` with its bank reference and date normalised, or a ValidationError."""
+    ref = normalise_bank_ref(payment.bank_ref)
+    when = iso_date(payment.received_on, "received on")
+    g, m, period = payment.group_id, payment.member_id, payment.period
+    problems = [
+        "group id is missing" if not isinstance(g, str) or not g else "",
+        "member id is missing" if not isinstance(m, str) or not m else "",
+        "period must be a whole number from 1"
+        if isinstance(period, bool) or not isinstance(period, int) or period < 1
+        else "",
+        f"received on {when} is in the future" if when > today.isoformat() else "",
+    ]
+    if any(problems):
+        raise ValidationError(
+            "The receipt is not valid: " + "; ".join(p for p in problems if p) + "."
+        )
+    check_amount(payment.amount)
+    return Payment(g, period, m, payment.amount, ref, when)
+
+
+INSTALMENT = "instalment"
+"""``kind`` of an instalment receipt; other services (loans: ``emi``) share the
+``receipts`` collection, so a bank reference is used once across all of them."""
+_DUE_FIELDS = ("paid", "status", "bank_ref", "bank_refs", "paid_at")
+_PERIOD_FIELDS = ("collected", "paid_count", "commission_txn", "receipts")
+
+
+class _Batch:
+    """The documents a set of payments reads, with their changes so far."""
+
+    def __init__(self, reader: Reader) -> None:
+        self.reader = reader
+        self.new: dict[str, Receipt] = {}
+        self.dues: dict[str, dict[str, Any]] = {}
+        self.periods: dict[str, dict[str, Any]] = {}
+
+    def recorded(self, bank_ref: str) -> Receipt | None:
+        if bank_ref in self.new:
+            return self.new[bank_ref]
+        doc = self.reader.get(RECEIPTS, bank_ref)
+        if doc is None:
+            return None
+        kind = doc.data.get("kind", INSTALMENT)
+        if kind != INSTALMENT:
+            what = f"loan {doc.data['loan_id']}" if doc.data.get("loan_id") else "another payment"
+            raise ValidationError(
+                f"Bank reference {bank_ref} was already used on "
+                f"{str(doc.data.get('recorded_at'))[:10]} for {kind} of {what} "
+                f"({format_inr(doc.data.get('amount', 0))}), not for an instalment.",
+                hint="Check the bank reference: one bank transfer is one receipt.",
+            )
+        return Receipt.from_doc(doc)
+
+    def due(self, p: Payment) -> dict[str, Any] | None:
+        key = due_id(p.group_id, p.period, p.member_id)
+        if key not in self.dues:
+            doc = self.reader.get(DUES, key)
+            if doc is None:
+                return None
+            self.dues[key] = dict(doc.data)
+        return self.dues[key]
+
+    def period(self, p: Payment) -> dict[str, Any]:
+        key = period_id(p.group_id, p.period)
+        if key not in self.periods:
+            doc = self.reader.require(PERIODS, key, "period summary")
+            self.periods[key] = dict(doc.data)
+        return self.periods[key]
+
+    def updates(self) -> list[Write]:
+        writes = [
+            Write("update", DUES, key, {f: d[f] for f in _DUE_FIELDS})
+            for key, d in self.dues.items()
+        ]
+        writes += [
+            Write("update", PERIODS, key, {f: d[f] for f in _PERIOD_FIELDS})
+            for key, d in self.periods.items()
+        ]
+        return writes
+
+
+def check_payable(due: dict[str, Any], p: Payment) -> None:
+    where = f"member {p.member_id} for group {p.group_id} period {p.period}"
+    if due["status"] == "paid":
+        raise ValidationError(
+            f"The instalment of {where} is already paid in full "
+            f"({format_inr(due['paid'])} on {due['paid_at']}, bank ref {due['bank_ref']}); "
+            "a member cannot pay twice for one instalment.",
+            hint="Check the member and period, or refund this payment.",
+        )
+    outstanding = due["net"] - due["paid"]
+    if p.amount > outstanding:
+        raise ValidationError(
+            f"{format_inr(p.amount)} is more than the {format_inr(outstanding)} still owed "
+            f"by {where} (net instalment {format_inr(due['net'])}, already paid "
+            f"{format_inr(due['paid'])}).",
+            hint=f"Record at most {format_inr(outstanding)}; refund the excess.",
+        )
+
+
+def same_receipt(first: Receipt, p: Payment) -> Receipt:
+    """``first`` as a duplicate if ``p`` is the same payment; else a ValidationError."""
+    recorded = Payment(
+        first.group_id,
+        first.period,
+        first.member_id,
+        first.amount,
+        first.bank_ref,
+        first.received_on,
+    )
+    if recorded == p:
+        return Receipt(**{**vars(first), "duplicate": True})
+    raise ValidationError(
+        f"Bank reference {p.bank_ref} was already used on {first.recorded_at[:10]} for "
+        f"{recorded.describe()}; this receipt is for {p.describe()}.",
+        hint="Check the bank reference: one bank transfer is one receipt.",
+    )
+
+
+def _record(
+    batch: _Batch, ids: NewId, actor: Actor, now: str, p: Payment, writes: list[Write]
+) -> Receipt:
+    """Record one payment into ``writes``. The due is read before the receipt: a
+    concurrent commit of the same payment is then seen either in both or in the
+    receipt alone, never as "already paid" without its receipt."""
+    due = batch.due(p)
+    first = batch.recorded(p.bank_ref)
+    if first is not None:
+        return same_receipt(first, p)
+    if due is None:
+        raise NotFound(
+            f"No instalment is due from member {p.member_id} for group {p.group_id} "
+            f"period {p.period}.",
+            hint="Dues are raised when the period's auction is settled; check the "
+            "group, period and member.",
+        )
+    check_payable(due, p)
+    when = str(p.received_on)
+    txn = instalment_write(
+        ids,
+        group_id=p.group_id,
+        period=p.period,
+        member_id=p.member_id,
+        amount=p.amount,
+        date=when,
+        bank_ref=p.bank_ref,
+    )
+    writes.append(txn)
+    due["paid"] += p.amount
+    full = due["paid"] == due["net"]
+    due.update(
+        status="paid" if full else "due",
+        bank_ref=p.bank_ref,
+        bank_refs=[*due.get("bank_refs", []), p.bank_ref],
+        paid_at=when if full else None,
+    )
+    summary = batch.period(p)
+    summary["receipts"] = serial = summary.get("receipts", 0) + 1
+    summary["collected"] += p.amount
+    summary["paid_count"] += int(full)
+    fee = summary["foreman_receives"]
+    moved = None
+    if fee > 0 and summary["commission_txn"] is None and summary["collected"] >= fee:
+        transfer = commission_transfer_write(
+            ids, group_id=p.group_id, period=p.period, amount=fee, date=when
+        )
+        writes.append(transfer)
+        moved = summary["commission_txn"] = transfer.id
+    receipt = Receipt(
+        p.bank_ref,
+        p.group_id,
+        p.period,
+        p.member_id,
+        p.amount,
+        when,
+        txn.id,
+        actor.id,
+        now,
+        moved,
+        serial=serial,
+    )
+    doc = {k: v for k, v in vars(receipt).items() if k != "duplicate"}
+    doc["kind"] = INSTALMENT
+    writes.append(Write("set", RECEIPTS, p.bank_ref, doc, expect_version=0))
+    batch.new[p.bank_ref] = receipt
+    return receipt
+
+
+def _refusal(payments: Sequence[Payment], problems: list[tuple[int, KnownError]]) -> KnownError:
+    if len(payments) == 1:
+        return problems[0][1]
+    listed = "; ".join(f"#{i + 1} ({payments[i].bank_ref}): {exc}" for i, exc in problems[:20])
+    more = f" and {len(problems) - 20} more" if len(problems) > 20 else ""
+    return ValidationError(
+        f"{len(problems)} of {len(payments)} receipts cannot be recorded, so none was: "
+        f"{listed}{more}.",
+        hint="Correct or remove those lines and import the statement again.",
+    )
+
+
+def receipts_change(
+    reader: Reader, ids: NewId, actor: Actor, now: str, payments: Sequence[Payment]
+) -> tuple[ChangeSet, list[Receipt]]:
+    """The ChangeSet recording ``payments`` (already normalised), and their receipts.
+
+    Raises:
+        NothingNew: every payment was already recorded (nothing to write).
+        KnownError: a payment cannot be recorded (the only one's own error, or one
+            ValidationError listing every refused line of a statement).
+    """
+    batch = _Batch(reader)
+    writes: list[Write] = []
+    receipts: list[Receipt] = []
+    problems: list[tuple[int, KnownError]] = []
+    for i, p in enumerate(payments):
+        try:
+            receipts.append(_record(batch, ids, actor, now, p, writes))
+        except KnownError as exc:
+            problems.append((i, exc))
+    if problems:
+        raise _refusal(payments, problems)
+    if not writes:
+        raise NothingNew(receipts)
+    return _change(payments, receipts, writes + batch.updates()), receipts
+
+
+def _change(payments: Sequence[Payment], receipts: list[Receipt], writes: list[Write]) -> ChangeSet:
+    fresh = [r for r in receipts if not r.duplicate]
+    if len(payments) == 1:
+        p = fresh[0]
+        event = ReceiptRecorded(p.bank_ref, p.group_id, p.period, p.member_id, p.amount)
+        why = f"Instalment of group {p.group_id} period {p.period}"
+        return ChangeSet.of(event, p.bank_ref, writes, why)
+    total = sum(r.amount for r in fresh)
+    why = f"Bank statement: {len(fresh)} receipts, {format_inr(total)}"
+    return ChangeSet.of(ReceiptsImported(len(fresh), total), fresh[0].bank_ref, writes, why)

@@ -1,0 +1,208 @@
+"""What the ledger service returns: receipts, dues, period collections, transactions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date as Date
+from typing import Any
+
+from app.services.ledger.postings import REF_FIELDS, Line
+from app.services.store import Document
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One instalment receipt. ``duplicate`` is True when the bank reference had
+    already been recorded with the same payload and nothing new was written."""
+
+    bank_ref: str
+    group_id: str
+    period: int
+    member_id: str
+    amount: int
+    received_on: str
+    txn_id: str
+    recorded_by: str
+    recorded_at: str
+    commission_txn: str | None = None
+    duplicate: bool = False
+    serial: int | None = None
+    """The receipt's place in its period's receipts (1, 2, ...); None for receipts
+    recorded before receipts were numbered."""
+
+    @classmethod
+    def from_doc(cls, doc: Document, *, duplicate: bool = False) -> Receipt:
+        d = doc.data
+        return cls(
+            d["bank_ref"],
+            d["group_id"],
+            d["period"],
+            d["member_id"],
+            d["amount"],
+            d["received_on"],
+            d["txn_id"],
+            d["recorded_by"],
+            d["recorded_at"],
+            d.get("commission_txn"),
+            duplicate,
+            d.get("serial"),
+        )
+
+
+BANK = "bank"
+MODES = {
+    BANK: "Bank transfer",
+    "cash": "Cash",
+    "upi": "UPI",
+    "neft": "NEFT/IMPS",
+    "cheque": "Cheque",
+}
+"""How money came in, by the ``mode`` a receipt records. Receipts recorded without one
+came with a bank reference from a bank statement: bank transfers."""
+
+
+@dataclass(frozen=True)
+class ReceiptEntry:
+    """Any receipt as registers and printed receipts show it: an instalment (``group_id``,
+    ``period``) or a loan repayment (``loan_id``, with its principal and interest)."""
+
+    bank_ref: str
+    kind: str
+    member_id: str
+    amount: int
+    received_on: str
+    recorded_at: str
+    recorded_by: str
+    mode: str
+    group_id: str | None = None
+    period: int | None = None
+    loan_id: str | None = None
+    principal: int | None = None
+    interest: int | None = None
+    serial: int | None = None
+
+    @property
+    def number(self) -> str | None:
+        """The receipt number: ``<group>/P<period>/<serial>`` for an instalment,
+        ``<loan>/E<serial>`` for a repayment; None when it was recorded unnumbered."""
+        if self.serial is None:
+            return None
+        if self.loan_id:
+            return f"{self.loan_id}/E{self.serial:03d}"
+        return f"{self.group_id}/P{self.period}/{self.serial:03d}"
+
+    @property
+    def mode_label(self) -> str:
+        return MODES.get(self.mode, self.mode.replace("_", " ").capitalize())
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> ReceiptEntry:
+        d = doc.data
+        return cls(
+            bank_ref=doc.id,
+            kind=d.get("kind", "instalment"),
+            member_id=d["member_id"],
+            amount=d["amount"],
+            received_on=d["received_on"],
+            recorded_at=d["recorded_at"],
+            recorded_by=d["recorded_by"],
+            mode=d.get("mode") or BANK,
+            group_id=d.get("group_id"),
+            period=d.get("period"),
+            loan_id=d.get("loan_id"),
+            principal=d.get("principal"),
+            interest=d.get("interest"),
+            serial=d.get("serial"),
+        )
+
+
+@dataclass(frozen=True)
+class Due:
+    """A member's instalment for one period of a group (amounts in paise)."""
+
+    id: str
+    group_id: str
+    period: int
+    member_id: str
+    gross: int
+    share: int
+    net: int
+    paid: int
+    status: str
+    due_date: str
+    raised_on: str
+    bank_refs: list[str] = field(default_factory=list)
+    paid_at: str | None = None
+
+    @property
+    def outstanding(self) -> int:
+        return self.net - self.paid
+
+    def days_late(self, as_of: Date) -> int:
+        return max(0, (as_of - Date.fromisoformat(self.due_date)).days)
+
+    @classmethod
+    def from_doc(cls, doc: Document) -> Due:
+        d = doc.data
+        return cls(
+            doc.id,
+            d["group_id"],
+            d["period"],
+            d["member_id"],
+            d["gross"],
+            d["share"],
+            d["net"],
+            d["paid"],
+            d["status"],
+            d["due_date"],
+            d["raised_on"],
+            list(d.get("bank_refs", [])),
+            d.get("paid_at"),
+        )
+
+
+@dataclass(frozen=True)
+class PeriodCollections:
+    """What one period of a group should collect, and has collected."""
+
+    group_id: str
+    period: int
+    members: int
+    net: int
+    expected: int
+    collected: int
+    paid_count: int
+    prize: int
+    commission: int
+    residue: int
+    foreman_receives: int
+    commission_txn: str | None
+    due_date: str
+    unpaid: list[str]
+
+    @property
+    def outstanding(self) -> int:
+        return self.expected - self.collected
+
+    @property
+    def commission_moved(self) -> bool:
+        return self.commission_txn is not None
+
+
+@dataclass(frozen=True)
+class Txn:
+    """A ledger transaction as stored."""
+
+    id: str
+    date: str
+    kind: str
+    memo: str
+    amount: int
+    lines: list[Line]
+    refs: dict[str, Any]
+
+    @classmethod
+    def from_data(cls, txn_id: str, d: dict[str, Any]) -> Txn:
+        lines = [Line(x["account"], x["debit"], x["credit"]) for x in d["lines"]]
+        refs = {key: d.get(key) for key in REF_FIELDS}
+        return cls(txn_id, d["date"], d["kind"], d["memo"], d["amount"], lines, refs)
