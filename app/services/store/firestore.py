@@ -266,5 +266,3 @@ class FirestoreStore(CheckedStore):
 def _check_key(key: Key) -> None:
     limits.check_name("collection", key[0])
     limits.check_name("document", key[1])
-    codec.check_name("collection", key[0])
-    codec.check_name("document", key[1])
