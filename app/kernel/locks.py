@@ -312,6 +312,9 @@ class LockManager:
     whoever took it here can release it through the manager.
     """
 
+    shared = False
+    """Only processes on this machine see these locks (see :mod:`app.kernel.leases`)."""
+
     def __init__(self, locks_dir: Path) -> None:
         self.locks_dir = Path(locks_dir)
         self._locks: dict[str, NamedLock] = {}
