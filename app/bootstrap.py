@@ -115,7 +115,10 @@ def build(settings: Settings) -> Runtime:
     """Open (and, on first start, create) the data directory and wire the runtime."""
     ensure_data_dir(settings.data_dir)
     ctx = make_context(
-        settings.data_dir, store=open_store(settings), lock_timeout=settings.wal_lock_timeout
+        settings.data_dir,
+        store=open_store(settings),
+        lock_timeout=settings.wal_lock_timeout,
+        lease_seconds=settings.lease_seconds,
     )
     report = ctx.pipeline.open_report
     if report is not None and report.torn_bytes:

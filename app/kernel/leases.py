@@ -19,7 +19,7 @@ other, is refused while it is held.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from app.kernel.errors import LockHeld
@@ -28,12 +28,23 @@ from app.kernel.errors import LockHeld
 class Holder(Protocol):
     """Who holds a lock (``app.kernel.locks.LockHolder``)."""
 
-    name: str
-    pid: int
-    user: str
-    purpose: str
-    since: str
-    host: str
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def pid(self) -> int: ...
+
+    @property
+    def user(self) -> str: ...
+
+    @property
+    def purpose(self) -> str: ...
+
+    @property
+    def since(self) -> str: ...
+
+    @property
+    def host(self) -> str: ...
 
     def describe(self) -> str: ...
 
@@ -83,7 +94,7 @@ class Leases(Protocol):
         """The lock called ``name`` (the same object every time)."""
         ...
 
-    def held(self) -> list[Holder]:
+    def held(self) -> Sequence[Holder]:
         """Every lock held now, by any process, sorted by name."""
         ...
 

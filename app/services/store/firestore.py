@@ -33,7 +33,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as api
 from google.cloud.firestore_v1.transforms import Maximum
@@ -42,10 +44,15 @@ from app.kernel.errors import Conflict, StorageError, ValidationError
 from app.services.store import firestore_codec as codec
 from app.services.store import firestore_query, limits
 from app.services.store.firestore_client import Connection, capitalized, connect, errors
+from app.services.store.firestore_leases import FirestoreLeases
 from app.services.store.firestore_listen import FirestoreListener
+from app.services.store.firestore_records import LOG_ID, LSN
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.transactions import CheckedStore
 from app.services.store.writes import Slot, check_write, fold
+
+if TYPE_CHECKING:
+    from app.services.store.firestore_log import FirestoreLog
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +77,7 @@ class FirestoreStore(CheckedStore):
         self.timeout = timeout
         self._listeners: set[FirestoreListener] = set()
         self._listeners_lock = threading.Lock()
+        self._leases: FirestoreLeases | None = None
         self._closed = False
 
     @classmethod
@@ -77,8 +85,16 @@ class FirestoreStore(CheckedStore):
         """Connect to ``project`` (emulator or real, see :mod:`.firestore_client`)."""
         return cls(connect(project, probe_timeout=min(timeout, 10.0)), timeout=timeout)
 
-    def _ref(self, collection: str, doc_id: str) -> Any:
+    @property
+    def client(self) -> Any:
+        """The Firestore client (``google.cloud.firestore.Client``)."""
+        return self._client
+
+    def ref(self, collection: str, doc_id: str) -> Any:
+        """The Firestore document holding the port's ``(collection, doc_id)``."""
         return self._root.collection(collection).document(doc_id)
+
+    _ref = ref
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -154,11 +170,40 @@ class FirestoreStore(CheckedStore):
         return {key: 0 if doc is None else doc.version for key, (doc, _) in found.items()}
 
     def last_applied_lsn(self) -> int:
+        """The newest record whose writes the store holds: the head of the log kept in
+        Firestore (written with the documents), or what ``commit`` recorded."""
+        self._ensure_open()
+        head = self._client.collection(codec.ROOT_COLLECTION).document(LOG_ID)
+        with errors(self.where):
+            snaps = list(self._client.get_all([self._root, head], timeout=self.timeout))
+        found = {snap.id: snap.to_dict() or {} for snap in snaps if snap.exists}
+        return max(
+            int(found.get(codec.ROOT_ID, {}).get(codec.LAST_LSN, 0)),
+            int(found.get(LOG_ID, {}).get(LSN, 0)),
+        )
+
+    def stored_lsn(self) -> int:
+        """What ``commit(..., last_lsn=...)`` recorded (a log kept elsewhere)."""
         self._ensure_open()
         with errors(self.where):
             snap = self._root.get(field_paths=[codec.LAST_LSN], timeout=self.timeout)
-        fields = snap.to_dict() or {}
-        return int(fields.get(codec.LAST_LSN, 0))
+        return int((snap.to_dict() or {}).get(codec.LAST_LSN, 0))
+
+    # -- a store several machines share: its log and leases -----------------------------
+
+    def commit_log(
+        self, wal_path: Path, *, clock: Callable[[], datetime], lock_timeout: float
+    ) -> FirestoreLog:
+        """The log kept in this project, mirrored to ``wal_path``."""
+        from app.services.store.firestore_log import FirestoreLog
+
+        return FirestoreLog(self, wal_path, clock=clock, lock_timeout=lock_timeout)
+
+    def leases(self, *, ttl: float = 15.0) -> FirestoreLeases:
+        """The project's leases (closed with the store)."""
+        if self._leases is None:
+            self._leases = FirestoreLeases(self._client, self.where, ttl=ttl)
+        return self._leases
 
     # -- writes ---------------------------------------------------------------------
 
@@ -256,6 +301,8 @@ class FirestoreStore(CheckedStore):
         if self._closed:
             return
         self._closed = True
+        if self._leases is not None:
+            self._leases.close()
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:

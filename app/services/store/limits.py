@@ -317,7 +317,7 @@ def check_writes(writes: Sequence[Write], base: Base) -> None:
         else:
             if key not in bound:
                 found = base(*key)
-                bound[key] = _loose_size(found) if found is not None else _MAP_OVERHEAD
+                bound[key] = loose_size(found) if found is not None else _MAP_OVERHEAD
             bound[key] += size
     if sum(bound.values()) > MAX_CHANGE_BYTES or any(
         _too_big(key, size) or size >= COUNT_FIELDS_FROM for key, size in bound.items()
@@ -337,7 +337,7 @@ def _check_documents(writes: Sequence[Write], base: Base) -> None:
     for key, data in after.items():
         if data is None:
             continue
-        size = _loose_size(data)
+        size = loose_size(data)
         total += size
         if _too_big(key, size):
             raise ValidationError(
@@ -393,13 +393,13 @@ def _element_key(item: Any) -> Any:
     return (type(item) is bool, item)
 
 
-def _loose_size(value: Any) -> int:
+def loose_size(value: Any) -> int:
     """:func:`measure` without its checks, for documents already stored (which older
     versions may have written under looser rules: a merge onto one must not fail)."""
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass")) + 1
     if isinstance(value, dict):
-        return _MAP_OVERHEAD + sum(_loose_size(str(k)) + _loose_size(v) for k, v in value.items())
+        return _MAP_OVERHEAD + sum(loose_size(str(k)) + loose_size(v) for k, v in value.items())
     if isinstance(value, list | tuple):
-        return sum(_loose_size(item) for item in value)
+        return sum(loose_size(item) for item in value)
     return 1 if isinstance(value, bool) or value is None else 8
