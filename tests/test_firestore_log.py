@@ -24,17 +24,19 @@ from app.services.store import Write, limits
 from app.services.store.firestore import FirestoreStore
 from app.services.store.firestore_log import FirestoreLog
 from app.services.store.firestore_records import LogRefs
+from tests.offices import give_key, new_key
 
 pytestmark = pytest.mark.firestore
 
 ALICE = Actor("u1", "Alice", "employee")
+KEY = new_key()
 
 
 class Office:
     """A data directory on the shared project: its context, closed at the end."""
 
-    def __init__(self, data_dir: Path, project: str) -> None:
-        self.data_dir = data_dir
+    def __init__(self, data_dir: Path, project: str, key: bytes = KEY) -> None:
+        self.data_dir = give_key(data_dir, key)
         self.ctx = make_context(data_dir, store=FirestoreStore.open(project), lease_seconds=2)
 
     @property
@@ -356,3 +358,15 @@ def test_log_refs_find_how_far_a_copy_got(offices: list[Office]) -> None:
     for lsn in range(8, 12):
         refs.record(lsn).delete()
     assert refs.copied_up_to() == 7
+
+
+def test_a_machine_with_another_personal_data_key_is_refused(
+    offices: list[Office], firestore_project: str, tmp_path: Path
+) -> None:
+    """Values sealed on one machine must open on every other, and keyed tokens (one
+    Aadhaar, one member) must match: every machine holds the same key."""
+    with pytest.raises(StorageError, match="not the one the data") as refused:
+        Office(tmp_path / "stranger", firestore_project, key=new_key())
+    assert "Copy pii.key from a machine already working on this project" in refused.value.hint
+    sealed = offices[0].ctx.pii.seal("ABCPD1234E", context="pan")
+    assert offices[1].ctx.pii.unseal(sealed, context="pan") == "ABCPD1234E"

@@ -94,6 +94,10 @@ class SharedStore(Protocol):
 
     def leases(self, *, ttl: float) -> Leases: ...
 
+    def agree_key(self, name: str, key_id: str, path: Path) -> None:
+        """Refuse a machine whose key ``name`` is not the one the shared data uses."""
+        ...
+
 
 def log_for(
     store: DocumentStore,

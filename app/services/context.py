@@ -3,7 +3,9 @@ and the signed checkpoints over the WAL.
 
 A store on one machine (SQLite) gets the data directory's WAL and OS locks; a store that
 several machines share (Firestore) brings its own log and leases
-(:class:`~app.services.commit_log.SharedStore`)."""
+(:class:`~app.services.commit_log.SharedStore`), and every machine on it must hold the
+same personal-data key (``keys/pii.key``): a machine with another one is refused at
+start, before it could seal a value the others cannot read."""
 
 from __future__ import annotations
 
@@ -129,8 +131,16 @@ def make_context(
         checkpoints_dir=data_dir / "checkpoints",
     )
     transparency.start()
+    pii = PiiVault(data_dir / "keys" / "pii.key")
     locks: Leases
     if isinstance(store, SharedStore):
+        try:
+            store.agree_key("personal-data", pii.key_id, pii.key_path)
+        except BaseException:
+            transparency.close()
+            pipeline.close()
+            store.close()
+            raise
         locks = store.leases(ttl=lease_seconds)
     else:
         locks = LockManager(data_dir / "locks")
@@ -141,7 +151,7 @@ def make_context(
         locks=locks,
         ids=ids or IdGen(),
         data_dir=data_dir,
-        pii=PiiVault(data_dir / "keys" / "pii.key"),
+        pii=pii,
         transparency=transparency,
     )
 

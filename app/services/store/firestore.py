@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     from app.services.store.firestore_log import FirestoreLog
 
 logger = logging.getLogger(__name__)
+KEYS_ID = "keys"
 
 Key = tuple[str, str]
 MAX_ATTEMPTS = 50
@@ -198,6 +199,45 @@ class FirestoreStore(CheckedStore):
         from app.services.store.firestore_log import FirestoreLog
 
         return FirestoreLog(self, wal_path, clock=clock, lock_timeout=lock_timeout)
+
+    def agree_key(self, name: str, key_id: str, path: Path) -> None:
+        """Check that this machine's key ``name`` (its id ``key_id``, kept in ``path``) is
+        the one every machine on the project uses; the first machine records its id.
+
+        Raises:
+            StorageError: it is another key (values sealed here would be unreadable
+                elsewhere, and keyed tokens would not match).
+        """
+        ref = self._client.collection(codec.ROOT_COLLECTION).document(KEYS_ID)
+        recorded = None
+        for _ in range(5):
+            with errors(self.where):
+                snap = ref.get(timeout=self.timeout)
+            recorded = (snap.to_dict() or {}).get(name)
+            if recorded is not None or self._record_key(ref, snap, name, key_id):
+                break
+        if recorded is not None and recorded != key_id:
+            raise StorageError(
+                f"This machine's {name} key ({path}, id {key_id}) is not the one the data "
+                f"on {self.where} was sealed with (id {recorded}).",
+                hint=f"Copy {path.name} from a machine already working on this project into "
+                f"{path.parent} (keep it private, mode 600), then start again.",
+            )
+
+    def _record_key(self, ref: Any, snap: Any, name: str, key_id: str) -> bool:
+        """Record the first key id; False when another machine recorded one meanwhile."""
+        batch = self._client.batch()
+        if snap.exists:
+            option = self._client.write_option(last_update_time=snap.update_time)
+            batch.update(ref, {name: key_id}, option=option)
+        else:
+            batch.create(ref, {name: key_id})
+        try:
+            with errors(self.where):
+                batch.commit(retry=None, timeout=self.timeout)
+        except (api.FailedPrecondition, api.AlreadyExists):
+            return False
+        return True
 
     def leases(self, *, ttl: float = 15.0) -> FirestoreLeases:
         """The project's leases (closed with the store)."""

@@ -81,6 +81,13 @@ class FirestoreLeases:
                 found = self._leases[name] = FirestoreLease(self, name, ref)
             return found
 
+    def forget(self, lease: FirestoreLease) -> None:
+        """Drop a lease let go from the index (one object per name is kept only while
+        it may be held: loan claims come and go by the thousand)."""
+        with self._mutex:
+            if self._leases.get(lease.name) is lease:
+                del self._leases[lease.name]
+
     def held(self) -> list[LockHolder]:
         """Every lease held now (not expired), by any process."""
         with errors(self.where):
@@ -177,6 +184,7 @@ class FirestoreLease:
             token, self._token, self._info = self._token, None, None
             if token is None:
                 return
+            self._leases.forget(self)
             option = self._leases._client.write_option(last_update_time=token)
             with contextlib.suppress(*_LOST), errors(self._leases.where):
                 self.ref.delete(option=option, timeout=self._leases.timeout)
