@@ -46,10 +46,31 @@ def existing_log(settings: Settings, path: str | None = None) -> Path:
     )
 
 
+def existing_data(settings: Settings) -> None:
+    """What a reading command needs: the data directory's log, or with the Firestore store
+    (which keeps the log itself) nothing local at all."""
+    if settings.store_backend != "firestore":
+        existing_log(settings)
+
+
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
     from app.kernel.wal import verify_file
 
+    if settings.store_backend == "firestore" and not args.log:
+        return _verify_project(settings)
     report = verify_file(existing_log(settings, args.log))
+    print(report.to_json())
+    return 0 if report.ok else 1
+
+
+def _verify_project(settings: Settings) -> int:
+    from app.services.store.firestore import FirestoreStore
+    from app.services.store.firestore_records import LogRefs
+    from app.services.store.firestore_verify import verify_project
+
+    with FirestoreStore.open(settings.firestore_project) as store:
+        refs = LogRefs(store.client, store.where, store.timeout)
+        report = verify_project(refs, settings.wal_path)
     print(report.to_json())
     return 0 if report.ok else 1
 
@@ -79,6 +100,12 @@ def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from app.services import store_rebuild
 
+    if settings.store_backend == "firestore":
+        raise KnownError(
+            "`tfos store rebuild` rebuilds the SQLite store from its log; with the Firestore "
+            "store, each record is written together with its documents.",
+            hint="Check the log with `tfos wal verify --store-backend firestore`.",
+        )
     report = store_rebuild.rebuild(existing_log(settings), settings.store_path)
     print("\n".join(report.lines()))
     if args.replace:
@@ -96,10 +123,35 @@ def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.identical else 1
 
 
+def cmd_store_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.pii import PiiVault
+    from app.services.store.firestore import FirestoreStore
+    from app.services.store.firestore_migrate import migrate
+
+    existing_log(settings)
+    pii = PiiVault(settings.data_dir / "keys" / "pii.key")
+    with FirestoreStore.open(settings.firestore_project) as target:
+        report = migrate(
+            settings.data_dir,
+            target,
+            (pii.key_id, pii.key_path),
+            resume=args.resume,
+            progress=lambda line: print(line, file=sys.stderr, flush=True),
+        )
+        project = target.where
+    print("\n".join(report.lines()))
+    if report.identical:
+        print(
+            f"Done. Start TransactFlowOS with --store-backend firestore on {project}; every "
+            f"machine needs a copy of {pii.key_path} (keep it private)."
+        )
+    return 0 if report.identical else 1
+
+
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
 
-    existing_log(settings)
+    existing_data(settings)
     runtime = bootstrap.build(settings)
     try:
         kpis = runtime.services.kpis.kpis()
@@ -116,7 +168,7 @@ def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
     from app import bootstrap
     from app.services.ledger import check_ledger
 
-    existing_log(settings)
+    existing_data(settings)
     runtime = bootstrap.build(settings)
     try:
         ok, report = check_ledger(runtime.ctx)
@@ -156,7 +208,7 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     out = Path(args.out)
     if out.suffix.lower() != ".pdf" or not out.parent.is_dir():
         raise KnownError(f"--out {args.out}: give a .pdf file in an existing folder.")
-    existing_log(settings)
+    existing_data(settings)
     request = Request(
         kind=args.kind,
         group=args.group,
@@ -360,7 +412,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)
-    verify = _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify = _command(
+        wal_sub,
+        "verify",
+        "Re-hash the chain (with --store-backend firestore: the project's, and compare this "
+        "data directory's mirror); exit 1 if damaged.",
+        cmd_wal_verify,
+    )
     verify.add_argument("log", nargs="?", help="A log file (default: the data directory's).")
     tail = _command(wal_sub, "tail", "Print the newest records as JSON lines.", cmd_wal_tail)
     tail.add_argument("-n", "--count", type=int, default=20)
@@ -379,6 +437,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Then swap the rebuilt store in (every program on the data directory stopped); "
         "the old one is kept as a .bak file.",
+    )
+    move = _command(
+        store_sub,
+        "migrate",
+        "Copy this data directory's log and documents into an empty Firestore project.",
+        cmd_store_migrate,
+    )
+    move.add_argument("--to", required=True, choices=["firestore"], help="Where to.")
+    move.add_argument(
+        "--resume", action="store_true", help="Finish a migration that was interrupted."
     )
     return parser
 
