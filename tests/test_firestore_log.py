@@ -20,6 +20,7 @@ from app.services.actors import Actor
 from app.services.commit_log import PreconditionFailed
 from app.services.context import close_context, make_context
 from app.services.pipeline import ChangeSet, Pipeline, Reader
+from app.services.reports.stamp import log_head
 from app.services.store import Write, limits
 from app.services.store.firestore import FirestoreStore
 from app.services.store.firestore_log import FirestoreLog
@@ -338,6 +339,7 @@ def test_records_are_read_from_firestore_when_the_mirror_lacks_them(offices: lis
     record = b.pipeline.record(2)
     assert record is not None and record.hash == a.pipeline.head()[1]
     assert time.monotonic() - started < 8
+    assert log_head(b.ctx).hash == record.hash  # a report on b names the project's head
 
 
 def test_a_project_written_by_the_earlier_store_is_refused(

@@ -54,7 +54,9 @@ class Index:
         """The shipped index ``raw`` read with its first ``equalities`` fields as the
         equality part."""
         fields = [(f["fieldPath"], f.get("order") or f["arrayConfig"]) for f in raw["fields"]]
-        return cls(raw["collectionGroup"], frozenset(fields[:equalities]), tuple(fields[equalities:]))
+        return cls(
+            raw["collectionGroup"], frozenset(fields[:equalities]), tuple(fields[equalities:])
+        )
 
     def covered_by(self, shipped: list[dict[str, Any]]) -> bool:
         """Whether one of the shipped indexes (``firestore.indexes.json``'s) serves it."""

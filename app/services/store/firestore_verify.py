@@ -1,11 +1,13 @@
 """``tfos wal verify --store-backend firestore``: the log held in Firestore, checked.
 
-Every record is read back in order and checked as the README's verifier checks a
-``wal.log`` line (:func:`app.kernel.wal_verify.analyze`: the lsn, the previous hash, the
-SHA-256 of the body), every broken record is listed and nothing is changed. The head
-document must name the last record. Then the data directory's ``wal.log`` (the mirror)
-is verified on its own and compared: it agrees when it is intact and its last record is
-the project's record of the same lsn (a mirror may be behind, never different).
+The data directory's ``wal.log`` (the mirror) is verified on its own first. Then the
+head is read, and every record up to it is read back in order and checked as the
+README's verifier checks a ``wal.log`` line (:func:`app.kernel.wal_verify.analyze`: the
+lsn, the previous hash, the SHA-256 of the body); every broken record is listed and
+nothing is changed. The head document must name the last of them (records committed
+while this runs are left for the next run). The mirror agrees when it is intact and its
+last record is the project's record of the same lsn: a mirror may be behind, never
+different; it cannot be ahead, since it only holds records Firestore took.
 """
 
 from __future__ import annotations
@@ -58,7 +60,10 @@ def verify_project(refs: layout.LogRefs, mirror_path: Path | None) -> ProjectRep
     state: Any = (1, GENESIS.encode(), None)
     entries, head_hash, at_wanted = 0, GENESIS, None
     broken: list[dict[str, Any]] = []
+    head = refs.read_head()
     for stored_as, line in refs.stream():
+        if stored_as > head.lsn:
+            break
         entries += 1
         problems, lsn, state = analyze(line.rstrip(b"\n"), state)
         if stored_as != entries:
@@ -68,7 +73,6 @@ def verify_project(refs: layout.LogRefs, mirror_path: Path | None) -> ProjectRep
         head_hash = line[:64].decode()
         if stored_as == wanted:
             at_wanted = head_hash
-    head = refs.read_head()
     head_document = {
         "lsn": head.lsn,
         "hash": head.hash,
