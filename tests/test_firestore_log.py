@@ -21,7 +21,7 @@ from app.services.commit_log import PreconditionFailed
 from app.services.context import close_context, make_context
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.reports.stamp import log_head
-from app.services.store import Write, limits
+from app.services.store import Document, Write, limits
 from app.services.store.firestore import FirestoreStore
 from app.services.store.firestore_log import FirestoreLog
 from app.services.store.firestore_records import LogRefs
@@ -106,7 +106,8 @@ def test_a_change_and_its_record_are_one_commit(offices: list[Office]) -> None:
     lines = firestore_lines(a)
     assert lines == [first.line, second.line]  # exactly the canonical body and hash
     assert readme_verifier(lines) == (2, second.hash)
-    assert a.pipeline.wal.path.read_bytes() == b"".join(lines)  # the mirror, in step at once
+    assert a.log.mirror.wait(2, timeout=5)
+    assert a.pipeline.wal.path.read_bytes() == b"".join(lines)  # the mirror
     assert verify_file(a.pipeline.wal.path).ok
 
 
@@ -148,6 +149,31 @@ def test_a_stale_read_is_retried_and_a_stale_blind_write_is_a_conflict(
     stale = Write("set", "docs", "d1", {"n": 99}, expect_version=1)
     with pytest.raises(PreconditionFailed.__mro__[1]):  # Conflict
         a.pipeline.commit(ALICE, ChangeSet("doc.put", "doc", "d1", [stale]))
+
+
+def test_what_this_office_last_saw_is_never_taken_for_what_is_there(
+    offices: list[Office],
+) -> None:
+    """Commits start from what this process last saw (no read first): when another office
+    wrote meanwhile, Firestore refuses the batch and it is read again, never overwritten
+    blindly or given a wrong version."""
+    a, b = offices
+    a.pipeline.commit(ALICE, put("seen", n=1))  # a knows it at version 1
+    b.pipeline.transact(ALICE, bump("seen"))  # b moves it to version 2
+    b.pipeline.commit(ALICE, put("unseen", n=1))  # a has never seen this one
+    sends = _count_sends(a.log._batches)
+    a.pipeline.commit(ALICE, put("seen", n=7))
+    a.pipeline.commit(ALICE, put("unseen", n=7))
+    assert a.ctx.store.get("docs", "seen") == Document("docs", "seen", {"n": 7}, 3)
+    assert a.ctx.store.get("docs", "unseen") == Document("docs", "unseen", {"n": 7}, 2)
+    assert a.log._batches.sends - sends == 4  # each refused once, then read and sent
+    batches = a.log._batches
+    reads: list[int] = []
+    get_all = batches._get_all
+    batches._get_all = lambda refs: reads.append(len(refs)) or get_all(refs)  # type: ignore[method-assign]
+    a.pipeline.commit(ALICE, put("fresh", n=1))
+    a.pipeline.transact(ALICE, bump("seen"))  # the transaction's read is what it checks
+    assert batches.sends - sends == 6 and [n for n in reads if n] == []
 
 
 # -- many writers, one chain --------------------------------------------------------------

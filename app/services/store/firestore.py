@@ -80,6 +80,8 @@ class FirestoreStore(CheckedStore):
         self._listeners_lock = threading.Lock()
         self._leases: FirestoreLeases | None = None
         self._closed = False
+        self.on_read: Callable[[Key, Document | None, Any], None] | None = None
+        """Told of every document read whole, with its update time (the log's cache)."""
 
     @classmethod
     def open(cls, project: str, *, timeout: float = 30.0) -> FirestoreStore:
@@ -128,6 +130,9 @@ class FirestoreStore(CheckedStore):
         for snap in snaps:
             key = paths[snap.reference.path]
             out[key] = (codec.document(key[0], key[1], snap.to_dict()), snap.update_time)
+        if self.on_read is not None and fields is None:
+            for key, (doc, update_time) in out.items():
+                self.on_read(key, doc, update_time)
         return out
 
     def query(self, query: Query) -> list[Document]:
@@ -151,6 +156,8 @@ class FirestoreStore(CheckedStore):
             for snap in fs.stream(timeout=self.timeout):
                 doc = codec.document(collection, snap.id, snap.to_dict())
                 if doc is not None:
+                    if self.on_read is not None:
+                        self.on_read((collection, snap.id), doc, snap.update_time)
                     yield doc
 
     def count(self, query: Query) -> int:

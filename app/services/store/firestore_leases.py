@@ -239,6 +239,11 @@ class FirestoreLease:
         self._token, self._info = None, None
 
     @property
+    def token(self) -> Any:
+        """The update time of this holder's last renewal (None: not held)."""
+        return self._token
+
+    @property
     def process(self) -> str:
         """Who this process is, as its leases name it."""
         return self._leases.process

@@ -5,9 +5,11 @@ kernel's group commit (:class:`~app.kernel.wal_writer.GroupCommit`) queues the c
 of this process's threads and hands them, a batch at a time, to :class:`FirestoreBatches`,
 which for each batch:
 
-1. reads, in one request, the log's head (unless this process knows it: its own last
-   commit, or the head listener's latest), every document the changes read or write,
-   and the leases they were made under, with their update times;
+1. takes the state of the documents the changes read or write, with their update times,
+   from what this process last saw of them (:mod:`.firestore_cache`: the reads that built
+   the changes, its own commits), the log's head from its own last commit or the head
+   listener, and each lease's update time from its holder; whatever is not known is read
+   in one request (and everything is, once a batch was refused);
 2. checks each change in order against that state, as the local log does: the versions
    it read (``PreconditionFailed``: the pipeline runs the transaction again), updates of
    absent documents (``NotFound``), its leases (``LeaseLost``); the changes that pass are
@@ -18,11 +20,12 @@ which for each batch:
    only if absent), each lease rewritten unchanged only if it is the holder's, and the
    head advanced only if unchanged. Firestore applies all of it or nothing.
 
-If another writer, on any machine, committed in between, the batch is refused and steps
-1 to 3 run again on what it wrote: a change and its record are one atomic write, and the
-chain cannot fork. A commit whose outcome is unknown (the connection broke) is looked up
-by its first record before anything is retried. Batches hold at most ``MAX_BATCH`` changes
-and about ``MAX_BATCH_BYTES``; a single change always goes whole.
+If another writer, on any machine, committed in between (or a state taken in step 1 was
+stale), the batch is refused and steps 1 to 3 run again on what Firestore holds now: a
+change and its record are one atomic write, and the chain cannot fork. A commit whose
+outcome is unknown (the connection broke) is looked up by its first record before
+anything is retried. Batches hold at most ``MAX_BATCH`` changes and about
+``MAX_BATCH_BYTES``; a single change always goes whole.
 
 After a commit its records are handed to the mirror (:mod:`.firestore_mirror`), which
 keeps the data directory's ``wal.log`` in step with the records of every machine.
@@ -60,6 +63,7 @@ from app.services.commit_log import Pending, PreconditionFailed
 from app.services.store import firestore_codec as codec
 from app.services.store import firestore_records as layout
 from app.services.store import limits
+from app.services.store.firestore_cache import DocCache
 from app.services.store.firestore_client import capitalized, errors
 from app.services.store.firestore_leases import FirestoreLease
 from app.services.store.firestore_mirror import LogMirror
@@ -121,6 +125,7 @@ class FirestoreLog:
             self._wal.close()
             raise
         self._group = GroupCommit(self._batches)
+        self.store.on_read = self._batches.cache.read
         return report
 
     def _check_layout(self, head: layout.Head) -> None:
@@ -165,6 +170,7 @@ class FirestoreLog:
         return iter([Record.parse(line) for line in lines])
 
     def close(self) -> None:
+        self.store.on_read = None
         if self._group is not None:
             self._group.close()
             self._group = None
@@ -177,12 +183,18 @@ _NOTHING = Pending({}, [])
 
 @dataclass
 class _State:
-    """What step 1 read: the head, each document as a slot with its update time, and
-    each lease's snapshot (by path)."""
+    """What step 1 found: the head, each document as a slot with its update time, each
+    lease's snapshot (by path; None: its holder's token stands for it), and the keys read
+    from Firestore just now (a check that fails on another key means a stale cache)."""
 
     head: layout.Head
     docs: dict[Key, tuple[Slot, Any]]
     leases: dict[str, Any]
+    fresh: set[Key] = field(default_factory=set)
+
+
+class _Stale(Exception):
+    """A change's check failed on a document known from the cache: read it again."""
 
 
 @dataclass
@@ -194,8 +206,10 @@ class _Plan:
     lines: list[bytes] = field(default_factory=list)
     head: layout.Head | None = None
     fences: list[tuple[int, FirestoreLease, Any]] = field(default_factory=list)
+    docs: list[tuple[int, Key, Slot]] = field(default_factory=list)
     head_index: int = -1
     bytes: int = 0
+    stale: bool = False
 
 
 class FirestoreBatches:
@@ -205,6 +219,7 @@ class FirestoreBatches:
         self.log = log_
         self.path = log_.wal.path
         self.head: layout.Head | None = None
+        self.cache = DocCache()
         self.commits = 0
         self.attempts = 0
         self._client = log_.store.client
@@ -249,13 +264,19 @@ class FirestoreBatches:
 
     def _commit(self, items: list[tuple[Entry, bytes]]) -> list[Record | Exception]:
         pending = [self.log.pending(entry) for entry, _ in items]
+        fresh = False
         for attempt in range(1, MAX_ATTEMPTS + 1):
             self.attempts += 1
-            state = self._read(pending)
+            state = self._read(pending, fresh=fresh)
             plan = self._plan(items, pending, state)
+            if plan.stale:
+                fresh = True
+                continue
             if plan.batch is None or self._send(plan):
                 return plan.results
-            self.head = None  # someone else moved it: read it again
+            self.head = None  # someone else moved it: read it again, and the rest too
+            self.cache.forget(state.docs)
+            fresh = True
             time.sleep(random.uniform(0, 0.002 * attempt))
         raise Conflict(
             f"Changes kept meeting concurrent commits on {self.log.store.where}"
@@ -263,30 +284,37 @@ class FirestoreBatches:
             hint="Try again in a moment; nothing was saved.",
         )
 
-    def _read(self, pending: list[Pending]) -> _State:
+    def _read(self, pending: list[Pending], *, fresh: bool) -> _State:
+        """Step 1: what is known (unless ``fresh``), and one read of the rest."""
         keys = list(dict.fromkeys(k for p in pending for k in _keys(p)))
+        blind = set(keys) - {k for p in pending for k in _read_keys(p)}
+        docs: dict[Key, tuple[Slot, Any]] = {}
+        for key in [] if fresh else keys:
+            known = self.cache.get(key)
+            if known is not None or key in blind:
+                docs[key] = known or (Slot(None, 0), None)
         leases = {lease.ref.path: lease for p in pending for lease in _fenced(p)}
-        refs = [self.log.store.ref(*key) for key in keys]
-        known = self.head
-        if known is None:
+        wanted = [key for key in keys if key not in docs]
+        refs = [self.log.store.ref(*key) for key in wanted]
+        known_head = None if fresh else self.head
+        if known_head is None:
             refs.append(self.log.refs.head)
-        refs += [lease.ref for lease in leases.values()]
-        snaps = {}
-        if refs:
-            with errors(self.log.store.where):
-                for snap in self._client.get_all(refs, timeout=self.log.store.timeout):
-                    snaps[snap.reference.path] = snap
-        docs = {}
-        for key, ref in zip(keys, refs, strict=False):
-            snap = snaps.get(ref.path)
-            if snap is None or not snap.exists:
-                docs[key] = (Slot(None, 0), None)
-                continue
-            doc = codec.document(key[0], key[1], snap.to_dict())
-            assert doc is not None
-            docs[key] = (Slot(doc.data, doc.version), snap.update_time)
-        head = known if known is not None else layout.head_of(snaps[self.log.refs.head.path])
-        return _State(head, docs, {path: snaps.get(path) for path in leases})
+        if fresh:
+            refs += [lease.ref for lease in leases.values()]
+        snaps = self._get_all(refs)
+        for key, ref in zip(wanted, refs, strict=False):
+            docs[key] = _seen(key, snaps.get(ref.path))
+            self.cache.saw(key, *docs[key])
+        head = known_head or layout.head_of(snaps[self.log.refs.head.path])
+        fenced = {path: snaps.get(path) for path in leases} if fresh else dict.fromkeys(leases)
+        return _State(head, docs, fenced, set(wanted))
+
+    def _get_all(self, refs: list[Any]) -> dict[str, Any]:
+        if not refs:
+            return {}
+        with errors(self.log.store.where):
+            snaps = self._client.get_all(refs, timeout=self.log.store.timeout)
+            return {snap.reference.path: snap for snap in snaps}
 
     def _plan(
         self, items: list[tuple[Entry, bytes]], pending: list[Pending], state: _State
@@ -301,6 +329,10 @@ class FirestoreBatches:
         used: set[Key] = set()
         for (entry, tail), change in zip(items, pending, strict=True):
             refusal, after, tokens = _check(change, slots, state)
+            if isinstance(refusal, _Stale):
+                plan.stale = True
+                self.cache.forget(state.docs)
+                return plan
             if refusal is not None:
                 plan.results.append(refusal)
                 continue
@@ -338,6 +370,7 @@ class FirestoreBatches:
             old, update_time = state.docs[key]
             ref = self.log.store.ref(*key)
             plan.bytes += _add_write(client, batch, ref, old, new, update_time)
+            plan.docs.append((writes, key, new))
             writes += 1
         for lease, token in dict(fences).items():
             unchanged = {"process": lease.process}
@@ -395,9 +428,14 @@ class FirestoreBatches:
         assert plan.head is not None
         update_time = results[plan.head_index].update_time if results else None
         self.head = layout.Head(plan.head.lsn, plan.head.hash, plan.head.ts, update_time)
-        if results is not None:
+        if results is None:
+            self.cache.forget(key for _, key, _ in plan.docs)
+        else:
             for index, lease, token in plan.fences:
                 lease.observed(token, results[index].update_time)
+            for index, key, slot in plan.docs:
+                written = results[index].update_time if slot.data is not None else None
+                self.cache.saw(key, slot, written)
         self.commits += sum(isinstance(r, Record) for r in plan.results)
         self.log.mirror.offer(plan.lines)
 
@@ -406,6 +444,23 @@ def _keys(pending: Pending) -> Iterator[Key]:
     yield from pending.checks
     for write in pending.writes:
         yield (write.collection, write.id)
+
+
+def _read_keys(pending: Pending) -> Iterator[Key]:
+    """What a commit must know before it writes: the versions checked, and the documents
+    a merge or update starts from (a set or delete needs nothing but a condition)."""
+    yield from pending.checks
+    for write in pending.writes:
+        if write.kind in ("merge", "update"):
+            yield (write.collection, write.id)
+
+
+def _seen(key: Key, snap: Any) -> tuple[Slot, Any]:
+    if snap is None or not snap.exists:
+        return Slot(None, 0), None
+    doc = codec.document(key[0], key[1], snap.to_dict())
+    assert doc is not None
+    return Slot(doc.data, doc.version), snap.update_time
 
 
 def _fenced(pending: Pending) -> list[FirestoreLease]:
@@ -420,12 +475,15 @@ def _check(
     tokens = []
     for lease in _fenced(change):
         snap = state.leases.get(lease.ref.path)
-        if snap is None or not lease.locked or not lease.holds(snap):
+        token = lease.token if snap is None else snap.update_time
+        if token is None or (snap is not None and not lease.holds(snap)):
             return _lost(lease), {}, []
-        tokens.append((lease, snap.update_time))
+        tokens.append((lease, token))
     for key, expected in change.checks.items():
         found = slots[key].version
         if found != expected:
+            if key not in state.fresh:
+                return _Stale(), {}, []
             why = f"{key[0]}/{key[1]} changed (version {found}, read {expected})"
             return PreconditionFailed(why), {}, []
     after: dict[Key, Slot] = {}

@@ -4,11 +4,15 @@ Every process keeps ``DATA_DIR/wal/wal.log`` following the project's records, so
 the audit viewer, the README's verifier, the Merkle tree and the signed checkpoints work
 on it as they do on a local log. Records reach it two ways:
 
-* this process's own commits, handed over right after Firestore took them: when the
-  mirror is in step they are appended at once, in the committing thread (one write and
-  one ``fdatasync``), so a lone writer's log is never behind its acknowledgements;
-* everyone else's: a listener on the head (``tfos/log``) wakes a thread that reads the
-  records between the mirror's end and the head (``PAGE`` at a time) and appends them.
+* this process's own commits, handed over right after Firestore took them: the mirror's
+  thread appends them (one write and one ``fdatasync`` for all it has), off the writer's
+  path, so the next batch goes to Firestore meanwhile;
+* everyone else's: a listener on the head (``tfos/log``) wakes that thread, which reads
+  the records between the mirror's end and the head (``PAGE`` at a time) and appends
+  them.
+
+Acknowledgements never wait for the mirror: reading a record through the log waits for
+it a moment (:meth:`wait`), and closing lets it write this process's own records first.
 
 Each line is checked before it is written, as the verifier checks it: the next lsn, the
 previous hash, the SHA-256 (:meth:`~app.kernel.wal.WriteAheadLog.extend`). At start the
@@ -47,6 +51,7 @@ class LogMirror:
         self._target = 0
         self._mirrored = 0
         self._own: dict[int, bytes] = {}
+        self._own_last = 0
         self._closed = False
         self._thread: threading.Thread | None = None
         self._watch: Any = None
@@ -87,20 +92,17 @@ class LogMirror:
     # -- records coming in ------------------------------------------------------------------
 
     def offer(self, lines: list[bytes]) -> None:
-        """This process's records, just committed: appended now if the mirror is in step,
-        else kept for the mirror thread."""
+        """This process's records, just committed, for the mirror's thread to append."""
         if not lines or self.problem:
             return
         first = int(lines[0][72 : lines[0].index(b",", 72)])
         last = first + len(lines) - 1
         with self._cond:
             self._target = max(self._target, last)
-            in_step = self._mirrored == first - 1
-            if not in_step and len(self._own) < KEEP_OWN:
+            self._own_last = max(self._own_last, last)
+            if len(self._own) < KEEP_OWN:
                 self._own.update(zip(range(first, last + 1), lines, strict=True))
             self._cond.notify_all()
-        if in_step:
-            self._extend(lines)
 
     def _heard(self, snapshots: list[Any], _changes: Any, _read_time: Any) -> None:
         if not snapshots:
@@ -123,8 +125,10 @@ class LogMirror:
                     self._cond.wait()
                 if self._closed:
                     return
-                first, last = self._mirrored + 1, min(self._target, self._mirrored + layout.PAGE)
+                first = self._mirrored + 1
+                last = min(self._target, self._mirrored + KEEP_OWN)
                 lines = self._own_lines(first, last)
+                last = min(last, first + layout.PAGE - 1)
             try:
                 if not lines:
                     lines = self.refs.lines(first, last)
@@ -193,6 +197,9 @@ class LogMirror:
         return True
 
     def close(self) -> None:
+        """Stop following, once this process's own records are written (a few seconds at
+        most: the rest is read again at the next start)."""
+        self.wait(self._own_last, timeout=5.0)
         if self._watch is not None:
             self._watch.unsubscribe()
             self._watch = None
