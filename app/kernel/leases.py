@@ -19,8 +19,9 @@ other, is refused while it is held.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator, Sequence
-from typing import Protocol
+from typing import Protocol, Self
 
 from app.kernel.errors import LockHeld
 
@@ -97,6 +98,52 @@ class Leases(Protocol):
     def held(self) -> Sequence[Holder]:
         """Every lock held now, by any process, sorted by name."""
         ...
+
+
+class Acquiring:
+    """``acquire`` and ``using`` for a lock that offers ``try_acquire``: retries with a
+    doubling pause (``FIRST_PAUSE`` up to ``MAX_PAUSE`` seconds)."""
+
+    FIRST_PAUSE = 0.002
+    MAX_PAUSE = 0.1
+
+    @property
+    def locked(self) -> bool:
+        raise NotImplementedError
+
+    def try_acquire(self, purpose: str, holder: str = "") -> bool:
+        raise NotImplementedError
+
+    def release(self) -> None:
+        raise NotImplementedError
+
+    def _held_error(self) -> LockHeld:
+        raise NotImplementedError
+
+    def acquire(self, purpose: str, holder: str = "", timeout: float | None = None) -> None:
+        """Take the lock, waiting up to ``timeout`` seconds (None: for ever).
+
+        Raises:
+            LockHeld: still held by someone else when the time is up (at once if
+                this object already holds it); the message names the holder.
+        """
+        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
+        pause = self.FIRST_PAUSE
+        while not self.try_acquire(purpose, holder):
+            if self.locked or (deadline is not None and time.monotonic() >= deadline):
+                raise self._held_error()
+            left = self.MAX_PAUSE if deadline is None else max(deadline - time.monotonic(), 0.0)
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, self.MAX_PAUSE)
+
+    @contextlib.contextmanager
+    def using(self, purpose: str, holder: str = "", timeout: float | None = None) -> Iterator[Self]:
+        """``with lock.using("bidding", holder="asha", timeout=5):`` holds it for the block."""
+        self.acquire(purpose, holder, timeout)
+        try:
+            yield self
+        finally:
+            self.release()
 
 
 class LeaseLost(LockHeld):

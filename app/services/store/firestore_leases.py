@@ -22,21 +22,20 @@ Firestore's clock, so no machine's clock matters.
 from __future__ import annotations
 
 import contextlib
-import getpass
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from google.api_core import exceptions as api
 from google.cloud.firestore_v1 import SERVER_TIMESTAMP
 
 from app.kernel.errors import LockHeld
+from app.kernel.leases import Acquiring
 from app.kernel.locks import LockHolder, safe_filename
 from app.services.store import firestore_codec as codec
 from app.services.store.firestore_client import errors
@@ -46,13 +45,6 @@ log = logging.getLogger(__name__)
 LEASES_ID, HELD = "leases", "held"
 _LOST = (api.FailedPrecondition, api.NotFound, api.AlreadyExists)
 _HOLDER_FIELDS = ("name", "pid", "user", "purpose", "since", "host")
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return f"uid {os.getuid()}"
 
 
 class FirestoreLeases:
@@ -123,8 +115,10 @@ def holder_of(fields: dict[str, Any]) -> LockHolder:
     return LockHolder(**{k: fields.get(k, "" if k != "pid" else 0) for k in _HOLDER_FIELDS})
 
 
-class FirestoreLease:
+class FirestoreLease(Acquiring):
     """One lease (the kernel's :class:`~app.kernel.leases.Lease`; see the module docstring)."""
+
+    FIRST_PAUSE, MAX_PAUSE = 0.05, 1.0
 
     def __init__(self, leases: FirestoreLeases, name: str, ref: Any) -> None:
         self.name = name
@@ -149,14 +143,7 @@ class FirestoreLease:
             snap = self._get()
             if snap.exists and _live(snap, snap.read_time):
                 return False
-            info = LockHolder(
-                name=self.name,
-                pid=os.getpid(),
-                user=holder or _user(),
-                purpose=purpose,
-                since=datetime.now(UTC).isoformat(timespec="seconds"),
-                host=socket.gethostname(),
-            )
+            info = LockHolder.this_process(self.name, purpose, holder)
             fields = {**info.to_dict(), "process": self._leases.process, "ttl_s": self._leases.ttl}
             batch = self._leases._client.batch()
             if snap.exists:
@@ -169,15 +156,6 @@ class FirestoreLease:
                 return False
             self._token, self._renewed, self._info = written, time.monotonic(), info
             return True
-
-    def acquire(self, purpose: str, holder: str = "", timeout: float | None = None) -> None:
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        pause = 0.05
-        while not self.try_acquire(purpose, holder):
-            if self.locked or (deadline is not None and time.monotonic() >= deadline):
-                raise self._held_error()
-            time.sleep(pause)
-            pause = min(pause * 2, 1.0)
 
     def release(self) -> None:
         with self._mutex:
@@ -196,16 +174,6 @@ class FirestoreLease:
         if not snap.exists or not _live(snap, snap.read_time):
             return None
         return holder_of(snap.to_dict())
-
-    @contextlib.contextmanager
-    def using(
-        self, purpose: str, holder: str = "", timeout: float | None = None
-    ) -> Iterator[FirestoreLease]:
-        self.acquire(purpose, holder, timeout)
-        try:
-            yield self
-        finally:
-            self.release()
 
     # -- holding: renewal and fencing -------------------------------------------------
 
