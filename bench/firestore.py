@@ -213,7 +213,7 @@ def single(run: Run) -> dict[str, Any]:
 def ours_8(run: Run) -> dict[str, Any]:
     with office(project()) as ctx:
         count, latencies = threads(ctx, 8, run.seconds, commit)
-        batches = ctx.pipeline.log._batches  # type: ignore[attr-defined]
+        batches = ctx.pipeline.log.batches  # type: ignore[attr-defined]
         sends = batches.attempts
     out = rate("ours_8", count, run.seconds, latencies)
     out["ours_8_changes_per_firestore_commit"] = round(count / max(sends, 1), 1)

@@ -161,13 +161,13 @@ def test_what_this_office_last_saw_is_never_taken_for_what_is_there(
     a.pipeline.commit(ALICE, put("seen", n=1))  # a knows it at version 1
     b.pipeline.transact(ALICE, bump("seen"))  # b moves it to version 2
     b.pipeline.commit(ALICE, put("unseen", n=1))  # a has never seen this one
-    sends = _count_sends(a.log._batches)
+    sends = _count_sends(a.log.batches)
     a.pipeline.commit(ALICE, put("seen", n=7))
     a.pipeline.commit(ALICE, put("unseen", n=7))
     assert a.ctx.store.get("docs", "seen") == Document("docs", "seen", {"n": 7}, 3)
     assert a.ctx.store.get("docs", "unseen") == Document("docs", "unseen", {"n": 7}, 2)
-    assert a.log._batches.sends - sends == 4  # each refused once, then read and sent
-    batches = a.log._batches
+    assert a.log.batches.sends - sends == 4  # each refused once, then read and sent
+    batches = a.log.batches
     reads: list[int] = []
     get_all = batches._get_all
     batches._get_all = lambda refs: reads.append(len(refs)) or get_all(refs)  # type: ignore[method-assign]
@@ -208,13 +208,13 @@ def test_writers_in_two_offices_make_one_chain_and_lose_no_update(offices: list[
         assert office.log.mirror.wait(180, timeout=10)
         assert office.pipeline.wal.path.read_bytes() == b"".join(lines)
         assert office.log.mirror.problem == ""
-    commits = a.log._batches.commits + b.log._batches.commits
+    commits = a.log.batches.commits + b.log.batches.commits
     assert commits == 180
 
 
 def test_group_commit_sends_many_changes_in_one_firestore_commit(offices: list[Office]) -> None:
     a = offices[0]
-    batches = a.log._batches
+    batches = a.log.batches
     sent_before = _count_sends(batches)
     threads = [
         threading.Thread(
