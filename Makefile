@@ -15,7 +15,7 @@ TEST_DEBS := $(RUN_DEBS) xvfb xauth x11-apps gnome-keyring dbus-x11 libsecret-to
 
 export QT_API := pyside6
 
-.PHONY: run test lint typecheck pytest bench system-deps-run system-deps-test venv clean serve
+.PHONY: run test lint typecheck pytest bench firestore-indexes system-deps-run system-deps-test venv clean serve
 
 run: system-deps-run $(STAMP)
 	$(PY) -m app --seed-demo-if-empty
@@ -35,6 +35,10 @@ typecheck: $(STAMP)
 
 pytest: $(STAMP)
 	dbus-run-session -- sh tests/with-keyring.sh $(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+# every query the code makes, recorded by a test run, as firestore.indexes.json
+firestore-indexes: $(STAMP)
+	$(PY) -m tests.query_shapes
 
 bench: $(STAMP)
 	PYTHONPATH=. $(PY) bench/wal.py --quick

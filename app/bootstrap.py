@@ -127,7 +127,7 @@ def build(
     (tests, demo data, benchmarks). With ``existing`` (read-only commands) a folder that
     is not a data directory is refused, and nothing is created.
     """
-    if existing:
+    if existing and settings.store_backend != "firestore":  # Firestore holds the log itself
         existing_log(settings.data_dir, settings.wal_path)
     ensure_data_dir(settings.data_dir)
     ctx = make_context(
@@ -135,6 +135,7 @@ def build(
         clock=clock,
         store=open_store(settings),
         lock_timeout=settings.wal_lock_timeout,
+        lease_seconds=settings.lease_seconds,
     )
     report = ctx.pipeline.open_report
     if report is not None and report.torn_bytes:

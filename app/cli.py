@@ -42,7 +42,17 @@ def audit_log(settings: Settings, path: str | None = None) -> AuditLog:
 
 
 def cmd_wal_verify(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.store_backend == "firestore" and not args.log:
+        return _verify_project(settings)
     report = audit_log(settings, args.log).verify()
+    print(report.to_json())
+    return 0 if report.ok else 1
+
+
+def _verify_project(settings: Settings) -> int:
+    from app.services.firestore_admin import verify_log
+
+    report = verify_log(settings.firestore_project, settings.wal_path)
     print(report.to_json())
     return 0 if report.ok else 1
 
@@ -61,6 +71,12 @@ def cmd_wal_stats(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
     from app.services import store_rebuild
 
+    if settings.store_backend == "firestore":
+        raise KnownError(
+            "`tfos store rebuild` rebuilds the SQLite store from its log; with the Firestore "
+            "store, each record is written together with its documents.",
+            hint="Check the log with `tfos wal verify --store-backend firestore`.",
+        )
     report = store_rebuild.rebuild(audit_log(settings).path, settings.store_path)
     print("\n".join(report.lines()))
     if args.replace:
@@ -76,6 +92,25 @@ def cmd_store_rebuild(args: argparse.Namespace, settings: Settings) -> int:
             f"{settings.data_dir}   (the old store is kept as a .bak file)"
         )
     return 0 if report.identical else 1
+
+
+def cmd_store_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.firestore_admin import move_office
+
+    audit_log(settings)  # refuses a folder with no log, creating nothing
+    moved = move_office(
+        settings.data_dir,
+        settings.firestore_project,
+        resume=args.resume,
+        progress=lambda line: print(line, file=sys.stderr, flush=True),
+    )
+    print("\n".join(moved.report.lines()))
+    if moved.report.identical:
+        print(
+            f"Done. Start TransactFlowOS with --store-backend firestore on {moved.project}; "
+            f"every machine needs a copy of {moved.key_path} (keep it private)."
+        )
+    return 0 if moved.report.identical else 1
 
 
 def cmd_kpis(args: argparse.Namespace, settings: Settings) -> int:
@@ -329,7 +364,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     wal = sub.add_parser("wal", help="Inspect and verify the write-ahead log.")
     wal_sub = wal.add_subparsers(dest="wal_command", required=True)
-    verify = _command(wal_sub, "verify", "Re-hash the chain; exit 1 if damaged.", cmd_wal_verify)
+    verify = _command(
+        wal_sub,
+        "verify",
+        "Re-hash the chain (with --store-backend firestore: the project's, and compare this "
+        "data directory's mirror); exit 1 if damaged.",
+        cmd_wal_verify,
+    )
     verify.add_argument("log", nargs="?", help="A log file (default: the data directory's).")
     tail = _command(wal_sub, "tail", "Print the newest records as JSON lines.", cmd_wal_tail)
     tail.add_argument("-n", "--count", type=int, default=20)
@@ -348,6 +389,16 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="Then swap the rebuilt store in (every program on the data directory stopped); "
         "the old one is kept as a .bak file.",
+    )
+    move = _command(
+        store_sub,
+        "migrate",
+        "Copy this data directory's log and documents into an empty Firestore project.",
+        cmd_store_migrate,
+    )
+    move.add_argument("--to", required=True, choices=["firestore"], help="Where to.")
+    move.add_argument(
+        "--resume", action="store_true", help="Finish a migration that was interrupted."
     )
     return parser
 

@@ -55,6 +55,11 @@ class Settings:
     wal_lock_timeout: float = setting(
         10.0, help="Seconds a writer waits for another process's WAL write before failing."
     )
+    lease_seconds: float = setting(
+        15.0,
+        help="With the 'firestore' store: seconds a lease (an auction session, a job's claim)"
+        " lasts unless its holder renews it; a machine that stops loses its leases after this.",
+    )
     scheduler_workers: int = setting(2, help="Worker threads scoring loan applications.")
     session_hours: float = setting(12.0, help="Hours a staff sign-in stays valid.")
     log_level: str = setting("INFO", help="Logging level (DEBUG, INFO, WARNING, ERROR).")

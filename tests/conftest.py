@@ -26,6 +26,7 @@ os.environ.setdefault("QT_API", "pyside6")
 os.environ.setdefault("QT_LOGGING_RULES", "qt.qpa.*=false")
 
 ROOT = Path(__file__).resolve().parents[1]
+pytest_plugins = ["tests.query_shapes"]  # every query the code makes has its Firestore index
 
 
 def _qasync_loop() -> asyncio.AbstractEventLoop:

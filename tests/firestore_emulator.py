@@ -44,7 +44,7 @@ def free_port() -> int:
 class Emulator:
     """One running emulator; ``host`` is what FIRESTORE_EMULATOR_HOST takes."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, *, rules: Path | None = None) -> None:
         gcloud = shutil.which("gcloud")
         if gcloud is None:
             raise EmulatorMissing("gcloud is not on PATH")
@@ -54,9 +54,12 @@ class Emulator:
         env = {**os.environ, "CLOUDSDK_CONFIG": str(workdir / "gcloud")}
         env["CLOUDSDK_CORE_DISABLE_PROMPTS"] = "1"
         env.pop("FIRESTORE_EMULATOR_HOST", None)
+        command = [gcloud, "emulators", "firestore", "start", f"--host-port={self.host}"]
+        if rules is not None:
+            command.append(f"--rules={rules}")
         with self.log_path.open("wb") as log:
             self.process = subprocess.Popen(
-                [gcloud, "emulators", "firestore", "start", f"--host-port={self.host}"],
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
+from app.kernel.locks import LockManager
 from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
 from app.services.housekeeping import Housekeeping
@@ -45,5 +46,21 @@ def test_start_and_stop_are_clean(tmp_path: Path) -> None:
         daily.start()
         daily.stop()
         assert daily._thread is None
+    finally:
+        close_context(ctx)
+
+
+def test_a_job_another_process_is_running_is_skipped(tmp_path: Path) -> None:
+    """Each job runs under its own lock (an OS lock here): a process that finds it held
+    skips that round, and the other job still runs."""
+    ctx = make_context(tmp_path)
+    try:
+        other_process = LockManager(tmp_path / "locks").lock("job-dpd-refresh")
+        assert other_process.try_acquire("refresh days past due", holder="system")
+        daily = Housekeeping(loan_service(ctx), RecoveryService(ctx, ledger=LedgerService(ctx)))
+        run = daily.run_once()
+        assert run.loans_refreshed is None and run.sweep is not None
+        other_process.release()
+        assert daily.run_once().loans_refreshed == 0
     finally:
         close_context(ctx)

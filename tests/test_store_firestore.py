@@ -1,5 +1,6 @@
 """The Firestore store on the gcloud emulator: what the contract does not cover
-(layout, escaping, racing writers, listeners, queries Firestore cannot run alone,
+(layout, the limits against what Firestore refuses, racing writers, listeners, queries
+Firestore cannot run alone,
 misconfiguration). The contract runs in test_store_contract.py, two processes on one
 store in test_store_processes.py."""
 
@@ -13,11 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from google.api_core import exceptions as api
 from hypothesis import HealthCheck, assume, given, settings
 
 from app import bootstrap, cli, config
 from app.kernel.errors import StorageError, ValidationError
-from app.services.store import matching
+from app.services.store import firestore_codec as codec
+from app.services.store import firestore_query, limits, matching
 from app.services.store.firestore import FirestoreStore
 from app.services.store.firestore_client import CREDENTIALS_ENV, EMULATOR_ENV
 from app.services.store.port import Change, Document, Query, Write, normalized_orders
@@ -34,7 +37,7 @@ def _raw(store: FirestoreStore, collection: str, doc_id: str) -> tuple[str, dict
     return ref.path, ref.get().to_dict()
 
 
-# -- layout and escaping ------------------------------------------------------------------
+# -- layout: values stored as they are ---------------------------------------------------
 
 AWKWARD = {
     "d": 1,
@@ -67,11 +70,36 @@ def test_domain_data_never_meets_reserved_names(firestore_store: FirestoreStore)
         ("deep.x", "==", {"y": [True]}),
     ],
 )
-def test_queries_reach_escaped_fields(
+def test_queries_reach_awkward_fields(
     firestore_store: FirestoreStore, field: str, op: Any, value: Any
 ) -> None:
     firestore_store.commit([Write("set", "c", "x", AWKWARD), Write("set", "c", "y", {"v": 0})])
     assert ids(firestore_store.query(Query("c").where(field, op, value))) == ["x"]
+
+
+def test_the_limits_refuse_what_firestore_refuses(firestore_store: FirestoreStore) -> None:
+    """Values at the edge of a limit the emulator enforces: sent straight to Firestore
+    in the store's layout, each is refused exactly when the limits refuse it."""
+    edges = {
+        "path of 1,498 bytes": ({"a" * 748: {"b" * 749: 1}}, True),
+        "path of 1,499 bytes": ({"a" * 749: {"b" * 749: 1}}, False),
+        "path of 1,499 bytes through a list": ({"é" * 374: [{"b" * 750: 1}]}, False),
+        "key of 1,500 bytes": ({"k" * 1_500: 1}, False),  # its path is too long
+        "key of 1,498 bytes": ({"k" * 1_498: 1}, True),
+    }
+    for name, (data, storable) in edges.items():
+        try:
+            limits.check_value(data, name)
+            admitted = True
+        except ValidationError:
+            admitted = False
+        ref = firestore_store._ref("edges", "e")
+        try:
+            ref.set(codec.stored(data, 1), retry=None, timeout=10)
+            held = True
+        except api.InvalidArgument:
+            held = False
+        assert (admitted, held) == (storable, storable), name
 
 
 def test_ids_firestore_reserves_are_refused(firestore_store: FirestoreStore) -> None:
@@ -206,9 +234,39 @@ def test_filters_firestore_reads_differently_are_finished_in_python(
         (Query("c").where("s", "<=", None), ["n"]),
         (Query("c").where("s", "in", [f"x{i}" for i in range(40)] + ["a"]), ["a"]),
         (Query("c").where("s", "!=", None).where("t", "!=", None).limit(1), ["a"]),
+        # values no document can hold: Firestore refuses them, Python answers
+        (Query("c").where("t", "array-contains", ["a"]), []),
+        (Query("c").where("t", "array-contains-any", [["a"], "a"]), ["a"]),
+        (Query("c").where("s", "==", {"": 1}), []),
+        (Query("c").where("s", "!=", [["a"]]), ["n", "a", "b"]),
+        (Query("c").where("s", "<", [[1]]), []),
+        (Query("c").where("s", "in", [[[1]], "b"]), ["b"]),
+        (Query("c").order_by("s").start_after([["x"]]), []),
+        # fields no document can hold: nothing matches
+        (Query("c").where("__x__", "==", 1), []),
+        (Query("c").where("m.__x__", "!=", 1), []),
+        (Query("c").order_by("k" * 1_499), []),
     ):
         assert ids(firestore_store.query(q)) == expected, q
         assert firestore_store.count(q) == len(expected), q
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        Query("c").where("t", "array-contains", ["a"]),
+        Query("c").where("t", "array-contains-any", [["a"], "a"]),
+        Query("c").where("s", "==", {"": 1}),
+        Query("c").where("s", "<", [[1]]),
+        Query("c").where("s", "in", [[[1]], "b"]),
+        Query("c").where("n", "==", 2**64),
+    ],
+)
+def test_values_no_document_holds_are_never_sent(query: Query) -> None:
+    """The emulator takes them, but they are not values Firestore stores (its SDKs
+    refuse some of them): the query runs them in Python."""
+    plan = firestore_query.plan(query)
+    assert plan.server == () and not plan.exact
 
 
 def _compares_structures(query: Query, docs: list[Document]) -> bool:

@@ -65,7 +65,14 @@ UNSTORABLE: dict[str, Callable[[], tuple[Actor, ChangeSet]]] = {
     "NaN": lambda: (ALICE, change({"x": float("nan")})),
     "a set": lambda: (ALICE, change({"x": {1, 2}})),
     "a list in a list": lambda: (ALICE, change({"x": [[1]]})),
-    "fields 21 deep": lambda: (ALICE, change(nested(21))),
+    "fields 20 deep (Firestore's 20 under the layout's d)": lambda: (ALICE, change(nested(20))),
+    "a field path over 1,498 bytes": lambda: (ALICE, change({"a" * 749: {"b" * 749: 1}})),
+    "a field path over 1,498 bytes through a list": lambda: (
+        ALICE,
+        change({"é" * 374: [{"b" * 750: 1}]}),
+    ),
+    "20,000 fields": lambda: (ALICE, change({f"f{i}": None for i in range(20_000)})),
+    "40,000 index entries": lambda: (ALICE, change({"ids": list(range(40_000))})),
     "document over 1 MiB": lambda: (ALICE, change({"blob": "x" * limits.MAX_DOCUMENT_BYTES})),
     "NUL in the reason": lambda: (ALICE, change({}, reason="why\x00")),
     "surrogate in the reason": lambda: (ALICE, change({}, reason="\udc80")),
@@ -84,10 +91,20 @@ UNSTORABLE: dict[str, Callable[[], tuple[Actor, ChangeSet]]] = {
         ALICE,
         ChangeSet("doc.put", "doc", "d", [Write("set", "docs", "__x__", {})]),
     ),
-    "update path 21 deep": lambda: (
+    "update path 20 deep": lambda: (
         ALICE,
         ChangeSet(
-            "doc.put", "doc", "d1", [Write("update", "docs", "d1", {".".join(["k"] * 21): 1})]
+            "doc.put", "doc", "d1", [Write("update", "docs", "d1", {".".join(["k"] * 20): 1})]
+        ),
+    ),
+    "update path over 1,498 bytes": lambda: (
+        ALICE,
+        ChangeSet("doc.put", "doc", "d1", [Write("update", "docs", "d1", {"k" * 1_499: 1})]),
+    ),
+    "update value under a long path": lambda: (
+        ALICE,
+        ChangeSet(
+            "doc.put", "doc", "d1", [Write("update", "docs", "d1", {"k" * 1_000: {"j" * 498: 1}})]
         ),
     ),
 }
@@ -119,8 +136,11 @@ def test_what_stores_can_hold_is_accepted(pipeline: Pipeline) -> None:
     data = {
         "names": ["आशा वर्मा", "محمد", "👨‍👩‍👧", "a\u200fb", "z" * 10_000],
         "bounds": [-(2**63), 2**63 - 1, 0.5],
-        "deep": nested(19),  # its deepest field is at depth 20
-        "big": "x" * (limits.MAX_DOCUMENT_BYTES - 11_000),
+        "deep": nested(18),  # its deepest field is at depth 19
+        "a" * 748: {"b" * 749: 1},  # a field path of 1,498 bytes
+        "many": {f"f{i}": i for i in range(10_000)},
+        "ids": list(range(19_000)) + [0] * 5_000,  # 19,000 distinct elements
+        "big": "x" * (limits.MAX_RECORD_BYTES - 400_000),
     }
     pipeline.commit(ALICE, change(data, reason="ok: ٱلرَّحِيم"))
     assert pipeline.store.get("docs", "d1").data == data  # type: ignore[union-attr]
@@ -141,6 +161,28 @@ def test_a_document_grown_past_1_mib_by_updates_is_refused(pipeline: Pipeline) -
             ALICE, ChangeSet("doc.grow", "doc", "d1", [Write("merge", "docs", "d1", {"b": half})])
         )
     assert pipeline.wal.head()[0] == 1
+
+
+def test_a_document_keeps_room_for_the_firestore_layout(pipeline: Pipeline) -> None:
+    """Firestore holds the data under ``tfos/store/...`` in a field ``d`` beside ``v``:
+    a document within 1 MiB by its own size but not with those bytes is refused."""
+    half = {"a": "x" * (limits.MAX_DOCUMENT_BYTES // 2)}
+    pipeline.commit(ALICE, change(half))
+    own_size = limits.document_size("docs", "d1", half)
+
+    def grow_to(total: int) -> ChangeSet:
+        more = "x" * (total - own_size - 3)  # a field "b": 2 bytes of name, text + 1
+        assert limits.document_size("docs", "d1", {**half, "b": more}) == total
+        return ChangeSet("doc.grow", "doc", "d1", [Write("update", "docs", "d1", {"b": more})])
+
+    too_big = limits.MAX_DOCUMENT_BYTES - limits.LAYOUT_BYTES + 1
+    with pytest.raises(ValidationError, match="larger than 1 MiB"):
+        pipeline.commit(ALICE, grow_to(too_big))
+    pipeline.commit(ALICE, grow_to(too_big - 1))
+    grown = pipeline.store.get("docs", "d1")
+    assert grown is not None
+    size = limits.document_size("docs", "d1", grown.data)
+    assert size == limits.MAX_DOCUMENT_BYTES - limits.LAYOUT_BYTES
 
 
 def test_firestore_sizes_its_documents_this_way() -> None:

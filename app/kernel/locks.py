@@ -37,7 +37,6 @@ import re
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +45,7 @@ from types import TracebackType
 from app.kernel import flock
 from app.kernel.errors import LockHeld, StorageError
 from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
+from app.kernel.leases import Acquiring
 
 LOCK_SUFFIX = ".lock"
 WITNESS_SUFFIX = ".held"
@@ -65,6 +65,19 @@ class LockHolder:
     since: str
     host: str
 
+    @classmethod
+    def this_process(cls, name: str, purpose: str, holder: str = "") -> LockHolder:
+        """This process, taking ``name`` now for ``purpose`` (``holder`` defaults to the
+        OS user)."""
+        return cls(
+            name=name,
+            pid=os.getpid(),
+            user=holder or current_user(),
+            purpose=purpose,
+            since=datetime.now(UTC).isoformat(timespec="seconds"),
+            host=socket.gethostname(),
+        )
+
     def describe(self) -> str:
         purpose = self.purpose or "no purpose given"
         return f"{self.user} (pid {self.pid} on {self.host}) for {purpose!r} since {self.since}"
@@ -83,7 +96,7 @@ def safe_filename(name: str) -> str:
     return stem
 
 
-def _current_user() -> str:
+def current_user() -> str:
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -108,7 +121,7 @@ _REGISTRY = _Registry()
 os.register_at_fork(after_in_child=_REGISTRY.after_fork_in_child)
 
 
-class NamedLock:
+class NamedLock(Acquiring):
     """An exclusive lock on a name, shared by every process using ``locks_dir``.
 
     Not re-entrant: a second acquisition, by this object or another in the same
@@ -147,22 +160,6 @@ class NamedLock:
             _REGISTRY.held[self.path] = self
             return True
 
-    def acquire(self, purpose: str, holder: str = "", timeout: float | None = None) -> None:
-        """Take the lock, waiting up to ``timeout`` seconds (None: for ever).
-
-        Raises:
-            LockHeld: still held by someone else when the time is up (at once if
-                this object already holds it); the message names the holder.
-        """
-        deadline = None if timeout is None else time.monotonic() + max(timeout, 0.0)
-        pause = 0.002
-        while not self.try_acquire(purpose, holder):
-            if self.locked or (deadline is not None and time.monotonic() >= deadline):
-                raise self._held_error()
-            left = 0.1 if deadline is None else max(deadline - time.monotonic(), 0.0)
-            time.sleep(min(pause, left))
-            pause = min(pause * 2, 0.1)
-
     def release(self) -> None:
         """Let the lock go. Does nothing when this object does not hold it."""
         with _REGISTRY.mutex, self._mutex:
@@ -185,17 +182,6 @@ class NamedLock:
         if info is not None:
             return info
         return probe(self.path, self.witness_path, self.name)
-
-    @contextlib.contextmanager
-    def using(
-        self, purpose: str, holder: str = "", timeout: float | None = None
-    ) -> Iterator[NamedLock]:
-        """``with lock.using("bidding", holder="asha", timeout=5):`` holds it for the block."""
-        self.acquire(purpose, holder, timeout)
-        try:
-            yield self
-        finally:
-            self.release()
 
     def __enter__(self) -> NamedLock:
         self.acquire("")
@@ -225,14 +211,7 @@ class NamedLock:
         if not flock.try_lock(lock_fd):
             os.close(lock_fd)
             return None
-        info = LockHolder(
-            name=self.name,
-            pid=os.getpid(),
-            user=holder or _current_user(),
-            purpose=purpose,
-            since=datetime.now(UTC).isoformat(timespec="seconds"),
-            host=socket.gethostname(),
-        )
+        info = LockHolder.this_process(self.name, purpose, holder)
         try:
             data = json.dumps(dataclasses.asdict(info)).encode()
             os.ftruncate(lock_fd, 0)
@@ -311,6 +290,9 @@ class LockManager:
     ``lock(name)`` returns the same ``NamedLock`` object for a name every time, so
     whoever took it here can release it through the manager.
     """
+
+    shared = False
+    """Only processes on this machine see these locks (see :mod:`app.kernel.leases`)."""
 
     def __init__(self, locks_dir: Path) -> None:
         self.locks_dir = Path(locks_dir)

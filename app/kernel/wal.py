@@ -95,6 +95,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ from types import TracebackType
 from app.kernel.errors import StorageError
 from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE, fsync_dir
 from app.kernel.log_tree import LogTree, TreeReport, tree_path
-from app.kernel.wal_format import GENESIS, Entry, Record, encode_entry, utcnow
+from app.kernel.wal_format import GENESIS, Entry, Record, check_record_size, encode_entry, utcnow
 from app.kernel.wal_lock import WalLock, WalLockHeld
 from app.kernel.wal_scan import (
     START,
@@ -121,8 +122,8 @@ from app.kernel.wal_writer import (
     BatchHooks,
     BatchWriter,
     GroupCommit,
+    LogMismatch,
     ResultTarget,
-    Waiter,
     not_open,
 )
 
@@ -130,6 +131,7 @@ __all__ = [
     "GENESIS",
     "BatchHooks",
     "Entry",
+    "LogMismatch",
     "OpenReport",
     "Record",
     "VerifyReport",
@@ -191,8 +193,10 @@ class WriteAheadLog:
         clock: Callable[[], datetime] = utcnow,
         lock_timeout: float = 10.0,
         keep_tree: bool = True,
+        max_record_bytes: int | None = None,
     ) -> None:
         self.path = Path(path)
+        self.max_record_bytes = max_record_bytes
         self._hooks = hooks
         self._tree = LogTree(tree_path(self.path), self.path) if keep_tree else None
         self.tree_report: TreeReport | None = None
@@ -204,6 +208,7 @@ class WriteAheadLog:
         self._tip = START
         self._batches: BatchWriter | None = None
         self._group: GroupCommit | None = None
+        self._extending = threading.Lock()
 
     # -- lifecycle -----------------------------------------------------------------
 
@@ -332,29 +337,38 @@ class WriteAheadLog:
     def _enqueue(self, entry: Entry, target: ResultTarget) -> None:
         """Check, encode and queue ``entry`` without blocking; the outcome goes to ``target``."""
         tail = encode_entry(entry)
+        check_record_size(tail, self.max_record_bytes)
         self._open_group().put((entry, tail, target), can_lead=False)
 
     def append(self, entry: Entry) -> Record:
         """Write ``entry`` and wait until it is durable (safe from any thread but a hook).
 
         Raises:
-            ValidationError: the entry is malformed (nothing is written).
+            ValidationError: the entry is malformed or too large (nothing is written).
             StorageError: the log is not open, or the batch could not be saved or applied.
             LockHeld: another process kept the log locked for ``lock_timeout`` seconds.
         """
         tail = encode_entry(entry)
-        group = self._open_group()
-        if group.claim():
-            try:
-                return group.batches.commit_one(entry, tail)
-            finally:
-                group.unclaim()
-        if group.is_leading():
-            raise RuntimeError("append() from inside a WAL hook would wait for itself forever")
-        waiter = Waiter()
-        if group.put((entry, tail, waiter), can_lead=True) or group.wait(waiter):
-            group.lead()
-        return waiter.outcome()
+        check_record_size(tail, self.max_record_bytes)
+        return self._open_group().append(entry, tail)
+
+    def extend(self, lines: list[bytes]) -> int:
+        """Append records made elsewhere, for a log that mirrors one kept elsewhere (and
+        that nothing is appended to); returns the head lsn.
+
+        ``lines`` are whole lines (newline included) of consecutive records; those at or
+        before the head are skipped (the one at the head must be the head), the rest must
+        continue the chain: lsn, prev and hash are checked as the verifier checks them.
+        They are written with one write and one ``fdatasync``, under the lock.
+
+        Raises:
+            LogMismatch: a line does not continue this log (nothing is written).
+            StorageError: the log is not open, or the disk refused.
+        """
+        self._open_group()
+        assert self._batches is not None
+        with self._extending:
+            return self._batches.extend(lines)
 
     def _open_group(self) -> GroupCommit:
         group = self._group

@@ -21,6 +21,8 @@ GENESIS = "0" * 64
 """The ``prev`` of record 1: no record comes before it."""
 
 TOP_LEVEL_KEYS = ("lsn", "prev", "ts", "actor", "action", "entity", "change", "reason")
+BODY_PREFIX_MAX = len(f'{{"lsn":{2**64},"prev":"{GENESIS}","ts":"2026-01-01T00:00:00.000000Z"')
+"""The most a body takes before its tail (a 20-digit lsn)."""
 
 _HEX64 = re.compile(rb"[0-9a-f]{64}")
 _VERIFY_HINT = "Run `tfos wal verify` for a full report; do not edit the log by hand."
@@ -196,6 +198,20 @@ def encode_tail(
         f',"reason":{_encode_str(reason)}}}'
     )
     return text.encode("ascii")
+
+
+def check_record_size(tail: bytes, max_body: int | None) -> None:
+    """Refuse an entry whose record body would be longer than ``max_body`` bytes.
+
+    Raises:
+        ValidationError: it would (nothing is written).
+    """
+    if max_body is not None and len(tail) + BODY_PREFIX_MAX > max_body:
+        raise ValidationError(
+            f"This change is too large to record: its log record would take about "
+            f"{len(tail) + BODY_PREFIX_MAX:,} bytes, and a record holds at most {max_body:,}.",
+            hint="Split it into smaller changes; nothing was saved.",
+        )
 
 
 def encode_body(lsn: int, prev: bytes, ts: bytes, tail: bytes) -> bytes:

@@ -19,7 +19,7 @@ from app.kernel.errors import StorageError
 from app.kernel.wal_format import GENESIS, Record
 
 CHUNK = 16 << 20
-_LSN_AT = re.compile(rb'[0-9a-f]{64} \{"lsn":([0-9]+),')
+LSN_AT = re.compile(rb'[0-9a-f]{64} \{"lsn":([0-9]+),')
 _SEEK_WINDOW = 1 << 16
 
 
@@ -161,7 +161,7 @@ def last_lsn(path: Path) -> int:
         end = _last_newline(fd, os.fstat(fd).st_size)
         if end < 0:
             return 0
-        found = _LSN_AT.match(os.pread(fd, 96, _last_newline(fd, end) + 1))
+        found = LSN_AT.match(os.pread(fd, 96, _last_newline(fd, end) + 1))
     return int(found[1]) if found else 0
 
 
@@ -203,7 +203,7 @@ def read_records(
         start = seek_lsn(fd, from_lsn, end)
         expected, prev = 0, ""
         for line in _lines(fd, start, end):
-            found = _LSN_AT.match(line)
+            found = LSN_AT.match(line)
             if found is not None and int(found[1]) < from_lsn:
                 continue
             record = Record.parse(line)
@@ -241,7 +241,7 @@ def seek_lsn(fd: int, lsn: int, stop: int) -> int:
         if newline < 0 or start >= hi:
             hi = mid
             continue
-        found = _LSN_AT.match(os.pread(fd, 96, start))
+        found = LSN_AT.match(os.pread(fd, 96, start))
         if found is None:
             break
         if int(found[1]) <= lsn:

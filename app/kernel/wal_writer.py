@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from app.kernel.errors import KnownError, StorageError
 from app.kernel.wal_format import Entry, Record, format_ts, make_record, utc_stamp, utcnow
 from app.kernel.wal_lock import WalLock
-from app.kernel.wal_scan import Tip, settle_tail
+from app.kernel.wal_scan import LSN_AT, Tip, settle_tail, walk
 
 log = logging.getLogger("app.kernel.wal")
 _fdatasync: Callable[[int], None] = getattr(os, "fdatasync", os.fsync)
@@ -66,6 +66,19 @@ class LogObserver(Protocol):
         """Take in durable ``lines`` holding records ``first_lsn`` onwards (never raises)."""
 
 
+class Batches(Protocol):
+    """What commits a batch for :class:`GroupCommit` (the file's ``BatchWriter``, or a
+    log kept elsewhere)."""
+
+    path: Path
+
+    def commit(self, batch: list[Pending]) -> Outcome:
+        """Commit ``batch``; the outcome for each live entry (never raises)."""
+
+    def commit_one(self, entry: Entry, tail: bytes) -> Record:
+        """Commit one entry for a caller that found no batch in progress."""
+
+
 class ResultTarget(Protocol):
     """Where the writer reports one entry's outcome (a ``Future`` is one)."""
 
@@ -78,7 +91,7 @@ class ResultTarget(Protocol):
 
 Pending = tuple[Entry, bytes, ResultTarget]
 """A queued entry: the entry, its encoded tail, where to report."""
-_Outcome = list[tuple[ResultTarget, Any]]
+Outcome = list[tuple[ResultTarget, Any]]
 
 
 class Waiter:
@@ -125,7 +138,7 @@ class Waiter:
 class GroupCommit:
     """The queue of entries and who leads: one batch at a time per log object."""
 
-    def __init__(self, batches: BatchWriter) -> None:
+    def __init__(self, batches: Batches) -> None:
         self.batches = batches
         self._mutex = threading.Lock()
         self._queue: list[Pending] = []
@@ -136,6 +149,21 @@ class GroupCommit:
         self._jobs: SimpleQueue[bool] = SimpleQueue()
         self._helper = threading.Thread(target=self._help, name="wal-writer", daemon=True)
         self._helper.start()
+
+    def append(self, entry: Entry, tail: bytes) -> Record:
+        """Commit ``entry`` (encoded as ``tail``) and wait for its record: at once when no
+        batch is in progress, else with the next batch (see the module docstring)."""
+        if self.claim():
+            try:
+                return self.batches.commit_one(entry, tail)
+            finally:
+                self.unclaim()
+        if self.is_leading():
+            raise RuntimeError("append() from inside a log hook would wait for itself forever")
+        waiter = Waiter()
+        if self.put((entry, tail, waiter), can_lead=True) or self.wait(waiter):
+            self.lead()
+        return waiter.outcome()
 
     def put(self, item: Pending, *, can_lead: bool) -> bool:
         """Queue ``item``; ``True`` when the caller must now ``lead``.
@@ -189,7 +217,7 @@ class GroupCommit:
             with self._mutex:
                 batch, self._queue = self._queue, []
             self._leader = me
-            outcome: _Outcome = []
+            outcome: Outcome = []
             try:
                 outcome = self.batches.commit(batch)
             finally:
@@ -256,7 +284,7 @@ class GroupCommit:
         return True
 
 
-def resolve(outcome: _Outcome) -> None:
+def resolve(outcome: Outcome) -> None:
     """Hand each caller its record or its error; an interrupt waits until all have theirs."""
     interrupt: BaseException | None = None
     for target, value in outcome:
@@ -308,7 +336,7 @@ class BatchWriter:
         self._stale = False
         self._failed = ""
 
-    def commit(self, batch: list[Pending]) -> _Outcome:
+    def commit(self, batch: list[Pending]) -> Outcome:
         """Commit ``batch`` under the lock; the outcome for each live entry (never raises)."""
         try:
             live = [item for item in batch if item[2].set_running_or_notify_cancel()]
@@ -357,12 +385,39 @@ class BatchWriter:
             raise refusal
         return record
 
+    def extend(self, lines: list[bytes]) -> int:
+        """Append records made elsewhere (see ``WriteAheadLog.extend``); the new head lsn.
+
+        Raises:
+            LogMismatch: a line does not continue this log's chain.
+            StorageError: the disk refused; nothing was written.
+        """
+        self._take_lock()
+        try:
+            self._sync()
+            fresh = unseen(lines, self.tip, self.path)
+            if fresh:
+                data = b"".join(fresh)
+                end, lsn, digest = walk(data, 0, self.tip.lsn, self.tip.hash)
+                if end != len(data):
+                    raise mismatch(self.path, lsn + 1, "does not continue the chain here")
+                self._write(data)
+                first = self.tip.lsn + 1
+                self.tip = Tip(lsn, digest, self.tip.end + len(data))
+                self.commits += len(fresh)
+                self.fsyncs += 1
+                if self._observer is not None:
+                    self._observer.appended(first, data)
+            return self.tip.lsn
+        finally:
+            self._lock.release()
+
     def _take_lock(self) -> None:
         if self._failed:
             raise StorageError(self._failed, hint=_RESTART_HINT)
         self._lock.acquire(self._lock_timeout)
 
-    def _locked_commit(self, live: list[Pending]) -> _Outcome:
+    def _locked_commit(self, live: list[Pending]) -> Outcome:
         self._sync()
         accepted, outcome = self._screen(live)
         if accepted:
@@ -370,11 +425,11 @@ class BatchWriter:
         return outcome
 
     @staticmethod
-    def _failure(live: list[Pending], exc: BaseException) -> _Outcome:
+    def _failure(live: list[Pending], exc: BaseException) -> Outcome:
         _log_unknown(exc)
         return [(item[2], exc) for item in live]
 
-    def _append(self, accepted: list[Pending]) -> _Outcome:
+    def _append(self, accepted: list[Pending]) -> Outcome:
         records, data = self._encode(accepted)
         try:
             self._write(data)
@@ -412,12 +467,12 @@ class BatchWriter:
                 self._hooks.catch_up(self.tip.lsn)
             self._stale = False
 
-    def _screen(self, live: list[Pending]) -> tuple[list[Pending], _Outcome]:
+    def _screen(self, live: list[Pending]) -> tuple[list[Pending], Outcome]:
         if self._hooks is None:
             return live, []
         verdicts = self._verdicts([item[0] for item in live])
         accepted: list[Pending] = []
-        outcome: _Outcome = []
+        outcome: Outcome = []
         for item, verdict in zip(live, verdicts, strict=True):
             if verdict is None:
                 accepted.append(item)
@@ -510,6 +565,34 @@ class BatchWriter:
             error.__cause__ = exc
             return error
         return None
+
+
+class LogMismatch(StorageError):
+    """Records from elsewhere do not continue this log: it is not their mirror."""
+
+
+def mismatch(path: Path, lsn: int, why: str) -> LogMismatch:
+    return LogMismatch(
+        f"The write-ahead log {path} is not a copy of the log it follows: record {lsn} {why}.",
+        hint="Nothing was written to it. Keep this data directory for the audit, and "
+        "follow the log with an empty data directory.",
+    )
+
+
+def unseen(lines: list[bytes], tip: Tip, path: Path) -> list[bytes]:
+    """``lines`` after ``tip``; the one at ``tip`` (if given) must be ``tip``'s record."""
+    for i, line in enumerate(lines):
+        found = LSN_AT.match(line)
+        if found is None:
+            raise mismatch(path, tip.lsn + 1, "is not a log line")
+        lsn = int(found[1])
+        if lsn == tip.lsn and line[:64] != tip.hash:
+            raise mismatch(path, lsn, "differs from the one here")
+        if lsn > tip.lsn:
+            if lsn != tip.lsn + 1:
+                raise StorageError(f"Records {tip.lsn + 1} to {lsn - 1} are missing before {lsn}.")
+            return lines[i:]
+    return []
 
 
 def _log_unknown(exc: BaseException) -> None:

@@ -1,5 +1,11 @@
 """What every service is given: store, pipeline, clock, locks, ids, data dir, PII vault,
-and the signed checkpoints over the WAL."""
+and the signed checkpoints over the WAL.
+
+A store on one machine (SQLite) gets the data directory's WAL and OS locks; a store that
+several machines share (Firestore) brings its own log and leases
+(:class:`~app.services.commit_log.SharedStore`), and every machine on it must hold the
+same personal-data key (``keys/pii.key``): a machine with another one is refused at
+start, before it could seal a value the others cannot read."""
 
 from __future__ import annotations
 
@@ -12,8 +18,10 @@ from pathlib import Path
 from typing import Protocol
 
 from app.kernel.files import PRIVATE_DIR
+from app.kernel.leases import Leases
 from app.kernel.locks import LockManager
 from app.kernel.tlog import TransparencyLog
+from app.services.commit_log import SharedStore
 from app.services.pii import PiiVault
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore
@@ -81,7 +89,7 @@ class ServiceContext:
     store: DocumentStore
     pipeline: Pipeline
     clock: Clock
-    locks: LockManager
+    locks: Leases
     ids: IdGen
     data_dir: Path
     pii: PiiVault
@@ -100,9 +108,11 @@ def make_context(
     ids: IdGen | None = None,
     store: DocumentStore | None = None,
     lock_timeout: float = 10.0,
+    lease_seconds: float = 15.0,
 ) -> ServiceContext:
-    """A real context (SQLite store unless ``store`` is given, and the WAL pipeline) on
-    ``data_dir``, with the WAL opened and replayed; close with :func:`close_context`."""
+    """A real context (SQLite store unless ``store`` is given, and the pipeline over its
+    log) on ``data_dir``, with the log opened and the store in step with it; close with
+    :func:`close_context`."""
     for sub in ("", "wal", "locks", "documents", "keys"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     if store is None:
@@ -121,14 +131,27 @@ def make_context(
         checkpoints_dir=data_dir / "checkpoints",
     )
     transparency.start()
+    pii = PiiVault(data_dir / "keys" / "pii.key")
+    locks: Leases
+    if isinstance(store, SharedStore):
+        try:
+            store.agree_key("personal-data", pii.key_id, pii.key_path)
+        except BaseException:
+            transparency.close()
+            pipeline.close()
+            store.close()
+            raise
+        locks = store.leases(ttl=lease_seconds)
+    else:
+        locks = LockManager(data_dir / "locks")
     return ServiceContext(
         store=store,
         pipeline=pipeline,
         clock=clock or SystemClock(),
-        locks=LockManager(data_dir / "locks"),
+        locks=locks,
         ids=ids or IdGen(),
         data_dir=data_dir,
-        pii=PiiVault(data_dir / "keys" / "pii.key"),
+        pii=pii,
         transparency=transparency,
     )
 

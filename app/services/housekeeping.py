@@ -5,6 +5,9 @@ actor, refreshes each disbursed loan's days past due and runs the recovery sweep
 opens cases for newly missed instalments and EMIs, recomputes days late and resolves
 cases whose dues were cleared. Both jobs are idempotent: on a day when nothing moved
 they commit nothing, so running them hourly (and in several processes) is harmless.
+Each runs under a lock of its own (``job-dpd-refresh``, ``job-recovery-sweep``), so
+that across processes, and with the Firestore store across machines, one runs it at a
+time; a process that finds the lock held skips that round.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from app.kernel.errors import KnownError
+from app.kernel.leases import holding
 from app.services.actors import SYSTEM
 from app.services.loans import LoanService
 from app.services.recovery import RecoveryService, SweepResult
@@ -41,15 +45,25 @@ class Housekeeping:
         self._thread: threading.Thread | None = None
 
     def run_once(self) -> DailyRun:
-        """Refresh DPD, then sweep; a failing job is logged and the other still runs."""
-        refreshed = self._guard("refresh days past due", lambda: self.loans.refresh_dpd(SYSTEM))
-        sweep = self._guard("recovery sweep", lambda: self.recovery.sweep(SYSTEM))
+        """Refresh DPD, then sweep; a failing or skipped job is None, the other still runs."""
+        refreshed = self._guard(
+            "refresh days past due", "job-dpd-refresh", lambda: self.loans.refresh_dpd(SYSTEM)
+        )
+        sweep = self._guard(
+            "recovery sweep", "job-recovery-sweep", lambda: self.recovery.sweep(SYSTEM)
+        )
         return DailyRun(refreshed, sweep)
 
-    @staticmethod
-    def _guard(what: str, job: Callable[[], T]) -> T | None:
+    def _guard(self, what: str, lock_name: str, job: Callable[[], T]) -> T | None:
+        ctx = self.loans.ctx
+        lock = ctx.locks.lock(lock_name)
         try:
-            return job()
+            with holding(lock, what, holder=SYSTEM.name) as mine:
+                if not mine:
+                    log.info("%s skipped: another process is running it", what)
+                    return None
+                with ctx.pipeline.under(lock):
+                    return job()
         except KnownError as exc:
             log.warning("%s not done: %s", what, exc)
         except Exception:

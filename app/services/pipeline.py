@@ -1,14 +1,20 @@
-"""The write path: every state change goes to the WAL first, then to the store.
+"""The write path: every state change is logged, and applied with its record.
 
 A service builds a :class:`ChangeSet` (the document writes plus who, what and why)
 inside :meth:`Pipeline.transact`, which reads through a :class:`Reader` that
 remembers the version of every document it saw. The change is checked against what
 any store can hold (:mod:`app.services.store.limits`: valid text, 64-bit integers,
 nesting depth, document size), in the caller's thread and before anything is queued:
-a record in the WAL can therefore always be applied. (A document's size after a
+a record in the log can therefore always be applied. (A document's size after a
 merge or update is worked out from the version the transaction read; a blind write
-from :meth:`Pipeline.commit` starts from the store's current version.) The WAL's
-writer thread then, for each batch and while holding the WAL's cross-process lock:
+from :meth:`Pipeline.commit` starts from the store's current version.)
+
+The pipeline then hands the entry and its preconditions to its log
+(:mod:`app.services.commit_log`): the data directory's WAL for a store on one machine,
+or the log a shared store keeps (Firestore), where one conditional Firestore commit
+per batch checks the versions, creates the records, writes the documents and advances
+the log's head. With the local WAL, its writer thread, for each batch and while holding
+the WAL's cross-process lock:
 
 1. checks every change's preconditions (the versions it read) against the store;
    a change whose data moved underneath it is refused with ``Conflict`` and
@@ -23,30 +29,54 @@ found to have appended) records after the store's last applied sequence number
 are replayed. A crash before 2 leaves no trace, and the change was never
 acknowledged. Replay applies a record at most once because the sequence number
 moves in the same store transaction as the writes.
+
+Leases. A change made while holding a lease (a group's auction session, a job's claim)
+is committed under it (:meth:`Pipeline.under`): with leases that span machines, the
+commit is refused if the lease was taken over meanwhile (fencing).
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
+import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from app.kernel.errors import Conflict, NotFound, StorageError
+from app.kernel.errors import Conflict, NotFound
+from app.kernel.leases import Lease, LeaseLost
 from app.kernel.wal import Entry, OpenReport, Record, WriteAheadLog, utcnow
 from app.services.actors import Actor
+from app.services.commit_log import (
+    CommitLog,
+    Pending,
+    PreconditionFailed,
+    apply_records,
+    log_for,
+    replay,
+)
 from app.services.events import Event
 from app.services.store import Document, DocumentStore, Query, Write, limits
+
+__all__ = [
+    "ChangeSet",
+    "Committed",
+    "Pipeline",
+    "PreconditionFailed",
+    "Reader",
+    "apply_records",
+    "replay",
+]
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 Key = tuple[str, str]
-REPLAY_CHUNK = 500
 RETRY_BACKOFF_S = 0.002  # jittered, grows with each attempt so no writer starves
 
 
@@ -114,12 +144,6 @@ class Reader:
         return {key: (doc.version if doc else 0) for key, doc in self.seen.items()}
 
 
-@dataclass
-class _Pending:
-    checks: dict[Key, int]
-    writes: list[Write]
-
-
 class Pipeline:
     """Owns the WAL and applies its records to the store (see module docstring)."""
 
@@ -130,21 +154,26 @@ class Pipeline:
         *,
         clock: Callable[[], datetime] = utcnow,
         lock_timeout: float = 10.0,
+        log: CommitLog | None = None,
     ) -> None:
         self.store = store
-        self.wal = WriteAheadLog(wal_path, hooks=self, clock=clock, lock_timeout=lock_timeout)
-        self._pending: dict[int, _Pending] = {}
-        self._store_behind = False
+        self.log = log or log_for(store, wal_path, clock=clock, lock_timeout=lock_timeout)
         self.open_report: OpenReport | None = None
+        self._under = threading.local()
+
+    @property
+    def wal(self) -> WriteAheadLog:
+        """The data directory's log file (the log itself, or the mirror of a shared one)."""
+        return self.log.wal
 
     def open(self) -> OpenReport:
-        """Open the WAL and replay what the store has not applied (a torn last record is
-        only reported: the first write cuts it)."""
-        self.open_report = self.wal.open()
+        """Open the log and bring the store in step with it (a torn last record is only
+        reported: the first write cuts it)."""
+        self.open_report = self.log.open()
         return self.open_report
 
     def close(self) -> None:
-        self.wal.close()
+        self.log.close()
 
     def __enter__(self) -> Pipeline:
         self.open()
@@ -152,6 +181,29 @@ class Pipeline:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def head(self) -> tuple[int, str]:
+        """The lsn and hash of the newest record this process knows of."""
+        return self.log.head()
+
+    def read(self, first: int = 1, last: int | None = None) -> Iterator[Record]:
+        """Records ``first`` to ``last`` (default: to the head)."""
+        return self.log.read(first, last)
+
+    def record(self, lsn: int) -> Record | None:
+        """Record ``lsn``, or None if the log has no such record."""
+        return next(iter(self.log.read(lsn, lsn)), None)
+
+    @contextlib.contextmanager
+    def under(self, *leases: Lease) -> Iterator[None]:
+        """Commit this thread's changes under ``leases`` for the block: each commit is
+        refused (``LeaseLost``) once one of them is no longer held."""
+        held = getattr(self._under, "leases", ())
+        self._under.leases = (*held, *leases)
+        try:
+            yield
+        finally:
+            self._under.leases = held
 
     # -- the service-facing API --------------------------------------------------------
 
@@ -175,7 +227,7 @@ class Pipeline:
             change, value = result if isinstance(result, tuple) else (result, None)
             try:
                 record = self._commit(actor, change, reader)
-            except _PreconditionFailed as exc:
+            except PreconditionFailed as exc:
                 if attempt == attempts:
                     raise Conflict(
                         f"{change.action} on {change.entity_type} {change.entity_id} kept "
@@ -191,7 +243,7 @@ class Pipeline:
         """Commit a change that needs no reads (blind writes, e.g. an append-only event)."""
         try:
             return self._commit(actor, change, None)
-        except _PreconditionFailed as exc:
+        except PreconditionFailed as exc:
             raise Conflict(str(exc)) from None
 
     # -- building entries ------------------------------------------------------------------
@@ -209,11 +261,17 @@ class Pipeline:
             change=self._change_json(change, reader),
             reason=change.reason,
         )
-        self._pending[id(entry)] = _Pending(checks, list(change.writes))
-        try:
-            return self.wal.append(entry)
-        finally:
-            self._pending.pop(id(entry), None)
+        return self.log.append(entry, Pending(checks, list(change.writes), self._leases()))
+
+    def _leases(self) -> tuple[Lease, ...]:
+        leases: tuple[Lease, ...] = getattr(self._under, "leases", ())
+        for lease in leases:
+            if not lease.locked:
+                raise LeaseLost(
+                    f"This process no longer holds {lease.name!r}; the change was not made.",
+                    hint="Someone else took it over; start again from the beginning.",
+                )
+        return leases
 
     def _check_storable(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> None:
         """Refuse what a store could not apply (see :mod:`.store.limits`): checked
@@ -254,90 +312,6 @@ class Pipeline:
         if change.event is not None:
             out["event"] = change.event.to_json()
         return out
-
-    # -- BatchHooks: called by the WAL writer thread under the WAL lock ---------------
-
-    def catch_up(self, head_lsn: int) -> None:
-        """Apply WAL records the store has not applied yet (after a crash or another
-        process's append that did not reach the store)."""
-        applied = self.store.last_applied_lsn()
-        if applied > head_lsn:
-            raise StorageError(
-                f"The store has applied sequence number {applied} but the WAL ends at "
-                f"{head_lsn}: the WAL has lost records.",
-                hint="Run `tfos wal verify` and restore the WAL from a backup.",
-            )
-        replay(self.store, self.wal.read(applied + 1, head_lsn))
-        self._store_behind = False
-
-    def before_append(self, entries: list[Entry]) -> list[Exception | None]:
-        if self._store_behind:
-            self.catch_up(self.wal.head()[0])
-        pending = [self._pending.get(id(e), _Pending({}, [])) for e in entries]
-        keys = {key for p in pending for key in _keys(p)}
-        current = self.store.versions(keys) if keys else {}
-        return [_check(p, current) for p in pending]
-
-    def after_append(self, records: list[Record]) -> None:
-        try:
-            self._apply(records)
-        except Exception:
-            self._store_behind = True
-            raise
-
-    def _apply(self, records: Sequence[Record]) -> None:
-        apply_records(self.store, records)
-
-
-def apply_records(store: DocumentStore, records: Sequence[Record]) -> None:
-    """Apply the writes of ``records`` (in order, one store transaction) and record the
-    last one's lsn as applied."""
-    writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
-    store.commit(writes, last_lsn=records[-1].lsn)
-
-
-def replay(store: DocumentStore, records: Iterable[Record]) -> int:
-    """Apply ``records`` in order, ``REPLAY_CHUNK`` at a time; the last lsn applied (0 if
-    there was none)."""
-    batch: list[Record] = []
-    last = 0
-    for record in records:
-        batch.append(record)
-        if len(batch) >= REPLAY_CHUNK:
-            apply_records(store, batch)
-            last, batch = batch[-1].lsn, []
-    if batch:
-        apply_records(store, batch)
-        last = batch[-1].lsn
-    return last
-
-
-class _PreconditionFailed(Conflict):
-    """A document read by a transaction changed before its commit (retryable)."""
-
-
-def _keys(pending: _Pending) -> Iterable[Key]:
-    yield from pending.checks
-    for write in pending.writes:
-        yield (write.collection, write.id)
-
-
-def _check(pending: _Pending, current: dict[Key, int]) -> Exception | None:
-    """Check one change against ``current`` versions; on success, advance them so the
-    next change in the same batch sees this one's effect."""
-    for key, expected in pending.checks.items():
-        if current.get(key, 0) != expected:
-            return _PreconditionFailed(
-                f"{key[0]}/{key[1]} changed (version {current.get(key, 0)}, read {expected})"
-            )
-    for write in pending.writes:
-        key = (write.collection, write.id)
-        if write.kind == "update" and current.get(key, 0) == 0:
-            return NotFound(f"Cannot update {key[0]}/{key[1]}: it does not exist.")
-    for write in pending.writes:
-        key = (write.collection, write.id)
-        current[key] = 0 if write.kind == "delete" else current.get(key, 0) + 1
-    return None
 
 
 def _before_values(before: Document, write: Write) -> dict[str, Any]:

@@ -70,9 +70,11 @@ class AuctionClosing(AuctionBase):
         if took_over:
             self._take_lock(actor, auction.group_id, f"closing auction {auction_id}")
         try:
-            committed = self.ctx.pipeline.transact(
-                actor, lambda r: self._close_change(r, actor, auction_id, present, force_reason)
-            )
+            with self.ctx.pipeline.under(lock):
+                committed = self.ctx.pipeline.transact(
+                    actor,
+                    lambda r: self._close_change(r, actor, auction_id, present, force_reason),
+                )
         except BaseException:
             if took_over:
                 lock.release()

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from types import MappingProxyType
 
 from app.kernel.errors import Conflict, LockHeld, NotFound
-from app.kernel.locks import NamedLock
+from app.kernel.leases import Lease
 from app.services.actors import Actor
 from app.services.auctions import rules
 from app.services.collections import AUCTIONS, BIDS, DUES
@@ -191,7 +191,7 @@ class AuctionBase:
         self.ctx = ctx
         self._rosters = RosterCache(ROSTERS_KEPT)
 
-    def _take_lock(self, actor: Actor, group_id: str, purpose: str) -> NamedLock:
+    def _take_lock(self, actor: Actor, group_id: str, purpose: str) -> Lease:
         lock = self.ctx.locks.lock(lock_name(group_id))
         if lock.try_acquire(purpose, holder=f"{actor.name} ({actor.id})"):
             return lock

@@ -1,11 +1,12 @@
 """The auction room: one reverse auction per period of a chit group.
 
-Session. ``open_auction`` takes the group's OS lock (``auction-<group_id>``) and
-keeps it until ``close_auction``: a second session for the group, from this
-process or any other, is refused with who holds it and since when. The kernel
-frees the lock when the holding process dies; reopening the auction then resumes
-it (same seed, same bids, same end time). Bids are taken only while some process
-holds the session.
+Session. ``open_auction`` takes the group's lock (``auction-<group_id>``: an OS lock
+with the SQLite store, a lease every machine sees with Firestore) and keeps it until
+``close_auction``: a second session for the group, from this process or any other, is
+refused with who holds it and since when. The lock is freed when the holding process
+dies (a lease once it expires); reopening the auction then resumes it (same seed,
+same bids, same end time). Opening and closing commit under the lock, so a holder
+that lost its lease cannot. Bids are taken only while some process holds the session.
 
 Secrets. Opening draws a random seed for the lot and a key for bidder aliases.
 Only ``sha256(seed)`` is published; the seed and the alias key are kept sealed
@@ -167,10 +168,13 @@ class AuctionService(AuctionClosing):
         aid = auction_id_for(group_id, period)
         lock = self._take_lock(actor, group_id, f"auction {aid} (period {period})")
         try:
-            committed = self.ctx.pipeline.transact(
-                actor,
-                lambda r: self._open_change(r, actor, group_id, period, duration_s, place, reason),
-            )
+            with self.ctx.pipeline.under(lock):
+                committed = self.ctx.pipeline.transact(
+                    actor,
+                    lambda r: self._open_change(
+                        r, actor, group_id, period, duration_s, place, reason
+                    ),
+                )
         except BaseException:
             lock.release()
             raise

@@ -19,6 +19,9 @@ Each job runs :meth:`LoanService.score_pending` as the ``system`` actor: one pip
 transaction that scores, decides eligibility and runs the Banker's pre-check. A job
 finds the application no longer ``submitted`` when it has been scored already, so
 submitting one twice (the hook and the sweep, or two processes) still scores it once.
+When the locks span machines (the Firestore store's leases), a job first claims the
+application (``loan-score-<id>``) and another machine's claim makes it skip: one runner
+per application, and a claim lost meanwhile stops the commit.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.kernel.errors import Conflict
+from app.kernel.leases import holding
 from app.kernel.scheduler import Job, LoanScheduler, Priority
 from app.services.actors import SYSTEM
 from app.services.collections import LOANS
@@ -152,7 +156,16 @@ class LoanQueue:
             time.sleep(0.01)
 
     def _process(self, job: Job) -> Any:
-        result = self.service.score_pending(SYSTEM, job.payload)
+        if self.ctx.locks.shared:
+            claim = self.ctx.locks.lock(f"loan-score-{job.payload}")
+            with holding(claim, "scoring", holder=SYSTEM.name) as mine:
+                if not mine:
+                    return self._count(None)
+                with self.ctx.pipeline.under(claim):
+                    return self._count(self.service.score_pending(SYSTEM, job.payload))
+        return self._count(self.service.score_pending(SYSTEM, job.payload))
+
+    def _count(self, result: Any) -> Any:
         with self._lock:
             if result is None:
                 self._skipped += 1

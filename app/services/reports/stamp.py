@@ -59,7 +59,7 @@ def log_head(ctx: ServiceContext, lsn: int | None = None) -> LogHead:
     lsn = ctx.store.last_applied_lsn() if lsn is None else lsn
     if lsn == 0:
         return LogHead(0, GENESIS, None)
-    record = next(iter(ctx.pipeline.wal.read(lsn, lsn)), None)
+    record = ctx.pipeline.record(lsn)
     if record is None:
         raise StorageError(
             f"The store has applied record {lsn}, but the log has no such record.",

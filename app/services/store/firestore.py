@@ -33,7 +33,9 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as api
 from google.cloud.firestore_v1.transforms import Maximum
@@ -42,12 +44,18 @@ from app.kernel.errors import Conflict, StorageError, ValidationError
 from app.services.store import firestore_codec as codec
 from app.services.store import firestore_query, limits
 from app.services.store.firestore_client import Connection, capitalized, connect, errors
+from app.services.store.firestore_leases import FirestoreLeases
 from app.services.store.firestore_listen import FirestoreListener
+from app.services.store.firestore_records import LOG_ID, LSN
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.transactions import CheckedStore
 from app.services.store.writes import Slot, check_write, fold
 
+if TYPE_CHECKING:
+    from app.services.store.firestore_log import FirestoreLog
+
 logger = logging.getLogger(__name__)
+KEYS_ID = "keys"
 
 Key = tuple[str, str]
 MAX_ATTEMPTS = 50
@@ -70,15 +78,26 @@ class FirestoreStore(CheckedStore):
         self.timeout = timeout
         self._listeners: set[FirestoreListener] = set()
         self._listeners_lock = threading.Lock()
+        self._leases: FirestoreLeases | None = None
         self._closed = False
+        self.on_read: Callable[[Key, Document | None, Any], None] | None = None
+        """Told of every document read whole, with its update time (the log's cache)."""
 
     @classmethod
     def open(cls, project: str, *, timeout: float = 30.0) -> FirestoreStore:
         """Connect to ``project`` (emulator or real, see :mod:`.firestore_client`)."""
         return cls(connect(project, probe_timeout=min(timeout, 10.0)), timeout=timeout)
 
-    def _ref(self, collection: str, doc_id: str) -> Any:
+    @property
+    def client(self) -> Any:
+        """The Firestore client (``google.cloud.firestore.Client``)."""
+        return self._client
+
+    def ref(self, collection: str, doc_id: str) -> Any:
+        """The Firestore document holding the port's ``(collection, doc_id)``."""
         return self._root.collection(collection).document(doc_id)
+
+    _ref = ref
 
     def _ensure_open(self) -> None:
         if self._closed:
@@ -111,6 +130,9 @@ class FirestoreStore(CheckedStore):
         for snap in snaps:
             key = paths[snap.reference.path]
             out[key] = (codec.document(key[0], key[1], snap.to_dict()), snap.update_time)
+        if self.on_read is not None and fields is None:
+            for key, (doc, update_time) in out.items():
+                self.on_read(key, doc, update_time)
         return out
 
     def query(self, query: Query) -> list[Document]:
@@ -134,6 +156,8 @@ class FirestoreStore(CheckedStore):
             for snap in fs.stream(timeout=self.timeout):
                 doc = codec.document(collection, snap.id, snap.to_dict())
                 if doc is not None:
+                    if self.on_read is not None:
+                        self.on_read((collection, snap.id), doc, snap.update_time)
                     yield doc
 
     def count(self, query: Query) -> int:
@@ -154,11 +178,79 @@ class FirestoreStore(CheckedStore):
         return {key: 0 if doc is None else doc.version for key, (doc, _) in found.items()}
 
     def last_applied_lsn(self) -> int:
+        """The newest record whose writes the store holds: the head of the log kept in
+        Firestore (written with the documents), or what ``commit`` recorded."""
+        self._ensure_open()
+        head = self._client.collection(codec.ROOT_COLLECTION).document(LOG_ID)
+        with errors(self.where):
+            snaps = list(self._client.get_all([self._root, head], timeout=self.timeout))
+        found = {snap.id: snap.to_dict() or {} for snap in snaps if snap.exists}
+        return max(
+            int(found.get(codec.ROOT_ID, {}).get(codec.LAST_LSN, 0)),
+            int(found.get(LOG_ID, {}).get(LSN, 0)),
+        )
+
+    def stored_lsn(self) -> int:
+        """What ``commit(..., last_lsn=...)`` recorded (a log kept elsewhere)."""
         self._ensure_open()
         with errors(self.where):
             snap = self._root.get(field_paths=[codec.LAST_LSN], timeout=self.timeout)
-        fields = snap.to_dict() or {}
-        return int(fields.get(codec.LAST_LSN, 0))
+        return int((snap.to_dict() or {}).get(codec.LAST_LSN, 0))
+
+    # -- a store several machines share: its log and leases -----------------------------
+
+    def commit_log(
+        self, wal_path: Path, *, clock: Callable[[], datetime], lock_timeout: float
+    ) -> FirestoreLog:
+        """The log kept in this project, mirrored to ``wal_path``."""
+        from app.services.store.firestore_log import FirestoreLog
+
+        return FirestoreLog(self, wal_path, clock=clock, lock_timeout=lock_timeout)
+
+    def agree_key(self, name: str, key_id: str, path: Path) -> None:
+        """Check that this machine's key ``name`` (its id ``key_id``, kept in ``path``) is
+        the one every machine on the project uses; the first machine records its id.
+
+        Raises:
+            StorageError: it is another key (values sealed here would be unreadable
+                elsewhere, and keyed tokens would not match).
+        """
+        ref = self._client.collection(codec.ROOT_COLLECTION).document(KEYS_ID)
+        recorded = None
+        for _ in range(5):
+            with errors(self.where):
+                snap = ref.get(timeout=self.timeout)
+            recorded = (snap.to_dict() or {}).get(name)
+            if recorded is not None or self._record_key(ref, snap, name, key_id):
+                break
+        if recorded is not None and recorded != key_id:
+            raise StorageError(
+                f"This machine's {name} key ({path}, id {key_id}) is not the one the data "
+                f"on {self.where} was sealed with (id {recorded}).",
+                hint=f"Copy {path.name} from a machine already working on this project into "
+                f"{path.parent} (keep it private, mode 600), then start again.",
+            )
+
+    def _record_key(self, ref: Any, snap: Any, name: str, key_id: str) -> bool:
+        """Record the first key id; False when another machine recorded one meanwhile."""
+        batch = self._client.batch()
+        if snap.exists:
+            option = self._client.write_option(last_update_time=snap.update_time)
+            batch.update(ref, {name: key_id}, option=option)
+        else:
+            batch.create(ref, {name: key_id})
+        try:
+            with errors(self.where):
+                batch.commit(retry=None, timeout=self.timeout)
+        except (api.FailedPrecondition, api.AlreadyExists):
+            return False
+        return True
+
+    def leases(self, *, ttl: float = 15.0) -> FirestoreLeases:
+        """The project's leases (closed with the store)."""
+        if self._leases is None:
+            self._leases = FirestoreLeases(self._client, self.where, ttl=ttl)
+        return self._leases
 
     # -- writes ---------------------------------------------------------------------
 
@@ -256,6 +348,8 @@ class FirestoreStore(CheckedStore):
         if self._closed:
             return
         self._closed = True
+        if self._leases is not None:
+            self._leases.close()
         with self._listeners_lock:
             listeners = list(self._listeners)
         for listener in listeners:
@@ -266,5 +360,3 @@ class FirestoreStore(CheckedStore):
 def _check_key(key: Key) -> None:
     limits.check_name("collection", key[0])
     limits.check_name("document", key[1])
-    codec.check_name("collection", key[0])
-    codec.check_name("document", key[1])
