@@ -16,10 +16,10 @@ import pytest
 from app.kernel.errors import Conflict, LockHeld
 from app.kernel.leases import LeaseLost
 from app.services.actors import SYSTEM, Actor
-from app.services.auctions import lock_name
+from app.services.auctions.model import lock_name
 from app.services.context import FixedClock, close_context, make_context
 from app.services.housekeeping import Housekeeping
-from app.services.loan_queue import LoanQueue
+from app.services.loans.queue import LoanQueue
 from app.services.pipeline import ChangeSet
 from app.services.registry import Services
 from app.services.store import Write

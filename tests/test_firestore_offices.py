@@ -33,7 +33,7 @@ import pytest
 from app import bootstrap, config
 from app.bootstrap import Runtime
 from app.kernel.wal import verify_file
-from app.services import auction_rules as rules
+from app.services.auctions import rules
 from app.services.sms import OUTBOX_NAME
 from app.services.staff import StaffService
 from tests.browser.world import PHONES, STAFF, World, populate
