@@ -34,7 +34,7 @@ def command(runtime: bootstrap.Runtime, line: str) -> dict[str, Any]:
 
 async def serve(runtime: bootstrap.Runtime) -> None:
     settings = runtime.settings
-    runner = await start(create_app(runtime), settings.host, settings.port)
+    runner = await start(create_app(runtime.services, settings), settings.host, settings.port)
     print(f"TransactFlowOS serving on http://{settings.host}:{bound_port(runner)}", flush=True)
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()

@@ -21,11 +21,10 @@ from app.services.context import FixedClock, close_context, make_context
 from app.services.housekeeping import Housekeeping
 from app.services.loans.queue import LoanQueue
 from app.services.pipeline import ChangeSet
-from app.services.registry import Services
 from app.services.store import Write
 from app.services.store.firestore import FirestoreStore
 from app.services.store.firestore_leases import FirestoreLease, FirestoreLeases
-from tests.builders import ADMIN, EMPLOYEE
+from tests.builders import ADMIN, EMPLOYEE, services_of
 from tests.offices import give_key, new_key
 from tests.test_auctions import running_group
 
@@ -132,9 +131,10 @@ class Office:
         give_key(data_dir, key)
         store = FirestoreStore.open(project)
         self.ctx = make_context(data_dir, clock=clock, store=store, lease_seconds=TTL)
-        self.services = Services.build(self.ctx)
+        self.services = services_of(self.ctx)
 
     def close(self) -> None:
+        self.services.close()
         close_context(self.ctx)
 
 
