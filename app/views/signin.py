@@ -72,7 +72,6 @@ class _CallDialog(QDialog):
         self.error.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.go = QPushButton(action)
-        self.go.setDefault(True)
         self.go.setProperty("accent", True)
         self.buttons.addButton(self.go, QDialogButtonBox.ButtonRole.AcceptRole)
         self.buttons.accepted.connect(self.submit)
@@ -85,6 +84,7 @@ class _CallDialog(QDialog):
         layout.addWidget(self.note)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
+        self.go.setDefault(True)  # only once inside the dialog, or Enter would cancel it
 
     def show_note(self, text: str) -> None:
         self.note.setText(text)
