@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
 from app.bootstrap import Runtime
+from app.kernel.bundle import resource
 from app.kernel.errors import PermissionDenied, ValidationError
 from app.kernel.wal import verify_file
 from app.services import auction_rules as rules
@@ -25,7 +25,7 @@ from app.services.groups import Group
 from app.services.money import format_bps, format_inr, rupees
 from server.api import current_actor, json_body
 
-STATIC_DIR = Path(__file__).with_name("static")
+STATIC_DIR = resource("server", "static")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
