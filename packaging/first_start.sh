@@ -16,8 +16,8 @@ mkdir -p "$home"
 # A throwaway login keyring, unlocked with a throwaway password (as tests/with-keyring.sh).
 export XDG_DATA_HOME="$work/keyring"
 eval "$(echo smoke-keyring | gnome-keyring-daemon --unlock --components=secrets 2>/dev/null)"
-display=":$((90 + RANDOM % 400))"
-Xvfb "$display" -screen 0 1280x800x24 -nolisten tcp >"$work/xvfb.log" 2>&1 &
+# Xvfb picks a free display itself (-displayfd), so nobody else's screen gets our keys.
+Xvfb -displayfd 3 -screen 0 1280x800x24 -nolisten tcp 3>"$work/display" >"$work/xvfb.log" 2>&1 &
 xvfb=$!
 app=""
 cleanup() {
@@ -26,8 +26,10 @@ cleanup() {
     [ -n "${GNOME_KEYRING_PID:-}" ] && kill "$GNOME_KEYRING_PID" 2>/dev/null || true
 }
 trap cleanup EXIT
+for _ in $(seq 100); do [ -s "$work/display" ] && break; sleep 0.1; done
+[ -s "$work/display" ] || { cat "$work/xvfb.log" >&2; exit 1; }
+display=":$(cat "$work/display")"
 export DISPLAY=$display
-for _ in $(seq 50); do xdotool getmouselocation >/dev/null 2>&1 && break; sleep 0.1; done
 
 start() {
     env -i HOME="$home" PATH=/usr/bin:/bin LANG=C.UTF-8 DISPLAY="$display" TFOS_PORT=0 \

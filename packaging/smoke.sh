@@ -17,8 +17,9 @@ began=$EPOCHREALTIME
 work=$(mktemp -d /tmp/tfos-smoke.XXXXXX)
 server=""
 cleanup() {
+    status=$?
     [ -n "$server" ] && kill "$server" 2>/dev/null || true
-    rm -rf "$work"
+    if [ "$status" = 0 ]; then rm -rf "$work"; else echo "smoke: failed; its files are in $work" >&2; fi
 }
 trap cleanup EXIT
 SUDO=""
