@@ -54,7 +54,7 @@ class AboutDialog(QDialog):
         )
         blurb.setWordWrap(True)
         self.build = QLabel("Reading the build…")
-        self.keyring = QLabel("Keyring: checking…")
+        self.keyring = QLabel("Sign-in kept in: checking…")
         self.keyring.setWordWrap(True)
         self.data = QLabel(f"Data folder: {settings.data_dir}")
         self.data.setWordWrap(True)
