@@ -48,7 +48,7 @@ bench: $(STAMP)
 # and dist/transactflowos_<version>_<arch>.deb. packaging/smoke.sh tests what this builds.
 package: system-deps-package $(STAMP) $(PACKAGE_STAMP)
 	$(PY) packaging/render_icons.py --check
-	rm -rf dist/transactflowos
+	rm -rf dist/transactflowos dist/transactflowos_*.deb
 	$(VENV)/bin/pyinstaller --noconfirm --log-level WARN --distpath dist \
 		--workpath build/pyinstaller packaging/transactflowos.spec
 	$(PY) packaging/build_deb.py --depends "$(RUN_DEBS)"
