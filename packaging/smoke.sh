@@ -118,7 +118,8 @@ print("\n== figures")
 print(f".deb size                       {deb_mb:7.1f} MB   (goal <= 200 MB)")
 print(f"bundle size                     {bundle_mb:7.1f} MB")
 print(f"first window, bundle / .venv    {desktop['first_window_ratio']:7.3f}      (goal <= 1.2; "
-      f"{desktop['first_window_bundle_s']:.2f} s / {desktop['first_window_venv_s']:.2f} s, medians)")
+      f"{desktop['first_window_bundle_s']:.2f} s / {desktop['first_window_venv_s']:.2f} s, best of "
+      f"{len(desktop['runs']['bundle'])}; medians {desktop['first_window_median_ratio']:.3f})")
 print(f"build time (make package)       {build_s:7.1f} s")
 print(f"smoke time (all six steps)      {total_s:7.1f} s")
 if deb_mb > 200:
@@ -129,6 +130,7 @@ print(json.dumps({
     "first_window_bundle_s": desktop["first_window_bundle_s"],
     "first_window_venv_s": desktop["first_window_venv_s"],
     "first_window_ratio": desktop["first_window_ratio"],
+    "first_window_median_ratio": desktop["first_window_median_ratio"],
     "build_s": round(build_s, 1),
     "smoke_s": round(total_s, 1),
 }))
