@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from app import config
 from app.config import Settings
+from app.kernel import bundle
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
 
@@ -17,9 +18,16 @@ NO_DISPLAY = """\
 TransactFlowOS needs a desktop session to show its window, and this machine has none
 (DISPLAY and WAYLAND_DISPLAY are not set).
   - Run it from a desktop session (or over ssh -X), or
-  - run the server alone:  .venv/bin/tfos serve   (members' web view on http://127.0.0.1:8080), or
-  - try it on a virtual screen:  xvfb-run -a make run
+  - run the server alone:  {tfos} serve   (members' web view on http://127.0.0.1:8080), or
+  - try it on a virtual screen:  xvfb-run -a {desktop}
 """
+
+
+def _names() -> dict[str, str]:
+    """How this desktop and its CLI are started: installed, or from a checkout."""
+    if bundle.is_frozen():
+        return {"tfos": "tfos", "desktop": "transactflowos", "prog": "transactflowos"}
+    return {"tfos": ".venv/bin/tfos", "desktop": "make run", "prog": "python -m app"}
 
 
 def display_available() -> bool:
@@ -35,7 +43,7 @@ def run_desktop(
     if screenshots and not display_available():
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
     if not display_available():
-        print(NO_DISPLAY, file=sys.stderr)
+        print(NO_DISPLAY.format(**_names()), file=sys.stderr)
         return 2
     os.environ.setdefault("QT_API", "pyside6")
     from app.desktop import main
@@ -45,7 +53,7 @@ def run_desktop(
 
 def main(argv: Sequence[str] | None = None) -> int:
     set_private_umask()
-    parser = argparse.ArgumentParser(prog="python -m app", description=__doc__)
+    parser = argparse.ArgumentParser(prog=_names()["prog"], description=__doc__)
     config.add_arguments(parser)
     parser.add_argument(
         "--screenshots",

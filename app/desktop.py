@@ -22,6 +22,7 @@ from app.config import Settings
 from app.kernel.errors import KnownError
 from app.kernel.sessions import KeyringSessions
 from app.services.desktop_signin import DesktopSignIn
+from app.views.about import add_help_menu
 from app.views.main_window import MainWindow
 from app.views.signin import desktop_actor, sign_out_action
 from app.views.theme import apply_theme
@@ -42,6 +43,7 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
     window.menuBar().addMenu(actor.name).addAction(
         sign_out_action(window, signin, then=window.close)
     )
+    add_help_menu(window, settings, signin.keyring)
     runner = None
     try:
         web = create_app(services, settings)
@@ -71,6 +73,7 @@ def main(settings: Settings, *, screenshots: str | None = None, seed_demo: bool 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     assert isinstance(app, QApplication)
     app.setApplicationName("TransactFlowOS")
+    app.setDesktopFileName("transactflowos")  # packaging/transactflowos.desktop
     app.setQuitOnLastWindowClosed(False)
     apply_theme(app)
     try:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
+from app.kernel.bundle import resource
 from app.kernel.errors import NotFound
 from app.services.actors import Actor, subject_id
 from app.services.auctions import OPEN, Auction, Room, rules
@@ -21,7 +21,7 @@ from app.services.money import format_bps, format_inr
 from app.services.registry import Services
 from server.api import current_actor, json_body
 
-STATIC_DIR = Path(__file__).with_name("static")
+STATIC_DIR = resource("server", "static")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"

@@ -65,6 +65,10 @@ class SessionVault(Protocol):
 
     def delete(self, account: str) -> None: ...
 
+    def check(self) -> str:
+        """The backend's name, or the KnownError that says why there is none usable."""
+        ...
+
 
 def backend_name(backend: keyring.backend.KeyringBackend) -> str:
     cls = type(backend)
@@ -232,6 +236,10 @@ class MemoryVault:
     def delete(self, account: str) -> None:
         self._check()
         self.tokens.pop(account, None)
+
+    def check(self) -> str:
+        self._check()
+        return "in-memory (tests)"
 
     def _check(self) -> None:
         if self.unavailable is not None:

@@ -28,6 +28,7 @@ from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
+from app.kernel import bundle
 from app.kernel.errors import StorageError
 from app.kernel.wal_format import GENESIS
 from app.kernel.wal_scan import CHUNK, walk
@@ -222,7 +223,7 @@ def _check_in_parallel(
                 proc.stdout.close()
 
 
-_ROOT = str(Path(__file__).resolve().parents[2])
+_ROOT = str(bundle.root())
 _WORKER = "import sys; from app.kernel.wal_verify import worker_main; worker_main(sys.argv[1:])"
 
 
@@ -315,7 +316,7 @@ class _Stitcher:
 
 def can_use_workers() -> bool:
     """Whether worker processes can be started (not in a frozen, single-binary build)."""
-    return (os.cpu_count() or 1) > 1 and not getattr(sys, "frozen", False)
+    return (os.cpu_count() or 1) > 1 and not bundle.is_frozen()
 
 
 def verify_file(

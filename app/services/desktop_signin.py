@@ -30,6 +30,11 @@ class DesktopSignIn:
         self.staff = staff
         self._vault = vault
 
+    def keyring(self) -> str:
+        """The keyring in use (for the About box); raises the vault's KnownError, saying
+        what to do, when there is none usable."""
+        return self._vault.check()
+
     def stored(self) -> tuple[str | None, str]:
         """The remembered token, and why a session cannot be remembered (if it cannot)."""
         try:

@@ -13,14 +13,15 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Literal
 
 from reportlab.lib.pagesizes import A4, A5, landscape
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
-FONTS_DIR = Path(__file__).resolve().parents[3] / "resources" / "fonts"
+from app.kernel.bundle import resource
+
+FONTS_DIR = resource("resources", "fonts")
 SANS, BOLD, MONO = "TFOS-Sans", "TFOS-Sans-Bold", "TFOS-Mono"
 _FONT_FILES = {
     SANS: "DejaVuSansCondensed.ttf",
