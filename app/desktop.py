@@ -61,7 +61,7 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
     window.footer.start()
     if screenshots is not None:
         await asyncio.sleep(0.3)
-        for path in window.save_screenshots(screenshots):
+        for path in await window.save_screenshots(screenshots):
             print(path)
         window.close()
     await closed.wait()

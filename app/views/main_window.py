@@ -1,17 +1,21 @@
 """The main window: a navigation list, the views, and the kernel footer. It only lays
-out and routes; each view lives in its own module."""
+out and routes (see :mod:`app.views.navigation`); each view lives in its own module."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
+    QListWidgetItem,
     QMainWindow,
     QStackedWidget,
     QVBoxLayout,
@@ -22,7 +26,11 @@ from app.kernel.stats import KernelStats
 from app.services.actors import Actor
 from app.services.registry import Services
 from app.views.footer import KernelFooter
+from app.views.navigation import view_name
 from app.views.shell import views_for
+
+NAME_ROLE = Qt.ItemDataRole.UserRole
+SETTLE_S = 5.0  # --screenshots: longest wait for a view to finish loading
 
 
 class MainWindow(QMainWindow):
@@ -46,6 +54,7 @@ class MainWindow(QMainWindow):
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(200)
         self.stack = QStackedWidget()
+        self.pages: dict[str, QWidget] = {}
         body = QWidget()
         row = QHBoxLayout(body)
         row.setContentsMargins(0, 0, 0, 0)
@@ -59,32 +68,55 @@ class MainWindow(QMainWindow):
         self.footer = KernelFooter(sample)
         column.addWidget(self.footer)
         self.setCentralWidget(central)
-        self.nav.currentRowChanged.connect(self.stack.setCurrentIndex)
+        self.nav.currentItemChanged.connect(self._nav_changed)
         for view in views_for(services, actor):
             self.add_view(view)
         QShortcut(QKeySequence("Ctrl+Q"), self, self.close)
         self._restore_state()
 
     def add_view(self, view: QWidget) -> None:
-        self.nav.addItem(str(getattr(view, "title", view.objectName())))
+        """Add ``view`` to the stack, and to the navigation unless it is a page."""
+        name = view_name(view)
+        self.pages[name] = view
         self.stack.addWidget(view)
-        index = self.stack.count()
-        if index <= 9:
-            QShortcut(
-                QKeySequence(f"Ctrl+{index}"), self, partial(self.nav.setCurrentRow, index - 1)
-            )
+        if not getattr(view, "in_nav", True):
+            return
+        item = QListWidgetItem(str(getattr(view, "title", name)))
+        item.setData(NAME_ROLE, name)
+        self.nav.addItem(item)
+        row = self.nav.count()
+        if row <= 9:
+            QShortcut(QKeySequence(f"Ctrl+{row}"), self, partial(self.nav.setCurrentRow, row - 1))
+
+    def go(self, name: str, **params: Any) -> None:
+        """Show the view ``name``; a page is first told which item to show."""
+        view = self.pages[name]
+        if params:
+            view.show_item(**params)  # type: ignore[attr-defined]
+        self.stack.setCurrentWidget(view)
+        for row in range(self.nav.count()):
+            if self.nav.item(row).data(NAME_ROLE) == name:
+                self.nav.setCurrentRow(row)
+
+    def _nav_changed(self, item: QListWidgetItem | None) -> None:
+        if item is not None:
+            self.stack.setCurrentWidget(self.pages[str(item.data(NAME_ROLE))])
 
     def views(self) -> list[QWidget]:
         return [w for i in range(self.stack.count()) if (w := self.stack.widget(i)) is not None]
 
-    def save_screenshots(self, folder: Path) -> list[Path]:
-        """Show every view in turn and save a PNG of the window for each."""
+    async def save_screenshots(self, folder: Path) -> list[Path]:
+        """Show every view in turn (a page with an example item), let it finish
+        loading, and save a PNG of the window for each: ``NN-<name>.png``."""
         folder.mkdir(parents=True, exist_ok=True)
         saved = []
         for index, view in enumerate(self.views()):
-            self.nav.setCurrentRow(index)
-            name = str(getattr(view, "title", f"view{index}")).lower().replace(" ", "-")
-            path = folder / f"{index:02d}-{name}.png"
+            show_example = getattr(view, "show_example", None)
+            if show_example is not None:
+                show_example()
+            self.stack.setCurrentWidget(view)
+            await _settled(view)
+            path = folder / f"{index:02d}-{view_name(view)}.png"
             self.grab().save(str(path))
             saved.append(path)
         return saved
@@ -107,3 +139,12 @@ class MainWindow(QMainWindow):
                 shutdown()
         self._on_close()
         event.accept()
+
+
+async def _settled(view: QWidget) -> None:
+    """Wait until ``view`` says it is not busy (a view without ``busy()`` gets a moment)."""
+    busy = getattr(view, "busy", None)
+    deadline = time.monotonic() + SETTLE_S
+    await asyncio.sleep(0.15)
+    while busy is not None and busy() and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
