@@ -28,7 +28,10 @@ import json
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from hashlib import sha256
 from typing import Any
+
+from app.kernel.wal_index import LineSummary
 
 ACCOUNT_ACTIONS = (
     "staff.setup",
@@ -52,20 +55,13 @@ Progress = Callable[[int], None]
 """Told how many records were read so far."""
 
 
-@dataclass(frozen=True)
-class Seen:
-    """One record as the digest keeps it."""
+Seen = LineSummary
+"""One record as the digest keeps it (as the audit trail shows it)."""
 
-    lsn: int
-    ts: str
-    actor: dict[str, str]
-    action: str
-    entity: dict[str, str]
-    reason: str
 
-    @property
-    def who(self) -> str:
-        return f"{self.actor.get('name', '?')} ({self.actor.get('role', '?')})"
+def who(seen: Seen) -> str:
+    """``Asha Iyer (admin)``."""
+    return f"{seen.actor.get('name', '?')} ({seen.actor.get('role', '?')})"
 
 
 @dataclass(frozen=True)
@@ -143,7 +139,7 @@ class _Scan:
     def in_period(self, ts: str) -> bool:
         return (self.since is None or ts >= self.since) and (self.until is None or ts < self.until)
 
-    def add(self, body: dict[str, Any]) -> None:
+    def add(self, body: dict[str, Any], line: bytes) -> None:
         seen = Seen(
             int(body["lsn"]),
             str(body["ts"]),
@@ -151,6 +147,7 @@ class _Scan:
             str(body["action"]),
             {str(k): str(v) for k, v in dict(body["entity"]).items()},
             str(body.get("reason", "")),
+            *_hash_checked(body, line),
         )
         change = body.get("change") or {}
         event = change.get("event") or {}
@@ -224,6 +221,12 @@ class _Scan:
         return self.out
 
 
+def _hash_checked(body: dict[str, Any], line: bytes) -> tuple[str, bool]:
+    """The line's stored hash, and whether its content still has it."""
+    stored = line[:64].decode("ascii", "replace")
+    return stored, sha256(str(body["prev"]).encode() + line[65:]).hexdigest() == stored
+
+
 def _writes_to(writes: list[Any], collection: str) -> list[dict[str, Any]]:
     return [w for w in writes if isinstance(w, dict) and w.get("collection") == collection]
 
@@ -256,7 +259,7 @@ def digest(
             body = json.loads(line[65:])
             if int(body["lsn"]) > upto:
                 break
-            scan.add(body)
+            scan.add(body, line)
         except (ValueError, KeyError, TypeError, AttributeError):
             scan.out.unreadable += 1
         if progress is not None and n % 20_000 == 0:

@@ -22,7 +22,7 @@ from datetime import datetime, time, timedelta
 from app.kernel.checkpoints import SignedCheckpoint
 from app.kernel.errors import KnownError
 from app.kernel.wal import VerifyReport
-from app.services.audit_digest import AuditDigest, Pair, Seen
+from app.services.audit_digest import AuditDigest, Pair, Seen, who
 from app.services.context import IST
 from app.services.log_signing import LogSigning
 from app.services.money import group_indian
@@ -256,7 +256,7 @@ def _reveals(src: Sources, found: AuditDigest) -> list[Block]:
     rows = [
         (
             *_when(r.record),
-            r.record.who,
+            who(r.record),
             f"{names[r.member_id].name} ({r.member_id})" if r.member_id in names else r.member_id,
             NUMBERS.get(r.field, r.field),
             r.record.reason,
@@ -289,9 +289,9 @@ def _at() -> Column:
 
 
 def _pair_row(p: Pair) -> tuple[str, ...]:
-    maker = f"{p.maker.who} #{group_indian(p.maker.lsn)}" if p.maker else "not in the log"
+    maker = f"{who(p.maker)} #{group_indian(p.maker.lsn)}" if p.maker else "not in the log"
     verdict = "SAME PERSON" if p.same_person else "two people"
-    return (*_when(p.checker), p.what, p.item, maker, p.checker.who, verdict)
+    return (*_when(p.checker), p.what, p.item, maker, who(p.checker), verdict)
 
 
 def _pairs(found: AuditDigest) -> list[Block]:
@@ -341,7 +341,7 @@ def _signins(found: AuditDigest) -> list[Block]:
 
 def _accounts(found: AuditDigest) -> list[Block]:
     rows = [
-        (*_when(c.record), c.record.who, c.account, c.what, c.record.reason)
+        (*_when(c.record), who(c.record), c.account, c.what, c.record.reason)
         for c in found.account_changes
     ]
     return [
@@ -365,7 +365,7 @@ def _exports(found: AuditDigest) -> list[Block]:
     rows = [
         (
             *_when(e.record),
-            e.record.who,
+            who(e.record),
             str(e.event.get("kind", "")),
             _params(e.event.get("params")),
             f"#{group_indian(int(e.event.get('lsn', 0)))}",
