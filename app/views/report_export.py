@@ -114,7 +114,7 @@ class ExportPanel(QWidget):
         self.status.setTextFormat(Qt.TextFormat.RichText)
         self.status.linkActivated.connect(self.show_in_folder)
         actions = QHBoxLayout()
-        actions.addWidget(self.export)
+        actions.addWidget(self.export, 0, Qt.AlignmentFlag.AlignLeft)
         actions.addWidget(self.progress, 1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -149,6 +149,7 @@ class ExportPanel(QWidget):
         self.form = QFormLayout()
         for name in PARAMS:
             self.form.addRow(LABELS[name], self.widgets[name])
+            self.form.setRowVisible(self.widgets[name], False)  # until a kind is chosen
 
     def _groups(self, groups: list[Group]) -> None:
         chosen = self.group.currentData()

@@ -25,6 +25,8 @@ from app.services.ledger import BalanceSheet, Statements
 from app.services.ledger.reports import format_trial_balance
 from app.services.money import format_inr
 from app.services.registry import Services
+from app.services.report_exports import KindInfo
+from app.views import worker
 from app.views.live import LiveReadModel
 from app.views.report_export import ExportPanel
 
@@ -112,13 +114,11 @@ class ReportsView(QWidget):
         self.kinds.setWordWrap(True)
         self.kinds.setSpacing(2)
         self.panel = ExportPanel(services, actor, self)
-        self.infos = services.reports.kinds()
-        for kind in self.infos:
-            item = QListWidgetItem(f"{kind.title}\n{kind.description}")
-            item.setToolTip(kind.description)
-            self.kinds.addItem(item)
-        self.kinds.currentRowChanged.connect(lambda row: self.panel.set_kind(self.infos[row]))
-        self.kinds.setCurrentRow(0)
+        self.panel.setEnabled(False)
+        self.infos: list[KindInfo] = []
+        self.kinds.currentRowChanged.connect(self._chosen)
+        # the reports (reportlab) load off the GUI thread: start-up does not wait for them
+        worker.run(services.reports.kinds, self._show_kinds, parent=self)
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
@@ -140,13 +140,26 @@ class ReportsView(QWidget):
             services.topics, services.ledger.statements, self._show, self, debounce_ms=300
         )
 
+    def _show_kinds(self, infos: list[KindInfo]) -> None:
+        self.infos = infos
+        for kind in infos:
+            item = QListWidgetItem(f"{kind.title}\n{kind.description}")
+            item.setToolTip(kind.description)
+            self.kinds.addItem(item)
+        self.panel.setEnabled(True)
+        self.kinds.setCurrentRow(0)
+
+    def _chosen(self, row: int) -> None:
+        if 0 <= row < len(self.infos):
+            self.panel.set_kind(self.infos[row])
+
     def select(self, kind: str) -> None:
-        """Choose the report ``kind`` (its name, ``audit``)."""
+        """Choose the report ``kind`` (its name, ``audit``), once the kinds are listed."""
         names = [info.name for info in self.infos]
         self.kinds.setCurrentRow(names.index(kind))
 
     def busy(self) -> bool:
-        return self.live.busy or self.panel.running
+        return not self.infos or self.live.busy or self.panel.running
 
     def refresh(self) -> None:
         self.live.refresh()

@@ -58,6 +58,7 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor], Repo
         view = ReportsView(runtime.services, actor)
         qtbot.addWidget(view)
         view.resize(1100, 700)
+        qtbot.waitUntil(lambda: view.kinds.count() > 0, timeout=10_000)
         return view
 
     yield from opener(make)
