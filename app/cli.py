@@ -27,6 +27,7 @@ from app.services.context import SystemClock
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 SEED_HELP = "On an empty data directory, first fill it with demo data (as `make run` does)."
+CLI_EXPORT = "from the command line"
 
 
 def _print_json(value: object) -> None:
@@ -161,11 +162,13 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a report and record its export in the log (in the platform's name: the
+    command line signs no one in)."""
     from pathlib import Path
 
     from app import bootstrap
-    from app.kernel.files import write_durably
-    from app.services.reports import Letterhead, Request, render_report
+    from app.services.actors import SYSTEM
+    from app.services.reports import Request
 
     out = Path(args.out)
     if out.suffix.lower() != ".pdf" or not out.parent.is_dir():
@@ -182,14 +185,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     )
     runtime = bootstrap.build(settings, existing=True)
     try:
-        letterhead = Letterhead(settings.firm_name, settings.firm_address)
-        rendered = render_report(runtime.services, runtime.ctx, request, letterhead)
+        exported = runtime.services.reports.export(SYSTEM, request, out, via=CLI_EXPORT)
     finally:
         runtime.close()
-    write_durably(out, rendered.pdf)
+    rendered = exported.rendered
     print(
         f"{rendered.kind.title}: {out} ({len(rendered.pdf):,} bytes, log record "
-        f"{rendered.head.lsn}, head {rendered.head.hash[:16]})"
+        f"{rendered.head.lsn}, head {rendered.head.hash[:16]}); "
+        f"export recorded as record {exported.record_lsn}, SHA-256 {exported.sha256}"
     )
     return 0
 
