@@ -322,6 +322,16 @@ class Pages:
             "me": with_fmt(asdict(status), "min_bid", "max_bid"),
         }
 
+    async def statement(self, request: web.Request) -> web.Response:
+        """The member's statement as a PDF (staff: any member's), recorded as an export."""
+        actor, member_id = await self._subject(request)
+        start, end = request.query.get("from"), request.query.get("to")
+        got = await asyncio.to_thread(
+            self.services.statements.download, actor, member_id, start, end
+        )
+        headers = {"Content-Disposition": f'attachment; filename="{got.filename}"'}
+        return web.Response(body=got.pdf, content_type="application/pdf", headers=headers)
+
     # -- static ---------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
@@ -346,4 +356,5 @@ def add_routes(app: web.Application, services: Services) -> Pages:
     r.add_post("/api/groups/{group_id}/agreement/sign", pages.agreement_sign)
     r.add_get("/api/integrity", pages.integrity)
     r.add_get("/api/auctions/{auction_id}", pages.auction)
+    r.add_get("/api/statement", pages.statement)
     return pages

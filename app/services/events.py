@@ -415,3 +415,21 @@ class FirstAdminSetUp(Event):
 class SignInAttemptCounted(Event):
     ACTION, ENTITY = "staff.sign_in_attempt", "staff_signin"
     SAID = "counted a sign-in attempt for {id}"
+
+
+# -- exports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportExported(Event):
+    """Who took which report out of the system, as of which log head (``lsn`` and
+    ``head_hash``: the state its figures show), and the file's SHA-256 and size."""
+
+    ACTION, ENTITY = "report.export", "report"
+    SAID = "exported the {id} report"
+    kind: str
+    params: dict[str, str]
+    lsn: int
+    head_hash: str
+    sha256: str
+    bytes: int

@@ -25,9 +25,11 @@ from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
+from app.services.statements import StatementService
 from app.services.topics import Topics
 
 
@@ -50,6 +52,8 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    proofs: ProofService
+    statements: StatementService
 
     @classmethod
     def build(
@@ -65,7 +69,10 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
-        return cls(
+        statements = StatementService(
+            ctx, lambda: services, settings.firm_name, settings.firm_address
+        )
+        services = cls(
             members=members,
             kyc=kyc,
             groups=GroupService(ctx, health=kpis.group_health),
@@ -88,7 +95,10 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
+            proofs=ProofService(ctx),
+            statements=statements,
         )
+        return services
 
     def close(self) -> None:
         """Send the texts still queued and end every topic subscription (before the
