@@ -69,7 +69,7 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
-        statements = StatementService(
+        statements = StatementService(  # a report reads every service: given them once built
             ctx, lambda: services, settings.firm_name, settings.firm_address
         )
         services = cls(
