@@ -81,7 +81,7 @@ class Integrity:
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        return {**vars(self), "seconds": round(self.seconds, 4), "proofs": None}
+        return {**vars(self), "seconds": round(self.seconds, 4)}
 
 
 def existing_log(data_dir: Path, wal_path: Path, path: Path | None = None) -> Path:

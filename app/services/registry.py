@@ -26,6 +26,7 @@ from app.services.loans import LoanService
 from app.services.log_signing import LogSigning
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
 from app.services.report_exports import ReportService
 from app.services.sms import SmsSender, make_sender
@@ -52,6 +53,7 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    proofs: ProofService
     reports: ReportService = field(init=False)
 
     @classmethod
@@ -91,6 +93,7 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
+            proofs=ProofService(ctx),
         )
         services.reports = report_service(ctx, settings, services)
         return services
