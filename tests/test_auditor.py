@@ -178,7 +178,7 @@ WRITES: dict[str, Call] = {
 
 EXPORTS = frozenset({"reports.render", "reports.export", "reports.download", "reports.record"})
 """What an auditor may do: export reports (each export is itself a record)."""
-READS = frozenset({"groups.visible", "auctions.visible"})
+READS = frozenset({"groups.visible", "auctions.visible", "proofs.prove_for"})
 """Reads that take the actor, to check what it may see."""
 
 
