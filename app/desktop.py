@@ -43,7 +43,7 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
     window.menuBar().addMenu(actor.name).addAction(
         sign_out_action(window, signin, then=window.close)
     )
-    add_help_menu(window, settings, signin.keyring)
+    add_help_menu(window, settings, signin.keyring, services.reports.public_key)
     runner = None
     try:
         web = create_app(services, settings)

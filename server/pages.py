@@ -322,6 +322,25 @@ class Pages:
             "me": with_fmt(asdict(status), "min_bid", "max_bid"),
         }
 
+    async def statement(self, request: web.Request) -> web.Response:
+        """The member's statement as a PDF (staff: any member's), recorded as an export."""
+        from app.services.reports import Request  # reportlab loads on the first download
+
+        actor, member_id = await self._subject(request)
+        wanted = Request(
+            "member-statement",
+            member=member_id,
+            start=request.query.get("from") or None,
+            end=request.query.get("to") or None,
+        )
+        got = await asyncio.to_thread(
+            self.services.reports.download, actor, wanted, via="the web view"
+        )
+        day = self.services.clock.today().isoformat()
+        name = f"statement-{member_id}-{day}.pdf"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return web.Response(body=got.rendered.pdf, content_type="application/pdf", headers=headers)
+
     # -- static ---------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
@@ -346,4 +365,5 @@ def add_routes(app: web.Application, services: Services) -> Pages:
     r.add_post("/api/groups/{group_id}/agreement/sign", pages.agreement_sign)
     r.add_get("/api/integrity", pages.integrity)
     r.add_get("/api/auctions/{auction_id}", pages.auction)
+    r.add_get("/api/statement", pages.statement)
     return pages

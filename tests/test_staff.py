@@ -182,7 +182,7 @@ def test_a_member_account_is_refused(ctx: ServiceContext, staff: StaffService) -
     write = Write("set", "members", "member-1", member)
     change = ChangeSet("member.create", "member", "member-1", [write])
     ctx.pipeline.commit(Actor("system", "TransactFlowOS", "system"), change)
-    with pytest.raises(PermissionDenied, match="only employees and admins"):
+    with pytest.raises(PermissionDenied, match="only employees, admins and auditors"):
         staff.sign_in("meena", PASSWORD)
     with pytest.raises(ValidationError, match=WRONG):
         staff.sign_in("meena", "Wrong-password-1")

@@ -415,3 +415,24 @@ class FirstAdminSetUp(Event):
 class SignInAttemptCounted(Event):
     ACTION, ENTITY = "staff.sign_in_attempt", "staff_signin"
     SAID = "counted a sign-in attempt for {id}"
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportExported(Event):
+    """A report was exported (a PDF written or handed out): which one, with which
+    parameters, as of which log record, and the SHA-256 of the file, so the copy an
+    auditor holds can be matched to this record. The record's entity id is the kind."""
+
+    ACTION, ENTITY = "report.export", "report"
+    SAID = "exported the {id} report"
+    kind: str
+    params: dict[str, str]
+    lsn: int
+    head_hash: str
+    sha256: str
+    bytes: int
+    pages: int
+    via: str

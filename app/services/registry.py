@@ -8,7 +8,7 @@ subscribe to those topics through :attr:`Services.topics`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.services.agreements import AgreementService
@@ -23,9 +23,12 @@ from app.services.kpis import KpiService
 from app.services.kyc import KycService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
+from app.services.log_signing import LogSigning
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
+from app.services.report_exports import ReportService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
 from app.services.topics import Topics
@@ -50,6 +53,8 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    proofs: ProofService
+    reports: ReportService = field(init=False)
 
     @classmethod
     def build(
@@ -65,7 +70,7 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
-        return cls(
+        services = cls(
             members=members,
             kyc=kyc,
             groups=GroupService(ctx, health=kpis.group_health),
@@ -88,13 +93,23 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
+            proofs=ProofService(ctx),
         )
+        services.reports = report_service(ctx, settings, services)
+        return services
 
     def close(self) -> None:
         """Send the texts still queued and end every topic subscription (before the
         store closes)."""
         self.otp.close()
         self.topics.close()
+
+
+def report_service(ctx: ServiceContext, settings: Settings, services: Services) -> ReportService:
+    """Reports headed by the firm the settings name, signed by the log's key."""
+    signing = LogSigning(ctx.transparency) if ctx.transparency is not None else None
+    firm = (settings.firm_name, settings.firm_address)
+    return ReportService(ctx, services, firm, signing)
 
 
 def settings_sender(settings: Settings) -> SmsSender:

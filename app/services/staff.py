@@ -1,4 +1,4 @@
-"""Staff accounts (employees and admins) and their desktop sign-in sessions.
+"""Staff accounts (employees, admins and auditors) and their desktop sign-in sessions.
 
 Collections:
 
@@ -8,8 +8,13 @@ Collections:
   username is taken once, even by two admins at the same moment.
 * ``staff_sessions/{sha256(token)}``: staff_id, created_at, expires_at, ended_at. The
   token itself is only ever in the caller's hands (and the OS keyring). Disabling an
-  account or setting its password ends all its sessions in the same change, so every
-  desktop and socket signed in as that person stops at once.
+  account, changing its role or setting its password ends all its sessions in the same
+  change, so every desktop and socket signed in as that person stops at once (and
+  whoever signs in again acts in the new role).
+
+An auditor (role ``auditor``) signs in like other staff and reads; the pipeline refuses
+every change in an auditor's name but their exports and their own sign-ins, sign-outs
+and password (:func:`app.services.actors.refuse_read_only`).
 * ``staff_signin/{username}``: the failure counter that slows down password guessing.
 
 Members live in ``members/`` and never sign in here. Every change goes through the
@@ -36,7 +41,7 @@ from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
 from app.services import topics
-from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
+from app.services.actors import ACCOUNT_ROLES, ROLES, SYSTEM, Actor, Role
 from app.services.collections import (
     MEMBERS,
     STAFF_ACCOUNTS,
@@ -371,7 +376,7 @@ class StaffService:
                 _refuse_last_admin(reader, target)
             data = {**fields, "updated_at": self._now(), "updated_by": actor.id}
             writes = [Write("update", STAFF_ACCOUNTS, staff_id, data)]
-            if fields.get("active") is False or "password" in fields:
+            if fields.get("active") is False or "password" in fields or "role" in fields:
                 writes += self._end_sessions(reader, staff_id)
             return ChangeSet(action, "staff", staff_id, writes, why)
 
@@ -416,9 +421,10 @@ class StaffService:
         stored = str(doc.data.get("password", "")) if doc is not None else ""
         if not verify_password(password, stored or _DUMMY_HASH) or doc is None or not stored:
             raise WrongPassword(_delay(failures))
-        if doc.collection != STAFF_ACCOUNTS or doc.data.get("role") not in STAFF:
+        if doc.collection != STAFF_ACCOUNTS or doc.data.get("role") not in ACCOUNT_ROLES:
             raise PermissionDenied(
-                "This is not a staff account: only employees and admins may use the desktop.",
+                "This is not a staff account: only employees, admins and auditors may use "
+                "the desktop.",
                 hint="Members sign in to the web view instead.",
             )
         account = StaffAccount.from_doc(doc)
@@ -442,7 +448,7 @@ class StaffService:
         if staff is None:
             return None
         account = StaffAccount.from_doc(staff)
-        if not account.active or account.role not in STAFF:
+        if not account.active or account.role not in ACCOUNT_ROLES:
             return None
         return Session(token, account, expires)
 
@@ -527,9 +533,9 @@ def _clean_name(name: str) -> str:
 
 
 def _check_role(role: str) -> None:
-    if role not in STAFF:
+    if role not in ACCOUNT_ROLES:
         raise ValidationError(
-            f"{role!r} is not a staff role.", hint="Choose 'employee' or 'admin'."
+            f"{role!r} is not a staff role.", hint="Choose 'employee', 'admin' or 'auditor'."
         )
 
 

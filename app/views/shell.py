@@ -21,7 +21,15 @@ from app.views.staff_admin import StaffAdminView
 
 def views_for(services: Services, actor: Actor) -> list[QWidget]:
     """Employees get the daily work; admins (and the screenshot tool's platform actor)
-    also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
+    also get oversight: KPIs, groups, the audit trail, reports and staff accounts.
+    Auditors get the oversight views that only read (and the reports they export)."""
+    if actor.reads_only:
+        return [
+            AuditView(services),
+            ReportsView(services, actor),
+            KpiDashboardView(services, actor),
+            GroupOverviewView(services, actor),
+        ]
     views: list[QWidget] = [
         DashboardView(services, actor),
         KycQueueView(services, actor),

@@ -1,4 +1,5 @@
-"""Staff accounts (admins only): create, disable or enable, change role."""
+"""Staff accounts (admins only): create, disable or enable, change role (employee, admin
+or auditor: an auditor reads the books and exports reports, and changes nothing)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.actors import Actor
+from app.services.actors import ACCOUNT_ROLES, Actor
 from app.services.registry import Services
 from app.services.staff import StaffAccount
 from app.views import worker
@@ -27,7 +28,7 @@ from app.views.formatting import when
 from app.views.live import LiveReadModel
 from app.views.table import Column, RowsModel
 
-ROLES = ("employee", "admin")
+ROLES = ACCOUNT_ROLES
 Account = StaffAccount
 
 

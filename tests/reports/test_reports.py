@@ -49,6 +49,7 @@ def params_for(demo: Demo) -> dict[str, dict[str, Any]]:
         "trial-balance": {},
         "balance-sheet": {},
         "receipt": {"receipt": receipt},
+        "audit": {},
     }
 
 

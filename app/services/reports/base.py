@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
 from app.services.context import IST
 from app.services.groups import Group
@@ -56,6 +57,10 @@ class Params:
     period: int | None = None
     registrar: bool = False
     receipt: str | None = None
+    by: str = ""
+    """Who exports the report, and from where ("Asha Iyer (auditor), on the desktop")."""
+    lsn: int = 0
+    """The log record the report reflects (the one its pages are stamped with)."""
 
     def within(self, day: str) -> bool:
         """Whether an ISO date (or timestamp) falls in ``start``..``end`` (both included)."""
@@ -67,9 +72,22 @@ class Params:
 
 @dataclass(frozen=True)
 class Sources:
-    """What a report reads: the services, nothing else."""
+    """What a report reads: the services, and the log's signing side when it has one."""
 
     services: Services
+    signing: Signing | None = None
+
+
+class Signing(Protocol):
+    """The log's signing side: its verifier key and its checkpoints."""
+
+    def public_key(self) -> str:
+        """The verifier key in the C2SP note format (``name+hash+base64``)."""
+        ...
+
+    def checkpoint(self, size: int) -> str | None:
+        """The signed checkpoint (note text) of the first ``size`` records, if kept."""
+        ...
 
 
 Build = Callable[[Sources, Params], Sequence[Block]]
