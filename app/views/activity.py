@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 from app.services.audit_log import Activity, ActivityRead, AuditLog
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import local_time
+from app.views.formatting import day, local_time
 from app.views.table import ROOT, Column, RowsModel
 
 
@@ -43,7 +43,7 @@ def ago(ts: str, now: datetime) -> str:
         return f"{round(seconds / 3600)} h ago"
     if seconds < 2 * 86400:
         return "yesterday"
-    return local_time(ts)[:10]
+    return day(ts)
 
 
 class Seen(NamedTuple):

@@ -10,8 +10,6 @@ result of recomputing the lot from it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -33,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.kernel import office_time
 from app.services.actors import Actor
 from app.services.auctions import OPEN, Bid, Closed, LotCheck, Room
 from app.services.groups import RUNNING, Group
@@ -88,7 +87,7 @@ def countdown(seconds: float) -> str:
 
 
 def _bid_time(bid: Bid) -> str:
-    return datetime.fromisoformat(bid.at).astimezone().strftime("%H:%M:%S")
+    return office_time.time_of_day(bid.at)
 
 
 def _on_behalf(bid: Bid) -> str | None:
@@ -135,6 +134,7 @@ class AuctionControlView(QWidget):
         self.session.setWordWrap(True)
         self.clock = QLabel("–")
         self.clock.setStyleSheet("font-size: 28pt; font-weight: 600;")
+        self.clock.setProperty("duration", True)  # a countdown, not a time of day
         self.best = QLabel()
         self.seed_hash = QLabel("–")
         self.seed_hash.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -262,7 +262,7 @@ class AuctionControlView(QWidget):
         nxt = s.group.next_period
         planned = ""
         if nxt and not s.is_open:
-            planned = f"next: period {nxt}, scheduled {s.group.next_auction_date:%d %b %Y}"
+            planned = f"next: period {nxt}, scheduled {office_time.day(s.group.next_auction_date)}"
         shown = f"Period {s.auction.period} ({s.auction.status})" if s.auction else "No auction yet"
         self.period.setText(f"{shown}; {planned}" if planned else shown)
         self.session.setText(f"held by {s.holder}" if s.holder else "not running")

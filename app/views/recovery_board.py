@@ -9,7 +9,6 @@ person's approval. The board redraws itself when any case changes, from any proc
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, Signal
@@ -30,6 +29,7 @@ from app.services.actors import Actor
 from app.services.money import format_inr
 from app.services.recovery import STAGES, Board, Card
 from app.services.registry import Services
+from app.views.formatting import day
 from app.views.live import LiveReadModel
 from app.views.worker import run, show_error
 
@@ -74,7 +74,7 @@ def card_lines(card: Card) -> dict[str, str]:
         "member": card.member_name or card.member_id,
         "amount": format_inr(card.overdue),
         "meta": f"{card.days_late} {days} late · {card.bucket} · {source}",
-        "due": f"{card.next_due[0]} {_day(card.next_due[1])}" if card.next_due else "",
+        "due": f"{card.next_due[0]} {day(card.next_due[1])}" if card.next_due else "",
         "pending": "",
     }
     if card.awaiting_write_off:
@@ -82,10 +82,6 @@ def card_lines(card: Card) -> dict[str, str]:
             f"Write-off requested by {card.write_off_requested_by}; awaiting approval"
         )
     return lines
-
-
-def _day(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d %b %Y")
 
 
 class CaseCard(QFrame):
@@ -275,7 +271,7 @@ class RecoveryBoardView(QWidget):
         for stage, column in self.columns.items():
             column.set_cards(board.columns.get(stage, []))
         open_cases = sum(len(board.columns[s.value]) for s in STAGES[:5])
-        self.summary.setText(f"{open_cases} open cases · as of {board.as_of}")
+        self.summary.setText(f"{open_cases} open cases · as of {day(board.as_of)}")
 
     def column_of(self, case_id: str) -> str | None:
         for stage, column in self.columns.items():

@@ -55,7 +55,7 @@ def test_relative_times() -> None:
     assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(minutes=5)) == "5 min ago"
     assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(hours=3)) == "3 h ago"
     assert ago(ts_of(1).isoformat(), ts_of(1) + timedelta(hours=30)) == "yesterday"
-    assert ago(ts_of(1).isoformat(), now)[:4] == "2026"
+    assert ago(ts_of(1).isoformat(), now) == "01 Jan 2026"
     assert ago("garbage", now) == ""
 
 

@@ -97,7 +97,7 @@ def test_open_watch_a_bid_live_and_close(
     alias = runtime.services.auctions.bids(auction.id)[0].alias
     assert row[:3] == ["1", alias, format_inr(floor)]
     assert "Bela" not in alias
-    assert re.fullmatch(r"\d\d:\d\d:\d\d", row[3])
+    assert re.fullmatch(r"\d\d:\d\d:\d\d IST", row[3])
     assert view.best.text().startswith("₹")
 
     monkeypatch.setattr(auction_control, "ask_reason", lambda *a: "Everyone has bid.")

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor
@@ -376,7 +377,7 @@ class RecoveryService:
     ) -> list[Write]:
         writes: list[Write] = []
         now = self.ctx.clock.now().isoformat()
-        note = f"Dues cleared: nothing overdue as of {day} (daily sweep)."
+        note = f"Dues cleared: nothing overdue as of {office_time.day(day)} (daily sweep)."
         for key, case in sorted(cases.items()):
             if key in found:
                 continue
@@ -497,10 +498,12 @@ class RecoveryService:
             if not d.get("notice_date") or d["stage"] in CLOSED:
                 raise Conflict(f"Case {case_id} is not at or past the notice stage, or is closed.")
             if sent_on > self.ctx.clock.today():
-                raise ValidationError(f"The notice cannot be sent in the future ({sent_on}).")
+                raise ValidationError(
+                    f"The notice cannot be sent in the future ({office_time.day(sent_on)})."
+                )
             clocks = _iso(statutory_clocks(date.fromisoformat(d["notice_date"]), sent_on))
             now = self.ctx.clock.now().isoformat()
-            why = note or f"Written notice sent on {sent_on}."
+            why = note or f"Written notice sent on {office_time.day(sent_on)}."
             entry = _entry(actor, now, d["stage"], as_stage(d["stage"]), why, "notice_sent")
             update = {
                 "clocks": clocks,
