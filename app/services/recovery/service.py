@@ -181,6 +181,8 @@ class Card:
     next_due: tuple[str, str] | None
     """(what, ISO date) of the next statutory due date on or after the board's date."""
     write_off_requested_by: str | None
+    closed: Closing | None = None
+    """How a resolved or written-off case was closed (None while it is open)."""
 
     @property
     def awaiting_write_off(self) -> bool:
@@ -191,6 +193,16 @@ class Card:
         """Whether dropping this card on ``target`` asks for a write-off rather than
         moving the case (see :meth:`RecoveryService.drop`)."""
         return is_write_off_request(self.stage, bool(self.write_off_requested_by), target)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """When and by whom a case was closed, and the note that closed it. A written-off
+    case keeps the overdue amount and days late it had when it was written off."""
+
+    at: str
+    by: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -649,4 +661,12 @@ def _card(doc: Document, member_name: str, day: date) -> Card:
         clocks=clocks,
         next_due=_next_due(clocks, day) if d["stage"] not in CLOSED else None,
         write_off_requested_by=request["requested_by_name"] if request else None,
+        closed=_closing(d),
     )
+
+
+def _closing(d: dict[str, Any]) -> Closing | None:
+    if d.get("open", True) or not d.get("closed_at"):
+        return None
+    last = (d.get("history") or [{}])[-1]
+    return Closing(d["closed_at"], str(last.get("by_name", "")), str(last.get("note", "")))
