@@ -122,16 +122,18 @@ class MainWindow(QMainWindow):
         return saved
 
     def _restore_state(self) -> None:
+        """The window's last size and place; every sign-in starts on the first view (the
+        dashboard), not on whatever the previous person left open."""
         state = QSettings("TransactFlowOS", "desktop")
         geometry = state.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self.nav.setCurrentRow(int(str(state.value("view", 0) or 0)))
+        self.nav.setCurrentRow(0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         state = QSettings("TransactFlowOS", "desktop")
         state.setValue("geometry", self.saveGeometry())
-        state.setValue("view", self.nav.currentRow())
+        state.remove("view")  # written by earlier versions
         self.footer.timer.stop()
         for view in self.views():
             shutdown = getattr(view, "shutdown", None)
