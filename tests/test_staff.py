@@ -283,3 +283,18 @@ def test_a_disabled_account_with_the_right_password_is_a_failed_sign_in(
     assert events_of(ctx, "staff.sign_in_failed") == [
         {"type": "staff.sign_in_failed", "failures": 1, "why": "This staff account is disabled."}
     ]
+
+
+def test_a_person_changes_their_own_password_only_with_the_current_one(
+    ctx: ServiceContext, staff: StaffService, admin: Actor
+) -> None:
+    session = staff.sign_in("asha", PASSWORD)
+    with pytest.raises(ValidationError, match="current password is not right"):
+        staff.change_password(admin, "Not-the-password-1", "Brand-new-pass-2")
+    with pytest.raises(ValidationError, match="same as the current"):
+        staff.change_password(admin, PASSWORD, PASSWORD)
+    with pytest.raises(ValidationError, match="too weak"):
+        staff.change_password(admin, PASSWORD, "weak")
+    staff.change_password(admin, PASSWORD, "Brand-new-pass-2")
+    assert staff.resume(session.token) is None
+    assert staff.sign_in("asha", "Brand-new-pass-2").actor == admin

@@ -74,6 +74,7 @@ MAX_PASSWORD = 1024
 FREE_FAILURES = 3
 MAX_WAIT_SECONDS = 900
 WRONG = "Wrong username or password."
+_READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 _PHC = re.compile(r"\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)")
 
@@ -168,6 +169,16 @@ def _char_class(char: str) -> str:
     if char.isupper():
         return "upper"
     return "digit" if char.isdigit() else "other"
+
+
+def generate_password() -> str:
+    """A new password that meets :func:`password_problems`: ``Kq7m-x3Tz-P9wd`` (12
+    characters from 56, without look-alikes such as 0/O and 1/l/I)."""
+    while True:
+        groups = ("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(3))
+        password = "-".join(groups)
+        if not password_problems(password) and len({_char_class(c) for c in password}) >= 4:
+            return password
 
 
 def check_password(password: str, username: str) -> None:
@@ -359,6 +370,27 @@ class StaffService:
         fields = {"password": hash_password(password)}
         own = actor.id == staff_id
         return self._modify(actor, staff_id, PasswordSet(), fields, reason, own=own)
+
+    def change_password(self, actor: Actor, current: str, password: str) -> StaffAccount:
+        """A person sets their own new password, proving they know the current one; every
+        session of theirs ends (this desktop's too: the next start asks for the new one).
+
+        Raises:
+            ValidationError: the current password is wrong, or the new one is weak or
+                the same.
+        """
+        doc = self.ctx.store.get(STAFF_ACCOUNTS, actor.id)
+        stored = str(doc.data.get("password", "")) if doc is not None else ""
+        if not verify_password(current, stored or _DUMMY_HASH) or not stored:
+            raise ValidationError(
+                "Your current password is not right.",
+                hint="Type it again; if you forgot it, ask an admin to set a new one.",
+            )
+        if password == current:
+            raise ValidationError(
+                "The new password is the same as the current one.", hint="Choose another."
+            )
+        return self.set_password(actor, actor.id, password, "changed their own password")
 
     def _modify(
         self,
