@@ -56,7 +56,7 @@ from app.kernel.errors import KnownError
 from app.services.audit_log import AuditLog, LineSummary, Span, VerifyReport, WalFilter
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import local_time
+from app.views.formatting import local_time, time_width
 from app.views.table import ROOT, Column, ModelIndex, RowsModel
 from app.views.worker import Send
 
@@ -690,7 +690,8 @@ class AuditView(QWidget):
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(24)
         header = table.horizontalHeader()
-        for column, width in enumerate((80, 150, 140, 80, 150, 200, 240, 110)):
+        when = time_width(table, seconds=True)
+        for column, width in enumerate((80, when, 140, 80, 150, 200, 240, 110)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         return table

@@ -8,7 +8,7 @@ writes them (``24 Nov 2026, 10:30 IST``: the office's zone, labelled).
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -73,6 +73,13 @@ def when(iso: str | None) -> str:
 def local_time(ts: str) -> str:
     """A WAL timestamp (UTC) in the office's zone, to the second."""
     return office_time.shown(ts, seconds=True)
+
+
+def time_width(widget: QWidget, *, seconds: bool = False) -> int:
+    """Pixels a table column needs for a labelled time in ``widget``'s font (the widest
+    digits, the office's label)."""
+    sample = office_time.moment(datetime(2026, 12, 28, 20, 58, 58, tzinfo=UTC), seconds=seconds)
+    return widget.fontMetrics().horizontalAdvance(sample) + 24
 
 
 def day(value: date | str | None) -> str:

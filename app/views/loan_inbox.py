@@ -61,6 +61,7 @@ from app.views.formatting import (
     shorten,
     status_colour,
     status_text,
+    time_width,
     when,
 )
 from app.views.live import LiveReadModel
@@ -348,7 +349,8 @@ class LoanInboxView(QWidget):
         self.table.sortByColumn(7, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        widths = ((1, 130), (2, 75), (3, 110), (4, 95), (5, 135), (6, 115), (7, 185))
+        applied = time_width(self.table)
+        widths = ((1, 130), (2, 75), (3, 110), (4, 95), (5, 135), (6, 115), (7, applied))
         for column, width in widths:
             self.table.setColumnWidth(column, width)
         self.empty = QLabel("")

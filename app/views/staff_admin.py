@@ -24,7 +24,7 @@ from app.services.actors import Actor
 from app.services.registry import Services
 from app.services.staff import StaffAccount
 from app.views import worker
-from app.views.formatting import when
+from app.views.formatting import time_width, when
 from app.views.live import LiveReadModel
 from app.views.password import PasswordDialog
 from app.views.table import Column, RowsModel
@@ -95,7 +95,14 @@ class StaffAdminView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (
+            StaffModel.COLUMNS.index("Last sign-in"),
+            StaffModel.COLUMNS.index("Created"),
+        ):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, time_width(self.table))
         self.table.verticalHeader().hide()
         heading = QLabel("Staff accounts")
         heading.setObjectName("heading")

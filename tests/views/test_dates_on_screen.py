@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from app import config
@@ -76,5 +77,32 @@ def test_every_view_and_page_writes_dates_one_way_and_labels_every_time(
                 problems.setdefault(getattr(view, "title", "?"), []).append(
                     f"{where}: {problem} in {text[:80]!r}"
                 )
+        cut = [f"cut: {text!r}" for text in cut_dates(view)]
+        if cut:
+            problems.setdefault(getattr(view, "title", "?"), []).extend(cut)
     assert looked > 500, "the views showed almost nothing: was the demo data loaded?"
     assert not problems, "\n".join(f"{v}: {p}" for v, ps in problems.items() for p in ps[:5])
+
+
+DATED = re.compile(r"\d\d [A-Z][a-z]{2} \d{4}")
+
+
+def cut_dates(view: QWidget) -> list[str]:
+    """Dates and times in a table column too narrow for them (shown cut, with "…")."""
+    cut = []
+    for table in view.findChildren(QTableView):
+        if not table.isVisible() or (
+            table.wordWrap()
+            and table.verticalHeader().sectionResizeMode(0)
+            == QHeaderView.ResizeMode.ResizeToContents
+        ):
+            continue
+        model, metrics = table.model(), table.fontMetrics()
+        for row in range(min(model.rowCount(), 30)):
+            for column in range(model.columnCount()):
+                text = str(model.data(model.index(row, column)) or "")
+                if DATED.search(text) and metrics.horizontalAdvance(text) + 8 > table.columnWidth(
+                    column
+                ):
+                    cut.append(text)
+    return cut
