@@ -121,7 +121,7 @@ class CaseCard(QFrame):
         self.card = card
         self._press: QPoint | None = None
         self.setObjectName("caseCard")
-        self.setProperty("pending", bool(card.write_off_requested_by))
+        self.setProperty("pending", card.awaiting_write_off)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)

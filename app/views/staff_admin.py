@@ -108,6 +108,7 @@ class StaffAdminView(QWidget):
         heading.setObjectName("heading")
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self.status.hide()
         buttons = QHBoxLayout()
         for label, slot in (
             ("New account…", self.create_account),
@@ -181,10 +182,14 @@ class StaffAdminView(QWidget):
     def reset_password(self) -> None:
         account = self.selected()
         if account is None:
-            self.status.setText("Select the person whose password to set.")
+            self.say("Select the person whose password to set.")
             return
         if self.password_dialog(account).exec() == QDialog.DialogCode.Accepted:
-            self.status.setText(f"New password set for {account.name}; their sign-ins have ended.")
+            self.say(f"New password set for {account.name}; their sign-ins have ended.")
+
+    def say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def shutdown(self) -> None:
         self.live.close()

@@ -181,5 +181,7 @@ def test_closed_cards_say_how_the_case_ended_not_how_late_it_was(
     assert lost["cardLost"].endswith(" written off") and lost["cardLost"].startswith("₹")
     assert lost["cardMeta"].startswith(f"Written off {shown_today} by {ADMIN2.name}")
     assert not any("late" in t or "SMA" in t for t in lost.values())
+    written_off = board.columns["written_off"].cards()[0]
+    assert written_off.property("pending") is False  # approved: no longer awaiting anyone
     assert board.columns["resolved"].total.text() == "1 · nothing overdue"
     assert board.columns["written_off"].total.text().endswith(" written off")
