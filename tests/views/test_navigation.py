@@ -115,43 +115,30 @@ def test_views_are_grouped_by_section_and_a_page_follows_its_list() -> None:
 
 
 def test_the_navigation_has_sections_and_ctrl_numbers_follow_its_rows(
-    qtbot: QtBot, data_dir: Path
+    qtbot: QtBot, runtime: bootstrap.Runtime
 ) -> None:
-    runtime = bootstrap.build(config.load(environ={}, data_dir=data_dir))
-    try:
-        window = MainWindow(
-            runtime.services, SYSTEM, sample=runtime.stats.sample, on_close=lambda: None
-        )
-        qtbot.addWidget(window)
-        window.resize(1280, 720)
-        window.show()
-        nav = window.nav
-        rows = [nav.item(i) for i in range(nav.count())]
-        headings = {i: r.data(HEADING_ROLE) for i, r in enumerate(rows) if r.data(HEADING_ROLE)}
-        assert headings == {0: "Office", 5: "Money", 6: "Oversight"}
-        assert [r.text() for r in rows][4:7] == ["Activity", "Recovery", "KPIs"]
-        plain, headed = (
-            nav.visualRect(nav.model().index(4, 0)),
-            nav.visualRect(nav.model().index(5, 0)),
-        )
-        assert headed.height() == plain.height() + HEADING_HEIGHT
-        window.activateWindow()
-        qtbot.waitUntil(window.isActiveWindow)
-        qtbot.keyClick(nav, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
-        assert window.stack.currentWidget() is window.pages["recovery"]
-        qtbot.keyClick(nav, Qt.Key.Key_9, Qt.KeyboardModifier.ControlModifier)
-        assert window.stack.currentWidget() is window.pages["audit"]
-        heading_of_kpis = nav.visualRect(nav.model().index(6, 0))
-        qtbot.mouseClick(
-            nav.viewport(), Qt.MouseButton.LeftButton, pos=heading_of_kpis.topLeft() + QPoint(20, 5)
-        )
-        assert window.stack.currentWidget() is window.pages["audit"]  # a heading is no button
-        qtbot.mouseClick(
-            nav.viewport(),
-            Qt.MouseButton.LeftButton,
-            pos=heading_of_kpis.bottomLeft() + QPoint(20, -5),
-        )
-        assert window.stack.currentWidget() is window.pages["kpis"]
-        window.close()
-    finally:
-        runtime.close()
+    window = MainWindow(
+        runtime.services, SYSTEM, sample=runtime.stats.sample, on_close=lambda: None
+    )
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    nav, left = window.nav, Qt.MouseButton.LeftButton
+    rows = [nav.item(i) for i in range(nav.count())]
+    headings = {i: r.data(HEADING_ROLE) for i, r in enumerate(rows) if r.data(HEADING_ROLE)}
+    assert headings == {0: "Office", 5: "Money", 6: "Oversight"}
+    assert [r.text() for r in rows][4:7] == ["Activity", "Recovery", "KPIs"]
+    plain, headed = (nav.visualRect(nav.model().index(row, 0)) for row in (4, 5))
+    assert headed.height() == plain.height() + HEADING_HEIGHT
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(nav, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.pages["recovery"]
+    qtbot.keyClick(nav, Qt.Key.Key_9, Qt.KeyboardModifier.ControlModifier)
+    assert window.stack.currentWidget() is window.pages["audit"]
+    kpis = nav.visualRect(nav.model().index(6, 0))
+    qtbot.mouseClick(nav.viewport(), left, pos=kpis.topLeft() + QPoint(20, 5))
+    assert window.stack.currentWidget() is window.pages["audit"]  # a heading is no button
+    qtbot.mouseClick(nav.viewport(), left, pos=kpis.bottomLeft() + QPoint(20, -5))
+    assert window.stack.currentWidget() is window.pages["kpis"]
+    window.close()
