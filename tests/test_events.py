@@ -67,25 +67,28 @@ def test_wording_of_actions_without_an_event_class() -> None:
     assert wording("staff.setup")[1].startswith("set up this data folder")
 
 
+def plausible(name: str, kind: str) -> object:
+    """A value for an event field called ``name`` of the annotated type ``kind``."""
+    if name.endswith("_at"):
+        return "2026-12-03T12:00:00+00:00"
+    if name.endswith("_on") or name in ("as_of", "date", "due_date"):
+        return "2026-12-03"
+    if kind.startswith("list[dict"):
+        return [{"name": "pan.pdf"}]
+    if kind.startswith("list"):
+        return ["mem-1", "mem-2"]
+    if kind.startswith("dict"):
+        return {"code": "exceeds_available", "reason": "pool short"}
+    if kind.startswith("bool"):
+        return False
+    if kind.startswith("int"):
+        return 2
+    return "Calm Dolphin 49" if "None" in kind else "mem-1"
+
+
 def sample(kind: type[Event]) -> Event:
     """An instance of ``kind`` with a plausible value in every field."""
-    values = {
-        "str": "mem-1",
-        "int": 2,
-        "bool": False,
-        "list[str]": ["mem-1", "mem-2"],
-        "list[dict[str, Any]]": [{"name": "pan.pdf"}],
-        "dict[str, Any]": {"code": "exceeds_available", "reason": "pool short"},
-        "str | None": "Calm Dolphin 49",
-    }
-    args = {}
-    for f in dataclasses.fields(kind):
-        args[f.name] = values[str(f.type)]
-        if f.name.endswith("_at"):
-            args[f.name] = "2026-12-03T12:00:00+00:00"
-        elif f.name.endswith("_on") or f.name == "as_of":
-            args[f.name] = "2026-12-03"
-    return kind(**args)
+    return kind(**{f.name: plausible(f.name, str(f.type)) for f in dataclasses.fields(kind)})
 
 
 @pytest.mark.parametrize("action", sorted(EVENTS))
