@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from app import config
 from app.config import Settings
+from app.kernel import office_time
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
 from app.services.audit_log import AuditLog
@@ -394,7 +395,6 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     runs it must be able to open the data directory *and* sign in as staff; the WAL
     records that staff member, how the code went out and why."""
     from app import bootstrap
-    from app.services.context import IST
 
     runtime = bootstrap.build(settings)
     staff, otp = runtime.services.staff, runtime.services.otp
@@ -407,7 +407,7 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     finally:
         runtime.close()
     who = f"{issued.member.name} ({issued.member.phone_masked})"
-    until = issued.expires_at.astimezone(IST).strftime("%d %b %Y, %H:%M IST")
+    until = office_time.moment(issued.expires_at)
     if issued.sent:
         print(f"Texted a sign-in code to {who}; it is valid until {until}.")
     else:

@@ -7,11 +7,13 @@ Amounts are integer paise, each with a ``*_fmt`` twin in Indian rupee format.
 from __future__ import annotations
 
 import asyncio
+import html
 from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
+from app.kernel import office_time
 from app.kernel.bundle import resource
 from app.kernel.errors import NotFound
 from app.services.actors import Actor, subject_id
@@ -115,11 +117,17 @@ def preview_json(p: Preview) -> dict[str, Any]:
     return with_fmt(body, "amount", "emi", "total_interest", "total_payable")
 
 
+def _page_for_zone(zone: str) -> str:
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return page.replace("<html ", f'<html data-zone="{html.escape(zone, quote=True)}" ', 1)
+
+
 class Pages:
     """Handlers over the services (bound methods are the aiohttp handlers)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.page = _page_for_zone(office_time.zone_name())
 
     async def _subject(self, request: web.Request) -> tuple[Actor, str]:
         actor = await current_actor(request)
@@ -344,7 +352,9 @@ class Pages:
     # -- static ---------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC_DIR / "index.html")
+        """The page, telling its script the office's zone (``<html data-zone=...>``), in
+        which ``app.js`` shows every date and time as :mod:`app.kernel.office_time` does."""
+        response = web.Response(text=self.page, content_type="text/html")
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Cache-Control"] = "no-cache"
         return response

@@ -244,7 +244,7 @@ def pay_all_dues(ctx: ServiceContext, gid: str, except_member: str) -> None:
 
 def test_opening_refusals(ctx: ServiceContext, room: AuctionService) -> None:
     gid = running_group(ctx, start=NOW.date() + timedelta(days=3))
-    with pytest.raises(Conflict, match="scheduled for 2026-11-27"):
+    with pytest.raises(Conflict, match="scheduled for 27 Nov 2026"):
         room.open_auction(EMPLOYEE, gid, 1)
     with pytest.raises(Conflict, match=r"next period .* is 1"):
         room.open_auction(EMPLOYEE, gid, 2)

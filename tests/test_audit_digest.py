@@ -6,11 +6,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from app.services.actors import SYSTEM, Actor
 from app.services.audit_log import AuditLog
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.events import KycRevealed, LoanRecommended, SignInAttemptCounted
 from app.services.pipeline import ChangeSet
+from app.services.staff import StaffService, WrongPassword
 from app.services.store import Write
 from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2
 
@@ -69,3 +72,20 @@ def test_a_line_that_cannot_be_read_is_counted_not_fatal(data_dir: object) -> No
     path.write_bytes(b"\n".join(lines))
     found = AuditLog(path, FixedClock(ON_1ST)).digest(head)
     assert (found.unreadable, found.records) == (1, head - 1)
+
+
+def test_failed_sign_ins_made_through_the_staff_service_are_listed(ctx: ServiceContext) -> None:
+    staff = StaffService(ctx, session_hours=1)
+    staff.create_first_admin("Lakshmi Iyer", "lakshmi", "demo-office-2026")
+    for _ in range(2):
+        with pytest.raises(WrongPassword):
+            staff.sign_in("lakshmi", "not the password")
+    staff.sign_in("lakshmi", "demo-office-2026")
+    with pytest.raises(WrongPassword):
+        staff.sign_in("nobody", "whatever")
+    found = AuditLog(ctx.pipeline.wal.path, ctx.clock).digest(ctx.pipeline.head()[0], None, None)
+    assert [(f.username, f.failures) for f in found.failed_signins] == [
+        ("lakshmi", 1),
+        ("lakshmi", 2),
+        ("nobody", 1),
+    ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, PermissionDenied
 from app.services.actors import Actor
 from app.services.auctions import rules
@@ -59,7 +60,7 @@ def agreement_clauses(group: Group) -> list[str]:
     clauses = [
         f"The chit amount is {format_inr(a.gross_paise)}, shared by {a.members} subscribers "
         f"over {a.members} instalment periods of {a.period_months} month(s) each, "
-        f"starting on {group.start_date.isoformat()}.",
+        f"starting on {office_time.day(group.start_date)}.",
         f"Each subscriber pays an instalment of {format_inr(rules.instalment(a))} per period, "
         "less their share of that period's discount.",
         f"The foreman's commission is {format_bps(a.commission_bps)} of the chit amount "

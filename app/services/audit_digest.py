@@ -11,11 +11,12 @@ the period is paired with a recommendation made before it.
   ``loan.approve``), a KYC submission and its decision (``kyc.submit`` then
   ``kyc.approve``/``kyc.reject``, per member), a write-off's request and its approval
   (``recovery.write_off_request`` then ``recovery.write_off``).
-* A failed sign-in: each sign-in attempt is first counted as a failure
-  (``staff.sign_in_attempt``) and a successful one clears the count in its sign-in
-  record (``staff.sign_in``, deleting ``staff_signin/<username>``); an attempt no
-  sign-in cleared failed. Attempts refused while a username was locked out are not
-  written to the log, so they are not counted.
+* A failed sign-in is its own record (``staff.sign_in_failed``, with the failures in a
+  row). Logs written before that counted each attempt first (``staff.sign_in_attempt``)
+  and a successful sign-in cleared the count in its record (``staff.sign_in``, deleting
+  ``staff_signin/<username>``): there an attempt no sign-in cleared failed. Attempts
+  refused while a username was locked out are not written to the log, so they are not
+  counted.
 * Staff account changes are described without their secrets (no password hash).
 
 A line that cannot be read is counted in ``unreadable`` and otherwise skipped (the
@@ -41,7 +42,8 @@ ACCOUNT_ACTIONS = (
     "staff.change_role",
     "staff.set_password",
 )
-SIGNIN_ATTEMPT, SIGNED_IN = "staff.sign_in_attempt", "staff.sign_in"
+SIGNIN_ATTEMPT, SIGNED_IN = "staff.sign_in_attempt", "staff.sign_in"  # older logs
+SIGNIN_FAILED = "staff.sign_in_failed"
 PAIRS = {
     "loan.approve": ("loan.recommend", "Loan approved"),
     "kyc.approve": ("kyc.submit", "KYC approved"),
@@ -192,6 +194,9 @@ class _Scan:
             out.reveals.append(Reveal(seen, str(event.get("member_id")), str(event.get("field"))))
         elif action in PAIRS:
             self._pairs(seen, event)
+        elif action == SIGNIN_FAILED:
+            username = seen.entity.get("id", "")
+            out.failed_signins.append(FailedSignIn(seen, username, int(event.get("failures", 1))))
         elif action == SIGNIN_ATTEMPT:
             failures = next(
                 (int(w["data"].get("failures", 0)) for w in _writes_to(writes, "staff_signin")), 0
@@ -217,6 +222,7 @@ class _Scan:
             for username, pending in self.attempts.items()
             for seen, failures in pending
         ]
+        failed += self.out.failed_signins
         self.out.failed_signins = sorted(failed, key=lambda f: f.record.lsn)
         return self.out
 

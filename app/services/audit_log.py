@@ -30,9 +30,10 @@ from app.kernel.errors import KnownError, StorageError
 from app.kernel.wal import GENESIS, VerifyReport, verify_file
 from app.kernel.wal_format import format_ts
 from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
-from app.services.activity import describe
+from app.services.activity import Names, describe
 from app.services.audit_digest import AuditDigest, digest
 from app.services.context import Clock
+from app.services.events import failed
 
 __all__ = [
     "Activity",
@@ -52,10 +53,12 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Activity:
-    """One record as the activity feed shows it."""
+    """One record as the activity feed shows it; ``failed`` when it records something
+    refused (a failed sign-in)."""
 
     summary: LineSummary
     text: str
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -114,10 +117,11 @@ class AuditLog:
         is none; it opens nothing for writing."""
         return cls(existing_log(data_dir, wal_path, path), clock)
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, *, names: Names | None = None) -> None:
         self.path = path
         self._reader = WalReader(path)
         self._clock = clock
+        self._names = names or Names()
         self._verifying = threading.Lock()
         self._integrity: tuple[int, Integrity] | None = None
 
@@ -183,8 +187,17 @@ class AuditLog:
         else:
             spans = self._reader.after(since, end)[-limit:]
         lines = self._reader.read_many(spans) if spans else []
-        items = [Activity(s, describe(s)) for s in map(LineSummary.parse, lines)]
-        return ActivityRead(items, end, reset)
+        return ActivityRead([self._activity(line) for line in lines], end, reset)
+
+    def _activity(self, line: bytes) -> Activity:
+        summary = LineSummary.parse(line)
+        try:
+            found = parse_body(line).get("change", {}).get("event")
+        except KnownError:
+            found = None
+        event: dict[str, Any] = found if isinstance(found, dict) else {}
+        text = describe(summary, event, self._names)
+        return Activity(summary, text, failed(summary.action))
 
     # -- the command line ------------------------------------------------------------
 

@@ -14,13 +14,14 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from app.kernel.files import PRIVATE_DIR
 from app.kernel.leases import Leases
 from app.kernel.locks import LockManager
+from app.kernel.office_time import INDIA
 from app.kernel.tlog import TransparencyLog
 from app.kernel.wal import utcnow
 from app.services.commit_log import SharedStore
@@ -28,7 +29,8 @@ from app.services.pii import PiiVault
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+IST = INDIA
+"""India's zone: the books' calendar (due dates, days late, "today")."""
 
 
 class Clock(Protocol):

@@ -317,7 +317,7 @@ class GroupService:
                 Write("update", GROUPS, group_id, {"tickets_issued": number}),
             ]
             tid = ticket_id(group_id, number)
-            return ChangeSet.of(TicketEnrolled(group_id, tid), tid, writes, why), tid
+            return ChangeSet.of(TicketEnrolled(group_id, tid, member_id), tid, writes, why), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)

@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from app.kernel import office_time
 from app.services import topics
 from app.services.collections import GROUPS, LOANS, MEMBERS, PAYOUTS, PERIODS, TICKETS
 from app.services.context import ServiceContext
@@ -170,7 +171,7 @@ class Kpis:
     def lines(self) -> list[str]:
         """The same figures for a person to read."""
         out = [
-            f"KPIs as of {self.as_of}",
+            f"KPIs as of {office_time.day(self.as_of)}",
             f"Total pool: {format_inr(self.total_pool)}",
             f"Active members: {self.active_members}",
             f"Default rate: {format_bps(self.default_rate_bps)} "

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from app.config import Settings
+from app.services.activity import Names
 from app.services.agreements import AgreementService
 from app.services.auctions import AuctionService
 from app.services.audit_log import AuditLog
@@ -89,7 +90,7 @@ class Services:
                 session_hours=settings.member_session_hours,
             ),
             agreements=AgreementService(ctx),
-            audit=AuditLog(ctx.pipeline.wal.path, ctx.clock),
+            audit=AuditLog(ctx.pipeline.wal.path, ctx.clock, names=Names(ctx.store)),
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,

@@ -23,6 +23,7 @@ from app.services.actors import Actor
 from app.services.groups import FORMING, GroupOverview
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
+from app.views.formatting import day
 from app.views.live import LiveReadModel
 from app.views.table import Column, ModelIndex, RowsModel
 
@@ -67,7 +68,7 @@ class GroupsModel(RowsModel[Row]):
         ),
         Column[Row](
             "Next auction",
-            lambda r: r.next_auction.strftime("%d %b %Y") if r.next_auction else "–",
+            lambda r: day(r.next_auction) or "–",
             tip=_other_tip,
         ),
     )

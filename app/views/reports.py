@@ -9,6 +9,8 @@ the one thing the log takes in their name.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -38,24 +40,8 @@ SECTION_TITLES = {
 }
 
 
-ACCOUNT_LABELS = {
-    "cash": "Pool",
-    "chitfund": "Chit fund payable",
-    "receivable": "Members owe",
-}
-
-
-def account_label(account: str, groups: dict[str, str]) -> str:
-    """``cash:group:<g>`` -> ``Pool: Shanti 4L``; other accounts as they are."""
-    parts = account.split(":")
-    group = groups.get(parts[-1]) if len(parts) > 1 else None
-    if group and parts[0] in ACCOUNT_LABELS:
-        return f"{ACCOUNT_LABELS[parts[0]]}: {group}"
-    return account
-
-
-def _section_rows(section: dict[str, int], groups: dict[str, str]) -> list[tuple[str, int]]:
-    """Rows of one section, members' receivables added up per group."""
+def _section_rows(section: dict[str, int], names: Mapping[str, str]) -> list[tuple[str, int]]:
+    """Rows of one section by account name, members' receivables added up per group."""
     merged: dict[str, list[int]] = {}
     for account, value in section.items():
         parts = account.split(":")
@@ -67,15 +53,16 @@ def _section_rows(section: dict[str, int], groups: dict[str, str]) -> list[tuple
         total[1] += 1
     rows = []
     for key, (value, n) in merged.items():
-        label = account_label(key, groups)
+        label = names.get(key, key)
         rows.append((f"{label} ({n} members)" if "*" in key else label, value))
     return rows
 
 
-def format_balance_sheet(sheet: BalanceSheet, groups: dict[str, str] | None = None) -> str:
-    """The balance sheet as a text table in Indian rupees; ``groups`` names group ids."""
-    names = groups or {}
-    sections = {key: _section_rows(sheet.sections.get(key, {}), names) for key in SECTION_TITLES}
+def format_balance_sheet(sheet: BalanceSheet, names: Mapping[str, str] | None = None) -> str:
+    """The balance sheet as a text table in Indian rupees; ``names`` names the accounts
+    (:attr:`Statements.account_names`)."""
+    shown = names or {}
+    sections = {key: _section_rows(sheet.sections.get(key, {}), shown) for key in SECTION_TITLES}
     rows = [row for section in sections.values() for row in section]
     width = max([32, *(len(a) + 4 for a, _ in rows)])
     amount = max([16, *(len(format_inr(v)) + 2 for _, v in rows)])
@@ -93,9 +80,9 @@ def format_balance_sheet(sheet: BalanceSheet, groups: dict[str, str] | None = No
 
 
 def ledger_preview(books: Statements) -> str:
-    """The balance sheet and the trial balance, as text."""
-    sheet = format_balance_sheet(books.balance_sheet, books.group_names)
-    trial = format_trial_balance(books.trial_balance)
+    """The balance sheet and the trial balance, as text, accounts by name."""
+    sheet = format_balance_sheet(books.balance_sheet, books.account_names)
+    trial = format_trial_balance(books.trial_balance, names=books.account_names)
     return f"{sheet}\n\n\nTRIAL BALANCE\n\n{trial}\n"
 
 

@@ -1,4 +1,5 @@
-"""Which views a signed-in person sees, in navigation order."""
+"""Which views a signed-in person sees, in navigation order, under the navigation's
+sections (:data:`SECTIONS`)."""
 
 from __future__ import annotations
 
@@ -14,9 +15,45 @@ from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
 from app.views.loan_inbox import LoanInboxView
+from app.views.navigation import view_name
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
+
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Office": (
+        "dashboard",
+        "kyc-queue",
+        "loan-inbox",
+        "auctions",
+        "activity",
+        "members",
+        "member-profile",
+        "kyc-capture",
+        "group-new",
+    ),
+    "Money": ("collections", "statement-import", "payouts", "recovery"),
+    "Oversight": ("kpis", "groups", "group-detail", "audit", "reports", "staff"),
+}
+"""The navigation's sections in order, with the views (by name) each holds. A view not
+named here joins the section of the view listed before it (a page follows its list)."""
+
+
+def section_of(name: str, before: str | None = None) -> str:
+    """The section of the view called ``name``; ``before``: that of the view before it."""
+    for section, names in SECTIONS.items():
+        if name in names:
+            return section
+    return before or next(iter(SECTIONS))
+
+
+def in_sections(views: list[QWidget]) -> list[QWidget]:
+    """``views`` grouped by section, in section order; within a section as given."""
+    order, keyed, before = list(SECTIONS), [], None
+    for view in views:
+        before = section_of(view_name(view), before)
+        keyed.append((order.index(before), view))
+    return [view for _, view in sorted(keyed, key=lambda pair: pair[0])]
 
 
 def views_for(services: Services, actor: Actor) -> list[QWidget]:
@@ -46,4 +83,4 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
             ReportsView(services, actor),
             StaffAdminView(services, actor),
         ]
-    return views
+    return in_sections(views)

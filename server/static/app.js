@@ -26,20 +26,50 @@ function toPaise(text) {
   return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
 }
 
-const IST = { timeZone: "Asia/Kolkata" };
-function when(iso) {
-  if (!iso) return "—";
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) {
-    return new Date(iso + "T00:00:00+05:30").toLocaleDateString("en-IN",
-      { ...IST, day: "numeric", month: "short", year: "numeric" });
-  }
-  return new Date(iso).toLocaleString("en-IN", { ...IST, day: "numeric", month: "short",
-    year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }) + " IST";
+// -- dates and times: one style, in the office's zone (as app/kernel/office_time.py) ---
+// "03 Dec 2026" and "03 Dec 2026, 18:30 IST"; the server names the zone in <html data-zone>.
+
+const ZONE = document.documentElement.dataset.zone || "Asia/Kolkata";
+const NAMED_ZONES = { "Asia/Kolkata": "IST", "Asia/Calcutta": "IST", "UTC": "UTC", "Etc/UTC": "UTC" };
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const WALL = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hourCycle: "h23", year: "numeric",
+  month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+
+function pad(n) { return String(n).padStart(2, "0"); }
+
+function wallClock(date) {
+  const p = {};
+  for (const part of WALL.formatToParts(date)) p[part.type] = Number(part.value);
+  return { year: p.year, month: p.month, day: p.day, hour: p.hour % 24, minute: p.minute,
+    second: p.second };
 }
 
-function clockTime(iso) {
-  return new Date(iso).toLocaleTimeString("en-IN", { ...IST, hour: "2-digit", minute: "2-digit",
-    second: "2-digit" });
+function zoneLabel(date) {
+  if (NAMED_ZONES[ZONE]) return NAMED_ZONES[ZONE];
+  const w = wallClock(date);
+  const wallMs = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  const minutes = Math.round((wallMs - Math.floor(date.getTime() / 1000) * 1000) / 60000);
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function dayText(year, month, day) { return `${pad(day)} ${MONTHS[month - 1]} ${year}`; }
+
+function clockTime(iso, seconds = true) {
+  const date = new Date(iso);
+  const w = wallClock(date);
+  const time = `${pad(w.hour)}:${pad(w.minute)}` + (seconds ? `:${pad(w.second)}` : "");
+  return `${time} ${zoneLabel(date)}`;
+}
+
+function when(iso, seconds = false) {
+  if (!iso) return "—";
+  const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (plain) return dayText(Number(plain[1]), Number(plain[2]), Number(plain[3]));
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const w = wallClock(date);
+  return `${dayText(w.year, w.month, w.day)}, ${clockTime(iso, seconds)}`;
 }
 
 function shortHash(hash) { return hash ? hash.slice(0, 12) + "…" : "—"; }
@@ -339,7 +369,7 @@ async function timelinePage() {
   show(h("div", { class: "row" }, h("h1", {}, "Financial timeline ", status), statement),
     card(null, list));
   const onEvent = (event) => {
-    if (event === "delta") { load(); status.textContent = "Updated " + when(new Date().toISOString()); }
+    if (event === "delta") { load(); status.textContent = "Updated " + when(new Date().toISOString(), true); }
   };
   live.subscribe("member.timeline", {}, onEvent).catch(() => {});
   live.subscribe("member.dues", {}, onEvent).catch(() => {});

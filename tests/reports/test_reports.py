@@ -287,7 +287,7 @@ def test_receipt_states_the_amount_in_figures_and_in_words(demo: Demo) -> None:
         (Request("collections-register", start="2026-13-01"), "--from: '2026-13-01' is not a date"),
         (
             Request("collections-register", start="2026-11-02", end="2026-11-01"),
-            "--from 2026-11-02 is after --to 2026-11-01",
+            "--from 02 Nov 2026 is after --to 01 Nov 2026",
         ),
         (Request("group-ledger", group="Nowhere Chit"), "no chit group 'Nowhere Chit'"),
         (Request("member-statement", member="9999999999"), "there is no member '9999999999'"),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, ValidationError
 from app.services.actors import Actor
 from app.services.auctions import rules
@@ -95,7 +96,7 @@ class AuctionClosing(AuctionBase):
         now = self.ctx.clock.now()
         if now < auction.ends_at and not force_reason:
             raise Conflict(
-                f"The auction runs until {auction.ends_at.isoformat(timespec='seconds')}.",
+                f"The auction runs until {office_time.moment(auction.ends_at, seconds=True)}.",
                 hint="Close it after that, or an admin may force it with a reason.",
             )
         group = read_group(reader, auction.group_id)

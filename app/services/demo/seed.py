@@ -36,6 +36,7 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict
 from app.services.collections import GROUPS, MEMBERS, STAFF_ACCOUNTS
 from app.services.context import IST, FixedClock, ServiceContext
@@ -341,6 +342,6 @@ def _reporter(ctx: ServiceContext, first: date, progress: Progress | None) -> An
     def report(day: date) -> None:
         if day == first or day.day == 1:
             entries = ctx.pipeline.wal.head()[0]
-            progress(f"{day:%d %b %Y}: {entries:,} changes in the WAL so far")
+            progress(f"{office_time.day(day)}: {entries:,} changes in the WAL so far")
 
     return report

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from app.kernel import office_time
 from app.services.collections import AUCTIONS, BIDS, LEDGER, PAYOUTS
 from app.services.demo.model import DEMO_STAFF, KYC_STATES, StaffLogin, Story
 from app.services.ledger import check_ledger
@@ -65,7 +66,7 @@ class DemoSummary:
         out = [
             f"Demo data made in {self.data_dir} in {self.seconds:.1f} s (seed {self.seed}): "
             f"{self.groups} groups x {self.members_per_group} members, {self.months} months "
-            f"from {self.first_day.isoformat()} to {self.end.isoformat()}.",
+            f"from {office_time.day(self.first_day)} to {office_time.day(self.end)}.",
             f"  WAL: {self.wal_entries:,} records, head {self.wal_head[:16]}; "
             f"the ledger {balanced}.",
             f"  Members {self.total('kyc'):,} (KYC {_parts(c['kyc'])}).",

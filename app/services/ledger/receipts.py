@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from datetime import date as Date
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
 from app.services.collections import DUES, PERIODS, RECEIPTS
@@ -53,7 +54,7 @@ class Payment:
     def describe(self) -> str:
         return (
             f"member {self.member_id}, group {self.group_id} period {self.period}, "
-            f"{format_inr(self.amount)} received on {self.received_on}"
+            f"{format_inr(self.amount)} received on {office_time.shown(str(self.received_on))}"
         )
 
 
@@ -84,7 +85,9 @@ def normalise(payment: Payment, today: Date) -> Payment:
         "period must be a whole number from 1"
         if isinstance(period, bool) or not isinstance(period, int) or period < 1
         else "",
-        f"received on {when} is in the future" if when > today.isoformat() else "",
+        f"received on {office_time.shown(when)} is in the future"
+        if when > today.isoformat()
+        else "",
     ]
     if any(problems):
         raise ValidationError(
@@ -121,7 +124,7 @@ class _Batch:
             what = f"loan {doc.data['loan_id']}" if doc.data.get("loan_id") else "another payment"
             raise ValidationError(
                 f"Bank reference {bank_ref} was already used on "
-                f"{str(doc.data.get('recorded_at'))[:10]} for {kind} of {what} "
+                f"{office_time.day(str(doc.data.get('recorded_at')))} for {kind} of {what} "
                 f"({format_inr(doc.data.get('amount', 0))}), not for an instalment.",
                 hint="Check the bank reference: one bank transfer is one receipt.",
             )
@@ -160,7 +163,8 @@ def check_payable(due: dict[str, Any], p: Payment) -> None:
     if due["status"] == "paid":
         raise ValidationError(
             f"The instalment of {where} is already paid in full "
-            f"({format_inr(due['paid'])} on {due['paid_at']}, bank ref {due['bank_ref']}); "
+            f"({format_inr(due['paid'])} on {office_time.shown(due['paid_at'])}, "
+            f"bank ref {due['bank_ref']}); "
             "a member cannot pay twice for one instalment.",
             hint="Check the member and period, or refund this payment.",
         )
@@ -187,7 +191,8 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
     if recorded == p:
         return Receipt(**{**vars(first), "duplicate": True})
     raise ValidationError(
-        f"Bank reference {p.bank_ref} was already used on {first.recorded_at[:10]} for "
+        f"Bank reference {p.bank_ref} was already used on "
+        f"{office_time.day(first.recorded_at)} for "
         f"{recorded.describe()}; this receipt is for {p.describe()}.",
         hint="Check the bank reference: one bank transfer is one receipt.",
     )

@@ -63,6 +63,7 @@ from app.services.ledger.reports import (
     account_name,
     balance_sheet,
     format_trial_balance,
+    summary_accounts,
     timeline,
 )
 from app.services.money import format_inr
@@ -211,10 +212,11 @@ class LedgerService:
 
     @reads(topics.LEDGER, topics.GROUPS)
     def statements(self) -> Statements:
-        """The balance sheet and trial balance, with the groups' names."""
+        """The balance sheet and trial balance, with the groups' and accounts' names."""
         trial = self.trial_balance()
         names = {d.id: str(d.data["name"]) for d in self.ctx.store.stream(Query(GROUPS))}
-        return Statements(balance_sheet(trial.balances()), trial, names)
+        shown = self.account_names(summary_accounts(trial.rows))
+        return Statements(balance_sheet(trial.balances()), trial, names, shown)
 
     def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
         """Each account's name as people read it (``Pool — Group Alpha``, ``Loan to Asha

@@ -8,8 +8,8 @@ the PDF bytes. Every report:
 * takes only the parameters it declares, and refuses others or missing ones with one
   line (:mod:`.params`);
 * is headed on every page by the firm, the report's title, its parameters and the log
-  head it reflects (LSN, head hash, that record's time in IST), read consistently with
-  its figures (:mod:`.stamp`), and numbered "Page x of y";
+  head it reflects (LSN, head hash, that record's time in the office's zone), read
+  consistently with its figures (:mod:`.stamp`), and numbered "Page x of y";
 * is deterministic: the same log and parameters give the same bytes (:mod:`.pdf`).
 
 The log's public key and signed checkpoint come in through ``signing``

@@ -6,8 +6,9 @@ the services and returns the report's blocks (:mod:`.pdf`). Report modules read 
 only through the services' public methods, never the store or the log.
 
 Values are written one way in every report: dates ``02 Dec 2026``, times
-``02 Dec 2026, 18:30 IST``, amounts ``₹5,00,000.00`` (Indian grouping), personal
-numbers masked by the services that hold them.
+``02 Dec 2026, 18:30 IST`` (:mod:`app.kernel.office_time`, in the office's zone),
+amounts ``₹5,00,000.00`` (Indian grouping), personal numbers masked by the services that
+hold them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
-from app.services.context import IST
+from app.kernel import office_time
 from app.services.groups import Group
 from app.services.ledger import Due
 from app.services.members import Member
@@ -109,33 +110,14 @@ class ReportKind:
 # -- writing values -------------------------------------------------------------------------
 
 
-def _parse(value: str) -> date | datetime:
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def day(value: date | datetime | str | None) -> str:
-    """``02 Dec 2026`` (a time becomes its date in India); "" for nothing."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = _parse(value)
-    if isinstance(value, datetime):
-        value = (value.astimezone(IST) if value.tzinfo else value).date()
-    return value.strftime("%d %b %Y")
+    """``02 Dec 2026`` (a time becomes its date in the office's zone); "" for nothing."""
+    return office_time.day(value)
 
 
-def moment(value: datetime | str | None, *, seconds: bool = False) -> str:
+def moment(value: date | datetime | str | None, *, seconds: bool = False) -> str:
     """``02 Dec 2026, 18:30 IST``; a date alone stays a date."""
-    if not value:
-        return ""
-    parsed = _parse(value) if isinstance(value, str) else value
-    if not isinstance(parsed, datetime):
-        return day(parsed)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(IST)
-    return parsed.strftime("%d %b %Y, %H:%M:%S IST" if seconds else "%d %b %Y, %H:%M IST")
+    return office_time.moment(value, seconds=seconds)
 
 
 def inr(paise: int | None) -> str:
