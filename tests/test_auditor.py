@@ -180,6 +180,8 @@ EXPORTS = frozenset({"reports.render", "reports.export", "reports.download", "re
 """What an auditor may do: export reports (each export is itself a record)."""
 READS = frozenset({"groups.visible", "auctions.visible", "proofs.prove_for"})
 """Reads that take the actor, to check what it may see."""
+OWN = frozenset({"staff.change_password"})
+"""What an auditor may change: their own account (tested below)."""
 
 
 def actions_taking_an_actor() -> set[str]:
@@ -198,7 +200,7 @@ def actions_taking_an_actor() -> set[str]:
 
 
 def test_the_matrix_names_every_action_that_takes_an_actor() -> None:
-    assert actions_taking_an_actor() == set(WRITES) | EXPORTS | READS
+    assert actions_taking_an_actor() == set(WRITES) | EXPORTS | READS | OWN
 
 
 @pytest.mark.parametrize("action", sorted(WRITES))
@@ -259,7 +261,7 @@ def test_an_auditors_own_sign_in_password_and_exports_are_recorded(
     s, auditor = world.s, world.auditor
     session = s.staff.sign_in("anita", PASSWORD)
     s.staff.sign_out(session.token)
-    s.staff.set_password(auditor, auditor.id, "Audit-the-books-2")
+    s.staff.change_password(auditor, PASSWORD, "Audit-the-books-2")
     exported = s.reports.export(auditor, Request("trial-balance"), tmp_path / "tb.pdf", via="test")
     actions = world.records_by_auditor()
     assert actions[-4:] == [
