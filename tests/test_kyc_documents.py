@@ -124,7 +124,7 @@ def test_the_first_page_renders_with_ink_on_white() -> None:
 def test_earlier_documents_are_read_back_for_a_new_submission(ctx: ServiceContext) -> None:
     kyc = KycService(ctx)
     member = MemberService(ctx).enroll(ADMIN, "Lakshmi Devi", "9876543210")
-    assert kyc.previous_documents(member.id) == []
+    assert kyc.previous_documents(member.id) == ([], [])
     kyc.submit(
         EMPLOYEE,
         member.id,
@@ -137,8 +137,13 @@ def test_earlier_documents_are_read_back_for_a_new_submission(ctx: ServiceContex
         address="12 Anna Salai\nChennai 600 002",
         documents=[("pan card.png", PNG, ""), ("aadhaar.pdf", PDF, "")],
     )
-    again = kyc.previous_documents(member.id)
+    again, problems = kyc.previous_documents(member.id)
     assert [(d.name, d.data) for d in again] == [("pan card.png", PNG), ("aadhaar.pdf", PDF)]
+    assert problems == []
+    (ctx.documents_dir / kyc.get(member.id).documents[1].path).unlink()
+    again, problems = kyc.previous_documents(member.id)
+    assert [d.name for d in again] == ["pan card.png"]
+    assert problems == ["Cannot read aadhaar.pdf: No such file or directory."]
     form = kyc.capture(member.id)
     assert form.status == "pending" and form.phone_masked == "+91 XXXXXX3210"
     assert form.record is not None and form.record.address == "12 Anna Salai\nChennai 600 002"

@@ -54,6 +54,7 @@ from app.services.context import ServiceContext
 from app.services.events import KycApproved, KycRejected, KycRevealed, KycSubmitted
 from app.services.kyc.documents import (
     Checked,
+    DocumentRefused,
     Upload,
     check_documents,
     hash_file,
@@ -403,16 +404,19 @@ class KycService:
                 return self.ctx.documents_dir / doc.path
         raise NotFound(f"Member {member_id} has no KYC document {sha256[:12]}.")
 
-    def previous_documents(self, member_id: str) -> list[Checked]:
-        """The documents of ``member_id``'s last submission, read back and checked again,
-        to go with a new one (a rejected KYC rarely needs every document again)."""
+    def previous_documents(self, member_id: str) -> tuple[list[Checked], list[str]]:
+        """The documents of ``member_id``'s last submission read back and checked again,
+        to go with a new one (a rejected KYC rarely needs every document again), and
+        what is wrong with any that cannot be (a missing file, one no longer accepted)."""
         record = self.find(member_id)
-        if record is None:
-            return []
-        return [
-            read_document(self.ctx.documents_dir / doc.path, name=doc.name)
-            for doc in record.documents
-        ]
+        found: list[Checked] = []
+        problems: list[str] = []
+        for doc in record.documents if record else ():
+            try:
+                found.append(read_document(self.ctx.documents_dir / doc.path, name=doc.name))
+            except DocumentRefused as exc:
+                problems.append(exc.message)
+        return found, problems
 
     # -- capture ------------------------------------------------------------------------
 
