@@ -33,7 +33,7 @@ from app.services.kyc.documents import ACCEPTED, MAX_DOCUMENT_BYTES, MAX_DOCUMEN
 from app.views import worker
 from app.views.formatting import BAD, MUTED, file_size
 
-PREVIEW_WIDTH = 180
+PREVIEW_WIDTH = 220
 _TYPE_NAMES = {"application/pdf": "PDF", "image/jpeg": "JPEG image", "image/png": "PNG image"}
 _LIMIT = f"{ACCEPTED}, at most {MAX_DOCUMENT_BYTES // (1024 * 1024)} MB each"
 _ZONE = "QFrame#dropZone {{ border: 2px dashed {}; border-radius: 6px; background: {}; }}"
@@ -148,6 +148,7 @@ class AttachmentsPanel(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         scroll.setWidget(body)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -263,8 +264,9 @@ class AttachmentsPanel(QWidget):
             )
             return
         card = DocumentCard(item, self._remove)
-        self.cards.append(card)
         self.list.addWidget(card)
+        QWidget.setTabOrder(self.cards[-1].remove if self.cards else self.add_button, card.remove)
+        self.cards.append(card)
         self._show_status()
         self.changed.emit()
 

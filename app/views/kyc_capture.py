@@ -17,7 +17,7 @@ import html
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, Qt, QTimer
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, QTimer
 from PySide6.QtGui import QDragEnterEvent, QDragLeaveEvent, QDropEvent, QFocusEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -118,10 +118,12 @@ class MaskedLineEdit(QLineEdit):
         self._show(self._masked())
 
 
-class FieldRow:
-    """One captured field: its editor and the verdict shown under it."""
+class FieldRow(QObject):
+    """One captured field: its editor and the verdict shown under it (amber while it is
+    being typed, red once it is left wrong)."""
 
     def __init__(self, field: str, placeholder: str, check: Callable[[str, str], Any]) -> None:
+        super().__init__()
         self.field = field
         self._check = check
         self.editor: QLineEdit | QPlainTextEdit
@@ -138,6 +140,7 @@ class FieldRow:
             self.editor.textEdited.connect(self.check)
         self.editor.setPlaceholderText(placeholder)
         self.editor.setAcceptDrops(False)  # a dropped file is a document, not text
+        self.editor.installEventFilter(self)
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.verdict.setObjectName(f"verdict-{field}")
@@ -171,6 +174,11 @@ class FieldRow:
             typing = self.editor.hasFocus() and bool(self.value().strip())
             self._say(verdict.message, WARN if typing else BAD)
         return bool(verdict.ok)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FocusOut and self.value().strip():
+            QTimer.singleShot(0, self.check)  # after the editor has shown its mask
+        return False
 
     def refuse(self, message: str) -> None:
         self._say(message, BAD)
@@ -247,7 +255,9 @@ class KycCaptureView(QWidget):
         self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.results.verticalHeader().hide()
-        self.results.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header = self.results.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         self.results.setMaximumHeight(180)
         self.results.hide()
         self.results.activated.connect(self._chosen)
@@ -258,8 +268,10 @@ class KycCaptureView(QWidget):
         self._debounce.timeout.connect(lambda: self.picker.refresh())
         self.search.textChanged.connect(self._debounce.start)
         self.search.returnPressed.connect(self._search_entered)
+        self.found = QLabel()
         row = QHBoxLayout()
         row.addWidget(self.search, 1)
+        row.addWidget(self.found)
         return row
 
     def _form_column(self) -> QWidget:
@@ -333,6 +345,7 @@ class KycCaptureView(QWidget):
         self.member_id = member_id
         self.results.hide()
         self.search.hide()
+        self.found.hide()
         self.change.show()
         self.live.refresh()
 
@@ -350,8 +363,14 @@ class KycCaptureView(QWidget):
         return (self.member_id,) if self.member_id else None
 
     def _show_matches(self, rows: list[QueueRow] | None) -> None:
-        self.matches.set_rows((rows or [])[:MATCHES_SHOWN])
+        found = sorted(rows or [], key=lambda r: (r.name.casefold(), r.member_id))
+        self.matches.set_rows(found[:MATCHES_SHOWN])
         self.results.setVisible(rows is not None and self.search.isVisible())
+        self.found.setVisible(rows is not None and self.search.isVisible())
+        if len(found) > MATCHES_SHOWN:
+            self.found.setText(f"first {MATCHES_SHOWN} of {len(found):,}: type more")
+        else:
+            self.found.setText(f"{len(found)} found" if found else "no member matches")
 
     def _search_entered(self) -> None:
         if self.matches.rowCount() == 1:

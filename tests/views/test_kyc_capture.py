@@ -206,7 +206,7 @@ def test_dropped_files_are_checked_by_content_hashed_and_previewed(
             expected[i : i + 8] for i in range(0, 64, 8)) + "</tt>")  # fmt: skip
     pdf_page = cards[0].picture.pixmap().toImage()
     white, other = ink(pdf_page)
-    assert pdf_page.width() == 180 and white > 0 and other > 0  # paper and the text on it
+    assert pdf_page.width() == 220 and white > 0 and other > 0  # paper and the text on it
     jpeg = cards[1].picture.pixmap().toImage()
     assert QColor(jpeg.pixel(20, 20)).blue() > 150  # the blue card, not a blank label
     problems = view.attachments.problems.text()
@@ -382,3 +382,34 @@ def test_the_screenshot_example_is_a_rejected_member_with_documents_attached_aga
     assert "PAN photo is blurred</i>. Correct it" in view.who.text()
     assert [d.name for d in view.attachments.documents()] == ["pan.png", "aadhaar.pdf"]
     assert view.rows["ifsc"].value() == "SBIN0001234" and view.rows["pan"].value() == ""
+
+
+def test_tab_walks_the_form_in_order_and_enter_or_escape_submit_nothing(
+    qtbot: QtBot,
+    open_capture: Callable[..., KycCaptureView],
+    runtime: Runtime,
+    member: str,
+    tmp_path: Path,
+) -> None:
+    view = open_capture(member_id=member)
+    view.activateWindow()
+    drop(view, [documents(tmp_path)["photo.png"]])
+    settle(qtbot, view)
+    fill(qtbot, view)
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+        qtbot.keyClick(view.rows["pan"].editor, key)
+    qtbot.wait(100)
+    assert runtime.services.kyc.find(member) is None and view.outcome.text() == ""
+    assert view.values()["pan"] == PAN
+    rows = view.rows
+    expected = [rows[f].editor for f in ("name", "pan", "aadhaar", "ifsc", "account_number",
+                                         "address")]  # fmt: skip
+    expected += [view.attachments.add_button, view.attachments.cards[0].remove]
+    expected.append(view.submit_button)
+    rows["name"].editor.setFocus()
+    qtbot.waitUntil(rows["name"].editor.hasFocus)
+    walked = [QApplication.focusWidget()]
+    for _ in expected[1:]:
+        qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        walked.append(QApplication.focusWidget())
+    assert walked == expected
