@@ -206,8 +206,8 @@ class AttachmentsPanel(QWidget):
             for path in paths:
                 try:
                     send(load(kyc, path), "")
-                except DocumentRefused as exc:
-                    send(None, str(exc))
+                except DocumentRefused as exc:  # its hint is the drop zone's own text
+                    send(None, exc.message)
 
         self._load(each)
 

@@ -160,7 +160,10 @@ class FieldRow(QObject):
             editor.setPlainText(value)
         else:
             editor.setText(value)
-        self.check() if value else self.reset()
+        if value:
+            self.check()
+        else:
+            self.reset()
 
     def reset(self) -> None:
         self._say("", MUTED)
@@ -337,7 +340,11 @@ class KycCaptureView(QWidget):
             if member_id is not None:
                 self.choose(member_id)
 
-        worker.run(pick, chosen, parent=self, on_error=lambda exc: chosen(None))
+        def failed(exc: BaseException) -> None:
+            self._say(worker.error_text(exc), BAD)
+            chosen(None)
+
+        worker.run(pick, chosen, parent=self, on_error=failed)
 
     def choose(self, member_id: str) -> None:
         if member_id != self.member_id:
@@ -427,7 +434,10 @@ class KycCaptureView(QWidget):
 
     def submit(self) -> None:
         member_id = self.member_id
-        if member_id is None or self._submitting or self.attachments.busy:
+        if member_id is None or self._submitting:
+            return
+        if self.attachments.busy:
+            self._say("Wait a moment: the documents are still being checked.", WARN)
             return
         values = self.values()
         documents = [doc.upload() for doc in self.attachments.documents()]
