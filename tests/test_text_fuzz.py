@@ -73,6 +73,7 @@ class World:
             aadhaar=t.get("aadhaar", aadhaar(k)),
             account_number=t.get("account_number", f"0001{k:08d}"),
             ifsc=t.get("ifsc", "SBIN0001234"),
+            address=t.get("address"),
             documents=[
                 (t.get("file_name", "pan.pdf"), PDF, t.get("content_type", "application/pdf"))
             ],
@@ -193,8 +194,8 @@ def _lookup(w: World, t: Fields) -> Any:
 
 
 @action("kyc.submit", name="Asha Verma", phone="", pan="", aadhaar="", account_number="",
-        ifsc="SBIN0001234", file_name="pan.pdf", content_type="application/pdf",
-        reason="")  # fmt: skip
+        ifsc="SBIN0001234", address="12 Anna Salai\nChennai 600002", file_name="pan.pdf",
+        content_type="application/pdf", reason="")  # fmt: skip
 def _kyc_submit(w: World, t: Fields) -> Any:
     return w.kyc(w.member(), {k: v for k, v in t.items() if v})
 

@@ -14,6 +14,7 @@ from app.views.dashboard import DashboardView
 from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
+from app.views.kyc_capture import KycCaptureView
 from app.views.loan_inbox import LoanInboxView
 from app.views.navigation import view_name
 from app.views.recovery_board import RecoveryBoardView
@@ -70,6 +71,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
     views: list[QWidget] = [
         DashboardView(services, actor),
         KycQueueView(services, actor),
+        KycCaptureView(services, actor),
         LoanInboxView(services, actor),
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
