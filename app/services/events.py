@@ -121,6 +121,18 @@ class GroupStarted(Event):
 
 
 @dataclass(frozen=True)
+class GroupTermsApproved(Event):
+    ACTION, ENTITY, DID = "group.approve_terms", "group", "approved the terms of"
+    group_id: str
+
+
+@dataclass(frozen=True)
+class GroupWithdrawn(Event):
+    ACTION, ENTITY, DID = "group.withdraw", "group", "withdrew"
+    group_id: str
+
+
+@dataclass(frozen=True)
 class AgreementSigned(Event):
     ACTION, ENTITY = "agreement.sign", "agreement"
     group_id: str

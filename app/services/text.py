@@ -48,6 +48,8 @@ NOTE = Kind(500, multiline=True)
 """Why something was done: reasons, notes, memos."""
 FILE_NAME = Kind(120)
 """The name of an uploaded file, as the person's computer called it."""
+REGISTRATION_NO = Kind(40)
+"""A chit group's registration (sanction) number from the Registrar."""
 
 JOINERS = frozenset("\u200c\u200d")
 _KEPT = ("Co", "Cn")  # private use and not yet assigned: visible, storable

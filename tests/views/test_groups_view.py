@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.views.groups import PROGRESS_ROLE, GroupOverviewView, GroupsModel
-from tests.builders import ADMIN2, EMPLOYEE
+from tests.builders import ADMIN2, EMPLOYEE, sanction
 
 
 @pytest.fixture
@@ -70,5 +70,6 @@ def test_a_new_group_shows_up_live(qtbot: QtBot, view: GroupOverviewView, runtim
         gross_paise=2_00_000_00,
         members=5,
         start_date=date.today() + timedelta(days=30),
+        registration_no=sanction(),
     )
     qtbot.waitUntil(lambda: view.model.rowCount() == 3)
