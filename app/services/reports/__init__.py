@@ -35,6 +35,7 @@ from app.services.reports import (
     member_list,
     member_statement,
     receipt,
+    tickets,
     trial_balance,
 )
 from app.services.reports.base import Params, ReportKind, Sources, day
@@ -58,6 +59,7 @@ REPORTS: dict[str, ReportKind] = {
         trial_balance.KIND,
         balance_sheet.KIND,
         receipt.KIND,
+        tickets.KIND,
     )
 }
 """Every report kind by its name (``tfos report NAME``)."""

@@ -26,13 +26,17 @@ def _read(s: Services, group: Group) -> GroupBook:
     return book
 
 
+def _registration(book: GroupBook) -> Facts:
+    number = book.group.registration_no or "— (formed before it was recorded)"
+    return Facts([("Registration (sanction) number", number)], per_line=1)
+
+
 def _terms(book: GroupBook) -> Facts:
     group, a = book.group, book.group.agreement
     return Facts(
         [
             ("Group", f"{group.name} ({group.id})"),
             ("Status", group.status.capitalize()),
-            ("Registration (sanction) number", group.registration_no or "—"),
             ("Chit value", inr(a.gross_paise)),
             ("Members and periods", str(a.members)),
             ("Gross instalment", inr(a.instalment_paise)),
@@ -194,6 +198,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
     assert params.group is not None
     book = _read(src.services, params.group)
     return [
+        _registration(book),
         _terms(book),
         Heading("Tickets"),
         _tickets(book),
