@@ -170,3 +170,14 @@ def test_the_ticket_list_exports_as_csv_with_mobiles_masked(
     assert [r[0] for r in rows[3:]] == ["1", "2", "3", "4"]
     assert rows[3][2:] == ["Lakshmi Devi", "+91 XXXXXX3200", "none", "24 Nov 2026, 10:30 IST"]
     assert "9876543200" not in text
+
+
+def test_nobody_defaults_before_the_due_date(
+    services: Services, history: dict[str, Any], clock: FixedClock
+) -> None:
+    clock.set(datetime(2026, 12, 1, 5, 0, tzinfo=UTC))  # the due date itself: not late yet
+    detail = services.groups.detail(history["a"])
+    assert detail.book is not None and detail.book.defaulters == []
+    assert sum(t.outstanding for t in detail.book.tickets) == 14_000 * R
+    assert all(t.overdue == 0 for t in detail.book.tickets)
+    assert detail.verdict == "Healthy"
