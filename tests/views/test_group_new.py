@@ -88,12 +88,17 @@ def form_group(qtbot: QtBot, view: GroupNewView) -> str:
     return view.panel.group.id
 
 
+def formed(qtbot: QtBot, view: GroupNewView, *, members: int = 3, **text: str) -> str:
+    """A new group typed into ``view``'s form and formed; its id."""
+    view.new_group()
+    fill(qtbot, view, members=members, **text)
+    return form_group(qtbot, view)
+
+
 def test_a_full_form_makes_a_group_awaiting_approval(
     qtbot: QtBot, runtime: Runtime, maker: GroupNewView
 ) -> None:
-    maker.new_group()
-    fill(qtbot, maker, members=3)
-    gid = form_group(qtbot, maker)
+    gid = formed(qtbot, maker)
     group = runtime.services.groups.get_group(gid)
     assert (group.name, group.registration_no) == ("Kaveri 3 Lakh Chit", "TN/CHIT/2026/0301")
     assert (group.agreement.gross_paise, group.members) == (3_00_000_00, 3)
@@ -156,9 +161,7 @@ def test_an_error_from_the_service_lands_under_its_field_too(
 ) -> None:
     """The form checks as it goes; the service checks again on commit (here: the number
     is taken), and names the field."""
-    maker.new_group()
-    fill(qtbot, maker)
-    form_group(qtbot, maker)
+    formed(qtbot, maker)
     maker.new_group()
     fill(qtbot, maker, name="Second Chit", registration_no="tn-chit-2026-0301")
     qtbot.mouseClick(maker.terms.submit, Qt.MouseButton.LeftButton)
@@ -204,9 +207,7 @@ def test_approval_then_enrolment_in_ticket_order_then_the_start(
     people: list[str],
     tmp_path: Path,
 ) -> None:
-    maker.new_group()
-    fill(qtbot, maker, members=3)
-    gid = form_group(qtbot, maker)
+    gid = formed(qtbot, maker)
     qtbot.waitUntil(lambda: [g.id for g in checker.list_model.rows()] == [gid])
     checker.list.selectRow(0)
     qtbot.waitUntil(lambda: checker.panel.group is not None and checker.panel.approve.isEnabled())
@@ -244,9 +245,7 @@ def test_approval_then_enrolment_in_ticket_order_then_the_start(
 def test_a_start_before_the_group_is_full_is_refused_with_the_reason(
     qtbot: QtBot, runtime: Runtime, maker: GroupNewView, people: list[str]
 ) -> None:
-    maker.new_group()
-    fill(qtbot, maker, members=3)
-    gid = form_group(qtbot, maker)
+    gid = formed(qtbot, maker)
     runtime.services.groups.approve_terms(CHECKER, gid)
     qtbot.waitUntil(lambda: maker.panel.enrolment.isVisibleTo(maker))
     assert not maker.panel.start.isEnabled()
@@ -280,9 +279,7 @@ def answer(dialog_text: str | None) -> Callable[[], None]:
 def test_withdrawing_asks_why_escape_cancels_and_enter_confirms(
     qtbot: QtBot, runtime: Runtime, maker: GroupNewView, checker: GroupNewView
 ) -> None:
-    maker.new_group()
-    fill(qtbot, maker)
-    gid = form_group(qtbot, maker)
+    gid = formed(qtbot, maker)
     qtbot.waitUntil(lambda: checker.list_model.rowCount() == 1)
     checker.show_item(group_id=gid)
     qtbot.waitUntil(lambda: checker.panel.withdraw.isEnabled())
@@ -303,9 +300,7 @@ def test_the_forming_models_pass_the_model_tester(
     people: list[str],
     qtmodeltester: ModelTester,
 ) -> None:
-    maker.new_group()
-    fill(qtbot, maker, members=3)
-    gid = form_group(qtbot, maker)
+    gid = formed(qtbot, maker)
     runtime.services.groups.approve_terms(CHECKER, gid)
     runtime.services.groups.enroll(EMPLOYEE, gid, people[0])
     qtbot.waitUntil(lambda: maker.panel.ticket_rows.rowCount() == 1)
