@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.services.actors import Actor
-from app.services.groups import FORMING, RUNNING, GroupDetail
+from app.services.groups import COMPLETED, FORMING, RUNNING, GroupDetail
 from app.services.money import format_bps
 from app.services.registry import Services
 from app.views import navigation, worker
@@ -146,7 +146,8 @@ class GroupDetailView(QWidget):
         group, book = detail.group, detail.book
         self.heading.setText(group.name)
         registration = group.registration_no or "not recorded (formed before it was asked)"
-        self.stage.setText(f"{group.stage}  ·  Registration (sanction) number: {registration}")
+        where = group.stage if group.status in (RUNNING, COMPLETED) else group.status.capitalize()
+        self.stage.setText(f"{where}  ·  Registration (sanction) number: {registration}")
         self.verdict.setText(detail.verdict)
         colour = HEALTH_COLOURS.get(detail.verdict, "#1d2433")
         self.verdict.setStyleSheet(f"font-size: 14pt; font-weight: 600; color: {colour};")

@@ -48,7 +48,9 @@ def _cycle_tip(r: Row) -> str:
 
 
 def _other_tip(r: Row) -> str:
-    return f"{r.group.name} ({r.group.status}) · {r.group.id}\n{OPEN_TIP}"
+    g = r.group
+    registration = f"Registration {g.registration_no}\n" if g.registration_no else ""
+    return f"{g.name} ({g.status}) · {g.id}\n{registration}{OPEN_TIP}"
 
 
 class GroupsModel(RowsModel[Row]):

@@ -75,6 +75,7 @@ def test_a_forming_groups_page_says_where_it_stands(
     shown(qtbot, page, seeded.forming_group_id)
     assert page.verdict.text() == "–"
     assert page.reason.text() == "Enrolling: 2 of 10 tickets taken."
+    assert page.stage.text().startswith("Forming  ·  Registration (sanction) number: ")
     assert page.defaulters.rowCount() == 0 and page.periods.rowCount() == 10
     assert page.forming.isVisibleTo(page)
 

@@ -44,6 +44,8 @@ def test_rows_show_progress_health_and_next_auction(view: GroupOverviewView) -> 
     assert model.data(model.index(running, 3), PROGRESS_ROLE) == 2500
     tip = model.data(model.index(running, 4), Qt.ItemDataRole.ToolTipRole)
     assert "3 defaulting" in tip and "Period 1: 1/4 paid" in tip
+    name_tip = model.data(model.index(running, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "Registration TN/CHIT/TEST/" in name_tip and "open the group's page" in name_tip
     assert texts(model, forming)[:2] == ["Lakshmi 10L", "2/10"]
     assert texts(model, forming)[4] == "–"
     assert model.data(model.index(forming, 3), PROGRESS_ROLE) == 0
