@@ -4,6 +4,7 @@ make a concurrent commit land inside a transaction."""
 from __future__ import annotations
 
 import io
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,16 @@ ADMIN = Actor("u-admin", "Asha Admin", "admin")
 ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
 EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 EMPLOYEE2 = Actor("u-emp2", "Meena Employee", "employee")
+CHECKER = Actor("u-check", "Farah Checker", "employee")
+"""The second staff member who approves what another formed (maker-checker)."""
+
+_SANCTIONS = itertools.count(1)
+
+
+def sanction() -> str:
+    """A registration (sanction) number no other group of this test run has."""
+    return f"TN/CHIT/TEST/{next(_SANCTIONS):05d}"
+
 
 AADHAAR = "521185133376"
 PAN = "ABCPD1234E"

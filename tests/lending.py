@@ -15,6 +15,7 @@ from app.services.loans import LoanService
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
 from app.services.store import Write
+from tests.builders import CHECKER, sanction
 
 START = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)  # 11:30 on 10 Jan 2026 in India
 LAKH = 1_00_000_00
@@ -84,8 +85,14 @@ def chit_of_four(ctx: ServiceContext, name: str, gross: int = LAKH) -> tuple[str
         add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
     ]
     gid = groups.create_group(
-        RAVI, name, gross_paise=gross, members=4, start_date=ctx.clock.today()
+        RAVI,
+        name,
+        gross_paise=gross,
+        members=4,
+        start_date=ctx.clock.today(),
+        registration_no=sanction(),
     ).id
+    groups.approve_terms(CHECKER, gid)
     for member_id in members:
         groups.enroll(RAVI, gid, member_id)
     groups.start(RAVI, gid)

@@ -21,6 +21,7 @@ from app.services.ledger.postings import chitfund, cr, dr, group_cash, txn_write
 from app.services.loans import LoanService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
+from tests.builders import sanction
 from tests.lending import (
     ADMIN,
     LAKH,
@@ -52,7 +53,12 @@ def gate(ctx: ServiceContext) -> BankersGate:
 
 def chit_group(ctx: ServiceContext, name: str = "Shanti Chit") -> str:
     group = GroupService(ctx).create_group(
-        RAVI, name, gross_paise=G, members=4, start_date=date(2026, 1, 10)
+        RAVI,
+        name,
+        gross_paise=G,
+        members=4,
+        start_date=date(2026, 1, 10),
+        registration_no=sanction(),
     )
     return group.id
 

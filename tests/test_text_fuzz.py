@@ -80,7 +80,7 @@ class World:
             reason=t.get("reason", ""),
         )
 
-    def group(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
+    def formed(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
         t = t or {}
         return self.services.groups.create_group(
             EMPLOYEE,
@@ -90,8 +90,14 @@ class World:
             start_date=self.ctx.clock.today(),
             foreman_member_id=foreman,
             foreman_takes_first=foreman is not None,
+            registration_no=t.get("registration_no") or f"TN/CHIT/FUZZ/{self.n()}",
             reason=t.get("reason", ""),
         ).id
+
+    def group(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
+        gid = self.formed(t, foreman=foreman)
+        self.services.groups.approve_terms(EMPLOYEE2, gid)
+        return gid
 
     def running(self) -> tuple[str, list[str]]:
         members = [self.member(), self.member()]
@@ -215,7 +221,13 @@ def _kyc_reveal(w: World, t: Fields) -> Any:
     return w.services.kyc.reveal(ADMIN, w.pending_kyc(), t["field"], t["reason"])
 
 
-action("group.create", name="Lakshmi 1L", reason="")(lambda w, t: w.group(t))
+action("group.create", name="Lakshmi 1L", registration_no="", reason="")(lambda w, t: w.group(t))
+action("group.approve_terms", note="Checked against the sanction order")(
+    lambda w, t: w.services.groups.approve_terms(EMPLOYEE2, w.formed(), t["note"])
+)
+action("group.withdraw", reason="Chit value typed wrong")(
+    lambda w, t: w.services.groups.withdraw(EMPLOYEE2, w.formed(), t["reason"])
+)
 
 
 @action("group.enroll", reason="")

@@ -32,6 +32,20 @@ class ValidationError(KnownError):
     code = "invalid"
 
 
+class FieldErrors(ValidationError):
+    """Several fields of a form are wrong: ``field_errors`` maps each field's key to
+    what is wrong with it, in a sentence that names the field; nothing was changed."""
+
+    def __init__(self, what: str, field_errors: dict[str, str], *, hint: str = "") -> None:
+        self.field_errors = dict(field_errors)
+        count = len(self.field_errors)
+        problems = "a problem" if count == 1 else f"{count} problems"
+        super().__init__(
+            f"{what} has {problems}: " + " ".join(self.field_errors.values()),
+            hint=hint or "Correct each field named, then try again.",
+        )
+
+
 class PermissionDenied(KnownError):
     """The acting person's role may not do this."""
 

@@ -1,10 +1,11 @@
 """The chit agreement a member signs: its text, built from the group's terms, and signing.
 
-The text is a pure function of the group (name, start date, foreman, agreement terms),
-so the same group always shows the same words and the same SHA-256. Signing records the
-member, the exact time and the hash of the exact text in one WAL record (the
-``agreement.signed`` event and the signature document); a member signs a group's
-agreement once. If the terms ever changed after signing, :attr:`Signature.current`
+The text is a pure function of the group (name, start date, foreman, agreement terms,
+and the registration number when it has one: groups stored before it was asked keep the
+text their members signed), so the same group always shows the same words and the same
+SHA-256. Signing records the member, the exact time and the hash of the exact text in
+one WAL record (the ``agreement.signed`` event and the signature document); a member
+signs a group's agreement once. If the terms ever changed after signing, :attr:`Signature.current`
 says the signature was for another text.
 """
 
@@ -81,6 +82,12 @@ def agreement_clauses(group: Group) -> list[str]:
     ]
     if a.foreman_takes_first:
         clauses.append("The foreman takes the first period's chit amount without discount.")
+    if group.registration_no:
+        clauses.insert(
+            0,
+            f"The chit is sanctioned by the Registrar under section 4 of the Chit Funds Act, "
+            f"1982, by registration number {group.registration_no}.",
+        )
     return [f"{n}. {text}" for n, text in enumerate(clauses, 1)]
 
 

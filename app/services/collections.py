@@ -14,6 +14,7 @@ PAN_TOKENS = "pan_tokens"
 
 GROUPS = "groups"
 TICKETS = "tickets"
+GROUP_REGISTRATIONS = "group_registrations"
 AGREEMENT_SIGNATURES = "agreement_signatures"
 
 AUCTIONS = "auctions"

@@ -135,6 +135,18 @@ class GroupStarted(Event):
 
 
 @dataclass(frozen=True)
+class GroupTermsApproved(Event):
+    ACTION, ENTITY, DID = "group.approve_terms", "group", "approved the terms of"
+    group_id: str
+
+
+@dataclass(frozen=True)
+class GroupWithdrawn(Event):
+    ACTION, ENTITY, DID = "group.withdraw", "group", "withdrew"
+    group_id: str
+
+
+@dataclass(frozen=True)
 class AgreementSigned(Event):
     ACTION, ENTITY = "agreement.sign", "agreement"
     SAID = "signed the agreement of {group} for {member}"

@@ -19,6 +19,7 @@ from app.services.context import Clock, ServiceContext
 from app.services.desk import DeskService
 from app.services.feeds import Feeds
 from app.services.gate import BankersGate
+from app.services.group_book import GroupSources
 from app.services.groups import GroupService
 from app.services.kpis import KpiService
 from app.services.kyc import KycService
@@ -71,11 +72,13 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
+        auctions = AuctionService(ctx)
+        books = GroupSources(members=members, ledger=ledger, auctions=auctions, gate=gate)
         services = cls(
             members=members,
             kyc=kyc,
-            groups=GroupService(ctx, health=kpis.group_health),
-            auctions=AuctionService(ctx),
+            groups=GroupService(ctx, health=kpis.group_health, sources=books),
+            auctions=auctions,
             ledger=ledger,
             gate=gate,
             loans=loans,

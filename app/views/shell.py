@@ -11,6 +11,8 @@ from app.views.activity import ActivityView
 from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
 from app.views.dashboard import DashboardView
+from app.views.group_detail import GroupDetailView
+from app.views.group_new import GroupNewView
 from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
@@ -76,6 +78,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        GroupNewView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [
@@ -85,4 +88,5 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
             ReportsView(services, actor),
             StaffAdminView(services, actor),
         ]
+    views += [GroupDetailView(services, actor)]
     return in_sections(views)

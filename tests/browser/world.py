@@ -10,6 +10,7 @@ from app.services.auctions import Auction
 from app.services.auctions import rules as auction_rules
 
 STAFF = Actor("emp-1", "Esha (employee)", "employee")
+CHECKER = Actor("emp-2", "Farid (employee)", "employee")
 PHONES = ("+919876543210", "+919812345678", "+919800000003")
 NAMES = ("Asha Verma", "Bala Rao", "Chitra Iyer")
 RUPEE = 100
@@ -45,7 +46,9 @@ def populate(
         gross_paise=150_000 * RUPEE,
         members=3,
         start_date=runtime.ctx.clock.today(),
+        registration_no=f"TN/CHIT/WEB/{name}",
     )
+    services.groups.approve_terms(CHECKER, group.id)
     for member_id in ids:
         services.groups.enroll(STAFF, group.id, member_id)
     services.groups.start(STAFF, group.id)

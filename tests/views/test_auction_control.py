@@ -20,7 +20,7 @@ from app.services.auctions.model import lock_name
 from app.services.money import format_inr
 from app.views import auction_control
 from app.views.auction_control import AuctionControlView, countdown
-from tests.builders import ADMIN, ADMIN2, EMPLOYEE
+from tests.builders import ADMIN, ADMIN2, CHECKER, EMPLOYEE, sanction
 from tests.dates import misdated
 
 
@@ -33,8 +33,14 @@ def running_group(
         s.members.enroll(ADMIN, n, f"{phone_prefix}{i:02d}").id for i, n in enumerate(people)
     ]
     gid = s.groups.create_group(
-        EMPLOYEE, name, gross_paise=3_00_000_00, members=len(people), start_date=date.today()
+        EMPLOYEE,
+        name,
+        gross_paise=3_00_000_00,
+        members=len(people),
+        start_date=date.today(),
+        registration_no=sanction(),
     ).id
+    s.groups.approve_terms(CHECKER, gid)
     for m in members:
         s.groups.enroll(EMPLOYEE, gid, m)
     s.groups.start(EMPLOYEE, gid)

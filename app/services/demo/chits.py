@@ -104,6 +104,11 @@ class GroupPlan:
     def ticket(self, member_id: str) -> TicketPlan:
         return next(t for t in self.tickets if t.member.id == member_id)
 
+    @property
+    def registration_no(self) -> str:
+        """The Registrar's sanction (s.4), one per group; the office is in Chennai."""
+        return f"TN/CHIT/{self.start.year}/{self.index + 1:04d}"
+
 
 def last_auction_day(config: DemoConfig, index: int) -> date:
     """Each group's latest draw falls 15 to 26 days before the end of the history, so
@@ -199,13 +204,22 @@ class Chits:
             bid_step_paise=ag.bid_step_paise,
             foreman_takes_first=ag.foreman_takes_first,
             foreman_member_id=foreman,
+            registration_no=group.registration_no,
             reason="New group approved by the board",
         )
         return created.id
 
     def _created(self, group: GroupPlan, group_id: str, day: date) -> None:
         group.id = group_id
-        self.engine.at(day + timedelta(days=1), "setup", group.lane, self._enrol(group))
+        checker, next_day = self.story.cast.checker, day + timedelta(days=1)
+        note = "Terms checked against the Registrar's sanction order"
+        self.engine.at(
+            next_day,
+            "setup",
+            group.lane,
+            lambda lane: lane.groups.approve_terms(checker, group.id, note),
+        )
+        self.engine.at(next_day, "setup", group.lane, self._enrol(group))
         start_day = max(group.start - timedelta(days=2), day + timedelta(days=2))
         self.engine.at(
             start_day,

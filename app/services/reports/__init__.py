@@ -39,6 +39,7 @@ from app.services.reports import (
     member_list,
     member_statement,
     receipt,
+    tickets,
     trial_balance,
 )
 from app.services.reports.base import Params, ReportKind, Signing, Sources, day
@@ -63,6 +64,7 @@ REPORTS: dict[str, ReportKind] = {
         balance_sheet.KIND,
         receipt.KIND,
         audit.KIND,
+        tickets.KIND,
     )
 }
 """Every report kind by its name (``tfos report NAME``)."""
