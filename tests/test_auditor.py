@@ -23,12 +23,13 @@ from app.services import actors
 from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.demo import generate
+from app.services.group_terms import GroupForm
 from app.services.ledger import Payment
 from app.services.pipeline import ChangeSet, Reader
 from app.services.registry import Services
 from app.services.reports import Request
 from app.services.store import Write
-from tests.builders import AADHAAR, ACCOUNT, PAN, PNG, services_of
+from tests.builders import AADHAAR, ACCOUNT, PAN, PNG, sanction, services_of
 
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
 PASSWORD = "Audit-the-books-1"
@@ -48,6 +49,7 @@ class World:
     loan: str
     case: str
     payout: str
+    forming: str
 
     def head(self) -> tuple[int, str]:
         return self.ctx.pipeline.head()
@@ -68,6 +70,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     auditor = s.staff.sign_in("anita", PASSWORD).actor
     member = s.members.list_members()[0]
     group = s.groups.list_groups()[0]
+    forming = s.groups.create_group(
+        admin,
+        "Forming Chit",
+        gross_paise=5_00_000_00,
+        members=10,
+        start_date=date(2027, 1, 1),
+        registration_no=sanction(),
+    )
     yield World(
         ctx,
         s,
@@ -80,6 +90,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
         s.loans.inbox()[0].loan_id,
         s.recovery.cases()[0].id,
         s.gate.payouts()[0].id,
+        forming.id,
     )
     s.close()
     close_context(ctx)
@@ -117,8 +128,19 @@ WRITES: dict[str, Call] = {
         documents=[("pan.png", PNG, "image/png")],
     ),
     "groups.create_group": lambda w: w.s.groups.create_group(
-        w.auditor, "Audit Group", gross_paise=5_00_000_00, members=10, start_date=date(2027, 1, 1)
+        w.auditor,
+        "Audit Group",
+        gross_paise=5_00_000_00,
+        members=10,
+        start_date=date(2027, 1, 1),
+        registration_no=sanction(),
     ),
+    "groups.create_from_form": lambda w: w.s.groups.create_from_form(
+        w.auditor,
+        GroupForm("Audit Form Group", "500000", "10", date(2027, 1, 1), registration_no=sanction()),
+    ),
+    "groups.approve_terms": lambda w: w.s.groups.approve_terms(w.auditor, w.forming),
+    "groups.withdraw": lambda w: w.s.groups.withdraw(w.auditor, w.forming, "duplicate"),
     "groups.enroll": lambda w: w.s.groups.enroll(w.auditor, w.group, w.member),
     "groups.start": lambda w: w.s.groups.start(w.auditor, w.group),
     "auctions.bid": lambda w: w.s.auctions.bid(w.auditor, w.auction, w.member, 50_000_00, "call"),
@@ -236,6 +258,8 @@ def test_without_the_services_checks_the_pipeline_refuses_every_write(
         "members.enroll",
         "kyc.reveal",
         "groups.create_group",
+        "groups.create_from_form",
+        "groups.approve_terms",
         "ledger.add_capital",
         "otp.issue_code",
         "gate.decide",
