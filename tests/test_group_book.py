@@ -166,7 +166,7 @@ def test_the_ticket_list_exports_as_csv_with_mobiles_masked(
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == [f"Ticket list of Group A ({history['a']})"]
     assert rows[1] == ["Registration (sanction) number", "TN/CHIT/2026/0001"]
-    assert rows[2] == ["Ticket", "Member id", "Name", "Mobile", "KYC", "Enrolled (IST)"]
+    assert rows[2] == ["Ticket", "Member id", "Name", "Mobile", "KYC", "Enrolled"]
     assert [r[0] for r in rows[3:]] == ["1", "2", "3", "4"]
     assert rows[3][2:] == ["Lakshmi Devi", "+91 XXXXXX3200", "none", "24 Nov 2026, 10:30 IST"]
     assert "9876543200" not in text

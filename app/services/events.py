@@ -136,13 +136,15 @@ class GroupStarted(Event):
 
 @dataclass(frozen=True)
 class GroupTermsApproved(Event):
-    ACTION, ENTITY, DID = "group.approve_terms", "group", "approved the terms of"
+    ACTION, ENTITY = "group.approve_terms", "group"
+    SAID = "approved the terms of the group {thing}"
     group_id: str
 
 
 @dataclass(frozen=True)
 class GroupWithdrawn(Event):
-    ACTION, ENTITY, DID = "group.withdraw", "group", "withdrew"
+    ACTION, ENTITY = "group.withdraw", "group"
+    SAID = "withdrew the group {thing} before its terms were approved"
     group_id: str
 
 

@@ -22,11 +22,11 @@ import csv
 import io
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import TYPE_CHECKING, Any
 
+from app.kernel import office_time
 from app.kernel.errors import NotFound
-from app.services.context import IST
 from app.services.groups import FORMING, Group, Ticket
 
 if TYPE_CHECKING:
@@ -221,19 +221,12 @@ class GroupSources:
         writer = csv.writer(out, lineterminator="\r\n")
         writer.writerow([f"Ticket list of {group.name} ({group.id})"])
         writer.writerow(["Registration (sanction) number", group.registration_no or ""])
-        writer.writerow(["Ticket", "Member id", "Name", "Mobile", "KYC", "Enrolled (IST)"])
+        writer.writerow(["Ticket", "Member id", "Name", "Mobile", "KYC", "Enrolled"])
         for t in tickets:
             m = people.get(t.member_id)
             row = [t.ticket_no, t.member_id, m.name if m else "", m.phone_masked if m else ""]
-            writer.writerow([*row, m.kyc_status if m else "", ist(t.enrolled_at)])
+            writer.writerow([*row, m.kyc_status if m else "", office_time.shown(t.enrolled_at)])
         return out.getvalue()
-
-
-def ist(iso: str) -> str:
-    """A stored UTC timestamp as ``02 Dec 2026, 18:30 IST`` ("" for none)."""
-    if not iso:
-        return ""
-    return datetime.fromisoformat(iso).astimezone(IST).strftime("%d %b %Y, %H:%M IST")
 
 
 def _candidate(member: Member, ticket_no: int | None, closed: bool, group: Group) -> Candidate:

@@ -201,7 +201,8 @@ class GroupDetailView(QWidget):
     def _enable(self) -> None:
         group = self.detail.group if self.detail else None
         self.export.setEnabled(group is not None)
-        self.forming.setVisible(group is not None and group.status == FORMING)
+        forming = group is not None and group.status == FORMING
+        self.forming.setVisible(forming and not self.actor.reads_only)
 
     # -- actions ------------------------------------------------------------------------
 

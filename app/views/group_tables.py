@@ -92,9 +92,7 @@ class TicketsModel(RowsModel[TicketLine]):
         Column[TicketLine]("Member", lambda t: t.name, tip=lambda t: t.member_id),
         Column[TicketLine]("Mobile", lambda t: t.phone_masked),
         Column[TicketLine]("KYC", lambda t: _kyc(t.kyc_status)),
-        Column[TicketLine](
-            "Enrolled (IST)", lambda t: when(t.enrolled_at), lambda t: t.enrolled_at
-        ),
+        Column[TicketLine]("Enrolled", lambda t: when(t.enrolled_at), lambda t: t.enrolled_at),
         Column[TicketLine](
             "Prized in",
             lambda t: f"Period {t.prized_period}" if t.prized_period else "–",

@@ -122,6 +122,7 @@ class GroupOverviewView(QWidget):
         top = QHBoxLayout()
         top.addWidget(heading, 1)
         top.addWidget(self.new)
+        self.new.setVisible(not actor.reads_only)  # auditors form nothing
         self.model = GroupsModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)

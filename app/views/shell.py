@@ -69,6 +69,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
             ReportsView(services, actor),
             KpiDashboardView(services, actor),
             GroupOverviewView(services, actor),
+            GroupDetailView(services, actor),
         ]
     views: list[QWidget] = [
         DashboardView(services, actor),

@@ -18,7 +18,7 @@ from app.services.audit_log import AuditLog, LineSummary
 from app.services.context import SystemClock
 from app.views.activity import ActivityModel, ActivityView, ago
 from app.views.formatting import BAD
-from tests.builders import ADMIN
+from tests.builders import ADMIN, CHECKER, sanction
 from tests.views import ts_of, write_log
 
 
@@ -184,17 +184,24 @@ def test_the_feed_names_people_and_groups_and_cuts_nothing(
         gross_paise=5_00_000_00,
         members=20,
         start_date=runtime.ctx.clock.today(),
+        registration_no=sanction(),
     )
+    s.groups.approve_terms(CHECKER, group.id)
     s.groups.enroll(ADMIN, group.id, member.id)
     view.resize(360, 400)  # narrower than the sentences: they must wrap
     view.show()
-    qtbot.waitUntil(lambda: view.model.rowCount() == 3)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 4)
     model, table = view.model, view.table
+    approved = model.data(model.index(1, 1))
+    assert (
+        approved
+        == "Farah Checker (employee) approved the terms of the group Chennai 5 Lakh Chit 01"
+    )
     newest = model.data(model.index(0, 1))
     assert newest.endswith("allotted ticket 1 of Chennai 5 Lakh Chit 01 to Neha Naidu")
     assert "…" not in newest and "mem-" not in newest
     metrics = table.fontMetrics()
-    for row in range(3):
+    for row in range(4):
         rect = table.visualRect(model.index(row, 1))
         text = model.data(model.index(row, 1))
         room = QRect(0, 0, rect.width() - 8, 10_000)

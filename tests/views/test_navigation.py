@@ -13,9 +13,9 @@ from pytestqt.qtbot import QtBot
 
 from app import bootstrap, config
 from app.services.actors import SYSTEM
-from app.views.main_window import HEADING_HEIGHT, HEADING_ROLE, MainWindow
+from app.views.main_window import HEADING_HEIGHT, HEADING_ROLE, NAME_ROLE, MainWindow
 from app.views.navigation import go, view_name
-from app.views.shell import in_sections, section_of
+from app.views.shell import SECTIONS, in_sections, section_of
 
 
 class Profile(QLabel):
@@ -125,20 +125,24 @@ def test_the_navigation_has_sections_and_ctrl_numbers_follow_its_rows(
     window.show()
     nav, left = window.nav, Qt.MouseButton.LeftButton
     rows = [nav.item(i) for i in range(nav.count())]
+    names = [r.data(NAME_ROLE) for r in rows]
     headings = {i: r.data(HEADING_ROLE) for i, r in enumerate(rows) if r.data(HEADING_ROLE)}
-    assert headings == {0: "Office", 5: "Money", 6: "Oversight"}
-    assert [r.text() for r in rows][4:7] == ["Activity", "Recovery", "KPIs"]
-    plain, headed = (nav.visualRect(nav.model().index(row, 0)) for row in (4, 5))
+    firsts = {}
+    for i, name in enumerate(names):
+        firsts.setdefault(section_of(name), i)
+    assert headings == {i: section for section, i in firsts.items()}
+    assert list(headings.values()) == list(SECTIONS)
+    money = firsts["Money"]
+    plain, headed = (nav.visualRect(nav.model().index(row, 0)) for row in (money - 1, money))
     assert headed.height() == plain.height() + HEADING_HEIGHT
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    qtbot.keyClick(nav, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
-    assert window.stack.currentWidget() is window.pages["recovery"]
-    qtbot.keyClick(nav, Qt.Key.Key_9, Qt.KeyboardModifier.ControlModifier)
-    assert window.stack.currentWidget() is window.pages["audit"]
-    kpis = nav.visualRect(nav.model().index(6, 0))
-    qtbot.mouseClick(nav.viewport(), left, pos=kpis.topLeft() + QPoint(20, 5))
-    assert window.stack.currentWidget() is window.pages["audit"]  # a heading is no button
-    qtbot.mouseClick(nav.viewport(), left, pos=kpis.bottomLeft() + QPoint(20, -5))
-    assert window.stack.currentWidget() is window.pages["kpis"]
+    for row in (firsts["Oversight"], 8, money):
+        qtbot.keyClick(nav, getattr(Qt.Key, f"Key_{row + 1}"), Qt.KeyboardModifier.ControlModifier)
+        assert window.stack.currentWidget() is window.pages[names[row]]
+    oversight = nav.visualRect(nav.model().index(firsts["Oversight"], 0))
+    qtbot.mouseClick(nav.viewport(), left, pos=oversight.topLeft() + QPoint(20, 5))
+    assert window.stack.currentWidget() is window.pages[names[money]]  # a heading is no button
+    qtbot.mouseClick(nav.viewport(), left, pos=oversight.bottomLeft() + QPoint(20, -5))
+    assert window.stack.currentWidget() is window.pages[names[firsts["Oversight"]]]
     window.close()
