@@ -25,6 +25,7 @@ from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.payouts import PayoutService
 from app.services.recovery import RecoveryService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
@@ -50,6 +51,7 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    payouts: PayoutService
 
     @classmethod
     def build(
@@ -88,6 +90,7 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
+            payouts=PayoutService(ctx, gate=gate, ledger=ledger),
         )
 
     def close(self) -> None:
