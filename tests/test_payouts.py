@@ -251,13 +251,13 @@ def test_a_late_release_needs_a_reason_and_keeps_it(
     payouts.deduct_future(RAVI, payout_id, "Winner's request")
     payouts.request_release(RAVI, payout_id)
     clock.set(datetime(2026, 1, 20, 6, 0, tzinfo=UTC))
-    with pytest.raises(ValidationError, match=r"released 3 day\(s\) after its deadline"):
+    with pytest.raises(ValidationError, match=r"released 3 days after its deadline"):
         payouts.release_payout(MEENA, payout_id)
     released = payouts.release_payout(MEENA, payout_id, reason="Winner's bank rejected NEFT")
     assert released.days_late == 3
     row = payouts.board("released").rows[0]
     assert (row.clock.text, row.late_reason) == ("paid 3 days late", "Winner's bank rejected NEFT")
-    assert row.next_step == "Paid 20 Jan 2026, 3 day(s) late: Winner's bank rejected NEFT"
+    assert row.next_step == "Paid 20 Jan 2026, 3 days late: Winner's bank rejected NEFT"
 
 
 # -- advances of company cash --------------------------------------------------------

@@ -14,6 +14,7 @@ from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
 from app.views.loan_inbox import LoanInboxView
+from app.views.payouts import PayoutsView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
@@ -29,6 +30,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        PayoutsView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

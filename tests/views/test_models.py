@@ -21,6 +21,7 @@ TESTED_WITH_ROWS = {
     "GroupsModel": "tests/views/test_groups_view.py",
     "KycQueueModel": "tests/views/test_kyc_view.py",
     "LoanTableModel": "tests/views/test_loan_inbox.py",
+    "PayoutsModel": "tests/views/test_payouts_view.py",
     "ScheduleModel": "tests/views/test_loan_inbox.py",
     "StaffModel": "tests/views/test_staff_admin.py",
 }

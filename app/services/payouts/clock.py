@@ -17,7 +17,7 @@ from app.services.auctions.rules import PAYOUT_DAYS
 DUE, DUE_TODAY, OVERDUE, ON_TIME, LATE = "due", "due today", "overdue", "on time", "late"
 
 
-def _days(n: int) -> str:
+def days(n: int) -> str:
     return f"{n} day" if n == 1 else f"{n} days"
 
 
@@ -54,11 +54,11 @@ class PrizeClock:
         """``3 days left``, ``due today``, ``overdue by 4 days``, ``paid on time``,
         ``paid 5 days late``."""
         return {
-            DUE: f"{_days(self.days_left)} left",
+            DUE: f"{days(self.days_left)} left",
             DUE_TODAY: "due today",
-            OVERDUE: f"overdue by {_days(self.days_late)}",
+            OVERDUE: f"overdue by {days(self.days_late)}",
             ON_TIME: "paid on time",
-            LATE: f"paid {_days(self.days_late)} late",
+            LATE: f"paid {days(self.days_late)} late",
         }[self.state]
 
     @property

@@ -33,6 +33,7 @@ from app.services.store import Document, Query
 from app.services.topics import reads
 
 AWAITING, RELEASED_ONLY, ALL = "awaiting", "released", "all"
+NEW_ADVANCE = "(to propose)"
 SHOWS = {AWAITING: "Awaiting payout", RELEASED_ONLY: "Released", ALL: "All prizes"}
 
 
@@ -210,7 +211,7 @@ class PayoutReads(AdvanceDesk):
         amount = proposed.amount if proposed else row.shortfall
         if not amount:
             return None
-        commitment = advance_commitment(proposed.id if proposed else "new", amount)
+        commitment = advance_commitment(proposed.id if proposed else NEW_ADVANCE, amount)
         state = self.gate.state([COMPANY_CASH], extra=[commitment])
         decision = request(state, commitment.id, {COMPANY_CASH: amount})
         doing = f"Advancing {format_inr(amount)}"
@@ -326,7 +327,9 @@ class _Rows:
             group = self.groups.get(group_id)
             where = group.name if group else group_id
             return f"the prize of period {period} of {where}"
-        return {"advances": f"advance {ident}", "loans": f"loan {ident}"}.get(kind, name)
+        if kind == ADVANCES:
+            return "this advance" if ident == NEW_ADVANCE else f"advance {ident}"
+        return {"loans": f"loan {ident}"}.get(kind, name)
 
 
 def _security_text(d: Mapping[str, Any]) -> str:
@@ -350,7 +353,7 @@ def next_step(row: PayoutRow, company_cash: int) -> str:
         when = row.clock.released_on
         paid = f"Paid {when:%d %b %Y}" if when else "Paid"
         if row.clock.days_late:
-            return f"{paid}, {row.clock.days_late} day(s) late: {row.late_reason or 'no reason'}"
+            return f"{paid}, {row.clock.text.removeprefix('paid ')}: {row.late_reason}"
         return f"{paid}, on time"
     if not row.secured:
         return "Record the winner's security, or deduct the future instalments"

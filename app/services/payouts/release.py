@@ -33,6 +33,7 @@ from app.services.payouts.base import (
     not_the_winner,
     pending,
 )
+from app.services.payouts.clock import days
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Write
 from app.services.text import NOTE, clean
@@ -145,7 +146,7 @@ class ReleaseDesk(PayoutBase):
             late = self._days_late(payout)
             if late and not reason:
                 raise ValidationError(
-                    f"Reason: the prize is released {late} day(s) after its deadline "
+                    f"Reason: the prize is released {days(late)} after its deadline "
                     f"({payout.data['deadline']}); say why. It is kept with the payout."
                 )
             paid = payout.data["amount"] - deduction(payout)
