@@ -660,21 +660,24 @@ def capital_write(
     )
 
 
-def advance_write(
-    ids: NewId, *, group_id: str, amount: int, date: Date | str, payout_id: str, period: int
-) -> Write:
-    """The company's cash advanced to a group's pool for a prize (see module docstring)."""
-    lines = [
+def _advance_lines(group_id: str, amount: int) -> list[Line]:
+    return [
         dr(group_cash(group_id), amount),
         cr(repayable(group_id), amount),
         dr(advance_account(group_id), amount),
         cr(COMPANY_CASH, amount),
     ]
+
+
+def advance_write(
+    ids: NewId, *, group_id: str, amount: int, date: Date | str, payout_id: str, period: int
+) -> Write:
+    """The company's cash advanced to a group's pool for a prize (see module docstring)."""
     return txn_write(
         ids,
         date=date,
         kind="advance.made",
-        lines=lines,
+        lines=_advance_lines(group_id, amount),
         memo=f"Company cash advanced to the pool for the prize of period {period}",
         group_id=group_id,
         period=period,
@@ -685,13 +688,9 @@ def advance_write(
 def advance_repaid_write(
     ids: NewId, *, group_id: str, amount: int, date: Date | str, period: int, bank_ref: str
 ) -> Write:
-    """Part of an advance repaid to the company from a late instalment of ``period``."""
-    lines = [
-        dr(repayable(group_id), amount),
-        cr(group_cash(group_id), amount),
-        dr(COMPANY_CASH, amount),
-        cr(advance_account(group_id), amount),
-    ]
+    """Part of an advance repaid to the company from a late instalment of ``period``: the
+    advance's lines with debits and credits swapped."""
+    lines = [Line(x.account, x.credit, x.debit) for x in _advance_lines(group_id, amount)]
     return txn_write(
         ids,
         date=date,
