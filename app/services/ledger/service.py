@@ -370,9 +370,10 @@ def _reconcile_dues(ctx: ServiceContext, balances: dict[str, int]) -> list[str]:
     ]
 
 
-def _reconcile_advances(ctx: ServiceContext, balances: dict[str, int]) -> list[str]:
+def _reconcile_advances(ctx: ServiceContext, balances: dict[str, int]) -> tuple[list[str], int]:
     """Per group: the advance book's outstanding must equal ``advance:<g>`` and
-    ``repayable:<g>`` (see :mod:`.advances`)."""
+    ``repayable:<g>`` (see :mod:`.advances`). Returns the mismatches and the total
+    outstanding."""
     books = {d.id: d.data["outstanding"] for d in ctx.store.stream(Query(ADVANCE_BOOKS))}
     groups = set(books)
     for account in balances:
@@ -387,7 +388,7 @@ def _reconcile_advances(ctx: ServiceContext, balances: dict[str, int]) -> list[s
                 f"group {g}: advances outstanding {format_inr(books.get(g, 0))} but the "
                 f"company's claim {format_inr(claim)} and the pool's debt {format_inr(owed)}"
             )
-    return problems
+    return problems, sum(books.values())
 
 
 def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, str]:
@@ -397,7 +398,7 @@ def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, st
     tb = ledger_totals.scan(ctx.store, ctx.store.last_applied_lsn()).trial_balance()
     balances = tb.balances()
     mismatches = _reconcile_dues(ctx, balances)
-    advances = _reconcile_advances(ctx, balances)
+    advances, advanced = _reconcile_advances(ctx, balances)
     sheet = balance_sheet(balances)
     lines = [format_trial_balance(tb, detail=detail), ""]
     lines.append(
@@ -415,4 +416,6 @@ def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, st
     if advances:
         lines.append("Advances do not match the books:")
         lines += [f"  {m}" for m in advances]
+    elif advanced:
+        lines.append(f"Company advances still to repay, {format_inr(advanced)}, match the books.")
     return tb.balanced and not mismatches and not advances, "\n".join(lines)

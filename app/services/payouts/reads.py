@@ -136,6 +136,7 @@ class PayoutDetail:
     security_required: int
     deducted: bool
     request: dict[str, Any] | None
+    requested_on: date | None
     released_by: str | None
     bank_ref: str | None
     release_check: GateView | None
@@ -186,6 +187,7 @@ class PayoutReads(AdvanceDesk):
             d.get("security_required", 0),
             bool(d.get("deduct_future")),
             d.get("release_request"),
+            local_day(d["release_request"]["at"]) if d.get("release_request") else None,
             d.get("released_by_name"),
             d.get("bank_ref"),
             self._release_check(doc, rows) if row.status == PENDING else None,
