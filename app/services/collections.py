@@ -30,6 +30,8 @@ PERIODS = "ledger_periods"
 LOANS = "loans"
 GATE_POOLS = "bankers_pools"
 GATE_DECISIONS = "bankers_decisions"
+ADVANCES = "advances"
+ADVANCE_BOOKS = "advance_books"
 
 RECOVERY_CASES = "recovery_cases"
 RECOVERY_OPEN = "recovery_open"

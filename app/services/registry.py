@@ -28,6 +28,7 @@ from app.services.loans import LoanService
 from app.services.log_signing import LogSigning
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.payouts import PayoutService
 from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
 from app.services.report_exports import ReportService
@@ -57,6 +58,7 @@ class Services:
     clock: Clock
     proofs: ProofService
     reports: ReportService = field(init=False)
+    payouts: PayoutService
 
     @classmethod
     def build(
@@ -98,6 +100,7 @@ class Services:
             topics=Topics(ctx.store),
             clock=ctx.clock,
             proofs=ProofService(ctx),
+            payouts=PayoutService(ctx, gate=gate, ledger=ledger),
         )
         services.reports = report_service(ctx, settings, services)
         return services

@@ -208,7 +208,7 @@ class DefaultersModel(RowsModel[DefaulterLine]):
     )
 
 
-class PayoutsModel(RowsModel[PayoutLine]):
+class GroupPayoutsModel(RowsModel[PayoutLine]):
     """The group's prize payouts by period."""
 
     columns = (

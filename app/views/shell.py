@@ -19,6 +19,7 @@ from app.views.kyc import KycQueueView
 from app.views.kyc_capture import KycCaptureView
 from app.views.loan_inbox import LoanInboxView
 from app.views.navigation import view_name
+from app.views.payouts import PayoutsView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
@@ -79,6 +80,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         AuctionControlView(services, actor),
         ActivityView(services),
         GroupNewView(services, actor),
+        PayoutsView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

@@ -20,7 +20,7 @@ TESTED_WITH_ROWS = {
     "CandidatesModel": "tests/views/test_group_new.py",
     "DefaultersModel": "tests/views/test_group_detail.py",
     "FormingModel": "tests/views/test_group_new.py",
-    "PayoutsModel": "tests/views/test_group_detail.py",
+    "GroupPayoutsModel": "tests/views/test_group_detail.py",
     "PeriodsModel": "tests/views/test_group_detail.py",
     "TicketsModel": "tests/views/test_group_detail.py",
     "FactorModel": "tests/views/test_loan_inbox.py",
@@ -28,6 +28,7 @@ TESTED_WITH_ROWS = {
     "KycQueueModel": "tests/views/test_kyc_view.py",
     "LoanTableModel": "tests/views/test_loan_inbox.py",
     "MemberMatchesModel": "tests/views/test_kyc_capture.py",
+    "PayoutsModel": "tests/views/test_payouts_view.py",
     "ScheduleModel": "tests/views/test_loan_inbox.py",
     "StaffModel": "tests/views/test_staff_admin.py",
 }
@@ -40,6 +41,7 @@ def models() -> dict[str, type[RowsModel]]:  # type: ignore[type-arg]
     todo = list(RowsModel.__subclasses__())
     while todo:
         cls = todo.pop()
+        assert cls.__name__ not in found, f"two table models are called {cls.__name__}"
         found[cls.__name__] = cls
         todo += cls.__subclasses__()
     return found
