@@ -8,6 +8,8 @@ swallowed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class KnownError(Exception):
     """A failure with a message meant for the person who caused or can fix it."""
@@ -30,6 +32,18 @@ class ValidationError(KnownError):
     """The input was wrong; nothing was changed."""
 
     code = "invalid"
+
+
+class FieldErrors(ValidationError):
+    """Several fields of one form are wrong; ``field_errors`` maps each field's key to
+    what is wrong with it, so a form can show each message beside its field."""
+
+    def __init__(self, doing: str, field_errors: Mapping[str, str]) -> None:
+        self.field_errors = dict(field_errors)
+        super().__init__(
+            f"{doing}: " + " ".join(self.field_errors.values()),
+            hint="Correct each field, then try again.",
+        )
 
 
 class PermissionDenied(KnownError):

@@ -42,3 +42,6 @@ STAFF_SIGNIN = "staff_signin"
 MEMBER_SESSIONS = "member_sessions"
 OTP_CODES = "otp_codes"
 OTP_LIMITS = "otp_limits"
+
+COUNTERS = "counters"
+"""Numbers given in sequence (``counters/members``: the last member number)."""
