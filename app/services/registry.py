@@ -8,7 +8,7 @@ subscribe to those topics through :attr:`Services.topics`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from app.config import Settings
 from app.services.agreements import AgreementService
@@ -23,6 +23,8 @@ from app.services.kpis import KpiService
 from app.services.kyc import KycService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
+from app.services.member_profile import MemberProfiles, ProfileSources
+from app.services.member_register import MemberRegister
 from app.services.members import MemberService
 from app.services.otp import OtpService
 from app.services.recovery import RecoveryService
@@ -50,6 +52,8 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    member_register: MemberRegister = field(init=False)
+    member_profiles: MemberProfiles = field(init=False)
 
     @classmethod
     def build(
@@ -65,7 +69,7 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
-        return cls(
+        services = cls(
             members=members,
             kyc=kyc,
             groups=GroupService(ctx, health=kpis.group_health),
@@ -89,6 +93,9 @@ class Services:
             topics=Topics(ctx.store),
             clock=ctx.clock,
         )
+        services.member_register = MemberRegister(ctx, members)
+        services.member_profiles = MemberProfiles(ctx, ProfileSources.of(services))
+        return services
 
     def close(self) -> None:
         """Send the texts still queued and end every topic subscription (before the
