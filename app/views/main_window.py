@@ -4,6 +4,7 @@ out and routes (see :mod:`app.views.navigation`); each view lives in its own mod
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -29,6 +30,7 @@ from app.views.footer import KernelFooter
 from app.views.navigation import view_name
 from app.views.shell import views_for
 
+log = logging.getLogger(__name__)
 NAME_ROLE = Qt.ItemDataRole.UserRole
 SETTLE_S = 5.0  # --screenshots: longest wait for a view to finish loading
 
@@ -89,8 +91,12 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(f"Ctrl+{row}"), self, partial(self.nav.setCurrentRow, row - 1))
 
     def go(self, name: str, **params: Any) -> None:
-        """Show the view ``name``; a page is first told which item to show."""
-        view = self.pages[name]
+        """Show the view ``name``; a page is first told which item to show. A view this
+        window does not hold (not built yet, or not for this role) is not shown."""
+        view = self.pages.get(name)
+        if view is None:
+            log.warning("no view called %r here: staying on the current one", name)
+            return
         if params:
             view.show_item(**params)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(view)

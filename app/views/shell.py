@@ -14,6 +14,8 @@ from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
 from app.views.loan_inbox import LoanInboxView
+from app.views.member_profile import MemberProfileView
+from app.views.members import MembersView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
@@ -24,11 +26,13 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
     also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
     views: list[QWidget] = [
         DashboardView(services, actor),
+        MembersView(services, actor),
         KycQueueView(services, actor),
         LoanInboxView(services, actor),
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        MemberProfileView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

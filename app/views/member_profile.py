@@ -1,0 +1,621 @@
+"""The member profile: one page with everything about one member.
+
+A page reached from the register (``in_nav = False``): details, key figures, and a tab
+for each part of the member's dealings with the firm (tickets and dues, receipts,
+prizes and payouts, loans, recovery cases, KYC and documents, agreements, the timeline).
+It shows :meth:`MemberProfiles.profile` (one read model, read off the GUI thread and
+again when its topics change). From here staff take a receipt (the collections view),
+start KYC (the KYC capture view), or text the member a sign-in code for the web view.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from datetime import date
+
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.services.actors import Actor
+from app.services.agreements import Signature
+from app.services.gate import Payout
+from app.services.kyc import StoredDocument
+from app.services.ledger import Due, ReceiptEntry
+from app.services.loans import LoanRow
+from app.services.member_profile import Happening, MemberProfile, TicketDues
+from app.services.otp import IssuedCode
+from app.services.recovery import Case
+from app.services.registry import Services
+from app.views import navigation, worker
+from app.views.formatting import (
+    BAD,
+    BUTTON_STYLE,
+    GOOD,
+    MUTED,
+    WARN,
+    ReasonDialog,
+    file_size,
+    inr,
+    status_colour,
+    status_text,
+    when,
+)
+from app.views.kpi_dashboard import CARD_STYLE, KpiCard
+from app.views.live import LiveReadModel
+from app.views.table import Column, RowsModel
+
+KYC_OPEN = ("none", "rejected")
+"""KYC states from which staff may start a (new) KYC capture."""
+
+
+def _day(iso: str | None) -> str:
+    return when(iso[:10]) if iso else "—"
+
+
+def _money(paise: int | None) -> str:
+    return inr(paise) if paise else "—"
+
+
+def counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+# -- tickets and dues --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    ticket: TicketDues
+    overdue: int
+
+
+def _agreement(s: Signature | None) -> str:
+    if s is None:
+        return "Not signed"
+    return f"Signed {_day(s.signed_at)}" + ("" if s.current else " (terms changed since)")
+
+
+class ProfileTicketsModel(RowsModel[TicketRow]):
+    columns = (
+        Column[TicketRow]("Group", lambda r: r.ticket.group.name, tip=lambda r: r.ticket.group.id),
+        Column[TicketRow]("Ticket", lambda r: str(r.ticket.ticket.ticket_no), right=True),
+        Column[TicketRow](
+            "Prized",
+            lambda r: f"Period {r.ticket.ticket.prized_period}" if r.ticket.ticket.prized else "—",
+        ),
+        Column[TicketRow]("Owes", lambda r: _money(r.ticket.owed), right=True),
+        Column[TicketRow](
+            "Overdue",
+            lambda r: _money(r.overdue),
+            right=True,
+            colour=lambda r: BAD if r.overdue else MUTED,
+        ),
+        Column[TicketRow](
+            "Agreement",
+            lambda r: _agreement(r.ticket.signed),
+            colour=lambda r: GOOD if r.ticket.signed else WARN,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class DueRow:
+    group: str
+    due: Due
+    today: date
+
+    @property
+    def state(self) -> tuple[str, QColor | None]:
+        d = self.due
+        if d.outstanding <= 0:
+            return f"Paid {_day(d.paid_at)}" if d.paid_at else "Paid", GOOD
+        late = d.days_late(self.today)
+        if late:
+            return f"{late} days late", BAD
+        return ("Part paid", WARN) if d.paid else ("Due", None)
+
+
+class ProfileDuesModel(RowsModel[DueRow]):
+    columns = (
+        Column[DueRow]("Group", lambda r: r.group),
+        Column[DueRow]("Period", lambda r: str(r.due.period), right=True),
+        Column[DueRow]("Due by", lambda r: _day(r.due.due_date)),
+        Column[DueRow]("Instalment", lambda r: inr(r.due.net), right=True),
+        Column[DueRow]("Paid", lambda r: _money(r.due.paid), right=True),
+        Column[DueRow]("Outstanding", lambda r: _money(r.due.outstanding), right=True),
+        Column[DueRow](
+            "Status",
+            lambda r: r.state[0],
+            colour=lambda r: r.state[1],
+            tip=lambda r: ", ".join(r.due.bank_refs) or None,
+        ),
+    )
+
+
+# -- money in and out ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReceiptRow:
+    receipt: ReceiptEntry
+    what: str
+
+
+class ProfileReceiptsModel(RowsModel[ReceiptRow]):
+    columns = (
+        Column[ReceiptRow]("Received", lambda r: _day(r.receipt.received_on)),
+        Column[ReceiptRow]("Receipt no.", lambda r: r.receipt.number or "—"),
+        Column[ReceiptRow]("For", lambda r: r.what),
+        Column[ReceiptRow]("Mode", lambda r: r.receipt.mode_label),
+        Column[ReceiptRow]("Reference", lambda r: r.receipt.bank_ref),
+        Column[ReceiptRow]("Amount", lambda r: inr(r.receipt.amount), right=True),
+    )
+
+
+@dataclass(frozen=True)
+class PayoutRow:
+    payout: Payout
+    group: str
+
+
+class ProfilePayoutsModel(RowsModel[PayoutRow]):
+    columns = (
+        Column[PayoutRow]("Group", lambda r: r.group),
+        Column[PayoutRow]("Period", lambda r: str(r.payout.period), right=True),
+        Column[PayoutRow]("Prize", lambda r: inr(r.payout.amount), right=True),
+        Column[PayoutRow](
+            "Status",
+            lambda r: r.payout.status.capitalize(),
+            colour=lambda r: GOOD if r.payout.status == "released" else WARN,
+        ),
+        Column[PayoutRow]("Pay by", lambda r: _day(r.payout.deadline)),
+        Column[PayoutRow]("Paid", lambda r: _money(r.payout.paid), right=True),
+        Column[PayoutRow]("Released", lambda r: _day(r.payout.released_at)),
+        Column[PayoutRow]("Reference", lambda r: r.payout.bank_ref or "—"),
+    )
+
+
+class ProfileLoansModel(RowsModel[LoanRow]):
+    columns = (
+        Column[LoanRow]("Loan", lambda r: r.loan_id),
+        Column[LoanRow]("Applied", lambda r: _day(r.applied_at)),
+        Column[LoanRow](
+            "Status", lambda r: status_text(r.status), colour=lambda r: status_colour(r.status)
+        ),
+        Column[LoanRow]("Principal", lambda r: inr(r.amount), right=True),
+        Column[LoanRow]("EMI", lambda r: f"{r.tenure_months} × {inr(r.emi)}", right=True),
+        Column[LoanRow]("Outstanding", lambda r: _money(r.outstanding), right=True),
+        Column[LoanRow](
+            "Days past due",
+            lambda r: f"{r.dpd} · {r.bucket}" if r.dpd else "—",
+            right=True,
+            colour=lambda r: BAD if r.dpd else None,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case: Case
+    subject: str
+
+
+class ProfileCasesModel(RowsModel[CaseRow]):
+    columns = (
+        Column[CaseRow]("For", lambda r: r.subject),
+        Column[CaseRow]("Stage", lambda r: r.case.stage.replace("_", " ").capitalize()),
+        Column[CaseRow](
+            "Overdue",
+            lambda r: _money(r.case.overdue) if r.case.is_open else "—",
+            right=True,
+            colour=lambda r: BAD if r.case.is_open and r.case.overdue else MUTED,
+        ),
+        Column[CaseRow](
+            "Days late",
+            lambda r: str(r.case.days_late) if r.case.is_open else "—",
+            right=True,
+        ),
+        Column[CaseRow]("Opened", lambda r: _day(r.case.opened_at)),
+        Column[CaseRow]("Closed", lambda r: _day(r.case.closed_at)),
+    )
+
+
+# -- KYC, agreements, timeline ------------------------------------------------------------
+
+
+class ProfileDocumentsModel(RowsModel[StoredDocument]):
+    columns = (
+        Column[StoredDocument]("Document", lambda d: d.name),
+        Column[StoredDocument]("Type", lambda d: d.content_type),
+        Column[StoredDocument]("Size", lambda d: file_size(d.size), right=True),
+        Column[StoredDocument]("SHA-256", lambda d: d.sha256[:16] + "…", tip=lambda d: d.sha256),
+    )
+
+
+@dataclass(frozen=True)
+class AgreementRow:
+    group: str
+    signature: Signature
+
+
+class ProfileAgreementsModel(RowsModel[AgreementRow]):
+    columns = (
+        Column[AgreementRow]("Group", lambda r: r.group),
+        Column[AgreementRow]("Signed (IST)", lambda r: when(r.signature.signed_at)),
+        Column[AgreementRow](
+            "Terms",
+            lambda r: "As signed" if r.signature.current else "Changed since signing",
+            colour=lambda r: GOOD if r.signature.current else WARN,
+        ),
+        Column[AgreementRow](
+            "Text SHA-256",
+            lambda r: r.signature.text_sha256[:16] + "…",
+            tip=lambda r: r.signature.text_sha256,
+        ),
+    )
+
+
+class ProfileTimelineModel(RowsModel[Happening]):
+    columns = (
+        Column[Happening]("When (IST)", lambda h: when(h.at)),
+        Column[Happening]("What", lambda h: h.what, tip=lambda h: h.what),
+        Column[Happening]("Amount", lambda h: _money(h.amount), right=True),
+    )
+
+
+# -- the page ----------------------------------------------------------------------------
+
+
+def _table(model: RowsModel, stretch: int) -> QTableView:  # type: ignore[type-arg]
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.verticalHeader().hide()
+    table.verticalHeader().setDefaultSectionSize(26)
+    header = table.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
+    return table
+
+
+def _case_subject(profile: MemberProfile, case: Case) -> str:
+    if case.source == "dues":
+        return f"Instalments — {profile.group_name(case.ref)}"
+    return f"Loan {case.ref}"
+
+
+def _receipt_for(profile: MemberProfile, r: ReceiptEntry) -> str:
+    if r.loan_id:
+        return f"Loan {r.loan_id}"
+    return f"{profile.group_name(r.group_id)}, period {r.period}"
+
+
+class MemberProfileView(QWidget):
+    """One member: details, figures, actions and every part of their dealings."""
+
+    name = "member-profile"
+    title = "Member"
+    in_nav = False
+
+    def __init__(self, services: Services, actor: Actor, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.services, self.actor = services, actor
+        self.member_id: str | None = None
+        self.code_dialog: ReasonDialog | None = None
+        self.profile: MemberProfile | None = None
+        self._picking = False
+        self.setStyleSheet(CARD_STYLE + BUTTON_STYLE)
+        self.back = QPushButton("← Members")
+        self.back.clicked.connect(lambda: navigation.go(self, "members"))
+        self.heading = QLabel("Member")
+        self.heading.setObjectName("heading")
+        self.details = QLabel()
+        self.details.setWordWrap(True)
+        self.contact = QLabel()
+        self.contact.setWordWrap(True)
+        self.receipt_button = QPushButton("Take a receipt")
+        self.kyc_button = QPushButton("Start KYC")
+        self.code_button = QPushButton("Send sign-in code…")
+        self.receipt_button.clicked.connect(self.take_receipt)
+        self.kyc_button.clicked.connect(self.start_kyc)
+        self.code_button.clicked.connect(self.send_code)
+        self.action_status = QLabel()
+        self.action_status.setObjectName("hint")
+        self.action_status.setWordWrap(True)
+        self.cards = {
+            key: KpiCard(caption, tip)
+            for key, caption, tip in (
+                ("owed", "Owes on chits", "Instalments raised and not yet paid, every group"),
+                ("late", "Overdue", "Instalments and EMIs unpaid past their due date"),
+                ("loans", "Loans outstanding", "Principal still owed on disbursed loans"),
+                ("cases", "Recovery cases open", "Cases following this member's defaults"),
+            )
+        }
+        self._models()
+        self.tabs = self._tabs()
+        self._lay_out()
+        self.live = LiveReadModel(
+            services.topics,
+            services.member_profiles.profile,
+            self._show,
+            self,
+            args=lambda: (self.member_id,) if self.member_id else None,
+        )
+
+    def _models(self) -> None:
+        self.tickets = ProfileTicketsModel(self)
+        self.dues = ProfileDuesModel(self)
+        self.receipts = ProfileReceiptsModel(self)
+        self.payouts = ProfilePayoutsModel(self)
+        self.loans = ProfileLoansModel(self)
+        self.cases = ProfileCasesModel(self)
+        self.documents = ProfileDocumentsModel(self)
+        self.agreements = ProfileAgreementsModel(self)
+        self.timeline = ProfileTimelineModel(self)
+
+    def _tabs(self) -> QTabWidget:
+        tabs = QTabWidget()
+        self.kyc_facts = QLabel()
+        self.kyc_facts.setWordWrap(True)
+        kyc = QWidget()
+        column = QVBoxLayout(kyc)
+        column.addWidget(self.kyc_facts)
+        column.addWidget(_table(self.documents, 0), 1)
+        dues = QWidget()
+        column = QVBoxLayout(dues)
+        column.setContentsMargins(0, 0, 0, 0)
+        self.tickets_table = _table(self.tickets, 0)
+        column.addWidget(self.tickets_table)
+        column.addWidget(_table(self.dues, 0), 1)
+        pages: tuple[tuple[str, QWidget], ...] = (
+            ("tickets", dues),
+            ("receipts", _table(self.receipts, 2)),
+            ("payouts", _table(self.payouts, 0)),
+            ("loans", _table(self.loans, 0)),
+            ("cases", _table(self.cases, 0)),
+            ("kyc", kyc),
+            ("agreements", _table(self.agreements, 0)),
+            ("timeline", _table(self.timeline, 1)),
+        )
+        self.tab_keys = [key for key, _ in pages]
+        for key, widget in pages:
+            tabs.addTab(widget, key)
+        return tabs
+
+    def _lay_out(self) -> None:
+        top = QHBoxLayout()
+        top.addWidget(self.back)
+        top.addStretch(1)
+        for button in (self.receipt_button, self.kyc_button, self.code_button):
+            top.addWidget(button)
+        cards = QGridLayout()
+        for i, card in enumerate(self.cards.values()):
+            cards.addWidget(card, 0, i)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.details)
+        layout.addWidget(self.contact)
+        layout.addWidget(self.action_status)
+        layout.addLayout(cards)
+        layout.addWidget(self.tabs, 1)
+
+    # -- which member --------------------------------------------------------------------
+
+    def show_item(self, *, member_id: str) -> None:
+        """Show the member ``member_id`` (from the register, or after enrolling)."""
+        if member_id != self.member_id:
+            self.member_id = member_id
+            self._show(None)
+            self.action_status.clear()
+        self.live.refresh()
+
+    def show_example(self) -> None:
+        """For --screenshots: a member who won a prize and has a loan, if any."""
+        self._picking = True
+        worker.run(
+            self.services.member_profiles.example,
+            self._example_picked,
+            parent=self,
+            on_error=self._example_failed,
+        )
+
+    def _example_picked(self, member_id: str | None) -> None:
+        self._picking = False
+        if member_id:
+            self.show_item(member_id=member_id)
+
+    def _example_failed(self, exc: BaseException) -> None:
+        self._picking = False
+        worker.show_error(self, exc)
+
+    def busy(self) -> bool:
+        return self._picking or self.live.busy
+
+    # -- showing ---------------------------------------------------------------------------
+
+    def _show(self, profile: MemberProfile | None) -> None:
+        self.profile = profile
+        if profile is None:
+            self.heading.setText("Member" if self.member_id is None else "Loading…")
+            for label in (self.details, self.contact, self.kyc_facts):
+                label.clear()
+            for model in self._all_models():
+                model.set_rows([])
+            self._enable(None)
+            return
+        self._show_header(profile)
+        self._show_cards(profile)
+        self._fill(profile)
+        self._enable(profile)
+
+    def _all_models(self) -> tuple[RowsModel, ...]:  # type: ignore[type-arg]
+        return (
+            self.tickets,
+            self.dues,
+            self.receipts,
+            self.payouts,
+            self.loans,
+            self.cases,
+            self.documents,
+            self.agreements,
+            self.timeline,
+        )
+
+    def _show_header(self, p: MemberProfile) -> None:
+        m = p.member
+        self.heading.setText(m.name)
+        status = "Active" if m.status == "active" else "<b style='color:#b3261e'>Removed</b>"
+        kyc_colour = (status_colour(m.kyc_status) or MUTED).name()
+        kyc = f"<span style='color:{kyc_colour}'>KYC {status_text(m.kyc_status).lower()}</span>"
+        self.details.setText(
+            f"<b>{m.member_no}</b> · {m.phone_masked} · {status} · {kyc} · "
+            f"member since {_day(m.joined_at)}"
+        )
+        address = html.escape(m.address).replace("\n", ", ") if m.address else "not given"
+        nominee = (
+            f"{html.escape(m.nominee.name)} ({html.escape(m.nominee.relationship)})"
+            if m.nominee
+            else "not named"
+        )
+        self.contact.setText(f"Address: {address} · Nominee: {nominee}")
+
+    def _show_cards(self, p: MemberProfile) -> None:
+        late_days = p.late.days(p.as_of)
+        figures = {
+            "owed": (inr(p.owed), counted(len(p.tickets), "ticket")),
+            "late": (
+                inr(p.late.amount),
+                f"oldest {late_days} days late" if late_days else "nothing late",
+            ),
+            "loans": (inr(p.loans_outstanding), counted(len(p.loans), "loan") + " in all"),
+            "cases": (str(p.open_cases), f"{len(p.cases)} in all"),
+        }
+        for key, (value, sub) in figures.items():
+            self.cards[key].value.setText(value)
+            self.cards[key].sub.setText(sub)
+        colour = BAD.name() if p.late.amount else "#1d2433"
+        self.cards["late"].value.setStyleSheet(f"color: {colour}")
+
+    def _fill(self, p: MemberProfile) -> None:
+        today = p.as_of
+        self.tickets.set_rows(TicketRow(t, t.overdue(today)) for t in p.tickets)
+        self.tickets_table.setFixedHeight(28 + 26 * max(1, min(len(p.tickets), 4)))
+        self.dues.set_rows(
+            DueRow(t.group.name, d, today) for t in p.tickets for d in reversed(t.dues)
+        )
+        self.receipts.set_rows(ReceiptRow(r, _receipt_for(p, r)) for r in p.receipts)
+        self.payouts.set_rows(PayoutRow(x, p.group_name(x.group_id)) for x in p.payouts)
+        self.loans.set_rows(p.loans)
+        self.cases.set_rows(CaseRow(c, _case_subject(p, c)) for c in reversed(p.cases))
+        self.documents.set_rows(p.kyc.documents if p.kyc else [])
+        self.agreements.set_rows(
+            AgreementRow(t.group.name, t.signed) for t in p.tickets if t.signed is not None
+        )
+        self.timeline.set_rows(p.timeline)
+        self.kyc_facts.setText(_kyc_text(p))
+        titles = {
+            "tickets": f"Tickets && dues ({len(p.tickets)})",
+            "receipts": f"Receipts ({len(p.receipts)})",
+            "payouts": f"Prizes && payouts ({len(p.payouts)})",
+            "loans": f"Loans ({len(p.loans)})",
+            "cases": f"Recovery ({p.open_cases} open)" if p.open_cases else "Recovery",
+            "kyc": f"KYC: {status_text(p.member.kyc_status).lower()}",
+            "agreements": f"Agreements ({len(p.agreements)})",
+            "timeline": "Timeline",
+        }
+        for i, key in enumerate(self.tab_keys):
+            self.tabs.setTabText(i, titles[key])
+
+    def _enable(self, p: MemberProfile | None) -> None:
+        active = p is not None and p.member.status == "active"
+        self.receipt_button.setEnabled(active)
+        self.code_button.setEnabled(active)
+        can_kyc = active and p is not None and p.member.kyc_status in KYC_OPEN
+        self.kyc_button.setEnabled(can_kyc)
+        self.kyc_button.setText(
+            "Redo KYC" if p is not None and p.member.kyc_status == "rejected" else "Start KYC"
+        )
+        self.kyc_button.setToolTip(
+            "" if can_kyc or p is None else f"KYC is {status_text(p.member.kyc_status).lower()}."
+        )
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def take_receipt(self) -> None:
+        if self.member_id:
+            navigation.go(self, "collections", member_id=self.member_id)
+
+    def start_kyc(self) -> None:
+        if self.member_id:
+            navigation.go(self, "kyc-capture", member_id=self.member_id)
+
+    def send_code(self) -> None:
+        """Ask why, then text the member a sign-in code for the web view."""
+        if self.profile is None:
+            return
+        member = self.profile.member
+        dialog = ReasonDialog(
+            "Send a sign-in code",
+            f"Text {member.name} ({member.phone_masked}) a sign-in code for the web view. "
+            "No request limit applies, so say why (the log keeps it).",
+            required=True,
+            placeholder="e.g. member locked out at the counter",
+            parent=self,
+        )
+        dialog.accepted.connect(lambda: self._send_code(member.id, dialog.reason()))
+        self.code_dialog = dialog
+        dialog.open()
+
+    def _send_code(self, member_id: str, reason: str) -> None:
+        self.code_button.setEnabled(False)
+        profiles, actor = self.services.member_profiles, self.actor
+        worker.run(
+            lambda: profiles.send_sign_in_code(actor, member_id, reason),
+            self._code_sent,
+            parent=self,
+            on_error=self._code_failed,
+        )
+
+    def _code_sent(self, issued: IssuedCode) -> None:
+        self.code_button.setEnabled(True)
+        self.action_status.setText(
+            f"Sign-in code texted to {issued.member.phone_masked}; it works until "
+            f"{when(issued.expires_at.isoformat())} IST."
+        )
+
+    def _code_failed(self, exc: BaseException) -> None:
+        self.code_button.setEnabled(True)
+        self.action_status.setText(worker.error_text(exc))
+
+    def shutdown(self) -> None:
+        self.live.close()
+
+
+def _kyc_text(p: MemberProfile) -> str:
+    k = p.kyc
+    if k is None:
+        return "No KYC submitted yet. Start KYC to capture PAN, Aadhaar and bank details."
+    lines = [
+        f"<b>{status_text(k.status)}</b> · submitted {when(k.submitted_at)} IST",
+        f"PAN {k.pan_masked} · Aadhaar {k.aadhaar_masked} · account {k.account_masked} "
+        f"· IFSC {k.ifsc}",
+    ]
+    if k.decided_at:
+        why = f": {html.escape(k.reason)}" if k.reason else ""
+        lines.append(f"{status_text(k.status)} {when(k.decided_at)} IST{why}")
+    return "<br>".join(lines)
