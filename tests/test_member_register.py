@@ -10,11 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from app.services.collections import MEMBER_DIRECTORY, MEMBERS
 from app.services.context import ServiceContext
-from app.services.member_index import parse
+from app.services.member_index import MemberIndex, entry_of, parse
 from app.services.member_register import RegisterRow
 from app.services.members import MemberService
+from app.services.pipeline import ChangeSet
 from app.services.registry import Services
+from app.services.store import Query, Write
 from tests.builders import EMPLOYEE, PDF, aadhaar, pan, services_of
 from tests.reports.conftest import Demo, fresh_demo
 
@@ -180,3 +183,24 @@ def test_the_register_holds_no_clear_mobile_number(demo: Demo, tmp_path: Path) -
     for row in rows:
         phone = demo.services.members.get(row.member_id).phone
         assert phone[-10:] not in repr(row)
+
+
+def test_the_index_is_built_from_the_directory_unless_it_misses_a_member(
+    ctx: ServiceContext, services: Services
+) -> None:
+    ids = enrol(services, NAMES)
+    scanned = sorted(entry_of(d) for d in ctx.store.stream(Query(MEMBERS)))
+    listed = MemberIndex(ctx.store).from_directory()
+    assert listed is not None and sorted(listed) == scanned
+    assert {d.id for d in ctx.store.stream(Query(MEMBER_DIRECTORY))} == {"000000"}
+    # a member enrolled before numbering and the directory began
+    old = {"name": "Old Member", "phone": "+917000000009", "kyc_status": "none"}
+    change = ChangeSet(
+        "member.enroll", "member", "mem-0ld", [Write("set", MEMBERS, "mem-0ld", old)]
+    )
+    ctx.pipeline.commit(EMPLOYEE, change)
+    assert MemberIndex(ctx.store).from_directory() is None
+    fresh = MemberService(ctx)
+    assert [m.id for m in fresh.search("old member")] == ["mem-0ld"]
+    assert [m.member_no for m in fresh.search("old member")] == ["mem-0ld"]
+    assert len(fresh.search("")) == len(ids) + 1

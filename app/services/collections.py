@@ -45,3 +45,6 @@ OTP_LIMITS = "otp_limits"
 
 COUNTERS = "counters"
 """Numbers given in sequence (``counters/members``: the last member number)."""
+MEMBER_DIRECTORY = "member_directory"
+"""Members' names, mobiles and numbers, a block of numbers per document: what the
+register's search index is built from (see app/services/member_index.py)."""

@@ -1,12 +1,14 @@
 """The members' search index: every member's name, mobile and number in memory, so that
 the register searches 100,000 members in milliseconds.
 
-It is built on first use from one read of ``members/`` (about half a second for 100,000
-with the SQLite store), off the GUI thread like every read. Afterwards each use first
-reads the members enrolled since: member numbers only grow (see
-:mod:`app.services.members`), so that is one indexed query for numbers above the highest
-seen, which usually finds nothing. A search therefore sees every member committed before
-it began, by this process or any other.
+It is built on first use from the members' directory (``member_directory/``: a document
+per block of 250 member numbers, kept by enrolment, see :mod:`app.services.members`), so
+100,000 members take 400 reads, off the GUI thread like every read. When the directory
+does not list every member (members enrolled before it began), the index is built from
+every member document instead. Afterwards each use first reads the members enrolled
+since: member numbers only grow, so that is one indexed query for numbers above the
+highest seen, which usually finds nothing. A search therefore sees every member
+committed before it began, by this process or any other.
 
 An entry holds only what does not change after enrolment (name, mobile, number); what
 can change (status, KYC state) is read fresh for the rows shown. Members enrolled before
@@ -34,7 +36,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from app.services.collections import MEMBERS
+from app.services.collections import MEMBER_DIRECTORY, MEMBERS
 from app.services.store import Document, DocumentStore, Query
 from app.services.text import ascii_digits, normalise
 
@@ -61,10 +63,14 @@ class Entry(NamedTuple):
 
 
 def entry_of(doc: Document) -> Entry:
-    name = str(doc.data.get("name", "")).casefold()
-    phone = re.sub(r"\D", "", str(doc.data.get("phone", "")))[-PHONE_DIGITS:]
-    number = doc.data.get("number")
-    return Entry(name, doc.id, number if isinstance(number, int) else None, phone)
+    d = doc.data
+    number = d.get("number")
+    return Entry(
+        str(d.get("name", "")).casefold(),
+        doc.id,
+        number if isinstance(number, int) else None,
+        str(d.get("phone", ""))[-PHONE_DIGITS:],  # stored as +91 and 10 digits
+    )
 
 
 @dataclass(frozen=True)
@@ -166,11 +172,24 @@ class MemberIndex:
             self._put(entry_of(doc))
 
     def _build(self) -> None:
-        entries = sorted(map(entry_of, self._store.stream(Query(MEMBERS))))
+        entries = self.from_directory()
+        if entries is None:
+            entries = [entry_of(doc) for doc in self._store.stream(Query(MEMBERS))]
+        entries.sort()
         self._entries = entries
         self._by_id = {e.id: e for e in entries}
         self._last_number = max((e.number or 0 for e in entries), default=0)
         self._built = True
+
+    def from_directory(self) -> list[Entry] | None:
+        """Every member's entry from the directory, or None when it misses some."""
+        make = Entry._make
+        entries = [
+            make((name.casefold(), member_id, number, phone[-PHONE_DIGITS:]))
+            for block in self._store.stream(Query(MEMBER_DIRECTORY))
+            for member_id, (name, phone, number) in block.data["members"].items()
+        ]
+        return entries if len(entries) == self._store.count(Query(MEMBERS)) else None
 
     def _put(self, entry: Entry) -> None:
         old = self._by_id.get(entry.id)
