@@ -39,7 +39,7 @@ from app.services.topics import reads
 
 KYC_WORDS = {"pending": "submitted", "approved": "approved", "rejected": "rejected"}
 LEDGER_WORDS = {
-    "instalment_due": "Instalment raised",
+    "instalment_due": "Instalment due",
     "discount_share": "Dividend credited",
     "instalment_paid": "Instalment paid",
     "penalty_charged": "Penalty charged",

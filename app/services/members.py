@@ -209,6 +209,7 @@ class MobileTaken(Conflict):
             hint="Each member signs in with their own number: open that member instead.",
         )
         self.holder_id = holder_id
+        self.holder = who
         self.field_errors = {"phone": self.message}
 
 

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
@@ -72,7 +73,7 @@ class NewMemberDialog(QDialog):
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
         self._lay_out()
-        self.resize(480, 0)
+        self.setMinimumWidth(540)
 
     FIELDS = ("name", "phone", "address", "nominee", "relationship")
 
@@ -102,7 +103,10 @@ class NewMemberDialog(QDialog):
         layout.addLayout(form)
         layout.addWidget(note)
         layout.addWidget(self.message)
-        layout.addWidget(self.holder_button)
+        holder = QHBoxLayout()
+        holder.addWidget(self.holder_button)
+        holder.addStretch(1)
+        layout.addLayout(holder)
         layout.addWidget(self.buttons)
 
     @staticmethod
@@ -150,10 +154,12 @@ class NewMemberDialog(QDialog):
             self._show(self.message, exc.hint if field_errors else str(exc))
         if isinstance(exc, MobileTaken):
             self._holder = exc.holder_id
+            self.holder_button.setText(f"Open {exc.holder}")
             self.holder_button.show()
         wrong = [key for key in self.FIELDS if key in field_errors]
         if wrong:
             self._input(wrong[0]).setFocus()
+        self.adjustSize()
 
     def _input(self, key: str) -> QWidget:
         return {
@@ -173,6 +179,7 @@ class NewMemberDialog(QDialog):
         for label in (*self.errors.values(), self.message):
             self._show(label, "")
         self.holder_button.hide()
+        self.adjustSize()
 
     def _open_holder(self) -> None:
         self.holder_chosen.emit(self._holder)

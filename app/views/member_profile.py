@@ -514,10 +514,11 @@ class MemberProfileView(QWidget):
     def _fill(self, p: MemberProfile) -> None:
         today = p.as_of
         self.tickets.set_rows(TicketRow(t, t.overdue(today)) for t in p.tickets)
-        self.tickets_table.setFixedHeight(28 + 26 * max(1, min(len(p.tickets), 4)))
-        self.dues.set_rows(
-            DueRow(t.group.name, d, today) for t in p.tickets for d in reversed(t.dues)
-        )
+        self._fit(self.tickets_table, len(p.tickets))
+        dues = [DueRow(t.group.name, d, today) for t in p.tickets for d in t.dues]
+        dues.sort(key=lambda r: r.due.due_date, reverse=True)
+        dues.sort(key=lambda r: r.due.outstanding <= 0)  # what is still owed first
+        self.dues.set_rows(dues)
         self.receipts.set_rows(ReceiptRow(r, _receipt_for(p, r)) for r in p.receipts)
         self.payouts.set_rows(PayoutRow(x, p.group_name(x.group_id)) for x in p.payouts)
         self.loans.set_rows(p.loans)
@@ -540,6 +541,13 @@ class MemberProfileView(QWidget):
         }
         for i, key in enumerate(self.tab_keys):
             self.tabs.setTabText(i, titles[key])
+
+    @staticmethod
+    def _fit(table: QTableView, rows: int) -> None:
+        """Make ``table`` just tall enough for up to 4 rows."""
+        header = table.horizontalHeader().sizeHint().height()
+        body = table.verticalHeader().defaultSectionSize() * max(1, min(rows, 4))
+        table.setFixedHeight(header + body + 2 * table.frameWidth() + 2)
 
     def _enable(self, p: MemberProfile | None) -> None:
         active = p is not None and p.member.status == "active"
