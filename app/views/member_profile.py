@@ -16,10 +16,8 @@ from datetime import date
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QTableView,
@@ -54,7 +52,7 @@ from app.views.formatting import (
 )
 from app.views.kpi_dashboard import CARD_STYLE, KpiCard
 from app.views.live import LiveReadModel
-from app.views.table import Column, RowsModel
+from app.views.table import Column, RowsModel, row_table
 
 KYC_OPEN = ("none", "rejected")
 """KYC states from which staff may start a (new) KYC capture."""
@@ -278,20 +276,6 @@ class ProfileTimelineModel(RowsModel[Happening]):
 # -- the page ----------------------------------------------------------------------------
 
 
-def _table(model: RowsModel, stretch: int) -> QTableView:  # type: ignore[type-arg]
-    table = QTableView()
-    table.setModel(model)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.setAlternatingRowColors(True)
-    table.setShowGrid(False)
-    table.verticalHeader().hide()
-    table.verticalHeader().setDefaultSectionSize(26)
-    header = table.horizontalHeader()
-    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    header.setSectionResizeMode(stretch, QHeaderView.ResizeMode.Stretch)
-    return table
-
-
 def _case_subject(profile: MemberProfile, case: Case) -> str:
     if case.source == "dues":
         return f"Instalments — {profile.group_name(case.ref)}"
@@ -374,22 +358,22 @@ class MemberProfileView(QWidget):
         kyc = QWidget()
         column = QVBoxLayout(kyc)
         column.addWidget(self.kyc_facts)
-        column.addWidget(_table(self.documents, 0), 1)
+        column.addWidget(row_table(self.documents, stretch=0), 1)
         dues = QWidget()
         column = QVBoxLayout(dues)
         column.setContentsMargins(0, 0, 0, 0)
-        self.tickets_table = _table(self.tickets, 0)
+        self.tickets_table = row_table(self.tickets, stretch=0)
         column.addWidget(self.tickets_table)
-        column.addWidget(_table(self.dues, 0), 1)
+        column.addWidget(row_table(self.dues, stretch=0), 1)
         pages: tuple[tuple[str, QWidget], ...] = (
             ("tickets", dues),
-            ("receipts", _table(self.receipts, 2)),
-            ("payouts", _table(self.payouts, 0)),
-            ("loans", _table(self.loans, 0)),
-            ("cases", _table(self.cases, 0)),
+            ("receipts", row_table(self.receipts, stretch=2)),
+            ("payouts", row_table(self.payouts, stretch=0)),
+            ("loans", row_table(self.loans, stretch=0)),
+            ("cases", row_table(self.cases, stretch=0)),
             ("kyc", kyc),
-            ("agreements", _table(self.agreements, 0)),
-            ("timeline", _table(self.timeline, 1)),
+            ("agreements", row_table(self.agreements, stretch=0)),
+            ("timeline", row_table(self.timeline, stretch=1)),
         )
         self.tab_keys = [key for key, _ in pages]
         for key, widget in pages:

@@ -34,7 +34,7 @@ from app.views import navigation, worker
 from app.views.formatting import BAD, MUTED, inr, status_colour, status_text
 from app.views.live import LiveTopics
 from app.views.member_form import NewMemberDialog
-from app.views.table import ROOT, Column, ModelIndex, RowsModel
+from app.views.table import ROOT, Column, ModelIndex, RowsModel, row_table
 
 Row = RegisterRow
 SEARCH_DELAY_MS = 250
@@ -242,17 +242,11 @@ class MembersView(QWidget):
         self.model.set_search("")
 
     def _table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table = row_table(self.model, stretch=1, row_height=28)
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        table.setAlternatingRowColors(True)
-        table.setShowGrid(False)
-        table.verticalHeader().hide()
-        table.verticalHeader().setDefaultSectionSize(28)
         header = table.horizontalHeader()
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         for column, width in ((0, 90), (2, 150), (3, 90), (4, 120), (5, 110), (6, 140)):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Interactive)
             header.resizeSection(column, width)
         table.activated.connect(lambda index: self.open_row(index.row()))
         return table

@@ -22,6 +22,7 @@ from app.views.formatting import inr
 from app.views.main_window import MainWindow
 from app.views.member_profile import MemberProfileView
 from tests.builders import EMPLOYEE
+from tests.views.builders import main_window
 from tests.views.conftest import open_runtime
 
 if TYPE_CHECKING:
@@ -41,14 +42,7 @@ def demo_runtime(data_dir: Path) -> Iterator[Runtime]:
 
 @pytest.fixture
 def window(qtbot: QtBot, demo_runtime: Runtime) -> Iterator[MainWindow]:
-    made = MainWindow(
-        demo_runtime.services, EMPLOYEE, sample=demo_runtime.stats.sample, on_close=lambda: None
-    )
-    qtbot.addWidget(made)
-    made.resize(1280, 720)
-    made.show()
-    yield made
-    made.close()
+    yield from main_window(qtbot, demo_runtime, EMPLOYEE)
 
 
 def profile_page(qtbot: QtBot, window: MainWindow, member_id: str) -> MemberProfileView:

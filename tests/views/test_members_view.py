@@ -19,7 +19,7 @@ from app.views.member_form import NewMemberDialog
 from app.views.member_profile import MemberProfileView
 from app.views.members import MemberRegisterModel, MembersView
 from tests.builders import EMPLOYEE
-from tests.views.builders import opener
+from tests.views.builders import main_window, opener
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -50,14 +50,7 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[], MembersVi
 
 @pytest.fixture
 def window(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
-    made = MainWindow(
-        runtime.services, EMPLOYEE, sample=runtime.stats.sample, on_close=lambda: None
-    )
-    qtbot.addWidget(made)
-    made.resize(1280, 720)
-    made.show()
-    yield made
-    made.close()
+    yield from main_window(qtbot, runtime, EMPLOYEE)
 
 
 def names(view: MembersView) -> list[str]:
