@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.services.collections import MEMBER_DIRECTORY, MEMBERS
-from app.services.context import ServiceContext
+from app.services.context import ServiceContext, close_context, make_context
 from app.services.member_index import MemberIndex, entry_of, parse
 from app.services.member_register import RegisterRow
 from app.services.members import MemberService
@@ -132,8 +132,6 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     made = fresh_demo(tmp_path_factory.mktemp("register") / "data")
     yield made
     made.services.close()
-    from app.services.context import close_context
-
     close_context(made.ctx)
 
 
@@ -204,3 +202,24 @@ def test_the_index_is_built_from_the_directory_unless_it_misses_a_member(
     assert [m.id for m in fresh.search("old member")] == ["mem-0ld"]
     assert [m.member_no for m in fresh.search("old member")] == ["mem-0ld"]
     assert len(fresh.search("")) == len(ids) + 1
+
+
+def test_the_register_on_the_firestore_store(firestore_project: str, tmp_path: Path) -> None:
+    from app.services.store.firestore import FirestoreStore
+
+    store = FirestoreStore.open(firestore_project)
+    ctx = make_context(tmp_path / "data", store=store)
+    services = services_of(ctx)
+    try:
+        ids = enrol(services, NAMES)
+        assert MemberIndex(ctx.store).from_directory() is not None
+        page = services.member_register.page
+        assert names(page("rao").rows) == ["Asha Rao", "Devika Rao"]
+        assert [r.member_id for r in page("M-0005").rows] == [ids[4]]
+        assert names(page("", limit=2).rows) == ["Arun Kumar", "Asha Rao"]
+        late = services.members.enroll(EMPLOYEE, "Zoya Khan", "9123456789")
+        assert [r.member_id for r in page("zoya").rows] == [late.id]
+        assert page("").total == 6
+    finally:
+        services.close()
+        close_context(ctx)

@@ -26,12 +26,12 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
     also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
     views: list[QWidget] = [
         DashboardView(services, actor),
-        MembersView(services, actor),
         KycQueueView(services, actor),
         LoanInboxView(services, actor),
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        MembersView(services, actor),
         MemberProfileView(services, actor),
     ]
     if actor.role in ("admin", "system"):

@@ -183,6 +183,9 @@ def test_every_refusal_is_named_beside_its_field(
         "relationship": "Say how the nominee is related to the member.",
     }
     assert runtime.services.members.count() == 0
+    dialog.address.setFocus()
+    qtbot.keyClick(dialog.address, Qt.Key.Key_Tab)  # Tab leaves the address; Enter breaks a line
+    assert dialog.nominee.hasFocus() and "\t" not in dialog.address.toPlainText()
     qtbot.keyClick(dialog, Qt.Key.Key_Escape)
     assert not dialog.isVisible() and runtime.services.members.count() == 0
 
