@@ -177,15 +177,37 @@ def action(name: str, /, **defaults: str) -> Callable[[Run], Run]:
     return register
 
 
-@action("member.enroll", name="Asha Verma", phone="", reason="walk-in")
+@action(
+    "member.enroll",
+    name="Asha Verma",
+    phone="",
+    address="12 Anna Salai\nChennai 600002",
+    nominee="Ravi Verma",
+    relationship="Son",
+    reason="walk-in",
+)
 def _enroll(w: World, t: Fields) -> Any:
     phone = t["phone"] or f"+9191{w.n():08d}"
-    return w.services.members.enroll(EMPLOYEE, t["name"], phone, reason=t["reason"])
+    return w.services.members.enroll(
+        EMPLOYEE,
+        t["name"],
+        phone,
+        address=t["address"],
+        nominee=t["nominee"],
+        relationship=t["relationship"],
+        reason=t["reason"],
+    )
 
 
 @action("members.search", text="asha")
 def _search(w: World, t: Fields) -> Any:
-    return w.services.members.search(t["text"]), w.services.kyc.queue(search=t["text"])
+    s, text = w.services, t["text"]
+    return s.members.search(text), s.kyc.queue(search=text), s.member_register.page(text)
+
+
+@action("member.sign_in_code", reason="locked out at the counter")
+def _sign_in_code(w: World, t: Fields) -> Any:
+    return w.services.member_profiles.send_sign_in_code(EMPLOYEE, w.member(), t["reason"])
 
 
 @action("lookup", id="mem-0000000001")

@@ -31,6 +31,16 @@ TESTED_WITH_ROWS = {
     "PayoutsModel": "tests/views/test_payouts_view.py",
     "ScheduleModel": "tests/views/test_loan_inbox.py",
     "StaffModel": "tests/views/test_staff_admin.py",
+    "MemberRegisterModel": "tests/views/test_members_view.py",
+    "ProfileTicketsModel": "tests/views/test_member_profile_view.py",
+    "ProfileDuesModel": "tests/views/test_member_profile_view.py",
+    "ProfileReceiptsModel": "tests/views/test_member_profile_view.py",
+    "ProfilePayoutsModel": "tests/views/test_member_profile_view.py",
+    "ProfileLoansModel": "tests/views/test_member_profile_view.py",
+    "ProfileCasesModel": "tests/views/test_member_profile_view.py",
+    "ProfileDocumentsModel": "tests/views/test_member_profile_view.py",
+    "ProfileAgreementsModel": "tests/views/test_member_profile_view.py",
+    "ProfileTimelineModel": "tests/views/test_member_profile_view.py",
 }
 """Each model, and the test module that checks it with rows (a new model is added here
 with its test, or this test fails)."""
