@@ -23,7 +23,6 @@ import pytest
 from app.services.actors import SYSTEM, Actor
 from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.kpis import DEFAULT_RATE_DEFINITION, Exposure, GroupHealth, KpiService
 from app.services.ledger import LedgerService
@@ -33,6 +32,7 @@ from app.services.recovery import RecoveryService
 from app.services.store import Document, Query, Write
 from app.services.store.sqlite import SqliteStore
 from tests.builders import ADMIN, CHECKER, EMPLOYEE, sanction
+from tests.lending import payout_service
 
 R = 100  # paise per rupee
 TODAY = date(2026, 11, 24)
@@ -145,7 +145,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
             bank_ref=f"UTR{i:04d}",
             received_on=TODAY,
         )
-    BankersGate(ctx, ledger=LedgerService(ctx)).record_security(
+    payout_service(ctx).record_security(
         EMPLOYEE, closed.payout_id, 25_000 * R, description="Fixed deposit receipt"
     )
     writes = [

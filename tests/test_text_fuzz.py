@@ -177,15 +177,37 @@ def action(name: str, /, **defaults: str) -> Callable[[Run], Run]:
     return register
 
 
-@action("member.enroll", name="Asha Verma", phone="", reason="walk-in")
+@action(
+    "member.enroll",
+    name="Asha Verma",
+    phone="",
+    address="12 Anna Salai\nChennai 600002",
+    nominee="Ravi Verma",
+    relationship="Son",
+    reason="walk-in",
+)
 def _enroll(w: World, t: Fields) -> Any:
     phone = t["phone"] or f"+9191{w.n():08d}"
-    return w.services.members.enroll(EMPLOYEE, t["name"], phone, reason=t["reason"])
+    return w.services.members.enroll(
+        EMPLOYEE,
+        t["name"],
+        phone,
+        address=t["address"],
+        nominee=t["nominee"],
+        relationship=t["relationship"],
+        reason=t["reason"],
+    )
 
 
 @action("members.search", text="asha")
 def _search(w: World, t: Fields) -> Any:
-    return w.services.members.search(t["text"]), w.services.kyc.queue(search=t["text"])
+    s, text = w.services, t["text"]
+    return s.members.search(text), s.kyc.queue(search=text), s.member_register.page(text)
+
+
+@action("member.sign_in_code", reason="locked out at the counter")
+def _sign_in_code(w: World, t: Fields) -> Any:
+    return w.services.member_profiles.send_sign_in_code(EMPLOYEE, w.member(), t["reason"])
 
 
 @action("lookup", id="mem-0000000001")
@@ -277,7 +299,7 @@ def _auction_close(w: World, t: Fields) -> Any:
 @action("payout.security", description="FD 1234, SBI", reason="")
 def _payout_security(w: World, t: Fields) -> Any:
     payout_id, _, _ = w.payout()
-    return w.services.gate.record_security(
+    return w.services.payouts.record_security(
         EMPLOYEE, payout_id, 1_00_000_00, description=t["description"], reason=t["reason"]
     )
 
@@ -285,21 +307,22 @@ def _payout_security(w: World, t: Fields) -> Any:
 @action("payout.deduct_future", reason="winner's written request")
 def _payout_deduct(w: World, t: Fields) -> Any:
     payout_id, _, _ = w.payout()
-    return w.services.gate.deduct_future(EMPLOYEE, payout_id, t["reason"])
+    return w.services.payouts.deduct_future(EMPLOYEE, payout_id, t["reason"])
 
 
 @action("payout.release", bank_ref="NEFT-778899", reason="")
 def _payout_release(w: World, t: Fields) -> Any:
     payout_id, gid, members = w.payout()
-    gate = w.services.gate
-    gate.deduct_future(EMPLOYEE, payout_id, "written request")
+    payouts = w.services.payouts
+    payouts.deduct_future(EMPLOYEE, payout_id, "written request")
+    payouts.request_release(EMPLOYEE, payout_id)
     for member_id in members:  # the period's collections fill the group's pool
         due = w.services.ledger.dues_for(member_id)[0]
         w.services.ledger.record_receipt(
             EMPLOYEE, group_id=gid, period=1, member_id=member_id, amount=due.outstanding,
             bank_ref=f"UTR{w.n():08d}", received_on=w.ctx.clock.today(),
         )  # fmt: skip
-    return gate.release_payout(ADMIN, payout_id, bank_ref=t["bank_ref"], reason=t["reason"])
+    return payouts.release_payout(ADMIN, payout_id, bank_ref=t["bank_ref"], reason=t["reason"])
 
 
 @action("receipt.record", bank_ref="UTR-0001")

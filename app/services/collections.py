@@ -30,6 +30,8 @@ PERIODS = "ledger_periods"
 LOANS = "loans"
 GATE_POOLS = "bankers_pools"
 GATE_DECISIONS = "bankers_decisions"
+ADVANCES = "advances"
+ADVANCE_BOOKS = "advance_books"
 
 RECOVERY_CASES = "recovery_cases"
 RECOVERY_OPEN = "recovery_open"
@@ -43,3 +45,9 @@ STAFF_SIGNIN = "staff_signin"
 MEMBER_SESSIONS = "member_sessions"
 OTP_CODES = "otp_codes"
 OTP_LIMITS = "otp_limits"
+
+COUNTERS = "counters"
+"""Numbers given in sequence (``counters/members``: the last member number)."""
+MEMBER_DIRECTORY = "member_directory"
+"""Members' names, mobiles and numbers, a block of numbers per document: what the
+register's search index is built from (see app/services/member_index.py)."""

@@ -291,6 +291,48 @@ class FutureInstalmentsDeducted(Event):
     deducted: int
 
 
+@dataclass(frozen=True)
+class PayoutReleaseRequested(Event):
+    """The maker asks for a prize's release; a second person releases it."""
+
+    ACTION, ENTITY = "payout.request_release", "payout"
+    DID = "asked for the release of"
+    payout_id: str
+    group_id: str
+    paid: int
+
+
+@dataclass(frozen=True)
+class AdvanceProposed(Event):
+    """The maker proposes advancing the company's cash to a pool short for a prize."""
+
+    ACTION, ENTITY = "advance.propose", "advance"
+    DID = "proposed"
+    advance_id: str
+    group_id: str
+    payout_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class AdvanceApproved(Event):
+    ACTION, ENTITY = "advance.approve", "advance"
+    advance_id: str
+    group_id: str
+    payout_id: str
+    amount: int
+    txn_id: str
+    bankers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AdvanceDeclined(Event):
+    ACTION, ENTITY = "advance.decline", "advance"
+    DID = "declined"
+    advance_id: str
+    payout_id: str
+
+
 # -- ledger -----------------------------------------------------------------------------------
 
 

@@ -26,8 +26,11 @@ from app.services.kyc import KycService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.log_signing import LogSigning
+from app.services.member_profile import MemberProfiles, ProfileSources
+from app.services.member_register import MemberRegister
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.payouts import PayoutService
 from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
 from app.services.report_exports import ReportService
@@ -56,7 +59,10 @@ class Services:
     topics: Topics
     clock: Clock
     proofs: ProofService
+    payouts: PayoutService
     reports: ReportService = field(init=False)
+    member_register: MemberRegister = field(init=False)
+    member_profiles: MemberProfiles = field(init=False)
 
     @classmethod
     def build(
@@ -98,8 +104,11 @@ class Services:
             topics=Topics(ctx.store),
             clock=ctx.clock,
             proofs=ProofService(ctx),
+            payouts=PayoutService(ctx, gate=gate, ledger=ledger),
         )
         services.reports = report_service(ctx, settings, services)
+        services.member_register = MemberRegister(ctx, members)
+        services.member_profiles = MemberProfiles(ctx, ProfileSources.of(services))
         return services
 
     def close(self) -> None:

@@ -61,6 +61,8 @@ COLLECTION_TOPICS: dict[str, frozenset[str]] = {
     c.LOANS: frozenset({LOANS}),
     c.GATE_POOLS: frozenset({GATE}),
     c.GATE_DECISIONS: frozenset({GATE}),
+    c.ADVANCES: frozenset({GATE}),
+    c.ADVANCE_BOOKS: frozenset({GATE, LEDGER}),
     c.RECOVERY_CASES: frozenset({RECOVERY}),
     c.STAFF_ACCOUNTS: frozenset({STAFF}),
 }

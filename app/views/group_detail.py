@@ -29,7 +29,7 @@ from app.views import navigation, worker
 from app.views.formatting import inr, when
 from app.views.group_tables import (
     DefaultersModel,
-    PayoutsModel,
+    GroupPayoutsModel,
     PeriodsModel,
     TicketsModel,
     ask_export,
@@ -86,7 +86,7 @@ class GroupDetailView(QWidget):
         self.facts.setHorizontalSpacing(18)
         self._fact_labels: dict[str, QLabel] = {}
         self.periods, self.tickets = PeriodsModel(self), TicketsModel(self)
-        self.defaulters, self.payouts = DefaultersModel(self), PayoutsModel(self)
+        self.defaulters, self.payouts = DefaultersModel(self), GroupPayoutsModel(self)
         self.tabs = QTabWidget()
         self.tabs.addTab(table(self.periods, 2), "Periods")
         self.tabs.addTab(table(self.tickets, 1), "Tickets")

@@ -206,7 +206,7 @@ class DefaultersModel(RowsModel[DefaulterLine]):
     )
 
 
-class PayoutsModel(RowsModel[PayoutLine]):
+class GroupPayoutsModel(RowsModel[PayoutLine]):
     """The group's prize payouts by period."""
 
     columns = (

@@ -8,6 +8,7 @@ row, so row N is still the Nth view (Ctrl+1…9 go to the first nine)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
@@ -36,6 +37,7 @@ from app.views.navigation import view_name
 from app.views.shell import section_of, views_for
 from app.views.table import ModelIndex
 
+log = logging.getLogger(__name__)
 NAME_ROLE = Qt.ItemDataRole.UserRole
 HEADING_ROLE = Qt.ItemDataRole.UserRole + 1
 """A section's title on the first row of that section (None on the others)."""
@@ -105,8 +107,12 @@ class MainWindow(QMainWindow):
             QShortcut(QKeySequence(f"Ctrl+{row}"), self, partial(self.nav.setCurrentRow, row - 1))
 
     def go(self, name: str, **params: Any) -> None:
-        """Show the view ``name``; a page is first told which item to show."""
-        view = self.pages[name]
+        """Show the view ``name``; a page is first told which item to show. A view this
+        window does not hold (not built yet, or not for this role) is not shown."""
+        view = self.pages.get(name)
+        if view is None:
+            log.warning("no view called %r here: staying on the current one", name)
+            return
         if params:
             view.show_item(**params)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(view)

@@ -18,7 +18,10 @@ from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
 from app.views.kyc_capture import KycCaptureView
 from app.views.loan_inbox import LoanInboxView
+from app.views.member_profile import MemberProfileView
+from app.views.members import MembersView
 from app.views.navigation import view_name
+from app.views.payouts import PayoutsView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
@@ -80,6 +83,9 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         AuctionControlView(services, actor),
         ActivityView(services),
         GroupNewView(services, actor),
+        PayoutsView(services, actor),
+        MembersView(services, actor),
+        MemberProfileView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

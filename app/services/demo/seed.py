@@ -15,6 +15,7 @@ and WAL, so the WAL, the store and the ledger agree as they would after real use
   released through the Banker's gate after security (or deduction), late payers and
   defaulters (:mod:`.chits`);
 * lending capital, and loans in every status with EMIs, some overdue (:mod:`.loans`);
+  company cash for advances to pools short of a prize on its due date;
 * recovery cases in every stage, written off by two people (:mod:`.recovery`).
 
 For the same sizes, seed and end date, a run always makes the same members, groups,
@@ -49,6 +50,7 @@ from app.services.demo.recovery import Recovery
 from app.services.demo.summary import DemoSummary, summarize
 from app.services.kyc.service import Upload
 from app.services.ledger import LedgerService
+from app.services.ledger.postings import COMPANY_CASH
 from app.services.recovery import Case
 from app.services.store import Query
 
@@ -114,7 +116,7 @@ def generate(
     loans = Loans(story, trusted=lambda m: m.kyc == "approved" and m.index not in unreliable)
     loans.plan(opens=min(starts) + timedelta(days=20))
     recovery = Recovery(story, persistent=_persistence(chits, loans))
-    Setup(story).schedule(loans.capital_needed())
+    Setup(story).schedule(loans.capital_needed(), company_cash=chits.working_cash())
     chits.schedule(first_day + timedelta(days=10))
     loans.schedule()
     recovery.schedule(min(starts) + timedelta(days=7))
@@ -200,10 +202,12 @@ class Setup:
         self.engine = story.engine
         self._decisions: dict[date, _Decisions] = {}
 
-    def schedule(self, capital: int) -> None:
+    def schedule(self, capital: int, *, company_cash: int) -> None:
         story, day = self.story, self.story.first_day
         first = capital * 7 // 10
-        self.engine.at(day, "setup", "setup", lambda lane: _staff(lane, first), self._cast)
+        self.engine.at(
+            day, "setup", "setup", lambda lane: _staff(lane, first, company_cash), self._cast
+        )
         middle = day + timedelta(days=(story.end - day).days // 2)
         self.engine.at(
             middle,
@@ -297,7 +301,7 @@ class Setup:
             lane.kyc.reject(cast.admin, ids, reason)
 
 
-def _staff(lane: Lane, capital: int) -> Cast:
+def _staff(lane: Lane, capital: int, company_cash: int) -> Cast:
     admin_login, desk_login, checker_login = DEMO_STAFF
     admin = lane.staff.create_first_admin(
         admin_login.name, admin_login.username, admin_login.password
@@ -307,6 +311,8 @@ def _staff(lane: Lane, capital: int) -> Cast:
         for s in (desk_login, checker_login)
     )
     lane.ledger.add_capital(admin, capital, "Lending capital paid in by the company")
+    memo = "Company cash kept for advances to pools short of a prize"
+    lane.ledger.add_capital(admin, company_cash, memo, into=COMPANY_CASH)
     return Cast(admin, desk, checker)
 
 

@@ -9,6 +9,9 @@ period when its collections first reach the foreman's commission (see
 the same payload is returned as a duplicate and writes nothing; with another payload
 it is refused. A payment larger than what is still owed is refused.
 
+An instalment that a company advance stood in for also repays it, in the same change
+(:mod:`app.services.ledger.advances`).
+
 Each new receipt is numbered within its period (``serial`` 1, 2, ..., kept on the
 period summary that every receipt updates anyway, so numbering adds no contention).
 """
@@ -25,6 +28,7 @@ from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
 from app.services.collections import DUES, PERIODS, RECEIPTS
 from app.services.events import ReceiptRecorded, ReceiptsImported
+from app.services.ledger.advances import AdvanceBooks
 from app.services.ledger.postings import (
     NewId,
     commission_transfer_write,
@@ -112,6 +116,7 @@ class _Batch:
         self.new: dict[str, Receipt] = {}
         self.dues: dict[str, dict[str, Any]] = {}
         self.periods: dict[str, dict[str, Any]] = {}
+        self.advances = AdvanceBooks(reader)
 
     def recorded(self, bank_ref: str) -> Receipt | None:
         if bank_ref in self.new:
@@ -155,7 +160,7 @@ class _Batch:
             Write("update", PERIODS, key, {f: d[f] for f in _PERIOD_FIELDS})
             for key, d in self.periods.items()
         ]
-        return writes
+        return writes + self.advances.updates()
 
 
 def check_payable(due: dict[str, Any], p: Payment) -> None:
@@ -227,6 +232,9 @@ def _record(
         bank_ref=p.bank_ref,
     )
     writes.append(txn)
+    writes += batch.advances.repay(
+        ids, group_id=p.group_id, period=p.period, amount=p.amount, date=when, bank_ref=p.bank_ref
+    )
     due["paid"] += p.amount
     full = due["paid"] == due["net"]
     due.update(

@@ -165,6 +165,10 @@ def account_name(account: str, names: AccountNames) -> str:
         return f"Pool — {group(parts[2])}"
     if parts[0] == "chitfund" and len(parts) == 2:
         return f"Prize payable — {group(parts[1])}"
+    if parts[0] == "advance" and len(parts) == 2:
+        return f"Advanced to the pool — {group(parts[1])}"
+    if parts[0] == "repayable" and len(parts) == 2:
+        return f"Advance to repay to the company — {group(parts[1])}"
     if parts[0] == "loans" and len(parts) == 2:
         holder = names.loans.get(parts[1]) or "unknown member"
         return f"Loan to {holder} ({parts[1]})"
