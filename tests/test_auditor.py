@@ -163,9 +163,20 @@ WRITES: dict[str, Call] = {
         w.auditor, [Payment(w.group, 1, w.member, 100, "UTR-AUDIT-2", "2026-11-20")]
     ),
     "gate.decide": _decide,
-    "gate.deduct_future": lambda w: w.s.gate.deduct_future(w.auditor, w.payout, "deduct"),
-    "gate.record_security": lambda w: w.s.gate.record_security(w.auditor, w.payout, 100),
-    "gate.release_payout": lambda w: w.s.gate.release_payout(w.auditor, w.payout),
+    "payouts.deduct_future": lambda w: w.s.payouts.deduct_future(w.auditor, w.payout, "deduct"),
+    "payouts.record_security": lambda w: w.s.payouts.record_security(w.auditor, w.payout, 100),
+    "payouts.request_release": lambda w: w.s.payouts.request_release(w.auditor, w.payout),
+    "payouts.release_payout": lambda w: w.s.payouts.release_payout(w.auditor, w.payout),
+    "payouts.propose_advance": lambda w: w.s.payouts.propose_advance(
+        w.auditor, w.payout, "the pool is short"
+    ),
+    "payouts.approve_advance": lambda w: w.s.payouts.approve_advance(w.auditor, "adv-none"),
+    "payouts.decline_advance": lambda w: w.s.payouts.decline_advance(
+        w.auditor, "adv-none", "not needed"
+    ),
+    "member_profiles.send_sign_in_code": lambda w: w.s.member_profiles.send_sign_in_code(
+        w.auditor, w.member, "lost phone"
+    ),
     "loans.apply": lambda w: w.s.loans.apply(w.auditor, w.member, 50_000_00, 12, "shop"),
     "loans.approve": lambda w: w.s.loans.approve(w.auditor, w.loan),
     "loans.disburse": lambda w: w.s.loans.disburse(w.auditor, w.loan),

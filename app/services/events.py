@@ -296,7 +296,7 @@ class PayoutReleaseRequested(Event):
     """The maker asks for a prize's release; a second person releases it."""
 
     ACTION, ENTITY = "payout.request_release", "payout"
-    DID = "asked for the release of"
+    SAID = "asked for the release of the prize of {thing} ({group}): {paid:inr}"
     payout_id: str
     group_id: str
     paid: int
@@ -307,7 +307,7 @@ class AdvanceProposed(Event):
     """The maker proposes advancing the company's cash to a pool short for a prize."""
 
     ACTION, ENTITY = "advance.propose", "advance"
-    DID = "proposed"
+    SAID = "proposed advancing {amount:inr} of the company's cash to the pool of {group}"
     advance_id: str
     group_id: str
     payout_id: str
@@ -317,6 +317,7 @@ class AdvanceProposed(Event):
 @dataclass(frozen=True)
 class AdvanceApproved(Event):
     ACTION, ENTITY = "advance.approve", "advance"
+    SAID = "advanced {amount:inr} of the company's cash to the pool of {group}"
     advance_id: str
     group_id: str
     payout_id: str
@@ -328,7 +329,7 @@ class AdvanceApproved(Event):
 @dataclass(frozen=True)
 class AdvanceDeclined(Event):
     ACTION, ENTITY = "advance.decline", "advance"
-    DID = "declined"
+    SAID = "declined a proposed advance of the company's cash for a prize"
     advance_id: str
     payout_id: str
 

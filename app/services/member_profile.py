@@ -29,7 +29,7 @@ from app.services.gate import BankersGate, Payout
 from app.services.groups import Group, GroupService, Ticket
 from app.services.kyc import KycRecord, KycService
 from app.services.ledger import Due, LedgerService, ReceiptEntry, TimelineItem
-from app.services.loans import LoanRow, LoanService
+from app.services.loans import STATUSES, LoanRow, LoanService
 from app.services.member_register import Late, late_by_member
 from app.services.members import Member, MemberService
 from app.services.otp import IssuedCode, OtpService
@@ -201,13 +201,15 @@ class MemberProfiles:
 
     def example(self) -> str | None:
         """The member whose profile shows the most (for screenshots): a prize, a loan,
-        a recovery case, and the most tickets; None when there are no members."""
+        a recovery case, receipts, and the most tickets; None when there are no members."""
         p = self.parts
         score: defaultdict[str, int] = defaultdict(int)
+        for member_id in {x.member_id for x in p.gate.payouts()}:
+            score[member_id] += 12  # a prize weighs a little more: the rarest part
         for kind in (
-            {x.member_id for x in p.gate.payouts()},
-            {row.member_id for row in p.loans.inbox()},
-            {case.member_id for case in p.recovery.cases(open_only=True)},
+            {row.member_id for row in p.loans.inbox(STATUSES)},
+            {case.member_id for case in p.recovery.cases()},
+            {doc.data["member_id"] for doc in self.ctx.store.stream(Query(RECEIPTS))},
         ):
             for member_id in kind:
                 score[member_id] += 10

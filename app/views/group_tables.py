@@ -7,15 +7,14 @@ models (:mod:`app.services.group_book`); the figures come from the services as t
 
 from __future__ import annotations
 
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QFileDialog, QHeaderView, QTableView, QWidget
 
+from app.kernel import office_time
 from app.kernel.files import write_durably
-from app.services.context import IST
 from app.services.group_book import Candidate, DefaulterLine, PayoutLine, PeriodLine, TicketLine
 from app.services.groups import Group
 from app.services.registry import Services
@@ -121,11 +120,8 @@ def _payout_colour(p: PayoutLine) -> QColor | None:
 
 
 def _draw_day(p: PeriodLine) -> str:
-    """The day of the draw in India (the scheduled day until it is drawn)."""
-    day = p.auction_date
-    if p.drawn_at:
-        day = datetime.fromisoformat(p.drawn_at).astimezone(IST).date()
-    return when(day.isoformat())
+    """The day of the draw in the office's zone (the scheduled day until it is drawn)."""
+    return office_time.day(p.drawn_at) if p.drawn_at else when(p.auction_date.isoformat())
 
 
 def _collected(p: PeriodLine) -> str:
@@ -150,7 +146,7 @@ class PeriodsModel(RowsModel[PeriodLine]):
             _draw_day,
             lambda p: p.auction_date,
             tip=lambda p: (
-                f"Drawn {when(p.drawn_at)} IST; scheduled for {when(p.auction_date.isoformat())}"
+                f"Drawn {when(p.drawn_at)}; scheduled for {when(p.auction_date.isoformat())}"
                 if p.drawn_at
                 else f"Scheduled for {when(p.auction_date.isoformat())}"
             ),

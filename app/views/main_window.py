@@ -15,7 +15,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QRect, QSettings, QSize, Qt
+from PySide6.QtCore import QRect, QSettings, QSignalBlocker, QSize, Qt
 from PySide6.QtGui import QCloseEvent, QColor, QFont, QKeySequence, QMouseEvent, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
@@ -34,7 +34,7 @@ from app.services.actors import Actor
 from app.services.registry import Services
 from app.views.footer import KernelFooter
 from app.views.navigation import view_name
-from app.views.shell import section_of, views_for
+from app.views.shell import lists_before, section_of, views_for
 from app.views.table import ModelIndex
 
 log = logging.getLogger(__name__)
@@ -116,9 +116,15 @@ class MainWindow(QMainWindow):
         if params:
             view.show_item(**params)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(view)
-        for row in range(self.nav.count()):
-            if self.nav.item(row).data(NAME_ROLE) == name:
-                self.nav.setCurrentRow(row)
+        rows = {self.nav.item(r).data(NAME_ROLE): r for r in range(self.nav.count())}
+        if name in rows:
+            self.nav.setCurrentRow(rows[name])
+            return
+        listed = next((rows[n] for n in lists_before(name) if n in rows), None)
+        if listed is not None:  # a page: its list stays marked, without being shown
+            blocker = QSignalBlocker(self.nav)
+            self.nav.setCurrentRow(listed)
+            blocker.unblock()
 
     def _nav_changed(self, item: QListWidgetItem | None) -> None:
         if item is not None:

@@ -381,7 +381,7 @@ class MemberProfileView(QWidget):
         self.code_button.setEnabled(True)
         self.action_status.setText(
             f"Sign-in code texted to {issued.member.phone_masked}; it works until "
-            f"{when(issued.expires_at.isoformat())} IST."
+            f"{when(issued.expires_at.isoformat())}."
         )
 
     def _code_failed(self, exc: BaseException) -> None:
@@ -397,11 +397,11 @@ def _kyc_text(p: MemberProfile) -> str:
     if k is None:
         return "No KYC submitted yet. Start KYC to capture PAN, Aadhaar and bank details."
     lines = [
-        f"<b>{status_text(k.status)}</b> · submitted {when(k.submitted_at)} IST",
+        f"<b>{status_text(k.status)}</b> · submitted {when(k.submitted_at)}",
         f"PAN {k.pan_masked} · Aadhaar {k.aadhaar_masked} · account {k.account_masked} "
         f"· IFSC {k.ifsc}",
     ]
     if k.decided_at:
         why = f": {html.escape(k.reason)}" if k.reason else ""
-        lines.append(f"{status_text(k.status)} {when(k.decided_at)} IST{why}")
+        lines.append(f"{status_text(k.status)} {when(k.decided_at)}{why}")
     return "<br>".join(lines)

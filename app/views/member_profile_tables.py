@@ -224,7 +224,7 @@ class AgreementRow:
 class ProfileAgreementsModel(RowsModel[AgreementRow]):
     columns = (
         Column[AgreementRow]("Group", lambda r: r.group),
-        Column[AgreementRow]("Signed (IST)", lambda r: when(r.signature.signed_at)),
+        Column[AgreementRow]("Signed", lambda r: when(r.signature.signed_at)),
         Column[AgreementRow](
             "Terms",
             lambda r: "As signed" if r.signature.current else "Changed since signing",
@@ -240,7 +240,7 @@ class ProfileAgreementsModel(RowsModel[AgreementRow]):
 
 class ProfileTimelineModel(RowsModel[Happening]):
     columns = (
-        Column[Happening]("When (IST)", lambda h: when(h.at)),
+        Column[Happening]("When", lambda h: when(h.at)),
         Column[Happening]("What", lambda h: h.what, tip=lambda h: h.what),
         Column[Happening]("Amount", lambda h: money(h.amount), right=True),
     )

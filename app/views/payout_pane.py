@@ -136,11 +136,14 @@ class PayoutPane(QWidget):
         }
         self.buttons["release"].setProperty("accent", True)
         self.buttons["approve"].setProperty("accent", True)
-        bar = QHBoxLayout()
-        for button in self.buttons.values():
-            button.setAutoDefault(False)
-            bar.addWidget(button)
-        bar.addStretch(1)
+        bar = QVBoxLayout()  # two rows: the prize's steps, then the company's advance
+        for row in (ACTIONS[:4], ACTIONS[4:]):
+            line = QHBoxLayout()
+            for name in row:
+                self.buttons[name].setAutoDefault(False)
+                line.addWidget(self.buttons[name])
+            line.addStretch(1)
+            bar.addLayout(line)
         body = QWidget()
         column = QVBoxLayout(body)
         column.setContentsMargins(0, 0, 0, 0)

@@ -53,6 +53,14 @@ def section_of(name: str, before: str | None = None) -> str:
     return before or next(iter(SECTIONS))
 
 
+def lists_before(name: str) -> list[str]:
+    """The views named before ``name`` in its section, nearest first: a page's list."""
+    for names in SECTIONS.values():
+        if name in names:
+            return list(reversed(names[: names.index(name)]))
+    return []
+
+
 def in_sections(views: list[QWidget]) -> list[QWidget]:
     """``views`` grouped by section, in section order; within a section as given."""
     order, keyed, before = list(SECTIONS), [], None

@@ -132,6 +132,7 @@ def row_table(model: QAbstractTableModel, *, stretch: int, row_height: int = 26)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     table.setAlternatingRowColors(True)
     table.setShowGrid(False)
+    table.setWordWrap(False)  # one line a row: too long is cut with "…", never half-wrapped
     table.verticalHeader().hide()
     table.verticalHeader().setDefaultSectionSize(row_height)
     header = table.horizontalHeader()

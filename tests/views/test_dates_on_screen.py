@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QHeaderView, QTableView, QWidget
+from PySide6.QtWidgets import QHeaderView, QStyle, QTableView, QWidget
 from pytestqt.qtbot import QtBot
 
 from app import config
@@ -98,11 +98,12 @@ def cut_dates(view: QWidget) -> list[str]:
         ):
             continue
         model, metrics = table.model(), table.fontMetrics()
+        # Qt's item delegate keeps this margin each side of a cell's text, then elides.
+        margin = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
         for row in range(min(model.rowCount(), 30)):
             for column in range(model.columnCount()):
                 text = str(model.data(model.index(row, column)) or "")
-                if DATED.search(text) and metrics.horizontalAdvance(text) + 8 > table.columnWidth(
-                    column
-                ):
+                room = table.columnWidth(column) - 2 * (margin + 1)
+                if DATED.search(text) and metrics.horizontalAdvance(text) > room:
                     cut.append(text)
     return cut

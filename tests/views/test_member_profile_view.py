@@ -31,9 +31,10 @@ if TYPE_CHECKING:
 
 @pytest.fixture
 def demo_runtime(data_dir: Path) -> Iterator[Runtime]:
-    """A runtime over a small demo history (2 groups of 6 members, 4 months)."""
+    """A runtime over a small demo history (2 groups of 6 members, 4 months) in which
+    a member has every part of a profile."""
     ctx = make_context(data_dir, clock=FixedClock(datetime(2026, 11, 24, 6, 30, tzinfo=UTC)))
-    generate(ctx, groups=2, members=6, months=4, seed=11, end=date(2026, 11, 24))
+    generate(ctx, groups=2, members=6, months=4, seed=2, end=date(2026, 11, 24))
     close_context(ctx)
     runtime = open_runtime(data_dir)
     yield runtime

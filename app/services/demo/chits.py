@@ -43,7 +43,6 @@ from app.kernel.errors import Conflict
 from app.services.actors import Actor
 from app.services.auctions import Closed, rules
 from app.services.collections import DUES, PAYOUTS
-from app.services.context import IST
 from app.services.demo.engine import Lane
 from app.services.demo.model import DemoConfig, MemberPlan, Story
 from app.services.emi import add_months
@@ -310,8 +309,7 @@ class Chits:
         self, lane: Lane, group: GroupPlan, auction_id: str, member_id: str, discount: int
     ) -> None:
         if lane.rng.random() < 0.15:
-            at = lane.clock.now().astimezone(IST)
-            reason = f"Bid phoned in by the member at {at:%H:%M}"
+            reason = "Bid phoned in by the member"  # the record keeps its own time
             lane.auctions.bid(self.story.cast.employee, auction_id, member_id, discount, reason)
         else:
             actor = Actor(member_id, group.ticket(member_id).member.person.name, "member")
