@@ -517,7 +517,7 @@ class KycCaptureView(QWidget):
 
 
 def _who(form: CaptureForm) -> str:
-    name = f"<b>{html.escape(form.name)}</b> · member {html.escape(form.member_id)}"
+    name = f"<b>{html.escape(form.name)}</b> · {html.escape(form.member_no or form.member_id)}"
     record = form.record
     if record is None:
         return f"{name} · no KYC submitted yet."

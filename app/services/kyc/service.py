@@ -73,6 +73,7 @@ from app.services.kyc.rules import (
     validate_address,
     validate_submission,
 )
+from app.services.members import member_no
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean
@@ -154,6 +155,8 @@ class CaptureForm:
     name: str
     phone_masked: str
     record: KycRecord | None
+    member_no: str = ""
+    """What staff call the member (``M-0042``; their id if enrolled before numbers)."""
 
     @property
     def status(self) -> str:
@@ -440,6 +443,7 @@ class KycService:
             member.data.get("name", ""),
             member.data.get("phone_masked", ""),
             self.find(member_id),
+            member_no(member.data.get("number"), member_id),
         )
 
     # -- reveal -------------------------------------------------------------------------
