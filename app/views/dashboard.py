@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QFrame, QGridLayout, QLabel, QVBoxLayout, QWidget
 
+from app.services.activity import counted
 from app.services.actors import Actor
 from app.services.desk import DeskSummary
 from app.services.registry import Services
@@ -94,5 +95,5 @@ class DashboardView(QWidget):
             f"{inr(s.overdue_amount)} overdue" if s.overdue_cases else "no open recovery cases",
         )
         self.collections.show_figure(
-            inr(s.collected_today), f"{s.receipts_today} receipt(s) recorded today"
+            inr(s.collected_today), f"{counted(s.receipts_today, 'receipt')} recorded today"
         )

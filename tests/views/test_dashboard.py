@@ -73,7 +73,7 @@ def test_figures_follow_changes_made_on_another_thread(
     qtbot.waitUntil(lambda: view.kyc.value.text() == "2")
     qtbot.waitUntil(lambda: view.collections.value.text() == "₹12,345.67")
     qtbot.waitUntil(lambda: view.loans.value.text() == "1")
-    assert view.collections.detail.text() == "1 receipt(s) recorded today"
+    assert view.collections.detail.text() == "1 receipt recorded today"
     qtbot.waitUntil(lambda: not view.live.busy)
 
 

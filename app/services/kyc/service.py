@@ -48,6 +48,7 @@ from app.kernel.errors import (
 )
 from app.kernel.files import PRIVATE_DIR, write_durably
 from app.services import topics
+from app.services.activity import counted
 from app.services.actors import Actor
 from app.services.collections import AADHAAR_TOKENS, KYC, MEMBERS, PAN_TOKENS
 from app.services.context import ServiceContext
@@ -618,7 +619,7 @@ def _check_decidable(actor: Actor, verb: str, docs: dict[str, Document | None]) 
     if not problems:
         return
     message = (
-        f"Cannot {verb} the KYC of {len(docs)} member(s); nothing was changed. "
+        f"Cannot {verb} the KYC of {counted(len(docs), 'member')}; nothing was changed. "
         + "; ".join(problems)
         + "."
     )
