@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 
 from app.kernel.errors import Conflict, NotFound, ValidationError
-from app.kernel.wal import verify_file
+from app.kernel.wal import Entry, WriteAheadLog, verify_file
 from app.services.actors import Actor
 from app.services.pipeline import ChangeSet, Pipeline, Reader
-from app.services.store import Write
+from app.services.store import Write, limits
 from tests.builders import close_pipeline as close
 from tests.builders import open_pipeline
 
@@ -119,6 +119,55 @@ def test_replay_applies_records_the_store_missed(data_dir: Path) -> None:
         assert p.store.get("counters", "c").data["value"] == 5  # type: ignore[union-attr]
     finally:
         close(p)
+
+
+def test_replay_applies_a_logged_record_that_todays_limits_would_refuse(data_dir: Path) -> None:
+    """The log is the truth: a record appended under looser rules (here one nesting
+    deeper than the limits now allow) is applied as logged, and the store catches up."""
+    deep: dict[str, object] = {"leaf": 1}
+    for _ in range(25):
+        deep = {"d": deep}
+    wal = WriteAheadLog(data_dir / "wal" / "wal.log")
+    wal.open()
+    wal.append(
+        Entry(
+            actor=ALICE.to_json(),
+            action="test.old",
+            entity={"type": "test", "id": "x"},
+            change={"writes": [Write("set", "old", "x", deep).to_json()]},
+        )
+    )
+    wal.close()
+    with pytest.raises(ValidationError):
+        limits.check_write(Write("set", "old", "x", deep))
+    p = open_pipeline(data_dir)
+    try:
+        assert p.store.last_applied_lsn() == 1
+        assert p.store.get("old", "x").data == deep  # type: ignore[union-attr]
+        p.transact(ALICE, increment)  # and the pipeline goes on writing
+        assert p.store.last_applied_lsn() == 2
+    finally:
+        close(p)
+
+
+def test_reading_many_absent_documents_makes_their_creation_a_conflict(
+    pipeline: Pipeline,
+) -> None:
+    runs: list[int] = []
+
+    def claim(reader: Reader) -> ChangeSet:
+        runs.append(1)
+        found = reader.get_many("slots", ["a", "b", "c"])
+        if len(runs) == 1:  # someone else takes "b" after this attempt read it absent
+            pipeline.commit(ALICE, ChangeSet("t", "t", "b", [Write("set", "slots", "b", {})]))
+        free = [s for s in ("a", "b", "c") if s not in found]
+        writes = [Write("set", "slots", s, {"by": "me"}) for s in free]
+        return ChangeSet("slot.claim", "slot", "all", writes)
+
+    pipeline.transact(ALICE, claim)
+    assert len(runs) == 2
+    assert pipeline.store.get("slots", "b").data == {}  # type: ignore[union-attr]
+    assert pipeline.store.get("slots", "a").data == {"by": "me"}  # type: ignore[union-attr]
 
 
 def test_two_processes_share_a_data_directory(data_dir: Path) -> None:
