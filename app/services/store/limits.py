@@ -137,7 +137,15 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
     """The size Firestore counts for ``value`` (a map counted like a document: its
     fields plus 32 bytes), or ``_Unstorable``. ``path`` is the byte length of the field
     path ``value`` sits at (0 for a document). One pass, building no messages: every
-    change goes through here."""
+    change goes through here, so the common leaves (ASCII text, small integers, None,
+    booleans) are measured inline, without a call each."""
+    kind = type(value)
+    if kind is dict:
+        return _measure_map(value, depth, path)
+    if kind is str and value.isascii():
+        if "\x00" in value:
+            raise _Unstorable
+        return len(value) + 1
     if isinstance(value, str):
         if _UNSTORABLE.search(value):
             raise _Unstorable
@@ -149,16 +157,7 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
             raise _Unstorable
         return 8
     if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            raise _Unstorable
-        total = _MAP_OVERHEAD
-        for key, item in value.items():
-            size = _key_size(key)
-            below = path + size if path else size - 1
-            if below > MAX_PATH_BYTES:
-                raise _Unstorable
-            total += size + measure(item, depth + 1, below)
-        return total
+        return _measure_map(value, depth, path)
     if isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
             raise _Unstorable
@@ -173,10 +172,39 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
     raise _Unstorable
 
 
-def _key_size(key: Any) -> int:
-    if not isinstance(key, str) or not key or _UNSTORABLE.search(key):
+def _measure_map(value: dict[Any, Any], depth: int, path: int) -> int:
+    if depth >= MAX_DEPTH:
         raise _Unstorable
-    size = len(key) if key.isascii() else len(key.encode())
+    total = _MAP_OVERHEAD
+    low, high = INT64
+    for key, item in value.items():
+        size = _key_size(key)
+        below = path + size if path else size - 1
+        if below > MAX_PATH_BYTES:
+            raise _Unstorable
+        kind = type(item)
+        if kind is str and item.isascii():
+            if "\x00" in item:
+                raise _Unstorable
+            total += size + len(item) + 1
+        elif kind is int and low <= item <= high:
+            total += size + 8
+        elif item is None or kind is bool:
+            total += size + 1
+        else:
+            total += size + measure(item, depth + 1, below)
+    return total
+
+
+def _key_size(key: Any) -> int:
+    if type(key) is str and key.isascii():
+        if not key or "\x00" in key:
+            raise _Unstorable
+        size = len(key)
+    elif not isinstance(key, str) or not key or _UNSTORABLE.search(key):
+        raise _Unstorable
+    else:
+        size = len(key) if key.isascii() else len(key.encode())
     if size > MAX_NAME_BYTES or (len(key) >= 4 and key[:2] == "__" == key[-2:]):
         raise _Unstorable
     return size + 1
@@ -396,6 +424,24 @@ def _element_key(item: Any) -> Any:
 def loose_size(value: Any) -> int:
     """:func:`measure` without its checks, for documents already stored (which older
     versions may have written under looser rules: a merge onto one must not fail)."""
+    kind = type(value)
+    if kind is str:
+        return (len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))) + 1
+    if kind is dict:
+        total = _MAP_OVERHEAD
+        for key, item in value.items():
+            key = str(key)
+            total += (len(key) if key.isascii() else len(key.encode("utf-8", "surrogatepass"))) + 1
+            item_kind = type(item)
+            if item_kind is str and item.isascii():
+                total += len(item) + 1
+            elif item_kind is int or item_kind is float:
+                total += 8
+            elif item is None or item_kind is bool:
+                total += 1
+            else:
+                total += loose_size(item)
+        return total
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass")) + 1
     if isinstance(value, dict):
