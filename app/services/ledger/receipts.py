@@ -102,18 +102,24 @@ _PERIOD_FIELDS = ("collected", "paid_count", "commission_txn", "receipts")
 
 
 class _Batch:
-    """The documents a set of payments reads, with their changes so far."""
+    """The documents a set of payments reads (three reads in all, however many the
+    payments), with their changes so far. Dues are read before receipts: a concurrent
+    commit of the same payment is then seen either in both or in the receipt alone,
+    never as "already paid" without its receipt."""
 
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
+    def __init__(self, reader: Reader, payments: Sequence[Payment]) -> None:
         self.new: dict[str, Receipt] = {}
-        self.dues: dict[str, dict[str, Any]] = {}
-        self.periods: dict[str, dict[str, Any]] = {}
+        dues = reader.get_many(DUES, (due_id(p.group_id, p.period, p.member_id) for p in payments))
+        self.receipts = reader.get_many(RECEIPTS, (p.bank_ref for p in payments))
+        periods = reader.get_many(PERIODS, (period_id(p.group_id, p.period) for p in payments))
+        self.dues = {key: dict(doc.data) for key, doc in dues.items()}
+        self.periods = {key: dict(doc.data) for key, doc in periods.items()}
+        self.touched: dict[tuple[str, str], None] = {}
 
     def recorded(self, bank_ref: str) -> Receipt | None:
         if bank_ref in self.new:
             return self.new[bank_ref]
-        doc = self.reader.get(RECEIPTS, bank_ref)
+        doc = self.receipts.get(bank_ref)
         if doc is None:
             return None
         kind = doc.data.get("kind", INSTALMENT)
@@ -128,30 +134,29 @@ class _Batch:
         return Receipt.from_doc(doc)
 
     def due(self, p: Payment) -> dict[str, Any] | None:
-        key = due_id(p.group_id, p.period, p.member_id)
-        if key not in self.dues:
-            doc = self.reader.get(DUES, key)
-            if doc is None:
-                return None
-            self.dues[key] = dict(doc.data)
-        return self.dues[key]
+        return self.dues.get(due_id(p.group_id, p.period, p.member_id))
 
     def period(self, p: Payment) -> dict[str, Any]:
         key = period_id(p.group_id, p.period)
         if key not in self.periods:
-            doc = self.reader.require(PERIODS, key, "period summary")
-            self.periods[key] = dict(doc.data)
+            raise NotFound(f"No period summary with id {key!r}.")
         return self.periods[key]
 
+    def touch(self, p: Payment) -> None:
+        """``p`` changes its due and its period summary."""
+        self.touched[(DUES, due_id(p.group_id, p.period, p.member_id))] = None
+        self.touched[(PERIODS, period_id(p.group_id, p.period))] = None
+
     def updates(self) -> list[Write]:
-        writes = [
-            Write("update", DUES, key, {f: d[f] for f in _DUE_FIELDS})
-            for key, d in self.dues.items()
-        ]
-        writes += [
-            Write("update", PERIODS, key, {f: d[f] for f in _PERIOD_FIELDS})
-            for key, d in self.periods.items()
-        ]
+        """The touched dues, then the touched period summaries."""
+        writes = []
+        for collection, key in sorted(self.touched, key=lambda k: k[0] != DUES):
+            doc, fields = (
+                (self.dues[key], _DUE_FIELDS)
+                if collection == DUES
+                else (self.periods[key], _PERIOD_FIELDS)
+            )
+            writes.append(Write("update", collection, key, {f: doc[f] for f in fields}))
         return writes
 
 
@@ -196,9 +201,7 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
 def _record(
     batch: _Batch, ids: NewId, actor: Actor, now: str, p: Payment, writes: list[Write]
 ) -> Receipt:
-    """Record one payment into ``writes``. The due is read before the receipt: a
-    concurrent commit of the same payment is then seen either in both or in the
-    receipt alone, never as "already paid" without its receipt."""
+    """Record one payment into ``writes`` (its due and period change in ``batch``)."""
     due = batch.due(p)
     first = batch.recorded(p.bank_ref)
     if first is not None:
@@ -222,6 +225,7 @@ def _record(
         bank_ref=p.bank_ref,
     )
     writes.append(txn)
+    batch.touch(p)
     due["paid"] += p.amount
     full = due["paid"] == due["net"]
     due.update(
@@ -284,7 +288,7 @@ def receipts_change(
         KnownError: a payment cannot be recorded (the only one's own error, or one
             ValidationError listing every refused line of a statement).
     """
-    batch = _Batch(reader)
+    batch = _Batch(reader, payments)
     writes: list[Write] = []
     receipts: list[Receipt] = []
     problems: list[tuple[int, KnownError]] = []
