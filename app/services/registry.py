@@ -15,6 +15,7 @@ from app.services.agreements import AgreementService
 from app.services.auctions import AuctionService
 from app.services.audit_log import AuditLog
 from app.services.context import Clock, ServiceContext
+from app.services.counter import CounterService
 from app.services.desk import DeskService
 from app.services.feeds import Feeds
 from app.services.gate import BankersGate
@@ -25,6 +26,7 @@ from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
 from app.services.otp import OtpService
+from app.services.printing import Printer
 from app.services.recovery import RecoveryService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
@@ -50,6 +52,8 @@ class Services:
     feeds: Feeds
     topics: Topics
     clock: Clock
+    counter: CounterService
+    printer: Printer
 
     @classmethod
     def build(
@@ -65,7 +69,8 @@ class Services:
         kpis = KpiService(ctx, ledger=ledger, recovery=recovery)
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
-        return cls(
+        printer = Printer(ctx, settings.firm_name, settings.firm_address)
+        services = cls(
             members=members,
             kyc=kyc,
             groups=GroupService(ctx, health=kpis.group_health),
@@ -88,7 +93,11 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
+            counter=CounterService(ctx),
+            printer=printer,
         )
+        printer.attach(services)
+        return services
 
     def close(self) -> None:
         """Send the texts still queued and end every topic subscription (before the

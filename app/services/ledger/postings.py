@@ -499,6 +499,48 @@ def commission_transfer_write(
     )
 
 
+def instalment_reversed_write(
+    ids: NewId,
+    *,
+    group_id: str,
+    period: int,
+    member_id: str,
+    amount: int,
+    date: Date | str,
+    bank_ref: str,
+) -> Write:
+    """A receipt undone (its cheque bounced): Dr receivable:<m>:<g> / Cr cash:group:<g>,
+    the reverse of :func:`instalment_write`."""
+    lines = [dr(receivable(member_id, group_id), amount), cr(group_cash(group_id), amount)]
+    return txn_write(
+        ids,
+        date=date,
+        kind="instalment.reversed",
+        lines=lines,
+        memo=f"Cheque {bank_ref} bounced: instalment of period {period} reversed",
+        group_id=group_id,
+        period=period,
+        member_id=member_id,
+        bank_ref=bank_ref,
+    )
+
+
+def commission_reversed_write(
+    ids: NewId, *, group_id: str, period: int, amount: int, date: Date | str
+) -> Write:
+    """The foreman's commission moved back into the pool, the reverse of
+    :func:`commission_transfer_write`: Dr cash:group / Cr cash:company."""
+    return txn_write(
+        ids,
+        date=date,
+        kind="commission.reversed",
+        lines=[dr(group_cash(group_id), amount), cr(COMPANY_CASH, amount)],
+        memo=f"Foreman's commission of period {period} back to the pool: collections fell below it",
+        group_id=group_id,
+        period=period,
+    )
+
+
 def prize_paid_write(
     ids: NewId,
     *,

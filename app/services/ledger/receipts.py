@@ -33,15 +33,26 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
     period_id,
 )
-from app.services.ledger.records import Receipt
+from app.services.ledger.records import BANK, CHEQUE, MODES, PENDING, Receipt
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
 
 
 @dataclass(frozen=True)
+class Cheque:
+    """The cheque a counter receipt was paid with: its number and the drawee branch's
+    IFSC (printed on every CTS cheque), so one cheque is one bank reference."""
+
+    number: str
+    ifsc: str
+
+
+@dataclass(frozen=True)
 class Payment:
-    """One instalment payment as the bank reports it (amount in paise)."""
+    """One instalment payment as the bank or the counter reports it (amount in paise).
+    ``mode`` is how it came (:data:`~.records.MODES`); a cheque taken at the counter
+    carries its ``cheque`` and is recorded pending clearance."""
 
     group_id: str
     period: int
@@ -49,6 +60,8 @@ class Payment:
     amount: int
     bank_ref: str
     received_on: Date | str
+    mode: str = BANK
+    cheque: Cheque | None = None
 
     def describe(self) -> str:
         return (
@@ -85,13 +98,19 @@ def normalise(payment: Payment, today: Date) -> Payment:
         if isinstance(period, bool) or not isinstance(period, int) or period < 1
         else "",
         f"received on {when} is in the future" if when > today.isoformat() else "",
+        f"mode {payment.mode!r} is not one of {', '.join(MODES)}"
+        if payment.mode not in MODES
+        else "",
+        "only a cheque has cheque details"
+        if payment.cheque is not None and payment.mode != CHEQUE
+        else "",
     ]
     if any(problems):
         raise ValidationError(
             "The receipt is not valid: " + "; ".join(p for p in problems if p) + "."
         )
     check_amount(payment.amount)
-    return Payment(g, period, m, payment.amount, ref, when)
+    return Payment(g, period, m, payment.amount, ref, when, payment.mode, payment.cheque)
 
 
 INSTALMENT = "instalment"
@@ -188,6 +207,8 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
         first.amount,
         first.bank_ref,
         first.received_on,
+        first.mode,
+        _cheque_of(first.cheque),
     )
     if recorded == p:
         return Receipt(**{**vars(first), "duplicate": True})
@@ -196,6 +217,18 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
         f"{recorded.describe()}; this receipt is for {p.describe()}.",
         hint="Check the bank reference: one bank transfer is one receipt.",
     )
+
+
+def _cheque_of(doc: dict[str, Any] | None) -> Cheque | None:
+    return Cheque(doc["number"], doc["ifsc"]) if doc else None
+
+
+def _cheque_doc(cheque: Cheque | None) -> dict[str, Any] | None:
+    """A counter cheque's details on its receipt, pending clearance until marked
+    cleared or bounced (:mod:`app.services.counter`)."""
+    if cheque is None:
+        return None
+    return {"number": cheque.number, "ifsc": cheque.ifsc, "state": PENDING}
 
 
 def _record(
@@ -258,6 +291,8 @@ def _record(
         now,
         moved,
         serial=serial,
+        mode=p.mode,
+        cheque=_cheque_doc(p.cheque),
     )
     doc = {k: v for k, v in vars(receipt).items() if k != "duplicate"}
     doc["kind"] = INSTALMENT
