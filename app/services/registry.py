@@ -30,6 +30,7 @@ from app.services.printing import Printer
 from app.services.recovery import RecoveryService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
+from app.services.statements import StatementService
 from app.services.topics import Topics
 
 
@@ -53,6 +54,7 @@ class Services:
     topics: Topics
     clock: Clock
     counter: CounterService
+    statements: StatementService
     printer: Printer
 
     @classmethod
@@ -70,6 +72,7 @@ class Services:
         members = MemberService(ctx)
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
         printer = Printer(ctx, settings.firm_name, settings.firm_address)
+        counter = CounterService(ctx)
         services = cls(
             members=members,
             kyc=kyc,
@@ -93,7 +96,8 @@ class Services:
             feeds=Feeds(ctx.store),
             topics=Topics(ctx.store),
             clock=ctx.clock,
-            counter=CounterService(ctx),
+            counter=counter,
+            statements=StatementService(ctx, counter=counter),
             printer=printer,
         )
         printer.attach(services)
