@@ -9,6 +9,7 @@ from app.services.registry import Services
 from app.views.activity import ActivityView
 from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
+from app.views.collections import CollectionsView
 from app.views.dashboard import DashboardView
 from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
@@ -17,6 +18,7 @@ from app.views.loan_inbox import LoanInboxView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
+from app.views.statement_import import StatementImportView
 
 
 def views_for(services: Services, actor: Actor) -> list[QWidget]:
@@ -29,6 +31,8 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        CollectionsView(services, actor),
+        StatementImportView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

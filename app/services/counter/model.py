@@ -39,6 +39,8 @@ class OpenDue:
     due: Due
     group_name: str
     ticket_no: int | None
+    days_late: int = 0
+    """Days past its due date, as of the services' today."""
 
     @property
     def outstanding(self) -> int:

@@ -12,6 +12,7 @@ second person confirms, reversed: its posting undone and its due reopened
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import Any
 
 from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
@@ -107,7 +108,7 @@ class CounterService:
         )
         return MemberDesk(
             member,
-            [OpenDue(d.due, groups.get(d.due.group_id, d.group_name), d.ticket_no) for d in dues],
+            [replace(d, group_name=groups.get(d.due.group_id, d.group_name)) for d in dues],
             [self._listed(r, people, groups) for r in entries[:RECENT_RECEIPTS]],
             [Approval.from_doc(a, member.name) for a in asked],
         )
@@ -124,7 +125,10 @@ class CounterService:
             (Due.from_doc(d) for d in dues if d.data["status"] != "paid"),
             key=lambda d: (d.due_date, d.group_id, d.period),
         )
-        return [OpenDue(d, d.group_id, tickets.get(d.group_id)) for d in open_dues]
+        today = self.ctx.clock.today()
+        return [
+            OpenDue(d, d.group_id, tickets.get(d.group_id), d.days_late(today)) for d in open_dues
+        ]
 
     @reads(topics.LEDGER, topics.MEMBERS, topics.GROUPS)
     def queue(self) -> CounterQueue:

@@ -40,6 +40,7 @@ from app.kernel.errors import Conflict
 from app.services.collections import GROUPS, MEMBERS, STAFF_ACCOUNTS
 from app.services.context import IST, FixedClock, ServiceContext
 from app.services.demo.chits import Chits, group_start
+from app.services.demo.counter import counter_day
 from app.services.demo.engine import Engine, Lane, derive
 from app.services.demo.loans import Loans
 from app.services.demo.model import DEMO_STAFF, Cast, DemoConfig, MemberPlan, Story
@@ -118,6 +119,7 @@ def generate(
     loans.schedule()
     recovery.schedule(min(starts) + timedelta(days=7))
     engine.run(first_day, config.end)
+    story.count("counter cheques", counter_day(ctx, story, config.end))
     return summarize(ctx, story, chits, loans, timer.perf_counter() - started)
 
 

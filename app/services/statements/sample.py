@@ -99,22 +99,20 @@ def example_rows(
     dues = [d for member in sorted(books.dues) for d in books.dues[member][:1]]
     day = today - timedelta(days=3)
     rows: list[Row] = []
-    for n, due in enumerate(dues[:12]):
-        how = ("id", "phone", "name")[n % 3]
-        rows.append(
-            payment_row(due, day + timedelta(days=n % 3), n, how, phones.get(due.member_id, ""))
-        )
-    if dues:
-        rows.append(payment_row(dues[0], today, 90))  # the same due again: nothing left to pay
-    if len(dues) > 13:
-        part = dues[13]
+    if len(dues) >= 3:
+        a, b, part = dues[0], dues[1], dues[2]
+        joint = f"NEFT-SBIN0005678-FAMILY-{a.member_id.upper()} {b.member_id.upper()}"
+        rows.append(Row(day, joint, f"SBIN{126_200_000_000:012d}", a.outstanding))
         utr = f"SBIN{126_100_000_000:012d}"
         narration = f"NEFT-{utr}-{part.member_name.upper()}-{part.member_id.upper()}"
-        rows.append(Row(today, narration, utr, part.outstanding - 500_00))
-    if len(dues) > 15:
-        a, b = dues[14], dues[15]
-        narration = f"NEFT-SBIN0005678-FAMILY-{a.member_id.upper()} {b.member_id.upper()}"
-        rows.append(Row(today, narration, f"SBIN{126_200_000_000:012d}", a.outstanding))
+        rows.append(Row(today, narration, utr, max(1_00, part.outstanding - 500_00)))
+        dues = dues[3:]
+    for n, due in enumerate(dues[:12]):
+        how = ("id", "phone", "name")[n % 3]
+        phone = phones.get(due.member_id, "")
+        rows.append(payment_row(due, day + timedelta(days=n % 3), n, how, phone))
+    if dues:
+        rows.append(payment_row(dues[0], today, 90))  # the same due again: nothing left to pay
     rows.append(
         Row(today, "NEFT-ICIC0000104-RAMESH KUMAR-TUITION FEES", "ICIC126300000000", 12_500_00)
     )

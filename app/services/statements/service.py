@@ -189,6 +189,10 @@ class StatementService:
         rows = sample.example_rows(books, phones, recent, self.ctx.clock.today())
         return sample.to_csv(rows)
 
+    def example_preview(self) -> Preview:
+        """:meth:`example` read and sorted, as a person would see it after choosing it."""
+        return self.preview(csvfile.parse_statement(self.example(), "example-statement.csv"))
+
     # -- committing -------------------------------------------------------------------
 
     def commit(
