@@ -80,7 +80,7 @@ def _rupees(paise: int) -> str:
 def payment_row(due: Candidate, day: date, serial: int, how: str = "id", phone: str = "") -> Row:
     """A credit paying ``due`` in full, naming the member by ``how``: ``id`` (NEFT with the
     member number), ``phone`` (UPI from the mobile number) or ``name`` (IMPS)."""
-    name = due.member_name.upper()
+    name, serial = due.member_name.upper(), serial % 1_000_000_000
     if how == "phone":
         rrn = f"{612_000_000_000 + serial:012d}"
         return Row(day, f"UPI/{rrn}/{phone[-10:]}@ybl/{name}/CHIT", "", due.outstanding)

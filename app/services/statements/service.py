@@ -13,7 +13,7 @@ import view and ``tfos collections import`` both run this.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -47,7 +47,7 @@ from app.services.statements.model import (
     Preview,
     Sorted,
 )
-from app.services.store import Query, Write
+from app.services.store import Document, Query, Write
 from app.services.text import FILE_NAME, clean
 from app.services.topics import reads
 
@@ -98,16 +98,20 @@ class StatementService:
     @reads(topics.DUES, topics.MEMBERS, topics.GROUPS)
     def candidates(self, member_id: str) -> list[Candidate]:
         """A member's open dues, oldest first: what a line can be resolved to."""
+        store = self.ctx.store
         books = Books()
-        self._add_people(books, self.ctx.store.get_many(MEMBERS, [member_id]).values())
-        self._add_dues(books, Query(DUES).where("member_id", "==", member_id))
+        self._add_people(books, store.get_many(MEMBERS, [member_id]).values())
+        tickets = store.query(Query(TICKETS).where("member_id", "==", member_id))
+        groups = store.get_many(GROUPS, {t.data["group_id"] for t in tickets})
+        dues = store.query(Query(DUES).where("member_id", "==", member_id))
+        self._add_dues(books, groups.values(), tickets, dues)
         return books.dues.get(member_id, [])
 
     def _books(self, statement: csvfile.Statement) -> Books:
         store = self.ctx.store
         books = Books()
         self._add_people(books, store.stream(Query(MEMBERS)))
-        self._add_dues(books, Query(DUES).where("status", "==", "due"))
+        self._add_all_dues(books)
         refs = [line_reference(line) for line in statement.lines]
         for doc in store.get_many(RECEIPTS, refs).values():
             entry = ReceiptEntry.from_doc(doc)
@@ -127,18 +131,30 @@ class StatementService:
                 doc.id, d.get("name", doc.id), d.get("phone") or "", d.get("number") or ""
             )
 
-    def _add_dues(self, books: Books, query: Query) -> None:
+    def _add_all_dues(self, books: Books) -> None:
+        """Every open due of the firm, with every group and ticket."""
         store = self.ctx.store
-        groups = {}
-        for doc in store.stream(Query(GROUPS)):
-            groups[doc.id] = doc.data["name"]
+        self._add_dues(
+            books,
+            store.stream(Query(GROUPS)),
+            store.stream(Query(TICKETS)),
+            store.stream(Query(DUES).where("status", "==", "due")),
+        )
+
+    @staticmethod
+    def _add_dues(
+        books: Books,
+        groups: Iterable[Document],
+        tickets: Iterable[Document],
+        dues: Iterable[Document],
+    ) -> None:
+        names = {}
+        for doc in groups:
+            names[doc.id] = doc.data["name"]
             books.add_group(doc.id, doc.data["name"])
-        tickets = {
-            (d.data["member_id"], d.data["group_id"]): d.data["ticket_no"]
-            for d in store.stream(Query(TICKETS))
-        }
+        numbers = {(t.data["member_id"], t.data["group_id"]): t.data["ticket_no"] for t in tickets}
         found: dict[str, list[Candidate]] = {}
-        for doc in store.stream(query):
+        for doc in dues:
             d = doc.data
             if d["status"] == "paid":
                 continue
@@ -148,15 +164,15 @@ class StatementService:
                     member,
                     books.member_names.get(member, member),
                     group,
-                    groups.get(group, group),
+                    names.get(group, group),
                     d["period"],
                     d["net"] - d["paid"],
                     d["due_date"],
-                    tickets.get((member, group)),
+                    numbers.get((member, group)),
                 )
             )
-        for member, dues in found.items():
-            books.dues[member] = sorted(dues, key=lambda c: (c.due_date, c.group_id, c.period))
+        for member, dues_of in found.items():
+            books.dues[member] = sorted(dues_of, key=lambda c: (c.due_date, c.group_id, c.period))
 
     def _earlier(self, statement: csvfile.Statement) -> str:
         doc = self.ctx.store.get(STATEMENT_IMPORTS, _statement_id(statement))
@@ -177,7 +193,7 @@ class StatementService:
         books = Books()
         members = list(store.stream(Query(MEMBERS)))
         self._add_people(books, members)
-        self._add_dues(books, Query(DUES).where("status", "==", "due"))
+        self._add_all_dues(books)
         phones = {m.id: m.data.get("phone") or "" for m in members}
         recent = sorted(
             (
