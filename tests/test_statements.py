@@ -3,6 +3,7 @@ staff resolving what needs them, chunked commits, re-runs that record nothing tw
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -74,6 +75,7 @@ def test_every_line_of_the_sample_is_sorted(
     assert got[9] == ("matched", "by name")
     assert got[10][0] == "wrong_amount" and "owes ₹75,000.00, not ₹70,000.00" in got[10][1]
     assert got[11][0] == "recorded" and "Arjun Das" in got[11][1]
+    assert re.search(r"recorded on \d\d [A-Z][a-z]{2} \d{4} as receipt", got[11][1]), got[11]
     assert got[12] == ("wrong_amount", "nothing is due from Asha Rao")
     assert got[13][0] == "unmatched"
     assert got[14][0] == "ambiguous" and "Meena Pillai or Vikram Singh" in got[14][1]
@@ -84,6 +86,8 @@ def test_every_line_of_the_sample_is_sorted(
     assert (asha.bank_ref, asha.mode) == ("612345678901", "upi")
     text = "\n".join(summary_lines(preview))
     assert "Needs a person (4):" in text and "row 13" in text
+    money_out = {t.verdict: t.amount for t in preview.tallies()}["not_receipt"]
+    assert money_out == -sum(preview.line(n).line.debit for n in (7, 16, 17)) < 0
 
 
 def test_staff_resolve_then_commit_and_a_rerun_records_nothing(

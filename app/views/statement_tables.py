@@ -34,8 +34,8 @@ class StatementModel(RowsModel[Sorted]):
         Column[Sorted]("Row", lambda s: str(s.line.number), lambda s: s.line.number, right=True),
         Column[Sorted]("Date", lambda s: when(s.line.date), lambda s: s.line.date),
         Column[Sorted](
-            "Credit",
-            lambda s: inr(s.line.credit) if s.line.credit else f"−{inr(s.line.debit)}",
+            "Amount",
+            lambda s: inr(s.line.credit - s.line.debit),
             lambda s: s.line.credit - s.line.debit,
             right=True,
         ),

@@ -83,7 +83,8 @@ class Sorted:
 
 @dataclass(frozen=True)
 class Tally:
-    """How many lines have one verdict, and their credits."""
+    """How many lines have one verdict, and their credits less their debits (money out
+    shows as a negative amount, as the preview's table shows it)."""
 
     verdict: str
     lines: int
@@ -103,7 +104,7 @@ class Preview:
         counts: dict[str, list[int]] = {v: [0, 0] for v in VERDICTS}
         for s in self.lines:
             counts[s.verdict][0] += 1
-            counts[s.verdict][1] += s.line.credit
+            counts[s.verdict][1] += s.line.credit - s.line.debit
         return [Tally(v, n, amount) for v, (n, amount) in counts.items() if n]
 
     def count(self, *verdicts: str) -> int:

@@ -116,8 +116,9 @@ class StatementService:
         for doc in store.get_many(RECEIPTS, refs).values():
             entry = ReceiptEntry.from_doc(doc)
             who = books.member_names.get(entry.member_id, entry.member_id)
+            on = datetime.fromisoformat(entry.recorded_at).astimezone(IST)
             books.receipts[doc.id] = (
-                f"recorded on {entry.recorded_at[:10]} as receipt {entry.number or doc.id} "
+                f"recorded on {on:%d %b %Y} as receipt {entry.number or doc.id} "
                 f"({who}, {format_inr(entry.amount)})"
             )
         for doc in store.query(Query(RECEIPTS).where("cheque.state", "==", PENDING)):
