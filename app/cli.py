@@ -21,6 +21,7 @@ from app import config
 from app.config import Settings
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
+from app.kernel.gc_tuning import tune_gc
 from app.services.audit_log import AuditLog
 from app.services.context import SystemClock
 
@@ -464,6 +465,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     set_private_umask()
+    tune_gc()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

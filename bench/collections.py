@@ -15,6 +15,10 @@ Figures, each beside a baseline measured in the same run:
   heartbeat with nothing to do.
 * ``demo_data_s``: ``tfos demo-data`` for 5 groups x 100 members x 12 months.
 
+The garbage collector is tuned as ``tfos`` and the desktop tune it
+(:mod:`app.kernel.gc_tuning`); ``statement_full_gc`` counts the full collections during
+the import (``--default-gc`` keeps CPython's thresholds, to compare).
+
     PYTHONPATH=. python bench/collections.py [--quick]
 
 Both runs import the same 50,000 lines and watch the GUI over 10,000 more;
@@ -24,6 +28,7 @@ Both runs import the same 50,000 lines and watch the GUI over 10,000 more;
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import statistics
@@ -38,6 +43,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import config
+from app.kernel.gc_tuning import tune_gc
 from app.kernel.wal_verify import verify_file
 from app.services.actors import Actor
 from app.services.auctions import rules
@@ -171,11 +177,14 @@ def statement(services: Services, periods: range, path: Path, first: int) -> int
 
 
 def bench_import(services: Services, ctx: ServiceContext, path: Path, lines: int) -> dict[str, Any]:
+    full: list[float] = []
+    gc.callbacks.append(_full_collections(full))
     began = time.perf_counter()
     preview = services.statements.open(path)
     sorted_at = time.perf_counter()
     done = services.statements.commit(CLERK, preview)
     ended = time.perf_counter()
+    gc.callbacks.pop()
     assert done.recorded == lines and not done.refused, done.lines()
     again = time.perf_counter()
     rerun = services.statements.commit(CLERK, services.statements.open(path))
@@ -193,8 +202,25 @@ def bench_import(services: Services, ctx: ServiceContext, path: Path, lines: int
         "statement_commit_receipts_per_s": round(lines / (ended - sorted_at)),
         "statement_rerun_s": round(rerun_s, 2),
         "receipts_in_store": receipts,
+        "statement_full_gc": len(full),
+        "statement_full_gc_s": round(sum(full), 2),
         "wal_records": report.entries,
     }
+
+
+def _full_collections(times: list[float]) -> Callable[[str, dict[str, int]], None]:
+    """A gc callback appending the duration of each full (oldest generation) collection."""
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            times.append(time.perf_counter() - started[0])
+
+    return callback
 
 
 def bench_gui(services: Services, path: Path) -> dict[str, Any]:
@@ -294,8 +320,12 @@ def bench_demo(folder: Path) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="under two minutes")
+    parser.add_argument("--default-gc", action="store_true", help="keep CPython's gc thresholds")
     args = parser.parse_args(argv)
+    if not args.default_gc:
+        tune_gc()  # as `tfos` and the desktop start
     figures: dict[str, Any] = {"bench": "collections", "quick": args.quick}
+    figures["gc_thresholds"] = gc.get_threshold()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         raw = [raw_fsync_rate(folder, 1.0 if args.quick else 3.0)]
