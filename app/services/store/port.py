@@ -150,9 +150,13 @@ class DocumentStore(Protocol):
         """Current version of each (collection, id); 0 for absent documents."""
         ...
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
+    def commit(
+        self, writes: Sequence[Write], *, last_lsn: int | None = None, checked: bool = False
+    ) -> None:
         """Apply ``writes`` atomically (checking ``expect_version``); optionally record
-        ``last_lsn`` (the last WAL sequence number applied) in the same transaction."""
+        ``last_lsn`` (the last WAL sequence number applied) in the same transaction.
+        ``checked``: the pipeline of this process checked them against the store limits
+        just before their log append, so they are not checked again."""
         ...
 
     def last_applied_lsn(self) -> int: ...

@@ -173,13 +173,15 @@ class CheckedStore:
     def close(self) -> None:
         raise NotImplementedError
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
-        """Apply ``writes`` atomically. Writes that carry ``last_lsn`` are the log's: the
-        pipeline checked them against the limits before their append, and they are
-        applied as logged (checking them again would cost every commit twice, and could
-        only refuse a record the log already holds, leaving the store unable to catch
-        up). Any other writes are checked here first."""
-        if last_lsn is None:
+    def commit(
+        self, writes: Sequence[Write], *, last_lsn: int | None = None, checked: bool = False
+    ) -> None:
+        """Apply ``writes`` atomically, checked against the store limits first unless
+        ``checked``: the records this process's pipeline checked just before appending
+        them (checking them again would cost every commit twice). Records read back from
+        the log (a replay after a crash, another process's appends) are checked: one an
+        older version wrote and a store cannot hold stops the replay, saying why."""
+        if not checked:
             _check(writes)
         self._commit(writes, {}, last_lsn)
 
