@@ -118,8 +118,11 @@ def generate(
     chits.schedule(first_day + timedelta(days=10))
     loans.schedule()
     recovery.schedule(min(starts) + timedelta(days=7))
+    engine.at(
+        config.end, "counter", "counter", lambda lane: counter_day(lane, story, config.end),
+        lambda taken: story.count("counter cheques", taken),
+    )  # fmt: skip
     engine.run(first_day, config.end)
-    story.count("counter cheques", counter_day(ctx, story, config.end))
     return summarize(ctx, story, chits, loans, timer.perf_counter() - started)
 
 
