@@ -8,26 +8,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import errno
 import getpass
 import json
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app import config
 from app.config import Settings
+from app.kernel import office_time
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
 from app.kernel.gc_tuning import tune_gc
 from app.services.audit_log import AuditLog
 from app.services.context import SystemClock
 
+if TYPE_CHECKING:
+    from app.services.proofs import ProofService
+
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
 SEED_HELP = "On an empty data directory, first fill it with demo data (as `make run` does)."
+CLI_EXPORT = "from the command line"
 
 
 def _print_json(value: object) -> None:
@@ -162,11 +169,13 @@ def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    """Write a report and record its export in the log (in the platform's name: the
+    command line signs no one in)."""
     from pathlib import Path
 
     from app import bootstrap
-    from app.kernel.files import write_durably
-    from app.services.reports import Letterhead, Request, render_report
+    from app.services.actors import SYSTEM
+    from app.services.reports import Request
 
     out = Path(args.out)
     if out.suffix.lower() != ".pdf" or not out.parent.is_dir():
@@ -183,14 +192,14 @@ def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
     )
     runtime = bootstrap.build(settings, existing=True)
     try:
-        letterhead = Letterhead(settings.firm_name, settings.firm_address)
-        rendered = render_report(runtime.services, runtime.ctx, request, letterhead)
+        exported = runtime.services.reports.export(SYSTEM, request, out, via=CLI_EXPORT)
     finally:
         runtime.close()
-    write_durably(out, rendered.pdf)
+    rendered = exported.rendered
     print(
         f"{rendered.kind.title}: {out} ({len(rendered.pdf):,} bytes, log record "
-        f"{rendered.head.lsn}, head {rendered.head.hash[:16]})"
+        f"{rendered.head.lsn}, head {rendered.head.hash[:16]}); "
+        f"export recorded as record {exported.record_lsn}, SHA-256 {exported.sha256}"
     )
     return 0
 
@@ -210,6 +219,123 @@ def _add_report(sub: Subparsers) -> None:
         "--registrar", action="store_true", help="auction-minutes: the Registrar's copy."
     )
     report.add_argument("--receipt", metavar="BANK_REF", help="receipt: its bank reference.")
+
+
+@contextlib.contextmanager
+def _proofs(settings: Settings) -> Iterator[ProofService]:
+    """The log's checkpoints and proofs, on a data directory that has a log."""
+    from app import bootstrap
+
+    runtime = bootstrap.build(settings, existing=True)
+    try:
+        yield runtime.services.proofs
+    finally:
+        runtime.close()
+
+
+def cmd_audit_pubkey(args: argparse.Namespace, settings: Settings) -> int:
+    with _proofs(settings) as proofs:
+        print(proofs.verifier_key())
+    return 0
+
+
+def cmd_audit_checkpoint(args: argparse.Namespace, settings: Settings) -> int:
+    with _proofs(settings) as proofs:
+        print(proofs.checkpoint_text(), end="")
+    return 0
+
+
+def cmd_audit_prove(args: argparse.Namespace, settings: Settings) -> int:
+    with _proofs(settings) as proofs:
+        _print_json(proofs.prove(args.lsn, args.size))
+    return 0
+
+
+def cmd_audit_consistency(args: argparse.Namespace, settings: Settings) -> int:
+    with _proofs(settings) as proofs:
+        _print_json(proofs.consistency(args.first, args.second))
+    return 0
+
+
+def cmd_audit_check(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        note = Path(args.checkpoint).read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise KnownError(f"Cannot read the checkpoint {args.checkpoint}: {exc}.") from None
+    with _proofs(settings) as proofs:
+        report = proofs.check(note)
+    print(report.message)
+    return 0 if report.ok else 1
+
+
+def cmd_audit_witness(args: argparse.Namespace, settings: Settings) -> int:
+    from app.kernel.merkle import ProofFailed
+    from app.services.witness import create_key
+
+    key = Path(args.key)
+    if args.name and not args.new_key:
+        raise KnownError("--name names a new key: it goes with --new-key.")
+    with _proofs(settings) as proofs:
+        if args.new_key:
+            made = create_key(key, args.name or _witness_name())
+            print(f"Made the witness key {key} (yours alone); its verifier key is")
+            print(made.verifier.vkey)
+        try:
+            done = proofs.witness(key)
+        except ProofFailed as exc:
+            print(f"refused: {exc}", file=sys.stderr)
+            return 1
+    print(done.message)
+    print(done.note, end="")
+    return 0
+
+
+def _witness_name() -> str:
+    """``<host>/<login>``: who cosigns, unless ``--name`` says otherwise."""
+    import re
+    import socket
+
+    clean = re.compile(r"[^A-Za-z0-9._@-]+")
+    return f"{clean.sub('-', socket.gethostname())}/{clean.sub('-', getpass.getuser())}"
+
+
+def _add_audit(sub: Subparsers) -> None:
+    audit = sub.add_parser("audit", help="Signed checkpoints and proofs of the audit log.")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    _command(audit_sub, "pubkey", "The log's verifier key (note format).", cmd_audit_pubkey)
+    _command(
+        audit_sub, "checkpoint", "The latest signed checkpoint (save it).", cmd_audit_checkpoint
+    )
+    prove = _command(audit_sub, "prove", "Inclusion proof of one record (JSON).", cmd_audit_prove)
+    prove.add_argument("--lsn", required=True, metavar="N", help="The record's number.")
+    prove.add_argument("--size", metavar="S", help="In the tree of the first S records (now).")
+    consistency = _command(
+        audit_sub,
+        "consistency",
+        "Consistency proof between two tree sizes (JSON).",
+        cmd_audit_consistency,
+    )
+    consistency.add_argument("--from", dest="first", required=True, metavar="M")
+    consistency.add_argument("--to", dest="second", metavar="N", help="Default: the log now.")
+    check = _command(
+        audit_sub,
+        "check",
+        "Check a saved checkpoint against the log; exit 1 if the log no longer has it.",
+        cmd_audit_check,
+    )
+    check.add_argument("checkpoint", metavar="CHECKPOINT_FILE")
+    witness = _command(
+        audit_sub,
+        "witness",
+        "Cosign the latest checkpoint with your own key, if it extends the one you cosigned "
+        "last; exit 1 if not.",
+        cmd_audit_witness,
+    )
+    witness.add_argument("--key", required=True, metavar="FILE", help="Your witness key file.")
+    witness.add_argument(
+        "--new-key", action="store_true", help="Make the key file first (mode 600)."
+    )
+    witness.add_argument("--name", help="With --new-key: your witness name (default host/login).")
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -270,7 +396,6 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     runs it must be able to open the data directory *and* sign in as staff; the WAL
     records that staff member, how the code went out and why."""
     from app import bootstrap
-    from app.services.context import IST
 
     runtime = bootstrap.build(settings)
     staff, otp = runtime.services.staff, runtime.services.otp
@@ -283,7 +408,7 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     finally:
         runtime.close()
     who = f"{issued.member.name} ({issued.member.phone_masked})"
-    until = issued.expires_at.astimezone(IST).strftime("%d %b %Y, %H:%M IST")
+    until = office_time.moment(issued.expires_at)
     if issued.sent:
         print(f"Texted a sign-in code to {who}; it is valid until {until}.")
     else:
@@ -394,6 +519,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     _add_report(sub)
+    _add_audit(sub)
     _add_collections(sub)
 
     desktop = _command(sub, "desktop", "Start the desktop application.", cmd_desktop)

@@ -2,7 +2,9 @@
 
 Values come from (lowest to highest priority) the defaults here, environment
 variables ``TFOS_<NAME>`` and command-line flags ``--<name>``. Every setting must
-appear in README's settings table (a test checks it).
+appear in README's settings table (a test checks it). Loading settings also sets the
+zone every time is shown in (:func:`app.kernel.office_time.use_zone`), so every entry
+point shows times alike.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 import platformdirs
 
+from app.kernel import office_time
 from app.kernel.errors import ValidationError
 
 
@@ -80,6 +83,12 @@ class Settings:
     )
     firm_address: str = setting(
         "", help="The firm's address (and registration) under its name on reports and receipts."
+    )
+    time_zone: str = setting(
+        office_time.DEFAULT_ZONE,
+        help="The office's time zone (an IANA name such as Asia/Dubai): every date and time"
+        " on the desktop, the web pages, reports and command-line output is shown in it,"
+        " labelled. Stored times stay UTC and the books' calendar stays India's.",
     )
 
     @property
@@ -171,6 +180,7 @@ def load(
             hint="Use 'sqlite' or 'firestore'.",
         )
     parse_networks(settings.trusted_proxies)
+    office_time.use_zone(settings.time_zone)
     return settings
 
 

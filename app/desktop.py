@@ -24,6 +24,7 @@ from app.kernel.sessions import KeyringSessions
 from app.services.desktop_signin import DesktopSignIn
 from app.views.about import add_help_menu
 from app.views.main_window import MainWindow
+from app.views.password import change_password_action
 from app.views.signin import desktop_actor, sign_out_action
 from app.views.theme import apply_theme
 from server.app import bound_port, client_count, create_app, start
@@ -40,10 +41,11 @@ async def run_window(runtime: bootstrap.Runtime, screenshots: Path | None) -> No
     closed = asyncio.Event()
     window = MainWindow(services, actor, sample=runtime.stats.sample, on_close=closed.set)
     window.setWindowTitle(f"TransactFlowOS — {actor.name} ({actor.role})")
-    window.menuBar().addMenu(actor.name).addAction(
-        sign_out_action(window, signin, then=window.close)
-    )
-    add_help_menu(window, settings, signin.keyring)
+    menu = window.menuBar().addMenu(actor.name)
+    if actor.is_staff:
+        menu.addAction(change_password_action(window, services.staff, actor))
+    menu.addAction(sign_out_action(window, signin, then=window.close))
+    add_help_menu(window, settings, signin.keyring, services.reports.public_key)
     runner = None
     try:
         web = create_app(services, settings)

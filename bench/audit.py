@@ -21,8 +21,17 @@ Run from the repository root::
     tree against without it, in rounds of without/with/without (the ratio of each round
     is taken, then the median; it is fsync-bound, so noisy on a shared disk).
 
-Later issues add the PDF reports (pdf_10k_s, statement_pdf_s) and the browser's
-checks (browser_proof_ms, browser_signature_ms); their places are in the JSON, null.
+(e) pdf_10k_s: a collections register of 10,000 receipts as the desktop exports it
+    (signed with the log's key and checkpoint), and statement_pdf_s, the busiest
+    member's statement: the history is made through the services, as bench/reports.py
+    makes it (--quick: about 1,000 receipts, the time scaled to 10,000).
+(f) what a member's browser spends on the checks of its integrity badge, measured in
+    the system Chromium (Playwright) on that log: verifying an inclusion proof of a
+    random record (hashing its line, then the path to the root: RFC 9162 with
+    WebCrypto's SHA-256) and the checkpoint's Ed25519 signature (parsing the key and
+    the note, WebCrypto's importKey and verify), both with server/static/tlog.js, the
+    code the member pages run; per check, p50 and p99.
+
 The last line printed is one JSON object with every figure.
 """
 
@@ -45,15 +54,10 @@ from app.kernel.log_tree import LogTree, tree_path
 from app.kernel.tlog import TransparencyLog
 from app.kernel.wal import WriteAheadLog
 from app.kernel.wal_scan import Tip
+from app.services.own_records import read_lines
 from bench.wal import build_log, sample_entry
 
 ONE_MILLION = 1_000_000
-LATER = {
-    "pdf_10k_s": None,
-    "statement_pdf_s": None,
-    "browser_proof_ms": None,
-    "browser_signature_ms": None,
-}
 
 
 def raw_sha_seconds(path: Path) -> float:
@@ -139,6 +143,92 @@ def tlog_figures(folder: Path, log: Path, appends: int, proofs: int) -> dict[str
     }
 
 
+def browser_material(folder: Path, log: Path, count: int) -> dict[str, Any]:
+    """What the member pages are given: the signed checkpoint, the log's key, and
+    inclusion proofs of ``count`` random records with their lines."""
+    with WriteAheadLog(log) as wal:
+        tlog = TransparencyLog(
+            wal, key_path=folder / "checkpoint.key", checkpoints_dir=folder / "checkpoints"
+        )
+        signed = tlog.checkpoint()
+        rng = random.Random(13)
+        docs = [tlog.prove(rng.randint(1, signed.size), signed.size) for _ in range(count)]
+        lines = dict(read_lines(log, sorted({d["lsn"] for d in docs})))
+        tlog.close()
+    for doc in docs:
+        doc["line"] = lines[doc["lsn"]].decode("ascii")
+    return {"note": signed.text, "vkey": tlog.verifier_key, "docs": docs}
+
+
+MEASURE = """async ({ note, vkey, docs, rounds }) => {
+  const cp = await TLog.openCheckpoint(note, vkey);
+  for (const doc of docs.slice(0, 20)) await TLog.checkInclusion(doc, cp);  // warm up
+  const proof = [], signature = [];
+  for (const doc of docs) {
+    const began = performance.now();
+    await TLog.checkInclusion(doc, cp);
+    proof.push(performance.now() - began);
+  }
+  for (let i = 0; i < rounds; i++) {
+    const began = performance.now();
+    await TLog.openCheckpoint(note, vkey);
+    signature.push(performance.now() - began);
+  }
+  // Means over whole loops (performance.now() ticks in 0.1 ms), and their floors: the
+  // bare WebCrypto calls each check makes (a digest per hash; one Ed25519 verify).
+  const line = new TextEncoder().encode(docs[0].line), hashes = docs[0].proof.length + 1;
+  const parsed = TLog.parseNote(note), key = await TLog.parseKey(vkey);
+  const imported = await crypto.subtle.importKey("raw", key.publicKey, { name: "Ed25519" },
+    false, ["verify"]);
+  const data = new TextEncoder().encode(parsed.text), sig = parsed.signatures[0].signature;
+  const mean = async (n, fn) => {
+    const began = performance.now();
+    for (let i = 0; i < n; i++) await fn(i);
+    return (performance.now() - began) / n;
+  };
+  return {
+    proof, signature, size: cp.size, hashes,
+    proofMean: await mean(docs.length, (i) => TLog.checkInclusion(docs[i], cp)),
+    digestsMean: await mean(docs.length, async () => {
+      for (let k = 0; k < hashes; k++) await crypto.subtle.digest("SHA-256", line);
+    }),
+    signatureMean: await mean(rounds, () => TLog.openCheckpoint(note, vkey)),
+    verifyMean: await mean(rounds,
+      () => crypto.subtle.verify({ name: "Ed25519" }, imported, sig, data)),
+  };
+}"""
+
+
+def browser_figures(material: dict[str, Any], rounds: int) -> dict[str, Any]:
+    """The badge's checks timed in the system Chromium, with the member pages' own code."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
+    from tests.browser.static import open_tlog, static_site
+
+    if not CHROMIUM.exists():
+        raise SystemExit(f"{CHROMIUM} is missing: the browser's figures need it.")
+    with sync_playwright() as pw, static_site() as url:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            found = open_tlog(browser, url).evaluate(MEASURE, {**material, "rounds": rounds})
+        finally:
+            browser.close()
+    pr50, pr99 = _percentiles(found["proof"])
+    sg50, sg99 = _percentiles(found["signature"])
+    return {
+        "browser_tree_size": found["size"],
+        "browser_proof_ms": pr50,
+        "browser_proof_ms_p99": pr99,
+        "browser_proof_ms_mean": round(found["proofMean"], 4),
+        "browser_proof_vs_bare_digests": round(found["proofMean"] / found["digestsMean"], 2),
+        "browser_signature_ms": sg50,
+        "browser_signature_ms_p99": sg99,
+        "browser_signature_ms_mean": round(found["signatureMean"], 4),
+        "browser_signature_vs_bare_verify": round(found["signatureMean"] / found["verifyMean"], 2),
+    }
+
+
 def hook_cpu_us(folder: Path, line: bytes, batch: int, rounds: int) -> float:
     """CPU microseconds ``LogTree.appended`` takes per batch of ``batch`` records."""
     log = folder / f"hook-{batch}.log"
@@ -185,6 +275,20 @@ def commit_path_figures(folder: Path, rounds: int, seconds: float) -> dict[str, 
     }
 
 
+def report_figures(quick: bool) -> dict[str, Any]:
+    from bench.reports import pdf_figures
+
+    pdf = pdf_figures(quick, signed=True)
+    return {
+        "pdf_10k_s": pdf["pdf_10k_s"],
+        "pdf_register_rows": pdf["register_rows"],
+        "pdf_register_pages": pdf["register_pages"],
+        "pdf_10k_raw_canvas_s": pdf["raw_canvas_10k_s"],
+        "statement_pdf_s": round(pdf["statement_ms"] / 1000, 3),
+        "statement_lines": pdf["statement_lines"],
+    }
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200,000 records, fewer rounds")
@@ -199,9 +303,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         result: dict[str, Any] = {"quick": args.quick, **merkle_figures(log, records)}
         result |= tlog_figures(folder, log, 200 if args.quick else 500, 2_000)
         result |= commit_path_figures(folder, 7 if args.quick else 15, 0.3)
+        result |= report_figures(args.quick)
+        result |= browser_figures(browser_material(folder, log, 500), 500)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    result |= LATER
     _print_table(result)
     print(json.dumps(result))
     return result
@@ -232,7 +337,21 @@ def _print_table(r: dict[str, Any]) -> None:
         f"{r['single_writer_without_tree_per_s']:,}/s without: ratio "
         f"{r['single_writer_tree_ratio']}"
     )
-    print("    later: " + ", ".join(LATER))
+    print(
+        f"(e) collections register PDF       {r['pdf_10k_s']} s for 10,000 rows (goal <= 5 s; "
+        f"{r['pdf_register_rows']:,} rows measured, bare drawString loop "
+        f"{r['pdf_10k_raw_canvas_s']} s); member statement {r['statement_pdf_s']} s"
+    )
+    print(
+        f"(f) in Chromium, of {r['browser_tree_size']:,} records: an inclusion proof "
+        f"p50 {r['browser_proof_ms']} ms, p99 {r['browser_proof_ms_p99']} ms, mean "
+        f"{r['browser_proof_ms_mean']} ms ({r['browser_proof_vs_bare_digests']} x its bare digests)"
+    )
+    print(
+        f"    the checkpoint's signature p50 {r['browser_signature_ms']} ms, p99 "
+        f"{r['browser_signature_ms_p99']} ms, mean {r['browser_signature_ms_mean']} ms "
+        f"({r['browser_signature_vs_bare_verify']} x a bare Ed25519 verify)"
+    )
     sys.stdout.flush()
 
 

@@ -34,8 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import config
 from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
+from app.services.log_signing import LogSigning
 from app.services.registry import Services
-from app.services.reports import Letterhead, Request, render_report
+from app.services.reports import Letterhead, Rendered, Request, render_report
 from app.services.reports.blocks import SANS, register_fonts
 
 END = date(2026, 11, 24)
@@ -92,7 +93,16 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="About 1,000 receipts.")
     args = parser.parse_args(argv)
-    groups, members, months = QUICK if args.quick else FULL
+    figures = pdf_figures(args.quick)
+    for name, value in figures.items():
+        print(f"{name:>28}: {value}")
+    print(json.dumps(figures, ensure_ascii=False))
+
+
+def pdf_figures(quick: bool, *, signed: bool = False) -> dict[str, Any]:
+    """Make the history (``quick``: about 1,000 receipts) and measure its reports;
+    ``signed``: with the log's key and checkpoint, as the desktop exports them."""
+    groups, members, months = QUICK if quick else FULL
     register_fonts()
     with tempfile.TemporaryDirectory() as tmp:
         ctx = make_context(Path(tmp), clock=FixedClock(NOW))
@@ -101,29 +111,30 @@ def main(argv: list[str] | None = None) -> None:
             generate(ctx, groups=groups, members=members, months=months, seed=7, end=END)
             made_s = time.perf_counter() - started
             ctx.clock.set(NOW)  # type: ignore[attr-defined]
-            figures = measure(
-                ctx, Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir)), runs=3
-            )
+            services = Services.build(ctx, config.load(environ={}, data_dir=ctx.data_dir))
+            signing = LogSigning(ctx.transparency) if signed and ctx.transparency else None
+            figures = measure(ctx, services, runs=3, signing=signing)
         finally:
             close_context(ctx)
     figures["demo_data_s"] = round(made_s, 1)
     figures["load_average_1m"] = round(os.getloadavg()[0], 1)
-    for name, value in figures.items():
-        print(f"{name:>28}: {value}")
-    print(json.dumps(figures, ensure_ascii=False))
+    return figures
 
 
-def measure(ctx: Any, services: Services, runs: int) -> dict[str, Any]:
+def measure(
+    ctx: Any, services: Services, runs: int, signing: LogSigning | None = None
+) -> dict[str, Any]:
     entries = services.ledger.receipt_register()
-    register_s, rendered = timed(
-        lambda: render_report(services, ctx, Request("collections-register"), FIRM), runs
-    )
+
+    def render(request: Request) -> Rendered:
+        return render_report(services, ctx, request, FIRM, signing)
+
+    register_s, rendered = timed(lambda: render(Request("collections-register")), runs)
     busiest = max(
         services.members.list_members(), key=lambda m: len(services.ledger.member_timeline(m.id))
     )
     statement_s, statement = timed(
-        lambda: render_report(services, ctx, Request("member-statement", member=busiest.id), FIRM),
-        max(runs, 3),
+        lambda: render(Request("member-statement", member=busiest.id)), max(runs, 3)
     )
     cells = [
         (

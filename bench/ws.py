@@ -61,6 +61,7 @@ from server.ws import ChannelSpec, HubOptions, envelope
 
 HERE = Path(__file__).resolve().parent
 EMPLOYEE = Actor("staff-bench", "Bench Employee", "employee")
+CHECKER = Actor("staff-bench-2", "Bench Checker", "employee")
 TICKER = "bench.ticker"
 TICKS = "bench_ticks"
 NOTE = "x" * 160
@@ -260,7 +261,9 @@ def auction_room(runtime: Runtime, bidders: int) -> Room:
         gross_paise=bidders * 1_000_000,
         members=bidders,
         start_date=services.clock.today(),
+        registration_no="TN/CHIT/BENCH/0001",
     )
+    services.groups.approve_terms(CHECKER, group.id)
     for member in members:
         services.groups.enroll(EMPLOYEE, group.id, member.id)
     services.groups.start(EMPLOYEE, group.id)

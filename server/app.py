@@ -12,7 +12,7 @@ from aiohttp import web
 from app.config import Settings
 from app.kernel.errors import KnownError
 from app.services.registry import Services
-from server import api, pages
+from server import api, pages, proofs
 from server.channels import member_channels
 from server.proxies import TrustedProxies
 from server.security import csrf_middleware, secure_headers
@@ -37,6 +37,7 @@ _STATUS = {
     "locked": 423,
     "storage": 503,
     "keyring": 503,
+    "log_forked": 409,
 }
 
 
@@ -130,6 +131,7 @@ def create_app(
     app.router.add_get("/ws", websocket)
     api.add_routes(app)
     pages.add_routes(app, services)
+    proofs.add_routes(app, services.proofs)
     return app
 
 

@@ -7,11 +7,13 @@ Amounts are integer paise, each with a ``*_fmt`` twin in Indian rupee format.
 from __future__ import annotations
 
 import asyncio
+import html
 from dataclasses import asdict
 from typing import Any
 
 from aiohttp import web
 
+from app.kernel import office_time
 from app.kernel.bundle import resource
 from app.kernel.errors import NotFound
 from app.services.actors import Actor, subject_id
@@ -115,11 +117,17 @@ def preview_json(p: Preview) -> dict[str, Any]:
     return with_fmt(body, "amount", "emi", "total_interest", "total_payable")
 
 
+def _page_for_zone(zone: str) -> str:
+    page = (STATIC_DIR / "index.html").read_text(encoding="utf-8")
+    return page.replace("<html ", f'<html data-zone="{html.escape(zone, quote=True)}" ', 1)
+
+
 class Pages:
     """Handlers over the services (bound methods are the aiohttp handlers)."""
 
     def __init__(self, services: Services) -> None:
         self.services = services
+        self.page = _page_for_zone(office_time.zone_name())
 
     async def _subject(self, request: web.Request) -> tuple[Actor, str]:
         actor = await current_actor(request)
@@ -322,10 +330,31 @@ class Pages:
             "me": with_fmt(asdict(status), "min_bid", "max_bid"),
         }
 
+    async def statement(self, request: web.Request) -> web.Response:
+        """The member's statement as a PDF (staff: any member's), recorded as an export."""
+        from app.services.reports import Request  # reportlab loads on the first download
+
+        actor, member_id = await self._subject(request)
+        wanted = Request(
+            "member-statement",
+            member=member_id,
+            start=request.query.get("from") or None,
+            end=request.query.get("to") or None,
+        )
+        got = await asyncio.to_thread(
+            self.services.reports.download, actor, wanted, via="the web view"
+        )
+        day = self.services.clock.today().isoformat()
+        name = f"statement-{member_id}-{day}.pdf"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return web.Response(body=got.rendered.pdf, content_type="application/pdf", headers=headers)
+
     # -- static ---------------------------------------------------------------------
 
     async def index(self, request: web.Request) -> web.StreamResponse:
-        response = web.FileResponse(STATIC_DIR / "index.html")
+        """The page, telling its script the office's zone (``<html data-zone=...>``), in
+        which ``app.js`` shows every date and time as :mod:`app.kernel.office_time` does."""
+        response = web.Response(text=self.page, content_type="text/html")
         response.headers["Content-Security-Policy"] = CSP
         response.headers["Cache-Control"] = "no-cache"
         return response
@@ -346,4 +375,5 @@ def add_routes(app: web.Application, services: Services) -> Pages:
     r.add_post("/api/groups/{group_id}/agreement/sign", pages.agreement_sign)
     r.add_get("/api/integrity", pages.integrity)
     r.add_get("/api/auctions/{auction_id}", pages.auction)
+    r.add_get("/api/statement", pages.statement)
     return pages

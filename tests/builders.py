@@ -3,15 +3,19 @@ make a concurrent commit land inside a transaction."""
 
 from __future__ import annotations
 
+import io
+import itertools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from app import config
 from app.services.actors import Actor
 from app.services.context import ServiceContext
+from app.services.demo.people import one_page_pdf, photo_png
 from app.services.kyc.rules import verhoeff_check_digit
 from app.services.pipeline import Committed, Pipeline, Reader
 from app.services.registry import Services
@@ -21,13 +25,33 @@ ADMIN = Actor("u-admin", "Asha Admin", "admin")
 ADMIN2 = Actor("u-admin2", "Kiran Admin", "admin")
 EMPLOYEE = Actor("u-emp", "Ravi Employee", "employee")
 EMPLOYEE2 = Actor("u-emp2", "Meena Employee", "employee")
+CHECKER = Actor("u-check", "Farah Checker", "employee")
+"""The second staff member who approves what another formed (maker-checker)."""
+
+_SANCTIONS = itertools.count(1)
+
+
+def sanction() -> str:
+    """A registration (sanction) number no other group of this test run has."""
+    return f"TN/CHIT/TEST/{next(_SANCTIONS):05d}"
+
 
 AADHAAR = "521185133376"
 PAN = "ABCPD1234E"
 ACCOUNT = "000123456789"
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(range(64))
-JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64, 128))
-PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+
+
+def jpeg_bytes(colour: tuple[int, int, int] = (200, 120, 40), size: int = 16) -> bytes:
+    """A real JPEG: a ``size`` x ``size`` square of one colour."""
+    out = io.BytesIO()
+    Image.new("RGB", (size, size), colour).save(out, "JPEG")
+    return out.getvalue()
+
+
+PNG = photo_png(7)
+JPEG = jpeg_bytes()
+PDF = one_page_pdf("A scanned PAN card (test data)")
+"""Real documents, as the KYC rules accept them (they must open, not only start right)."""
 
 
 def aadhaar(seed: int) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from app.kernel import office_time
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from tests.firestore_emulator import REQUIRED, SKIP_REASON, Emulator, EmulatorMissing
 
@@ -57,6 +58,14 @@ def _collect_qt_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
     yield
     if request.node.get_closest_marker("qasync"):
         gc.collect()
+
+
+@pytest.fixture(autouse=True)
+def _office_zone() -> Iterator[None]:
+    """Every test starts, and leaves, showing times in the default zone (India)."""
+    office_time.use_zone(office_time.DEFAULT_ZONE)
+    yield
+    office_time.use_zone(office_time.DEFAULT_ZONE)
 
 
 @pytest.fixture

@@ -3,18 +3,22 @@ taken through maker-checker. Shared by the loan, gate, loan-queue and view tests
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from app.kernel.wal import Record
 from app.services.actors import SYSTEM, Actor
+from app.services.auctions import rules
 from app.services.context import ServiceContext
 from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.ledger import LedgerService
+from app.services.ledger.postings import chitfund, cr, dr, group_cash, txn_write
 from app.services.loans import LoanService
 from app.services.members import MemberService
+from app.services.payouts import PayoutService
 from app.services.pipeline import ChangeSet
 from app.services.store import Write
+from tests.builders import CHECKER, sanction
 
 START = datetime(2026, 1, 10, 6, 0, tzinfo=UTC)  # 11:30 on 10 Jan 2026 in India
 LAKH = 1_00_000_00
@@ -39,6 +43,12 @@ def add_member(
 def loan_service(ctx: ServiceContext) -> LoanService:
     """A loan service wired as the registry wires it: its Banker's gate over a ledger."""
     return LoanService(ctx, gate=BankersGate(ctx, ledger=LedgerService(ctx)))
+
+
+def payout_service(ctx: ServiceContext) -> PayoutService:
+    """The payouts service wired as the registry wires it."""
+    ledger = LedgerService(ctx)
+    return PayoutService(ctx, gate=BankersGate(ctx, ledger=ledger), ledger=ledger)
 
 
 def add_capital(ctx: ServiceContext, amount: int) -> None:
@@ -84,9 +94,70 @@ def chit_of_four(ctx: ServiceContext, name: str, gross: int = LAKH) -> tuple[str
         add_member(ctx, f"Subscriber {'ABCD'[n]}", f"+91981234567{n}", dues=0) for n in range(4)
     ]
     gid = groups.create_group(
-        RAVI, name, gross_paise=gross, members=4, start_date=ctx.clock.today()
+        RAVI,
+        name,
+        gross_paise=gross,
+        members=4,
+        start_date=ctx.clock.today(),
+        registration_no=sanction(),
     ).id
+    groups.approve_terms(CHECKER, gid)
     for member_id in members:
         groups.enroll(RAVI, gid, member_id)
     groups.start(RAVI, gid)
     return gid, members
+
+
+# -- prize payouts --------------------------------------------------------------------
+
+G = LAKH  # gross chit ₹1,00,000, 4 members, instalment ₹25,000
+PRIZE = 70_000_00
+FUTURE = 25_000_00  # period 3 of 4: one gross instalment still owed
+
+
+def chit_group(ctx: ServiceContext, name: str = "Shanti Chit") -> str:
+    group = GroupService(ctx).create_group(
+        RAVI,
+        name,
+        gross_paise=G,
+        members=4,
+        start_date=date(2026, 1, 10),
+        registration_no=sanction(),
+    )
+    return group.id
+
+
+def fund_pool(ctx: ServiceContext, group_id: str, amount: int) -> None:
+    """Cash collected into a group's pool (as the period's receipts would put it there)."""
+    txn = txn_write(
+        ctx.ids,
+        date="2026-01-10",
+        kind="instalment.received",
+        lines=[dr(group_cash(group_id), amount), cr(chitfund(group_id), amount)],
+        group_id=group_id,
+    )
+    ctx.pipeline.commit(ADMIN, ChangeSet("receipt.seed", "group", group_id, [txn]))
+
+
+def pending_payout(ctx: ServiceContext, group_id: str, winner: str, prize: int = PRIZE) -> str:
+    """A pending prize payout of period 3, shaped as the auction room creates it."""
+    payout_id = f"{group_id}-3"
+    agreement = GroupService(ctx).get_group(group_id).agreement
+    doc = {
+        "group_id": group_id, "member_id": winner, "ticket_id": f"{group_id}-1", "period": 3,
+        "auction_id": payout_id, "amount": prize, "status": "pending",
+        "future_instalments": FUTURE,
+        "security_required": rules.security_required(agreement, 1, False),
+        "security_held": 0, "deduct_future": False, "deadline": "2026-01-17",
+        "created_at": START.isoformat(), "released_at": None,
+    }  # fmt: skip
+    write = Write("set", "payouts", payout_id, doc, expect_version=0)
+    ctx.pipeline.commit(ADMIN, ChangeSet("auction.close", "payout", payout_id, [write]))
+    return payout_id
+
+
+def prize_setup(ctx: ServiceContext, pool: int) -> tuple[str, str, str]:
+    winner = add_member(ctx, "Kavitha Subramanian", "+919811111111")
+    group_id = chit_group(ctx)
+    fund_pool(ctx, group_id, pool)
+    return group_id, pending_payout(ctx, group_id, winner), winner

@@ -25,7 +25,7 @@ from app.services.groups import GroupService
 from app.services.ledger import LedgerService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
-from tests.builders import ADMIN, EMPLOYEE
+from tests.builders import ADMIN, CHECKER, EMPLOYEE, sanction
 
 ROOT = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 11, 24, 5, 30, tzinfo=UTC)  # 11:00 in Kolkata
@@ -71,8 +71,10 @@ def running_group(
         members=members,
         start_date=start or ctx.clock.today(),
         foreman_member_id=foreman,  # type: ignore[arg-type]
+        registration_no=sanction(),
         **terms,  # type: ignore[arg-type]
     )
+    groups.approve_terms(CHECKER, group.id)
     for m in ids:
         if m != foreman:
             groups.enroll(EMPLOYEE, group.id, m)
@@ -244,7 +246,7 @@ def pay_all_dues(ctx: ServiceContext, gid: str, except_member: str) -> None:
 
 def test_opening_refusals(ctx: ServiceContext, room: AuctionService) -> None:
     gid = running_group(ctx, start=NOW.date() + timedelta(days=3))
-    with pytest.raises(Conflict, match="scheduled for 2026-11-27"):
+    with pytest.raises(Conflict, match="scheduled for 27 Nov 2026"):
         room.open_auction(EMPLOYEE, gid, 1)
     with pytest.raises(Conflict, match=r"next period .* is 1"):
         room.open_auction(EMPLOYEE, gid, 2)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from tests.cli import tfos
+from tests.dates import misdated
 
 
 def test_demo_data_then_kpis_ledger_and_wal_checks(data_dir: Path) -> None:
@@ -63,3 +65,16 @@ def test_settings_flags_work_before_and_after_the_subcommand(data_dir: Path) -> 
     assert both.returncode == 2 and f"{elsewhere} is not a TransactFlowOS data" in both.stderr
     kpis = tfos(elsewhere, "kpis", "--json", "--data-dir", str(data_dir))
     assert kpis.returncode == 0 and "default_rate" in kpis.stdout
+
+
+def test_command_line_output_writes_dates_one_way(data_dir: Path) -> None:
+    made = tfos(data_dir, "demo-data", "--groups", "1", "--members", "4", "--months", "2")
+    assert made.returncode == 0, made.stderr
+    kpis = tfos(data_dir, "kpis")
+    dubai = tfos(data_dir, "--time-zone", "Asia/Dubai", "kpis")
+    for output in (made.stdout, made.stderr, kpis.stdout, dubai.stdout):
+        assert not misdated(output), misdated(output)
+    assert re.search(r"to \d\d [A-Z][a-z]{2} \d{4}\.", made.stdout)
+    assert re.match(r"KPIs as of \d\d [A-Z][a-z]{2} \d{4}\n", kpis.stdout)
+    wrong = tfos(data_dir, "--time-zone", "Asia/Bombay Duck", "kpis")
+    assert wrong.returncode == 2 and "is not a time zone" in wrong.stderr

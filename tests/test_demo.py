@@ -13,10 +13,12 @@ import pytest
 
 from app.kernel.errors import Conflict, ValidationError
 from app.kernel.wal import verify_file
+from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.demo import generate, seed_if_empty
 from app.services.demo.model import DEMO_STAFF
 from app.services.demo.summary import DemoSummary
+from app.services.groups import GroupService
 from app.services.kyc import KycService
 from app.services.ledger import LedgerService, check_ledger
 from app.services.members import MemberService
@@ -24,6 +26,7 @@ from app.services.recovery import STAGES
 from app.services.recovery.service import CASES
 from app.services.staff import StaffService
 from app.services.store import Query
+from tests.lending import payout_service
 
 END = date(2026, 11, 24)
 NOW = datetime(2026, 11, 24, 6, 30, tzinfo=UTC)
@@ -213,5 +216,56 @@ def test_seed_if_empty_seeds_once(tmp_path: Path) -> None:
         head = ctx.pipeline.wal.head()
         assert seed_if_empty(ctx) is None
         assert ctx.pipeline.wal.head() == head
+    finally:
+        close_context(ctx)
+
+
+def test_prizes_are_paid_on_time_and_a_late_one_says_why(
+    made: tuple[ServiceContext, DemoSummary],
+) -> None:
+    ctx, summary = made
+    released = ctx.store.query(Query("payouts").where("status", "==", "released"))
+    late = [p.data for p in released if p.data["released_at"][:10] > p.data["deadline"]]
+    assert len(released) >= GROUPS * (MONTHS - 1)
+    assert len(late) <= len(released) // 4, late
+    assert all(p["days_late"] > 0 and p["late_reason"] for p in late)
+    assert summary.counts["payouts"]["on_time"] == len(released) - len(late)
+    advances = ctx.store.query(Query("advances"))
+    assert advances and all(a.data["approved_by"] for a in advances if a.data["left"])
+    assert summary.notes.get("advances", 0) == len(
+        [a for a in advances if a.data["status"] in ("advanced", "repaid")]
+    )
+    payouts = payout_service(ctx)
+    for row in payouts.board().rows:  # still unpaid after the deadline: a refusal says why
+        if row.clock.days_left < 0:
+            refused = [d for d in payouts.detail(row.id).decisions if not d["granted"]]
+            assert refused and "company cash" in row.next_step, row
+
+
+def test_bids_come_in_at_their_own_moments_of_the_auction(
+    made: tuple[ServiceContext, DemoSummary],
+) -> None:
+    ctx, _ = made
+    for auction in ctx.store.query(Query("auctions").where("kind", "==", "auction")):
+        bids = ctx.store.query(Query("bids").where("auction_id", "==", auction.id))
+        times = sorted(datetime.fromisoformat(b.data["at"]) for b in bids)
+        opened = datetime.fromisoformat(auction.data["opened_at"])
+        assert len(set(times)) == len(times), auction.id
+        assert all(opened < t < datetime.fromisoformat(auction.data["ends_at"]) for t in times)
+
+
+def test_an_auction_can_be_opened_live_on_the_last_day(tmp_path: Path) -> None:
+    ctx = _context(tmp_path / "live")
+    try:
+        summary = generate(ctx, groups=1, members=5, months=2, seed=3, end=END)
+        groups = GroupService(ctx)
+        [group] = groups.list_groups()
+        assert group.next_auction_date is not None and group.next_auction_date <= END
+        staff = StaffService(ctx).sign_in("employee", DEMO_STAFF[1].password).account.actor
+        room = AuctionService(ctx)
+        auction = room.open_auction(staff, group.id, group.periods_done + 1)
+        bidder = next(m for m in summary.member_logins if "today's auction" in m.note)
+        member = MemberService(ctx).find_by_phone(bidder.phone)
+        assert member is not None and room.bidder_status(auction.id, member.id).may_bid
     finally:
         close_context(ctx)

@@ -6,38 +6,40 @@ import threading
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.kernel.bankers import BankState, Commitment, Decision
-from app.kernel.errors import Conflict, PermissionDenied, ValidationError
+from app.kernel.errors import Conflict, ValidationError
 from app.services.actors import Actor
-from app.services.auctions import AuctionService, rules
+from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate, loan_commitment
-from app.services.groups import GroupService
 from app.services.ledger import LedgerService
-from app.services.ledger.postings import chitfund, cr, dr, group_cash, txn_write
+from app.services.ledger.postings import group_cash
 from app.services.loans import LoanService
-from app.services.pipeline import ChangeSet
-from app.services.store import Query, Write
+from app.services.payouts import PayoutRelease, PayoutService
+from app.services.store import Query
 from tests.lending import (
-    ADMIN,
+    FUTURE,
     LAKH,
     MEENA,
+    PRIZE,
     RAVI,
     START,
+    G,
     add_capital,
     add_member,
     approved_loan,
+    chit_group,
     chit_of_four,
+    fund_pool,
     loan_service,
+    payout_service,
+    pending_payout,
     wal,
 )
-
-G = LAKH  # gross chit ₹1,00,000, 4 members, instalment ₹25,000
-PRIZE = 70_000_00
-FUTURE = 25_000_00  # period 3 of 4: one gross instalment still owed
 
 
 @pytest.fixture
@@ -50,153 +52,33 @@ def gate(ctx: ServiceContext) -> BankersGate:
     return BankersGate(ctx, ledger=LedgerService(ctx))
 
 
-def chit_group(ctx: ServiceContext, name: str = "Shanti Chit") -> str:
-    group = GroupService(ctx).create_group(
-        RAVI, name, gross_paise=G, members=4, start_date=date(2026, 1, 10)
-    )
-    return group.id
+@pytest.fixture
+def payouts(ctx: ServiceContext) -> PayoutService:
+    return payout_service(ctx)
 
 
-def fund_pool(ctx: ServiceContext, group_id: str, amount: int) -> None:
-    """Cash collected into a group's pool (as the period's receipts would put it there)."""
-    txn = txn_write(
-        ctx.ids,
-        date="2026-01-10",
-        kind="instalment.received",
-        lines=[dr(group_cash(group_id), amount), cr(chitfund(group_id), amount)],
-        group_id=group_id,
-    )
-    ctx.pipeline.commit(ADMIN, ChangeSet("receipt.seed", "group", group_id, [txn]))
+def release(payouts: PayoutService, payout_id: str, **kw: Any) -> PayoutRelease:
+    """Ravi asks for the release (maker) and Meena releases it (checker)."""
+    payouts.request_release(RAVI, payout_id)
+    return payouts.release_payout(MEENA, payout_id, **kw)
 
 
-def pending_payout(ctx: ServiceContext, group_id: str, winner: str, prize: int = PRIZE) -> str:
-    """A pending prize payout of period 3, shaped as the auction room creates it."""
-    payout_id = f"{group_id}-3"
-    agreement = GroupService(ctx).get_group(group_id).agreement
-    doc = {
-        "group_id": group_id, "member_id": winner, "ticket_id": f"{group_id}-1", "period": 3,
-        "auction_id": payout_id, "amount": prize, "status": "pending",
-        "future_instalments": FUTURE,
-        "security_required": rules.security_required(agreement, 1, False),
-        "security_held": 0, "deduct_future": False, "deadline": "2026-01-17",
-        "created_at": START.isoformat(), "released_at": None,
-    }  # fmt: skip
-    write = Write("set", "payouts", payout_id, doc, expect_version=0)
-    ctx.pipeline.commit(ADMIN, ChangeSet("auction.close", "payout", payout_id, [write]))
-    return payout_id
+# -- payouts (their workflow: tests/test_payouts.py) -----------------------------------
 
 
-def prize_setup(ctx: ServiceContext, pool: int) -> tuple[str, str, str]:
-    winner = add_member(ctx, "Kavitha Subramanian", "+919811111111")
-    group_id = chit_group(ctx)
-    fund_pool(ctx, group_id, pool)
-    return group_id, pending_payout(ctx, group_id, winner), winner
-
-
-# -- payouts ----------------------------------------------------------------------------
-
-
-def test_release_refused_without_security(ctx: ServiceContext, gate: BankersGate) -> None:
-    group_id, payout_id, _ = prize_setup(ctx, PRIZE)
-    before = len(wal(ctx))
-    with pytest.raises(Conflict, match=r"Security .* short: ₹0.00 held of ₹33,333.34"):
-        gate.release_payout(RAVI, payout_id)
-    assert len(wal(ctx)) == before
-    assert ctx.store.get("payouts", payout_id).data["status"] == "pending"  # type: ignore[union-attr]
-    assert LedgerService(ctx).pool(group_id) == PRIZE
-
-
-def test_release_granted_with_security(ctx: ServiceContext, gate: BankersGate) -> None:
-    group_id, payout_id, winner = prize_setup(ctx, PRIZE + 5_000_00)
-    gate.record_security(RAVI, payout_id, 34_000_00, description="FD receipt 1234, SBI")
-    released = gate.release_payout(MEENA, payout_id, bank_ref="NEFT-778899")
-
-    assert (released.paid, released.deducted) == (PRIZE, 0)
-    assert released.sequence == [f"payouts/{payout_id}"]
-    ledger = LedgerService(ctx)
-    assert ledger.pool(group_id) == 5_000_00
-    assert ledger.balance(chitfund(group_id)) == -(PRIZE + 5_000_00) + PRIZE
-    payout = ctx.store.get("payouts", payout_id)
-    assert payout is not None and payout.data["status"] == "released"
-    record = wal(ctx)[-1]
-    assert record.action == "payout.release"
-    decision = record.change["event"]["bankers"]
-    assert decision["granted"] and decision["sequence"] == [f"payouts/{payout_id}"]
-    assert decision["available"] == {group_cash(group_id): PRIZE + 5_000_00}
-    with pytest.raises(Conflict, match="released, not pending"):
-        gate.release_payout(MEENA, payout_id)
-    assert (
-        ctx.store.query(Query("ledger_txns").where("payout_id", "==", payout_id))[0].data[
-            "member_id"
-        ]
-        == winner
-    )
-
-
-def test_immovable_security_must_cover_a_half(ctx: ServiceContext, gate: BankersGate) -> None:
-    _, payout_id, _ = prize_setup(ctx, PRIZE)
-    payout = gate.record_security(
-        RAVI, payout_id, 34_000_00, immovable=True, description="House, survey no. 12"
-    )
-    assert payout["security_required"] == 37_500_00
-    with pytest.raises(Conflict, match="short"):
-        gate.release_payout(MEENA, payout_id)
-    with pytest.raises(ValidationError, match="describe the security"):
-        gate.record_security(RAVI, payout_id, 40_000_00, description=" ")
-
-
-def test_release_refused_when_the_group_pool_is_short(
-    ctx: ServiceContext, gate: BankersGate
+def test_a_short_pool_never_blocks_another_group(
+    ctx: ServiceContext, gate: BankersGate, payouts: PayoutService
 ) -> None:
-    group_id, payout_id, _ = prize_setup(ctx, 50_000_00)
-    gate.record_security(RAVI, payout_id, 40_000_00, description="Gold, 40 g, pledged")
-    pool = group_cash(group_id)
-    with pytest.raises(Conflict) as caught:
-        gate.release_payout(MEENA, payout_id)
-    assert pool in str(caught.value) and f"payouts/{payout_id}" in str(caught.value)
-
-    record = wal(ctx)[-1]
-    assert record.action == "bankers.refuse"
-    assert record.entity == {"type": "payout", "id": payout_id}
-    decision = record.change["event"]["decision"]
-    assert (decision["pool"], decision["commitment"]) == (pool, f"payouts/{payout_id}")
-    assert decision["code"] == "exceeds_available" and decision["granted"] is False
-    assert LedgerService(ctx).pool(group_id) == 50_000_00
-    assert [d["id"] for d in gate.decisions(payout_id)] == [decision["id"]]
-
-
-def test_deducting_future_instalments_pays_the_rest(ctx: ServiceContext, gate: BankersGate) -> None:
-    group_id, payout_id, _ = prize_setup(ctx, PRIZE)
-    with pytest.raises(ValidationError, match="reason"):
-        gate.deduct_future(RAVI, payout_id, "")
-    gate.deduct_future(RAVI, payout_id, "Winner's letter of 10 Jan")
-    released = gate.release_payout(MEENA, payout_id)
-    assert (released.paid, released.deducted) == (PRIZE - FUTURE, FUTURE)
-    ledger = LedgerService(ctx)
-    assert ledger.pool(group_id) == FUTURE
-    assert ledger.balance(chitfund(group_id)) == -FUTURE
-
-
-def test_only_other_staff_release_a_prize(ctx: ServiceContext, gate: BankersGate) -> None:
-    _, payout_id, winner = prize_setup(ctx, PRIZE)
-    gate.deduct_future(RAVI, payout_id, "Winner's request")
-    with pytest.raises(PermissionDenied):
-        gate.release_payout(Actor(winner, "Kavitha", "member"), payout_id)
-    with pytest.raises(PermissionDenied, match="won this prize"):
-        gate.release_payout(Actor(winner, "Kavitha", "employee"), payout_id)
-
-
-def test_a_short_pool_never_blocks_another_group(ctx: ServiceContext, gate: BankersGate) -> None:
     winner = add_member(ctx, "Kavitha Subramanian", "+919811111111")
     poor, rich = chit_group(ctx, "Poor Chit"), chit_group(ctx, "Rich Chit")
     fund_pool(ctx, rich, PRIZE)
     stuck, ok = pending_payout(ctx, poor, winner), pending_payout(ctx, rich, winner)
     for payout_id in (stuck, ok):
-        gate.deduct_future(RAVI, payout_id, "Winner's request")
+        payouts.deduct_future(RAVI, payout_id, "Winner's request")
     whole = gate.state()
     assert set(whole.available) == {"cash:lending", group_cash(poor), group_cash(rich)}
     assert {c.id for c in whole.commitments} == {f"payouts/{stuck}", f"payouts/{ok}"}
-    assert gate.release_payout(MEENA, ok).paid == PRIZE - FUTURE
+    assert release(payouts, ok).paid == PRIZE - FUTURE
 
 
 # -- decisions ---------------------------------------------------------------------------
@@ -274,8 +156,9 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
         clock.advance(seconds=120)
         closed = room.close_auction(RAVI, auction.id, present=members[1:3])
         payout_id, prize = closed.payout_id, closed.settlement.prize_paise
-        gate = BankersGate(ctx, ledger=LedgerService(ctx))
-        gate.record_security(RAVI, payout_id, FUTURE * 4, description="FD, Canara Bank")
+        payouts = payout_service(ctx)
+        payouts.record_security(RAVI, payout_id, FUTURE * 4, description="FD, Canara Bank")
+        payouts.request_release(RAVI, payout_id)
 
         for n, member_id in enumerate(members[:2]):
             due = ledger.dues_for(member_id)[0]
@@ -284,7 +167,7 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
                 bank_ref=f"UTR-E2E-{n}", received_on=clock.today(),
             )  # fmt: skip
         with pytest.raises(Conflict, match=group_cash(gid)):
-            gate.release_payout(MEENA, payout_id)
+            payouts.release_payout(MEENA, payout_id)
         for n, member_id in enumerate(members[2:], start=2):
             due = ledger.dues_for(member_id)[0]
             ledger.record_receipt(
@@ -292,7 +175,7 @@ def test_prize_from_a_real_auction_goes_through_the_gate(tmp_path: Path) -> None
                 bank_ref=f"UTR-E2E-{n}", received_on=clock.today(),
             )  # fmt: skip
         assert ledger.pool(gid) == prize
-        assert gate.release_payout(MEENA, payout_id).paid == prize
+        assert payouts.release_payout(MEENA, payout_id).paid == prize
         assert ledger.pool(gid) == 0
         assert ledger.trial_balance().balanced
     finally:
@@ -334,9 +217,9 @@ def test_deducted_prize_settles_the_winners_next_due(tmp_path: Path) -> None:
                 amount=ledger.dues_for(member_id)[0].net, bank_ref=f"UTR-DED-{n}",
                 received_on=clock.today(),
             )  # fmt: skip
-        gate = BankersGate(ctx, ledger=LedgerService(ctx))
-        gate.deduct_future(RAVI, payout_id, "Winner's letter of 10 Jan")
-        released = gate.release_payout(MEENA, payout_id)
+        payouts = payout_service(ctx)
+        payouts.deduct_future(RAVI, payout_id, "Winner's letter of 10 Jan")
+        released = release(payouts, payout_id)
         assert released.deducted == 3 * FUTURE
 
         clock.set(datetime(2026, 2, 10, 6, 0, tzinfo=UTC))

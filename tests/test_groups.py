@@ -7,13 +7,13 @@ from datetime import date
 
 import pytest
 
-from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.kernel.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
 from app.services.actors import SYSTEM, Actor
 from app.services.context import ServiceContext
-from app.services.groups import FORMING, RUNNING, GroupService
+from app.services.groups import AWAITING_APPROVAL, FORMING, RUNNING, GroupService
 from app.services.pipeline import ChangeSet
 from app.services.store import Query, Write
-from tests.builders import ADMIN, EMPLOYEE
+from tests.builders import ADMIN, CHECKER, EMPLOYEE, sanction
 
 START = date(2026, 12, 5)
 LAKH = 100_000 * 100
@@ -33,24 +33,36 @@ def add_members(
     return ids
 
 
-def small_group(service: GroupService, members: int = 4, **terms: object) -> str:
+def small_group(
+    service: GroupService, members: int = 4, *, approved: bool = True, **terms: object
+) -> str:
+    """A forming group of ``members``, its terms approved by a second person unless told."""
     group = service.create_group(
         EMPLOYEE,
         "Diwali Savers",
         gross_paise=members * 10_000 * 100,
         members=members,
         start_date=START,
+        registration_no=sanction(),
         **terms,  # type: ignore[arg-type]
     )
+    if approved:
+        service.approve_terms(CHECKER, group.id)
     return group.id
 
 
 def test_create_stores_the_agreement_forming(ctx: ServiceContext) -> None:
     service = GroupService(ctx)
     group = service.create_group(
-        ADMIN, "  Lakh Club ", gross_paise=5 * LAKH, members=50, start_date=START
+        ADMIN,
+        "  Lakh Club ",
+        gross_paise=5 * LAKH,
+        members=50,
+        start_date=START,
+        registration_no=" tn/chit/2026/0142 ",
     )
-    assert group.status == FORMING
+    assert group.status == FORMING and group.terms_status == AWAITING_APPROVAL
+    assert group.registration_no == "TN/CHIT/2026/0142"
     assert group.name == "Lakh Club"
     assert group.agreement.instalment_paise == 1_000_000
     assert group.agreement.commission_bps == 500
@@ -63,8 +75,8 @@ def test_create_stores_the_agreement_forming(ctx: ServiceContext) -> None:
     assert record.actor["id"] == ADMIN.id
 
 
-def test_every_wrong_term_is_listed_in_one_error(ctx: ServiceContext) -> None:
-    with pytest.raises(ValidationError) as err:
+def test_every_wrong_term_is_listed_in_one_error_naming_its_field(ctx: ServiceContext) -> None:
+    with pytest.raises(FieldErrors) as err:
         GroupService(ctx).create_group(
             EMPLOYEE,
             " ",
@@ -73,12 +85,17 @@ def test_every_wrong_term_is_listed_in_one_error(ctx: ServiceContext) -> None:
             start_date=START,
             commission_bps=800,
             bid_step_paise=0,
+            registration_no="",
         )
-    text = err.value.message
-    assert "needs a name" in text
-    assert "must divide evenly among 3 members" in text
-    assert "above the legal maximum of 7.00%" in text
-    assert "bid step must be a positive amount" in text
+    fields = err.value.field_errors
+    assert set(fields) == {"name", "chit_value", "commission", "bid_step", "registration_no"}
+    assert fields["name"].startswith("Group name is required")
+    assert "Chit value: " in fields["chit_value"]
+    assert "must divide evenly among 3 members" in fields["chit_value"]
+    assert "above the legal maximum of 7.00%" in fields["commission"]
+    assert fields["bid_step"].startswith("Bid step: ")
+    assert fields["registration_no"].startswith("Registration (sanction) number is required")
+    assert "has 5 problems" in err.value.message
     assert ctx.store.query(Query("groups")) == []
 
 
@@ -90,7 +107,7 @@ def test_every_wrong_term_is_listed_in_one_error(ctx: ServiceContext) -> None:
         ({"members": 4, "gross_paise": 100_000, "discount_cap_bps": 400}, "discount cap"),
         (
             {"members": 4, "gross_paise": 100_000, "foreman_takes_first": True},
-            "foreman's member id",
+            "name the member who holds the foreman's ticket",
         ),
     ],
 )
@@ -98,12 +115,24 @@ def test_invalid_terms_refused(
     ctx: ServiceContext, terms: dict[str, object], expected: str
 ) -> None:
     with pytest.raises(ValidationError, match=expected):
-        GroupService(ctx).create_group(EMPLOYEE, "G", start_date=START, **terms)  # type: ignore[arg-type]
+        GroupService(ctx).create_group(
+            EMPLOYEE,
+            "G",
+            start_date=START,
+            registration_no=sanction(),
+            **terms,  # type: ignore[arg-type]
+        )
 
 
 def test_seven_percent_commission_is_allowed(ctx: ServiceContext) -> None:
     group = GroupService(ctx).create_group(
-        EMPLOYEE, "G", gross_paise=LAKH, members=10, start_date=START, commission_bps=700
+        EMPLOYEE,
+        "G",
+        gross_paise=LAKH,
+        members=10,
+        start_date=START,
+        commission_bps=700,
+        registration_no=sanction(),
     )
     assert group.agreement.commission_paise == 700_000
 
@@ -112,7 +141,9 @@ def test_members_cannot_create_or_enrol(ctx: ServiceContext) -> None:
     service = GroupService(ctx)
     member = Actor("m01", "Member", "member")
     with pytest.raises(PermissionDenied, match="may not create a chit group"):
-        service.create_group(member, "G", gross_paise=LAKH, members=10, start_date=START)
+        service.create_group(
+            member, "G", gross_paise=LAKH, members=10, start_date=START, registration_no=sanction()
+        )
     gid = small_group(service)
     add_members(ctx, 1)
     with pytest.raises(PermissionDenied, match="may not enrol"):
@@ -231,6 +262,7 @@ def test_cycle_progress_and_schedule(ctx: ServiceContext) -> None:
         members=4,
         start_date=date(2027, 1, 31),
         period_months=3,
+        registration_no=sanction(),
     ).id
     group = service.get_group(gid)
     assert group.next_period == 1
@@ -249,3 +281,135 @@ def test_unknown_status_filter(ctx: ServiceContext) -> None:
         GroupService(ctx).list_groups("sleeping")
     with pytest.raises(NotFound):
         GroupService(ctx).get_group("grp-none")
+
+
+# -- maker-checker on the terms ---------------------------------------------------------------
+
+
+def test_the_maker_cannot_approve_and_nobody_joins_before_a_checker_does(
+    ctx: ServiceContext,
+) -> None:
+    service = GroupService(ctx)
+    gid = small_group(service, approved=False)
+    add_members(ctx, 4)
+    assert service.get_group(gid).stage.endswith("await a second staff member's approval.")
+    with pytest.raises(PermissionDenied, match="You formed group 'Diwali Savers'"):
+        service.approve_terms(EMPLOYEE, gid)
+    with pytest.raises(Conflict, match="terms await a second staff member's approval"):
+        service.enroll(EMPLOYEE, gid, "m01")
+    with pytest.raises(Conflict, match="terms await a second staff member's approval"):
+        service.start(ADMIN, gid)
+    group = service.approve_terms(CHECKER, gid, "Checked against the sanction order")
+    assert group.terms_status == "approved" and group.checked_by_name == CHECKER.name
+    record = list(ctx.pipeline.wal.read())[-1]
+    assert (record.action, record.actor["id"]) == ("group.approve_terms", CHECKER.id)
+    assert record.reason == "Checked against the sanction order"
+    assert service.enroll(EMPLOYEE, gid, "m01").ticket_no == 1
+    with pytest.raises(Conflict, match="already approved"):
+        service.approve_terms(ADMIN, gid)
+
+
+def test_withdrawing_needs_a_reason_and_frees_the_registration(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    terms = {"gross_paise": LAKH, "members": 10, "start_date": START}
+    first = service.create_group(EMPLOYEE, "Typo Chit", registration_no="TN/CHIT/26/7", **terms)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="Reason is required"):
+        service.withdraw(CHECKER, first.id, "  ")
+    gone = service.withdraw(CHECKER, first.id, "Chit value should be ₹2,00,000")
+    assert gone.status == "withdrawn"
+    assert gone.stage == f"Withdrawn by {CHECKER.name}: Chit value should be ₹2,00,000"
+    for attempt in (
+        lambda: service.approve_terms(ADMIN, first.id),
+        lambda: service.withdraw(EMPLOYEE, first.id, "again"),
+        lambda: service.start(ADMIN, first.id),
+    ):
+        with pytest.raises(Conflict):
+            attempt()
+    again = service.create_group(EMPLOYEE, "Right Chit", registration_no="tn/chit/26/7", **terms)  # type: ignore[arg-type]
+    assert again.registration_no == "TN/CHIT/26/7"
+    service.withdraw(EMPLOYEE, again.id, "Formed in the wrong branch")  # the maker's own
+    assert {g.id for g in service.list_groups("withdrawn")} == {first.id, again.id}
+
+
+def test_a_registration_number_is_one_groups(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    terms = {"gross_paise": LAKH, "members": 10, "start_date": START}
+    held = service.create_group(EMPLOYEE, "First", registration_no="TN/CHIT/2026/0142", **terms)  # type: ignore[arg-type]
+    for spelling in ("TN/CHIT/2026/0142", "tn-chit 2026 0142"):
+        with pytest.raises(FieldErrors) as err:
+            service.create_group(EMPLOYEE, "Second", registration_no=spelling, **terms)  # type: ignore[arg-type]
+        assert list(err.value.field_errors) == ["registration_no"]
+        assert f"already group 'First''s ({held.id})" in err.value.message
+    assert [g.name for g in service.list_groups()] == ["First"]
+
+
+def test_two_clerks_with_one_sanction_make_one_group(ctx: ServiceContext) -> None:
+    service = GroupService(ctx)
+    barrier = threading.Barrier(4)
+    outcomes: list[str] = []
+
+    def create(n: int) -> None:
+        barrier.wait()
+        try:
+            service.create_group(
+                EMPLOYEE, f"G{n}", gross_paise=LAKH, members=10, start_date=START,
+                registration_no="TN/CHIT/2026/0999",
+            )  # fmt: skip
+            outcomes.append("ok")
+        except FieldErrors as exc:
+            outcomes.append(exc.field_errors["registration_no"])
+
+    threads = [threading.Thread(target=create, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert outcomes.count("ok") == 1 and len(outcomes) == 4
+    assert len(service.list_groups()) == 1
+
+
+def test_the_agreement_names_the_registration_and_old_groups_keep_their_text(
+    ctx: ServiceContext,
+) -> None:
+    from app.services.agreements import AgreementService
+    from app.services.auctions.rules import Agreement
+    from app.services.groups import agreement_to_json
+
+    service, texts = GroupService(ctx), AgreementService(ctx)
+    gid = small_group(service)
+    clauses = texts.text(gid).clauses
+    number = service.get_group(gid).registration_no
+    assert clauses[0] == (
+        "1. The chit is sanctioned by the Registrar under section 4 of the Chit Funds Act, "
+        f"1982, by registration number {number}."
+    )
+    old = {
+        "name": "Old Chit",
+        "agreement": agreement_to_json(Agreement(4 * 10_000 * 100, 4)),
+        "start_date": START.isoformat(),
+        "status": RUNNING,
+        "tickets_issued": 4,
+        "periods_done": 0,
+        "created_at": "2025-01-01T00:00:00+00:00",
+    }
+    ctx.pipeline.commit(
+        SYSTEM, ChangeSet("group.seed", "group", "g-old", [Write("set", "groups", "g-old", old)])
+    )
+    legacy = texts.text("g-old")
+    assert legacy.clauses[0].startswith("1. The chit amount is ₹40,000.00")
+    assert "registration" not in legacy.text
+    assert service.get_group("g-old").terms_status == "approved"  # before the rule: approved
+
+
+def test_a_withdrawn_groups_foreman_is_not_an_active_member(ctx: ServiceContext) -> None:
+    from app.services.kpis import KpiService
+    from app.services.ledger import LedgerService
+
+    service = GroupService(ctx)
+    add_members(ctx, 1, prefix="fm")
+    gid = small_group(service, approved=False, foreman_takes_first=True, foreman_member_id="fm01")
+    kpis = KpiService(ctx, ledger=LedgerService(ctx))
+    assert kpis.kpis().active_members == 1
+    service.withdraw(CHECKER, gid, "Wrong commission")
+    assert kpis.kpis().active_members == 0
+    assert [h.verdict for h in kpis.group_health()] == ["–"]

@@ -23,7 +23,6 @@ import pytest
 from app.services.actors import SYSTEM, Actor
 from app.services.auctions import AuctionService
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
-from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.kpis import DEFAULT_RATE_DEFINITION, Exposure, GroupHealth, KpiService
 from app.services.ledger import LedgerService
@@ -32,7 +31,8 @@ from app.services.pipeline import ChangeSet
 from app.services.recovery import RecoveryService
 from app.services.store import Document, Query, Write
 from app.services.store.sqlite import SqliteStore
-from tests.builders import ADMIN, EMPLOYEE
+from tests.builders import ADMIN, CHECKER, EMPLOYEE, sanction
+from tests.lending import payout_service
 
 R = 100  # paise per rupee
 TODAY = date(2026, 11, 24)
@@ -109,13 +109,21 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
         members=4,
         start_date=TODAY,
         bid_step_paise=100 * R,
+        registration_no=sanction(),
     )
+    groups.approve_terms(CHECKER, a.id)
     for mid in m[:4]:
         groups.enroll(EMPLOYEE, a.id, mid)
     groups.start(EMPLOYEE, a.id)
     b = groups.create_group(
-        EMPLOYEE, "Group B", gross_paise=30_000 * R, members=3, start_date=date(2027, 1, 1)
+        EMPLOYEE,
+        "Group B",
+        gross_paise=30_000 * R,
+        members=3,
+        start_date=date(2027, 1, 1),
+        registration_no=sanction(),
     )
+    groups.approve_terms(CHECKER, b.id)
     for mid in (m[0], m[4], m[5]):
         groups.enroll(EMPLOYEE, b.id, mid)
 
@@ -137,7 +145,7 @@ def dataset(ctx: ServiceContext, clock: FixedClock) -> dict[str, Any]:
             bank_ref=f"UTR{i:04d}",
             received_on=TODAY,
         )
-    BankersGate(ctx, ledger=LedgerService(ctx)).record_security(
+    payout_service(ctx).record_security(
         EMPLOYEE, closed.payout_id, 25_000 * R, description="Fixed deposit receipt"
     )
     writes = [
@@ -292,7 +300,7 @@ def test_the_group_overview_and_detail_carry_the_health(
     rows = {row.group.id: row for row in groups.overview()}
     a, b = rows[dataset["a"]], rows[dataset["b"]]
     assert (a.verdict, b.verdict) == ("At risk", "–")  # 2 of group A's 4 members owe
-    assert "2 defaulting" in a.reason and b.reason == "Not running yet."
+    assert "2 defaulting" in a.reason and b.reason == "Every ticket is taken: ready to start."
     assert a.next_auction == date(2026, 12, 24) and b.next_auction == date(2027, 1, 1)
     detail = groups.detail(dataset["a"])
     assert detail.group.name == "Group A" and detail.progress.prized_tickets == 1

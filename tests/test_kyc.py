@@ -14,8 +14,8 @@ from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationEr
 from app.services.actors import Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.kyc import KycService
+from app.services.kyc.documents import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from app.services.kyc.rules import KycErrors
-from app.services.kyc.service import MAX_DOCUMENT_BYTES, MAX_DOCUMENTS
 from app.services.members import MemberService
 from app.services.store import Query
 from tests.builders import (
@@ -438,3 +438,23 @@ def test_queue_rows_are_masked_filtered_and_searchable(
     assert kyc.counts() == {"none": 1, "pending": 2, "approved": 1, "rejected": 0}
     with pytest.raises(ValidationError):
         kyc.queue("maybe")
+
+
+def test_an_address_given_is_checked_and_kept(ctx: ServiceContext, kyc: KycService) -> None:
+    mid = enrol(ctx)
+    with pytest.raises(KycErrors) as err:
+        submit(kyc, mid, address="12 Anna Salai, Chennai")
+    assert err.value.field_errors == {
+        "address": "Address needs its 6-digit PIN code (e.g. 600041)."
+    }
+    record = submit(kyc, mid, address="  12 Anna Salai \r\n\r\n\r\n Chennai ६००००२ ")
+    assert record.address == "12 Anna Salai\n\nChennai ६००००२"
+    assert submit(kyc, enrol(ctx, "Arun Kumar", "9123456789"), phone="9123456789",
+                  pan="ABCPK1234E", aadhaar="234123412346").address is None  # fmt: skip
+
+
+def test_staff_may_leave_the_mobile_number_to_the_registered_one(
+    ctx: ServiceContext, kyc: KycService
+) -> None:
+    mid = enrol(ctx)
+    assert submit(kyc, mid, phone=None).phone_masked == "+91 XXXXXX3210"

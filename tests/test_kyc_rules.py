@@ -12,6 +12,7 @@ from app.services.kyc.rules import (
     KycFieldError,
     ValidatedKyc,
     aadhaar_last4,
+    check_field,
     mask_aadhaar,
     mask_account,
     mask_pan,
@@ -263,3 +264,37 @@ def test_blank_and_non_text_fields_are_required() -> None:
         "account_number": "Account number is required.",
     }
     assert info.value.message.startswith("KYC has 2 problems")
+
+
+# -- one field as it is typed -------------------------------------------------------------
+
+VERDICTS = [
+    ("pan", "abcpd 1234e", True, "", "XXXXXX234E"),
+    ("pan", "ABCPD12", False, "PAN must be 10 characters; got 7.", "XXXPD12"),
+    ("pan", "ABCCD1234E", False, "PAN XXXXXX234E is a company PAN", "XXXXXX234E"),
+    ("aadhaar", "5211 8513 3376", True, "", "XXXX-XXXX-3376"),
+    ("aadhaar", "521185133377", False, "Aadhaar XXXX-XXXX-3377 fails its check digit.", "XXXX-"),
+    ("account_number", "0001 2345 6789", True, "", "XXXXXXXX6789"),
+    ("account_number", "12345", False, "Account number must be 9 to 18 digits; got 5.", "X2345"),
+    ("ifsc", "sbin0001234", True, "", "SBIN0001234"),
+    ("ifsc", "SBIN1001234", False, "IFSC 'SBIN1001234' is not valid", "SBIN1001234"),
+    ("name", "  Lakshmi   Devi ", True, "", "Lakshmi Devi"),
+    ("address", "12 Anna Salai\nChennai 600 002", True, "", "12 Anna Salai\nChennai 600 002"),
+    ("address", "12 Anna Salai, Chennai", False, "Address needs its 6-digit PIN code", "12 Anna"),
+    ("address", "Chennai", False, "Address is too short", "Chennai"),
+    ("address", "x" * 301, False, "Address is too long: at most 300 characters.", "xxx"),
+    ("account_number", "   ", False, "Account number is required.", ""),
+]
+
+
+@pytest.mark.parametrize(("field", "typed", "ok", "message", "shown"), VERDICTS)
+def test_each_field_has_a_verdict_as_it_is_typed_with_numbers_masked(
+    field: str, typed: str, ok: bool, message: str, shown: str
+) -> None:
+    verdict = check_field(field, typed)
+    assert (verdict.field, verdict.ok) == (field, ok)
+    assert message in verdict.message if message else verdict.message == ""
+    assert verdict.shown.startswith(shown)
+    if field in ("pan", "aadhaar", "account_number"):
+        digits = "".join(ch for ch in typed.upper() if ch.isalnum())
+        assert len(digits) < 8 or digits[:-4] not in verdict.shown + verdict.message

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
+from app.kernel.errors import Conflict, FieldErrors, KnownError, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.context import ServiceContext
-from app.services.members import Member, MemberService
+from app.services.members import Member, MemberService, MobileTaken, Nominee
 from tests.builders import ADMIN, EMPLOYEE
 
 
@@ -41,8 +41,10 @@ def test_second_member_with_the_same_phone_is_a_conflict(members: MemberService)
     first = members.enroll(EMPLOYEE, "Lakshmi Devi", "+91 98765 43210")
     with pytest.raises(Conflict) as err:
         members.enroll(ADMIN, "Someone Else", "919876543210")
-    assert "+91 XXXXXX3210" in err.value.message
-    assert first.id in err.value.message
+    assert err.value.message == "+91 XXXXXX3210 already belongs to Lakshmi Devi (M-0001)."
+    assert isinstance(err.value, MobileTaken)
+    assert err.value.holder_id == first.id
+    assert err.value.field_errors == {"phone": err.value.message}
     assert [m.id for m in members.list_members()] == [first.id]
 
 
@@ -71,6 +73,77 @@ def test_bad_name_and_phone_are_both_reported(members: MemberService) -> None:
     assert "Name must have at least 2 characters." in err.value.message
     assert "Mobile number must have 10 digits; got 5." in err.value.message
     assert members.count() == 0
+
+
+def test_every_wrong_field_is_named_and_nothing_is_written(
+    ctx: ServiceContext, members: MemberService
+) -> None:
+    before = len(list(ctx.pipeline.wal.read()))
+    with pytest.raises(FieldErrors) as err:
+        members.enroll(
+            EMPLOYEE,
+            "",
+            "",
+            address="x" * 301,
+            nominee="R2-D2",
+            relationship="",
+        )
+    assert err.value.field_errors == {
+        "name": "Name is required.",
+        "phone": "Mobile number is required.",
+        "address": "Address is too long: at most 300 characters.",
+        "nominee": "Nominee's name may contain only letters, spaces, dots, apostrophes and "
+        "hyphens.",
+    }
+    with pytest.raises(FieldErrors) as err:
+        members.enroll(EMPLOYEE, "Asha Rao", "9876543210", nominee="Ravi Rao")
+    assert err.value.field_errors == {
+        "relationship": "Say how the nominee is related to the member."
+    }
+    with pytest.raises(FieldErrors) as err:
+        members.enroll(EMPLOYEE, "Asha Rao", "9876543210", relationship="Son")
+    assert set(err.value.field_errors) == {"nominee"}
+    assert members.count() == 0
+    assert len(list(ctx.pipeline.wal.read())) == before
+
+
+def test_address_and_nominee_are_cleaned_and_kept(members: MemberService) -> None:
+    member = members.enroll(
+        EMPLOYEE,
+        "Asha Rao",
+        "9876543210",
+        address=" 12, Anna Salai\r\n\r\n\r\n Chennai\u200b 600002 \x00",
+        nominee=" Ravi   Rao ",
+        relationship=" Son ",
+    )
+    assert member.address == "12, Anna Salai\n\nChennai 600002"
+    assert member.nominee == Nominee("Ravi Rao", "Son")
+    assert members.get(member.id) == member
+    plain = members.enroll(EMPLOYEE, "Arun Kumar", "9123456789")
+    assert (plain.address, plain.nominee) == ("", None)
+
+
+def test_members_are_numbered_in_order_of_enrolment(members: MemberService) -> None:
+    made = [
+        members.enroll(EMPLOYEE, f"Person {c}", f"91234567{i:02d}") for i, c in enumerate("ABC")
+    ]
+    assert [m.number for m in made] == [1, 2, 3]
+    assert [m.member_no for m in made] == ["M-0001", "M-0002", "M-0003"]
+    assert made[0].to_json()["member_no"] == "M-0001"
+
+
+def test_concurrent_enrolments_get_different_numbers(members: MemberService) -> None:
+    made: list[Member] = []
+
+    def enrol(i: int) -> None:
+        made.append(members.enroll(EMPLOYEE, f"Person {chr(65 + i)}", f"91234500{i:02d}"))
+
+    threads = [threading.Thread(target=enrol, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(m.number or 0 for m in made) == list(range(1, 9))
 
 
 def test_only_staff_enrol(members: MemberService) -> None:

@@ -96,12 +96,7 @@ def test_passwords_and_tokens_never_reach_the_wal_in_clear(
     assert PASSWORD not in text
     assert session.token not in text
     assert token_id(session.token) in text
-    assert actions(ctx) == [
-        "staff.setup",
-        "staff.sign_in_attempt",
-        "staff.sign_in",
-        "staff.sign_out",
-    ]
+    assert actions(ctx) == ["staff.setup", "staff.sign_in", "staff.sign_out"]
 
 
 def test_sign_in_resume_expire_and_sign_out(
@@ -182,7 +177,7 @@ def test_a_member_account_is_refused(ctx: ServiceContext, staff: StaffService) -
     write = Write("set", "members", "member-1", member)
     change = ChangeSet("member.create", "member", "member-1", [write])
     ctx.pipeline.commit(Actor("system", "TransactFlowOS", "system"), change)
-    with pytest.raises(PermissionDenied, match="only employees and admins"):
+    with pytest.raises(PermissionDenied, match="only employees, admins and auditors"):
         staff.sign_in("meena", PASSWORD)
     with pytest.raises(ValidationError, match=WRONG):
         staff.sign_in("meena", "Wrong-password-1")
@@ -248,3 +243,58 @@ def test_a_new_password_or_disabling_ends_every_session(staff: StaffService, adm
     staff.disable(admin, ravi.id)
     staff.enable(admin, ravi.id)
     assert staff.resume(again.token) is None
+
+
+def events_of(ctx: ServiceContext, action: str) -> list[dict[str, object]]:
+    return [r.change["event"] for r in ctx.pipeline.wal.read() if r.action == action]
+
+
+def test_the_log_says_which_sign_ins_failed(
+    ctx: ServiceContext, staff: StaffService, admin: Actor, clock: FixedClock
+) -> None:
+    """A failure is one staff.sign_in_failed record, a success one staff.sign_in."""
+    with pytest.raises(ValidationError):
+        staff.sign_in("asha", "Wrong-password-1")
+    with pytest.raises(ValidationError):
+        staff.sign_in("nobody", "Wrong-password-1")
+    assert actions(ctx)[1:] == ["staff.sign_in_failed", "staff.sign_in_failed"]
+    assert events_of(ctx, "staff.sign_in_failed")[0] == {
+        "type": "staff.sign_in_failed",
+        "failures": 1,
+        "why": "wrong username or password",
+    }
+    assert staff.get(admin.id).last_sign_in_at is None
+    clock.advance(minutes=5)
+    staff.sign_in("asha", PASSWORD)
+    assert actions(ctx)[-1] == "staff.sign_in"
+    assert staff.get(admin.id).last_sign_in_at == clock.now().isoformat()
+    with pytest.raises(ValidationError):
+        staff.sign_in("asha", "Wrong-password-1")
+    assert events_of(ctx, "staff.sign_in_failed")[-1]["failures"] == 1  # counted afresh
+
+
+def test_a_disabled_account_with_the_right_password_is_a_failed_sign_in(
+    ctx: ServiceContext, staff: StaffService, admin: Actor
+) -> None:
+    ravi = staff.create_staff(admin, "Ravi", "ravi", PASSWORD)
+    staff.disable(admin, ravi.id, "left the firm")
+    with pytest.raises(PermissionDenied, match="disabled"):
+        staff.sign_in("ravi", PASSWORD)
+    assert events_of(ctx, "staff.sign_in_failed") == [
+        {"type": "staff.sign_in_failed", "failures": 1, "why": "This staff account is disabled."}
+    ]
+
+
+def test_a_person_changes_their_own_password_only_with_the_current_one(
+    ctx: ServiceContext, staff: StaffService, admin: Actor
+) -> None:
+    session = staff.sign_in("asha", PASSWORD)
+    with pytest.raises(ValidationError, match="current password is not right"):
+        staff.change_password(admin, "Not-the-password-1", "Brand-new-pass-2")
+    with pytest.raises(ValidationError, match="same as the current"):
+        staff.change_password(admin, PASSWORD, PASSWORD)
+    with pytest.raises(ValidationError, match="too weak"):
+        staff.change_password(admin, PASSWORD, "weak")
+    staff.change_password(admin, PASSWORD, "Brand-new-pass-2")
+    assert staff.resume(session.token) is None
+    assert staff.sign_in("asha", "Brand-new-pass-2").actor == admin

@@ -158,6 +158,23 @@ def test_indexes_are_created_once_per_queried_field(store: SqliteStore) -> None:
     assert wanted & set(detail.split()), detail
 
 
+def test_an_in_filter_seeks_each_value_in_the_fields_index(store: SqliteStore) -> None:
+    """A page of the members' register reads its members' dues with one ``in``; it must
+    not scan every due."""
+    store.commit(
+        [Write("set", "dues", str(i), {"member_id": f"m{i % 500}", "n": i}) for i in range(2000)]
+    )
+    wanted = ["m3", "m7", None, 7, "m499"]
+    query = Query("dues").where("member_id", "in", wanted)
+    assert sorted(ids(store.query(query)), key=int) == [
+        str(i) for i in range(2000) if i % 500 in (3, 7, 499)
+    ]
+    plan = sqlite_sql.select(Query("dues").where("member_id", "in", ["m3", "m7", "m499"]))
+    detail = " ".join(r[3] for r in _sql(store, "EXPLAIN QUERY PLAN " + plan.sql, *plan.params))
+    assert sqlite_sql.index_statement("dues", "member_id")[0] in detail, detail
+    assert store.count(Query("dues").where("member_id", "not-in", ["m3", "m7"])) == 1992
+
+
 @pytest.mark.slow
 def test_query_on_100k_documents(store: SqliteStore) -> None:
     rng = random.Random(7)

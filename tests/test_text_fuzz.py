@@ -73,13 +73,14 @@ class World:
             aadhaar=t.get("aadhaar", aadhaar(k)),
             account_number=t.get("account_number", f"0001{k:08d}"),
             ifsc=t.get("ifsc", "SBIN0001234"),
+            address=t.get("address"),
             documents=[
                 (t.get("file_name", "pan.pdf"), PDF, t.get("content_type", "application/pdf"))
             ],
             reason=t.get("reason", ""),
         )
 
-    def group(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
+    def formed(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
         t = t or {}
         return self.services.groups.create_group(
             EMPLOYEE,
@@ -89,8 +90,14 @@ class World:
             start_date=self.ctx.clock.today(),
             foreman_member_id=foreman,
             foreman_takes_first=foreman is not None,
+            registration_no=t.get("registration_no") or f"TN/CHIT/FUZZ/{self.n()}",
             reason=t.get("reason", ""),
         ).id
+
+    def group(self, t: Fields | None = None, *, foreman: str | None = None) -> str:
+        gid = self.formed(t, foreman=foreman)
+        self.services.groups.approve_terms(EMPLOYEE2, gid)
+        return gid
 
     def running(self) -> tuple[str, list[str]]:
         members = [self.member(), self.member()]
@@ -170,15 +177,37 @@ def action(name: str, /, **defaults: str) -> Callable[[Run], Run]:
     return register
 
 
-@action("member.enroll", name="Asha Verma", phone="", reason="walk-in")
+@action(
+    "member.enroll",
+    name="Asha Verma",
+    phone="",
+    address="12 Anna Salai\nChennai 600002",
+    nominee="Ravi Verma",
+    relationship="Son",
+    reason="walk-in",
+)
 def _enroll(w: World, t: Fields) -> Any:
     phone = t["phone"] or f"+9191{w.n():08d}"
-    return w.services.members.enroll(EMPLOYEE, t["name"], phone, reason=t["reason"])
+    return w.services.members.enroll(
+        EMPLOYEE,
+        t["name"],
+        phone,
+        address=t["address"],
+        nominee=t["nominee"],
+        relationship=t["relationship"],
+        reason=t["reason"],
+    )
 
 
 @action("members.search", text="asha")
 def _search(w: World, t: Fields) -> Any:
-    return w.services.members.search(t["text"]), w.services.kyc.queue(search=t["text"])
+    s, text = w.services, t["text"]
+    return s.members.search(text), s.kyc.queue(search=text), s.member_register.page(text)
+
+
+@action("member.sign_in_code", reason="locked out at the counter")
+def _sign_in_code(w: World, t: Fields) -> Any:
+    return w.services.member_profiles.send_sign_in_code(EMPLOYEE, w.member(), t["reason"])
 
 
 @action("lookup", id="mem-0000000001")
@@ -193,8 +222,8 @@ def _lookup(w: World, t: Fields) -> Any:
 
 
 @action("kyc.submit", name="Asha Verma", phone="", pan="", aadhaar="", account_number="",
-        ifsc="SBIN0001234", file_name="pan.pdf", content_type="application/pdf",
-        reason="")  # fmt: skip
+        ifsc="SBIN0001234", address="12 Anna Salai\nChennai 600002", file_name="pan.pdf",
+        content_type="application/pdf", reason="")  # fmt: skip
 def _kyc_submit(w: World, t: Fields) -> Any:
     return w.kyc(w.member(), {k: v for k, v in t.items() if v})
 
@@ -214,7 +243,13 @@ def _kyc_reveal(w: World, t: Fields) -> Any:
     return w.services.kyc.reveal(ADMIN, w.pending_kyc(), t["field"], t["reason"])
 
 
-action("group.create", name="Lakshmi 1L", reason="")(lambda w, t: w.group(t))
+action("group.create", name="Lakshmi 1L", registration_no="", reason="")(lambda w, t: w.group(t))
+action("group.approve_terms", note="Checked against the sanction order")(
+    lambda w, t: w.services.groups.approve_terms(EMPLOYEE2, w.formed(), t["note"])
+)
+action("group.withdraw", reason="Chit value typed wrong")(
+    lambda w, t: w.services.groups.withdraw(EMPLOYEE2, w.formed(), t["reason"])
+)
 
 
 @action("group.enroll", reason="")
@@ -264,7 +299,7 @@ def _auction_close(w: World, t: Fields) -> Any:
 @action("payout.security", description="FD 1234, SBI", reason="")
 def _payout_security(w: World, t: Fields) -> Any:
     payout_id, _, _ = w.payout()
-    return w.services.gate.record_security(
+    return w.services.payouts.record_security(
         EMPLOYEE, payout_id, 1_00_000_00, description=t["description"], reason=t["reason"]
     )
 
@@ -272,21 +307,22 @@ def _payout_security(w: World, t: Fields) -> Any:
 @action("payout.deduct_future", reason="winner's written request")
 def _payout_deduct(w: World, t: Fields) -> Any:
     payout_id, _, _ = w.payout()
-    return w.services.gate.deduct_future(EMPLOYEE, payout_id, t["reason"])
+    return w.services.payouts.deduct_future(EMPLOYEE, payout_id, t["reason"])
 
 
 @action("payout.release", bank_ref="NEFT-778899", reason="")
 def _payout_release(w: World, t: Fields) -> Any:
     payout_id, gid, members = w.payout()
-    gate = w.services.gate
-    gate.deduct_future(EMPLOYEE, payout_id, "written request")
+    payouts = w.services.payouts
+    payouts.deduct_future(EMPLOYEE, payout_id, "written request")
+    payouts.request_release(EMPLOYEE, payout_id)
     for member_id in members:  # the period's collections fill the group's pool
         due = w.services.ledger.dues_for(member_id)[0]
         w.services.ledger.record_receipt(
             EMPLOYEE, group_id=gid, period=1, member_id=member_id, amount=due.outstanding,
             bank_ref=f"UTR{w.n():08d}", received_on=w.ctx.clock.today(),
         )  # fmt: skip
-    return gate.release_payout(ADMIN, payout_id, bank_ref=t["bank_ref"], reason=t["reason"])
+    return payouts.release_payout(ADMIN, payout_id, bank_ref=t["bank_ref"], reason=t["reason"])
 
 
 @action("receipt.record", bank_ref="UTR-0001")

@@ -7,15 +7,18 @@ import os
 import queue
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from app.services import topics
 from app.services.context import ServiceContext
 from app.services.members import MemberService
+from app.services.store import Change, DocumentStore, Listener
 from app.services.topics import Topics, reads, topics_of
 from tests.builders import ADMIN
 
@@ -139,3 +142,42 @@ def test_read_models_name_their_topics_and_typos_are_refused() -> None:
 def test_every_collection_that_a_topic_needs_is_mapped() -> None:
     for name in topics.ALL:
         assert topics.collections_of([name]), name
+
+
+class LateFirstSnapshot:
+    """The real store, whose listeners start (and read their initial result) only when
+    told: the moment between subscribing and that first read, made as long as a test
+    needs."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self.store = store
+        self.release = threading.Event()
+        self.started: list[Listener] = []
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def on_snapshot(self, target: Any, callback: Callable[[list[Change]], None]) -> Listener:
+        def start() -> None:
+            self.release.wait(WAIT)
+            self.started.append(self.store.on_snapshot(target, callback))
+
+        threading.Thread(target=start, daemon=True).start()
+        return self
+
+    def unsubscribe(self) -> None:
+        for listener in self.started:
+            listener.unsubscribe()
+
+
+def test_a_commit_before_the_initial_result_is_still_told(ctx: ServiceContext) -> None:
+    late = LateFirstSnapshot(ctx.store)
+    hub = Topics(late)  # type: ignore[arg-type]
+    calls: queue.Queue[frozenset[str]] = queue.Queue()
+    try:
+        hub.subscribe([topics.MEMBERS], calls.put)
+        MemberService(ctx).enroll(ADMIN, "Lakshmi Devi", "9876543210")
+        late.release.set()
+        assert calls.get(timeout=WAIT) == {topics.MEMBERS}
+    finally:
+        hub.close()

@@ -8,6 +8,8 @@ swallowed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class KnownError(Exception):
     """A failure with a message meant for the person who caused or can fix it."""
@@ -30,6 +32,20 @@ class ValidationError(KnownError):
     """The input was wrong; nothing was changed."""
 
     code = "invalid"
+
+
+class FieldErrors(ValidationError):
+    """Several fields of a form are wrong: ``field_errors`` maps each field's key to
+    what is wrong with it, in a sentence that names the field; nothing was changed."""
+
+    def __init__(self, what: str, field_errors: Mapping[str, str], *, hint: str = "") -> None:
+        self.field_errors = dict(field_errors)
+        count = len(self.field_errors)
+        problems = "a problem" if count == 1 else f"{count} problems"
+        super().__init__(
+            f"{what} has {problems}: " + " ".join(self.field_errors.values()),
+            hint=hint or "Correct each field named, then try again.",
+        )
 
 
 class PermissionDenied(KnownError):

@@ -42,7 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 
-from app.kernel import flock
+from app.kernel import flock, office_time
 from app.kernel.errors import LockHeld, StorageError
 from app.kernel.files import PRIVATE_DIR, PRIVATE_FILE
 from app.kernel.leases import Acquiring
@@ -80,7 +80,8 @@ class LockHolder:
 
     def describe(self) -> str:
         purpose = self.purpose or "no purpose given"
-        return f"{self.user} (pid {self.pid} on {self.host}) for {purpose!r} since {self.since}"
+        since = office_time.shown(self.since, seconds=True)
+        return f"{self.user} (pid {self.pid} on {self.host}) for {purpose!r} since {since}"
 
     def to_dict(self) -> dict[str, object]:
         return dataclasses.asdict(self)

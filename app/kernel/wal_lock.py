@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from app.kernel import flock
+from app.kernel import flock, office_time
 from app.kernel.errors import LockHeld
 from app.kernel.files import PRIVATE_FILE
 
@@ -93,7 +93,7 @@ class WalLock:
         who = "another process"
         if "pid" in holder and "since" in holder:
             since = datetime.fromtimestamp(float(holder["since"]), UTC)
-            holder["since_iso"] = since.strftime("%Y-%m-%d %H:%M:%S UTC")
+            holder["since_iso"] = office_time.moment(since, seconds=True)
             who = (
                 f"process {holder['pid']} on {holder.get('host', '?')}, "
                 f"writing since {holder['since_iso']}"

@@ -7,9 +7,16 @@ from typing import Literal
 
 from app.kernel.errors import PermissionDenied, ValidationError
 
-Role = Literal["member", "employee", "admin", "system"]
-ROLES: tuple[Role, ...] = ("member", "employee", "admin", "system")
+Role = Literal["member", "employee", "admin", "auditor", "system"]
+ROLES: tuple[Role, ...] = ("member", "employee", "admin", "auditor", "system")
 STAFF: frozenset[str] = frozenset({"employee", "admin"})
+"""The staff who work the books."""
+ACCOUNT_ROLES: tuple[str, ...] = ("employee", "admin", "auditor")
+"""The roles of a staff account: who signs in to the desktop."""
+AUDITOR_RECORDS = frozenset({"report.export"})
+"""What an auditor's name may be written on: their exports ..."""
+OWN_ACCOUNT = frozenset({"staff.sign_in", "staff.sign_out", "staff.set_password"})
+"""... and these changes to their own account."""
 
 
 @dataclass(frozen=True)
@@ -27,6 +34,11 @@ class Actor:
     def is_staff(self) -> bool:
         return self.role in STAFF
 
+    @property
+    def reads_only(self) -> bool:
+        """An auditor: sees the books, changes nothing (views hide what would write)."""
+        return self.role == "auditor"
+
     def require(self, *roles: Role, doing: str) -> None:
         """Raise PermissionDenied unless this actor has one of ``roles``."""
         if self.role not in roles and not (self.role == "system" and "system" in roles):
@@ -37,6 +49,20 @@ class Actor:
 
 
 SYSTEM = Actor("system", "TransactFlowOS", "system")
+
+
+def refuse_read_only(actor: Actor, action: str, entity_id: str) -> None:
+    """Refuse a change in an auditor's name, unless it is their export or their own
+    sign-in, sign-out or password (the pipeline asks before every append)."""
+    if not actor.reads_only or action in AUDITOR_RECORDS:
+        return
+    if action in OWN_ACCOUNT and entity_id == actor.id:
+        return
+    raise PermissionDenied(
+        f"{actor.name} is an auditor: auditors read the books and change nothing "
+        f"({action} was not done).",
+        hint="Ask an employee or an admin to make this change.",
+    )
 
 
 def subject_id(actor: Actor, requested: str | None) -> str:

@@ -1,10 +1,11 @@
 """The chit agreement a member signs: its text, built from the group's terms, and signing.
 
-The text is a pure function of the group (name, start date, foreman, agreement terms),
-so the same group always shows the same words and the same SHA-256. Signing records the
-member, the exact time and the hash of the exact text in one WAL record (the
-``agreement.signed`` event and the signature document); a member signs a group's
-agreement once. If the terms ever changed after signing, :attr:`Signature.current`
+The text is a pure function of the group (name, start date, foreman, agreement terms,
+and the registration number when it has one: groups stored before it was asked keep the
+text their members signed), so the same group always shows the same words and the same
+SHA-256. Signing records the member, the exact time and the hash of the exact text in
+one WAL record (the ``agreement.signed`` event and the signature document); a member
+signs a group's agreement once. If the terms ever changed after signing, :attr:`Signature.current`
 says the signature was for another text.
 """
 
@@ -13,6 +14,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import asdict, dataclass
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, PermissionDenied
 from app.services.actors import Actor
 from app.services.auctions import rules
@@ -59,7 +61,7 @@ def agreement_clauses(group: Group) -> list[str]:
     clauses = [
         f"The chit amount is {format_inr(a.gross_paise)}, shared by {a.members} subscribers "
         f"over {a.members} instalment periods of {a.period_months} month(s) each, "
-        f"starting on {group.start_date.isoformat()}.",
+        f"starting on {office_time.day(group.start_date)}.",
         f"Each subscriber pays an instalment of {format_inr(rules.instalment(a))} per period, "
         "less their share of that period's discount.",
         f"The foreman's commission is {format_bps(a.commission_bps)} of the chit amount "
@@ -80,6 +82,12 @@ def agreement_clauses(group: Group) -> list[str]:
     ]
     if a.foreman_takes_first:
         clauses.append("The foreman takes the first period's chit amount without discount.")
+    if group.registration_no:
+        clauses.insert(
+            0,
+            f"The chit is sanctioned by the Registrar under section 4 of the Chit Funds Act, "
+            f"1982, by registration number {group.registration_no}.",
+        )
     return [f"{n}. {text}" for n, text in enumerate(clauses, 1)]
 
 

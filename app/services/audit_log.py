@@ -8,7 +8,9 @@ members' integrity badge read from the write-ahead log.
 * :meth:`~AuditLog.tail` and :meth:`~AuditLog.stats` for ``tfos wal``;
 * :meth:`~AuditLog.verify`, re-hashing the whole chain with progress;
 * :meth:`~AuditLog.integrity`: the last verification, redone only once the log has
-  grown, and never twice at once.
+  grown, and never twice at once;
+* :meth:`~AuditLog.digest`: what the ``audit`` report counts and lists, in one pass
+  (:mod:`app.services.audit_digest`).
 
 Everything here only reads the file, without its lock, so it works beside the writer
 of this process or of any other. The write side is the pipeline's.
@@ -16,21 +18,27 @@ of this process or of any other. The write side is the pipeline's.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from app.kernel.errors import KnownError
+from app.kernel.errors import KnownError, StorageError
 from app.kernel.wal import GENESIS, VerifyReport, verify_file
+from app.kernel.wal_format import format_ts
 from app.kernel.wal_index import LineSummary, Span, WalFilter, WalReader, parse_body
-from app.services.activity import describe
+from app.services.activity import Names, describe
+from app.services.audit_digest import AuditDigest, digest
 from app.services.context import Clock
+from app.services.events import failed
 
 __all__ = [
     "Activity",
     "ActivityRead",
+    "AuditDigest",
     "AuditLog",
     "Integrity",
     "LineSummary",
@@ -45,10 +53,12 @@ Progress = Callable[[int, int], None]
 
 @dataclass(frozen=True)
 class Activity:
-    """One record as the activity feed shows it."""
+    """One record as the activity feed shows it; ``failed`` when it records something
+    refused (a failed sign-in)."""
 
     summary: LineSummary
     text: str
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -74,7 +84,7 @@ class Integrity:
     seconds: float
 
     def to_json(self) -> dict[str, Any]:
-        return {**vars(self), "seconds": round(self.seconds, 4), "proofs": None}
+        return {**vars(self), "seconds": round(self.seconds, 4)}
 
 
 def existing_log(data_dir: Path, wal_path: Path, path: Path | None = None) -> Path:
@@ -107,10 +117,11 @@ class AuditLog:
         is none; it opens nothing for writing."""
         return cls(existing_log(data_dir, wal_path, path), clock)
 
-    def __init__(self, path: Path, clock: Clock) -> None:
+    def __init__(self, path: Path, clock: Clock, *, names: Names | None = None) -> None:
         self.path = path
         self._reader = WalReader(path)
         self._clock = clock
+        self._names = names or Names()
         self._verifying = threading.Lock()
         self._integrity: tuple[int, Integrity] | None = None
 
@@ -176,8 +187,17 @@ class AuditLog:
         else:
             spans = self._reader.after(since, end)[-limit:]
         lines = self._reader.read_many(spans) if spans else []
-        items = [Activity(s, describe(s)) for s in map(LineSummary.parse, lines)]
-        return ActivityRead(items, end, reset)
+        return ActivityRead([self._activity(line) for line in lines], end, reset)
+
+    def _activity(self, line: bytes) -> Activity:
+        summary = LineSummary.parse(line)
+        try:
+            found = parse_body(line).get("change", {}).get("event")
+        except KnownError:
+            found = None
+        event: dict[str, Any] = found if isinstance(found, dict) else {}
+        text = describe(summary, event, self._names)
+        return Activity(summary, text, failed(summary.action))
 
     # -- the command line ------------------------------------------------------------
 
@@ -225,3 +245,36 @@ class AuditLog:
                     ),
                 )
             return self._integrity[1]
+
+    # -- the audit report ------------------------------------------------------------
+
+    def lines(self, block: int = 4 << 20) -> Iterator[bytes]:
+        """Every complete line of the log (without its newline), oldest first, read a
+        block at a time."""
+        try:
+            with open(self.path, "rb", buffering=0) as file:
+                rest = b""
+                while piece := os.read(file.fileno(), block):
+                    parts = (rest + piece).split(b"\n")
+                    rest = parts.pop()
+                    yield from parts
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise StorageError(
+                f"Cannot read the write-ahead log {self.path}: {exc.strerror}.",
+                hint="Check that the data folder is there and readable.",
+            ) from exc
+
+    def digest(
+        self,
+        upto: int,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> AuditDigest:
+        """Records 1 to ``upto`` counted and listed for an auditor, those written in
+        ``[since, until)`` (see :mod:`app.services.audit_digest`)."""
+        start = format_ts(since) if since is not None else None
+        stop = format_ts(until) if until is not None else None
+        return digest(self.lines(), upto, start, stop, progress)

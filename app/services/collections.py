@@ -14,6 +14,7 @@ PAN_TOKENS = "pan_tokens"
 
 GROUPS = "groups"
 TICKETS = "tickets"
+GROUP_REGISTRATIONS = "group_registrations"
 AGREEMENT_SIGNATURES = "agreement_signatures"
 
 AUCTIONS = "auctions"
@@ -31,6 +32,8 @@ STATEMENT_IMPORTS = "statement_imports"
 LOANS = "loans"
 GATE_POOLS = "bankers_pools"
 GATE_DECISIONS = "bankers_decisions"
+ADVANCES = "advances"
+ADVANCE_BOOKS = "advance_books"
 
 RECOVERY_CASES = "recovery_cases"
 RECOVERY_OPEN = "recovery_open"
@@ -44,3 +47,9 @@ STAFF_SIGNIN = "staff_signin"
 MEMBER_SESSIONS = "member_sessions"
 OTP_CODES = "otp_codes"
 OTP_LIMITS = "otp_limits"
+
+COUNTERS = "counters"
+"""Numbers given in sequence (``counters/members``: the last member number)."""
+MEMBER_DIRECTORY = "member_directory"
+"""Members' names, mobiles and numbers, a block of numbers per document: what the
+register's search index is built from (see app/services/member_index.py)."""

@@ -12,21 +12,25 @@ from __future__ import annotations
 import random
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
 
 from app.kernel.files import PRIVATE_DIR
 from app.kernel.leases import Leases
 from app.kernel.locks import LockManager
+from app.kernel.office_time import INDIA
 from app.kernel.tlog import TransparencyLog
+from app.kernel.wal import utcnow
 from app.services.commit_log import SharedStore
 from app.services.pii import PiiVault
 from app.services.pipeline import Pipeline
 from app.services.store import DocumentStore
 
-IST = timezone(timedelta(hours=5, minutes=30), "IST")
+IST = INDIA
+"""India's zone: the books' calendar (due dates, days late, "today")."""
 
 
 class Clock(Protocol):
@@ -109,17 +113,21 @@ def make_context(
     store: DocumentStore | None = None,
     lock_timeout: float = 10.0,
     lease_seconds: float = 15.0,
+    log_clock: Callable[[], datetime] | None = None,
 ) -> ServiceContext:
     """A real context (SQLite store unless ``store`` is given, and the pipeline over its
     log) on ``data_dir``, with the log opened and the store in step with it; close with
-    :func:`close_context`."""
+    :func:`close_context`. ``log_clock`` stamps the log's records (default: the system
+    clock; tests that need records written on given days pass their clock's ``now``)."""
     for sub in ("", "wal", "locks", "documents", "keys"):
         (data_dir / sub).mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
     if store is None:
         from app.services.store.sqlite import SqliteStore
 
         store = SqliteStore(data_dir / "store.sqlite3")
-    pipeline = Pipeline(store, data_dir / "wal" / "wal.log", lock_timeout=lock_timeout)
+    pipeline = Pipeline(
+        store, data_dir / "wal" / "wal.log", lock_timeout=lock_timeout, clock=log_clock or utcnow
+    )
     try:
         pipeline.open()
     except BaseException:

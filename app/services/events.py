@@ -6,8 +6,10 @@ definition three readers share:
 * the WAL record: the class's ``ACTION`` is the record's action (the action *is* the
   event's type) and its fields are the record's ``change.event``
   (``{"type": ACTION, **fields}``, :meth:`Event.to_json`);
-* the activity feed's wording: ``DID`` ("approved", "placed a bid in"), or ``SAID``
-  for an event told in a sentence of its own (:func:`wording`);
+* the activity feed's wording: ``SAID``, a sentence filled in from the record by
+  :mod:`app.services.activity` (``"recorded a receipt of {amount:inr} from {member}"``:
+  one that starts in lower case is said of the actor, "Ravi Kumar (employee) recorded
+  ..."); ``FAILED`` marks an event that records something refused (a wrong password);
 * the websocket: a reply that reports an event (a bid's acknowledgement) carries the
   same fields.
 
@@ -67,16 +69,23 @@ def wording(action: str) -> tuple[str, str]:
     return did(action), kind.SAID if kind is not None else ""
 
 
+def failed(action: str) -> bool:
+    """Whether ``action`` records something refused (a failed sign-in)."""
+    kind = EVENTS.get(action)
+    return kind is not None and kind.FAILED
+
+
 @dataclass(frozen=True)
 class Event:
-    """One kind of change (see module docstring). Subclasses set ``ACTION`` and
-    ``ENTITY`` (the type of thing changed), and ``DID`` or ``SAID`` when the verb's past
-    tense does not say it."""
+    """One kind of change (see module docstring). Subclasses set ``ACTION``, ``ENTITY``
+    (the type of thing changed) and ``SAID``; ``DID`` is the bare verb for the few
+    without a sentence of their own."""
 
     ACTION: ClassVar[str] = ""
     ENTITY: ClassVar[str] = ""
     DID: ClassVar[str] = ""
     SAID: ClassVar[str] = ""
+    FAILED: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -97,12 +106,14 @@ class Event:
 @dataclass(frozen=True)
 class MemberEnrolled(Event):
     ACTION, ENTITY = "member.enroll", "member"
+    SAID = "enrolled {thing} as a member"
     member_id: str
 
 
 @dataclass(frozen=True)
 class GroupCreated(Event):
     ACTION, ENTITY = "group.create", "group"
+    SAID = "created the group {thing} ({gross:inr})"
     group_id: str
     gross: int
 
@@ -110,19 +121,37 @@ class GroupCreated(Event):
 @dataclass(frozen=True)
 class TicketEnrolled(Event):
     ACTION, ENTITY = "ticket.enroll", "ticket"
+    SAID = "allotted {thing} to {member}"
     group_id: str
     ticket_id: str
+    member_id: str = ""
 
 
 @dataclass(frozen=True)
 class GroupStarted(Event):
     ACTION, ENTITY = "group.start", "group"
+    SAID = "started the group {thing}"
+    group_id: str
+
+
+@dataclass(frozen=True)
+class GroupTermsApproved(Event):
+    ACTION, ENTITY = "group.approve_terms", "group"
+    SAID = "approved the terms of the group {thing}"
+    group_id: str
+
+
+@dataclass(frozen=True)
+class GroupWithdrawn(Event):
+    ACTION, ENTITY = "group.withdraw", "group"
+    SAID = "withdrew the group {thing} before its terms were approved"
     group_id: str
 
 
 @dataclass(frozen=True)
 class AgreementSigned(Event):
     ACTION, ENTITY = "agreement.sign", "agreement"
+    SAID = "signed the agreement of {group} for {member}"
     group_id: str
     member_id: str
     signed_at: str
@@ -135,6 +164,7 @@ class AgreementSigned(Event):
 @dataclass(frozen=True)
 class KycSubmitted(Event):
     ACTION, ENTITY = "kyc.submit", "kyc"
+    SAID = "submitted the KYC of {member} with {documents:document}"
     member_id: str
     documents: list[dict[str, Any]]
 
@@ -142,6 +172,7 @@ class KycSubmitted(Event):
 @dataclass(frozen=True)
 class KycApproved(Event):
     ACTION, ENTITY = "kyc.approve", "kyc"
+    SAID = "approved the KYC of {members}"
     member_ids: list[str]
     count: int
 
@@ -149,11 +180,13 @@ class KycApproved(Event):
 @dataclass(frozen=True)
 class KycRejected(KycApproved):
     ACTION = "kyc.reject"
+    SAID = "rejected the KYC of {members}"
 
 
 @dataclass(frozen=True)
 class KycRevealed(Event):
     ACTION, ENTITY = "kyc.reveal", "kyc"
+    SAID = "revealed the full {field:upper} of {member}"
     member_id: str
     field: str
 
@@ -164,6 +197,7 @@ class KycRevealed(Event):
 @dataclass(frozen=True)
 class AuctionOpened(Event):
     ACTION, ENTITY = "auction.open", "auction"
+    SAID = "opened the auction of {group}, period {period}, until {ends_at:time}"
     auction_id: str
     group_id: str
     period: int
@@ -174,6 +208,7 @@ class AuctionOpened(Event):
 @dataclass(frozen=True)
 class AuctionResumed(Event):
     ACTION, ENTITY = "auction.resume", "auction"
+    SAID = "took over the running auction of {thing}"
     auction_id: str
     by: str
 
@@ -183,6 +218,7 @@ class BidPlaced(Event):
     """Also what the bidder's websocket acknowledgement says."""
 
     ACTION, ENTITY = "auction.bid", "auction"
+    SAID = "bid a discount of {discount:inr} as {alias} in the auction of {thing}"
     auction_id: str
     alias: str
     discount: int
@@ -193,6 +229,10 @@ class BidPlaced(Event):
 @dataclass(frozen=True)
 class AuctionClosed(Event):
     ACTION, ENTITY = "auction.close", "auction"
+    SAID = (
+        "closed the auction of {group}, period {period}: {winner} won {prize:inr} (discount "
+        "{discount:inr})"
+    )
     auction_id: str
     group_id: str
     period: int
@@ -206,6 +246,7 @@ class AuctionClosed(Event):
 @dataclass(frozen=True)
 class ForemanPeriodSettled(AuctionClosed):
     ACTION = "auction.foreman_period"
+    SAID = "settled {group}, period {period}, as the foreman's period ({prize:inr})"
 
 
 @dataclass(frozen=True)
@@ -214,12 +255,14 @@ class BankersRefused(Event):
     loan or payout it was about)."""
 
     ACTION = "bankers.refuse"
+    SAID = "The Banker's gate held back {thing} ({decision[code]:words})"
     decision: dict[str, Any]
 
 
 @dataclass(frozen=True)
 class PayoutReleased(Event):
     ACTION, ENTITY = "payout.release", "payout"
+    SAID = "released the prize of {member} ({group}): {paid:inr}"
     payout_id: str
     group_id: str
     member_id: str
@@ -231,6 +274,10 @@ class PayoutReleased(Event):
 @dataclass(frozen=True)
 class PayoutSecured(Event):
     ACTION, ENTITY = "payout.security", "payout"
+    SAID = (
+        "recorded the security for the prize of {thing}: {held:inr} held against "
+        "{required:inr} needed"
+    )
     payout_id: str
     held: int
     required: int
@@ -239,8 +286,52 @@ class PayoutSecured(Event):
 @dataclass(frozen=True)
 class FutureInstalmentsDeducted(Event):
     ACTION, ENTITY = "payout.deduct_future", "payout"
+    SAID = "kept {deducted:inr} of the prize of {thing} for its future instalments"
     payout_id: str
     deducted: int
+
+
+@dataclass(frozen=True)
+class PayoutReleaseRequested(Event):
+    """The maker asks for a prize's release; a second person releases it."""
+
+    ACTION, ENTITY = "payout.request_release", "payout"
+    SAID = "asked for the release of the prize of {thing} ({group}): {paid:inr}"
+    payout_id: str
+    group_id: str
+    paid: int
+
+
+@dataclass(frozen=True)
+class AdvanceProposed(Event):
+    """The maker proposes advancing the company's cash to a pool short for a prize."""
+
+    ACTION, ENTITY = "advance.propose", "advance"
+    SAID = "proposed advancing {amount:inr} of the company's cash to the pool of {group}"
+    advance_id: str
+    group_id: str
+    payout_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class AdvanceApproved(Event):
+    ACTION, ENTITY = "advance.approve", "advance"
+    SAID = "advanced {amount:inr} of the company's cash to the pool of {group}"
+    advance_id: str
+    group_id: str
+    payout_id: str
+    amount: int
+    txn_id: str
+    bankers: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AdvanceDeclined(Event):
+    ACTION, ENTITY = "advance.decline", "advance"
+    SAID = "declined a proposed advance of the company's cash for a prize"
+    advance_id: str
+    payout_id: str
 
 
 # -- ledger -----------------------------------------------------------------------------------
@@ -249,6 +340,7 @@ class FutureInstalmentsDeducted(Event):
 @dataclass(frozen=True)
 class CapitalAdded(Event):
     ACTION, ENTITY = "capital.add", "ledger_txn"
+    SAID = "added {amount:inr} of the company's capital"
     txn_id: str
     amount: int
 
@@ -256,6 +348,7 @@ class CapitalAdded(Event):
 @dataclass(frozen=True)
 class ReceiptRecorded(Event):
     ACTION, ENTITY = "receipt.record", "receipt"
+    SAID = "recorded a receipt of {amount:inr} from {member} for {group}, period {period}"
     bank_ref: str
     group_id: str
     period: int
@@ -266,6 +359,7 @@ class ReceiptRecorded(Event):
 @dataclass(frozen=True)
 class ReceiptsImported(Event):
     ACTION, ENTITY = "receipt.import", "receipt"
+    SAID = "imported {count:receipt} worth {amount:inr} from a bank statement"
     count: int
     amount: int
 
@@ -328,6 +422,7 @@ class StatementLinesImported(Event):
 @dataclass(frozen=True)
 class LoanApplied(Event):
     ACTION, ENTITY = "loan.apply", "loan"
+    SAID = "applied for a loan of {amount:inr} over {tenure_months:month}{for_member}"
     loan_id: str
     member_id: str
     amount: int
@@ -337,6 +432,7 @@ class LoanApplied(Event):
 @dataclass(frozen=True)
 class LoanScored(Event):
     ACTION, ENTITY = "loan.score", "loan"
+    SAID = "scored {thing}: {score} points, {eligibility:words}"
     loan_id: str
     score: int
     eligibility: str
@@ -345,6 +441,7 @@ class LoanScored(Event):
 @dataclass(frozen=True)
 class LoanRecommended(Event):
     ACTION, ENTITY = "loan.recommend", "loan"
+    SAID = "recommended {thing} for approval"
     loan_id: str
     by: str
 
@@ -352,11 +449,13 @@ class LoanRecommended(Event):
 @dataclass(frozen=True)
 class LoanRejected(LoanRecommended):
     ACTION = "loan.reject"
+    SAID = "rejected {thing}"
 
 
 @dataclass(frozen=True)
 class LoanApproved(Event):
     ACTION, ENTITY = "loan.approve", "loan"
+    SAID = "approved {thing} for {amount:inr}"
     loan_id: str
     amount: int
     bankers: dict[str, Any]
@@ -365,6 +464,7 @@ class LoanApproved(Event):
 @dataclass(frozen=True)
 class LoanDisbursed(Event):
     ACTION, ENTITY = "loan.disburse", "loan"
+    SAID = "paid out {thing}: {amount:inr}"
     loan_id: str
     member_id: str
     amount: int
@@ -375,6 +475,7 @@ class LoanDisbursed(Event):
 @dataclass(frozen=True)
 class EmiReceived(Event):
     ACTION, ENTITY = "loan.emi", "loan"
+    SAID = "recorded an EMI of {amount:inr} for {thing}"
     loan_id: str
     bank_ref: str
     amount: int
@@ -385,6 +486,7 @@ class EmiReceived(Event):
 @dataclass(frozen=True)
 class DaysPastDueRefreshed(Event):
     ACTION, ENTITY = "loan.refresh_dpd", "portfolio"
+    SAID = "counted the days past due of every loan ({changed:loan} changed)"
     as_of: str
     changed: int
 
@@ -395,6 +497,7 @@ class DaysPastDueRefreshed(Event):
 @dataclass(frozen=True)
 class CodeRequested(Event):
     ACTION, ENTITY = "otp.request", "member"
+    SAID = "A web sign-in code was sent to {thing}"
     member_id: str
 
 
@@ -403,6 +506,7 @@ class CodeIssued(Event):
     """Staff issued a member a sign-in code (texted, or handed over in person)."""
 
     ACTION, ENTITY = "otp.issue", "member"
+    SAID = "issued a web sign-in code to {member} ({how})"
     member_id: str
     by: str
     how: str
@@ -411,6 +515,7 @@ class CodeIssued(Event):
 @dataclass(frozen=True)
 class MemberSignedIn(Event):
     ACTION, ENTITY = "member.sign_in", "member"
+    SAID = "{thing} signed in to the web view"
     member_id: str
 
 
@@ -420,6 +525,7 @@ class MemberSignedIn(Event):
 @dataclass(frozen=True)
 class CasesSwept(Event):
     ACTION, ENTITY = "recovery.sweep", "recovery"
+    SAID = "ran the daily recovery sweep: {opened:case} opened, {resolved:case} resolved"
     as_of: str
     opened: list[str]
     updated: int
@@ -429,6 +535,7 @@ class CasesSwept(Event):
 @dataclass(frozen=True)
 class CaseMoved(Event):
     ACTION, ENTITY = "recovery.move", "recovery_case"
+    SAID = "moved the recovery case of {member} from {from:words} to {to:words}"
     case_id: str
     member_id: str
     from_: str
@@ -439,17 +546,20 @@ class CaseMoved(Event):
 @dataclass(frozen=True)
 class CaseWrittenOff(CaseMoved):
     ACTION = "recovery.write_off"
+    SAID = "wrote off the recovery case of {member} ({overdue:inr} overdue)"
 
 
 @dataclass(frozen=True)
 class WriteOffRequested(Event):
     ACTION, ENTITY = "recovery.write_off_request", "recovery_case"
+    SAID = "asked a second person to write off {thing}"
     case_id: str
 
 
 @dataclass(frozen=True)
 class NoticeSent(Event):
     ACTION, ENTITY = "recovery.notice_sent", "recovery_case"
+    SAID = "sent the written notice of {thing} on {sent_on:day}"
     case_id: str
     sent_on: str
 
@@ -466,4 +576,103 @@ class FirstAdminSetUp(Event):
 @dataclass(frozen=True)
 class SignInAttemptCounted(Event):
     ACTION, ENTITY = "staff.sign_in_attempt", "staff_signin"
-    SAID = "counted a sign-in attempt for {id}"
+    SAID = "A desktop sign-in as {id} was tried"
+    """Written before each sign-in by earlier versions; now a failure is
+    :class:`StaffSignInFailed` and a success :class:`StaffSignedIn`."""
+
+
+# -- staff accounts and sign-in ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffCreated(Event):
+    ACTION, ENTITY = "staff.create", "staff"
+    SAID = "created a staff account for {thing} ({role})"
+    role: str
+
+
+@dataclass(frozen=True)
+class StaffDisabled(Event):
+    ACTION, ENTITY = "staff.disable", "staff"
+    SAID = "disabled the staff account of {thing}"
+
+
+@dataclass(frozen=True)
+class StaffEnabled(Event):
+    ACTION, ENTITY = "staff.enable", "staff"
+    SAID = "enabled the staff account of {thing}"
+
+
+@dataclass(frozen=True)
+class StaffRoleChanged(Event):
+    ACTION, ENTITY = "staff.change_role", "staff"
+    SAID = "made {thing} {role:article}"
+    role: str
+
+
+@dataclass(frozen=True)
+class PasswordSet(Event):
+    """A new password (every session of the account ended with it)."""
+
+    ACTION, ENTITY = "staff.set_password", "staff"
+    SAID = "set a new password for {thing}"
+
+
+@dataclass(frozen=True)
+class StaffSignedIn(Event):
+    ACTION, ENTITY = "staff.sign_in", "staff"
+    SAID = "signed in to the desktop"
+
+
+@dataclass(frozen=True)
+class StaffSignedOut(Event):
+    ACTION, ENTITY = "staff.sign_out", "staff"
+    SAID = "signed out of the desktop"
+
+
+@dataclass(frozen=True)
+class StaffSignInFailed(Event):
+    """A desktop sign-in refused (the record's entity is the username tried)."""
+
+    ACTION, ENTITY = "staff.sign_in_failed", "staff_signin"
+    SAID = "A desktop sign-in as {id} failed ({why}; {failures:failure} in a row)"
+    FAILED = True
+    failures: int
+    why: str
+
+
+@dataclass(frozen=True)
+class WrongCodeEntered(Event):
+    """A member's web sign-in with a wrong code (the entity is the member, or the phone
+    number's key when it is no member's)."""
+
+    ACTION, ENTITY = "otp.wrong_code", "member"
+    SAID = "A web sign-in of {thing} failed: wrong code"
+    FAILED = True
+
+
+@dataclass(frozen=True)
+class MemberSignedOut(Event):
+    ACTION, ENTITY = "member.sign_out", "member"
+    SAID = "{thing} signed out of the web view"
+
+
+# -- reports ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ReportExported(Event):
+    """A report was exported (a PDF written or handed out): which one, with which
+    parameters, as of which log record, and the SHA-256 of the file, so the copy an
+    auditor holds can be matched to this record. The record's entity id is the kind."""
+
+    ACTION, ENTITY = "report.export", "report"
+    SAID = "exported the {id} report"
+    kind: str
+    params: dict[str, str]
+    lsn: int
+    head_hash: str
+    sha256: str
+    bytes: int
+    pages: int
+    via: str

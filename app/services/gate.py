@@ -1,13 +1,16 @@
 """The Banker's gate: cash leaves a pool only if every open commitment can still be met.
 
 Resources are cash pools, with balances from the ledger (an overdrawn pool counts as
-0): ``cash:group:<g>`` (a group's collected funds, which belong to its members) and
-``cash:lending`` (the company's lending capital). Commitments (processes, in
+0): ``cash:group:<g>`` (a group's collected funds, which belong to its members),
+``cash:lending`` (the company's lending capital) and ``cash:company`` (the company's own
+cash, which prize advances come from). Commitments (processes, in
 :mod:`app.kernel.bankers` terms) are:
 
 * ``loans/<id>``: an approved loan not yet disbursed; may claim its amount from
   ``cash:lending`` and holds nothing yet;
-* ``payouts/<id>``: a pending prize payout; may claim the prize from its group's pool.
+* ``payouts/<id>``: a pending prize payout; may claim the prize from its group's pool;
+* ``advances/<id>``: an advance of the company's cash to a group's pool, proposed and
+  not yet decided; may claim its amount from ``cash:company``.
 
 Every commitment claims from one pool, so safety is decided pool by pool: a decision
 builds the state from the pools its commitment claims from and the commitments on
@@ -19,8 +22,8 @@ Two kinds of decision:
 
 * a *sanction* (loan approval): the state with the loan added as a commitment must be
   safe (:meth:`BankersGate.check` with no amounts);
-* a *grant* (disbursement, prize release): :func:`app.kernel.bankers.request` grants
-  the amounts only if they are available and the state after the grant is safe.
+* a *grant* (disbursement, prize release, advance): :func:`app.kernel.bankers.request`
+  grants the amounts only if they are available and the state after the grant is safe.
 
 Every decision is written. A granted one goes into the ChangeSet of the action it
 permits (the record's event carries the decision JSON, and ``bankers_decisions/<id>``
@@ -33,49 +36,34 @@ spend the same cash: a granted decision reads and bumps ``bankers_pools/<pool>``
 through the pipeline's reader, so the second commit fails its precondition and is
 decided again with the first one's posting in view.
 
-Prize payouts are released only once security is met: ``security_held`` at least
-``security_required`` (future gross instalments plus a third, or a half for immovable
-property; :meth:`BankersGate.record_security`), or the winner chose to have the future
-instalments deducted (:meth:`BankersGate.deduct_future`). A deduction keeps those
-instalments in the group's pool: the cash paid is the prize less the deduction, and the
-deduction stays on ``chitfund:<g>`` as owed to the winner until it is applied to their
-dues.
+The prize payouts' workflow (security, maker-checker release, advances, the statutory
+clock) is :mod:`app.services.payouts`; a payout whose winner chose to have the future
+instalments deducted keeps them in the pool (:func:`deduction`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from app.kernel.bankers import BankState, Commitment, Decision, is_safe, request
-from app.kernel.errors import Conflict, KnownError, PermissionDenied, ValidationError
+from app.kernel.errors import KnownError
 from app.services.actors import Actor
-from app.services.auctions import rules
-from app.services.collections import GATE_DECISIONS, GATE_POOLS, GROUPS, LOANS, PAYOUTS
+from app.services.collections import (
+    ADVANCES,
+    GATE_DECISIONS,
+    GATE_POOLS,
+    GROUPS,
+    LOANS,
+    PAYOUTS,
+)
 from app.services.context import ServiceContext
-from app.services.events import (
-    BankersRefused,
-    FutureInstalmentsDeducted,
-    PayoutReleased,
-    PayoutSecured,
-)
-from app.services.groups import read_group
+from app.services.events import BankersRefused
 from app.services.ledger import LedgerService
-from app.services.ledger.postings import (
-    LENDING_CASH,
-    chitfund,
-    cr,
-    dr,
-    group_cash,
-    normalise_bank_ref,
-    txn_write,
-)
-from app.services.money import format_inr
+from app.services.ledger.postings import COMPANY_CASH, LENDING_CASH, group_cash
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
-from app.services.text import LINE, NOTE, clean
 
 DECISIONS = GATE_DECISIONS
 GUARDS = GATE_POOLS
@@ -91,6 +79,11 @@ def payout_commitment(payout: Document) -> Commitment:
     """A pending prize payout: may claim the prize from its group's pool."""
     pool = group_cash(payout.data["group_id"])
     return Commitment(f"{PAYOUTS}/{payout.id}", {pool: payout.data["amount"]}, {})
+
+
+def advance_commitment(advance_id: str, amount: int) -> Commitment:
+    """A proposed advance: may claim ``amount`` from the company's cash."""
+    return Commitment(f"{ADVANCES}/{advance_id}", {COMPANY_CASH: amount}, {})
 
 
 def deduction(payout: Document) -> int:
@@ -122,21 +115,6 @@ class Verdict:
         if error is None:
             raise AssertionError("a granted decision has no error")
         return error
-
-
-@dataclass(frozen=True)
-class PayoutRelease:
-    """A released prize: what was paid, what stayed in the pool, and the decision."""
-
-    payout_id: str
-    group_id: str
-    member_id: str
-    prize: int
-    paid: int
-    deducted: int
-    txn_id: str
-    decision_id: str
-    sequence: list[str]
 
 
 @dataclass(frozen=True)
@@ -198,6 +176,11 @@ class BankersGate:
             query = Query(LOANS).where("status", "==", "approved")
             found += [loan_commitment(d.id, d.data["amount"]) for d in self.ctx.store.query(query)]
         found += [payout_commitment(d) for d in self._pending_payouts(wanted)]
+        if wanted is None or COMPANY_CASH in wanted:
+            query = Query(ADVANCES).where("status", "==", "proposed")
+            found += [
+                advance_commitment(d.id, d.data["amount"]) for d in self.ctx.store.query(query)
+            ]
         return sorted(found, key=lambda c: c.id)
 
     def _pending_payouts(self, pools: set[str] | None) -> list[Document]:
@@ -301,158 +284,7 @@ class BankersGate:
         docs = self.ctx.store.query(query)
         return sorted((d.data for d in docs), key=lambda r: r["at"], reverse=True)
 
-    # -- prize payouts ------------------------------------------------------------
-
-    def release_payout(
-        self, actor: Actor, payout_id: str, *, bank_ref: str | None = None, reason: str = ""
-    ) -> PayoutRelease:
-        """Pay a prize out of its group's pool, if security is met and the gate grants it.
-
-        Raises:
-            Conflict: the payout is not pending, security is short, or the Banker's
-                check refuses (the refusal is in the WAL as ``bankers.refuse``).
-        """
-        actor.require("employee", "admin", doing="release a prize payout")
-        ref = normalise_bank_ref(bank_ref) if bank_ref else None
-        reason = clean(reason, "Reason", NOTE)
-
-        def work(reader: Reader) -> tuple[ChangeSet, Verdict | PayoutRelease]:
-            payout = reader.require(PAYOUTS, payout_id, "prize payout")
-            _check_releasable(actor, payout)
-            paid = payout.data["amount"] - deduction(payout)
-            pool = group_cash(payout.data["group_id"])
-            subject = ("payout", payout_id)
-            verdict = self.decide(
-                reader,
-                actor,
-                payout_commitment(payout),
-                {pool: paid},
-                action="payout.release",
-                subject=subject,
-            )
-            if not verdict.granted:
-                return self.refusal(verdict, reason), verdict
-            return self._release_change(actor, payout, verdict, ref, reason)
-
-        outcome = self.ctx.pipeline.transact(actor, work).value
-        if isinstance(outcome, Verdict):
-            raise outcome.error()
-        assert isinstance(outcome, PayoutRelease)
-        return outcome
-
-    def _release_change(
-        self, actor: Actor, payout: Document, verdict: Verdict, ref: str | None, reason: str
-    ) -> tuple[ChangeSet, PayoutRelease]:
-        d, today = payout.data, self.ctx.clock.today()
-        kept = deduction(payout)
-        txn = self._prize_txn(payout, kept, today, ref)
-        update = {
-            "status": RELEASED,
-            "released_at": self.ctx.clock.now().isoformat(),
-            "released_by": actor.id,
-            "paid": d["amount"] - kept,
-            "deducted": kept,
-            "txn_id": txn.id,
-            "bank_ref": ref,
-            "decision_id": verdict.id,
-        }
-        writes = [Write("update", PAYOUTS, payout.id, update), txn, *verdict.writes]
-        release = PayoutRelease(
-            payout.id,
-            d["group_id"],
-            d["member_id"],
-            d["amount"],
-            d["amount"] - kept,
-            kept,
-            txn.id,
-            verdict.id,
-            list(verdict.decision.sequence),
-        )
-        event = PayoutReleased(
-            payout.id, d["group_id"], d["member_id"], release.paid, kept, verdict.record
-        )
-        return ChangeSet.of(event, payout.id, writes, reason), release
-
-    def _prize_txn(self, payout: Document, kept: int, today: date, ref: str | None) -> Write:
-        d = payout.data
-        paid = d["amount"] - kept
-        memo = f"Prize of period {d['period']}"
-        if kept:
-            memo += f"; {format_inr(kept)} kept in the pool for future instalments"
-        return txn_write(
-            self.ctx.ids,
-            date=today,
-            kind="prize.paid",
-            lines=[dr(chitfund(d["group_id"]), paid), cr(group_cash(d["group_id"]), paid)],
-            memo=memo,
-            group_id=d["group_id"],
-            period=d["period"],
-            member_id=d["member_id"],
-            payout_id=payout.id,
-            bank_ref=ref,
-        )
-
-    def record_security(
-        self,
-        actor: Actor,
-        payout_id: str,
-        amount: int,
-        *,
-        immovable: bool = False,
-        description: str = "",
-        reason: str = "",
-    ) -> dict[str, Any]:
-        """Record the security a prize winner has given (value in paise).
-
-        Immovable property must cover the future instalments plus a half, anything
-        else plus a third; ``security_required`` is recomputed accordingly.
-        """
-        actor.require("employee", "admin", doing="record a prize winner's security")
-        text = _checked_security(amount, description)
-        reason = clean(reason, "Reason", NOTE)
-
-        def work(reader: Reader) -> ChangeSet:
-            payout = _pending(reader, payout_id)
-            group = read_group(reader, payout.data["group_id"])
-            remaining = group.members - payout.data["period"]
-            required = rules.security_required(group.agreement, remaining, immovable)
-            update = {
-                "security_held": amount,
-                "security_required": required,
-                "security_kind": "immovable" if immovable else "movable",
-                "security_description": text,
-                "security_recorded_by": actor.id,
-                "security_recorded_at": self.ctx.clock.now().isoformat(),
-            }
-            write = Write("update", PAYOUTS, payout_id, update)
-            event = PayoutSecured(payout_id, amount, required)
-            return ChangeSet.of(event, payout_id, [write], reason)
-
-        self.ctx.pipeline.transact(actor, work)
-        return self._payout_data(payout_id)
-
-    def deduct_future(self, actor: Actor, payout_id: str, reason: str) -> dict[str, Any]:
-        """The winner chooses to have future instalments deducted from the prize."""
-        actor.require("employee", "admin", doing="deduct future instalments from a prize")
-        reason = clean(reason, "Reason", NOTE)
-        if not reason:
-            raise ValidationError("Give the reason (e.g. the winner's written request).")
-
-        def work(reader: Reader) -> ChangeSet:
-            payout = _pending(reader, payout_id)
-            owed = int(payout.data.get("future_instalments", 0))
-            if owed >= payout.data["amount"]:
-                raise Conflict(
-                    f"The future instalments ({format_inr(owed)}) are not less than the "
-                    f"prize ({format_inr(payout.data['amount'])}): nothing would be paid.",
-                    hint="Take security instead.",
-                )
-            write = Write("update", PAYOUTS, payout_id, {"deduct_future": True})
-            event = FutureInstalmentsDeducted(payout_id, owed)
-            return ChangeSet.of(event, payout_id, [write], reason)
-
-        self.ctx.pipeline.transact(actor, work)
-        return self._payout_data(payout_id)
+    # -- prize payouts (their workflow is in :mod:`app.services.payouts`) -----------
 
     def payouts(self, *, group_id: str | None = None, member_id: str | None = None) -> list[Payout]:
         """Prize payouts, of one group and/or one member when given, by group and period."""
@@ -463,11 +295,6 @@ class BankersGate:
             query = query.where("member_id", "==", member_id)
         found = [Payout.from_doc(doc) for doc in self.ctx.store.stream(query)]
         return sorted(found, key=lambda p: (p.group_id, p.period))
-
-    def _payout_data(self, payout_id: str) -> dict[str, Any]:
-        doc = self.ctx.store.get(PAYOUTS, payout_id)
-        assert doc is not None
-        return {"id": doc.id, **doc.data}
 
 
 def _sanction(state: BankState, commitment: Commitment) -> Decision:
@@ -483,42 +310,3 @@ def _sanction(state: BankState, commitment: Commitment) -> Decision:
 def _guard_write(pool: str, doc: Document | None, decision_id: str) -> Write:
     grants = (doc.data.get("grants", 0) if doc else 0) + 1
     return Write("set", GUARDS, pool, {"grants": grants, "last_decision": decision_id})
-
-
-def _pending(reader: Reader, payout_id: str) -> Document:
-    payout = reader.require(PAYOUTS, payout_id, "prize payout")
-    status = payout.data.get("status")
-    if status != PENDING:
-        raise Conflict(f"Prize payout {payout_id} is {status}; only a pending payout can change.")
-    return payout
-
-
-def _check_releasable(actor: Actor, payout: Document) -> None:
-    d = payout.data
-    if d.get("status") != PENDING:
-        raise Conflict(f"Prize payout {payout.id} is {d.get('status')}, not pending.")
-    if actor.id == d["member_id"]:
-        raise PermissionDenied(
-            f"{actor.name} won this prize and cannot release it to themselves.",
-            hint="Another employee or an admin must release it.",
-        )
-    held, required = d.get("security_held", 0), d.get("security_required", 0)
-    if held < required and not d.get("deduct_future"):
-        raise Conflict(
-            f"Security for prize payout {payout.id} is short: {format_inr(held)} held of "
-            f"{format_inr(required)} required (future instalments plus a third).",
-            hint="Record the winner's security, or deduct the future instalments from the "
-            "prize, before releasing it.",
-        )
-
-
-def _checked_security(amount: int, description: str) -> str:
-    problems = []
-    if isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-        problems.append(f"the security's value must be whole paise, at least 0 (got {amount!r})")
-    text = clean(description, "The security's description", LINE)
-    if not text:
-        problems.append("describe the security (e.g. 'FD receipt 1234, SBI')")
-    if problems:
-        raise ValidationError("The security cannot be recorded: " + "; ".join(problems) + ".")
-    return text

@@ -12,6 +12,19 @@ then sees the first one's ticket).
 
 When the group names a foreman member, that member holds ticket 1 from creation;
 a group whose foreman takes period 1 must name one.
+
+Maker-checker. A group's terms and its registration (sanction) number are master data
+that bind every subscriber once they sign, and they never change: the staff member who
+forms a group (the maker) cannot approve its terms; a second staff member does
+(:meth:`GroupService.approve_terms`), and only then are members enrolled. Until then
+the maker or the checker may withdraw it (a checker's withdrawal is a rejection), which
+frees its registration number for the corrected group. Starting a full group needs no
+second person: it changes no term and no money, and every condition of it (terms
+approved, every ticket taken) is checked here. Groups stored before this rule carry no
+approval and count as approved.
+
+The registration number is unique across groups (by :func:`~app.services.group_terms.
+registration_key`, through an index document created in the same commit).
 """
 
 from __future__ import annotations
@@ -21,28 +34,45 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from app.kernel.errors import Conflict, NotFound, PermissionDenied, ValidationError
+from app.kernel.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
 from app.services import topics
 from app.services.actors import Actor
 from app.services.auctions.rules import Agreement
-from app.services.collections import GROUPS, MEMBERS, TICKETS
+from app.services.collections import GROUP_REGISTRATIONS, GROUPS, MEMBERS, TICKETS
 from app.services.context import ServiceContext
 from app.services.emi import add_months
-from app.services.events import GroupCreated, GroupStarted, TicketEnrolled
+from app.services.events import (
+    GroupCreated,
+    GroupStarted,
+    GroupTermsApproved,
+    GroupWithdrawn,
+    TicketEnrolled,
+)
+from app.services.group_terms import (
+    FormCheck,
+    GroupForm,
+    GroupTerms,
+    check,
+    checked_terms,
+    parse,
+    registration_key,
+)
 from app.services.money import ratio_bps
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
-from app.services.text import NOTE, TITLE, clean
+from app.services.text import NOTE, clean
 from app.services.topics import reads
 
 if TYPE_CHECKING:
+    from app.services.group_book import Candidate, GroupBook, GroupSources
     from app.services.kpis import GroupHealth
 
 HealthSource = Callable[[], "list[GroupHealth]"]
 
-FORMING, RUNNING, COMPLETED = "forming", "running", "completed"
+FORMING, RUNNING, COMPLETED, WITHDRAWN = "forming", "running", "completed", "withdrawn"
 YOUR_GROUPS = "Open your groups and their auctions from the dashboard."
-STATUSES = (FORMING, RUNNING, COMPLETED)
+STATUSES = (FORMING, RUNNING, COMPLETED, WITHDRAWN)
+AWAITING_APPROVAL, APPROVED = "awaiting_approval", "approved"
 
 
 def agreement_to_json(agreement: Agreement) -> dict[str, Any]:
@@ -74,10 +104,19 @@ class Group:
     tickets_issued: int
     periods_done: int
     created_at: str
+    registration_no: str | None = None
+    """The Registrar's sanction (s.4); None only for groups stored before it was asked."""
+    terms_status: str = APPROVED
+    created_by: str = ""
+    created_by_name: str = ""
+    checked_by_name: str = ""
+    """Who approved the terms, or withdrew the group."""
+    withdrawn_reason: str = ""
 
     @classmethod
     def from_doc(cls, doc: Document) -> Group:
         d = doc.data
+        checked = d.get("checked_by") or {}
         return cls(
             id=doc.id,
             name=d["name"],
@@ -88,7 +127,33 @@ class Group:
             tickets_issued=d.get("tickets_issued", 0),
             periods_done=d.get("periods_done", 0),
             created_at=d.get("created_at", ""),
+            registration_no=d.get("registration_no"),
+            terms_status=d.get("terms_status", APPROVED),
+            created_by=d.get("created_by", ""),
+            created_by_name=d.get("created_by_name", ""),
+            checked_by_name=checked.get("name", ""),
+            withdrawn_reason=d.get("withdrawn_reason", ""),
         )
+
+    @property
+    def awaiting_approval(self) -> bool:
+        return self.status == FORMING and self.terms_status == AWAITING_APPROVAL
+
+    @property
+    def stage(self) -> str:
+        """Where the group stands, in a sentence: what happens next and who does it."""
+        if self.status == WITHDRAWN:
+            return f"Withdrawn by {self.checked_by_name or 'staff'}: {self.withdrawn_reason}"
+        if self.awaiting_approval:
+            who = self.created_by_name or "its maker"
+            return f"Formed by {who}; the terms await a second staff member's approval."
+        if self.status == FORMING and not self.is_full:
+            return f"Enrolling: {self.tickets_issued} of {self.members} tickets taken."
+        if self.status == FORMING:
+            return "Every ticket is taken: ready to start."
+        if self.status == RUNNING:
+            return f"Running: {self.periods_done} of {self.members} periods settled."
+        return f"Completed: all {self.members} periods settled."
 
     @property
     def members(self) -> int:
@@ -164,11 +229,29 @@ class GroupOverview:
 
 @dataclass(frozen=True)
 class GroupDetail:
-    """One group as its page shows it: terms, cycle progress and health."""
+    """One group as its page shows it: terms, cycle progress, health, and its book
+    (tickets, periods, defaulters, payouts; see :mod:`app.services.group_book`)."""
 
     group: Group
     progress: CycleProgress
     health: GroupHealth | None
+    book: GroupBook | None = None
+
+    @property
+    def verdict(self) -> str:
+        return health_words(self.group, self.health)[0]
+
+    @property
+    def reason(self) -> str:
+        return health_words(self.group, self.health)[1]
+
+
+def health_words(group: Group, health: GroupHealth | None) -> tuple[str, str]:
+    """The group's health in a word ("–" while it is not running) and why: the figures
+    behind the word, or where a group not running yet stands."""
+    if group.status in (RUNNING, COMPLETED) and health is not None:
+        return health.verdict, health.reason
+    return "–", group.stage
 
 
 @dataclass(frozen=True)
@@ -236,17 +319,36 @@ def _ticket_write(group_id: str, ticket_no: int, member_id: str, at: str) -> Wri
 
 
 class GroupService:
-    """Creates, fills and starts chit groups; reads them for screens.
+    """Forms, approves, fills and starts chit groups; reads them for screens.
 
     ``health`` gives every group's health (the KPI service's, wired by the registry);
-    :meth:`overview` and :meth:`detail` need it.
+    :meth:`overview` and :meth:`detail` need it. ``sources`` (the other services a
+    group's book reads: members, ledger, auctions, the Banker's gate) gives
+    :meth:`detail` its book and :meth:`candidates` its search.
     """
 
-    def __init__(self, ctx: ServiceContext, *, health: HealthSource | None = None) -> None:
+    def __init__(
+        self,
+        ctx: ServiceContext,
+        *,
+        health: HealthSource | None = None,
+        sources: GroupSources | None = None,
+    ) -> None:
         self.ctx = ctx
         self._health = health
+        self._sources = sources
 
-    # -- changes ------------------------------------------------------------------
+    # -- forming ------------------------------------------------------------------
+
+    def check_form(self, form: GroupForm) -> FormCheck:
+        """What is wrong with a new group's form so far, and its first month's figures
+        (for a form that shows them as the person types)."""
+        return check(form, self.ctx.clock.today())
+
+    def create_from_form(self, actor: Actor, form: GroupForm, reason: str = "") -> Group:
+        """Form a group from what a person typed: every wrong field in one FieldErrors."""
+        terms = parse(form, self.ctx.clock.today())
+        return self.create_group(actor, terms.name, reason=reason, **terms.create_kwargs())
 
     def create_group(
         self,
@@ -256,6 +358,7 @@ class GroupService:
         gross_paise: int,
         members: int,
         start_date: date,
+        registration_no: str,
         period_months: int = 1,
         commission_bps: int = 500,
         discount_cap_bps: int = 3000,
@@ -264,7 +367,8 @@ class GroupService:
         foreman_member_id: str | None = None,
         reason: str = "",
     ) -> Group:
-        """Create a forming group. Every wrong term is listed in one ValidationError."""
+        """Form a group, its terms awaiting a second staff member's approval. Every wrong
+        term is listed in one FieldErrors (``field_errors`` by the form's field keys)."""
         actor.require("employee", "admin", doing="create a chit group")
         terms = dict(
             gross_paise=gross_paise,
@@ -275,32 +379,89 @@ class GroupService:
             bid_step_paise=bid_step_paise,
             foreman_takes_first=foreman_takes_first,
         )
-        title = clean(name, "The group's name", TITLE)
         why = clean(reason, "Reason", NOTE)
-        agreement = _checked_agreement(title, terms, start_date, foreman_member_id)
+        checked = checked_terms(name, terms, start_date, foreman_member_id, registration_no)
         group_id = self.ctx.ids.new("grp")
-        now = self.ctx.clock.now().isoformat()
-        data = {
-            "name": title,
-            "agreement": agreement_to_json(agreement),
-            "start_date": start_date.isoformat(),
-            "status": FORMING,
-            "foreman_member_id": foreman_member_id,
-            "tickets_issued": 1 if foreman_member_id else 0,
-            "periods_done": 0,
-            "created_at": now,
-            "created_by": actor.id,
-        }
+        data = self._new_group_doc(actor, checked)
 
         def work(reader: Reader) -> ChangeSet:
-            writes = [Write("set", GROUPS, group_id, data, expect_version=0)]
-            if foreman_member_id:
-                require_active_member(reader, foreman_member_id)
-                writes.append(_ticket_write(group_id, 1, foreman_member_id, now))
+            writes = [
+                Write("set", GROUPS, group_id, data, expect_version=0),
+                _registration_write(reader, group_id, checked),
+            ]
+            if checked.foreman_member_id:
+                require_active_member(reader, checked.foreman_member_id)
+                writes.append(
+                    _ticket_write(group_id, 1, checked.foreman_member_id, data["created_at"])
+                )
             return ChangeSet.of(GroupCreated(group_id, gross_paise), group_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get_group(group_id)
+
+    def _new_group_doc(self, actor: Actor, terms: GroupTerms) -> dict[str, Any]:
+        return {
+            "name": terms.name,
+            "agreement": agreement_to_json(terms.agreement),
+            "start_date": terms.start_date.isoformat(),
+            "registration_no": terms.registration_no,
+            "status": FORMING,
+            "terms_status": AWAITING_APPROVAL,
+            "foreman_member_id": terms.foreman_member_id,
+            "tickets_issued": 1 if terms.foreman_member_id else 0,
+            "periods_done": 0,
+            "created_at": self.ctx.clock.now().isoformat(),
+            "created_by": actor.id,
+            "created_by_name": actor.name,
+        }
+
+    def approve_terms(self, actor: Actor, group_id: str, note: str = "") -> Group:
+        """Approve a formed group's terms as the second staff member (never its maker);
+        members can be enrolled from now on."""
+        actor.require("employee", "admin", doing="approve a chit group's terms")
+        why = clean(note, "Note", NOTE)
+
+        def work(reader: Reader) -> ChangeSet:
+            group = _awaiting(reader, group_id, "approve its terms")
+            if group.created_by == actor.id:
+                raise PermissionDenied(
+                    f"You formed group {group.name!r}, so you cannot approve its terms: "
+                    "another staff member must check them (maker-checker).",
+                    hint="Ask a colleague to open the group and approve it.",
+                )
+            change = {"terms_status": APPROVED, "checked_by": self._checker(actor)}
+            write = Write("update", GROUPS, group_id, change)
+            return ChangeSet.of(GroupTermsApproved(group_id), group_id, [write], why)
+
+        self.ctx.pipeline.transact(actor, work)
+        return self.get_group(group_id)
+
+    def withdraw(self, actor: Actor, group_id: str, reason: str) -> Group:
+        """Withdraw a group whose terms are not approved yet: its maker's second thought,
+        or a checker's rejection. The reason is required; the registration number is
+        freed for the corrected group."""
+        actor.require("employee", "admin", doing="withdraw a chit group")
+        why = clean(reason, "Reason", NOTE, required=True)
+
+        def work(reader: Reader) -> ChangeSet:
+            group = _awaiting(reader, group_id, "withdraw it")
+            change = {
+                "status": WITHDRAWN,
+                "terms_status": WITHDRAWN,
+                "checked_by": self._checker(actor),
+                "withdrawn_reason": why,
+            }
+            writes = [Write("update", GROUPS, group_id, change)]
+            if group.registration_no:
+                key = registration_key(group.registration_no)
+                writes.append(Write("delete", GROUP_REGISTRATIONS, key))
+            return ChangeSet.of(GroupWithdrawn(group_id), group_id, writes, why)
+
+        self.ctx.pipeline.transact(actor, work)
+        return self.get_group(group_id)
+
+    def _checker(self, actor: Actor) -> dict[str, str]:
+        return {"id": actor.id, "name": actor.name, "at": self.ctx.clock.now().isoformat()}
 
     def enroll(self, actor: Actor, group_id: str, member_id: str, reason: str = "") -> Ticket:
         """Give ``member_id`` the next ticket of a forming group (one ticket per member)."""
@@ -317,26 +478,20 @@ class GroupService:
                 Write("update", GROUPS, group_id, {"tickets_issued": number}),
             ]
             tid = ticket_id(group_id, number)
-            return ChangeSet.of(TicketEnrolled(group_id, tid), tid, writes, why), tid
+            return ChangeSet.of(TicketEnrolled(group_id, tid, member_id), tid, writes, why), tid
 
         committed = self.ctx.pipeline.transact(actor, work)
         return self._ticket(committed.value)
 
     def start(self, actor: Actor, group_id: str, reason: str = "") -> Group:
-        """Start a full forming group: from now on its periods are settled one by one."""
+        """Start a full forming group whose terms are approved: from now on its periods
+        are settled one by one."""
         actor.require("employee", "admin", doing="start a chit group")
         why = clean(reason, "Reason", NOTE)
 
         def work(reader: Reader) -> ChangeSet:
             group = read_group(reader, group_id)
-            if group.status != FORMING:
-                raise Conflict(f"Group {group.name!r} is already {group.status}.")
-            if not group.is_full:
-                raise Conflict(
-                    f"Group {group.name!r} has {group.tickets_issued} of its "
-                    f"{group.members} tickets taken; it can start only when full.",
-                    hint="Enrol more members first.",
-                )
+            _check_can_start(group)
             now = self.ctx.clock.now().isoformat()
             change = {"status": RUNNING, "started_at": now, "started_by": actor.id}
             write = Write("update", GROUPS, group_id, change)
@@ -398,17 +553,37 @@ class GroupService:
         health = {h.group_id: h for h in self._group_health()}
         rows = []
         for group in self.list_groups():
-            h = health.get(group.id)
-            verdict, reason = (h.verdict, h.reason) if h else ("–", "Not running yet.")
+            verdict, reason = health_words(group, health.get(group.id))
             rows.append(GroupOverview(group, verdict, reason))
         return rows
 
-    @reads(topics.GROUPS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
+    @reads(topics.GROUPS, topics.MEMBERS, topics.DUES, topics.LEDGER, topics.AUCTIONS)
     def detail(self, group_id: str) -> GroupDetail:
-        """One group: its terms, cycle progress and health."""
+        """One group: its terms, cycle progress, health and (with ``sources``) its book:
+        tickets, the period table, defaulters and payouts."""
+        group = self.get_group(group_id)
         progress = self.progress(group_id)
         health = next((h for h in self._group_health() if h.group_id == group_id), None)
-        return GroupDetail(self.get_group(group_id), progress, health)
+        today, tickets = self.ctx.clock.today(), self.tickets(group_id)
+        book = self._sources.book(group, tickets, today) if self._sources else None
+        return GroupDetail(group, progress, health, book)
+
+    @reads(topics.GROUPS, topics.MEMBERS)
+    def candidates(self, group_id: str, text: str, limit: int = 30) -> list[Candidate]:
+        """Members matching ``text`` (name, or the last digits of their mobile) as
+        candidates for ``group_id``'s next ticket, each saying whether they can take it."""
+        group, tickets = self.get_group(group_id), self.tickets(group_id)
+        return self._require_sources().candidates(group, tickets, text, limit)
+
+    def ticket_list_csv(self, group_id: str) -> str:
+        """The group's ticket list as CSV (mobile numbers masked), for print or filing."""
+        group, tickets = self.get_group(group_id), self.tickets(group_id)
+        return self._require_sources().ticket_list_csv(group, tickets)
+
+    def _require_sources(self) -> GroupSources:
+        if self._sources is None:
+            raise RuntimeError("GroupService was built without its sources")
+        return self._sources
 
     def _group_health(self) -> list[GroupHealth]:
         if self._health is None:
@@ -422,30 +597,61 @@ class GroupService:
         return Ticket.from_doc(doc)
 
 
-def _checked_agreement(
-    name: str, terms: dict[str, Any], start_date: date, foreman_member_id: str | None
-) -> Agreement:
-    problems = []
-    if not name:
-        problems.append("the group needs a name")
-    if not isinstance(start_date, date):
-        problems.append("the start date must be a date")
-    if terms["foreman_takes_first"] and not foreman_member_id:
-        problems.append("a group whose foreman takes period 1 must name the foreman's member id")
-    agreement = None
-    try:
-        agreement = Agreement(**terms)
-    except ValidationError as exc:
-        problems.append(exc.message.removeprefix("The group agreement is not valid: ").rstrip("."))
-    if problems or agreement is None:
-        raise ValidationError(
-            "The chit group cannot be created: " + "; ".join(problems) + ".",
-            hint="Correct these terms and try again.",
+def _registration_write(reader: Reader, group_id: str, terms: GroupTerms) -> Write:
+    """The index document that keeps registration numbers unique; refused, naming the
+    group that holds it, when the number is taken."""
+    key = registration_key(terms.registration_no)
+    held = reader.get(GROUP_REGISTRATIONS, key)
+    if held is not None:
+        raise FieldErrors(
+            "The chit group",
+            {
+                "registration_no": (
+                    f"Registration (sanction) number {terms.registration_no} is already "
+                    f"group {held.data['name']!r}'s ({held.data['group_id']}): a sanction "
+                    "is for one group. Check the number on the Registrar's order."
+                )
+            },
         )
-    return agreement
+    data = {"group_id": group_id, "name": terms.name, "number": terms.registration_no}
+    return Write("set", GROUP_REGISTRATIONS, key, data, expect_version=0)
+
+
+def _awaiting(reader: Reader, group_id: str, doing: str) -> Group:
+    """The group, if its terms still await approval; else a Conflict saying why not."""
+    group = read_group(reader, group_id)
+    if group.status == WITHDRAWN:
+        raise Conflict(f"Group {group.name!r} was withdrawn; nothing more can be done to it.")
+    if not group.awaiting_approval:
+        raise Conflict(
+            f"Group {group.name!r}'s terms are already approved, so you cannot {doing} now."
+        )
+    return group
+
+
+def _check_can_start(group: Group) -> None:
+    if group.status != FORMING:
+        raise Conflict(f"Group {group.name!r} is already {group.status}.")
+    if group.awaiting_approval:
+        raise Conflict(
+            f"Group {group.name!r}'s terms await a second staff member's approval.",
+            hint="A colleague approves them; then enrol the members and start it.",
+        )
+    if not group.is_full:
+        raise Conflict(
+            f"Group {group.name!r} has {group.tickets_issued} of its "
+            f"{group.members} tickets taken; it can start only when full.",
+            hint="Enrol more members first.",
+        )
 
 
 def _check_can_enroll(reader: Reader, group: Group, member_id: str) -> None:
+    if group.awaiting_approval:
+        raise Conflict(
+            f"Group {group.name!r}'s terms await a second staff member's approval; "
+            "members join once they are approved.",
+            hint="Ask a colleague to approve the terms first.",
+        )
     if group.status != FORMING:
         raise Conflict(
             f"Group {group.name!r} is {group.status}; members join only while it is forming."

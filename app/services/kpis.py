@@ -39,11 +39,12 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from app.kernel import office_time
 from app.services import topics
 from app.services.collections import GROUPS, LOANS, MEMBERS, PAYOUTS, PERIODS, TICKETS
 from app.services.context import ServiceContext
 from app.services.credit import LoanExposure, ParResult, par
-from app.services.groups import COMPLETED, FORMING, Group
+from app.services.groups import FORMING, RUNNING, WITHDRAWN, Group
 from app.services.kpi_series import (
     POOL_PREFIX,
     MonthCollections,
@@ -114,7 +115,7 @@ class GroupHealth:
     def verdict(self) -> str:
         """One word: "Healthy" (nobody defaulting), "Watch" (up to 10 % of the members),
         "At risk" (more); "–" for a group not running yet."""
-        if self.status == FORMING:
+        if self.status in (FORMING, WITHDRAWN):
             return "–"
         if self.defaulters == 0:
             return "Healthy"
@@ -123,7 +124,7 @@ class GroupHealth:
     @property
     def reason(self) -> str:
         """The figures behind :attr:`verdict`."""
-        if self.status == FORMING:
+        if self.status in (FORMING, WITHDRAWN):
             return "Not running yet."
         period = (
             f"Period {self.period}: {self.paid_count}/{self.members} paid, " if self.period else ""
@@ -170,7 +171,7 @@ class Kpis:
     def lines(self) -> list[str]:
         """The same figures for a person to read."""
         out = [
-            f"KPIs as of {self.as_of}",
+            f"KPIs as of {office_time.day(self.as_of)}",
             f"Total pool: {format_inr(self.total_pool)}",
             f"Active members: {self.active_members}",
             f"Default rate: {format_bps(self.default_rate_bps)} "
@@ -268,7 +269,7 @@ class KpiService:
         removed = {
             d.id for d in self.ctx.store.stream(Query(MEMBERS).where("status", "==", "removed"))
         }
-        live = {g.id for g in facts.groups if g.status != COMPLETED}
+        live = {g.id for g in facts.groups if g.status in (FORMING, RUNNING)}
         active = {
             t.data["member_id"]
             for t in facts.tickets

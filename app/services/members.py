@@ -1,33 +1,67 @@
-"""Members: enrolment, look-up by phone, search for the desk.
+"""Members: enrolment with contact details, look-up by phone, member numbers.
 
 A member is one person known to the firm (``members/{member_id}``); they hold tickets
 in chit groups, take loans and sign in to the web view with their mobile number.
+Enrolment takes the name and mobile number, and may take a postal address (where
+written notices go) and a nominee (who receives what the firm owes the member if they
+die), each cleaned at the edge; every wrong field is named in one
+:class:`~app.kernel.errors.FieldErrors`.
+
+Each member gets a **member number** at enrolment (``M-0001``, ``M-0002`` ...), the one
+staff say and write: ``counters/members`` holds the last number given and is advanced in
+the enrolment's ChangeSet, so a number is never given twice and a member enrolled later
+always has a higher one (the register finds new members by it). Members enrolled before
+numbering began show their id instead. The same ChangeSet adds the member's name, mobile
+and number to their block of the directory (``member_directory/{block}``, one document
+per :data:`DIRECTORY_BLOCK` numbers), from which the register's search index is built
+with a few hundred reads rather than one per member.
 
 The mobile number is the sign-in identity, so it is unique. The store has no unique
 constraint, so uniqueness is kept by an index document ``member_phones/{phone}``
 created with ``expect_version=0`` in the same ChangeSet as the member: two concurrent
 enrolments with one number cannot both commit (the pipeline retries the loser, which
-then sees the first one's number and is refused with a ``Conflict``).
+then sees the first one's number and is refused, the holder named to staff).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from app.kernel.errors import Conflict, NotFound, ValidationError
+from app.kernel.errors import Conflict, FieldErrors, NotFound, ValidationError
 from app.services.actors import Actor
-from app.services.collections import MEMBER_PHONES, MEMBERS
+from app.services.collections import COUNTERS, MEMBER_DIRECTORY, MEMBER_PHONES, MEMBERS
 from app.services.context import ServiceContext
 from app.services.events import MemberEnrolled
 from app.services.kyc.rules import KycFieldError, mask_phone, validate_name, validate_phone
+from app.services.member_index import MemberIndex
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
-from app.services.text import NOTE, clean
+from app.services.text import ADDRESS, NOTE, PERSON_NAME, TITLE, clean
 
 PHONES = MEMBER_PHONES
 KYC_STATUSES = ("none", "pending", "approved", "rejected")
 MEMBER_STATUSES = ("active", "removed")
+NUMBER_COUNTER = "members"
+DIRECTORY_BLOCK = 250
+"""Members per directory document (about 15 KB each)."""
+ENROL_ATTEMPTS = 50
+"""Every enrolment advances one counter, so concurrent ones collide and retry (each
+attempt is three reads)."""
+
+
+def member_no(number: int | None, member_id: str) -> str:
+    """What staff call a member: ``M-0042``, or the id of one enrolled before numbering."""
+    return f"M-{number:04d}" if number is not None else member_id
+
+
+@dataclass(frozen=True)
+class Nominee:
+    """Who receives what the firm owes the member if they die."""
+
+    name: str
+    relationship: str
 
 
 @dataclass(frozen=True)
@@ -41,11 +75,19 @@ class Member:
     kyc_status: str
     status: str
     joined_at: str
+    number: int | None = None
+    address: str = ""
+    nominee: Nominee | None = None
+
+    @property
+    def member_no(self) -> str:
+        return member_no(self.number, self.id)
 
     @classmethod
     def from_doc(cls, doc: Document) -> Member:
         d = doc.data
         phone = d.get("phone") or ""
+        nominee = d.get("nominee")
         return cls(
             id=doc.id,
             name=d.get("name", ""),
@@ -54,18 +96,23 @@ class Member:
             kyc_status=d.get("kyc_status", "none"),
             status=d.get("status", "active"),
             joined_at=d.get("joined_at", ""),
+            number=d.get("number"),
+            address=d.get("address") or "",
+            nominee=Nominee(nominee["name"], nominee["relationship"]) if nominee else None,
         )
 
     def __repr__(self) -> str:
         return (
-            f"Member(id={self.id!r}, name={self.name!r}, phone={self.phone_masked!r}, "
-            f"kyc_status={self.kyc_status!r}, status={self.status!r})"
+            f"Member(id={self.id!r}, no={self.member_no!r}, name={self.name!r}, "
+            f"phone={self.phone_masked!r}, kyc_status={self.kyc_status!r}, "
+            f"status={self.status!r})"
         )
 
     def to_json(self) -> dict[str, Any]:
         """For screens and payloads: the masked phone only."""
         return {
             "id": self.id,
+            "member_no": self.member_no,
             "name": self.name,
             "phone_masked": self.phone_masked,
             "kyc_status": self.kyc_status,
@@ -74,49 +121,157 @@ class Member:
         }
 
 
-def checked_name_and_phone(name: str, phone: str) -> tuple[str, str]:
-    """Normalised (name, phone), or one ValidationError listing both problems."""
+@dataclass(frozen=True)
+class NewMember:
+    """An enrolment's details, cleaned (see :func:`checked_details`)."""
+
+    name: str
+    phone: str
+    address: str
+    nominee: Nominee | None
+
+    def data(self) -> dict[str, Any]:
+        nominee = self.nominee
+        return {
+            "name": self.name,
+            "phone": self.phone,
+            "phone_masked": mask_phone(self.phone),
+            "address": self.address,
+            "nominee": {"name": nominee.name, "relationship": nominee.relationship}
+            if nominee
+            else None,
+        }
+
+
+def _required(check: Callable[[str], str], label: str) -> Callable[[object], str]:
+    def checked(value: object) -> str:
+        text = value if isinstance(value, str) else ""
+        if not text.strip():
+            raise ValidationError(f"{label} is required.")
+        return check(text)
+
+    return checked
+
+
+def _nominee_name(value: object) -> str:
+    """The nominee's name as a person's name, or "" when none is given."""
+    text = clean(value, "Nominee's name", PERSON_NAME)
+    if not text:
+        return ""
+    try:
+        return validate_name(text)
+    except KycFieldError as exc:  # its messages begin "Name ..."
+        raise ValidationError("Nominee's name " + exc.message.removeprefix("Name ")) from None
+
+
+def checked_details(
+    name: object,
+    phone: object,
+    address: object = "",
+    nominee: object = "",
+    relationship: object = "",
+) -> NewMember:
+    """The enrolment's details cleaned, or one FieldErrors naming every wrong field
+    (``name``, ``phone``, ``address``, ``nominee``, ``relationship``)."""
     values: dict[str, str] = {}
-    problems: list[str] = []
-    for field, value, check in (("name", name, validate_name), ("phone", phone, validate_phone)):
+    problems: dict[str, str] = {}
+    checks: tuple[tuple[str, object, Callable[[object], str]], ...] = (
+        ("name", name, _required(validate_name, "Name")),
+        ("phone", phone, _required(validate_phone, "Mobile number")),
+        ("address", address, lambda v: clean(v, "Address", ADDRESS)),
+        ("nominee", nominee, _nominee_name),
+        ("relationship", relationship, lambda v: clean(v, "Relationship", TITLE)),
+    )
+    for field, value, check in checks:
         try:
-            values[field] = check(value if isinstance(value, str) else "")
-        except KycFieldError as exc:
-            problems.append(exc.message)
+            values[field] = check(value)
+        except ValidationError as exc:
+            problems[field] = exc.message
+    nominee_name, related = values.get("nominee"), values.get("relationship")
+    if nominee_name is not None and related is not None and bool(nominee_name) != bool(related):
+        if nominee_name:
+            problems["relationship"] = "Say how the nominee is related to the member."
+        else:
+            problems["nominee"] = "Name the nominee, or leave the relationship empty."
     if problems:
-        raise ValidationError(
-            "Cannot enrol the member: " + " ".join(problems), hint="Correct it and try again."
+        raise FieldErrors("The new member", problems)
+    nominee_of = Nominee(values["nominee"], values["relationship"]) if values["nominee"] else None
+    return NewMember(values["name"], values["phone"], values["address"], nominee_of)
+
+
+class MobileTaken(Conflict):
+    """The mobile number already belongs to a member (named to staff)."""
+
+    def __init__(self, phone: str, holder: Member | None, holder_id: str) -> None:
+        who = f"{holder.name} ({holder.member_no})" if holder else f"member {holder_id}"
+        super().__init__(
+            f"{mask_phone(phone)} already belongs to {who}.",
+            hint="Each member signs in with their own number: open that member instead.",
         )
-    return values["name"], values["phone"]
+        self.holder_id = holder_id
+        self.holder = who
+        self.field_errors = {"phone": self.message}
 
 
 def phone_taken(reader: Reader, phone: str, member_id: str | None = None) -> None:
-    """Raise Conflict if another member already has ``phone``."""
+    """Raise MobileTaken if another member already has ``phone``."""
     held = reader.get(PHONES, phone)
-    if held is not None and held.data.get("member_id") != member_id:
-        raise Conflict(
-            f"Mobile number {mask_phone(phone)} already belongs to member "
-            f"{held.data.get('member_id')}.",
-            hint="Each member signs in with their own number: search for that member instead.",
-        )
+    if held is None or held.data.get("member_id") == member_id:
+        return
+    holder_id = str(held.data.get("member_id"))
+    doc = reader.get(MEMBERS, holder_id)
+    raise MobileTaken(phone, Member.from_doc(doc) if doc else None, holder_id)
+
+
+def directory_block(number: int) -> str:
+    """The directory document that lists member number ``number``."""
+    return f"{(number - 1) // DIRECTORY_BLOCK:06d}"
+
+
+def directory_write(member_id: str, number: int, name: str, phone: str) -> Write:
+    """Add a member to their block of the directory: ``[name, mobile, number]``."""
+    entry = {member_id: [name, phone, number]}
+    return Write("merge", MEMBER_DIRECTORY, directory_block(number), {"members": entry})
+
+
+def next_number(reader: Reader) -> tuple[int, Write]:
+    """The next member number, and the write that takes it."""
+    counter = reader.get(COUNTERS, NUMBER_COUNTER)
+    number = (counter.data["last"] if counter else 0) + 1
+    version = counter.version if counter else 0
+    return number, Write("set", COUNTERS, NUMBER_COUNTER, {"last": number}, expect_version=version)
 
 
 class MemberService:
-    """Enrols members and finds them."""
+    """Enrols members and finds them; ``index`` is the search index of the register."""
 
     def __init__(self, ctx: ServiceContext) -> None:
         self.ctx = ctx
+        self.index = MemberIndex(ctx.store)
 
-    def enroll(self, actor: Actor, name: str, phone: str, *, reason: str = "") -> Member:
-        """Enrol a new member (staff only). The mobile number must be new to the firm."""
+    def enroll(
+        self,
+        actor: Actor,
+        name: str,
+        phone: str,
+        *,
+        address: str = "",
+        nominee: str = "",
+        relationship: str = "",
+        reason: str = "",
+    ) -> Member:
+        """Enrol a new member (staff only). The mobile number must be new to the firm.
+
+        Raises:
+            FieldErrors: naming every wrong field.
+            MobileTaken: the number is another member's (named).
+        """
         actor.require("employee", "admin", doing="enrol a member")
-        clean_name, clean_phone = checked_name_and_phone(name, phone)
+        details = checked_details(name, phone, address, nominee, relationship)
         why = clean(reason, "Reason", NOTE)
         member_id = self.ctx.ids.new("mem")
         data = {
-            "name": clean_name,
-            "phone": clean_phone,
-            "phone_masked": mask_phone(clean_phone),
+            **details.data(),
             "kyc_status": "none",
             "status": "active",
             "joined_at": self.ctx.clock.now().isoformat(),
@@ -124,14 +279,17 @@ class MemberService:
         }
 
         def work(reader: Reader) -> ChangeSet:
-            phone_taken(reader, clean_phone)
+            phone_taken(reader, details.phone)
+            number, counted = next_number(reader)
             writes = [
-                Write("set", MEMBERS, member_id, data, expect_version=0),
-                Write("set", PHONES, clean_phone, {"member_id": member_id}, expect_version=0),
+                Write("set", MEMBERS, member_id, {**data, "number": number}, expect_version=0),
+                Write("set", PHONES, details.phone, {"member_id": member_id}, expect_version=0),
+                counted,
+                directory_write(member_id, number, details.name, details.phone),
             ]
             return ChangeSet.of(MemberEnrolled(member_id), member_id, writes, why)
 
-        self.ctx.pipeline.transact(actor, work)
+        self.ctx.pipeline.transact(actor, work, attempts=ENROL_ATTEMPTS)
         return self.get(member_id)
 
     # -- reads ----------------------------------------------------------------------
@@ -177,20 +335,12 @@ class MemberService:
         return members[:limit] if limit is not None else members
 
     def search(self, text: str, *, limit: int = 50) -> list[Member]:
-        """Members whose name contains ``text`` (any case), or whose mobile number ends
-        with ``text`` when it is digits (e.g. the last 4 shown on a masked number)."""
-        needle = " ".join(text.split()).casefold()
-        if not needle:
-            return self.list_members(limit=limit)
-        digits = needle.replace(" ", "").removeprefix("+")
-        by_phone = digits.isdigit()
-        found = [
-            m
-            for m in map(Member.from_doc, self.ctx.store.stream(Query(MEMBERS)))
-            if needle in m.name.casefold() or (by_phone and m.phone.endswith(digits))
-        ]
-        found.sort(key=lambda m: (m.name.casefold(), m.id))
-        return found[:limit]
+        """The first ``limit`` members matching ``text`` as the register matches it (words
+        of the name, digits of the mobile, the member number; see
+        :mod:`app.services.member_index`), in name order."""
+        found = self.index.find(text)[: max(limit, 0)]
+        docs = self.ctx.store.get_many(MEMBERS, [e.id for e in found])
+        return [Member.from_doc(docs[e.id]) for e in found if e.id in docs]
 
     def count(self, *, status: str | None = None) -> int:
         query = Query(MEMBERS)

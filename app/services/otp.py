@@ -45,7 +45,13 @@ from app.kernel.files import load_or_create_key
 from app.services.actors import SYSTEM, Actor
 from app.services.collections import MEMBER_SESSIONS, MEMBERS, OTP_CODES
 from app.services.context import ServiceContext
-from app.services.events import CodeIssued, CodeRequested, MemberSignedIn
+from app.services.events import (
+    CodeIssued,
+    CodeRequested,
+    MemberSignedIn,
+    MemberSignedOut,
+    WrongCodeEntered,
+)
 from app.services.feeds import Feed
 from app.services.kyc.rules import mask_phone, validate_phone
 from app.services.members import Member, MemberService
@@ -168,7 +174,7 @@ class OtpService:
             writes = self.limiter.request(reader, key, network, now)
             writes.append(self._add_code(reader, key, member.id if member else None, entry))
             if member is None:
-                return ChangeSet("otp.request", "phone", key, writes)
+                return ChangeSet.of(CodeRequested(""), key, writes, entity_type="phone")
             return ChangeSet.of(CodeRequested(member.id), member.id, writes)
 
         self.ctx.pipeline.transact(SYSTEM, work, attempts=ATTEMPTS)
@@ -292,7 +298,7 @@ class OtpService:
         member_id = data.get("member_id")
         kind, entity = ("member", member_id) if member_id else ("phone", key)
         hint = f"{left} {'try' if left == 1 else 'tries'} left." if left else "Ask for a new code."
-        change = ChangeSet("otp.wrong_code", kind, entity, writes)
+        change = ChangeSet.of(WrongCodeEntered(), entity, writes, entity_type=kind)
         return change, ValidationError("That code is not right.", hint=hint)
 
     # -- sessions ---------------------------------------------------------------------
@@ -344,7 +350,7 @@ class OtpService:
             return
         member_id = doc.data["member_id"]
         write = Write("update", SESSIONS, sid, {"ended_at": self.ctx.clock.now().isoformat()})
-        change = ChangeSet("member.sign_out", "member", member_id, [write])
+        change = ChangeSet.of(MemberSignedOut(), member_id, [write])
         self.ctx.pipeline.transact(SYSTEM, lambda reader: change)
 
     # -- members and codes ------------------------------------------------------------

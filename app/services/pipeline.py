@@ -30,6 +30,11 @@ are replayed. A crash before 2 leaves no trace, and the change was never
 acknowledged. Replay applies a record at most once because the sequence number
 moves in the same store transaction as the writes.
 
+Auditors. A change in an auditor's name is refused here, before anything is checked or
+queued (:func:`~app.services.actors.refuse_read_only`): whatever service or route asks,
+an auditor's name goes only on their own exports, sign-ins, sign-outs and password.
+The services check roles as well, to say what was refused in their own words.
+
 Leases. A change made while holding a lease (a group's auction session, a job's claim)
 is committed under it (:meth:`Pipeline.under`): with leases that span machines, the
 commit is refused if the lease was taken over meanwhile (fencing).
@@ -51,7 +56,7 @@ from typing import Any, TypeVar
 from app.kernel.errors import Conflict, NotFound
 from app.kernel.leases import Lease, LeaseLost
 from app.kernel.wal import Entry, OpenReport, Record, WriteAheadLog, utcnow
-from app.services.actors import Actor
+from app.services.actors import Actor, refuse_read_only
 from app.services.commit_log import (
     CommitLog,
     Pending,
@@ -259,6 +264,7 @@ class Pipeline:
     # -- building entries ------------------------------------------------------------------
 
     def _commit(self, actor: Actor, change: ChangeSet, reader: Reader | None) -> Record:
+        refuse_read_only(actor, change.action, change.entity_id)
         self._check_storable(actor, change, reader)
         checks = reader.versions() if reader else {}
         for write in change.writes:

@@ -1,25 +1,32 @@
-"""Staff accounts (employees and admins) and their desktop sign-in sessions.
+"""Staff accounts (employees, admins and auditors) and their desktop sign-in sessions.
 
 Collections:
 
 * ``staff/{id}``: name, username, role, active, password (a PHC-style scrypt string),
-  created_at, created_by.
+  created_at, created_by, last_sign_in_at.
 * ``staff_usernames/{username}``: ``staff_id``; created with ``expect_version=0`` so a
   username is taken once, even by two admins at the same moment.
 * ``staff_sessions/{sha256(token)}``: staff_id, created_at, expires_at, ended_at. The
   token itself is only ever in the caller's hands (and the OS keyring). Disabling an
-  account or setting its password ends all its sessions in the same change, so every
-  desktop and socket signed in as that person stops at once.
+  account, changing its role or setting its password ends all its sessions in the same
+  change, so every desktop and socket signed in as that person stops at once (and
+  whoever signs in again acts in the new role).
+
+An auditor (role ``auditor``) signs in like other staff and reads; the pipeline refuses
+every change in an auditor's name but their exports and their own sign-ins, sign-outs
+and password (:func:`app.services.actors.refuse_read_only`).
 * ``staff_signin/{username}``: the failure counter that slows down password guessing.
 
 Members live in ``members/`` and never sign in here. Every change goes through the
 pipeline, so it is in the WAL; no password or token is ever written in clear.
 
-Guessing is slowed in the service itself: each attempt first counts itself as a
-failure (in one WAL transaction, so parallel attempts cannot slip through together),
-and from the third consecutive failure on the next attempt is refused until
-``2 ** (failures - 2)`` seconds (at most 15 minutes) have passed. A successful sign-in
-clears the counter.
+Guessing is slowed in the service itself: a failed attempt is counted (and logged as a
+failed sign-in) in one WAL transaction that first checks the lock, so parallel guesses
+are counted one after another; from the third consecutive failure on, the next attempt
+is refused until ``2 ** (failures - 2)`` seconds (at most 15 minutes) have passed, right
+password or not. A successful sign-in opens the session and clears the counter in one
+transaction that checks the lock too. So the log says which sign-ins failed: a success
+is one ``staff.sign_in`` record, a failure one ``staff.sign_in_failed``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from typing import Any
 
 from app.kernel.errors import KnownError, NotFound, PermissionDenied, ValidationError
 from app.services import topics
-from app.services.actors import ROLES, STAFF, SYSTEM, Actor, Role
+from app.services.actors import ACCOUNT_ROLES, ROLES, SYSTEM, Actor, Role
 from app.services.collections import (
     MEMBERS,
     STAFF_ACCOUNTS,
@@ -46,7 +53,18 @@ from app.services.collections import (
     STAFF_USERNAMES,
 )
 from app.services.context import ServiceContext
-from app.services.events import FirstAdminSetUp, SignInAttemptCounted
+from app.services.events import (
+    Event,
+    FirstAdminSetUp,
+    PasswordSet,
+    StaffCreated,
+    StaffDisabled,
+    StaffEnabled,
+    StaffRoleChanged,
+    StaffSignedIn,
+    StaffSignedOut,
+    StaffSignInFailed,
+)
 from app.services.feeds import Feed
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
@@ -61,6 +79,7 @@ MAX_PASSWORD = 1024
 FREE_FAILURES = 3
 MAX_WAIT_SECONDS = 900
 WRONG = "Wrong username or password."
+_READABLE = "abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{2,31}")
 _PHC = re.compile(r"\$scrypt\$ln=(\d+),r=(\d+),p=(\d+)\$([A-Za-z0-9+/]+)\$([A-Za-z0-9+/]+)")
 
@@ -157,6 +176,16 @@ def _char_class(char: str) -> str:
     return "digit" if char.isdigit() else "other"
 
 
+def generate_password() -> str:
+    """A new password that meets :func:`password_problems`: ``Kq7m-x3Tz-P9wd`` (12
+    characters from 56, without look-alikes such as 0/O and 1/l/I)."""
+    while True:
+        groups = ("".join(secrets.choice(_READABLE) for _ in range(4)) for _ in range(3))
+        password = "-".join(groups)
+        if not password_problems(password) and len({_char_class(c) for c in password}) >= 4:
+            return password
+
+
 def check_password(password: str, username: str) -> None:
     """Raise ``ValidationError`` listing every problem with a new password."""
     problems = password_problems(password, username)
@@ -187,11 +216,20 @@ class StaffAccount:
     role: str
     active: bool
     created_at: str
+    last_sign_in_at: str | None = None
 
     @classmethod
     def from_doc(cls, doc: Document) -> StaffAccount:
         d = doc.data
-        return cls(doc.id, d["name"], d["username"], d["role"], bool(d["active"]), d["created_at"])
+        return cls(
+            doc.id,
+            d["name"],
+            d["username"],
+            d["role"],
+            bool(d["active"]),
+            d["created_at"],
+            d.get("last_sign_in_at"),
+        )
 
     @property
     def actor(self) -> Actor:
@@ -312,21 +350,21 @@ class StaffService:
                     f"The username {username!r} is taken.", hint="Choose another username."
                 )
             writes = self._account_writes(staff_id, name, username, role, phc, actor)
-            return ChangeSet("staff.create", "staff", staff_id, writes)
+            return ChangeSet.of(StaffCreated(role), staff_id, writes)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(staff_id)
 
     def disable(self, actor: Actor, staff_id: str, reason: str = "") -> StaffAccount:
         """Disable an account and end its sessions."""
-        return self._modify(actor, staff_id, "staff.disable", {"active": False}, reason)
+        return self._modify(actor, staff_id, StaffDisabled(), {"active": False}, reason)
 
     def enable(self, actor: Actor, staff_id: str, reason: str = "") -> StaffAccount:
-        return self._modify(actor, staff_id, "staff.enable", {"active": True}, reason)
+        return self._modify(actor, staff_id, StaffEnabled(), {"active": True}, reason)
 
     def change_role(self, actor: Actor, staff_id: str, role: str, reason: str = "") -> StaffAccount:
         _check_role(role)
-        return self._modify(actor, staff_id, "staff.change_role", {"role": role}, reason)
+        return self._modify(actor, staff_id, StaffRoleChanged(role), {"role": role}, reason)
 
     def set_password(
         self, actor: Actor, staff_id: str, password: str, reason: str = ""
@@ -336,13 +374,34 @@ class StaffService:
         check_password(password, self.get(staff_id).username)
         fields = {"password": hash_password(password)}
         own = actor.id == staff_id
-        return self._modify(actor, staff_id, "staff.set_password", fields, reason, own=own)
+        return self._modify(actor, staff_id, PasswordSet(), fields, reason, own=own)
+
+    def change_password(self, actor: Actor, current: str, password: str) -> StaffAccount:
+        """A person sets their own new password, proving they know the current one; every
+        session of theirs ends (this desktop's too: the next start asks for the new one).
+
+        Raises:
+            ValidationError: the current password is wrong, or the new one is weak or
+                the same.
+        """
+        doc = self.ctx.store.get(STAFF_ACCOUNTS, actor.id)
+        stored = str(doc.data.get("password", "")) if doc is not None else ""
+        if not verify_password(current, stored or _DUMMY_HASH) or not stored:
+            raise ValidationError(
+                "Your current password is not right.",
+                hint="Type it again; if you forgot it, ask an admin to set a new one.",
+            )
+        if password == current:
+            raise ValidationError(
+                "The new password is the same as the current one.", hint="Choose another."
+            )
+        return self.set_password(actor, actor.id, password, "changed their own password")
 
     def _modify(
         self,
         actor: Actor,
         staff_id: str,
-        action: str,
+        event: Event,
         fields: dict[str, Any],
         reason: str,
         *,
@@ -371,9 +430,9 @@ class StaffService:
                 _refuse_last_admin(reader, target)
             data = {**fields, "updated_at": self._now(), "updated_by": actor.id}
             writes = [Write("update", STAFF_ACCOUNTS, staff_id, data)]
-            if fields.get("active") is False or "password" in fields:
+            if fields.get("active") is False or "password" in fields or "role" in fields:
                 writes += self._end_sessions(reader, staff_id)
-            return ChangeSet(action, "staff", staff_id, writes, why)
+            return ChangeSet.of(event, staff_id, writes, why)
 
         self.ctx.pipeline.transact(actor, work)
         return self.get(staff_id)
@@ -411,22 +470,16 @@ class StaffService:
         if not _USERNAME.fullmatch(name):
             verify_password(password, _DUMMY_HASH)
             raise WrongPassword()
-        failures = self._count_attempt(name)
+        _refuse_while_locked(name, self.ctx.store.get(STAFF_SIGNIN, name), self.ctx.clock.now())
         doc = self._account_doc(name)
         stored = str(doc.data.get("password", "")) if doc is not None else ""
         if not verify_password(password, stored or _DUMMY_HASH) or doc is None or not stored:
-            raise WrongPassword(_delay(failures))
-        if doc.collection != STAFF_ACCOUNTS or doc.data.get("role") not in STAFF:
-            raise PermissionDenied(
-                "This is not a staff account: only employees and admins may use the desktop.",
-                hint="Members sign in to the web view instead.",
-            )
-        account = StaffAccount.from_doc(doc)
-        if not account.active:
-            raise PermissionDenied(
-                "This staff account is disabled.", hint="Ask an admin to enable it."
-            )
-        return self._open_session(account)
+            raise WrongPassword(self._count_failure(name, "wrong username or password"))
+        refusal = _refusal(doc)
+        if refusal is not None:
+            self._count_failure(name, refusal.message)
+            raise refusal
+        return self._open_session(StaffAccount.from_doc(doc))
 
     def resume(self, token: str) -> Session | None:
         """The session for ``token`` if it is still valid, else None."""
@@ -442,7 +495,7 @@ class StaffService:
         if staff is None:
             return None
         account = StaffAccount.from_doc(staff)
-        if not account.active or account.role not in STAFF:
+        if not account.active or account.role not in ACCOUNT_ROLES:
             return None
         return Session(token, account, expires)
 
@@ -455,7 +508,7 @@ class StaffService:
         staff = self.ctx.store.get(STAFF_ACCOUNTS, doc.data["staff_id"])
         actor = StaffAccount.from_doc(staff).actor if staff is not None else SYSTEM
         write = Write("update", STAFF_SESSIONS, sid, {"ended_at": self._now()})
-        change = ChangeSet("staff.sign_out", "staff", doc.data["staff_id"], [write])
+        change = ChangeSet.of(StaffSignedOut(), doc.data["staff_id"], [write])
         self.ctx.pipeline.transact(actor, lambda reader: change)
 
     def _end_sessions(self, reader: Reader, staff_id: str) -> list[Write]:
@@ -464,25 +517,25 @@ class StaffService:
         docs = reader.query(open_sessions(staff_id))
         return [Write("update", STAFF_SESSIONS, d.id, ended) for d in docs]
 
-    def _count_attempt(self, username: str) -> int:
-        """Refuse while locked; else count this attempt as a failure (undone on success)."""
+    def _count_failure(self, username: str, why: str) -> int:
+        """Count a failed sign-in (refused instead while locked); the failures in a row.
+
+        The counter is read and written in one WAL transaction, so parallel guesses are
+        counted one after another and those after the lock are refused."""
 
         def work(reader: Reader) -> tuple[ChangeSet, int]:
             now = self.ctx.clock.now()
             doc = reader.get(STAFF_SIGNIN, username)
-            data = doc.data if doc is not None else {}
-            locked = data.get("locked_until")
-            if locked and datetime.fromisoformat(locked) > now:
-                wait = (datetime.fromisoformat(locked) - now).total_seconds()
-                raise SignInThrottled(username, max(1, int(-(-wait // 1))))
-            failures = int(data.get("failures", 0)) + 1
+            _refuse_while_locked(username, doc, now)
+            failures = int(doc.data.get("failures", 0) if doc is not None else 0) + 1
             fields: dict[str, Any] = {"failures": failures, "last_attempt_at": now.isoformat()}
             if failures >= FREE_FAILURES:
                 fields["locked_until"] = (now + timedelta(seconds=_delay(failures))).isoformat()
             write = Write("merge", STAFF_SIGNIN, username, fields)
-            return ChangeSet.of(SignInAttemptCounted(), username, [write]), failures
+            event = StaffSignInFailed(failures, why)
+            return ChangeSet.of(event, username, [write]), failures
 
-        return int(self.ctx.pipeline.transact(SYSTEM, work).value)
+        return _delay(int(self.ctx.pipeline.transact(SYSTEM, work).value))
 
     def _account_doc(self, username: str) -> Document | None:
         index = self.ctx.store.get(STAFF_USERNAMES, username)
@@ -503,10 +556,15 @@ class StaffService:
         }
 
         def work(reader: Reader) -> ChangeSet:
-            writes = [Write("set", STAFF_SESSIONS, token_id(token), data, expect_version=0)]
-            if reader.get(STAFF_SIGNIN, account.username) is not None:
+            counter = reader.get(STAFF_SIGNIN, account.username)
+            _refuse_while_locked(account.username, counter, now)
+            writes = [
+                Write("set", STAFF_SESSIONS, token_id(token), data, expect_version=0),
+                Write("update", STAFF_ACCOUNTS, account.id, {"last_sign_in_at": now.isoformat()}),
+            ]
+            if counter is not None:
                 writes.append(Write("delete", STAFF_SIGNIN, account.username))
-            return ChangeSet("staff.sign_in", "staff", account.id, writes)
+            return ChangeSet.of(StaffSignedIn(), account.id, writes)
 
         self.ctx.pipeline.transact(account.actor, work)
         return Session(token, account, expires)
@@ -522,14 +580,35 @@ def _delay(failures: int) -> int:
     return int(min(2 ** (failures - FREE_FAILURES + 1), MAX_WAIT_SECONDS))
 
 
+def _refuse_while_locked(username: str, counter: Document | None, now: datetime) -> None:
+    locked = counter.data.get("locked_until") if counter is not None else None
+    if locked and datetime.fromisoformat(locked) > now:
+        wait = (datetime.fromisoformat(locked) - now).total_seconds()
+        raise SignInThrottled(username, max(1, int(-(-wait // 1))))
+
+
+def _refusal(doc: Document) -> PermissionDenied | None:
+    """Why the holder of a right password may not use the desktop, if they may not."""
+    if doc.collection != STAFF_ACCOUNTS or doc.data.get("role") not in ACCOUNT_ROLES:
+        return PermissionDenied(
+            "This is not a staff account: only employees, admins and auditors may use the desktop.",
+            hint="Members sign in to the web view instead.",
+        )
+    if not doc.data.get("active"):
+        return PermissionDenied(
+            "This staff account is disabled.", hint="Ask an admin to enable it."
+        )
+    return None
+
+
 def _clean_name(name: str) -> str:
     return clean(name, "Name", PERSON_NAME, required=True)
 
 
 def _check_role(role: str) -> None:
-    if role not in STAFF:
+    if role not in ACCOUNT_ROLES:
         raise ValidationError(
-            f"{role!r} is not a staff role.", hint="Choose 'employee' or 'admin'."
+            f"{role!r} is not a staff role.", hint="Choose 'employee', 'admin' or 'auditor'."
         )
 
 

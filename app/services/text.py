@@ -48,6 +48,10 @@ NOTE = Kind(500, multiline=True)
 """Why something was done: reasons, notes, memos."""
 FILE_NAME = Kind(120)
 """The name of an uploaded file, as the person's computer called it."""
+ADDRESS = Kind(300, multiline=True)
+"""A postal address: house, street, town, PIN code, on as many lines as it takes."""
+REGISTRATION_NO = Kind(40)
+"""A chit group's registration (sanction) number from the Registrar."""
 
 JOINERS = frozenset("\u200c\u200d")
 _KEPT = ("Co", "Cn")  # private use and not yet assigned: visible, storable

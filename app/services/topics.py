@@ -61,6 +61,8 @@ COLLECTION_TOPICS: dict[str, frozenset[str]] = {
     c.LOANS: frozenset({LOANS}),
     c.GATE_POOLS: frozenset({GATE}),
     c.GATE_DECISIONS: frozenset({GATE}),
+    c.ADVANCES: frozenset({GATE}),
+    c.ADVANCE_BOOKS: frozenset({GATE, LEDGER}),
     c.RECOVERY_CASES: frozenset({RECOVERY}),
     c.STAFF_ACCOUNTS: frozenset({STAFF}),
     c.COUNTER_APPROVALS: frozenset({LEDGER}),  # receipts waiting for their checker
@@ -136,6 +138,7 @@ class _Watch:
     def __init__(self) -> None:
         self.users = 0
         self.primed = False  # the listener's first delivery is the initial result
+        self.since = 0  # the store's last applied record when the listener was made
         self.listener: Listener | None = None
 
 
@@ -168,6 +171,7 @@ class Topics:
         watch = self._watches.get(collection)
         if watch is None:
             watch = self._watches[collection] = _Watch()
+            watch.since = self._store.last_applied_lsn()
             watch.listener = self._store.on_snapshot(collection, self._deliverer(collection, watch))
         return watch
 
@@ -177,7 +181,10 @@ class Topics:
         def on_changes(changes: list[Change]) -> None:
             if not watch.primed:
                 watch.primed = True
-                return
+                # The initial result arrives on the listener's thread a moment later: a
+                # commit in between is in it, and would otherwise never be told.
+                if self._store.last_applied_lsn() == watch.since:
+                    return
             with self._lock:
                 subs = [s for s in self._subs if s.names & touched]
             for sub in subs:

@@ -1,6 +1,7 @@
 """The activity feed: the newest WAL records in plain words, newest first, live.
 
-"Asha (admin) approved loan loan-3f9a…  ·  2 min ago". The audit-log service reads
+"Asha Rao (admin) approved the loan of Neha Naidu (loan-3f9a1c2b77) for ₹50,000.00"
+(failures, such as a wrong password, in red). The audit-log service reads
 the records (off the GUI thread, on a lane of their own) and words them; the model
 asks it once a second for what was written since, so changes from the web server,
 the scheduler or another desktop on the same data folder show up without a refresh.
@@ -13,6 +14,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -25,7 +27,7 @@ from PySide6.QtWidgets import (
 from app.services.audit_log import Activity, ActivityRead, AuditLog
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import local_time
+from app.views.formatting import BAD, day, local_time
 from app.views.table import ROOT, Column, RowsModel
 
 
@@ -43,7 +45,7 @@ def ago(ts: str, now: datetime) -> str:
         return f"{round(seconds / 3600)} h ago"
     if seconds < 2 * 86400:
         return "yesterday"
-    return local_time(ts)[:10]
+    return day(ts)
 
 
 class Seen(NamedTuple):
@@ -59,12 +61,17 @@ def _tip(seen: Seen) -> str:
     return f"{local_time(s.ts)} · LSN {s.lsn} · {s.action}{reason}"
 
 
+def _alarm(seen: Seen) -> QColor | None:
+    """Failures (a wrong password) stand out in red."""
+    return BAD if seen.activity.failed else None
+
+
 class ActivityModel(RowsModel[Activity]):
     """The newest ``limit`` records, newest first; two columns: when, and what."""
 
     columns = (
-        Column[Seen]("When", lambda v: ago(v.activity.summary.ts, v.now), tip=_tip),
-        Column[Seen]("Activity", lambda v: v.activity.text, tip=_tip),
+        Column[Seen]("When", lambda v: ago(v.activity.summary.ts, v.now), tip=_tip, colour=_alarm),
+        Column[Seen]("Activity", lambda v: v.activity.text, tip=_tip, colour=_alarm),
     )
     _rows: list[Activity]
     failed = Signal(str)
@@ -171,6 +178,9 @@ class ActivityView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.verticalHeader().hide()
+        self.table.setWordWrap(True)  # a long sentence takes more lines, it is not cut
+        rows = self.table.verticalHeader()
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.table.horizontalHeader()
         header.resizeSection(0, 110)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)

@@ -10,8 +10,6 @@ result of recomputing the lot from it.
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +22,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QInputDialog,
     QLabel,
+    QLineEdit,
     QListWidget,
     QListWidgetItem,
     QPushButton,
@@ -33,6 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.kernel import office_time
 from app.services.actors import Actor
 from app.services.auctions import OPEN, Bid, Closed, LotCheck, Room
 from app.services.groups import RUNNING, Group
@@ -87,8 +87,24 @@ def countdown(seconds: float) -> str:
     )
 
 
+def _hash_field() -> QLineEdit:
+    """A long hex value, read-only and selectable whole; it scrolls rather than making
+    the window wider."""
+    field = QLineEdit("–")
+    field.setReadOnly(True)
+    field.setFrame(False)
+    field.setStyleSheet("font-family: monospace; background: transparent;")
+    field.setMinimumWidth(120)
+    return field
+
+
+def _show_hash(field: QLineEdit, text: str) -> None:
+    field.setText(text)
+    field.setCursorPosition(0)  # show its start
+
+
 def _bid_time(bid: Bid) -> str:
-    return datetime.fromisoformat(bid.at).astimezone().strftime("%H:%M:%S")
+    return office_time.time_of_day(bid.at)
 
 
 def _on_behalf(bid: Bid) -> str | None:
@@ -135,11 +151,10 @@ class AuctionControlView(QWidget):
         self.session.setWordWrap(True)
         self.clock = QLabel("–")
         self.clock.setStyleSheet("font-size: 28pt; font-weight: 600;")
+        self.clock.setProperty("duration", True)  # a countdown, not a time of day
         self.best = QLabel()
-        self.seed_hash = QLabel("–")
-        self.seed_hash.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.seed_hash.setStyleSheet("font-family: monospace;")
-        self.seed_hash.setWordWrap(True)
+        self.seed_hash = _hash_field()
+        self.seed = _hash_field()
         self.result = QLabel("No auction closed yet.")
         self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.result.setWordWrap(True)
@@ -154,8 +169,8 @@ class AuctionControlView(QWidget):
         header = self.table.horizontalHeader()
         header.resizeSection(0, 50)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.resizeSection(2, 130)
-        header.resizeSection(3, 90)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setMinimumWidth(420)
         self._build_layout()
         self.open_button.clicked.connect(self.open_auction)
@@ -202,13 +217,18 @@ class AuctionControlView(QWidget):
         form.addRow("Best bid", self.best)
         form.addRow("Seed commitment (sha256)", self.seed_hash)
         outcome = QGroupBox("Result")
-        QVBoxLayout(outcome).addWidget(self.result)
+        result = QVBoxLayout(outcome)
+        result.addWidget(self.result)
+        seed = QFormLayout()
+        seed.addRow("Seed (revealed)", self.seed)
+        result.addLayout(seed)
+        result.addStretch(1)
         left = QVBoxLayout()
         left.addWidget(room)
         left.addWidget(outcome, 1)
         body = QHBoxLayout()
-        body.addLayout(left, 3)
-        body.addWidget(self.table, 2)
+        body.addLayout(left, 1)
+        body.addWidget(self.table, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(controls)
@@ -262,11 +282,12 @@ class AuctionControlView(QWidget):
         nxt = s.group.next_period
         planned = ""
         if nxt and not s.is_open:
-            planned = f"next: period {nxt}, scheduled {s.group.next_auction_date:%d %b %Y}"
+            planned = f"next: period {nxt}, scheduled {office_time.day(s.group.next_auction_date)}"
         shown = f"Period {s.auction.period} ({s.auction.status})" if s.auction else "No auction yet"
         self.period.setText(f"{shown}; {planned}" if planned else shown)
         self.session.setText(f"held by {s.holder}" if s.holder else "not running")
-        self.seed_hash.setText(s.auction.seed_hash if s.auction else "–")
+        _show_hash(self.seed_hash, s.auction.seed_hash if s.auction else "–")
+        _show_hash(self.seed, (s.auction.seed or "–") if s.auction else "–")
         self.bids.set_bids(s.bids)
         a = s.auction
         if a is not None and a.best_discount is not None:
@@ -287,7 +308,6 @@ class AuctionControlView(QWidget):
             f"<b>Winner:</b> {a.winner_alias or a.winner_member_id} ({m.get('decided_by', '')})",
             f"<b>Discount:</b> {format_inr(int(m['discount']))}",
             f"<b>Prize:</b> {format_inr(int(m['prize']))}",
-            f"<b>Seed (revealed):</b> <code>{a.seed or '–'}</code>",
         ]
         if s.lot is not None:
             lines.append(f"<b>Verify lot:</b> {self._lot_text(s.lot)}")

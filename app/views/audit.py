@@ -16,10 +16,20 @@ import json
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, overload
 
-from PySide6.QtCore import QDateTime, QModelIndex, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import (
+    QDate,
+    QDateTime,
+    QLocale,
+    QModelIndex,
+    QObject,
+    Qt,
+    QTime,
+    QTimer,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -41,11 +51,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.kernel import office_time
 from app.kernel.errors import KnownError
 from app.services.audit_log import AuditLog, LineSummary, Span, VerifyReport, WalFilter
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import local_time
+from app.views.formatting import local_time, time_width
 from app.views.table import ROOT, Column, ModelIndex, RowsModel
 from app.views.worker import Send
 
@@ -566,7 +577,7 @@ class FilterBar(QWidget):
         self.action = self._field("Action, e.g. loan.approve")
         self.entity_type = self._field("Entity type, e.g. loan")
         self.entity_id = self._field("Entity id")
-        now = QDateTime.currentDateTime()
+        now = _office_now()
         self.use_since, self.since = QCheckBox("From"), self._date(now.addDays(-7))
         self.use_until, self.until = QCheckBox("To"), self._date(now.addDays(1))
         self.use_since.toggled.connect(self.since.setEnabled)
@@ -596,7 +607,8 @@ class FilterBar(QWidget):
     def _date(value: QDateTime) -> QDateTimeEdit:
         edit = QDateTimeEdit(value)
         edit.setCalendarPopup(True)
-        edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+        edit.setLocale(QLocale(QLocale.Language.English, QLocale.Country.India))
+        edit.setDisplayFormat(f"dd MMM yyyy, HH:mm '{office_time.label()}'")
         edit.setEnabled(False)
         return edit
 
@@ -621,8 +633,16 @@ class FilterBar(QWidget):
         self.apply()
 
 
+def _office_now() -> QDateTime:
+    """Now on the office's clock (the edits hold the office's wall time)."""
+    now = office_time.office(datetime.now(UTC))
+    return QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
+
+
 def _aware(value: QDateTime) -> datetime:
-    return datetime.fromtimestamp(value.toSecsSinceEpoch()).astimezone()
+    """An edit's wall time, read in the office's zone."""
+    d, t = value.date(), value.time()
+    return datetime(d.year(), d.month(), d.day(), t.hour(), t.minute(), tzinfo=office_time.zone())
 
 
 class AuditView(QWidget):
@@ -670,7 +690,8 @@ class AuditView(QWidget):
         table.verticalHeader().hide()
         table.verticalHeader().setDefaultSectionSize(24)
         header = table.horizontalHeader()
-        for column, width in enumerate((80, 150, 140, 80, 150, 200, 240, 110)):
+        when = time_width(table, seconds=True)
+        for column, width in enumerate((80, when, 140, 80, 150, 200, 240, 110)):
             header.resizeSection(column, width)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         return table

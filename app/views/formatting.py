@@ -1,13 +1,14 @@
 """Shared view helpers: amounts, dates, badges, a reason dialog and the reload loop.
 
 Display text is made here so every view shows money, dates and statuses the same way:
-amounts in Indian grouping (₹5,00,000.00), times in the firm's time zone (IST).
+amounts in Indian grouping (₹5,00,000.00), dates and times as :mod:`app.kernel.office_time`
+writes them (``24 Nov 2026, 10:30 IST``: the office's zone, labelled).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -21,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.context import IST
+from app.kernel import office_time
 from app.services.money import format_bps, format_inr
 from app.views import worker
 
@@ -64,26 +65,26 @@ def percent(bps: int) -> str:
 
 
 def when(iso: str | None) -> str:
-    """An ISO date or timestamp as the firm's calendar shows it: ``24 Nov 2026, 10:30``."""
-    if not iso:
-        return ""
-    try:
-        if len(iso) == 10:
-            return date.fromisoformat(iso).strftime("%d %b %Y")
-        moment = datetime.fromisoformat(iso)
-    except ValueError:
-        return iso
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(IST)
-    return moment.strftime("%d %b %Y, %H:%M")
+    """An ISO date or timestamp as the office reads it: ``24 Nov 2026`` or
+    ``24 Nov 2026, 10:30 IST`` (text that is neither comes back unchanged)."""
+    return office_time.shown(iso)
 
 
 def local_time(ts: str) -> str:
-    """A WAL timestamp (UTC) in this computer's time zone, to the second."""
-    try:
-        return datetime.fromisoformat(ts).astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return ts
+    """A WAL timestamp (UTC) in the office's zone, to the second."""
+    return office_time.shown(ts, seconds=True)
+
+
+def time_width(widget: QWidget, *, seconds: bool = False) -> int:
+    """Pixels a table column needs for a labelled time in ``widget``'s font (the widest
+    digits, the office's label)."""
+    sample = office_time.moment(datetime(2026, 12, 28, 20, 58, 58, tzinfo=UTC), seconds=seconds)
+    return widget.fontMetrics().horizontalAdvance(sample) + 24
+
+
+def day(value: date | str | None) -> str:
+    """``24 Nov 2026``."""
+    return office_time.day(value)
 
 
 def status_text(status: str | None) -> str:

@@ -1,7 +1,8 @@
 """The group overview (admin): every chit group with its cycle progress and health.
 
 Rows are the groups service's overview (each group with its health verdict and the
-figures behind it), read off the GUI thread and again when its topics change.
+figures behind it), read off the GUI thread and again when its topics change. A row
+opens the group's page (``group-detail``); "New group" opens the form (``group-new``).
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from PySide6.QtCore import QRectF, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
+    QPushButton,
     QStyledItemDelegate,
     QStyleOptionViewItem,
     QTableView,
@@ -23,12 +26,15 @@ from app.services.actors import Actor
 from app.services.groups import FORMING, GroupOverview
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
+from app.views import navigation
+from app.views.formatting import day
 from app.views.live import LiveReadModel
 from app.views.table import Column, ModelIndex, RowsModel
 
 PROGRESS_ROLE = Qt.ItemDataRole.UserRole + 2
 TRACK, FILL = "#e3e7ee", "#8fb8ef"
 HEALTH_COLOURS = {"Healthy": "#1e7d3a", "Watch": "#9a5b00", "At risk": "#b3261e", "–": "#5a6578"}
+OPEN_TIP = "Double-click or press Enter to open the group's page."
 Row = GroupOverview
 
 
@@ -43,7 +49,9 @@ def _cycle_tip(r: Row) -> str:
 
 
 def _other_tip(r: Row) -> str:
-    return f"{r.group.name} ({r.group.status}) · {r.group.id}"
+    g = r.group
+    registration = f"Registration {g.registration_no}\n" if g.registration_no else ""
+    return f"{g.name} ({g.status}) · {g.id}\n{registration}{OPEN_TIP}"
 
 
 class GroupsModel(RowsModel[Row]):
@@ -67,7 +75,7 @@ class GroupsModel(RowsModel[Row]):
         ),
         Column[Row](
             "Next auction",
-            lambda r: r.next_auction.strftime("%d %b %Y") if r.next_auction else "–",
+            lambda r: day(r.next_auction) or "–",
             tip=_other_tip,
         ),
     )
@@ -109,6 +117,12 @@ class GroupOverviewView(QWidget):
         self.actor = actor
         heading = QLabel("Chit groups")
         heading.setObjectName("heading")
+        self.new = QPushButton("New group…")
+        self.new.clicked.connect(lambda: navigation.go(self, "group-new", group_id=None))
+        top = QHBoxLayout()
+        top.addWidget(heading, 1)
+        top.addWidget(self.new)
+        self.new.setVisible(not actor.reads_only)  # auditors form nothing
         self.model = GroupsModel(self)
         self.table = QTableView()
         self.table.setModel(self.model)
@@ -122,12 +136,19 @@ class GroupOverviewView(QWidget):
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
         for column, width in ((1, 90), (2, 150), (3, 200), (4, 100), (5, 130)):
             header.resizeSection(column, width)
+        self.table.activated.connect(self.open_row)
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
+        layout.addLayout(top)
         layout.addWidget(self.table, 1)
         self.live = LiveReadModel(
             services.topics, services.groups.overview, self.model.set_rows, self
         )
+
+    def open_row(self, index: ModelIndex) -> None:
+        """Open the group's page (``group-detail``) for the row at ``index``."""
+        row = self.model.row_at(index)
+        if row is not None:
+            navigation.go(self, "group-detail", group_id=row.group.id)
 
     def refresh(self) -> None:
         self.live.refresh()

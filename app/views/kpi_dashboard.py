@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import pyqtgraph as pg
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from app.kernel import office_time
 from app.services.actors import Actor
 from app.services.kpi_series import BUCKETS
 from app.services.kpis import DEFAULT_RATE_DEFINITION, KpiDashboard, Kpis
@@ -53,7 +54,7 @@ def series_of(d: KpiDashboard) -> Series:
     return Series(
         [_timestamp(day) for day, _ in d.pool],
         [total / 100 for _, total in d.pool],
-        [datetime.strptime(m.month, "%Y-%m").strftime("%b %y") for m in d.months],
+        [office_time.month(m.month + "-01") for m in d.months],
         [m.expected / 100 for m in d.months],
         [m.collected / 100 for m in d.months],
         [d.buckets[b] for b in BUCKETS],
@@ -171,7 +172,7 @@ class KpiDashboardView(QWidget):
         self._draw(self.series)
 
     def _show_cards(self, k: Kpis) -> None:
-        self.as_of.setText(f"as of {k.as_of:%d %b %Y}")
+        self.as_of.setText(f"as of {office_time.day(k.as_of)}")
         c = self.cards
         c["pool"].show_value(format_inr(k.total_pool), f"{len(k.groups)} groups")
         c["members"].show_value(str(k.active_members))

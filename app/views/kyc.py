@@ -50,6 +50,7 @@ from app.views.formatting import (
     file_size,
     status_colour,
     status_text,
+    time_width,
     when,
 )
 from app.views.live import LiveReadModel
@@ -276,7 +277,7 @@ class KycQueueView(QWidget):
         header = table.horizontalHeader()
         header.setMinimumSectionSize(50)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 150), (2, 110), (3, 105), (4, 150), (5, 55)):
+        for column, width in ((1, 150), (2, 110), (3, 105), (4, time_width(table)), (5, 55)):
             table.setColumnWidth(column, width)
         return table
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTableView,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -40,6 +41,7 @@ from app.services.loans import (
     RECOMMENDED,
     REJECTED,
     SCORED,
+    STATUSES,
     LoanDetail,
     LoanRow,
     ScheduleRow,
@@ -59,17 +61,18 @@ from app.views.formatting import (
     shorten,
     status_colour,
     status_text,
+    time_width,
     when,
 )
 from app.views.live import LiveReadModel
 from app.views.table import SORT_ROLE, Column, RowsModel
 
-FILTERS: tuple[tuple[str, tuple[str, ...] | None], ...] = (
+FILTERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Open applications", OPEN),
     ("Disbursed", (DISBURSED,)),
     ("Rejected", (REJECTED,)),
     ("Closed", (CLOSED,)),
-    ("All", None),
+    ("All", STATUSES),
 )
 
 
@@ -210,19 +213,25 @@ class LoanDetailPane(QWidget):
         self.schedule_table = _table(self.schedule)
         self.schedule_table.horizontalHeader().setStretchLastSection(True)
         self.setStyleSheet(BUTTON_STYLE)
+        self.parts = QTabWidget()
+        self.parts.addTab(self.factor_table, "Score factors")
+        self.parts.addTab(self.schedule_table, "EMI schedule")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 0, 0, 0)
         layout.addWidget(self.heading)
         layout.addWidget(self.note)
         layout.addLayout(buttons)
         layout.addWidget(self.outcome)
-        layout.addWidget(QLabel("<b>Score factors</b>"))
-        layout.addWidget(self.factor_table, 2)
-        layout.addWidget(QLabel("<b>EMI schedule</b>"))
-        layout.addWidget(self.schedule_table, 3)
+        layout.addWidget(self.parts, 1)
         self.show_detail(None, None)
+        self.show_outcome(None)
+
+    def show_part(self, table: QTableView) -> None:
+        """Bring the score factors' or the schedule's tab to the front."""
+        self.parts.setCurrentWidget(table)
 
     def show_outcome(self, outcome: Outcome | None) -> None:
+        self.outcome.setVisible(outcome is not None)
         if outcome is None:
             self.outcome.setText("")
             return
@@ -340,7 +349,8 @@ class LoanInboxView(QWidget):
         self.table.sortByColumn(7, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        widths = ((1, 130), (2, 75), (3, 110), (4, 95), (5, 135), (6, 115), (7, 150))
+        applied = time_width(self.table)
+        widths = ((1, 130), (2, 75), (3, 110), (4, 95), (5, 135), (6, 115), (7, applied))
         for column, width in widths:
             self.table.setColumnWidth(column, width)
         self.empty = QLabel("")
@@ -355,9 +365,9 @@ class LoanInboxView(QWidget):
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(left)
         split.addWidget(self.pane)
-        split.setStretchFactor(0, 1)
-        split.setStretchFactor(1, 1)
-        split.setSizes([340, 420])
+        split.setStretchFactor(0, 2)
+        split.setStretchFactor(1, 3)
+        split.setSizes([200, 540])  # five rows of the list; the rest for the detail
         layout = QVBoxLayout(self)
         layout.addLayout(bar)
         layout.addWidget(split, 1)

@@ -1,23 +1,30 @@
 """The main window: a navigation list, the views, and the kernel footer. It only lays
-out and routes (see :mod:`app.views.navigation`); each view lives in its own module."""
+out and routes (see :mod:`app.views.navigation`); each view lives in its own module.
+
+The navigation lists the views under their sections' headings (:data:`app.views.shell.
+SECTIONS`): a heading is painted above the first view of its section, as part of that
+row, so row N is still the Nth view (Ctrl+1…9 go to the first nine)."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
+from PySide6.QtCore import QRect, QSettings, QSignalBlocker, QSize, Qt
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QKeySequence, QMouseEvent, QPainter, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QListWidget,
     QListWidgetItem,
     QMainWindow,
     QStackedWidget,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -27,9 +34,15 @@ from app.services.actors import Actor
 from app.services.registry import Services
 from app.views.footer import KernelFooter
 from app.views.navigation import view_name
-from app.views.shell import views_for
+from app.views.shell import lists_before, section_of, views_for
+from app.views.table import ModelIndex
 
+log = logging.getLogger(__name__)
 NAME_ROLE = Qt.ItemDataRole.UserRole
+HEADING_ROLE = Qt.ItemDataRole.UserRole + 1
+"""A section's title on the first row of that section (None on the others)."""
+HEADING_HEIGHT = 30
+HEADING_COLOUR = QColor("#8a96ab")
 SETTLE_S = 5.0  # --screenshots: longest wait for a view to finish loading
 
 
@@ -50,9 +63,9 @@ class MainWindow(QMainWindow):
         self._on_close = on_close
         self.setWindowTitle("TransactFlowOS")
         self.resize(1280, 800)
-        self.nav = QListWidget()
-        self.nav.setObjectName("nav")
+        self.nav = NavList()
         self.nav.setFixedWidth(200)
+        self._sections: tuple[str | None, str | None] = (None, None)  # last view's, last listed
         self.stack = QStackedWidget()
         self.pages: dict[str, QWidget] = {}
         body = QWidget()
@@ -79,24 +92,39 @@ class MainWindow(QMainWindow):
         name = view_name(view)
         self.pages[name] = view
         self.stack.addWidget(view)
+        last, listed = self._sections
+        section = section_of(name, last)
+        self._sections = (section, listed)
         if not getattr(view, "in_nav", True):
             return
         item = QListWidgetItem(str(getattr(view, "title", name)))
         item.setData(NAME_ROLE, name)
+        item.setData(HEADING_ROLE, section if section != listed else None)
+        self._sections = (section, section)
         self.nav.addItem(item)
         row = self.nav.count()
         if row <= 9:
             QShortcut(QKeySequence(f"Ctrl+{row}"), self, partial(self.nav.setCurrentRow, row - 1))
 
     def go(self, name: str, **params: Any) -> None:
-        """Show the view ``name``; a page is first told which item to show."""
-        view = self.pages[name]
+        """Show the view ``name``; a page is first told which item to show. A view this
+        window does not hold (not built yet, or not for this role) is not shown."""
+        view = self.pages.get(name)
+        if view is None:
+            log.warning("no view called %r here: staying on the current one", name)
+            return
         if params:
             view.show_item(**params)  # type: ignore[attr-defined]
         self.stack.setCurrentWidget(view)
-        for row in range(self.nav.count()):
-            if self.nav.item(row).data(NAME_ROLE) == name:
-                self.nav.setCurrentRow(row)
+        rows = {self.nav.item(r).data(NAME_ROLE): r for r in range(self.nav.count())}
+        if name in rows:
+            self.nav.setCurrentRow(rows[name])
+            return
+        listed = next((rows[n] for n in lists_before(name) if n in rows), None)
+        if listed is not None:  # a page: its list stays marked, without being shown
+            blocker = QSignalBlocker(self.nav)
+            self.nav.setCurrentRow(listed)
+            blocker.unblock()
 
     def _nav_changed(self, item: QListWidgetItem | None) -> None:
         if item is not None:
@@ -114,7 +142,7 @@ class MainWindow(QMainWindow):
             show_example = getattr(view, "show_example", None)
             if show_example is not None:
                 show_example()
-            self.stack.setCurrentWidget(view)
+            self.go(view_name(view))  # the navigation shows where the picture is
             await _settled(view)
             path = folder / f"{index:02d}-{view_name(view)}.png"
             self.grab().save(str(path))
@@ -122,16 +150,18 @@ class MainWindow(QMainWindow):
         return saved
 
     def _restore_state(self) -> None:
+        """The window's last size and place; every sign-in starts on the first view (the
+        dashboard), not on whatever the previous person left open."""
         state = QSettings("TransactFlowOS", "desktop")
         geometry = state.value("geometry")
         if geometry is not None:
             self.restoreGeometry(geometry)
-        self.nav.setCurrentRow(int(str(state.value("view", 0) or 0)))
+        self.nav.setCurrentRow(0)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         state = QSettings("TransactFlowOS", "desktop")
         state.setValue("geometry", self.saveGeometry())
-        state.setValue("view", self.nav.currentRow())
+        state.remove("view")  # written by earlier versions
         self.footer.timer.stop()
         for view in self.views():
             shutdown = getattr(view, "shutdown", None)
@@ -148,3 +178,53 @@ async def _settled(view: QWidget) -> None:
     await asyncio.sleep(0.15)
     while busy is not None and busy() and time.monotonic() < deadline:
         await asyncio.sleep(0.05)
+
+
+class NavList(QListWidget):
+    """The navigation list: each section's heading above its first view (a click on a
+    heading selects nothing)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setObjectName("nav")
+        self.setItemDelegate(_NavDelegate(self))
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        index = self.indexAt(event.position().toPoint())
+        heading = index.isValid() and bool(index.data(HEADING_ROLE))
+        if heading and event.position().y() < self.visualRect(index).top() + HEADING_HEIGHT:
+            event.ignore()
+            return
+        super().mousePressEvent(event)
+
+
+class _NavDelegate(QStyledItemDelegate):
+    """Paints a section's heading in the top part of its first row."""
+
+    def sizeHint(self, option: QStyleOptionViewItem, index: ModelIndex) -> QSize:
+        size = super().sizeHint(option, index)
+        if index.data(HEADING_ROLE):
+            size.setHeight(size.height() + HEADING_HEIGHT)
+        return size
+
+    def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: ModelIndex) -> None:
+        heading = index.data(HEADING_ROLE)
+        if not heading:
+            super().paint(painter, option, index)
+            return
+        top = QRect(option.rect)
+        top.setHeight(HEADING_HEIGHT)
+        painter.save()
+        font = QFont(option.font)
+        font.setPointSizeF(font.pointSizeF() * 0.8)
+        font.setBold(True)
+        font.setCapitalization(QFont.Capitalization.AllUppercase)
+        font.setLetterSpacing(QFont.SpacingType.AbsoluteSpacing, 1.0)
+        painter.setFont(font)
+        painter.setPen(HEADING_COLOUR)
+        align = Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        painter.drawText(top.adjusted(14, 8, -8, 0), int(align), heading)
+        painter.restore()
+        rest = QStyleOptionViewItem(option)
+        rest.rect = option.rect.adjusted(0, HEADING_HEIGHT, 0, 0)
+        super().paint(painter, rest, index)

@@ -9,7 +9,6 @@ person's approval. The board redraws itself when any case changes, from any proc
 
 from __future__ import annotations
 
-from datetime import date
 from functools import partial
 
 from PySide6.QtCore import QMimeData, QPoint, Qt, QTimer, Signal
@@ -30,6 +29,7 @@ from app.services.actors import Actor
 from app.services.money import format_inr
 from app.services.recovery import STAGES, Board, Card
 from app.services.registry import Services
+from app.views.formatting import day
 from app.views.live import LiveReadModel
 from app.views.worker import run, show_error
 
@@ -53,6 +53,8 @@ QFrame#caseCard[pending="true"] { border: 1px solid #d98b1f; }
 QFrame#caseCard:hover { border-color: #2f7de1; }
 QLabel#cardMember { font-weight: 600; }
 QLabel#cardAmount { color: #b3261e; font-weight: 600; }
+QLabel#cardCleared { color: #2e7d32; font-weight: 600; }
+QLabel#cardLost { color: #5a6578; font-weight: 600; }
 QLabel#cardMeta, QLabel#cardDue { color: #5a6578; font-size: 8pt; }
 QLabel#cardPending { color: #9a5b00; font-size: 8pt; }
 QLabel#boardMessage { background: #fdecea; color: #8c1d18; padding: 6px 10px;
@@ -67,14 +69,16 @@ def ask_note(parent: QWidget, title: str, label: str) -> str | None:
 
 
 def card_lines(card: Card) -> dict[str, str]:
-    """What a card shows, by part."""
-    days = "day" if card.days_late == 1 else "days"
+    """What a card shows, by part (each part's label is named ``card<Part>``)."""
     source = "loan" if card.source == "loan" else "chit dues"
+    if card.closed is not None:
+        return _closed_lines(card, source)
+    days = "day" if card.days_late == 1 else "days"
     lines = {
         "member": card.member_name or card.member_id,
         "amount": format_inr(card.overdue),
         "meta": f"{card.days_late} {days} late · {card.bucket} · {source}",
-        "due": f"{card.next_due[0]} {_day(card.next_due[1])}" if card.next_due else "",
+        "due": f"{card.next_due[0]} {day(card.next_due[1])}" if card.next_due else "",
         "pending": "",
     }
     if card.awaiting_write_off:
@@ -84,8 +88,29 @@ def card_lines(card: Card) -> dict[str, str]:
     return lines
 
 
-def _day(iso: str) -> str:
-    return date.fromisoformat(iso).strftime("%d %b %Y")
+def _closed_lines(card: Card, source: str) -> dict[str, str]:
+    """A closed case says how it ended, not how late it was: a resolved one that
+    nothing is overdue, a written-off one the amount lost."""
+    assert card.closed is not None
+    when, who = day(card.closed.at), card.closed.by
+    if card.stage == "written_off":
+        return {
+            "member": card.member_name or card.member_id,
+            "lost": f"{format_inr(card.overdue)} written off",
+            "meta": f"Written off {when} by {who} · {source}",
+        }
+    return {
+        "member": card.member_name or card.member_id,
+        "cleared": "Nothing overdue",
+        "meta": f"Resolved {when} · {source}",
+    }
+
+
+def card_tip(card: Card) -> str:
+    tip = f"Case {card.case_id} · {card.source} {card.ref}"
+    if card.closed is None:
+        return tip
+    return f"{tip}\nClosed by {card.closed.by}: {card.closed.note}"
 
 
 class CaseCard(QFrame):
@@ -96,7 +121,7 @@ class CaseCard(QFrame):
         self.card = card
         self._press: QPoint | None = None
         self.setObjectName("caseCard")
-        self.setProperty("pending", bool(card.write_off_requested_by))
+        self.setProperty("pending", card.awaiting_write_off)
         self.setCursor(Qt.CursorShape.OpenHandCursor)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 6, 8, 6)
@@ -107,7 +132,7 @@ class CaseCard(QFrame):
                 label.setObjectName("card" + part.capitalize())
                 label.setWordWrap(True)
                 layout.addWidget(label)
-        self.setToolTip(f"Case {card.case_id} · {card.source} {card.ref}")
+        self.setToolTip(card_tip(card))
 
     @property
     def case_id(self) -> str:
@@ -202,7 +227,14 @@ class StageColumn(QFrame):
     def show_totals(self) -> None:
         cards = self.cards()
         total = sum(c.card.overdue for c in cards)
-        self.total.setText(f"{len(cards)} · {format_inr(total)}" if cards else "empty")
+        if not cards:
+            self.total.setText("empty")
+        elif self.stage == "resolved":
+            self.total.setText(f"{len(cards)} · nothing overdue")
+        elif self.stage == "written_off":
+            self.total.setText(f"{len(cards)} · {format_inr(total)} written off")
+        else:
+            self.total.setText(f"{len(cards)} · {format_inr(total)}")
 
     def _highlight(self, on: bool) -> None:
         self.setProperty("dropTarget", on)
@@ -275,7 +307,7 @@ class RecoveryBoardView(QWidget):
         for stage, column in self.columns.items():
             column.set_cards(board.columns.get(stage, []))
         open_cases = sum(len(board.columns[s.value]) for s in STAGES[:5])
-        self.summary.setText(f"{open_cases} open cases · as of {board.as_of}")
+        self.summary.setText(f"{open_cases} open cases · as of {day(board.as_of)}")
 
     def column_of(self, case_id: str) -> str | None:
         for stage, column in self.columns.items():

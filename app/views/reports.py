@@ -1,12 +1,15 @@
-"""The reports view: the kinds of report the firm prints, and a live ledger preview.
+"""The reports view: every kind of report the firm prints, exported as a PDF, and a
+live preview of the balance sheet and trial balance.
 
-PDF export arrives with the reports issue; until then the button is in place but
-disabled, and the balance sheet and trial balance are shown as text, kept current.
+Choosing a kind shows the parameters it takes; "Export PDF…" saves it where the person
+chooses, off the GUI thread with a progress bar, and the log records who exported what
+(:mod:`app.views.report_export`). Auditors export like everyone else: the export is
+the one thing the log takes in their name.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 from PySide6.QtGui import QFont, QFontDatabase
 from PySide6.QtWidgets import (
@@ -15,7 +18,6 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -25,40 +27,11 @@ from app.services.ledger import BalanceSheet, Statements
 from app.services.ledger.reports import format_trial_balance
 from app.services.money import format_inr
 from app.services.registry import Services
+from app.services.report_exports import KindInfo
+from app.views import worker
 from app.views.live import LiveReadModel
+from app.views.report_export import ExportPanel
 
-
-@dataclass(frozen=True)
-class ReportKind:
-    key: str
-    name: str
-    description: str
-
-
-REPORTS = (
-    ReportKind(
-        "members",
-        "Member list",
-        "Every member with KYC status, groups and tickets; phone, PAN and Aadhaar masked.",
-    ),
-    ReportKind(
-        "loans",
-        "Loan portfolio",
-        "Disbursed loans with outstanding principal, days past due, bucket and PAR30/PAR90.",
-    ),
-    ReportKind(
-        "defaults",
-        "Default summary",
-        "Open recovery cases by stage and bucket, overdue amounts and statutory due dates.",
-    ),
-    ReportKind(
-        "balance_sheet",
-        "Balance sheet",
-        "Assets, liabilities, equity and income from the double-entry ledger, with the "
-        "trial balance behind them.",
-    ),
-)
-EXPORT_TOOLTIP = "PDF export arrives with the reports issue."
 SECTION_TITLES = {
     "asset": "Assets",
     "liability": "Liabilities",
@@ -67,24 +40,8 @@ SECTION_TITLES = {
 }
 
 
-ACCOUNT_LABELS = {
-    "cash": "Pool",
-    "chitfund": "Chit fund payable",
-    "receivable": "Members owe",
-}
-
-
-def account_label(account: str, groups: dict[str, str]) -> str:
-    """``cash:group:<g>`` -> ``Pool: Shanti 4L``; other accounts as they are."""
-    parts = account.split(":")
-    group = groups.get(parts[-1]) if len(parts) > 1 else None
-    if group and parts[0] in ACCOUNT_LABELS:
-        return f"{ACCOUNT_LABELS[parts[0]]}: {group}"
-    return account
-
-
-def _section_rows(section: dict[str, int], groups: dict[str, str]) -> list[tuple[str, int]]:
-    """Rows of one section, members' receivables added up per group."""
+def _section_rows(section: dict[str, int], names: Mapping[str, str]) -> list[tuple[str, int]]:
+    """Rows of one section by account name, members' receivables added up per group."""
     merged: dict[str, list[int]] = {}
     for account, value in section.items():
         parts = account.split(":")
@@ -96,15 +53,16 @@ def _section_rows(section: dict[str, int], groups: dict[str, str]) -> list[tuple
         total[1] += 1
     rows = []
     for key, (value, n) in merged.items():
-        label = account_label(key, groups)
+        label = names.get(key, key)
         rows.append((f"{label} ({n} members)" if "*" in key else label, value))
     return rows
 
 
-def format_balance_sheet(sheet: BalanceSheet, groups: dict[str, str] | None = None) -> str:
-    """The balance sheet as a text table in Indian rupees; ``groups`` names group ids."""
-    names = groups or {}
-    sections = {key: _section_rows(sheet.sections.get(key, {}), names) for key in SECTION_TITLES}
+def format_balance_sheet(sheet: BalanceSheet, names: Mapping[str, str] | None = None) -> str:
+    """The balance sheet as a text table in Indian rupees; ``names`` names the accounts
+    (:attr:`Statements.account_names`)."""
+    shown = names or {}
+    sections = {key: _section_rows(sheet.sections.get(key, {}), shown) for key in SECTION_TITLES}
     rows = [row for section in sections.values() for row in section]
     width = max([32, *(len(a) + 4 for a, _ in rows)])
     amount = max([16, *(len(format_inr(v)) + 2 for _, v in rows)])
@@ -122,14 +80,14 @@ def format_balance_sheet(sheet: BalanceSheet, groups: dict[str, str] | None = No
 
 
 def ledger_preview(books: Statements) -> str:
-    """The balance sheet and the trial balance, as text."""
-    sheet = format_balance_sheet(books.balance_sheet, books.group_names)
-    trial = format_trial_balance(books.trial_balance)
+    """The balance sheet and the trial balance, as text, accounts by name."""
+    sheet = format_balance_sheet(books.balance_sheet, books.account_names)
+    trial = format_trial_balance(books.trial_balance, names=books.account_names)
     return f"{sheet}\n\n\nTRIAL BALANCE\n\n{trial}\n"
 
 
 class ReportsView(QWidget):
-    """Report kinds (PDF export to come) and a live balance-sheet preview."""
+    """Report kinds with their export, and a live balance-sheet preview."""
 
     title = "Reports"
 
@@ -139,35 +97,28 @@ class ReportsView(QWidget):
         heading = QLabel("Reports")
         heading.setObjectName("heading")
         self.kinds = QListWidget()
-        self.kinds.setFixedWidth(320)
+        self.kinds.setFixedWidth(340)
         self.kinds.setWordWrap(True)
         self.kinds.setSpacing(2)
-        for kind in REPORTS:
-            item = QListWidgetItem(f"{kind.name}\n{kind.description}")
-            item.setToolTip(kind.description)
-            self.kinds.addItem(item)
-        self.kinds.setCurrentRow(len(REPORTS) - 1)
-        self.export = QPushButton("Export PDF…")
-        self.export.setEnabled(False)
-        self.export.setToolTip(EXPORT_TOOLTIP)
-        note = QLabel(EXPORT_TOOLTIP)
-        note.setStyleSheet("color: #5a6578;")
-        note.setWordWrap(True)
+        self.panel = ExportPanel(services, actor, self)
+        self.panel.setEnabled(False)
+        self.infos: list[KindInfo] = []
+        self.kinds.currentRowChanged.connect(self._chosen)
+        # the reports (reportlab) load off the GUI thread: start-up does not wait for them
+        worker.run(services.reports.kinds, self._show_kinds, parent=self)
         self.preview = QPlainTextEdit()
         self.preview.setReadOnly(True)
         self.preview.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         mono.setStyleHint(QFont.StyleHint.Monospace)
         self.preview.setFont(mono)
-        left = QVBoxLayout()
-        left.addWidget(self.kinds, 1)
-        left.addWidget(self.export)
-        left.addWidget(note)
         right = QVBoxLayout()
+        right.addWidget(self.panel)
+        right.addSpacing(12)
         right.addWidget(QLabel("Preview: balance sheet and trial balance (live)"))
         right.addWidget(self.preview, 1)
         body = QHBoxLayout()
-        body.addLayout(left)
+        body.addWidget(self.kinds)
         body.addLayout(right, 1)
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
@@ -175,6 +126,27 @@ class ReportsView(QWidget):
         self.live = LiveReadModel(
             services.topics, services.ledger.statements, self._show, self, debounce_ms=300
         )
+
+    def _show_kinds(self, infos: list[KindInfo]) -> None:
+        self.infos = infos
+        for kind in infos:
+            item = QListWidgetItem(f"{kind.title}\n{kind.description}")
+            item.setToolTip(kind.description)
+            self.kinds.addItem(item)
+        self.panel.setEnabled(True)
+        self.kinds.setCurrentRow(0)
+
+    def _chosen(self, row: int) -> None:
+        if 0 <= row < len(self.infos):
+            self.panel.set_kind(self.infos[row])
+
+    def select(self, kind: str) -> None:
+        """Choose the report ``kind`` (its name, ``audit``), once the kinds are listed."""
+        names = [info.name for info in self.infos]
+        self.kinds.setCurrentRow(names.index(kind))
+
+    def busy(self) -> bool:
+        return not self.infos or self.live.busy or self.panel.running
 
     def refresh(self) -> None:
         self.live.refresh()
@@ -186,3 +158,4 @@ class ReportsView(QWidget):
 
     def shutdown(self) -> None:
         self.live.close()
+        self.panel.shutdown()

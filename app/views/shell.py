@@ -1,4 +1,5 @@
-"""Which views a signed-in person sees, in navigation order."""
+"""Which views a signed-in person sees, in navigation order, under the navigation's
+sections (:data:`SECTIONS`)."""
 
 from __future__ import annotations
 
@@ -11,26 +12,90 @@ from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
 from app.views.collections import CollectionsView
 from app.views.dashboard import DashboardView
+from app.views.group_detail import GroupDetailView
+from app.views.group_new import GroupNewView
 from app.views.groups import GroupOverviewView
 from app.views.kpi_dashboard import KpiDashboardView
 from app.views.kyc import KycQueueView
+from app.views.kyc_capture import KycCaptureView
 from app.views.loan_inbox import LoanInboxView
+from app.views.member_profile import MemberProfileView
+from app.views.members import MembersView
+from app.views.navigation import view_name
+from app.views.payouts import PayoutsView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
 from app.views.statement_import import StatementImportView
 
+SECTIONS: dict[str, tuple[str, ...]] = {
+    "Office": (
+        "dashboard",
+        "kyc-queue",
+        "loan-inbox",
+        "auctions",
+        "activity",
+        "members",
+        "member-profile",
+        "kyc-capture",
+        "group-new",
+    ),
+    "Money": ("collections", "statement-import", "payouts", "recovery"),
+    "Oversight": ("kpis", "groups", "group-detail", "audit", "reports", "staff"),
+}
+"""The navigation's sections in order, with the views (by name) each holds. A view not
+named here joins the section of the view listed before it (a page follows its list)."""
+
+
+def section_of(name: str, before: str | None = None) -> str:
+    """The section of the view called ``name``; ``before``: that of the view before it."""
+    for section, names in SECTIONS.items():
+        if name in names:
+            return section
+    return before or next(iter(SECTIONS))
+
+
+def lists_before(name: str) -> list[str]:
+    """The views named before ``name`` in its section, nearest first: a page's list."""
+    for names in SECTIONS.values():
+        if name in names:
+            return list(reversed(names[: names.index(name)]))
+    return []
+
+
+def in_sections(views: list[QWidget]) -> list[QWidget]:
+    """``views`` grouped by section, in section order; within a section as given."""
+    order, keyed, before = list(SECTIONS), [], None
+    for view in views:
+        before = section_of(view_name(view), before)
+        keyed.append((order.index(before), view))
+    return [view for _, view in sorted(keyed, key=lambda pair: pair[0])]
+
 
 def views_for(services: Services, actor: Actor) -> list[QWidget]:
     """Employees get the daily work; admins (and the screenshot tool's platform actor)
-    also get oversight: KPIs, groups, the audit trail, reports and staff accounts."""
+    also get oversight: KPIs, groups, the audit trail, reports and staff accounts.
+    Auditors get the oversight views that only read (and the reports they export)."""
+    if actor.reads_only:
+        return [
+            AuditView(services),
+            ReportsView(services, actor),
+            KpiDashboardView(services, actor),
+            GroupOverviewView(services, actor),
+            GroupDetailView(services, actor),
+        ]
     views: list[QWidget] = [
         DashboardView(services, actor),
         KycQueueView(services, actor),
+        KycCaptureView(services, actor),
         LoanInboxView(services, actor),
         RecoveryBoardView(services, actor),
         AuctionControlView(services, actor),
         ActivityView(services),
+        GroupNewView(services, actor),
+        PayoutsView(services, actor),
+        MembersView(services, actor),
+        MemberProfileView(services, actor),
         CollectionsView(services, actor),
         StatementImportView(services, actor),
     ]
@@ -42,4 +107,5 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
             ReportsView(services, actor),
             StaffAdminView(services, actor),
         ]
-    return views
+    views += [GroupDetailView(services, actor)]
+    return in_sections(views)

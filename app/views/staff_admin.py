@@ -1,4 +1,6 @@
-"""Staff accounts (admins only): create, disable or enable, change role."""
+"""Staff accounts (admins only): create, disable or enable, change role (employee, admin
+or auditor: an auditor reads the books and exports reports, and changes nothing), set a
+new password (typed or generated; the person's sessions end), and when each last signed in."""
 
 from __future__ import annotations
 
@@ -19,15 +21,16 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.services.actors import Actor
+from app.services.actors import ACCOUNT_ROLES, Actor
 from app.services.registry import Services
 from app.services.staff import StaffAccount
 from app.views import worker
-from app.views.formatting import when
+from app.views.formatting import time_width, when
 from app.views.live import LiveReadModel
+from app.views.password import PasswordDialog
 from app.views.table import Column, RowsModel
 
-ROLES = ("employee", "admin")
+ROLES = ACCOUNT_ROLES
 Account = StaffAccount
 
 
@@ -37,6 +40,11 @@ class StaffModel(RowsModel[Account]):
         Column[Account]("Username", lambda a: a.username),
         Column[Account]("Role", lambda a: a.role),
         Column[Account]("Status", lambda a: "active" if a.active else "disabled"),
+        Column[Account](
+            "Last sign-in",
+            lambda a: when(a.last_sign_in_at) or "never",
+            lambda a: a.last_sign_in_at or "",
+        ),
         Column[Account]("Created", lambda a: when(a.created_at)),
     )
 
@@ -88,20 +96,35 @@ class StaffAdminView(QWidget):
         self.table.setModel(self.model)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        for column in (
+            StaffModel.COLUMNS.index("Last sign-in"),
+            StaffModel.COLUMNS.index("Created"),
+        ):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.Fixed)
+            header.resizeSection(column, time_width(self.table))
         self.table.verticalHeader().hide()
+        heading = QLabel("Staff accounts")
+        heading.setObjectName("heading")
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.status.hide()
         buttons = QHBoxLayout()
         for label, slot in (
             ("New account…", self.create_account),
             ("Disable / enable", self.toggle),
             ("Change role…", self.change_role),
+            ("Set password…", self.reset_password),
         ):
             button = QPushButton(label)
             button.clicked.connect(slot)
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addWidget(heading)
         layout.addLayout(buttons)
+        layout.addWidget(self.status)
         layout.addWidget(self.table)
         self.live = LiveReadModel(services.topics, self.staff.list_staff, self.model.set_rows, self)
 
@@ -144,6 +167,30 @@ class StaffAdminView(QWidget):
                 lambda _: self.refresh(),
                 parent=self,
             )
+
+    def password_dialog(self, account: StaffAccount) -> PasswordDialog:
+        staff, actor = self.staff, self.actor
+        return PasswordDialog(
+            f"New password for {account.name}",
+            f"Set a new password for {account.name} ({account.username}). Every sign-in of "
+            "theirs ends now; they sign in again with this password and can change it "
+            "from the menu with their name.",
+            account.username,
+            lambda _, new: staff.set_password(actor, account.id, new, "password reset by admin"),
+            parent=self,
+        )
+
+    def reset_password(self) -> None:
+        account = self.selected()
+        if account is None:
+            self.say("Select the person whose password to set.")
+            return
+        if self.password_dialog(account).exec() == QDialog.DialogCode.Accepted:
+            self.say(f"New password set for {account.name}; their sign-ins have ended.")
+
+    def say(self, text: str) -> None:
+        self.status.setText(text)
+        self.status.setVisible(bool(text))
 
     def shutdown(self) -> None:
         self.live.close()

@@ -26,20 +26,50 @@ function toPaise(text) {
   return Number(m[1]) * 100 + Number((m[2] || "0").padEnd(2, "0"));
 }
 
-const IST = { timeZone: "Asia/Kolkata" };
-function when(iso) {
-  if (!iso) return "—";
-  if (/^\d{4}-\d{2}-\d{2}$/.test(iso)) {
-    return new Date(iso + "T00:00:00+05:30").toLocaleDateString("en-IN",
-      { ...IST, day: "numeric", month: "short", year: "numeric" });
-  }
-  return new Date(iso).toLocaleString("en-IN", { ...IST, day: "numeric", month: "short",
-    year: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit" }) + " IST";
+// -- dates and times: one style, in the office's zone (as app/kernel/office_time.py) ---
+// "03 Dec 2026" and "03 Dec 2026, 18:30 IST"; the server names the zone in <html data-zone>.
+
+const ZONE = document.documentElement.dataset.zone || "Asia/Kolkata";
+const NAMED_ZONES = { "Asia/Kolkata": "IST", "Asia/Calcutta": "IST", "UTC": "UTC", "Etc/UTC": "UTC" };
+const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const WALL = new Intl.DateTimeFormat("en-GB", { timeZone: ZONE, hourCycle: "h23", year: "numeric",
+  month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", second: "numeric" });
+
+function pad(n) { return String(n).padStart(2, "0"); }
+
+function wallClock(date) {
+  const p = {};
+  for (const part of WALL.formatToParts(date)) p[part.type] = Number(part.value);
+  return { year: p.year, month: p.month, day: p.day, hour: p.hour % 24, minute: p.minute,
+    second: p.second };
 }
 
-function clockTime(iso) {
-  return new Date(iso).toLocaleTimeString("en-IN", { ...IST, hour: "2-digit", minute: "2-digit",
-    second: "2-digit" });
+function zoneLabel(date) {
+  if (NAMED_ZONES[ZONE]) return NAMED_ZONES[ZONE];
+  const w = wallClock(date);
+  const wallMs = Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second);
+  const minutes = Math.round((wallMs - Math.floor(date.getTime() / 1000) * 1000) / 60000);
+  const abs = Math.abs(minutes);
+  return `UTC${minutes < 0 ? "-" : "+"}${pad(Math.floor(abs / 60))}:${pad(abs % 60)}`;
+}
+
+function dayText(year, month, day) { return `${pad(day)} ${MONTHS[month - 1]} ${year}`; }
+
+function clockTime(iso, seconds = true) {
+  const date = new Date(iso);
+  const w = wallClock(date);
+  const time = `${pad(w.hour)}:${pad(w.minute)}` + (seconds ? `:${pad(w.second)}` : "");
+  return `${time} ${zoneLabel(date)}`;
+}
+
+function when(iso, seconds = false) {
+  if (!iso) return "—";
+  const plain = /^(\d{4})-(\d{2})-(\d{2})$/.exec(iso);
+  if (plain) return dayText(Number(plain[1]), Number(plain[2]), Number(plain[3]));
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const w = wallClock(date);
+  return `${dayText(w.year, w.month, w.day)}, ${clockTime(iso, seconds)}`;
 }
 
 function shortHash(hash) { return hash ? hash.slice(0, 12) + "…" : "—"; }
@@ -211,7 +241,7 @@ function showHeader() {
   }
 }
 
-// The badge reuses one integrity report for a while: each check may re-hash the log.
+// The server's own re-hash of the chain, reused for a while: each check may re-hash the log.
 const INTEGRITY_REUSE_MS = 30000;
 let integrityCheck = { at: 0, promise: null };
 
@@ -226,16 +256,17 @@ function integrityReport(fresh) {
   return integrityCheck.promise;
 }
 
-async function refreshBadge() {
+const BADGE = { ok: "✓ Log verified", bad: "✗ Log check failed", error: "Log unchecked" };
+
+async function refreshBadge(fresh) {
   const el = document.getElementById("badge");
-  try {
-    const r = await integrityReport(false);
-    el.textContent = r.verified ? `✓ Log verified · ${r.entries}` : "✗ Log check failed";
-    el.className = "badge " + (r.verified ? "ok" : "bad");
-    el.title = `${r.entries} entries · head ${shortHash(r.head_hash)}`;
-  } catch (err) {
-    el.textContent = "Log unchecked"; el.className = "badge";
-  }
+  if (fresh || !logCheck) { el.textContent = "Checking the log…"; el.className = "badge"; }
+  const r = await checkLog(fresh);
+  el.textContent = r.state === "ok" ? `${BADGE.ok} · ${r.checkpoint.size}` :
+    r.state === "bad" ? `✗ ${r.badge}` : BADGE.error;
+  el.className = "badge " + r.state;
+  el.title = r.state === "ok" ? `Checked in this browser: ${r.checkpoint.size} records, ` +
+    `${r.records.filter((x) => x.ok).length} of them yours` : r.headline;
 }
 
 // -- sign in ---------------------------------------------------------------------------
@@ -333,9 +364,12 @@ async function timelinePage() {
       [h("li", { class: "muted" }, "Nothing yet.")]));
   }
   await load();
-  show(h("h1", {}, "Financial timeline ", status), card(null, list));
+  const statement = h("a", { class: "button", id: "statement", href: "/api/statement", download: "" },
+    "Download my statement (PDF)");
+  show(h("div", { class: "row" }, h("h1", {}, "Financial timeline ", status), statement),
+    card(null, list));
   const onEvent = (event) => {
-    if (event === "delta") { load(); status.textContent = "Updated " + when(new Date().toISOString()); }
+    if (event === "delta") { load(); status.textContent = "Updated " + when(new Date().toISOString(), true); }
   };
   live.subscribe("member.timeline", {}, onEvent).catch(() => {});
   live.subscribe("member.dues", {}, onEvent).catch(() => {});
@@ -481,19 +515,201 @@ async function agreementPage(groupId) {
     h("p", { class: "mono small muted wrap" }, "SHA-256: " + a.sha256)), card(null, action, msg));
 }
 
-// -- integrity -------------------------------------------------------------------------
+// -- integrity: this browser checks the log itself --------------------------------------
+
+/* Kept in this browser (localStorage, per server) between visits:
+   tfos.log.key        the log's verifier key as first seen, and when (trust on first use);
+   tfos.log.seen       the newest checkpoint this browser verified: {note, size, root, at};
+   tfos.log.landmarks  roots of that same history at other sizes [{size, root}], from the
+                       inclusion proofs of the member's own records: they tell at which
+                       size a history rewritten later parts from the one seen. */
+const KEPT = { key: "tfos.log.key", seen: "tfos.log.seen", marks: "tfos.log.landmarks" };
+const MAX_MARKS = 512;
+let logCheck = null;
+
+function kept(name) {
+  try { return JSON.parse(localStorage.getItem(KEPT[name]) || "null"); } catch (err) { return null; }
+}
+function keep(name, value) { localStorage.setItem(KEPT[name], JSON.stringify(value)); }
+const mark = (size, root) => ({ size, root: TLog.hex(root) });
+const tree = (m) => ({ size: m.size, root: TLog.fromHex(m.root, "kept root") });
+
+function checkLog(fresh) {
+  if (fresh || !logCheck) {
+    logCheck = verifyLog().catch((err) => err.code === "log_forked" ?
+      { state: "bad", badge: "Log forked", headline: "The log no longer extends its own checkpoint",
+        text: err.message, records: [] } :
+      { state: "error", headline: "The log could not be checked", text: err.message, records: [] });
+  }
+  return logCheck;
+}
+
+async function verifyLog() {
+  const began = performance.now();
+  const cp = await api("/api/checkpoint");
+  const pinned = kept("key");
+  const key = pinned || { vkey: cp.verifier_key, since: new Date().toISOString() };
+  const r = { state: "ok", key, served: cp, seen: kept("seen"), records: [], checkpoint: null };
+  if (pinned && pinned.vkey !== cp.verifier_key) return keyChanged(r);
+  try {
+    r.checkpoint = await TLog.openCheckpoint(cp.checkpoint, key.vkey);
+  } catch (err) {
+    if (!(err instanceof TLog.ProofError)) throw err;
+    return { ...r, state: "bad", badge: "Bad signature", headline: "The checkpoint's signature fails",
+      text: err.message };
+  }
+  if (!pinned) keep("key", key);
+  const now = r.checkpoint;
+  const marks = [mark(now.size, now.root)];
+  r.records = await checkOwnRecords(now, marks);
+  const wrong = r.records.find((x) => x.ok === false);
+  if (wrong) {
+    return { ...r, state: "bad", badge: `Record ${wrong.lsn} not proven`,
+      headline: `Your record ${wrong.lsn} is not in the signed log`, text: wrong.error };
+  }
+  if (r.seen && !(await agrees(tree(r.seen), now))) return rewritten(r, await divergence(r.seen, now));
+  keep("seen", { note: now.note, size: now.size, root: TLog.hex(now.root), at: new Date().toISOString() });
+  keepMarks(marks);
+  r.ms = performance.now() - began;
+  return r;
+}
+
+function keyChanged(r) {
+  return { ...r, state: "bad", badge: "Log key changed", headline: "The log's signing key changed",
+    text: `This is not the key this browser first saw, on ${when(r.key.since)}. Checkpoints ` +
+      "signed with another key say nothing about the history you saw before, so none is " +
+      "trusted. Ask the office why the key changed.",
+    keys: [["First seen", r.key.vkey], ["Now", r.served.verifier_key]] };
+}
+
+async function checkOwnRecords(now, marks) {
+  if (!state.me || state.me.actor.role !== "member") return [];
+  const { records } = await api("/api/proof/records");
+  const due = records.filter((x) => x.lsn <= now.size);
+  for (let i = 0; i < due.length; i += 6) {
+    await Promise.all(due.slice(i, i + 6).map(async (x) => {
+      try {
+        const doc = await api(`/api/proof/inclusion?lsn=${x.lsn}&size=${now.size}`);
+        const roots = await TLog.checkInclusion(doc, now);
+        marks.push(mark(roots.before.size, roots.before.root), mark(roots.through.size, roots.through.root));
+        x.ok = true;
+      } catch (err) {
+        if (!(err instanceof TLog.ProofError)) throw err;
+        x.ok = false; x.error = err.message;
+      }
+    }));
+  }
+  return records;
+}
+
+/* Does the log the server shows now (`now`) extend the tree `seen` of the history this
+   browser saw? A consistency proof says so, or not. */
+async function agrees(seen, now) {
+  if (seen.size > now.size) return false;
+  try {
+    const doc = await api(`/api/proof/consistency?from=${seen.size}&to=${now.size}`);
+    await TLog.checkConsistency(doc, seen, now);
+    return true;
+  } catch (err) {
+    if (err instanceof TLog.ProofError) return false;
+    throw err;
+  }
+}
+
+/* The sizes between which the two histories part: the largest kept size where the log
+   still agrees with what this browser saw, and the smallest where it does not (binary
+   search over the landmarks: agreeing at a size means agreeing at every smaller one). */
+async function divergence(seen, now) {
+  const bySize = new Map();
+  for (const m of kept("marks") || []) if (m.size > 0 && m.size < seen.size) bySize.set(m.size, m);
+  const known = [...bySize.values()].sort((a, b) => a.size - b.size);
+  let agree = 0, differ = seen.size, lo = 0, hi = known.length - 1;
+  while (lo <= hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (await agrees(tree(known[mid]), now)) { agree = known[mid].size; lo = mid + 1; }
+    else { differ = known[mid].size; hi = mid - 1; }
+  }
+  return { agree, differ };
+}
+
+function rewritten(r, { agree, differ }) {
+  const seen = r.seen, now = r.checkpoint;
+  const which = differ === agree + 1 ? `record ${differ} is not the one you saw` :
+    `one of records ${agree + 1} to ${differ} is not what you saw`;
+  return { ...r, state: "bad", diverged: { agree, differ },
+    badge: `Rewritten · diverges at size ${differ}`,
+    headline: `The log was rewritten: it diverges at size ${differ}`,
+    text: `This browser saw the log with ${seen.size} records on ${when(seen.at)}. The log the ` +
+      `server shows now (${now.size} records) does not continue it: ${which}` +
+      (agree ? `; the first ${agree} records still are.` : ".") + " Both checkpoints below are " +
+      "signed with the log's key and cannot both be true: keep them, and show them to the office " +
+      "and to an auditor.",
+    evidence: [[`Seen on ${when(seen.at)}`, seen.note], ["Shown now", now.note]] };
+}
+
+function keepMarks(marks) {
+  const all = new Map((kept("marks") || []).map((m) => [m.size, m]));
+  for (const m of marks) { all.delete(m.size); all.set(m.size, m); }
+  keep("marks", [...all.values()].slice(-MAX_MARKS));
+}
+
+function recordsCard(r) {
+  if (!state.me || state.me.actor.role !== "member" || !r.checkpoint) return null;
+  const size = r.checkpoint ? r.checkpoint.size : 0;
+  return card("Your records in the log", r.records.length ? h("ul", { class: "list", id: "own-records" },
+    r.records.map((x) => h("li", { "data-lsn": x.lsn },
+      h("div", {}, h("div", {}, x.what), h("div", { class: "muted small" }, `Record ${x.lsn} · ${when(x.ts)}`),
+        x.error ? h("div", { class: "error small" }, x.error) : null),
+      h("div", { class: "right" }, recordPill(r, x, size))))) :
+    h("p", { class: "muted" }, "No receipts, bids or signatures of yours yet."),
+  h("p", { class: "muted small" }, "For each record your browser hashes its line and checks the " +
+    "proof that it is in the tree the checkpoint signs."));
+}
+
+/* A record after the size where the histories part was rewritten: its line (at least
+   its link to the record before) is not the one this browser saw. */
+function recordPill(r, x, size) {
+  if (x.ok === false) return pill("✗ not proven", "bad");
+  if (r.diverged && x.lsn > r.diverged.agree && x.lsn <= r.seen.size) return pill("✗ rewritten", "bad");
+  if (x.ok) return pill("✓ in the log", "ok");
+  return pill(x.lsn > size ? "next visit" : "unchecked", "wait");
+}
+
+function checkpointCard(r) {
+  const cp = r.checkpoint;
+  if (!cp) return null;
+  return card("Signed checkpoint",
+    stat("Records", String(cp.size), r.state !== "ok" ? "As the server shows them now" : r.seen ?
+      `Consistent with the ${r.seen.size} records this browser saw on ${when(r.seen.at)}` :
+      "The first checkpoint this browser keeps"),
+    stat("Root (SHA-256)", h("span", { class: "mono wrap", id: "root" }, TLog.hex(cp.root))),
+    stat("Log key", h("span", { class: "mono wrap", id: "log-key" }, r.key.vkey),
+      `Trusted since this browser first saw it, on ${when(r.key.since)}`),
+    h("details", {}, h("summary", { class: "small" }, "The checkpoint as signed"),
+      h("pre", { class: "mono small wrap note" }, cp.note)));
+}
 
 async function integrityPage() {
-  const r = await integrityReport(true);
-  refreshBadge();
-  show(h("h1", {}, "Integrity"), card(null,
-    h("div", { class: "verdict " + (r.verified ? "ok" : "bad") },
-      r.verified ? "✓ The log is verified" : "✗ The log failed its check"),
-    stat("Entries", String(r.entries)),
-    stat("Head hash", h("span", { class: "mono wrap", id: "head-hash" }, r.head_hash || "—")),
-    h("p", { class: "muted small" }, `Checked ${when(r.checked_at)} in ${r.seconds} s. ` +
-      "Every change is a hash-chained line of the write-ahead log."),
-    h("p", { class: "muted small" }, r.proofs ? "" : "Proofs your browser checks itself: coming next.")));
+  const r = await checkLog(true);
+  refreshBadge(false);
+  const server = await integrityReport(true).catch(() => null);
+  const verdict = card(null,
+    h("div", { class: "verdict " + (r.state === "ok" ? "ok" : "bad"), id: "verdict" },
+      r.state === "ok" ? "✓ Your browser verified the log" : `✗ ${r.headline}`),
+    r.state === "ok" ? h("p", {}, `Checked here in ${Math.round(r.ms)} ms, with nothing but your ` +
+      "browser: the log's signature on its latest checkpoint, that each of your records is in it, " +
+      "and that it extends what this browser saw before.") : h("p", { id: "verdict-text" }, r.text || ""),
+    ...(r.keys || []).map(([label, vkey]) => stat(label, h("span", { class: "mono wrap" }, vkey))));
+  const evidence = r.evidence ? card("Keep these: two signed histories",
+    ...r.evidence.map(([label, note]) => h("div", {}, h("div", { class: "muted small" }, label),
+      h("pre", { class: "mono small wrap note" }, note)))) : null;
+  const chain = server ? card("The server's own check", stat("Entries", String(server.entries)),
+    stat("Head hash", h("span", { class: "mono wrap", id: "head-hash" }, server.head_hash || "—")),
+    h("p", { class: "muted small" }, `${server.verified ? "Chain intact" : "Chain broken"}: ` +
+      `re-hashed ${when(server.checked_at)} in ${server.seconds} s. A hash chain shows the log is ` +
+      "self-consistent; the checks above show it is the log you saw.")) : null;
+  show(...[h("h1", {}, "Integrity"), verdict, evidence, recordsCard(r), checkpointCard(r), chain]
+    .filter(Boolean));
 }
 
 // -- auction room ----------------------------------------------------------------------
@@ -624,6 +840,7 @@ async function route() {
 
 function sessionEnded(notice) {
   state.me = null;
+  logCheck = null;
   state.notice = notice || "";
   showHeader();
   location.hash = "#/signin";

@@ -60,20 +60,21 @@ def sign_in(page: Any, served: Served, phone: str) -> None:
 
 
 class ServerThread(threading.Thread):
-    """Serves the runtime's web application on its own event loop until stopped."""
+    """Serves the runtime's web application on its own event loop until stopped (on
+    ``port``, or on a free one)."""
 
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, port: int = 0) -> None:
         super().__init__(daemon=True, name="tfos-test-server")
         self.runtime = runtime
         self.loop = asyncio.new_event_loop()
-        self.port = 0
+        self.port = port
         self.started = threading.Event()
         self._runner: Any = None
 
     def run(self) -> None:
         asyncio.set_event_loop(self.loop)
         app = create_app(self.runtime.services, self.runtime.settings)
-        self._runner = self.loop.run_until_complete(start(app, "127.0.0.1", 0))
+        self._runner = self.loop.run_until_complete(start(app, "127.0.0.1", self.port))
         self.port = bound_port(self._runner)
         self.started.set()
         self.loop.run_forever()

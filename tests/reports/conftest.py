@@ -15,6 +15,7 @@ import pytest
 
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.demo import generate
+from app.services.log_signing import LogSigning
 from app.services.registry import Services
 from app.services.reports import Letterhead, Rendered, Request, render_report
 from tests.builders import services_of
@@ -32,7 +33,14 @@ class Demo:
     services: Services
 
     def render(self, kind: str, **params: object) -> Rendered:
-        return render_report(self.services, self.ctx, Request(kind, **params), FIRM)  # type: ignore[arg-type]
+        """The report as the application renders it: signed by the log's key."""
+        request = Request(kind, **params)  # type: ignore[arg-type]
+        return render_report(self.services, self.ctx, request, FIRM, self.signing)
+
+    @property
+    def signing(self) -> LogSigning:
+        assert self.ctx.transparency is not None
+        return LogSigning(self.ctx.transparency)
 
 
 def fresh_demo(path: Path) -> Demo:

@@ -43,12 +43,14 @@ def params_for(demo: Demo) -> dict[str, dict[str, Any]]:
         "loan-portfolio": {},
         "member-statement": {"member": borrower},
         "group-ledger": {"group": group.id},
+        "tickets": {"group": group.id},
         "auction-minutes": {"group": group.id, "period": "2"},
         "defaulters": {},
         "collections-register": {},
         "trial-balance": {},
         "balance-sheet": {},
         "receipt": {"receipt": receipt},
+        "audit": {},
     }
 
 
@@ -201,6 +203,7 @@ def test_group_ledger_pool_and_arrears_match_the_ledger(demo: Demo) -> None:
     s = demo.services
     group = s.groups.list_groups()[0]
     body = text(demo.render("group-ledger", group=group.name).pdf)
+    assert f"Registration (sanction) number {group.registration_no}" in body
     assert f"Pool (cash held) {format_inr(s.ledger.pool(group.id))}" in body
     owed = sum(d.outstanding for d in s.ledger.open_dues(group.id))
     assert f"Total {format_inr(owed)} \n" in body
@@ -208,6 +211,21 @@ def test_group_ledger_pool_and_arrears_match_the_ledger(demo: Demo) -> None:
     for p in periods:
         assert f"{format_inr(p.expected)} {format_inr(p.collected)} {p.paid_count} of" in body
     assert f"{format_inr(sum(p.collected for p in periods))} \n" in body
+
+
+def test_the_ticket_list_is_in_ticket_order_under_the_registration(demo: Demo) -> None:
+    s = demo.services
+    group = s.groups.list_groups()[0]
+    body = text(demo.render("tickets", group=group.name).pdf)
+    assert f"Registration (sanction) number {group.registration_no}" in body
+    assert group.registration_no and group.registration_no.startswith("TN/CHIT/")
+    people = s.members.get_many([t.member_id for t in s.groups.tickets(group.id)])
+    at = [
+        body.index(f"{t.ticket_no} {people[t.member_id].name} ") for t in s.groups.tickets(group.id)
+    ]
+    assert len(at) == group.members and at == sorted(at)
+    assert all(m.phone not in body and m.phone_masked in body for m in people.values())
+    assert "Checked by (second staff member)" in body
 
 
 def test_loan_portfolio_matches_the_loan_accounts(demo: Demo) -> None:
@@ -286,7 +304,7 @@ def test_receipt_states_the_amount_in_figures_and_in_words(demo: Demo) -> None:
         (Request("collections-register", start="2026-13-01"), "--from: '2026-13-01' is not a date"),
         (
             Request("collections-register", start="2026-11-02", end="2026-11-01"),
-            "--from 2026-11-02 is after --to 2026-11-01",
+            "--from 02 Nov 2026 is after --to 01 Nov 2026",
         ),
         (Request("group-ledger", group="Nowhere Chit"), "no chit group 'Nowhere Chit'"),
         (Request("member-statement", member="9999999999"), "there is no member '9999999999'"),

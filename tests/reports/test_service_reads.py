@@ -36,6 +36,7 @@ from tests.lending import (
     chit_of_four,
     disbursed_loan,
     loan_service,
+    payout_service,
 )
 
 G = LAKH  # ₹1,00,000 among 4: instalment ₹25,000
@@ -90,9 +91,10 @@ def _history(path: Path) -> History:
             Payment(gid, 1, members[3], net - net // 2, "UTR-P1-HALF-B", clock.today()),
         ],
     )
-    gate = BankersGate(ctx, ledger=LedgerService(ctx))
-    gate.deduct_future(RAVI, payout_id, "Winner's letter")
-    gate.release_payout(MEENA, payout_id)
+    payouts = payout_service(ctx)
+    payouts.deduct_future(RAVI, payout_id, "Winner's letter")
+    payouts.request_release(RAVI, payout_id)
+    payouts.release_payout(MEENA, payout_id)
     clock.set(datetime(2026, 2, 10, 6, 0, tzinfo=UTC))
     _auction(room, clock, gid, 2, members[1], members[2:4])
     ledger.record_receipt(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -108,15 +109,17 @@ def test_the_logs_key_heads_every_page_and_its_checkpoint_ends_the_report(demo: 
 
 
 def test_two_processes_write_the_same_bytes_whatever_their_hash_seed(tmp_path: Path) -> None:
-    """An auditor re-printing a report later, in another process, gets the same file."""
+    """The same log, printed by another process (each on its own copy of the data folder:
+    an export adds its own record to the log), gives the same file."""
     data = tmp_path / "data"
     made = tfos(data, "demo-data", "--groups", "2", "--members", "6", "--months", "3")
     assert made.returncode == 0, made.stderr
+    shutil.copytree(data, tmp_path / "copy")
     files = []
-    for seed in ("1", "2"):
+    for seed, folder in (("1", data), ("2", tmp_path / "copy")):
         out = tmp_path / f"register-{seed}.pdf"
         env = {k: v for k, v in os.environ.items() if not k.startswith("TFOS_")}
-        env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(data), PYTHONHASHSEED=seed)
+        env.update(PYTHONPATH=str(ROOT), TFOS_DATA_DIR=str(folder), PYTHONHASHSEED=seed)
         ran = subprocess.run(
             [sys.executable, "-m", "app.cli", "report", "collections-register", "--out", str(out)],
             capture_output=True,

@@ -15,6 +15,8 @@ from tests.builders import ACCOUNT, ADMIN, EMPLOYEE, PDF, aadhaar, pan
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
+    from app.services.actors import Actor
+    from app.views.main_window import MainWindow
 
 
 def png_bytes(colour: str = "#88aadd") -> bytes:
@@ -87,3 +89,16 @@ def shown_with_rows(qtbot: QtBot, view: T, size: tuple[int, int], rows: int) -> 
     view.show()
     qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == rows)
     return view
+
+
+def main_window(qtbot: QtBot, runtime: Runtime, actor: Actor) -> Iterator[MainWindow]:
+    """The body of a fixture: ``actor``'s main window over ``runtime`` at 1280×720, shown,
+    and closed when the test ends."""
+    from app.views.main_window import MainWindow
+
+    window = MainWindow(runtime.services, actor, sample=runtime.stats.sample, on_close=lambda: None)
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    yield window
+    window.close()

@@ -20,7 +20,7 @@ from app.services.groups import GroupService
 from app.services.ledger import LedgerService
 from app.services.members import MemberService
 from app.services.recovery import RecoveryService
-from tests.builders import ADMIN, EMPLOYEE
+from tests.builders import ADMIN, CHECKER, EMPLOYEE, sanction
 
 R = 100
 NAMES = ["Lakshmi Devi", "Arun Kumar", "Devika Rao", "Zoya Khan", "Imran Sheikh", "Meera Nair"]
@@ -91,7 +91,14 @@ def populate(data_dir: Path) -> Seeded:
         m = [people.enroll(ADMIN, n, f"98765432{i:02d}").id for i, n in enumerate(NAMES)]
         groups = GroupService(ctx)
         terms = {"gross_paise": 4_00_000 * R, "members": 4, "bid_step_paise": 500 * R}
-        gid = groups.create_group(EMPLOYEE, "Shanti 4L", start_date=base, **terms).id  # type: ignore[arg-type]
+        gid = groups.create_group(
+            EMPLOYEE,
+            "Shanti 4L",
+            start_date=base,
+            registration_no=sanction(),
+            **terms,  # type: ignore[arg-type]
+        ).id
+        groups.approve_terms(CHECKER, gid)
         for mid in m[:4]:
             groups.enroll(EMPLOYEE, gid, mid)
         groups.start(EMPLOYEE, gid)
@@ -101,8 +108,14 @@ def populate(data_dir: Path) -> Seeded:
         _pay(ctx, gid, m[2], net // 2, "UTR1002")
         later = base + timedelta(days=90)
         forming = groups.create_group(
-            EMPLOYEE, "Lakshmi 10L", gross_paise=10_00_000 * R, members=10, start_date=later
+            EMPLOYEE,
+            "Lakshmi 10L",
+            gross_paise=10_00_000 * R,
+            members=10,
+            start_date=later,
+            registration_no=sanction(),
         ).id
+        groups.approve_terms(CHECKER, forming)
         for mid in m[4:]:
             groups.enroll(EMPLOYEE, forming, mid)
         cases = _walk_cases(ctx, base, m)

@@ -20,7 +20,8 @@ from app.services.auctions.model import lock_name
 from app.services.money import format_inr
 from app.views import auction_control
 from app.views.auction_control import AuctionControlView, countdown
-from tests.builders import ADMIN, ADMIN2, EMPLOYEE
+from tests.builders import ADMIN, ADMIN2, CHECKER, EMPLOYEE, sanction
+from tests.dates import misdated
 
 
 def running_group(
@@ -32,8 +33,14 @@ def running_group(
         s.members.enroll(ADMIN, n, f"{phone_prefix}{i:02d}").id for i, n in enumerate(people)
     ]
     gid = s.groups.create_group(
-        EMPLOYEE, name, gross_paise=3_00_000_00, members=len(people), start_date=date.today()
+        EMPLOYEE,
+        name,
+        gross_paise=3_00_000_00,
+        members=len(people),
+        start_date=date.today(),
+        registration_no=sanction(),
     ).id
+    s.groups.approve_terms(CHECKER, gid)
     for m in members:
         s.groups.enroll(EMPLOYEE, gid, m)
     s.groups.start(EMPLOYEE, gid)
@@ -97,7 +104,7 @@ def test_open_watch_a_bid_live_and_close(
     alias = runtime.services.auctions.bids(auction.id)[0].alias
     assert row[:3] == ["1", alias, format_inr(floor)]
     assert "Bela" not in alias
-    assert re.fullmatch(r"\d\d:\d\d:\d\d", row[3])
+    assert re.fullmatch(r"\d\d:\d\d:\d\d IST", row[3])
     assert view.best.text().startswith("₹")
 
     monkeypatch.setattr(auction_control, "ask_reason", lambda *a: "Everyone has bid.")
@@ -107,7 +114,7 @@ def test_open_watch_a_bid_live_and_close(
     closed = runtime.services.auctions.get_auction(auction.id)
     assert closed.status == "closed" and closed.seed
     assert rules.commit_seed(bytes.fromhex(closed.seed)) == auction.seed_hash
-    assert closed.seed in view.result.text()
+    assert view.seed.text() == closed.seed
     assert "seed matches its commitment" in view.result.text()
     assert view.clock.text() == "closed"
     assert runtime.services.auctions.session_holder(gid) is None
@@ -122,6 +129,8 @@ def test_a_session_held_elsewhere_is_named(
     try:
         view.refresh()
         qtbot.waitUntil(lambda: "Ravi Employee" in view.session.text())
+        since = r"since \d\d [A-Z][a-z]{2} \d{4}, \d\d:\d\d:\d\d IST"  # the office's time
+        assert re.search(since, view.session.text()) and not misdated(view.session.text())
     finally:
         other.release()
 
@@ -183,3 +192,26 @@ def test_switching_groups_shows_and_follows_only_the_chosen_group(
     qtbot.waitUntil(lambda: view.state is not None and view.state.group.id == first)
     qtbot.waitUntil(lambda: view.bids.rowCount() == 2)
     assert view.close_button.isEnabled()
+
+
+def test_bidders_and_hashes_fit_at_the_default_window_size(
+    qtbot: QtBot, view: AuctionControlView, runtime: Runtime, group: tuple[str, list[str]]
+) -> None:
+    """In a 1280×720 window the view has 1080×620: every bidder's name shows whole,
+    and the long seed and its commitment do not push the window wider."""
+    gid, members = group
+    s = runtime.services
+    auction = s.auctions.open_auction(EMPLOYEE, gid, 1)
+    floor = rules.discount_floor(s.groups.get_group(gid).agreement)
+    s.auctions.bid(EMPLOYEE, auction.id, members[0], floor, "by phone, 11:02")
+    s.auctions.bid(Actor(members[1], "Bela", "member"), auction.id, members[1], floor + 500_00)
+    s.auctions.close_auction(ADMIN, auction.id, [members[2]], "test: close now")
+    view.resize(1080, 620)
+    qtbot.waitUntil(lambda: "Winner" in view.result.text() and view.bids.rowCount() == 2)
+    qtbot.wait(50)
+    assert view.minimumSizeHint().width() <= 1080
+    metrics, table = view.table.fontMetrics(), view.table
+    for row in range(view.bids.rowCount()):
+        name = view.bids.data(view.bids.index(row, 1))
+        assert metrics.horizontalAdvance(name) + 8 <= table.columnWidth(1), name
+    assert any(view.bids.data(view.bids.index(r, 1)).endswith("(by staff)") for r in range(2))

@@ -8,10 +8,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QDateTime, QModelIndex, Qt
+from PySide6.QtCore import QDate, QDateTime, QModelIndex, Qt, QTime
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.kernel import office_time
 from app.kernel.wal_index import WalReader
 from app.services.actors import Actor
 from app.services.audit_log import AuditLog, WalFilter
@@ -269,7 +270,10 @@ def test_the_filter_bar_applies_what_is_typed(
     wait_idle(qtbot, view.model)
     view.filters.actor.setText(" Zoë ")
     view.filters.use_until.setChecked(True)
-    view.filters.until.setDateTime(QDateTime.fromSecsSinceEpoch(int(ts_of(101).timestamp())))
+    wall = office_time.office(ts_of(101))  # the edits hold the office's wall time
+    view.filters.until.setDateTime(
+        QDateTime(QDate(wall.year, wall.month, wall.day), QTime(wall.hour, wall.minute))
+    )
     view.filters.actor.returnPressed.emit()
     wait_idle(qtbot, view.model)
     assert view.model.filter.actor == "Zoë" and view.model.filter.until == ts_of(101)

@@ -11,7 +11,7 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.views.groups import PROGRESS_ROLE, GroupOverviewView, GroupsModel
-from tests.builders import ADMIN2, EMPLOYEE
+from tests.builders import ADMIN2, EMPLOYEE, sanction
 
 
 @pytest.fixture
@@ -44,6 +44,8 @@ def test_rows_show_progress_health_and_next_auction(view: GroupOverviewView) -> 
     assert model.data(model.index(running, 3), PROGRESS_ROLE) == 2500
     tip = model.data(model.index(running, 4), Qt.ItemDataRole.ToolTipRole)
     assert "3 defaulting" in tip and "Period 1: 1/4 paid" in tip
+    name_tip = model.data(model.index(running, 0), Qt.ItemDataRole.ToolTipRole)
+    assert "Registration TN/CHIT/TEST/" in name_tip and "open the group's page" in name_tip
     assert texts(model, forming)[:2] == ["Lakshmi 10L", "2/10"]
     assert texts(model, forming)[4] == "–"
     assert model.data(model.index(forming, 3), PROGRESS_ROLE) == 0
@@ -70,5 +72,6 @@ def test_a_new_group_shows_up_live(qtbot: QtBot, view: GroupOverviewView, runtim
         gross_paise=2_00_000_00,
         members=5,
         start_date=date.today() + timedelta(days=30),
+        registration_no=sanction(),
     )
     qtbot.waitUntil(lambda: view.model.rowCount() == 3)

@@ -15,6 +15,7 @@ from app.kernel.errors import PermissionDenied
 from app.services.actors import SYSTEM, Actor
 from app.views.formatting import BAD, GOOD, WARN
 from app.views.loan_inbox import LoanInboxView
+from app.views.main_window import MainWindow
 from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
 from tests.views.builders import opener, shown_with_rows
 
@@ -190,3 +191,42 @@ def test_a_change_from_another_thread_shows_up_without_a_refresh(
     qtbot.waitUntil(lambda: view.pane.approve.isEnabled())
     assert "Recommended" in column(view, 6)
     settle(qtbot, view)
+
+
+def test_all_shows_every_loan_whatever_its_status(
+    qtbot: QtBot, runtime: Runtime, open_view: Opener
+) -> None:
+    ids = scored_loans(runtime)
+    runtime.services.loans.reject(MEENA, ids[2], "income proof missing")
+    view = open_view(RAVI, 2)
+    view.status.setCurrentIndex(view.status.findText("All"))
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == 3)
+    assert sorted(column(view, 6)) == ["Rejected", "Scored", "Scored"]
+    view.status.setCurrentIndex(view.status.findText("Rejected"))
+    qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == 1)
+    settle(qtbot, view)
+
+
+def test_factors_and_schedule_have_room_at_the_default_window_size(
+    qtbot: QtBot, runtime: Runtime
+) -> None:
+    """In a 1280×720 main window the factors and a schedule show at least six rows."""
+    ids = scored_loans(runtime)
+    window = MainWindow(
+        runtime.services, SYSTEM, sample=runtime.stats.sample, on_close=lambda: None
+    )
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    view = window.pages["loan-inbox"]
+    assert isinstance(view, LoanInboxView)
+    window.go("loan-inbox")
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3)
+    select(qtbot, view, ids[0])
+    pane = view.pane
+    for table, rows in ((pane.factor_table, pane.factors), (pane.schedule_table, pane.schedule)):
+        pane.show_part(table)
+        qtbot.waitUntil(table.isVisible)
+        shown = table.viewport().height() // table.rowHeight(0)
+        assert shown >= min(6, rows.rowCount()), f"{shown} rows of {rows.rowCount()} fit"
+    window.close()

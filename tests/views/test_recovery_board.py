@@ -13,6 +13,8 @@ from PySide6.QtGui import QDropEvent
 from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
+from app.kernel import office_time
+from app.services.actors import SYSTEM
 from app.views import recovery_board
 from app.views.recovery_board import RecoveryBoardView, case_mime
 from tests.builders import ADMIN2, EMPLOYEE
@@ -150,3 +152,36 @@ def test_a_change_from_another_thread_shows_up(
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: board.column_of(seeded.notice_case) == "follow_up")
+
+
+def card_texts(board: RecoveryBoardView, stage: str) -> dict[str, str]:
+    card = board.columns[stage].cards()[0]
+    return {label.objectName(): label.text() for label in card.findChildren(recovery_board.QLabel)}
+
+
+def test_closed_cards_say_how_the_case_ended_not_how_late_it_was(
+    qtbot: QtBot, board: RecoveryBoardView, runtime: Runtime, seeded: Seeded
+) -> None:
+    s, today = runtime.services, runtime.ctx.clock.today()
+    net = s.ledger.period_collections(seeded.group_id, 1).net
+    owed = {"group_id": seeded.group_id, "period": 1, "member_id": seeded.members[2]}
+    s.ledger.record_receipt(
+        EMPLOYEE, **owed, amount=net - net // 2, bank_ref="UTR2001", received_on=today
+    )
+    s.recovery.sweep(SYSTEM)  # the dues are paid: the case is resolved
+    s.recovery.move(ADMIN2, seeded.legal_case, "written_off", "Approved: nothing to recover.")
+    qtbot.waitUntil(lambda: board.column_of(seeded.legal_case) == "written_off")
+    qtbot.waitUntil(lambda: board.column_of(seeded.missed_case) == "resolved")
+    shown_today = office_time.day(today)
+    resolved = card_texts(board, "resolved")
+    assert resolved["cardCleared"] == "Nothing overdue"
+    assert resolved["cardMeta"] == f"Resolved {shown_today} · chit dues"
+    assert "cardAmount" not in resolved and "₹0.00" not in " ".join(resolved.values())
+    lost = card_texts(board, "written_off")
+    assert lost["cardLost"].endswith(" written off") and lost["cardLost"].startswith("₹")
+    assert lost["cardMeta"].startswith(f"Written off {shown_today} by {ADMIN2.name}")
+    assert not any("late" in t or "SMA" in t for t in lost.values())
+    written_off = board.columns["written_off"].cards()[0]
+    assert written_off.property("pending") is False  # approved: no longer awaiting anyone
+    assert board.columns["resolved"].total.text() == "1 · nothing overdue"
+    assert board.columns["written_off"].total.text().endswith(" written off")

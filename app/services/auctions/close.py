@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, ValidationError
 from app.services.actors import Actor
 from app.services.auctions import rules
@@ -95,7 +96,7 @@ class AuctionClosing(AuctionBase):
         now = self.ctx.clock.now()
         if now < auction.ends_at and not force_reason:
             raise Conflict(
-                f"The auction runs until {auction.ends_at.isoformat(timespec='seconds')}.",
+                f"The auction runs until {office_time.moment(auction.ends_at, seconds=True)}.",
                 hint="Close it after that, or an admin may force it with a reason.",
             )
         group = read_group(reader, auction.group_id)
@@ -176,7 +177,7 @@ class AuctionClosing(AuctionBase):
         """Minutes, payout, prized ticket, group progress and dues: one period settled."""
         period, aid = settlement.period, auction_id_for(group.id, settlement.period)
         today, now = self.ctx.clock.today(), self.ctx.clock.now().isoformat()
-        deadline = _deadline(group, period, today)
+        deadline = prize_deadline(group, period, today)
         winner_ticket = next(t for t in tickets if t.member_id == winner_member_id)
         done = {"periods_done": period}
         if period == group.members:
@@ -345,11 +346,20 @@ def _minutes(
     }
 
 
-def _deadline(group: Group, period: int, today: date) -> date:
-    following = group.auction_date(period + 1) if period < group.members else None
-    if following is None or following <= today:
-        following = today + timedelta(days=rules.PAYOUT_DAYS + 1)
-    return rules.payout_deadline(today, following)
+def next_instalment_date(group: Group, period: int) -> date | None:
+    """When the instalment after ``period``'s falls due: the next scheduled draw (None
+    after the last period)."""
+    return group.auction_date(period + 1) if period < group.members else None
+
+
+def prize_deadline(group: Group, period: int, draw: date) -> date:
+    """The statutory deadline of ``period``'s prize drawn on ``draw``: 7 days, or the day
+    before the next instalment if that is earlier (7 days for the last period or a draw
+    held on or after the next one's date)."""
+    following = next_instalment_date(group, period)
+    if following is None or following <= draw:
+        following = draw + timedelta(days=rules.PAYOUT_DAYS + 1)
+    return rules.payout_deadline(draw, following)
 
 
 def _payout(

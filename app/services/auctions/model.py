@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, LockHeld, NotFound
 from app.kernel.leases import Lease
 from app.services.actors import Actor
@@ -262,7 +263,8 @@ def check_period(group: Group, period: int, today: date) -> None:
     scheduled = group.auction_date(period)
     if today < scheduled:
         raise Conflict(
-            f"Period {period} of group {group.name!r} is scheduled for {scheduled.isoformat()}.",
+            f"Period {period} of group {group.name!r} is scheduled for "
+            f"{office_time.day(scheduled)}.",
             hint="Open it on or after that date.",
         )
 

@@ -24,6 +24,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from app.kernel.errors import ValidationError
 from app.services.money import BPS_PER_UNIT, format_bps, format_inr, round_half_up
@@ -61,32 +62,7 @@ class Agreement:
             )
 
     def _problems(self) -> list[str]:
-        g, n, fee, cap = self.gross_paise, self.members, self.commission_bps, self.discount_cap_bps
-        terms = (g, n, self.period_months, fee, cap, self.bid_step_paise)
-        if any(isinstance(v, bool) or not isinstance(v, int) for v in terms):
-            return ["amounts, counts and rates must be whole numbers"]
-        checks = [
-            (g <= 0, "the chit amount must be positive"),
-            (n < 2, "a group needs at least 2 members"),
-            (
-                n >= 2 and g % n != 0,
-                f"the chit amount {format_inr(g)} must divide evenly among {n} members",
-            ),
-            (self.period_months < 1, "the period must be at least 1 month"),
-            (fee < 0, "the commission cannot be negative"),
-            (
-                fee > MAX_COMMISSION_BPS,
-                f"the foreman's commission {format_bps(fee)} is above the legal maximum of "
-                f"{format_bps(MAX_COMMISSION_BPS)} of the chit amount",
-            ),
-            (
-                not fee < cap < BPS_PER_UNIT,
-                f"the discount cap {format_bps(cap)} must be above the commission "
-                f"{format_bps(fee)} and below 100%",
-            ),
-            (self.bid_step_paise <= 0, "the bid step must be a positive amount"),
-        ]
-        return [message for failed, message in checks if failed]
+        return [message for _term, message in term_problems(self)]
 
     @property
     def instalment_paise(self) -> int:
@@ -95,6 +71,41 @@ class Agreement:
     @property
     def commission_paise(self) -> int:
         return commission(self)
+
+
+def term_problems(terms: Agreement | Any) -> list[tuple[str, str]]:
+    """Every wrong term of ``terms`` (an :class:`Agreement` or anything with its
+    attributes) as ``(term, message)``, the term being the attribute's name; empty when
+    all are right. Lets a form mark each field without building an Agreement first."""
+    g, n, months = terms.gross_paise, terms.members, terms.period_months
+    fee, cap, step = terms.commission_bps, terms.discount_cap_bps, terms.bid_step_paise
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in (g, n, months, fee, cap, step)):
+        return [("gross_paise", "amounts, counts and rates must be whole numbers")]
+    checks = [
+        ("gross_paise", g <= 0, "the chit amount must be positive"),
+        ("members", n < 2, "a group needs at least 2 members"),
+        (
+            "gross_paise",
+            g > 0 and n >= 2 and g % n != 0,
+            f"the chit amount {format_inr(g)} must divide evenly among {n} members",
+        ),
+        ("period_months", months < 1, "the period must be at least 1 month"),
+        ("commission_bps", fee < 0, "the commission cannot be negative"),
+        (
+            "commission_bps",
+            fee > MAX_COMMISSION_BPS,
+            f"the foreman's commission {format_bps(fee)} is above the legal maximum of "
+            f"{format_bps(MAX_COMMISSION_BPS)} of the chit amount",
+        ),
+        (
+            "discount_cap_bps",
+            not fee < cap < BPS_PER_UNIT,
+            f"the discount cap {format_bps(cap)} must be above the commission "
+            f"{format_bps(fee)} and below 100%",
+        ),
+        ("bid_step_paise", step <= 0, "the bid step must be a positive amount"),
+    ]
+    return [(term, message) for term, failed, message in checks if failed]
 
 
 @dataclass(frozen=True)

@@ -15,13 +15,20 @@ discount that is high early in the cycle and lower later. Nobody ties at the cap
 and every period has a bidder, so no lot is drawn: lots use fresh random seeds and
 would make the history differ from run to run.
 
-Prize payouts: the winner gives security (movable, or immovable property) a few
-days after the draw, or, when the future instalments are at most half the prize,
-often asks to have them deducted instead. On the due date the payout goes to the
-Banker's gate: it is released if the pool holds the cash. When defaulters leave the
-pool short, the release waits and is tried again each week, once the gate's check
-says it would be granted; the first time a group's pool is short the release is put
-to the gate anyway, so each such group shows one refusal in the WAL.
+Prize payouts: the winner gives security (a deposit or a guarantor, or immovable
+property) a few days after the draw, or, when the future instalments are at most half
+the prize, often asks to have them deducted instead; the desk then asks for the
+release. A few winners bring their security only after the deadline. On the due date
+a second person releases the prize through the Banker's gate. When late payers and
+defaulters leave the pool short, the desk proposes advancing the shortfall from the
+company's cash and the second person approves it (the gate decides it against the
+company's cash), so the prize is still paid on time; the members' late instalments
+repay the advance. The first time a group's pool is short, the release is put to the
+gate before the advance, so each such group shows one refusal in the WAL. A prize paid
+late (security late, or company cash short) says why.
+
+The first group's next auction falls due on the last day, so a fresh demo has an
+auction to open; bids come in at their own minutes of the auction's ten.
 """
 
 from __future__ import annotations
@@ -39,10 +46,10 @@ from app.services.collections import DUES, PAYOUTS
 from app.services.demo.engine import Lane
 from app.services.demo.model import DemoConfig, MemberPlan, Story
 from app.services.emi import add_months
-from app.services.gate import deduction, payout_commitment
 from app.services.ledger import Payment
-from app.services.ledger.postings import group_cash
+from app.services.ledger.postings import COMPANY_CASH
 from app.services.money import format_inr
+from app.services.payouts.security import check_security
 from app.services.store import Query
 
 RUPEE = 100
@@ -50,12 +57,22 @@ LAKH = 1_00_000 * RUPEE
 CITIES = ("Chennai", "Coimbatore", "Madurai", "Bengaluru", "Mysuru", "Kochi", "Hyderabad", "Pune")
 PLACE = "Registered office, T. Nagar, Chennai (video link in the member app)"
 SECURITY_KINDS = (
-    "Fixed deposit receipt, pledged",
-    "Gold ornaments, pledged with valuation certificate",
-    "Salary assignment letter from the employer",
-    "Guarantee by two salaried guarantors",
+    ("deposit", "Fixed deposit receipt, pledged"),
+    ("deposit", "Gold ornaments, pledged with valuation certificate"),
+    ("guarantor", "Salary assignment letter from the employer"),
+    ("guarantor", "Guarantee by two salaried guarantors"),
+    ("property", "Equitable mortgage of a residential flat (title deeds deposited)"),
 )
-PROPERTY = "Equitable mortgage of a residential flat (title deeds deposited)"
+"""(kind, description) of the securities winners give; the last is immovable property."""
+SLOW_WINNERS = 0.08
+"""The share of winners who bring their security only after the prize's deadline."""
+PAYOUTS_LANE = "payouts"
+"""Every payout runs in one lane: advances draw on the one company cash pool."""
+AUCTION_SECONDS = 600
+LIVE_GROUP = 0
+"""The group whose next auction falls due on the last day, so it can be opened live."""
+AWAITING_GROUP = 2
+"""The group whose last prize, drawn 3 days before the end, still awaits payout."""
 
 
 @dataclass
@@ -104,11 +121,23 @@ class GroupPlan:
     def ticket(self, member_id: str) -> TicketPlan:
         return next(t for t in self.tickets if t.member.id == member_id)
 
+    @property
+    def registration_no(self) -> str:
+        """The Registrar's sanction (s.4), one per group; the office is in Chennai."""
+        return f"TN/CHIT/{self.start.year}/{self.index + 1:04d}"
+
 
 def last_auction_day(config: DemoConfig, index: int) -> date:
     """Each group's latest draw falls 15 to 26 days before the end of the history, so
     its dues have fallen due by then; late payers pay that one after the end, so they
-    show as missed."""
+    show as missed. The :data:`LIVE_GROUP`'s falls a month before the end, so its next
+    auction is due on the last day (or a day or three before): ``make run`` can open
+    it live (unless the group has settled every period). The :data:`AWAITING_GROUP`'s
+    was drawn 3 days before the end: its prize is still awaiting payout."""
+    if index == LIVE_GROUP:
+        return add_months(config.end, -1)
+    if index == AWAITING_GROUP:
+        return config.end - timedelta(days=3)
     return config.end - timedelta(days=15 + (index * 5) % 12)
 
 
@@ -199,13 +228,22 @@ class Chits:
             bid_step_paise=ag.bid_step_paise,
             foreman_takes_first=ag.foreman_takes_first,
             foreman_member_id=foreman,
+            registration_no=group.registration_no,
             reason="New group approved by the board",
         )
         return created.id
 
     def _created(self, group: GroupPlan, group_id: str, day: date) -> None:
         group.id = group_id
-        self.engine.at(day + timedelta(days=1), "setup", group.lane, self._enrol(group))
+        checker, next_day = self.story.cast.checker, day + timedelta(days=1)
+        note = "Terms checked against the Registrar's sanction order"
+        self.engine.at(
+            next_day,
+            "setup",
+            group.lane,
+            lambda lane: lane.groups.approve_terms(checker, group.id, note),
+        )
+        self.engine.at(next_day, "setup", group.lane, self._enrol(group))
         start_day = max(group.start - timedelta(days=2), day + timedelta(days=2))
         self.engine.at(
             start_day,
@@ -250,19 +288,32 @@ class Chits:
 
     def _auction(self, lane: Lane, group: GroupPlan, period: int) -> None:
         cast = self.story.cast
-        auction = lane.auctions.open_auction(cast.employee, group.id, period, place=PLACE)
+        auction = lane.auctions.open_auction(
+            cast.employee, group.id, period, duration_s=AUCTION_SECONDS, place=PLACE
+        )
         group.auction_id = auction.id
         eligible = self._eligible(lane, group)
         bidders = lane.rng.sample(eligible, min(len(eligible), lane.rng.randint(2, 6)))
-        for member_id, discount in _bids(lane, group, period, bidders):
-            if lane.rng.random() < 0.15:
-                reason = "Bid phoned in by the member during the auction"
-                lane.auctions.bid(cast.employee, auction.id, member_id, discount, reason)
-            else:
-                actor = Actor(member_id, group.ticket(member_id).member.person.name, "member")
-                lane.auctions.bid(actor, auction.id, member_id, discount)
+        bids = _bids(lane, group, period, bidders)
+        moments = sorted(lane.rng.sample(range(25, AUCTION_SECONDS - 40), len(bids)))
+        try:
+            for (member_id, discount), second in zip(bids, moments, strict=True):
+                lane.clock.into_phase = timedelta(seconds=second)
+                self._bid(lane, group, auction.id, member_id, discount)
+        finally:
+            lane.clock.into_phase = timedelta(0)
         others = [t.member.id for t in group.tickets if t.member.id not in bidders]
         group.present = lane.rng.sample(others, min(2, len(others)))
+
+    def _bid(
+        self, lane: Lane, group: GroupPlan, auction_id: str, member_id: str, discount: int
+    ) -> None:
+        if lane.rng.random() < 0.15:
+            reason = "Bid phoned in by the member"  # the record keeps its own time
+            lane.auctions.bid(self.story.cast.employee, auction_id, member_id, discount, reason)
+        else:
+            actor = Actor(member_id, group.ticket(member_id).member.person.name, "member")
+            lane.auctions.bid(actor, auction_id, member_id, discount)
 
     def _eligible(self, lane: Lane, group: GroupPlan) -> list[str]:
         """Members who may bid today: not prized and nothing overdue in the group."""
@@ -350,90 +401,137 @@ class Chits:
 
     # -- prize payouts ------------------------------------------------------------------
 
+    def working_cash(self) -> int:
+        """The company cash the foreman keeps for prize advances: a quarter of the groups'
+        chit values."""
+        return sum(group.gross for group in self.groups) // 4
+
     def _plan_payout(
         self, group: GroupPlan, period: int, draw: date, due: date, closed: Closed
     ) -> None:
         rng, end = self.story.rng, self.story.end
         remaining = group.size - period
-        prize = closed.settlement.prize_paise
         future = remaining * group.agreement.instalment_paise
-        payout_id = closed.payout_id
-        if remaining > 0:
+        plan = PayoutPlan(
+            group,
+            closed.payout_id,
+            period,
+            due,
+            remaining,
+            deduct=remaining > 0 and 2 * future <= closed.settlement.prize_paise,
+            kind=rng.choice(SECURITY_KINDS[:4] if rng.random() < 0.7 else SECURITY_KINDS[4:]),
+        )
+        plan.deduct = plan.deduct and rng.random() < 0.6
+        if rng.random() < SLOW_WINNERS:
+            day = due + timedelta(days=rng.randint(2, 9))
+            plan.delay = f"The winner gave security only on {day:%d %b %Y}, after the deadline."
+        else:
             day = draw + timedelta(days=rng.randint(1, max(1, min(4, (due - draw).days))))
-            deduct = 2 * future <= prize and rng.random() < 0.6
-            immovable = rng.random() < 0.3
-            if day <= end:
-                self.engine.at(
-                    day,
-                    "payouts",
-                    group.lane,
-                    partial(
-                        self._security,
-                        group=group,
-                        payout_id=payout_id,
-                        remaining=remaining,
-                        deduct=deduct,
-                        immovable=immovable,
-                    ),
-                )
-        if due <= end:
-            self._schedule_release(group, payout_id, due, first=True)
+        if day <= end:
+            self.engine.at(day, "payouts", PAYOUTS_LANE, partial(self._secure, plan=plan))
+        if max(day, due) <= end:
+            self._schedule_release(plan, max(day, due))
 
-    def _security(
-        self,
-        lane: Lane,
-        group: GroupPlan,
-        payout_id: str,
-        remaining: int,
-        deduct: bool,
-        immovable: bool,
-    ) -> None:
-        desk = self.story.cast.employee
-        if deduct:
+    def _secure(self, lane: Lane, plan: PayoutPlan) -> None:
+        """The desk records the winner's security (or the deduction) and asks for the
+        release; a second person releases it on the due date."""
+        desk, payouts = self.story.cast.employee, lane.payouts
+        if plan.remaining and plan.deduct:
             reason = "The winner asked in writing to deduct the future instalments"
-            lane.gate.deduct_future(desk, payout_id, reason)
-            return
-        required = rules.security_required(group.agreement, remaining, immovable)
-        value = -(-required // (1_000 * RUPEE)) * 1_000 * RUPEE
-        kind = PROPERTY if immovable else lane.rng.choice(SECURITY_KINDS)
-        lane.gate.record_security(
-            desk, payout_id, value, immovable=immovable, description=kind, reason="Verified"
+            payouts.deduct_future(desk, plan.payout_id, reason)
+        elif plan.remaining:
+            kind, description = plan.kind
+            group = plan.group
+            required = check_security(group.agreement, plan.remaining, kind, 0).required
+            value = -(-required // (1_000 * RUPEE)) * 1_000 * RUPEE
+            payouts.record_security(
+                desk, plan.payout_id, value, kind=kind, description=description, reason="Verified"
+            )
+        payouts.request_release(
+            desk,
+            plan.payout_id,
+            bank_ref=f"NEFTPRZ{plan.group.index:02d}{plan.period:04d}",
+            note="Security verified; pay by NEFT to the winner's account",
         )
 
-    def _schedule_release(self, group: GroupPlan, payout_id: str, day: date, first: bool) -> None:
+    def _schedule_release(self, plan: PayoutPlan, day: date) -> None:
         self.engine.at(
             day,
             "payouts",
-            group.lane,
-            lambda lane: self._release(lane, group, payout_id, first),
-            lambda outcome: self._released(group, payout_id, day, outcome),
+            PAYOUTS_LANE,
+            lambda lane: self._release(lane, plan),
+            lambda outcome: self._released(plan, day, outcome),
         )
 
-    def _release(self, lane: Lane, group: GroupPlan, payout_id: str, first: bool) -> str:
-        payout = lane.ctx.store.get(PAYOUTS, payout_id)
+    def _release(self, lane: Lane, plan: PayoutPlan) -> str:
+        payout = lane.ctx.store.get(PAYOUTS, plan.payout_id)
         if payout is None or payout.data["status"] != "pending":
             return "done"
-        paid = payout.data["amount"] - deduction(payout)
-        check = lane.gate.check(payout_commitment(payout), {group_cash(group.id): paid})
-        if not (check.granted or (first and group.index not in self._refused)):
+        if not payout.data.get("release_request"):
             return "waiting"
-        try:
-            lane.gate.release_payout(
-                self.story.cast.checker,
-                payout_id,
-                bank_ref=f"NEFTPRZ{group.index:02d}{payout.data['period']:04d}",
-                reason="Prize paid by NEFT to the winner's account",
-            )
-        except Conflict:
-            self._refused.add(group.index)
+        short = lane.payouts.shortfall(payout)
+        late = lane.ctx.clock.today() > plan.due
+        if short and not late and plan.group.index not in self._refused:
+            self._refused.add(plan.group.index)
+            self._try_release(lane, plan)
+        if short and not self._advance(lane, plan, short):
             return "refused"
+        lane.payouts.release_payout(
+            self.story.cast.checker,
+            plan.payout_id,
+            reason=(plan.delay or "Paid once the pool could pay it.") if late else "",
+        )
         return "released"
 
-    def _released(self, group: GroupPlan, payout_id: str, day: date, outcome: str) -> None:
+    def _try_release(self, lane: Lane, plan: PayoutPlan) -> None:
+        """A release put to the gate while the pool is short: refused, in the WAL."""
+        try:
+            lane.payouts.release_payout(self.story.cast.checker, plan.payout_id)
+        except Conflict:
+            self.story.count("payouts_refused")
+
+    def _advance(self, lane: Lane, plan: PayoutPlan, short: int) -> bool:
+        """Advance the pool's shortfall from company cash (maker, then checker)."""
+        cast, payouts = self.story.cast, lane.payouts
+        if plan.advance_id is None:
+            reason = (
+                f"Members have not paid in full yet; the prize of period {plan.period} is due "
+                f"on {plan.due:%d %b %Y}"
+            )
+            plan.advance_id = payouts.propose_advance(cast.employee, plan.payout_id, reason)["id"]
+        try:
+            payouts.approve_advance(cast.checker, plan.advance_id, "Repaid from the late dues")
+        except Conflict:
+            cash = format_inr(lane.gate.available(COMPANY_CASH))
+            plan.delay = plan.delay or (
+                f"On {lane.ctx.clock.today():%d %b %Y} the pool was short by {format_inr(short)} "
+                f"and company cash ({cash}) could not cover an advance."
+            )
+            return False
+        plan.advance_id = None
+        self.story.count("advances")
+        return True
+
+    def _released(self, plan: PayoutPlan, day: date, outcome: str) -> None:
         self.story.count(f"payouts_{outcome}")
         retry = day + timedelta(days=7)
         if outcome in ("waiting", "refused") and retry <= self.story.end:
-            self._schedule_release(group, payout_id, retry, first=False)
+            self._schedule_release(plan, retry)
+
+
+@dataclass
+class PayoutPlan:
+    """One prize on its way to the winner: how it is secured and why it may be late."""
+
+    group: GroupPlan
+    payout_id: str
+    period: int
+    due: date
+    remaining: int
+    deduct: bool
+    kind: tuple[str, str]
+    delay: str = ""
+    advance_id: str | None = None
 
 
 def _bids(lane: Lane, group: GroupPlan, period: int, bidders: list[str]) -> list[tuple[str, int]]:

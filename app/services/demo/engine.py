@@ -34,13 +34,14 @@ from functools import cached_property
 from typing import Any
 
 from app.services.auctions import AuctionService
-from app.services.context import IST, FixedClock, IdGen, ServiceContext
+from app.services.context import IST, Clock, FixedClock, IdGen, ServiceContext
 from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.kyc import KycService
 from app.services.ledger import LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
+from app.services.payouts import PayoutService
 from app.services.recovery import RecoveryService
 from app.services.staff import StaffService
 
@@ -65,13 +66,30 @@ def derive(seed: int, name: str) -> int:
     return int.from_bytes(digest[:8], "big")
 
 
+class LaneClock:
+    """The engine's clock as one lane sees it: the phase's time, plus what the lane's
+    own work has moved on within the phase (a bid some minutes into its auction), so
+    lanes running at once never move each other's time."""
+
+    def __init__(self, base: Clock) -> None:
+        self.base = base
+        self.into_phase = timedelta(0)
+
+    def now(self) -> datetime:
+        return self.base.now() + self.into_phase
+
+    def today(self) -> date:
+        return self.now().astimezone(IST).date()
+
+
 class Lane:
     """One serial stream of demo work: the services on a context whose ids are seeded
-    for this lane, and this lane's own random numbers."""
+    for this lane, and this lane's own random numbers and clock."""
 
     def __init__(self, name: str, ctx: ServiceContext, seed: int) -> None:
         self.name = name
-        self.ctx = replace(ctx, ids=IdGen(derive(seed, f"ids:{name}")))
+        self.clock = LaneClock(ctx.clock)
+        self.ctx = replace(ctx, ids=IdGen(derive(seed, f"ids:{name}")), clock=self.clock)
         self.rng = random.Random(derive(seed, f"rng:{name}"))
 
     @cached_property
@@ -109,6 +127,10 @@ class Lane:
     @cached_property
     def staff(self) -> StaffService:
         return StaffService(self.ctx)
+
+    @cached_property
+    def payouts(self) -> PayoutService:
+        return PayoutService(self.ctx, gate=self.gate, ledger=self.ledger)
 
 
 Run = Callable[[Lane], Any]

@@ -118,7 +118,13 @@ class PeopleFactory:
 
 def kyc_pdf(person: Person, member_id: str) -> bytes:
     """A small one-page PDF standing in for a member's scanned PAN and Aadhaar."""
-    text = f"KYC documents of {person.name} ({member_id}) - demo data, not a real person"
+    return one_page_pdf(
+        f"KYC documents of {person.name} ({member_id}) - demo data, not a real person"
+    )
+
+
+def one_page_pdf(text: str) -> bytes:
+    """A valid one-page PDF (US Letter) with one line of Helvetica text."""
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",

@@ -15,6 +15,7 @@ and WAL, so the WAL, the store and the ledger agree as they would after real use
   released through the Banker's gate after security (or deduction), late payers and
   defaulters (:mod:`.chits`);
 * lending capital, and loans in every status with EMIs, some overdue (:mod:`.loans`);
+  company cash for advances to pools short of a prize on its due date;
 * recovery cases in every stage, written off by two people (:mod:`.recovery`).
 
 For the same sizes, seed and end date, a run always makes the same members, groups,
@@ -36,6 +37,7 @@ from datetime import date, datetime, time, timedelta
 from functools import partial
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict
 from app.services.collections import GROUPS, MEMBERS, STAFF_ACCOUNTS
 from app.services.context import IST, FixedClock, ServiceContext
@@ -49,6 +51,7 @@ from app.services.demo.recovery import Recovery
 from app.services.demo.summary import DemoSummary, summarize
 from app.services.kyc.service import Upload
 from app.services.ledger import LedgerService
+from app.services.ledger.postings import COMPANY_CASH
 from app.services.recovery import Case
 from app.services.store import Query
 
@@ -114,7 +117,7 @@ def generate(
     loans = Loans(story, trusted=lambda m: m.kyc == "approved" and m.index not in unreliable)
     loans.plan(opens=min(starts) + timedelta(days=20))
     recovery = Recovery(story, persistent=_persistence(chits, loans))
-    Setup(story).schedule(loans.capital_needed())
+    Setup(story).schedule(loans.capital_needed(), company_cash=chits.working_cash())
     chits.schedule(first_day + timedelta(days=10))
     loans.schedule()
     recovery.schedule(min(starts) + timedelta(days=7))
@@ -204,10 +207,12 @@ class Setup:
         self.engine = story.engine
         self._decisions: dict[date, _Decisions] = {}
 
-    def schedule(self, capital: int) -> None:
+    def schedule(self, capital: int, *, company_cash: int) -> None:
         story, day = self.story, self.story.first_day
         first = capital * 7 // 10
-        self.engine.at(day, "setup", "setup", lambda lane: _staff(lane, first), self._cast)
+        self.engine.at(
+            day, "setup", "setup", lambda lane: _staff(lane, first, company_cash), self._cast
+        )
         middle = day + timedelta(days=(story.end - day).days // 2)
         self.engine.at(
             middle,
@@ -301,7 +306,7 @@ class Setup:
             lane.kyc.reject(cast.admin, ids, reason)
 
 
-def _staff(lane: Lane, capital: int) -> Cast:
+def _staff(lane: Lane, capital: int, company_cash: int) -> Cast:
     admin_login, desk_login, checker_login = DEMO_STAFF
     admin = lane.staff.create_first_admin(
         admin_login.name, admin_login.username, admin_login.password
@@ -311,6 +316,8 @@ def _staff(lane: Lane, capital: int) -> Cast:
         for s in (desk_login, checker_login)
     )
     lane.ledger.add_capital(admin, capital, "Lending capital paid in by the company")
+    memo = "Company cash kept for advances to pools short of a prize"
+    lane.ledger.add_capital(admin, company_cash, memo, into=COMPANY_CASH)
     return Cast(admin, desk, checker)
 
 
@@ -346,6 +353,6 @@ def _reporter(ctx: ServiceContext, first: date, progress: Progress | None) -> An
     def report(day: date) -> None:
         if day == first or day.day == 1:
             entries = ctx.pipeline.wal.head()[0]
-            progress(f"{day:%d %b %Y}: {entries:,} changes in the WAL so far")
+            progress(f"{office_time.day(day)}: {entries:,} changes in the WAL so far")
 
     return report

@@ -7,7 +7,9 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.services.collections import AUCTIONS, BIDS, LEDGER, PAYOUTS
+from app.kernel import office_time
+from app.services.collections import AUCTIONS, BIDS, LEDGER, PAYOUTS, TICKETS
+from app.services.demo.chits import LIVE_GROUP
 from app.services.demo.model import DEMO_STAFF, KYC_STATES, StaffLogin, Story
 from app.services.ledger import check_ledger
 from app.services.loans import STATUSES as LOAN_STATUSES
@@ -65,7 +67,7 @@ class DemoSummary:
         out = [
             f"Demo data made in {self.data_dir} in {self.seconds:.1f} s (seed {self.seed}): "
             f"{self.groups} groups x {self.members_per_group} members, {self.months} months "
-            f"from {self.first_day.isoformat()} to {self.end.isoformat()}.",
+            f"from {office_time.day(self.first_day)} to {office_time.day(self.end)}.",
             f"  WAL: {self.wal_entries:,} records, head {self.wal_head[:16]}; "
             f"the ledger {balanced}.",
             f"  Members {self.total('kyc'):,} (KYC {_parts(c['kyc'])}).",
@@ -154,11 +156,17 @@ def count_everything(ctx: ServiceContext) -> dict[str, dict[str, int]]:
     return {
         "kyc": by("members", "kyc_status", KYC_STATES),
         "groups": by("groups", "status", GROUP_STATUSES),
-        "payouts": by("payouts", "status", PAYOUT_STATUSES),
+        "payouts": {**by("payouts", "status", PAYOUT_STATUSES), "on_time": _on_time(ctx)},
         "loans": by("loans", "status", LOAN_STATUSES),
         "recovery": by(CASES, "stage", tuple(s.value for s in STAGES)),
         "activity": activity,
     }
+
+
+def _on_time(ctx: ServiceContext) -> int:
+    """Prizes released by their statutory deadline."""
+    released = ctx.store.stream(Query(PAYOUTS).where("status", "==", "released"))
+    return sum(1 for p in released if p.data.get("days_late", 0) == 0)
 
 
 def _member_logins(
@@ -181,6 +189,16 @@ def _member_logins(
         if loan.target == "disbursed" and not loan.bad and loan.member.kyc == "approved":
             add(loan.member.id, "repaying a loan")
             break
+    live = next((g for g in chits.groups if g.index == LIVE_GROUP), None)
+    if live is not None:
+        prized = {
+            t.data["member_id"]
+            for t in ctx.store.query(Query(TICKETS).where("group_id", "==", live.id))
+            if t.data.get("prized_period")
+        }
+        bidders = [t for t in live.tickets if t.habit == "punctual" and t.member.id not in prized]
+        if bidders:
+            add(bidders[0].member.id, f"may bid in today's auction of {live.name}")
     for group in chits.groups:
         late = [t for t in group.tickets if t.habit == "defaulter"]
         if late:

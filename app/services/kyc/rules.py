@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from app.kernel.errors import ValidationError
-from app.services.text import JOINERS, PERSON_NAME, ascii_digits, normalise
+from app.services.text import ADDRESS, JOINERS, PERSON_NAME, ascii_digits, clean, normalise
 
 PAN_RE = re.compile(r"^[A-Z]{3}[ABCFGHJLPT][A-Z][0-9]{4}[A-Z]$")
+PIN_CODE_RE = re.compile(r"(?<![0-9])[1-9][0-9]{2} ?[0-9]{3}(?![0-9])")
 IFSC_RE = re.compile(r"^[A-Z]{4}0[A-Z0-9]{6}$")
 
 PAN_HOLDER_TYPES = {
@@ -270,6 +271,68 @@ def validate_name(value: str) -> str:
             "name", "Name may contain only letters, spaces, dots, apostrophes and hyphens."
         )
     return name
+
+
+def validate_address(value: str) -> str:
+    """A postal address (cleaned, lines kept) that carries its 6-digit PIN code."""
+    try:
+        address = clean(value, "Address", ADDRESS, required=True)
+    except ValidationError as exc:
+        raise KycFieldError("address", exc.message, hint=exc.hint) from exc
+    if len(address) < 10:
+        raise KycFieldError("address", "Address is too short: write the house, street and town.")
+    if not PIN_CODE_RE.search(ascii_digits(address)):
+        raise KycFieldError(
+            "address",
+            "Address needs its 6-digit PIN code (e.g. 600041).",
+            hint="The PIN code is on the Aadhaar card, below the address.",
+        )
+    return address
+
+
+# --- one field as a person types it --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldVerdict:
+    """What a screen shows under a field as it is typed: whether it is right, what is
+    wrong (naming the field, numbers masked) and the value as it may be shown."""
+
+    field: str
+    ok: bool
+    message: str
+    hint: str
+    shown: str
+
+
+def _shown(value: str) -> str:
+    return " ".join(value.split())
+
+
+_CHECKS: dict[str, tuple[str, Callable[[str], str], Callable[[str], str]]] = {
+    "name": ("Name", validate_name, _shown),
+    "pan": ("PAN", validate_pan, mask_pan),
+    "aadhaar": ("Aadhaar", validate_aadhaar, mask_aadhaar),
+    "phone": ("Mobile number", validate_phone, mask_phone),
+    "ifsc": ("IFSC", validate_ifsc, _shown),
+    "account_number": ("Account number", validate_account_number, mask_account),
+    "address": ("Address", validate_address, lambda v: v),
+}
+"""Each field a KYC form checks: its label, its check, and how it may be shown."""
+
+
+def check_field(field: str, value: str) -> FieldVerdict:
+    """The verdict on one field of a KYC form (``field`` as :data:`_CHECKS` names it).
+
+    Never raises for a wrong value; a field it does not know is a KeyError (a bug)."""
+    label, validate, show = _CHECKS[field]
+    if not value.strip():
+        return FieldVerdict(field, False, f"{label} is required.", "", "")
+    try:
+        normal = validate(value)
+    except KycFieldError as exc:
+        return FieldVerdict(field, False, exc.message, exc.hint, show(value.strip()))
+    return FieldVerdict(field, True, "", "", show(normal))
 
 
 # --- a whole submission ------------------------------------------------------

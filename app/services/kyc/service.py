@@ -3,7 +3,8 @@
 What is kept (``kyc/{member_id}``): the PAN and the bank account sealed with the
 PII vault (the seal's context names the field and the member, so a sealed value
 cannot be moved to another field or member) beside their masked forms; the Aadhaar
-only as its keyed token and last 4 digits; the IFSC; and the documents as
+only as its keyed token and last 4 digits; the IFSC; the address (where the
+submission gave one); and the documents as
 ``{name, sha256, path, size, content_type}``. No store document, WAL record or
 result of this module holds a PAN, Aadhaar or account number in clear; only
 :meth:`KycService.reveal` returns one, to an admin, and writes a ``kyc.reveal``
@@ -16,8 +17,8 @@ holding each keyed token and are created with ``expect_version=0`` in the
 submission's ChangeSet, so two members can never both register one number. A
 rejected record keeps its numbers until it is submitted again with others.
 
-Documents are PNG, JPEG or PDF (recognised by their first bytes, not by the name or
-the declared type), at most :data:`MAX_DOCUMENT_BYTES` each. Each is stored as
+Documents are accepted as :mod:`app.services.kyc.documents` says (PNG, JPEG or PDF
+by their content, readable, at most 10 MB each). Each is stored as
 ``<documents_dir>/<member_id>/<sha256>.<ext>``: written to a temporary file, fsynced
 and renamed into place *before* the WAL commit, so a committed record never names a
 file that is not on disk. The WAL record carries each file's SHA-256, size and name;
@@ -32,10 +33,9 @@ try again, rather than leave a half-applied batch to reconcile.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path, PurePath
+from pathlib import Path
 from typing import Any, Literal
 
 from app.kernel.errors import (
@@ -52,39 +52,37 @@ from app.services.actors import Actor
 from app.services.collections import AADHAAR_TOKENS, KYC, MEMBERS, PAN_TOKENS
 from app.services.context import ServiceContext
 from app.services.events import KycApproved, KycRejected, KycRevealed, KycSubmitted
+from app.services.kyc.documents import (
+    Checked,
+    DocumentRefused,
+    Upload,
+    check_documents,
+    hash_file,
+    read_document,
+)
 from app.services.kyc.rules import (
+    FieldVerdict,
     KycErrors,
     ValidatedKyc,
     aadhaar_last4,
+    check_field,
     mask_aadhaar,
     mask_account,
     mask_pan,
     mask_phone,
+    validate_address,
     validate_submission,
 )
+from app.services.members import member_no
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
-from app.services.text import FILE_NAME, NOTE, clean, normalise
+from app.services.text import NOTE, clean
 from app.services.topics import reads
 
 _ONE_MEMBER_EACH = (("aadhaar_token", AADHAAR_TOKENS, "Aadhaar"), ("pan_token", PAN_TOKENS, "PAN"))
 """Numbers held by one member only: the KYC field with the token, its index, its name."""
-MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-MAX_DOCUMENTS = 10
-MAX_FILENAME = FILE_NAME.max_chars
 DECIDABLE = "pending"
 REVEALABLE = ("pan", "account")
-
-_KINDS: tuple[tuple[bytes, str, str, str], ...] = (
-    (b"\x89PNG\r\n\x1a\n", "image/png", "png", "a PNG image"),
-    (b"\xff\xd8\xff", "image/jpeg", "jpg", "a JPEG image"),
-    (b"%PDF-", "application/pdf", "pdf", "a PDF"),
-)
-_GENERIC_TYPES = frozenset({"", "application/octet-stream", "binary/octet-stream"})
-_TYPE_ALIASES = {"image/jpg": "image/jpeg", "image/pjpeg": "image/jpeg"}
-
-Upload = tuple[str, bytes, str]
-"""A document as uploaded: (file name, content, declared content type)."""
 
 CheckStatus = Literal["match", "mismatch", "missing"]
 
@@ -125,6 +123,7 @@ class KycRecord:
     decided_at: str | None
     decided_by: str | None
     reason: str | None
+    address: str | None = None
 
     @classmethod
     def from_doc(cls, doc: Document) -> KycRecord:
@@ -144,7 +143,24 @@ class KycRecord:
             decided_at=d.get("decided_at"),
             decided_by=d.get("decided_by"),
             reason=d.get("reason"),
+            address=d.get("address"),
         )
+
+
+@dataclass(frozen=True)
+class CaptureForm:
+    """A member as the KYC capture page shows them: masked mobile, their record so far."""
+
+    member_id: str
+    name: str
+    phone_masked: str
+    record: KycRecord | None
+    member_no: str = ""
+    """What staff call the member (``M-0042``; their id if enrolled before numbers)."""
+
+    @property
+    def status(self) -> str:
+        return self.record.status if self.record else "none"
 
 
 @dataclass(frozen=True)
@@ -173,86 +189,6 @@ class DocumentCheck:
     status: CheckStatus
 
 
-@dataclass(frozen=True)
-class _Checked:
-    name: str
-    data: bytes
-    content_type: str
-    ext: str
-    sha256: str
-
-
-# -- documents ------------------------------------------------------------------------
-
-
-def _sniff(data: bytes) -> tuple[str, str, str] | None:
-    for magic, content_type, ext, label in _KINDS:
-        if data.startswith(magic):
-            return content_type, ext, label
-    return None
-
-
-def _clean_filename(raw: object) -> str:
-    name = PurePath(raw.replace("\\", "/")).name if isinstance(raw, str) else ""
-    name = "".join(ch for ch in normalise(name[: 2 * MAX_FILENAME]) if ch.isprintable())
-    return name[:MAX_FILENAME].strip()
-
-
-def _megabytes(size: int) -> str:
-    return f"{size / (1024 * 1024):.1f} MB"
-
-
-def _document_problem(name: str, data: object, declared: object) -> str | _Checked:
-    if not name:
-        return "a document has no file name"
-    if not isinstance(data, bytes | bytearray) or not data:
-        return f"{name} is empty"
-    if len(data) > MAX_DOCUMENT_BYTES:
-        limit = MAX_DOCUMENT_BYTES // (1024 * 1024)
-        return f"{name} is {_megabytes(len(data))}, above the {limit} MB limit per document"
-    kind = _sniff(bytes(data))
-    if kind is None:
-        return f"{name} is not a PNG, JPEG or PDF file (checked by its content)"
-    content_type, ext, label = kind
-    stated = declared.strip().lower() if isinstance(declared, str) else ""
-    stated = _TYPE_ALIASES.get(stated, stated)
-    if stated not in _GENERIC_TYPES and stated != content_type:
-        return f"{name} is declared as {stated} but its content is {label}"
-    digest = hashlib.sha256(data).hexdigest()
-    return _Checked(name, bytes(data), content_type, ext, digest)
-
-
-def check_documents(documents: Sequence[Upload]) -> tuple[list[_Checked], list[str]]:
-    """The acceptable documents and a list of problems (empty when all are fine)."""
-    if not documents:
-        return [], ["attach at least one document (a photo or PDF of the PAN and Aadhaar)"]
-    if len(documents) > MAX_DOCUMENTS:
-        return [], [f"at most {MAX_DOCUMENTS} documents; got {len(documents)}"]
-    checked: list[_Checked] = []
-    problems: list[str] = []
-    for item in documents:
-        if not isinstance(item, tuple | list) or len(item) != 3:
-            problems.append("each document must be (file name, content, content type)")
-            continue
-        raw_name, data, declared = item
-        result = _document_problem(_clean_filename(raw_name), data, declared)
-        if isinstance(result, str):
-            problems.append(result)
-        else:
-            checked.append(result)
-    return checked, problems
-
-
-def _hash_file(path: Path) -> tuple[str, int]:
-    digest = hashlib.sha256()
-    size = 0
-    with open(path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-    return digest.hexdigest(), size
-
-
 # -- the service ------------------------------------------------------------------------
 
 
@@ -270,34 +206,41 @@ class KycService:
         member_id: str,
         *,
         name: str,
-        phone: str,
+        phone: str | None,
         pan: str,
         aadhaar: str,
         account_number: str,
         ifsc: str,
         documents: Sequence[Upload],
+        address: str | None = None,
         reason: str = "",
     ) -> KycRecord:
         """Submit (or resubmit, unless approved) a member's KYC; its status becomes pending.
 
-        A member may submit their own; staff may submit anyone's. Every wrong field and
-        document is listed in one :class:`KycErrors` (``field_errors`` by field).
+        A member may submit their own; staff may submit anyone's. ``phone`` must be the
+        member's registered number (None: that number, as a desk that never sees it in
+        clear submits). ``address`` is checked and kept when given (the desktop's capture
+        always gives one; None records none). Every wrong field and document is listed
+        in one :class:`KycErrors` (``field_errors`` by field).
         """
         _require_self_or_staff(actor, member_id)
         why = clean(reason, "Reason", NOTE)
         member = self.ctx.store.get(MEMBERS, member_id)
         if member is None:
             raise NotFound(f"No member with id {member_id!r}.")
+        registered = member.data.get("phone") or ""
         fields = dict(
             name=name,
-            phone=phone,
+            phone=registered if phone is None else phone,
             pan=pan,
             aadhaar=aadhaar,
             account_number=account_number,
             ifsc=ifsc,
         )
-        kyc, docs = _validated(fields, documents, member.data.get("phone") or "")
+        kyc, docs, clean_address = _validated(fields, address, documents, registered)
         data = self._kyc_data(actor, member_id, kyc)
+        if clean_address is not None:
+            data["address"] = clean_address
         created = self._save_documents(member_id, docs)
         data["documents"] = [d.to_json() for d in self._stored(member_id, docs)]
         try:
@@ -338,7 +281,7 @@ class KycService:
             raise ValidationError(f"{member_id!r} cannot name a documents folder.")
         return self.ctx.documents_dir / member_id
 
-    def _stored(self, member_id: str, docs: list[_Checked]) -> list[StoredDocument]:
+    def _stored(self, member_id: str, docs: list[Checked]) -> list[StoredDocument]:
         return [
             StoredDocument(
                 d.name, d.sha256, f"{member_id}/{d.sha256}.{d.ext}", len(d.data), d.content_type
@@ -346,7 +289,7 @@ class KycService:
             for d in docs
         ]
 
-    def _save_documents(self, member_id: str, docs: list[_Checked]) -> list[Path]:
+    def _save_documents(self, member_id: str, docs: list[Checked]) -> list[Path]:
         """Write each document durably; return the files this call created."""
         folder = self._member_dir(member_id)
         created: list[Path] = []
@@ -354,7 +297,7 @@ class KycService:
             folder.mkdir(parents=True, exist_ok=True, mode=PRIVATE_DIR)
             for doc in docs:
                 path = folder / f"{doc.sha256}.{doc.ext}"
-                if path.exists() and _hash_file(path)[0] == doc.sha256:
+                if path.exists() and hash_file(path)[0] == doc.sha256:
                     continue
                 write_durably(path, doc.data)
                 created.append(path)
@@ -451,7 +394,7 @@ class KycService:
     def _verify(self, doc: StoredDocument) -> DocumentCheck:
         path = self.ctx.documents_dir / doc.path
         try:
-            actual, size = _hash_file(path)
+            actual, size = hash_file(path)
         except FileNotFoundError:
             return DocumentCheck(doc.name, doc.path, doc.sha256, None, doc.size, None, "missing")
         status: CheckStatus = "match" if actual == doc.sha256 else "mismatch"
@@ -463,6 +406,45 @@ class KycService:
             if doc.sha256 == sha256:
                 return self.ctx.documents_dir / doc.path
         raise NotFound(f"Member {member_id} has no KYC document {sha256[:12]}.")
+
+    def previous_documents(self, member_id: str) -> tuple[list[Checked], list[str]]:
+        """The documents of ``member_id``'s last submission read back and checked again,
+        to go with a new one (a rejected KYC rarely needs every document again), and
+        what is wrong with any that cannot be (a missing file, one no longer accepted)."""
+        record = self.find(member_id)
+        found: list[Checked] = []
+        problems: list[str] = []
+        for doc in record.documents if record else ():
+            try:
+                found.append(read_document(self.ctx.documents_dir / doc.path, name=doc.name))
+            except DocumentRefused as exc:
+                problems.append(exc.message)
+        return found, problems
+
+    # -- capture ------------------------------------------------------------------------
+
+    def check_field(self, field: str, value: str) -> FieldVerdict:
+        """The verdict on one field as it is typed (the rules a submission applies)."""
+        return check_field(field, value)
+
+    def read_document(self, path: Path) -> Checked:
+        """A file chosen on this computer, checked as a submitted document is (reads the
+        file: call it off the GUI thread). DocumentRefused names the file and why."""
+        return read_document(path)
+
+    @reads(topics.KYC)
+    def capture(self, member_id: str) -> CaptureForm:
+        """What the KYC capture page shows of a member: who, and their KYC so far."""
+        member = self.ctx.store.get(MEMBERS, member_id)
+        if member is None:
+            raise NotFound(f"No member with id {member_id!r}.")
+        return CaptureForm(
+            member_id,
+            member.data.get("name", ""),
+            member.data.get("phone_masked", ""),
+            self.find(member_id),
+            member_no(member.data.get("number"), member_id),
+        )
 
     # -- reveal -------------------------------------------------------------------------
 
@@ -577,14 +559,21 @@ def _require_self_or_staff(actor: Actor, member_id: str) -> None:
 
 
 def _validated(
-    fields: dict[str, str], documents: Sequence[Upload], registered_phone: str
-) -> tuple[ValidatedKyc, list[_Checked]]:
+    fields: dict[str, str],
+    address: str | None,
+    documents: Sequence[Upload],
+    registered_phone: str,
+) -> tuple[ValidatedKyc, list[Checked], str | None]:
     errors: dict[str, str] = {}
     kyc = None
     try:
         kyc = validate_submission(fields)
     except KycErrors as exc:
         errors.update(exc.field_errors)
+    if address is not None:
+        verdict = check_field("address", address)
+        if not verdict.ok:
+            errors["address"] = verdict.message
     if kyc is not None and registered_phone and kyc.phone != registered_phone:
         errors["phone"] = (
             f"Mobile number {mask_phone(kyc.phone)} is not the member's registered number "
@@ -595,7 +584,7 @@ def _validated(
         errors["documents"] = "Documents: " + "; ".join(problems) + "."
     if errors or kyc is None:
         raise KycErrors(errors)
-    return kyc, docs
+    return kyc, docs, None if address is None else validate_address(address)
 
 
 def _unique_ids(member_ids: Iterable[str]) -> list[str]:

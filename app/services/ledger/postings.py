@@ -13,6 +13,8 @@ Accounts (strings; ids may not contain ``:``)::
     receivable:<m>:penalty  asset      penalties member m owes the company
     loans:<loan_id>         asset      loan principal outstanding
     chitfund:<g>            liability  the period's chit, owed to its winner
+    advance:<g>             asset      company cash advanced to group g's pool, not yet repaid
+    repayable:<g>           liability  what group g's pool owes the company for advances
     income:commission|interest|penalty income
     equity:capital          equity     lending capital paid in
 
@@ -31,6 +33,13 @@ dues raised ``Dr receivable G/N each / Cr chitfund G``; discount distributed
 ``Dr chitfund D / Cr receivable share each / Cr income:commission fr``. So each member
 owes the net instalment, the chit stands at the prize, and the members' collections
 (``N x net = prize + fr``) pay exactly the prize and the commission.
+
+An advance of the company's cash to a group's pool (so a prize is paid on time while
+members have not paid yet, :mod:`app.services.payouts.advances`) is one transaction
+``Dr cash:group:<g> / Cr repayable:<g>`` (the pool owes the company) and
+``Dr advance:<g> / Cr cash:company`` (the company's claim on the pool); a repayment, as
+the members' late dues come in, reverses both pairs. So ``advance:<g>`` and
+``repayable:<g>`` always stand at what is still to repay.
 """
 
 from __future__ import annotations
@@ -61,6 +70,8 @@ CLASSES = {
     "receivable": "asset",
     "loans": "asset",
     "chitfund": "liability",
+    "advance": "asset",
+    "repayable": "liability",
     "income": "income",
     "equity": "equity",
 }
@@ -110,6 +121,14 @@ def chitfund(group_id: str) -> str:
     return f"chitfund:{_part(group_id, 'group id')}"
 
 
+def advance_account(group_id: str) -> str:
+    return f"advance:{_part(group_id, 'group id')}"
+
+
+def repayable(group_id: str) -> str:
+    return f"repayable:{_part(group_id, 'group id')}"
+
+
 def receivable(member_id: str, group_id: str) -> str:
     if group_id == PENALTY_SUFFIX:
         raise ValidationError(f"{group_id!r} is reserved and cannot be a group id.")
@@ -137,7 +156,7 @@ def account_group(account: str) -> str | None:
     parts = account.split(":")
     if parts[:2] == ["cash", "group"] and len(parts) == 3:
         return parts[2]
-    if parts[0] == "chitfund" and len(parts) == 2:
+    if parts[0] in ("chitfund", "advance", "repayable") and len(parts) == 2:
         return parts[1]
     if parts[0] == "receivable" and len(parts) == 3 and parts[2] != PENALTY_SUFFIX:
         return parts[2]
@@ -551,6 +570,7 @@ def prize_paid_write(
     date: Date | str,
     payout_id: str | None = None,
     bank_ref: str | None = None,
+    memo: str = "",
 ) -> Write:
     """The prize paid to the winner: Dr chitfund:<g> / Cr cash:group:<g>."""
     return txn_write(
@@ -558,7 +578,7 @@ def prize_paid_write(
         date=date,
         kind="prize.paid",
         lines=[dr(chitfund(group_id), amount), cr(group_cash(group_id), amount)],
-        memo=f"Prize of period {period}",
+        memo=memo or f"Prize of period {period}",
         group_id=group_id,
         period=period,
         member_id=member_id,
@@ -667,12 +687,59 @@ def penalty_received_write(
     )
 
 
-def capital_write(ids: NewId, *, amount: int, date: Date | str, memo: str = "") -> Write:
-    """Lending capital paid in: Dr cash:lending / Cr equity:capital."""
+def capital_write(
+    ids: NewId, *, amount: int, date: Date | str, memo: str = "", into: str = LENDING_CASH
+) -> Write:
+    """Capital paid in: Dr cash:lending (or ``into`` cash:company) / Cr equity:capital."""
+    if into not in (LENDING_CASH, COMPANY_CASH):
+        raise ValidationError(f"Capital is paid into {LENDING_CASH} or {COMPANY_CASH}, not {into}.")
     return txn_write(
         ids,
         date=date,
         kind="capital.added",
-        lines=[dr(LENDING_CASH, amount), cr(CAPITAL, amount)],
+        lines=[dr(into, amount), cr(CAPITAL, amount)],
         memo=memo or "Lending capital paid in",
+    )
+
+
+def _advance_lines(group_id: str, amount: int) -> list[Line]:
+    return [
+        dr(group_cash(group_id), amount),
+        cr(repayable(group_id), amount),
+        dr(advance_account(group_id), amount),
+        cr(COMPANY_CASH, amount),
+    ]
+
+
+def advance_write(
+    ids: NewId, *, group_id: str, amount: int, date: Date | str, payout_id: str, period: int
+) -> Write:
+    """The company's cash advanced to a group's pool for a prize (see module docstring)."""
+    return txn_write(
+        ids,
+        date=date,
+        kind="advance.made",
+        lines=_advance_lines(group_id, amount),
+        memo=f"Company cash advanced to the pool for the prize of period {period}",
+        group_id=group_id,
+        period=period,
+        payout_id=payout_id,
+    )
+
+
+def advance_repaid_write(
+    ids: NewId, *, group_id: str, amount: int, date: Date | str, period: int, bank_ref: str
+) -> Write:
+    """Part of an advance repaid to the company from a late instalment of ``period``: the
+    advance's lines with debits and credits swapped."""
+    lines = [Line(x.account, x.credit, x.debit) for x in _advance_lines(group_id, amount)]
+    return txn_write(
+        ids,
+        date=date,
+        kind="advance.repaid",
+        lines=lines,
+        memo=f"Advance repaid to the company from a late instalment of period {period}",
+        group_id=group_id,
+        period=period,
+        bank_ref=bank_ref,
     )

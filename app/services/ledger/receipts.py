@@ -9,6 +9,9 @@ period when its collections first reach the foreman's commission (see
 the same payload is returned as a duplicate and writes nothing; with another payload
 it is refused. A payment larger than what is still owed is refused.
 
+An instalment that a company advance stood in for also repays it, in the same change
+(:mod:`app.services.ledger.advances`).
+
 Each new receipt is numbered within its period (``serial`` 1, 2, ..., kept on the
 period summary that every receipt updates anyway, so numbering adds no contention).
 """
@@ -20,10 +23,12 @@ from dataclasses import dataclass
 from datetime import date as Date
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
 from app.services.collections import DUES, PERIODS, RECEIPTS
 from app.services.events import ReceiptRecorded, ReceiptsImported
+from app.services.ledger.advances import AdvanceBooks
 from app.services.ledger.postings import (
     NewId,
     commission_transfer_write,
@@ -66,7 +71,7 @@ class Payment:
     def describe(self) -> str:
         return (
             f"member {self.member_id}, group {self.group_id} period {self.period}, "
-            f"{format_inr(self.amount)} received on {self.received_on}"
+            f"{format_inr(self.amount)} received on {office_time.shown(str(self.received_on))}"
         )
 
 
@@ -97,7 +102,9 @@ def normalise(payment: Payment, today: Date) -> Payment:
         "period must be a whole number from 1"
         if isinstance(period, bool) or not isinstance(period, int) or period < 1
         else "",
-        f"received on {when} is in the future" if when > today.isoformat() else "",
+        f"received on {office_time.shown(when)} is in the future"
+        if when > today.isoformat()
+        else "",
         f"mode {payment.mode!r} is not one of {', '.join(MODES)}"
         if payment.mode not in MODES
         else "",
@@ -134,6 +141,7 @@ class _Batch:
         self.dues = {key: dict(doc.data) for key, doc in dues.items()}
         self.periods = {key: dict(doc.data) for key, doc in periods.items()}
         self.touched: dict[tuple[str, str], None] = {}
+        self.advances = AdvanceBooks(reader)
 
     def recorded(self, bank_ref: str) -> Receipt | None:
         if bank_ref in self.new:
@@ -146,7 +154,7 @@ class _Batch:
             what = f"loan {doc.data['loan_id']}" if doc.data.get("loan_id") else "another payment"
             raise ValidationError(
                 f"Bank reference {bank_ref} was already used on "
-                f"{str(doc.data.get('recorded_at'))[:10]} for {kind} of {what} "
+                f"{office_time.day(str(doc.data.get('recorded_at')))} for {kind} of {what} "
                 f"({format_inr(doc.data.get('amount', 0))}), not for an instalment.",
                 hint="Check the bank reference: one bank transfer is one receipt.",
             )
@@ -167,7 +175,7 @@ class _Batch:
         self.touched[(PERIODS, period_id(p.group_id, p.period))] = None
 
     def updates(self) -> list[Write]:
-        """The touched dues, then the touched period summaries."""
+        """The touched dues, then the touched period summaries, then the advance books."""
         writes = []
         for collection, key in sorted(self.touched, key=lambda k: k[0] != DUES):
             doc, fields = (
@@ -176,7 +184,7 @@ class _Batch:
                 else (self.periods[key], _PERIOD_FIELDS)
             )
             writes.append(Write("update", collection, key, {f: doc[f] for f in fields}))
-        return writes
+        return writes + self.advances.updates()
 
 
 def check_payable(due: dict[str, Any], p: Payment) -> None:
@@ -184,7 +192,8 @@ def check_payable(due: dict[str, Any], p: Payment) -> None:
     if due["status"] == "paid":
         raise ValidationError(
             f"The instalment of {where} is already paid in full "
-            f"({format_inr(due['paid'])} on {due['paid_at']}, bank ref {due['bank_ref']}); "
+            f"({format_inr(due['paid'])} on {office_time.shown(due['paid_at'])}, "
+            f"bank ref {due['bank_ref']}); "
             "a member cannot pay twice for one instalment.",
             hint="Check the member and period, or refund this payment.",
         )
@@ -213,7 +222,8 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
     if recorded == p:
         return Receipt(**{**vars(first), "duplicate": True})
     raise ValidationError(
-        f"Bank reference {p.bank_ref} was already used on {first.recorded_at[:10]} for "
+        f"Bank reference {p.bank_ref} was already used on "
+        f"{office_time.day(first.recorded_at)} for "
         f"{recorded.describe()}; this receipt is for {p.describe()}.",
         hint="Check the bank reference: one bank transfer is one receipt.",
     )
@@ -259,6 +269,9 @@ def _record(
     )
     writes.append(txn)
     batch.touch(p)
+    writes += batch.advances.repay(
+        ids, group_id=p.group_id, period=p.period, amount=p.amount, date=when, bank_ref=p.bank_ref
+    )
     due["paid"] += p.amount
     full = due["paid"] == due["net"]
     due.update(

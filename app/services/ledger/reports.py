@@ -104,11 +104,15 @@ class BalanceSheet:
 @dataclass(frozen=True)
 class Statements:
     """The firm's books as the reports show them: the balance sheet, the trial balance
-    behind it, and the name of each group its accounts mention (by group id)."""
+    behind it, the name of each group its accounts mention (by group id) and of each
+    account it shows."""
 
     balance_sheet: BalanceSheet
     trial_balance: TrialBalance
     group_names: dict[str, str]
+    account_names: dict[str, str] = field(default_factory=dict)
+    """The name of every account the statements show (by account: members' dues by
+    group, ``receivable:*:<g>``), from :meth:`LedgerService.account_names`."""
 
 
 def balance_sheet(balances: dict[str, int]) -> BalanceSheet:
@@ -161,6 +165,10 @@ def account_name(account: str, names: AccountNames) -> str:
         return f"Pool — {group(parts[2])}"
     if parts[0] == "chitfund" and len(parts) == 2:
         return f"Prize payable — {group(parts[1])}"
+    if parts[0] == "advance" and len(parts) == 2:
+        return f"Advanced to the pool — {group(parts[1])}"
+    if parts[0] == "repayable" and len(parts) == 2:
+        return f"Advance to repay to the company — {group(parts[1])}"
     if parts[0] == "loans" and len(parts) == 2:
         holder = names.loans.get(parts[1]) or "unknown member"
         return f"Loan to {holder} ({parts[1]})"
@@ -176,6 +184,18 @@ def account_name(account: str, names: AccountNames) -> str:
 def summary_rows(rows: list[TrialRow]) -> list[tuple[str, int, int]]:
     """Rows with the members' accounts of each kind and group added up into one
     control row (``receivable:*:<g> (N members)``), as a trial balance shows them."""
+    return [
+        (f"{key} ({n} members)" if "*" in key else key, debit, credit)
+        for key, (debit, credit, n) in sorted(_merged(rows).items())
+    ]
+
+
+def summary_accounts(rows: list[TrialRow]) -> list[str]:
+    """The accounts of :func:`summary_rows` (``receivable:*:<g>`` for the control rows)."""
+    return sorted(_merged(rows))
+
+
+def _merged(rows: list[TrialRow]) -> dict[str, list[int]]:
     merged: dict[str, list[int]] = {}
     for r in rows:
         parts = r.account.split(":")
@@ -186,16 +206,17 @@ def summary_rows(rows: list[TrialRow]) -> list[tuple[str, int, int]]:
         total[0] += r.debit
         total[1] += r.credit
         total[2] += 1
-    return [
-        (f"{key} ({n} members)" if "*" in key else key, debit, credit)
-        for key, (debit, credit, n) in sorted(merged.items())
-    ]
+    return merged
 
 
-def format_trial_balance(tb: TrialBalance, *, detail: bool = False) -> str:
+def format_trial_balance(
+    tb: TrialBalance, *, detail: bool = False, names: Mapping[str, str] | None = None
+) -> str:
     """The trial balance as a text table in Indian rupees; members' receivables are
-    shown per group unless ``detail``."""
+    shown per group unless ``detail``; ``names`` (by account) replace the accounts' keys."""
     rows = [(r.account, r.debit, r.credit) for r in tb.rows] if detail else summary_rows(tb.rows)
+    if names:
+        rows = [(_named(label, names), debit, credit) for label, debit, credit in rows]
     width = max([len("Account"), *(len(a) for a, _, _ in rows)])
     amounts = [format_inr(v) for _, d, c in rows for v in (d, c)]
     col = max([len("Debit"), len(format_inr(tb.total_debit)), *map(len, amounts)])
@@ -214,6 +235,13 @@ def format_trial_balance(tb: TrialBalance, *, detail: bool = False) -> str:
         diff = format_inr(tb.total_debit - tb.total_credit)
         out.append(f"The ledger does NOT balance (debits - credits = {diff}).")
     return "\n".join(out)
+
+
+def _named(label: str, names: Mapping[str, str]) -> str:
+    """``receivable:*:g (20 members)`` -> ``Members' dues — Group Alpha (20 members)``."""
+    account, _, rest = label.partition(" (")
+    name = names.get(account, account)
+    return f"{name} ({rest}" if rest else name
 
 
 # -- member timeline ------------------------------------------------------------------

@@ -30,7 +30,16 @@ from typing import Any
 from app.kernel.errors import NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor, Role
-from app.services.collections import DUES, GROUPS, LEDGER, LOANS, MEMBERS, PERIODS, RECEIPTS
+from app.services.collections import (
+    ADVANCE_BOOKS,
+    DUES,
+    GROUPS,
+    LEDGER,
+    LOANS,
+    MEMBERS,
+    PERIODS,
+    RECEIPTS,
+)
 from app.services.context import ServiceContext
 from app.services.events import CapitalAdded
 from app.services.feeds import Feed
@@ -39,10 +48,12 @@ from app.services.ledger.postings import (
     LENDING_CASH,
     REF_FIELDS,
     account_group,
+    advance_account,
     capital_write,
     group_cash,
     normalise_bank_ref,
     period_id,
+    repayable,
 )
 from app.services.ledger.receipts import (
     NothingNew,
@@ -63,6 +74,7 @@ from app.services.ledger.reports import (
     account_name,
     balance_sheet,
     format_trial_balance,
+    summary_accounts,
     timeline,
 )
 from app.services.money import format_inr
@@ -153,12 +165,17 @@ class LedgerService:
         entries.sort(key=lambda r: (r.received_on, r.bank_ref))
         return entries
 
-    def add_capital(self, actor: Actor, amount: int, memo: str = "") -> Txn:
-        """Pay lending capital in (admin only): Dr cash:lending / Cr equity:capital."""
-        actor.require("admin", doing="add lending capital")
+    def add_capital(
+        self, actor: Actor, amount: int, memo: str = "", *, into: str = LENDING_CASH
+    ) -> Txn:
+        """Pay capital in (admin only): Dr cash:lending / Cr equity:capital, or into
+        ``cash:company``, the company's own cash that prize advances come from."""
+        what = "lending capital" if into == LENDING_CASH else "company cash"
+        actor.require("admin", doing=f"add {what}")
         check_amount(amount)
         memo = clean(memo, "Memo", NOTE)
-        write = capital_write(self.ctx.ids, amount=amount, date=self.ctx.clock.today(), memo=memo)
+        today = self.ctx.clock.today()
+        write = capital_write(self.ctx.ids, amount=amount, date=today, memo=memo, into=into)
         change = ChangeSet.of(CapitalAdded(write.id, amount), write.id, [write], memo)
         self.ctx.pipeline.transact(actor, lambda reader: change)
         return Txn.from_data(write.id, write.data)
@@ -211,10 +228,11 @@ class LedgerService:
 
     @reads(topics.LEDGER, topics.GROUPS)
     def statements(self) -> Statements:
-        """The balance sheet and trial balance, with the groups' names."""
+        """The balance sheet and trial balance, with the groups' and accounts' names."""
         trial = self.trial_balance()
         names = {d.id: str(d.data["name"]) for d in self.ctx.store.stream(Query(GROUPS))}
-        return Statements(balance_sheet(trial.balances()), trial, names)
+        shown = self.account_names(summary_accounts(trial.rows))
+        return Statements(balance_sheet(trial.balances()), trial, names, shown)
 
     def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
         """Each account's name as people read it (``Pool — Group Alpha``, ``Loan to Asha
@@ -354,6 +372,27 @@ def _reconcile_dues(ctx: ServiceContext, balances: dict[str, int]) -> list[str]:
     ]
 
 
+def _reconcile_advances(ctx: ServiceContext, balances: dict[str, int]) -> tuple[list[str], int]:
+    """Per group: the advance book's outstanding must equal ``advance:<g>`` and
+    ``repayable:<g>`` (see :mod:`.advances`). Returns the mismatches and the total
+    outstanding."""
+    books = {d.id: d.data["outstanding"] for d in ctx.store.stream(Query(ADVANCE_BOOKS))}
+    groups = set(books)
+    for account in balances:
+        head, _, group = account.partition(":")
+        if head in ("advance", "repayable"):
+            groups.add(group)
+    problems = []
+    for g in sorted(groups):
+        owed, claim = -balances.get(repayable(g), 0), balances.get(advance_account(g), 0)
+        if not books.get(g, 0) == owed == claim:
+            problems.append(
+                f"group {g}: advances outstanding {format_inr(books.get(g, 0))} but the "
+                f"company's claim {format_inr(claim)} and the pool's debt {format_inr(owed)}"
+            )
+    return problems, sum(books.values())
+
+
 def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, str]:
     """The trial balance as text, and whether the ledger is sound: it balances,
     every transaction balances, and dues outstanding match the receivables.
@@ -361,6 +400,7 @@ def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, st
     tb = ledger_totals.scan(ctx.store, ctx.store.last_applied_lsn()).trial_balance()
     balances = tb.balances()
     mismatches = _reconcile_dues(ctx, balances)
+    advances, advanced = _reconcile_advances(ctx, balances)
     sheet = balance_sheet(balances)
     lines = [format_trial_balance(tb, detail=detail), ""]
     lines.append(
@@ -375,4 +415,9 @@ def check_ledger(ctx: ServiceContext, *, detail: bool = False) -> tuple[bool, st
         lines += [f"  {m}" for m in mismatches]
     else:
         lines.append("Dues outstanding match the members' receivables.")
-    return tb.balanced and not mismatches, "\n".join(lines)
+    if advances:
+        lines.append("Advances do not match the books:")
+        lines += [f"  {m}" for m in advances]
+    elif advanced:
+        lines.append(f"Company advances still to repay, {format_inr(advanced)}, match the books.")
+    return tb.balanced and not mismatches and not advances, "\n".join(lines)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import ValidationError
 from app.services import credit
 from app.services import emi as emi_calc
@@ -255,7 +256,7 @@ def check_payment(amount: int, when: str, today: date) -> None:
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         problems.append(f"the amount must be a positive whole number of paise (got {amount!r})")
     if when > today.isoformat():
-        problems.append(f"received on {when} is in the future")
+        problems.append(f"received on {office_time.shown(when)} is in the future")
     if problems:
         raise ValidationError("The EMI cannot be recorded: " + "; ".join(problems) + ".")
 
@@ -315,6 +316,7 @@ def same_emi(doc: Document, loan: Document, amount: int, when: str) -> EmiReceip
     )
     raise ValidationError(
         f"Bank reference {doc.id} was already used for {what} "
-        f"({format_inr(d.get('amount', 0))} received on {d.get('received_on')}).",
+        f"({format_inr(d.get('amount', 0))} received on "
+        f"{office_time.shown(d.get('received_on'))}).",
         hint="Check the bank reference: one bank transfer is one receipt.",
     )

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.bankers import Decision
 from app.kernel.errors import PermissionDenied, ValidationError
 from app.services import credit
@@ -372,7 +373,8 @@ class LoanService(LoanReads):
         require_status(loan, (DISBURSED,), "take repayments")
         if when < d["disbursed_on"]:
             raise ValidationError(
-                f"Received on {when} is before the loan was disbursed ({d['disbursed_on']})."
+                f"Received on {office_time.shown(when)} is before the loan was disbursed "
+                f"({office_time.day(d['disbursed_on'])})."
             )
         rows, principal, interest = allocate(d["schedule"], amount, when)
         today = self.ctx.clock.today()

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, NotFound, ValidationError
 from app.services import topics
 from app.services.actors import Actor
@@ -180,6 +181,8 @@ class Card:
     next_due: tuple[str, str] | None
     """(what, ISO date) of the next statutory due date on or after the board's date."""
     write_off_requested_by: str | None
+    closed: Closing | None = None
+    """How a resolved or written-off case was closed (None while it is open)."""
 
     @property
     def awaiting_write_off(self) -> bool:
@@ -190,6 +193,16 @@ class Card:
         """Whether dropping this card on ``target`` asks for a write-off rather than
         moving the case (see :meth:`RecoveryService.drop`)."""
         return is_write_off_request(self.stage, bool(self.write_off_requested_by), target)
+
+
+@dataclass(frozen=True)
+class Closing:
+    """When and by whom a case was closed, and the note that closed it. A written-off
+    case keeps the overdue amount and days late it had when it was written off."""
+
+    at: str
+    by: str
+    note: str
 
 
 @dataclass(frozen=True)
@@ -376,7 +389,7 @@ class RecoveryService:
     ) -> list[Write]:
         writes: list[Write] = []
         now = self.ctx.clock.now().isoformat()
-        note = f"Dues cleared: nothing overdue as of {day} (daily sweep)."
+        note = f"Dues cleared: nothing overdue as of {office_time.day(day)} (daily sweep)."
         for key, case in sorted(cases.items()):
             if key in found:
                 continue
@@ -497,10 +510,12 @@ class RecoveryService:
             if not d.get("notice_date") or d["stage"] in CLOSED:
                 raise Conflict(f"Case {case_id} is not at or past the notice stage, or is closed.")
             if sent_on > self.ctx.clock.today():
-                raise ValidationError(f"The notice cannot be sent in the future ({sent_on}).")
+                raise ValidationError(
+                    f"The notice cannot be sent in the future ({office_time.day(sent_on)})."
+                )
             clocks = _iso(statutory_clocks(date.fromisoformat(d["notice_date"]), sent_on))
             now = self.ctx.clock.now().isoformat()
-            why = note or f"Written notice sent on {sent_on}."
+            why = note or f"Written notice sent on {office_time.day(sent_on)}."
             entry = _entry(actor, now, d["stage"], as_stage(d["stage"]), why, "notice_sent")
             update = {
                 "clocks": clocks,
@@ -646,4 +661,12 @@ def _card(doc: Document, member_name: str, day: date) -> Card:
         clocks=clocks,
         next_due=_next_due(clocks, day) if d["stage"] not in CLOSED else None,
         write_off_requested_by=request["requested_by_name"] if request else None,
+        closed=_closing(d),
     )
+
+
+def _closing(d: dict[str, Any]) -> Closing | None:
+    if d.get("open", True) or not d.get("closed_at"):
+        return None
+    last = (d.get("history") or [{}])[-1]
+    return Closing(d["closed_at"], str(last.get("by_name", "")), str(last.get("note", "")))

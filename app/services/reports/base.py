@@ -6,8 +6,9 @@ the services and returns the report's blocks (:mod:`.pdf`). Report modules read 
 only through the services' public methods, never the store or the log.
 
 Values are written one way in every report: dates ``02 Dec 2026``, times
-``02 Dec 2026, 18:30 IST``, amounts ``₹5,00,000.00`` (Indian grouping), personal
-numbers masked by the services that hold them.
+``02 Dec 2026, 18:30 IST`` (:mod:`app.kernel.office_time`, in the office's zone),
+amounts ``₹5,00,000.00`` (Indian grouping), personal numbers masked by the services that
+hold them.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Protocol
 
-from app.services.context import IST
+from app.kernel import office_time
 from app.services.groups import Group
 from app.services.ledger import Due
 from app.services.members import Member
@@ -56,6 +58,10 @@ class Params:
     period: int | None = None
     registrar: bool = False
     receipt: str | None = None
+    by: str = ""
+    """Who exports the report, and from where ("Asha Iyer (auditor), on the desktop")."""
+    lsn: int = 0
+    """The log record the report reflects (the one its pages are stamped with)."""
 
     def within(self, day: str) -> bool:
         """Whether an ISO date (or timestamp) falls in ``start``..``end`` (both included)."""
@@ -67,9 +73,22 @@ class Params:
 
 @dataclass(frozen=True)
 class Sources:
-    """What a report reads: the services, nothing else."""
+    """What a report reads: the services, and the log's signing side when it has one."""
 
     services: Services
+    signing: Signing | None = None
+
+
+class Signing(Protocol):
+    """The log's signing side: its verifier key and its checkpoints."""
+
+    def public_key(self) -> str:
+        """The verifier key in the C2SP note format (``name+hash+base64``)."""
+        ...
+
+    def checkpoint(self, size: int) -> str | None:
+        """The signed checkpoint (note text) of the first ``size`` records, if kept."""
+        ...
 
 
 Build = Callable[[Sources, Params], Sequence[Block]]
@@ -91,33 +110,14 @@ class ReportKind:
 # -- writing values -------------------------------------------------------------------------
 
 
-def _parse(value: str) -> date | datetime:
-    if len(value) == 10:
-        return date.fromisoformat(value)
-    return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def day(value: date | datetime | str | None) -> str:
-    """``02 Dec 2026`` (a time becomes its date in India); "" for nothing."""
-    if not value:
-        return ""
-    if isinstance(value, str):
-        value = _parse(value)
-    if isinstance(value, datetime):
-        value = (value.astimezone(IST) if value.tzinfo else value).date()
-    return value.strftime("%d %b %Y")
+    """``02 Dec 2026`` (a time becomes its date in the office's zone); "" for nothing."""
+    return office_time.day(value)
 
 
-def moment(value: datetime | str | None, *, seconds: bool = False) -> str:
+def moment(value: date | datetime | str | None, *, seconds: bool = False) -> str:
     """``02 Dec 2026, 18:30 IST``; a date alone stays a date."""
-    if not value:
-        return ""
-    parsed = _parse(value) if isinstance(value, str) else value
-    if not isinstance(parsed, datetime):
-        return day(parsed)
-    if parsed.tzinfo is not None:
-        parsed = parsed.astimezone(IST)
-    return parsed.strftime("%d %b %Y, %H:%M:%S IST" if seconds else "%d %b %Y, %H:%M IST")
+    return office_time.moment(value, seconds=seconds)
 
 
 def inr(paise: int | None) -> str:

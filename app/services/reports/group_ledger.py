@@ -2,72 +2,36 @@
 
 Its agreement and pool; the tickets; each settled period (draw, winner, discount,
 dividend per member, collections against what was due); the foreman's commission;
-the prize payouts; and every instalment still outstanding.
+the prize payouts; and every instalment still outstanding. The figures are the groups
+service's read model of the group (:mod:`app.services.group_book`), the same the
+desktop's group page shows.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 
-from app.kernel.errors import NotFound
 from app.services.gate import Payout
-from app.services.groups import Group, Ticket
-from app.services.ledger import Due, PeriodCollections
+from app.services.group_book import GroupBook, PeriodLine
+from app.services.groups import Group
+from app.services.ledger import PeriodCollections
 from app.services.registry import Services
 from app.services.reports.base import Params, ReportKind, Sources, day, dues_table, inr, pct
 from app.services.reports.blocks import Block, Column, Facts, Heading, Table, Text
 
 
-@dataclass(frozen=True)
-class _Book:
-    """Everything the report reads about one group, once."""
-
-    group: Group
-    tickets: list[Ticket]
-    people: dict[str, str]
-    periods: list[PeriodCollections]
-    minutes: dict[int, dict[str, Any]]
-    payouts: dict[int, Payout]
-    open_dues: list[Due]
-    pool: int
-
-    def name(self, member_id: str | None) -> str:
-        return self.people.get(member_id or "", member_id or "—")
-
-    def owed(self, member_id: str) -> int:
-        return sum(d.outstanding for d in self.open_dues if d.member_id == member_id)
+def _read(s: Services, group: Group) -> GroupBook:
+    book = s.groups.detail(group.id).book
+    assert book is not None  # the registry gives the groups service its sources
+    return book
 
 
-def _periods(s: Services, group: Group) -> list[PeriodCollections]:
-    found = []
-    for period in range(1, group.periods_done + 1):
-        try:
-            found.append(s.ledger.period_collections(group.id, period))
-        except NotFound:
-            continue
-    return found
+def _registration(book: GroupBook) -> Facts:
+    number = book.group.registration_no or "— (formed before it was recorded)"
+    return Facts([("Registration (sanction) number", number)], per_line=1)
 
 
-def _read(s: Services, group: Group) -> _Book:
-    tickets = s.groups.tickets(group.id)
-    ids = [t.member_id for t in tickets] + [group.foreman_member_id or ""]
-    people = {m: x.name for m, x in s.members.get_many([i for i in ids if i]).items()}
-    auctions = [a for a in s.auctions.list_auctions(group.id) if a.status == "closed"]
-    return _Book(
-        group=group,
-        tickets=tickets,
-        people=people,
-        periods=_periods(s, group),
-        minutes={a.period: s.auctions.minutes(a.id) for a in auctions},
-        payouts={p.period: p for p in s.gate.payouts(group_id=group.id)},
-        open_dues=s.ledger.open_dues(group.id),
-        pool=s.ledger.pool(group.id),
-    )
-
-
-def _terms(book: _Book) -> Facts:
+def _terms(book: GroupBook) -> Facts:
     group, a = book.group, book.group.agreement
     return Facts(
         [
@@ -87,19 +51,15 @@ def _terms(book: _Book) -> Facts:
     )
 
 
-def _tickets(book: _Book) -> Table:
-    def security(t: Ticket) -> str:
-        payout = book.payouts.get(t.prized_period or 0)
-        return inr(payout.security_held) if payout else "—"
-
+def _tickets(book: GroupBook) -> Table:
     rows = [
         (
             str(t.ticket_no),
-            book.name(t.member_id),
+            t.name,
             t.member_id,
-            str(t.prized_period) if t.prized else "—",
-            security(t),
-            inr(book.owed(t.member_id)),
+            str(t.prized_period) if t.prized_period else "—",
+            inr(t.security_held) if t.security_held is not None else "—",
+            inr(t.outstanding),
         )
         for t in book.tickets
     ]
@@ -118,17 +78,16 @@ def _tickets(book: _Book) -> Table:
     )
 
 
-def _period_row(book: _Book, p: PeriodCollections) -> tuple[str, ...]:
-    minutes = book.minutes.get(p.period, {})
+def _period_row(p: PeriodLine) -> tuple[str, ...]:
     return (
         str(p.period),
-        day(minutes.get("ended_at")) or "—",
-        book.name(minutes.get("winner_member_id")),
-        str(minutes.get("decided_by", "—")).capitalize(),
-        inr(minutes.get("discount", 0)),
+        day(p.drawn_at) or "—",
+        p.winner or "—",
+        (p.decided_by or "—").capitalize(),
+        inr(p.discount or 0),
         inr(p.prize),
-        inr(book.group.agreement.instalment_paise - p.net),
-        inr(p.net),
+        inr(p.dividend),
+        inr(p.net_instalment),
         day(p.due_date),
         inr(p.expected),
         inr(p.collected),
@@ -136,8 +95,8 @@ def _period_row(book: _Book, p: PeriodCollections) -> tuple[str, ...]:
     )
 
 
-def _periods_table(book: _Book) -> Table:
-    ps = book.periods
+def _periods_table(book: GroupBook) -> Table:
+    ps = book.settled
     return Table(
         [
             Column("Period", "right"),
@@ -153,19 +112,19 @@ def _periods_table(book: _Book) -> Table:
             Column("Collected", "right"),
             Column("Paid in full", "right"),
         ],
-        [_period_row(book, p) for p in ps],
+        [_period_row(p) for p in ps],
         total=(
             "",
             "",
             "Total",
             "",
             "",
-            inr(sum(p.prize for p in ps)),
+            inr(sum(p.prize or 0 for p in ps)),
             "",
             "",
             "",
-            inr(sum(p.expected for p in ps)),
-            inr(sum(p.collected for p in ps)),
+            inr(sum(p.expected or 0 for p in ps)),
+            inr(sum(p.collected or 0 for p in ps)),
             "",
         ),
         empty="No period settled yet.",
@@ -178,8 +137,8 @@ def _moved(p: PeriodCollections) -> str:
     return "Yes" if p.commission_moved else "Not yet: collections are short of it"
 
 
-def _commission(book: _Book) -> Table:
-    ps = book.periods
+def _commission(book: GroupBook) -> Table:
+    ps = [p.collections for p in book.settled if p.collections is not None]
     return Table(
         [
             Column("Period", "right"),
@@ -203,7 +162,7 @@ def _commission(book: _Book) -> Table:
     )
 
 
-def _payouts(book: _Book) -> Table:
+def _payouts(book: GroupBook) -> Table:
     def status(p: Payout) -> str:
         return p.status.capitalize() + (" (future instalments deducted)" if p.deduct_future else "")
 
@@ -229,7 +188,7 @@ def _payouts(book: _Book) -> Table:
                 inr(p.paid) if p.paid else "—",
                 day(p.released_at) or "—",
             )
-            for p in book.payouts.values()
+            for p in book.payouts
         ],
         empty="No prize payout yet.",
     )
@@ -239,6 +198,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
     assert params.group is not None
     book = _read(src.services, params.group)
     return [
+        _registration(book),
         _terms(book),
         Heading("Tickets"),
         _tickets(book),

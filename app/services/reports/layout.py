@@ -149,10 +149,17 @@ _TEXT_STYLES = {
 }
 
 
+def _lines(text: str, font: str, size: float, span: float) -> list[str]:
+    """``text`` wrapped to ``span``; its empty lines kept (a signed note needs its blank
+    line to be copied back from the page)."""
+    lines = text.rstrip("\n").split("\n")
+    return [part for line in lines for part in simpleSplit(line, font, size, span) or [""]]
+
+
 def _text(lay: Layout, block: Text) -> None:
     font, size, colour = _TEXT_STYLES[block.style]
     leading = size * 1.3
-    for line in simpleSplit(block.text, font, size, lay.span) or [""]:
+    for line in _lines(block.text, font, size, lay.span):
         page = lay.need(leading)
         lay.y -= leading
         page.ink(colour)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from app.kernel import office_time
 from app.kernel.errors import NotFound, ValidationError
 from app.services.groups import Group
 from app.services.members import Member
@@ -72,7 +73,9 @@ def resolve(services: Services, kind: ReportKind, request: Request, today: date)
     check_shape(kind, request)
     start, end = _date(request.start, "start"), _date(request.end, "end")
     if start and end and start > end:
-        raise ValidationError(f"--from {start.isoformat()} is after --to {end.isoformat()}.")
+        raise ValidationError(
+            f"--from {office_time.day(start)} is after --to {office_time.day(end)}."
+        )
     period = _period(request.period)
     return Params(
         today=today,

@@ -13,7 +13,7 @@ Every string of a page goes into one text object: a text object per string, as
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from reportlab.pdfgen.canvas import Canvas
 
@@ -110,7 +110,16 @@ def body_box(head: Masthead, paper: Paper = "a4") -> tuple[float, float, float, 
     return MARGIN, MARGIN + 14, w - MARGIN, top
 
 
-def render(head: Masthead, blocks: Sequence[Block], paper: Paper = "a4") -> bytes:
+PageProgress = Callable[[int, int], None]
+"""Told ``(pages drawn, pages in all)`` after each page."""
+
+
+def render(
+    head: Masthead,
+    blocks: Sequence[Block],
+    paper: Paper = "a4",
+    progress: PageProgress | None = None,
+) -> bytes:
     """The PDF of ``blocks`` under ``head`` on every page, as bytes (deterministic)."""
     register_fonts()
     size = PAPERS[paper]
@@ -129,5 +138,7 @@ def render(head: Masthead, blocks: Sequence[Block], paper: Paper = "a4") -> byte
         _draw_text(c, page.ops)
         _draw_footer(c, head, size, n, len(pages))
         c.showPage()
+        if progress is not None:
+            progress(n, len(pages))
     c.save()
     return out.getvalue()

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from app.kernel import office_time
 from app.kernel.errors import StorageError
-from app.services.context import IST, ServiceContext
+from app.services.context import ServiceContext
 
 T = TypeVar("T")
 ATTEMPTS = 5
@@ -41,13 +42,16 @@ class LogHead:
     def at_ist(self) -> str:
         if self.at is None:
             return "no records yet"
-        return self.at.astimezone(IST).strftime("%d %b %Y, %H:%M:%S IST")
+        return office_time.moment(self.at, seconds=True)
 
     @property
     def pdf_date(self) -> str:
-        """The creation date a PDF stamped with this head carries (IST)."""
-        moment = (self.at or datetime(2000, 1, 1, tzinfo=UTC)).astimezone(IST)
-        return moment.strftime("D:%Y%m%d%H%M%S+05'30'")
+        """The creation date a PDF stamped with this head carries (in the office's zone)."""
+        moment = office_time.office(self.at or datetime(2000, 1, 1, tzinfo=UTC))
+        offset = int((moment.utcoffset() or timedelta(0)).total_seconds() // 60)
+        hours, minutes = divmod(abs(offset), 60)
+        sign = "-" if offset < 0 else "+"
+        return f"D:{moment:%Y%m%d%H%M%S}{sign}{hours:02d}'{minutes:02d}'"
 
     def with_signing(self, public_key: str | None, checkpoint: str | None) -> LogHead:
         return replace(self, public_key=public_key, checkpoint=checkpoint)

@@ -121,7 +121,17 @@ class _Builder:
         return f"({kind_expr(path)} = ? AND {value_expr(path)} {op} ?)"
 
     def _in(self, path: str, values: Sequence[Any]) -> str:
-        terms = [self._eq(path, v) for v in values]
+        """One ``kind = ? AND value IN (...)`` per kind of value among ``values``: the
+        field's index then seeks each value (ORed equalities made SQLite scan them all)."""
+        by_kind: dict[int, list[Any]] = {}
+        for v in values:
+            by_kind.setdefault(matching.kind(v), []).append(bind(v))
+        terms = [f"{kind_expr(path)} = 0" for rank in by_kind if rank == matching.NULL]
+        for rank, bound in by_kind.items():
+            if rank != matching.NULL:
+                self.params += [rank, *bound]
+                marks = ", ".join("?" * len(bound))
+                terms.append(f"({kind_expr(path)} = ? AND {value_expr(path)} IN ({marks}))")
         return "(" + " OR ".join(terms) + ")" if terms else "0"
 
     def _filter(self, flt: Filter) -> str:
