@@ -17,6 +17,7 @@ from app.services.context import ServiceContext
 from app.services.groups import GroupService
 from app.services.ledger import check_ledger
 from app.services.members import MemberService
+from tests.builders import CHECKER, sanction
 from tests.test_ledger import raise_dues
 
 RAVI = Actor("emp-1", "Ravi Kumar", "employee")
@@ -51,8 +52,10 @@ def open_books(
     members = [people.enroll(RAVI, n, p).id for n, p in zip(names, phones, strict=True)]
     groups = GroupService(ctx)
     group = groups.create_group(
-        RAVI, name, gross_paise=gross, members=len(members), start_date=date(2026, 10, 20)
-    )
+        RAVI, name, gross_paise=gross, members=len(members), start_date=date(2026, 10, 20),
+        registration_no=sanction(),
+    )  # fmt: skip
+    groups.approve_terms(CHECKER, group.id)
     for member_id in members:
         groups.enroll(RAVI, group.id, member_id)
     groups.start(RAVI, group.id)

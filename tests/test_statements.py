@@ -129,6 +129,18 @@ def test_a_part_payment_is_recorded_when_staff_say_so(
     assert sound(ctx)
 
 
+def test_a_line_naming_the_member_number_staff_use_is_matched(
+    services: Services, books: Books
+) -> None:
+    vikram = services.members.get(books.members[1])
+    assert vikram.member_no.startswith("M-")
+    line = Row(date(2026, 11, 21), f"NEFT-SBIN126000000777-CHIT {vikram.member_no}", "", NET)
+    preview = services.statements.preview(parse_statement(to_csv([line]), "one.csv"))
+    matched = preview.lines[0]
+    assert (matched.verdict, matched.note) == ("matched", "by member number")
+    assert matched.chosen is not None and matched.chosen.member_id == books.members[1]
+
+
 def _statement(books: Books, services: Services, rows: int) -> bytes:
     """``rows`` credits, each paying one open due in full (member number in the narration)."""
     dues = [d for m in books.members for d in services.statements.candidates(m)]

@@ -11,8 +11,8 @@ when less than owed), or *leave* it unrecorded. Matched and resolved lines are r
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date as Date
 
+from app.kernel import office_time
 from app.kernel.errors import ValidationError
 from app.services.money import format_inr
 from app.services.statements.csvfile import Line, Statement
@@ -165,10 +165,6 @@ class Preview:
         return replace(self, lines=lines)
 
 
-def day(iso: str) -> str:
-    return Date.fromisoformat(iso).strftime("%d %b %Y")
-
-
 def summary_lines(preview: Preview, *, listed: int = 50) -> list[str]:
     """The preview as text: the file, each verdict's lines and credits, and the lines
     that need a person (the first ``listed``)."""
@@ -195,8 +191,8 @@ def summary_lines(preview: Preview, *, listed: int = 50) -> list[str]:
 def _waiting_line(s: Sorted) -> str:
     line = s.line
     return (
-        f"  row {line.number}  {day(line.date)}  {format_inr(line.credit)}  {line.narration}"
-        f" — {s.verdict_text.lower()}: {s.note}"
+        f"  row {line.number}  {office_time.day(line.date)}  {format_inr(line.credit)}"
+        f"  {line.narration} — {s.verdict_text.lower()}: {s.note}"
     )
 
 

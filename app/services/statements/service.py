@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, KnownError, NotFound
 from app.services import topics
 from app.services.actors import Actor, Role
@@ -30,11 +30,12 @@ from app.services.collections import (
     STATEMENT_IMPORTS,
     TICKETS,
 )
-from app.services.context import IST, ServiceContext
+from app.services.context import ServiceContext
 from app.services.counter import CounterService
 from app.services.events import StatementLinesImported
 from app.services.ledger.receipts import NothingNew, Payment, normalise, receipts_change
 from app.services.ledger.records import PENDING, ReceiptEntry
+from app.services.members import member_no
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.statements import csvfile, sample
@@ -116,9 +117,9 @@ class StatementService:
         for doc in store.get_many(RECEIPTS, refs).values():
             entry = ReceiptEntry.from_doc(doc)
             who = books.member_names.get(entry.member_id, entry.member_id)
-            on = datetime.fromisoformat(entry.recorded_at).astimezone(IST)
             books.receipts[doc.id] = (
-                f"recorded on {on:%d %b %Y} as receipt {entry.number or doc.id} "
+                f"recorded on {office_time.day(entry.recorded_at)} as receipt "
+                f"{entry.number or doc.id} "
                 f"({who}, {format_inr(entry.amount)})"
             )
         for doc in store.query(Query(RECEIPTS).where("cheque.state", "==", PENDING)):
@@ -128,8 +129,12 @@ class StatementService:
     def _add_people(self, books: Books, docs: Any) -> None:
         for doc in docs:
             d = doc.data
+            number = d.get("number")
             books.add_member(
-                doc.id, d.get("name", doc.id), d.get("phone") or "", d.get("number") or ""
+                doc.id,
+                d.get("name", doc.id),
+                d.get("phone") or "",
+                member_no(number, doc.id) if number is not None else "",
             )
 
     def _add_all_dues(self, books: Books) -> None:
@@ -180,10 +185,9 @@ class StatementService:
         if doc is None:
             return ""
         d = doc.data
-        when = datetime.fromisoformat(d["updated_at"]).astimezone(IST)
         return (
             f"This file was imported before: {d['recorded']:,} receipts "
-            f"({format_inr(d['amount'])}), last on {when:%d %b %Y, %H:%M} IST by "
+            f"({format_inr(d['amount'])}), last on {office_time.moment(d['updated_at'])} by "
             f"{d['updated_by']['name']}."
         )
 
