@@ -32,7 +32,6 @@ from app.services.member_register import MemberRegister
 from app.services.members import MemberService
 from app.services.otp import OtpService
 from app.services.payouts import PayoutService
-from app.services.printing import Printer
 from app.services.proofs import ProofService
 from app.services.recovery import RecoveryService
 from app.services.report_exports import ReportService
@@ -65,7 +64,6 @@ class Services:
     payouts: PayoutService
     counter: CounterService
     statements: StatementService
-    printer: Printer
     reports: ReportService = field(init=False)
     member_register: MemberRegister = field(init=False)
     member_profiles: MemberProfiles = field(init=False)
@@ -86,7 +84,6 @@ class Services:
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
         auctions = AuctionService(ctx)
         books = GroupSources(members=members, ledger=ledger, auctions=auctions, gate=gate)
-        printer = Printer(ctx, settings.firm_name, settings.firm_address)
         counter = CounterService(ctx)
         services = cls(
             members=members,
@@ -115,9 +112,7 @@ class Services:
             payouts=PayoutService(ctx, gate=gate, ledger=ledger),
             counter=counter,
             statements=StatementService(ctx, counter=counter),
-            printer=printer,
         )
-        printer.attach(services)
         services.reports = report_service(ctx, settings, services)
         services.member_register = MemberRegister(ctx, members)
         services.member_profiles = MemberProfiles(ctx, ProfileSources.of(services))

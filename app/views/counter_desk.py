@@ -76,7 +76,7 @@ class CounterDesk(QWidget):
         self.member_id: str | None = None
         self.desk: MemberDesk | None = None
         self.current_receipt: str | None = None
-        self.printer = ReceiptPrinter(services, self)
+        self.printer = ReceiptPrinter(services, actor, self)
         self._search_timer = QTimer(self)
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(250)

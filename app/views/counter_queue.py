@@ -89,7 +89,7 @@ class QueuePane(QWidget):
         super().__init__(parent)
         self.services = services
         self.actor = actor
-        self.printer = ReceiptPrinter(services, self)
+        self.printer = ReceiptPrinter(services, actor, self)
         self.cheques = ChequesModel(self)
         self.cheques_table = table(self.cheques)
         self.approvals = ApprovalsModel(self)

@@ -1,4 +1,5 @@
-"""Print… and Save PDF… for a receipt: the same PDF as ``tfos report receipt``.
+"""Print… and Save PDF… for a receipt: the same PDF as ``tfos report receipt``, exported
+through the report service, so each one is recorded in the log as every report is.
 
 The PDF is rendered off the GUI thread. *Print…* opens it in the computer's PDF viewer,
 which prints it on any printer the system knows (the desktop carries no PDF renderer of
@@ -16,10 +17,10 @@ from PySide6.QtCore import QObject, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QFileDialog, QWidget
 
-from app.kernel.errors import KnownError
-from app.kernel.files import write_durably
+from app.services.actors import Actor
 from app.services.registry import Services
 from app.views import worker
+from app.views.report_export import VIA
 
 
 def open_in_viewer(path: Path) -> bool:
@@ -42,9 +43,10 @@ class ReceiptPrinter(QObject):
 
     done = Signal(str)
 
-    def __init__(self, services: Services, parent: QWidget) -> None:
+    def __init__(self, services: Services, actor: Actor, parent: QWidget) -> None:
         super().__init__(parent)
-        self._printer = services.printer
+        self._reports = services.reports
+        self._actor = actor
         self._parent = parent
         self._folder: Path | None = None
 
@@ -63,17 +65,12 @@ class ReceiptPrinter(QObject):
         self._write(bank_ref, target, lambda path: self.done.emit(f"Saved {path}"))
 
     def _write(self, bank_ref: str, target: Path, then: Callable[[Path], object]) -> None:
-        printer = self._printer
+        from app.services.reports import Request
+
+        reports, actor, request = self._reports, self._actor, Request("receipt", receipt=bank_ref)
 
         def render() -> Path:
-            pdf = printer.receipt(bank_ref)
-            try:
-                write_durably(target, pdf)
-            except OSError as exc:
-                raise KnownError(
-                    f"Cannot write {target}: {exc.strerror or exc}.",
-                    hint="Choose a folder you may write to.",
-                ) from None
+            reports.export(actor, request, target, via=VIA)
             return target
 
         worker.run(render, then, parent=self._parent)
