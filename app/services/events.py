@@ -391,6 +391,7 @@ class CounterCheckApproved(Event):
     """The checker approved: the cash receipt is posted, or the bounce reversed."""
 
     ACTION, ENTITY = "counter.approve", "counter_approval"
+    SAID = "checked and approved the {kind:words} of {bank_ref} ({amount:inr})"
     approval_id: str
     kind: str
     bank_ref: str
@@ -401,6 +402,7 @@ class CounterCheckApproved(Event):
 @dataclass(frozen=True)
 class CounterCheckRejected(CounterCheckApproved):
     ACTION = "counter.reject"
+    SAID = "checked and rejected the {kind:words} of {bank_ref} ({amount:inr})"
 
 
 @dataclass(frozen=True)
@@ -409,6 +411,10 @@ class StatementLinesImported(Event):
 
     ACTION, ENTITY = "receipt.import_statement", "statement"
     DID = "imported lines of"
+    SAID = (
+        "recorded {count:receipt} worth {amount:inr} from rows {first_line} to {last_line}"
+        " of a bank statement"
+    )
     statement: str
     first_line: int
     last_line: int

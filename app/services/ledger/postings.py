@@ -727,6 +727,23 @@ def advance_write(
     )
 
 
+def advance_reopened_write(
+    ids: NewId, *, group_id: str, amount: int, date: Date | str, period: int, bank_ref: str
+) -> Write:
+    """A repayment undone because the cheque that made it bounced: the advance's own
+    lines again (the company's cash back into the pool, which owes it again)."""
+    return txn_write(
+        ids,
+        date=date,
+        kind="advance.reopened",
+        lines=_advance_lines(group_id, amount),
+        memo=f"Cheque {bank_ref} bounced: its repayment of the company's advance is undone",
+        group_id=group_id,
+        period=period,
+        bank_ref=bank_ref,
+    )
+
+
 def advance_repaid_write(
     ids: NewId, *, group_id: str, amount: int, date: Date | str, period: int, bank_ref: str
 ) -> Write:

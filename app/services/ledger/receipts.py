@@ -306,6 +306,7 @@ def _record(
         serial=serial,
         mode=p.mode,
         cheque=_cheque_doc(p.cheque),
+        advances=batch.advances.repaid_by.get(p.bank_ref),
     )
     doc = {k: v for k, v in vars(receipt).items() if k != "duplicate"}
     doc["kind"] = INSTALMENT

@@ -55,6 +55,9 @@ class Receipt:
     mode: str = BANK
     cheque: dict[str, Any] | None = None
     """A counter cheque's ``number``, ``ifsc`` and ``state`` (:data:`CHEQUE_STATES`)."""
+    advances: list[dict[str, Any]] | None = None
+    """The company advances this receipt repaid (``id``, ``amount``): a bounce of its
+    cheque makes them owed again (:func:`app.services.ledger.advances.reopen`)."""
 
     @classmethod
     def from_doc(cls, doc: Document, *, duplicate: bool = False) -> Receipt:
@@ -74,6 +77,7 @@ class Receipt:
             d.get("serial"),
             d.get("mode") or BANK,
             d.get("cheque"),
+            d.get("advances"),
         )
 
 

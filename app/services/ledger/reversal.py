@@ -9,7 +9,10 @@ keeps every invariant that module keeps:
 * the period's ``collected`` and ``paid_count`` lose it too; when the collections fall
   below the foreman's commission already moved to ``cash:company``, the commission moves
   back to the pool (``commission.reversed``) and moves again, in full, when collections
-  reach it (the commission rule of :mod:`.service`).
+  reach it (the commission rule of :mod:`.service`);
+* what the receipt repaid of the company's advances to the pool is owed again
+  (:func:`.advances.reopen`, ``advance.reopened``): the money never came, so the pool
+  owes the company as before.
 
 The receipt keeps its number (receipt numbers are never reused) and says it bounced.
 """
@@ -20,6 +23,7 @@ from typing import Any
 
 from app.kernel.errors import ValidationError
 from app.services.collections import DUES, PERIODS, RECEIPTS
+from app.services.ledger.advances import reopen
 from app.services.ledger.postings import (
     NewId,
     commission_reversed_write,
@@ -71,6 +75,10 @@ def bounce_writes(
             commission_reversed_write(ids, group_id=group, period=period, amount=fee, date=on)
         )
     writes.append(Write("update", PERIODS, period_id(group, period), period_fields))
+    repaid = r.get("advances") or []
+    writes += reopen(
+        reader, ids, group_id=group, period=period, repaid=repaid, date=on, bank_ref=ref
+    )
     cheque = {**r["cheque"], "state": BOUNCED, "bounced_on": on, "reason": reason}
     cheque.update(reversal_txn=txn.id, decided=decided)
     writes.append(Write("update", RECEIPTS, ref, {"cheque": cheque}))
