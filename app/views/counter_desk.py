@@ -88,7 +88,7 @@ class CounterDesk(QWidget):
 
     def _build(self) -> None:
         self.search = QLineEdit()
-        self.search.setPlaceholderText("Name, mobile (last digits) or member id")
+        self.search.setPlaceholderText("Name, mobile or member number")
         self.search.setClearButtonEnabled(True)
         self.results = QListWidget()
         self.results.setWordWrap(True)
@@ -98,7 +98,7 @@ class CounterDesk(QWidget):
         find.addWidget(self.results, 1)
         left = QWidget()
         left.setLayout(find)
-        left.setMinimumWidth(200)
+        left.setMinimumWidth(160)
         self.card = QLabel("Find a member to see their open dues.")
         self.card.setWordWrap(True)
         self.card.setTextFormat(Qt.TextFormat.RichText)
@@ -120,7 +120,7 @@ class CounterDesk(QWidget):
         split.addWidget(centre)
         split.addWidget(self._form())
         split.setStretchFactor(1, 1)
-        split.setSizes([210, 600, 320])
+        split.setSizes([180, 640, 270])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(split)
@@ -171,7 +171,7 @@ class CounterDesk(QWidget):
         column.addWidget(self.outcome)
         column.addLayout(buttons)
         column.addStretch(1)
-        box.setMinimumWidth(300)
+        box.setMinimumWidth(260)
         return box
 
     def _connect(self) -> None:
@@ -199,7 +199,7 @@ class CounterDesk(QWidget):
     def _found(self, found: list[Member]) -> None:
         self.results.clear()
         for m in found:
-            item = QListWidgetItem(f"{m.name}\n{m.phone_masked} · {m.id}")
+            item = QListWidgetItem(f"{m.name}\n{m.member_no} · {m.phone_masked}")
             item.setData(MEMBER_ROLE, m.id)
             self.results.addItem(item)
         if not found:
@@ -382,5 +382,5 @@ def _card(desk: MemberDesk) -> str:
     kyc = escape(status_text(m.kyc_status).lower())
     return (
         f"<span style='font-size: 13pt; font-weight: 600'>{escape(m.name)}</span><br>"
-        f"{escape(m.phone_masked)} · {escape(m.id)} · KYC {kyc} · {owed}{waiting}"
+        f"{escape(m.member_no)} · {escape(m.phone_masked)} · KYC {kyc} · {owed}{waiting}"
     )

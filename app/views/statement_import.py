@@ -59,6 +59,8 @@ SHOW = (
 
 
 PROMPT = "Export the collection account's statement from net banking as CSV."
+WHY = len(StatementModel.columns) - 1
+"""The table's last column: why each line sorted as it did."""
 
 
 def ask_statement_path(parent: QWidget) -> str:
@@ -159,7 +161,7 @@ class ResolvePane(QWidget):
     def _found(self, found: list[Member]) -> None:
         self.members.clear()
         for m in found:
-            item = QListWidgetItem(f"{m.name} · {m.phone_masked}")
+            item = QListWidgetItem(f"{m.name} · {m.member_no} · {m.phone_masked}")
             item.setData(CANDIDATE_ROLE, m.id)
             self.members.addItem(item)
 
@@ -284,6 +286,7 @@ class StatementImportView(QWidget):
         wanted = SHOW[self.show_filter.currentIndex()][1]
         lines = [s for s in self.preview.lines if wanted is None or s.verdict in wanted]
         self.model.set_rows(lines)
+        self.table.resizeColumnToContents(WHY)  # its dates are never shown cut
         self.summary.setText(_summary(self.preview))
         self._line_chosen()
 

@@ -15,11 +15,13 @@ BRANCHES = ("SBIN0001234", "HDFC0000123", "CNRB0000456", "ICIC0000104")
 
 
 def counter_day(lane: Lane, story: Story, day: date) -> int:
-    """Take up to four cheques on ``day`` for open dues (deterministic: oldest first);
-    the last two bounce. Returns how many were taken."""
+    """Take up to four cheques on ``day`` for the newest open dues (this month's
+    instalments, as members bring them; the late dues stay with the advances and the
+    recovery cases the rest of the demo shows). The last two bounce. Returns how many
+    were taken."""
     desk, checker = story.cast.employee, story.cast.checker
     counter = CounterService(lane.ctx)
-    dues = [d for d in lane.ledger.open_dues() if d.outstanding > 0][:4]
+    dues = [d for d in reversed(lane.ledger.open_dues()) if d.outstanding > 0][:4]
     refs = []
     for n, due in enumerate(dues):
         slip = Slip(
