@@ -13,6 +13,7 @@ from app.config import Settings
 from app.kernel import bundle
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
+from app.kernel.gc_tuning import tune_gc
 
 NO_DISPLAY = """\
 TransactFlowOS needs a desktop session to show its window, and this machine has none
@@ -53,6 +54,7 @@ def run_desktop(
 
 def main(argv: Sequence[str] | None = None) -> int:
     set_private_umask()
+    tune_gc()
     parser = argparse.ArgumentParser(prog=_names()["prog"], description=__doc__)
     config.add_arguments(parser)
     parser.add_argument(

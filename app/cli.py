@@ -24,6 +24,7 @@ from app.config import Settings
 from app.kernel import office_time
 from app.kernel.errors import KnownError
 from app.kernel.files import set_private_umask
+from app.kernel.gc_tuning import tune_gc
 from app.services.audit_log import AuditLog
 from app.services.context import SystemClock
 
@@ -416,6 +417,64 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     return 0
 
 
+def cmd_collections_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import a bank statement as the desktop's import view does: sort every line, record
+    the matched ones in atomic chunks, print the summary. Exit 0 when every receipt line
+    was recorded, 1 when lines are left for a person (or refused), 2 on an error."""
+    from app import bootstrap
+    from app.services.statements.model import NEEDS_A_PERSON, summary_lines
+
+    if not args.dry_run and not args.staff:
+        raise KnownError(
+            "Say who imports the statement: --staff USER (the receipts are recorded in your "
+            "name), or look first with --dry-run."
+        )
+    if args.chunk < 1:
+        raise KnownError(f"--chunk {args.chunk}: give a number of lines from 1.")
+    runtime = bootstrap.build(settings, existing=True)
+    staff, statements = runtime.services.staff, runtime.services.statements
+    try:
+        session = None if args.dry_run else staff.sign_in(args.staff, _password(args.staff))
+        try:
+            preview = statements.open(Path(args.file))
+            print("\n".join(summary_lines(preview)), flush=True)
+            if session is None:
+                return 0 if not preview.count(*NEEDS_A_PERSON) else 1
+            done = statements.commit(session.actor, preview, _progress, chunk=args.chunk)
+        finally:
+            if session is not None:
+                staff.sign_out(session.token)
+    finally:
+        runtime.close()
+    print("\n".join(done.lines()))
+    return 0 if not done.refused and not done.left else 1
+
+
+def _progress(done: int, total: int) -> None:
+    print(f"recorded {done:,} of {total:,} lines", file=sys.stderr, flush=True)
+
+
+def _add_collections(sub: Subparsers) -> None:
+    collections = sub.add_parser("collections", help="Receipts from bank statements.")
+    collections_sub = collections.add_subparsers(dest="collections_command", required=True)
+    imports = _command(
+        collections_sub,
+        "import",
+        "Import a bank statement (CSV): record the lines that match a due, print the rest.",
+        cmd_collections_import,
+    )
+    imports.add_argument("file", metavar="FILE.csv", help="The statement exported as CSV.")
+    imports.add_argument(
+        "--staff", metavar="USER", help="Your staff username (the password is asked)."
+    )
+    imports.add_argument(
+        "--dry-run", action="store_true", help="Only print how each line sorts; record nothing."
+    )
+    imports.add_argument(
+        "--chunk", type=int, default=400, metavar="N", help="Lines recorded per change (400)."
+    )
+
+
 def cmd_desktop(args: argparse.Namespace, settings: Settings) -> int:
     from app.__main__ import run_desktop
 
@@ -461,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_report(sub)
     _add_audit(sub)
+    _add_collections(sub)
 
     desktop = _command(sub, "desktop", "Start the desktop application.", cmd_desktop)
     desktop.add_argument(
@@ -531,6 +591,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     set_private_umask()
+    tune_gc()
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

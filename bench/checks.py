@@ -33,7 +33,7 @@ from app.kernel.errors import ValidationError
 from app.kernel.wal import Entry
 from app.kernel.wal_format import encode_entry
 from app.services.actors import Actor
-from app.services.events import CaseMoved
+from app.services.events import CaseMoved, LoanApplied
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write
 from app.services.store.sqlite import SqliteStore
@@ -76,7 +76,7 @@ def bench_limits(pipeline: Pipeline, runs: int) -> dict[str, Any]:
     changes = {
         "loan application": ChangeSet(
             "loan.apply", "loan", "loan-1", [Write("set", "loans", "loan-1", LOAN)],
-            LOAN["purpose"], {"type": "loan.submitted", "loan_id": "loan-1"},
+            LOAN["purpose"], LoanApplied("loan-1", "mem-3f9a1c2b07", 5_000_000, 12),
         ),
         "case with 20 history entries": ChangeSet.of(
             CaseMoved("case-1", "m-1", "missed", "contacted", 100_00), "case-1",

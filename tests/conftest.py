@@ -53,10 +53,11 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _collect_qt_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Qt objects left in reference cycles by a qasync test are collected here, on the
-    GUI thread, not later on some worker thread (where Qt would warn and fail a test)."""
+    """Qt objects left in reference cycles by a qasync or pytest-qt test are collected
+    here, on the GUI thread, not later on some worker thread (where Qt warns, or crashes
+    the run in the collector: a full ``make test`` segfaulted so in test_group_new)."""
     yield
-    if request.node.get_closest_marker("qasync"):
+    if request.node.get_closest_marker("qasync") or "qtbot" in request.fixturenames:
         gc.collect()
 
 

@@ -22,6 +22,7 @@ from app.kernel.errors import KnownError, PermissionDenied
 from app.services import actors
 from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
+from app.services.counter import Slip
 from app.services.demo import generate
 from app.services.group_terms import GroupForm
 from app.services.ledger import Payment
@@ -173,6 +174,18 @@ WRITES: dict[str, Call] = {
     "payouts.approve_advance": lambda w: w.s.payouts.approve_advance(w.auditor, "adv-none"),
     "payouts.decline_advance": lambda w: w.s.payouts.decline_advance(
         w.auditor, "adv-none", "not needed"
+    ),
+    "counter.take": lambda w: w.s.counter.take(
+        w.auditor, Slip(w.member, w.group, 1, 100, "upi", "412356789012", "2026-11-20")
+    ),
+    "counter.clear_cheque": lambda w: w.s.counter.clear_cheque(w.auditor, "CHQ-X-000001"),
+    "counter.report_bounce": lambda w: w.s.counter.report_bounce(
+        w.auditor, "CHQ-X-000001", "return memo 01"
+    ),
+    "counter.approve": lambda w: w.s.counter.approve(w.auditor, "cash-none"),
+    "counter.reject": lambda w: w.s.counter.reject(w.auditor, "cash-none", "not counted"),
+    "statements.commit": lambda w: w.s.statements.commit(
+        w.auditor, w.s.statements.example_preview()
     ),
     "member_profiles.send_sign_in_code": lambda w: w.s.member_profiles.send_sign_in_code(
         w.auditor, w.member, "lost phone"

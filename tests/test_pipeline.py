@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from app.kernel.errors import Conflict, NotFound, ValidationError
-from app.kernel.wal import verify_file
+from app.kernel.errors import Conflict, NotFound, StorageError, ValidationError
+from app.kernel.wal import Entry, verify_file
 from app.services.actors import Actor
 from app.services.pipeline import ChangeSet, Pipeline, Reader
 from app.services.store import Write
@@ -119,6 +119,43 @@ def test_replay_applies_records_the_store_missed(data_dir: Path) -> None:
         assert p.store.get("counters", "c").data["value"] == 5  # type: ignore[union-attr]
     finally:
         close(p)
+
+
+def test_only_what_the_pipeline_checked_is_applied_unchecked(pipeline: Pipeline) -> None:
+    """The store applies the pipeline's records without checking the limits again; an
+    entry appended to the log some other way is still checked when applied, and one a
+    store cannot hold (a NUL, which SQLite's JSON functions cut) never reaches it."""
+    pipeline.transact(ALICE, increment)
+    entry = Entry(
+        actor=ALICE.to_json(),
+        action="test.raw",
+        entity={"type": "test", "id": "x"},
+        change={"writes": [Write("set", "raw", "x", {"p": "a\x00b"}).to_json()]},
+    )
+    with pytest.raises(StorageError, match="applying them afterwards failed"):
+        pipeline.wal.append(entry)
+    assert pipeline.store.get("raw", "x") is None
+    assert pipeline.store.last_applied_lsn() == 1
+
+
+def test_reading_many_absent_documents_makes_their_creation_a_conflict(
+    pipeline: Pipeline,
+) -> None:
+    runs: list[int] = []
+
+    def claim(reader: Reader) -> ChangeSet:
+        runs.append(1)
+        found = reader.get_many("slots", ["a", "b", "c"])
+        if len(runs) == 1:  # someone else takes "b" after this attempt read it absent
+            pipeline.commit(ALICE, ChangeSet("t", "t", "b", [Write("set", "slots", "b", {})]))
+        free = [s for s in ("a", "b", "c") if s not in found]
+        writes = [Write("set", "slots", s, {"by": "me"}) for s in free]
+        return ChangeSet("slot.claim", "slot", "all", writes)
+
+    pipeline.transact(ALICE, claim)
+    assert len(runs) == 2
+    assert pipeline.store.get("slots", "b").data == {}  # type: ignore[union-attr]
+    assert pipeline.store.get("slots", "a").data == {"by": "me"}  # type: ignore[union-attr]
 
 
 def test_two_processes_share_a_data_directory(data_dir: Path) -> None:

@@ -232,3 +232,36 @@ def test_a_refusal_names_the_value_that_is_refused_not_an_earlier_one() -> None:
         limits.check_value({"small": 1, "ratio": 0.5, "big": 2**70}, "c/x")
     with pytest.raises(ValidationError, match="key '' that is not a non-empty text"):
         limits.check_value({"d": 1, "": 2}, "c/x")
+
+
+def test_a_key_or_path_checked_before_does_not_let_a_bad_value_through(
+    pipeline: Pipeline,
+) -> None:
+    """Keys and field paths found storable are remembered; what sits under them is
+    still checked on every change."""
+    pipeline.commit(ALICE, change({"purpose": "rent", "nested": {"note": "ok"}}))
+    for bad in ({"purpose": "a\x00b"}, {"purpose": "x\ud800"}, {"nested": {"note": "\x00"}}):
+        with pytest.raises(ValidationError, match="cannot be stored"):
+            pipeline.commit(ALICE, change(bad))
+
+    def update(data: dict[str, Any]) -> ChangeSet:
+        return ChangeSet("doc.put", "doc", "d1", [Write("update", "docs", "d1", data)])
+
+    pipeline.commit(ALICE, update({"nested.note": "fine", "purpose": "rent"}))
+    for bad in ({"nested.note": "\udfff"}, {"purpose": "a\x00"}, {"nested.note": [[1]]}):
+        with pytest.raises(ValidationError, match="cannot be stored"):
+            pipeline.commit(ALICE, update(bad))
+    assert pipeline.wal.head()[0] == 2
+    assert pipeline.store.get("docs", "d1").data == {  # type: ignore[union-attr]
+        "purpose": "rent",
+        "nested": {"note": "fine"},
+    }
+
+
+def test_the_keys_remembered_stay_bounded() -> None:
+    for i in range(3 * limits._REMEMBER):
+        limits.check_value({f"key-{i}": i, "k" * 1_000 + str(i): i}, "c/x")
+        limits.check_write(Write("update", "c", "x", {f"a.b{i}": i}))
+    assert len(limits._KEY_SIZES) <= limits._REMEMBER
+    assert len(limits._PATHS) <= limits._REMEMBER
+    assert all(len(key) <= limits._REMEMBER_LENGTH for key in limits._KEY_SIZES)

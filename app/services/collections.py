@@ -26,6 +26,8 @@ LEDGER = "ledger_txns"
 DUES = "dues"
 RECEIPTS = "receipts"
 PERIODS = "ledger_periods"
+COUNTER_APPROVALS = "counter_approvals"
+STATEMENT_IMPORTS = "statement_imports"
 
 LOANS = "loans"
 GATE_POOLS = "bankers_pools"

@@ -134,6 +134,7 @@ class LocalLog:
         )
         self._pending: dict[int, Pending] = {}
         self._store_behind = False
+        self._checked = False  # the batch being appended came through the pipeline
 
     @property
     def wal(self) -> WriteAheadLog:
@@ -179,13 +180,17 @@ class LocalLog:
         if self._store_behind:
             self.catch_up(self._wal.head()[0])
         pending = [self._pending.get(id(e), _NOTHING) for e in entries]
+        self._checked = all(p is not _NOTHING for p in pending)
         keys = {key for p in pending for key in _keys(p)}
         current = self.store.versions(keys) if keys else {}
         return [check(p, current) for p in pending]
 
     def after_append(self, records: list[Record]) -> None:
+        """Apply the batch just appended; the pipeline checked its writes against the
+        store limits when every entry came through it (see :meth:`before_append`)."""
+        checked, self._checked = self._checked, False
         try:
-            apply_records(self.store, records)
+            apply_records(self.store, records, checked=checked)
         except Exception:
             self._store_behind = True
             raise
@@ -194,11 +199,13 @@ class LocalLog:
 _NOTHING = Pending({}, [])
 
 
-def apply_records(store: DocumentStore, records: Sequence[Record]) -> None:
+def apply_records(
+    store: DocumentStore, records: Sequence[Record], *, checked: bool = False
+) -> None:
     """Apply the writes of ``records`` (in order, one store transaction) and record the
-    last one's lsn as applied."""
+    last one's lsn as applied; ``checked``: see :meth:`DocumentStore.commit`."""
     writes = [Write.from_json(w) for r in records for w in r.change.get("writes", ())]
-    store.commit(writes, last_lsn=records[-1].lsn)
+    store.commit(writes, last_lsn=records[-1].lsn, checked=checked)
 
 
 def replay(store: DocumentStore, records: Iterable[Record]) -> int:

@@ -364,6 +364,64 @@ class ReceiptsImported(Event):
     amount: int
 
 
+@dataclass(frozen=True)
+class ChequeCleared(Event):
+    ACTION, ENTITY = "receipt.clear_cheque", "receipt"
+    SAID = "marked the cheque of receipt {id} cleared"
+    bank_ref: str
+    member_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CounterCheckAsked(Event):
+    """A counter receipt (large cash) or a cheque's bounce waits for a second person."""
+
+    ACTION, ENTITY = "counter.ask_check", "counter_approval"
+    SAID = "asked a second person to check {id}"
+    approval_id: str
+    kind: str
+    bank_ref: str
+    member_id: str
+    amount: int
+
+
+@dataclass(frozen=True)
+class CounterCheckApproved(Event):
+    """The checker approved: the cash receipt is posted, or the bounce reversed."""
+
+    ACTION, ENTITY = "counter.approve", "counter_approval"
+    SAID = "checked and approved the {kind:words} of {bank_ref} ({amount:inr})"
+    approval_id: str
+    kind: str
+    bank_ref: str
+    amount: int
+    maker: str
+
+
+@dataclass(frozen=True)
+class CounterCheckRejected(CounterCheckApproved):
+    ACTION = "counter.reject"
+    SAID = "checked and rejected the {kind:words} of {bank_ref} ({amount:inr})"
+
+
+@dataclass(frozen=True)
+class StatementLinesImported(Event):
+    """A chunk of a bank statement's lines recorded as receipts."""
+
+    ACTION, ENTITY = "receipt.import_statement", "statement"
+    DID = "imported lines of"
+    SAID = (
+        "recorded {count:receipt} worth {amount:inr} from rows {first_line} to {last_line}"
+        " of a bank statement"
+    )
+    statement: str
+    first_line: int
+    last_line: int
+    count: int
+    amount: int
+
+
 # -- loans ------------------------------------------------------------------------------------
 
 

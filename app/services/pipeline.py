@@ -47,7 +47,7 @@ import logging
 import random
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -131,6 +131,16 @@ class Reader:
         doc = self.store.get(collection, doc_id)
         self.seen[(collection, doc_id)] = doc
         return doc
+
+    def get_many(self, collection: str, ids: Iterable[str]) -> dict[str, Document]:
+        """Several documents in one read (absent ones are left out, and remembered as
+        read absent, so their creation by someone else is a conflict)."""
+        unique = list(dict.fromkeys(ids))
+        wanted = [i for i in unique if (collection, i) not in self.seen]
+        found = self.store.get_many(collection, wanted) if wanted else {}
+        for doc_id in wanted:
+            self.seen[(collection, doc_id)] = found.get(doc_id)
+        return {i: doc for i in unique if (doc := self.seen[(collection, i)]) is not None}
 
     def require(self, collection: str, doc_id: str, what: str) -> Document:
         """Like :meth:`get`, but a missing document is a clear ``NotFound``."""

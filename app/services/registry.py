@@ -16,6 +16,7 @@ from app.services.agreements import AgreementService
 from app.services.auctions import AuctionService
 from app.services.audit_log import AuditLog
 from app.services.context import Clock, ServiceContext
+from app.services.counter import CounterService
 from app.services.desk import DeskService
 from app.services.feeds import Feeds
 from app.services.gate import BankersGate
@@ -36,6 +37,7 @@ from app.services.recovery import RecoveryService
 from app.services.report_exports import ReportService
 from app.services.sms import SmsSender, make_sender
 from app.services.staff import StaffService
+from app.services.statements import StatementService
 from app.services.topics import Topics
 
 
@@ -60,6 +62,8 @@ class Services:
     clock: Clock
     proofs: ProofService
     payouts: PayoutService
+    counter: CounterService
+    statements: StatementService
     reports: ReportService = field(init=False)
     member_register: MemberRegister = field(init=False)
     member_profiles: MemberProfiles = field(init=False)
@@ -80,6 +84,7 @@ class Services:
         desk = DeskService(kyc=kyc, loans=loans, recovery=recovery, ledger=ledger, clock=ctx.clock)
         auctions = AuctionService(ctx)
         books = GroupSources(members=members, ledger=ledger, auctions=auctions, gate=gate)
+        counter = CounterService(ctx)
         services = cls(
             members=members,
             kyc=kyc,
@@ -105,6 +110,8 @@ class Services:
             clock=ctx.clock,
             proofs=ProofService(ctx),
             payouts=PayoutService(ctx, gate=gate, ledger=ledger),
+            counter=counter,
+            statements=StatementService(ctx, counter=counter),
         )
         services.reports = report_service(ctx, settings, services)
         services.member_register = MemberRegister(ctx, members)

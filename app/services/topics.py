@@ -65,6 +65,8 @@ COLLECTION_TOPICS: dict[str, frozenset[str]] = {
     c.ADVANCE_BOOKS: frozenset({GATE, LEDGER}),
     c.RECOVERY_CASES: frozenset({RECOVERY}),
     c.STAFF_ACCOUNTS: frozenset({STAFF}),
+    c.COUNTER_APPROVALS: frozenset({LEDGER}),  # receipts waiting for their checker
+    c.STATEMENT_IMPORTS: frozenset({LEDGER}),
 }
 """Which topics a change to each collection touches; collections not named here
 (sessions, sign-in codes, token indexes) touch none."""

@@ -10,6 +10,7 @@ from app.services.registry import Services
 from app.views.activity import ActivityView
 from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
+from app.views.collections import CollectionsView
 from app.views.dashboard import DashboardView
 from app.views.group_detail import GroupDetailView
 from app.views.group_new import GroupNewView
@@ -25,6 +26,7 @@ from app.views.payouts import PayoutsView
 from app.views.recovery_board import RecoveryBoardView
 from app.views.reports import ReportsView
 from app.views.staff_admin import StaffAdminView
+from app.views.statement_import import StatementImportView
 
 SECTIONS: dict[str, tuple[str, ...]] = {
     "Office": (
@@ -94,6 +96,8 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         PayoutsView(services, actor),
         MembersView(services, actor),
         MemberProfileView(services, actor),
+        CollectionsView(services, actor),
+        StatementImportView(services, actor),
     ]
     if actor.role in ("admin", "system"):
         views += [

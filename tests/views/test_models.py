@@ -15,6 +15,11 @@ from app.views.table import RowsModel
 ROOT = Path(__file__).resolve().parents[2]
 TESTED_WITH_ROWS = {
     "ActivityModel": "tests/views/test_activity.py",
+    "ApprovalsModel": "tests/views/test_collections_view.py",
+    "ChequesModel": "tests/views/test_collections_view.py",
+    "DuesModel": "tests/views/test_collections_view.py",
+    "ReceiptsModel": "tests/views/test_collections_view.py",
+    "StatementModel": "tests/views/test_statement_import_view.py",
     "AuditModel": "tests/views/test_audit.py",
     "BidsModel": "tests/views/test_auction_control.py",
     "CandidatesModel": "tests/views/test_group_new.py",

@@ -4,7 +4,7 @@ Demo data is made by playing a made-up history forward through the services, so 
 WAL, the store and the ledger agree exactly as they would after real use. The
 :class:`Engine` walks the calendar a day at a time. Each day has fixed *phases*
 (setup, auctions opening, auctions closing, receipts, payouts, EMIs, loans, the
-recovery sweep, recovery moves), and before each phase the shared
+counter, the recovery sweep, recovery moves), and before each phase the shared
 :class:`FixedClock` is set to that phase's time of day in India.
 
 A task runs in a *lane*. Tasks of one lane run one after another, in the order they
@@ -53,6 +53,7 @@ PHASES: dict[str, time] = {
     "payouts": time(15, 0),
     "emis": time(15, 30),
     "loans": time(16, 0),
+    "counter": time(17, 0),
     "sweep": time(18, 0),
     "recovery": time(18, 30),
 }

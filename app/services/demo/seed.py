@@ -42,6 +42,7 @@ from app.kernel.errors import Conflict
 from app.services.collections import GROUPS, MEMBERS, STAFF_ACCOUNTS
 from app.services.context import IST, FixedClock, ServiceContext
 from app.services.demo.chits import Chits, group_start
+from app.services.demo.counter import counter_day
 from app.services.demo.engine import Engine, Lane, derive
 from app.services.demo.loans import Loans
 from app.services.demo.model import DEMO_STAFF, Cast, DemoConfig, MemberPlan, Story
@@ -120,6 +121,10 @@ def generate(
     chits.schedule(first_day + timedelta(days=10))
     loans.schedule()
     recovery.schedule(min(starts) + timedelta(days=7))
+    engine.at(
+        config.end, "counter", "counter", lambda lane: counter_day(lane, story, config.end),
+        lambda taken: story.count("counter cheques", taken),
+    )  # fmt: skip
     engine.run(first_day, config.end)
     return summarize(ctx, story, chits, loans, timer.perf_counter() - started)
 

@@ -13,7 +13,9 @@ advances made for prizes of period p or later, oldest first, up to the amount re
 never does, as it is the next prize's money. What a defaulter never pays stays open,
 plainly, as the company's claim on the pool. The repayment is posted in the receipt's
 own change (``advance.repaid``, see :mod:`.postings`), so a receipt and what it repays
-commit together.
+commit together. The receipt keeps which advances it repaid and by how much
+(:attr:`AdvanceBooks.repaid_by`): when its cheque bounces, :func:`reopen` makes them owed
+again (``advance.reopened``), so the pool owes the company what it owed before.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from datetime import date as Date
 from typing import Any
 
 from app.services.collections import ADVANCE_BOOKS, ADVANCES
-from app.services.ledger.postings import NewId, advance_repaid_write
+from app.services.ledger.postings import NewId, advance_reopened_write, advance_repaid_write
 from app.services.pipeline import Reader
 from app.services.store import Write
 
@@ -75,6 +77,8 @@ class AdvanceBooks:
         self.books: dict[str, dict[str, Any] | None] = {}
         self.entries: dict[str, dict[str, Any]] = {}
         self.changed: set[str] = set()
+        self.repaid_by: dict[str, list[dict[str, Any]]] = {}
+        """A receipt's bank reference -> the advances it repaid: ``{"id", "amount"}``."""
 
     def book(self, group_id: str) -> dict[str, Any] | None:
         if group_id not in self.books:
@@ -103,6 +107,10 @@ class AdvanceBooks:
         self.books[group_id] = new
         self.changed.add(group_id)
         self.entries.update({e["id"]: e for e in touched})
+        left = {e["id"]: e["left"] for e in book["open"]}
+        self.repaid_by[bank_ref] = [
+            {"id": e["id"], "amount": left[e["id"]] - e["left"]} for e in touched
+        ]
         paid = book["outstanding"] - new["outstanding"]
         return [
             advance_repaid_write(
@@ -127,3 +135,46 @@ def advance_progress(entry: dict[str, Any]) -> dict[str, Any]:
     left = entry["left"]
     status = REPAID if not left else ADVANCED
     return {"left": left, "repaid": entry["amount"] - left, "status": status}
+
+
+def reopen(
+    reader: Reader,
+    ids: NewId,
+    *,
+    group_id: str,
+    period: int,
+    repaid: list[dict[str, Any]],
+    date: Date | str,
+    bank_ref: str,
+) -> list[Write]:
+    """Undo what the receipt ``bank_ref`` repaid (``repaid``: its
+    :attr:`AdvanceBooks.repaid_by`), its cheque having bounced: each advance is owed
+    again what the receipt took from it, back in the group's book (an advance that was
+    repaid in full reopens in period order), and the repayment posting is reversed."""
+    if not repaid:
+        return []
+    book = dict(reader.require(ADVANCE_BOOKS, group_id, "advance book").data)
+    entries = [dict(e) for e in book["open"]]
+    writes = []
+    for item in repaid:
+        entry = next((e for e in entries if e["id"] == item["id"]), None)
+        if entry is None:
+            entry = _closed_entry(reader, item["id"])
+            later = [i for i, e in enumerate(entries) if e["period"] > entry["period"]]
+            entries.insert(later[0] if later else len(entries), entry)
+        entry["left"] += item["amount"]
+        writes.append(Write("update", ADVANCES, entry["id"], advance_progress(entry)))
+    total = sum(item["amount"] for item in repaid)
+    book.update(
+        open=entries, outstanding=book["outstanding"] + total, repaid=book["repaid"] - total
+    )
+    posting = advance_reopened_write(
+        ids, group_id=group_id, amount=total, date=date, period=period, bank_ref=bank_ref
+    )
+    return [posting, *writes, Write("set", ADVANCE_BOOKS, group_id, book)]
+
+
+def _closed_entry(reader: Reader, advance_id: str) -> dict[str, Any]:
+    """The book entry of an advance repaid in full (so no longer in the book), at 0."""
+    d = reader.require(ADVANCES, advance_id, "advance").data
+    return {"id": advance_id, "period": d["period"], "amount": d["amount"], "left": 0}

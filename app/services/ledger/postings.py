@@ -518,6 +518,48 @@ def commission_transfer_write(
     )
 
 
+def instalment_reversed_write(
+    ids: NewId,
+    *,
+    group_id: str,
+    period: int,
+    member_id: str,
+    amount: int,
+    date: Date | str,
+    bank_ref: str,
+) -> Write:
+    """A receipt undone (its cheque bounced): Dr receivable:<m>:<g> / Cr cash:group:<g>,
+    the reverse of :func:`instalment_write`."""
+    lines = [dr(receivable(member_id, group_id), amount), cr(group_cash(group_id), amount)]
+    return txn_write(
+        ids,
+        date=date,
+        kind="instalment.reversed",
+        lines=lines,
+        memo=f"Cheque {bank_ref} bounced: instalment of period {period} reversed",
+        group_id=group_id,
+        period=period,
+        member_id=member_id,
+        bank_ref=bank_ref,
+    )
+
+
+def commission_reversed_write(
+    ids: NewId, *, group_id: str, period: int, amount: int, date: Date | str
+) -> Write:
+    """The foreman's commission moved back into the pool, the reverse of
+    :func:`commission_transfer_write`: Dr cash:group / Cr cash:company."""
+    return txn_write(
+        ids,
+        date=date,
+        kind="commission.reversed",
+        lines=[dr(group_cash(group_id), amount), cr(COMPANY_CASH, amount)],
+        memo=f"Foreman's commission of period {period} back to the pool: collections fell below it",
+        group_id=group_id,
+        period=period,
+    )
+
+
 def prize_paid_write(
     ids: NewId,
     *,
@@ -682,6 +724,23 @@ def advance_write(
         group_id=group_id,
         period=period,
         payout_id=payout_id,
+    )
+
+
+def advance_reopened_write(
+    ids: NewId, *, group_id: str, amount: int, date: Date | str, period: int, bank_ref: str
+) -> Write:
+    """A repayment undone because the cheque that made it bounced: the advance's own
+    lines again (the company's cash back into the pool, which owes it again)."""
+    return txn_write(
+        ids,
+        date=date,
+        kind="advance.reopened",
+        lines=_advance_lines(group_id, amount),
+        memo=f"Cheque {bank_ref} bounced: its repayment of the company's advance is undone",
+        group_id=group_id,
+        period=period,
+        bank_ref=bank_ref,
     )
 
 

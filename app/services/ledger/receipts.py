@@ -38,15 +38,26 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
     period_id,
 )
-from app.services.ledger.records import Receipt
+from app.services.ledger.records import BANK, CHEQUE, MODES, PENDING, Receipt
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
 
 
 @dataclass(frozen=True)
+class Cheque:
+    """The cheque a counter receipt was paid with: its number and the drawee branch's
+    IFSC (printed on every CTS cheque), so one cheque is one bank reference."""
+
+    number: str
+    ifsc: str
+
+
+@dataclass(frozen=True)
 class Payment:
-    """One instalment payment as the bank reports it (amount in paise)."""
+    """One instalment payment as the bank or the counter reports it (amount in paise).
+    ``mode`` is how it came (:data:`~.records.MODES`); a cheque taken at the counter
+    carries its ``cheque`` and is recorded pending clearance."""
 
     group_id: str
     period: int
@@ -54,6 +65,8 @@ class Payment:
     amount: int
     bank_ref: str
     received_on: Date | str
+    mode: str = BANK
+    cheque: Cheque | None = None
 
     def describe(self) -> str:
         return (
@@ -92,13 +105,19 @@ def normalise(payment: Payment, today: Date) -> Payment:
         f"received on {office_time.shown(when)} is in the future"
         if when > today.isoformat()
         else "",
+        f"mode {payment.mode!r} is not one of {', '.join(MODES)}"
+        if payment.mode not in MODES
+        else "",
+        "only a cheque has cheque details"
+        if payment.cheque is not None and payment.mode != CHEQUE
+        else "",
     ]
     if any(problems):
         raise ValidationError(
             "The receipt is not valid: " + "; ".join(p for p in problems if p) + "."
         )
     check_amount(payment.amount)
-    return Payment(g, period, m, payment.amount, ref, when)
+    return Payment(g, period, m, payment.amount, ref, when, payment.mode, payment.cheque)
 
 
 INSTALMENT = "instalment"
@@ -109,19 +128,25 @@ _PERIOD_FIELDS = ("collected", "paid_count", "commission_txn", "receipts")
 
 
 class _Batch:
-    """The documents a set of payments reads, with their changes so far."""
+    """The documents a set of payments reads (three reads in all, however many the
+    payments), with their changes so far. Dues are read before receipts: a concurrent
+    commit of the same payment is then seen either in both or in the receipt alone,
+    never as "already paid" without its receipt."""
 
-    def __init__(self, reader: Reader) -> None:
-        self.reader = reader
+    def __init__(self, reader: Reader, payments: Sequence[Payment]) -> None:
         self.new: dict[str, Receipt] = {}
-        self.dues: dict[str, dict[str, Any]] = {}
-        self.periods: dict[str, dict[str, Any]] = {}
+        dues = reader.get_many(DUES, (due_id(p.group_id, p.period, p.member_id) for p in payments))
+        self.receipts = reader.get_many(RECEIPTS, (p.bank_ref for p in payments))
+        periods = reader.get_many(PERIODS, (period_id(p.group_id, p.period) for p in payments))
+        self.dues = {key: dict(doc.data) for key, doc in dues.items()}
+        self.periods = {key: dict(doc.data) for key, doc in periods.items()}
+        self.touched: dict[tuple[str, str], None] = {}
         self.advances = AdvanceBooks(reader)
 
     def recorded(self, bank_ref: str) -> Receipt | None:
         if bank_ref in self.new:
             return self.new[bank_ref]
-        doc = self.reader.get(RECEIPTS, bank_ref)
+        doc = self.receipts.get(bank_ref)
         if doc is None:
             return None
         kind = doc.data.get("kind", INSTALMENT)
@@ -136,30 +161,29 @@ class _Batch:
         return Receipt.from_doc(doc)
 
     def due(self, p: Payment) -> dict[str, Any] | None:
-        key = due_id(p.group_id, p.period, p.member_id)
-        if key not in self.dues:
-            doc = self.reader.get(DUES, key)
-            if doc is None:
-                return None
-            self.dues[key] = dict(doc.data)
-        return self.dues[key]
+        return self.dues.get(due_id(p.group_id, p.period, p.member_id))
 
     def period(self, p: Payment) -> dict[str, Any]:
         key = period_id(p.group_id, p.period)
         if key not in self.periods:
-            doc = self.reader.require(PERIODS, key, "period summary")
-            self.periods[key] = dict(doc.data)
+            raise NotFound(f"No period summary with id {key!r}.")
         return self.periods[key]
 
+    def touch(self, p: Payment) -> None:
+        """``p`` changes its due and its period summary."""
+        self.touched[(DUES, due_id(p.group_id, p.period, p.member_id))] = None
+        self.touched[(PERIODS, period_id(p.group_id, p.period))] = None
+
     def updates(self) -> list[Write]:
-        writes = [
-            Write("update", DUES, key, {f: d[f] for f in _DUE_FIELDS})
-            for key, d in self.dues.items()
-        ]
-        writes += [
-            Write("update", PERIODS, key, {f: d[f] for f in _PERIOD_FIELDS})
-            for key, d in self.periods.items()
-        ]
+        """The touched dues, then the touched period summaries, then the advance books."""
+        writes = []
+        for collection, key in sorted(self.touched, key=lambda k: k[0] != DUES):
+            doc, fields = (
+                (self.dues[key], _DUE_FIELDS)
+                if collection == DUES
+                else (self.periods[key], _PERIOD_FIELDS)
+            )
+            writes.append(Write("update", collection, key, {f: doc[f] for f in fields}))
         return writes + self.advances.updates()
 
 
@@ -192,6 +216,8 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
         first.amount,
         first.bank_ref,
         first.received_on,
+        first.mode,
+        _cheque_of(first.cheque),
     )
     if recorded == p:
         return Receipt(**{**vars(first), "duplicate": True})
@@ -203,12 +229,22 @@ def same_receipt(first: Receipt, p: Payment) -> Receipt:
     )
 
 
+def _cheque_of(doc: dict[str, Any] | None) -> Cheque | None:
+    return Cheque(doc["number"], doc["ifsc"]) if doc else None
+
+
+def _cheque_doc(cheque: Cheque | None) -> dict[str, Any] | None:
+    """A counter cheque's details on its receipt, pending clearance until marked
+    cleared or bounced (:mod:`app.services.counter`)."""
+    if cheque is None:
+        return None
+    return {"number": cheque.number, "ifsc": cheque.ifsc, "state": PENDING}
+
+
 def _record(
     batch: _Batch, ids: NewId, actor: Actor, now: str, p: Payment, writes: list[Write]
 ) -> Receipt:
-    """Record one payment into ``writes``. The due is read before the receipt: a
-    concurrent commit of the same payment is then seen either in both or in the
-    receipt alone, never as "already paid" without its receipt."""
+    """Record one payment into ``writes`` (its due and period change in ``batch``)."""
     due = batch.due(p)
     first = batch.recorded(p.bank_ref)
     if first is not None:
@@ -232,6 +268,7 @@ def _record(
         bank_ref=p.bank_ref,
     )
     writes.append(txn)
+    batch.touch(p)
     writes += batch.advances.repay(
         ids, group_id=p.group_id, period=p.period, amount=p.amount, date=when, bank_ref=p.bank_ref
     )
@@ -267,6 +304,9 @@ def _record(
         now,
         moved,
         serial=serial,
+        mode=p.mode,
+        cheque=_cheque_doc(p.cheque),
+        advances=batch.advances.repaid_by.get(p.bank_ref),
     )
     doc = {k: v for k, v in vars(receipt).items() if k != "duplicate"}
     doc["kind"] = INSTALMENT
@@ -297,7 +337,7 @@ def receipts_change(
         KnownError: a payment cannot be recorded (the only one's own error, or one
             ValidationError listing every refused line of a statement).
     """
-    batch = _Batch(reader)
+    batch = _Batch(reader, payments)
     writes: list[Write] = []
     receipts: list[Receipt] = []
     problems: list[tuple[int, KnownError]] = []

@@ -9,6 +9,29 @@ from typing import Any
 from app.services.ledger.postings import REF_FIELDS, Line
 from app.services.store import Document
 
+BANK = "bank"
+CASH, UPI, NEFT, CHEQUE = "cash", "upi", "neft", "cheque"
+MODES = {
+    BANK: "Bank transfer",
+    CASH: "Cash",
+    UPI: "UPI",
+    NEFT: "NEFT/IMPS",
+    CHEQUE: "Cheque",
+}
+"""How money came in, by the ``mode`` a receipt records. Receipts recorded without one
+came with a bank reference from a bank statement: bank transfers."""
+
+PENDING, CLEARED, BOUNCED = "pending", "cleared", "bounced"
+BOUNCE_ASKED = "bounce_requested"
+CHEQUE_STATES = {
+    PENDING: "pending clearance",
+    BOUNCE_ASKED: "bounce awaiting a second person",
+    CLEARED: "cleared",
+    BOUNCED: "bounced",
+}
+"""A counter cheque's states: recorded pending clearance, then cleared, or bounced (its
+posting reversed and its due reopened) once a second person confirms the bounce."""
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -29,6 +52,12 @@ class Receipt:
     serial: int | None = None
     """The receipt's place in its period's receipts (1, 2, ...); None for receipts
     recorded before receipts were numbered."""
+    mode: str = BANK
+    cheque: dict[str, Any] | None = None
+    """A counter cheque's ``number``, ``ifsc`` and ``state`` (:data:`CHEQUE_STATES`)."""
+    advances: list[dict[str, Any]] | None = None
+    """The company advances this receipt repaid (``id``, ``amount``): a bounce of its
+    cheque makes them owed again (:func:`app.services.ledger.advances.reopen`)."""
 
     @classmethod
     def from_doc(cls, doc: Document, *, duplicate: bool = False) -> Receipt:
@@ -46,19 +75,10 @@ class Receipt:
             d.get("commission_txn"),
             duplicate,
             d.get("serial"),
+            d.get("mode") or BANK,
+            d.get("cheque"),
+            d.get("advances"),
         )
-
-
-BANK = "bank"
-MODES = {
-    BANK: "Bank transfer",
-    "cash": "Cash",
-    "upi": "UPI",
-    "neft": "NEFT/IMPS",
-    "cheque": "Cheque",
-}
-"""How money came in, by the ``mode`` a receipt records. Receipts recorded without one
-came with a bank reference from a bank statement: bank transfers."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,12 @@ class ReceiptEntry:
     principal: int | None = None
     interest: int | None = None
     serial: int | None = None
+    cheque: dict[str, Any] | None = None
+
+    @property
+    def cheque_state(self) -> str | None:
+        """The state of a counter cheque (:data:`CHEQUE_STATES`); None for other receipts."""
+        return None if self.cheque is None else str(self.cheque.get("state", PENDING))
 
     @property
     def number(self) -> str | None:
@@ -113,6 +139,7 @@ class ReceiptEntry:
             principal=d.get("principal"),
             interest=d.get("interest"),
             serial=d.get("serial"),
+            cheque=d.get("cheque"),
         )
 
 

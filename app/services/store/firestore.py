@@ -49,7 +49,7 @@ from app.services.store.firestore_listen import FirestoreListener
 from app.services.store.firestore_records import LOG_ID, LSN
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.transactions import CheckedStore
-from app.services.store.writes import Slot, check_write, fold
+from app.services.store.writes import Slot, fold
 
 if TYPE_CHECKING:
     from app.services.store.firestore_log import FirestoreLog
@@ -258,7 +258,6 @@ class FirestoreStore(CheckedStore):
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
         for write in writes:
-            check_write(write)
             _check_key((write.collection, write.id))
         keys = list(dict.fromkeys([*checks, *((w.collection, w.id) for w in writes)]))
         if not keys and last_lsn is None:

@@ -65,6 +65,15 @@ _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 _MAP_OVERHEAD = 32
 _NAME_OVERHEAD = 16
 _NOTHING_SAVED = "Nothing was saved."
+_REMEMBER = 20_000
+_REMEMBER_LENGTH = 128
+"""Map keys and field paths already found storable are remembered (at most
+``_REMEMBER`` of each, none longer than ``_REMEMBER_LENGTH``, so at most a few MB;
+forgotten all at once when full): documents repeat their schema's keys, so every change
+after the first checks them by one look-up. Only a key's or path's own checks are
+skipped; the value under it is measured every time."""
+_KEY_SIZES: dict[str, int] = {}
+_PATHS: dict[str, tuple[int, int]] = {}
 
 Base = Callable[[str, str], dict[str, Any] | None]
 """The current data of (collection, id), or None when the document does not exist."""
@@ -83,12 +92,27 @@ def check_text(text: Any, where: str) -> None:
 def check_name(what: str, name: Any) -> None:
     """A collection name or document id: storable text, 1 to 1,500 bytes, no ``/``,
     not ``.``, ``..`` or ``__name__``."""
+    if _plain_name(name):
+        return  # the common case, without building a message
     if not isinstance(name, str) or not name or "/" in name or name in (".", ".."):
         raise ValidationError(
             f"{name!r} is not a valid {what} name.", hint="Use a non-empty name without '/'."
         )
     check_text(name, f"The {what} name {name[:40]!r}")
     _check_key_form(name, f"The {what} name {name[:40]!r}")
+
+
+def _plain_name(name: Any) -> bool:
+    """Short ASCII text with no ``/`` or NUL, not ``.``, ``..`` or ``__name__``."""
+    return (
+        type(name) is str
+        and 0 < len(name) <= MAX_NAME_BYTES
+        and name.isascii()
+        and "/" not in name
+        and "\x00" not in name
+        and name not in (".", "..")
+        and not (len(name) >= 4 and name[:2] == "__" == name[-2:])
+    )
 
 
 def check_field_path(path: Any) -> None:
@@ -137,7 +161,15 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
     """The size Firestore counts for ``value`` (a map counted like a document: its
     fields plus 32 bytes), or ``_Unstorable``. ``path`` is the byte length of the field
     path ``value`` sits at (0 for a document). One pass, building no messages: every
-    change goes through here."""
+    change goes through here, so the common leaves (ASCII text, small integers, None,
+    booleans) are measured inline, without a call each."""
+    kind = type(value)
+    if kind is dict:
+        return _measure_map(value, depth, path)
+    if kind is str and value.isascii():
+        if "\x00" in value:
+            raise _Unstorable
+        return len(value) + 1
     if isinstance(value, str):
         if _UNSTORABLE.search(value):
             raise _Unstorable
@@ -149,16 +181,7 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
             raise _Unstorable
         return 8
     if isinstance(value, dict):
-        if depth >= MAX_DEPTH:
-            raise _Unstorable
-        total = _MAP_OVERHEAD
-        for key, item in value.items():
-            size = _key_size(key)
-            below = path + size if path else size - 1
-            if below > MAX_PATH_BYTES:
-                raise _Unstorable
-            total += size + measure(item, depth + 1, below)
-        return total
+        return _measure_map(value, depth, path)
     if isinstance(value, list | tuple):
         if depth >= MAX_DEPTH:
             raise _Unstorable
@@ -173,10 +196,56 @@ def measure(value: Any, depth: int = 0, path: int = 0) -> int:
     raise _Unstorable
 
 
-def _key_size(key: Any) -> int:
-    if not isinstance(key, str) or not key or _UNSTORABLE.search(key):
+def _measure_map(value: dict[Any, Any], depth: int, path: int) -> int:
+    if depth >= MAX_DEPTH:
         raise _Unstorable
-    size = len(key) if key.isascii() else len(key.encode())
+    total = _MAP_OVERHEAD
+    low, high = INT64
+    for key, item in value.items():
+        size = _key_size(key)
+        below = path + size if path else size - 1
+        if below > MAX_PATH_BYTES:
+            raise _Unstorable
+        kind = type(item)
+        if kind is str and item.isascii():
+            if "\x00" in item:
+                raise _Unstorable
+            total += size + len(item) + 1
+        elif kind is int and low <= item <= high:
+            total += size + 8
+        elif item is None or kind is bool:
+            total += size + 1
+        else:
+            total += size + measure(item, depth + 1, below)
+    return total
+
+
+def _key_size(key: Any) -> int:
+    if type(key) is str:
+        known = _KEY_SIZES.get(key)
+        if known is not None:
+            return known
+    size = _checked_key_size(key)
+    _remember(_KEY_SIZES, key, size)
+    return size
+
+
+def _remember(known: dict[str, Any], key: str, value: Any) -> None:
+    if type(key) is str and len(key) <= _REMEMBER_LENGTH:
+        if len(known) >= _REMEMBER:
+            known.clear()
+        known[key] = value
+
+
+def _checked_key_size(key: Any) -> int:
+    if type(key) is str and key.isascii():
+        if not key or "\x00" in key:
+            raise _Unstorable
+        size = len(key)
+    elif not isinstance(key, str) or not key or _UNSTORABLE.search(key):
+        raise _Unstorable
+    else:
+        size = len(key) if key.isascii() else len(key.encode())
     if size > MAX_NAME_BYTES or (len(key) >= 4 and key[:2] == "__" == key[-2:]):
         raise _Unstorable
     return size + 1
@@ -248,14 +317,24 @@ def check_write(write: Write) -> int:
     check_name("document", write.id)
     if write.kind == "delete":
         return 0
-    where = f"{write.collection}/{write.id}"
     if not isinstance(write.data, dict):
-        raise ValidationError(f"The data for {where} is not a dict.")
+        raise ValidationError(f"The data for {write.collection}/{write.id} is not a dict.")
     if write.kind != "update":
-        return check_value(write.data, where)
+        try:
+            return measure(write.data)
+        except _Unstorable:
+            return check_value(write.data, f"{write.collection}/{write.id}")
     total = 0
     for path, item in write.data.items():
-        total += _check_update(where, path, item)
+        known = _PATHS.get(path) if type(path) is str else None
+        if known is None:
+            total += _check_update(f"{write.collection}/{write.id}", path, item)
+            continue
+        size, depth = known
+        try:
+            total += size + 1 + (depth - 1) * _MAP_OVERHEAD + measure(item, depth, size)
+        except _Unstorable:
+            total += _check_update(f"{write.collection}/{write.id}", path, item)
     return total
 
 
@@ -273,6 +352,7 @@ def _check_update(where: str, path: Any, item: Any) -> int:
         raise ValidationError(f"{where}: the field {path[:40]!r} is more than {MAX_DEPTH} deep.")
     for part in parts:
         _check_key_form(part, f"{where} (the field {part[:40]!r})")
+    _remember(_PATHS, path, (size, len(parts)))
     added = size + 1 + (len(parts) - 1) * _MAP_OVERHEAD
     return added + check_value(item, f"{where}.{path}", len(parts), size)
 
@@ -396,6 +476,24 @@ def _element_key(item: Any) -> Any:
 def loose_size(value: Any) -> int:
     """:func:`measure` without its checks, for documents already stored (which older
     versions may have written under looser rules: a merge onto one must not fail)."""
+    kind = type(value)
+    if kind is str:
+        return (len(value) if value.isascii() else len(value.encode("utf-8", "surrogatepass"))) + 1
+    if kind is dict:
+        total = _MAP_OVERHEAD
+        for key, item in value.items():
+            key = str(key)
+            total += (len(key) if key.isascii() else len(key.encode("utf-8", "surrogatepass"))) + 1
+            item_kind = type(item)
+            if item_kind is str and item.isascii():
+                total += len(item) + 1
+            elif item_kind is int or item_kind is float:
+                total += 8
+            elif item is None or item_kind is bool:
+                total += 1
+            else:
+                total += loose_size(item)
+        return total
     if isinstance(value, str):
         return len(value.encode("utf-8", "surrogatepass")) + 1
     if isinstance(value, dict):

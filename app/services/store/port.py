@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
@@ -151,9 +150,13 @@ class DocumentStore(Protocol):
         """Current version of each (collection, id); 0 for absent documents."""
         ...
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
+    def commit(
+        self, writes: Sequence[Write], *, last_lsn: int | None = None, checked: bool = False
+    ) -> None:
         """Apply ``writes`` atomically (checking ``expect_version``); optionally record
-        ``last_lsn`` (the last WAL sequence number applied) in the same transaction."""
+        ``last_lsn`` (the last WAL sequence number applied) in the same transaction.
+        ``checked``: the pipeline of this process checked them against the store limits
+        just before their log append, so they are not checked again."""
         ...
 
     def last_applied_lsn(self) -> int: ...
@@ -183,37 +186,44 @@ def get_path(data: dict[str, Any], path: str, default: Any = None) -> Any:
 def apply_data(write: Write, data: dict[str, Any] | None) -> dict[str, Any] | None:
     """The document data ``write`` leaves behind when it finds ``data`` (None: absent).
 
+    Copy on write: the result is a new map wherever it differs from ``data``, and shares
+    every value it leaves unchanged with ``data`` and ``write.data``. Document data and
+    write data are values, never changed in place once handed to a store (every commit
+    goes through here, and copying whole documents was a quarter of a commit's time).
+
     An update of an absent document is treated as one of an empty document here;
     backends refuse it with ``NotFound`` when they apply it."""
     if write.kind == "delete":
         return None
     if write.kind == "set":
-        return copy.deepcopy(write.data)
+        return write.data
     if write.kind == "merge":
         return deep_merge(data or {}, write.data)
     return set_paths(data or {}, write.data)
 
 
 def deep_merge(base: dict[str, Any], patch: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``patch`` merged in: maps merge recursively, other values replace."""
-    out = copy.deepcopy(base)
+    """``base`` with ``patch`` merged in: maps merge recursively, other values replace
+    (copy on write, see :func:`apply_data`)."""
+    out = dict(base)
     for key, value in patch.items():
         if isinstance(value, dict) and isinstance(out.get(key), dict):
             out[key] = deep_merge(out[key], value)
         else:
-            out[key] = copy.deepcopy(value)
+            out[key] = value
     return out
 
 
 def set_paths(base: dict[str, Any], updates: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with each dotted path of ``updates`` set (missing maps are created)."""
-    out = copy.deepcopy(base)
+    """``base`` with each dotted path of ``updates`` set (missing maps are created; copy
+    on write, see :func:`apply_data`)."""
+    out = dict(base)
     for path, value in updates.items():
         *parents, last = path.split(".")
         cur = out
         for part in parents:
-            if not isinstance(cur.get(part), dict):
-                cur[part] = {}
+            child = cur.get(part)
+            cur[part] = dict(child) if isinstance(child, dict) else {}
             cur = cur[part]
-        cur[last] = copy.deepcopy(value)
+        cur[last] = value
     return out

@@ -31,7 +31,7 @@ from app.services.store import limits, matching, sqlite_sql
 from app.services.store.port import Change, Document, Query, Write
 from app.services.store.sqlite_listen import Dispatcher, Subscription
 from app.services.store.transactions import CheckedStore
-from app.services.store.writes import Slot, check_write, fold
+from app.services.store.writes import Slot, fold
 
 logger = logging.getLogger(__name__)
 
@@ -316,8 +316,6 @@ class SqliteStore(CheckedStore):
     def _commit(
         self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
     ) -> None:
-        for write in writes:
-            check_write(write)
         with self._write_lock, self._storage_errors():
             self._ensure_open()
             conn = self._writer

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self, TypeVar
 
 from app.kernel.errors import Conflict, ValidationError
 from app.services.store.port import Document, Query, Write
+from app.services.store.writes import check_write
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +125,11 @@ class Transaction:
         self.writes.append(Write("delete", collection, doc_id))
 
 
+def _check(writes: Sequence[Write]) -> None:
+    for write in writes:
+        check_write(write)
+
+
 def run_with_retries(
     store: Reads, commit: CheckedCommit, fn: Callable[[Transaction], T], max_attempts: int
 ) -> T:
@@ -167,8 +173,23 @@ class CheckedStore:
     def close(self) -> None:
         raise NotImplementedError
 
-    def commit(self, writes: Sequence[Write], *, last_lsn: int | None = None) -> None:
+    def commit(
+        self, writes: Sequence[Write], *, last_lsn: int | None = None, checked: bool = False
+    ) -> None:
+        """Apply ``writes`` atomically, checked against the store limits first unless
+        ``checked``: the records this process's pipeline checked just before appending
+        them (checking them again would cost every commit twice). Records read back from
+        the log (a replay after a crash, another process's appends) are checked: one an
+        older version wrote and a store cannot hold stops the replay, saying why."""
+        if not checked:
+            _check(writes)
         self._commit(writes, {}, last_lsn)
+
+    def _checked_commit(
+        self, writes: Sequence[Write], checks: dict[Key, int], last_lsn: int | None
+    ) -> None:
+        _check(writes)
+        self._commit(writes, checks, last_lsn)
 
     def batch(self) -> WriteBatch:
         """A batch of writes applied atomically by its ``commit()``."""
@@ -182,7 +203,7 @@ class CheckedStore:
         runs again, up to ``max_attempts`` times; then ``Conflict`` is raised. New
         documents that would have matched a ``tx.query`` are not detected.
         """
-        return run_with_retries(self, self._commit, fn, max_attempts)
+        return run_with_retries(self, self._checked_commit, fn, max_attempts)
 
     def __enter__(self) -> Self:
         return self
