@@ -14,7 +14,14 @@ from typing import Protocol
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QDialog,
+    QDialogButtonBox,
+    QLineEdit,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from app.views.formatting import ReasonDialog
@@ -35,6 +42,13 @@ class Busy(Protocol):
 def settle(qtbot: QtBot, view: Busy) -> None:
     """Wait until ``view`` has finished what it was reading or doing."""
     qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
+
+
+def click(qtbot: QtBot, button: QAbstractButton) -> None:
+    """Click ``button`` once a person could: shown, enabled and laid out (a button just
+    shown has no size until its layout runs, and a click there lands elsewhere)."""
+    qtbot.waitUntil(lambda: button.isEnabled() and not button.visibleRegion().isEmpty())
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
 
 
 def retype(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
@@ -65,6 +79,40 @@ def answer(dialog_text: str | None) -> Callable[[], None]:
         QTest.keyClick(ok, Qt.Key.Key_Return)
 
     return respond
+
+
+def reason(text: str) -> Callable[[QDialog], None]:
+    """Type ``text`` as the reason a ReasonDialog asks for, and press OK."""
+    return lambda _dialog: answer(text)()
+
+
+def when_shown(title: str, act: Callable[[QDialog], None], within_ms: int = 5000) -> None:
+    """Once a modal dialog titled ``title`` shows, ``act`` on it as its user would. Set
+    up before the click that opens it (the click returns when the dialog has closed).
+    Should it not show in time, whatever dialog is open is cancelled and the test fails
+    (rather than hanging in that dialog)."""
+
+    def poll(left: int) -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QDialog) and dialog.windowTitle() == title:
+            act(dialog)
+        elif left:
+            QTimer.singleShot(20, lambda: poll(left - 1))
+        else:
+            if isinstance(dialog, QDialog):
+                dialog.reject()
+            raise AssertionError(f"no dialog titled {title!r} within {within_ms} ms")
+
+    QTimer.singleShot(0, lambda: poll(within_ms // 20))
+
+
+def press_ok(dialog: QDialog) -> None:
+    """Click the dialog's OK button (it must be enabled)."""
+    buttons = dialog.findChild(QDialogButtonBox)
+    assert buttons is not None
+    ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert ok.isEnabled(), "OK is not enabled"
+    QTest.mouseClick(ok, Qt.MouseButton.LeftButton)
 
 
 # -- members ------------------------------------------------------------------------------
@@ -136,7 +184,7 @@ def terms_fill(qtbot: QtBot, view: GroupNewView, *, members: int = 3, **text: st
 
 def form_group(qtbot: QtBot, view: GroupNewView) -> str:
     """Press "Form group"; the id of the group formed."""
-    qtbot.mouseClick(view.terms.submit, Qt.MouseButton.LeftButton)
+    click(qtbot, view.terms.submit)
     qtbot.waitUntil(
         lambda: view.pages.currentWidget() is view.panel and view.panel.group is not None
     )
@@ -151,7 +199,7 @@ def take_ticket(qtbot: QtBot, view: GroupNewView, name: str) -> None:
     qtbot.keyClick(panel.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: (c := panel.chosen()) is not None and c.name == name and c.can_enrol)
     before = len(panel.ticket_rows.rows())
-    qtbot.mouseClick(panel.enrol, Qt.MouseButton.LeftButton)
+    click(qtbot, panel.enrol)
     qtbot.waitUntil(lambda: len(panel.ticket_rows.rows()) == before + 1)
 
 
