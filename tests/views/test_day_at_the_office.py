@@ -11,6 +11,7 @@ processes, and every screen shows the same figures as the services' read models.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -116,8 +117,8 @@ def test_a_day_at_the_office(
     runtime.services.ledger.add_capital(
         MANAGER, 5_00_000_00, "Company cash for prize advances", into=COMPANY_CASH
     )
-    members = [enrol_with_kyc(qtbot, desk, p, tmp_path / p.name) for p in PEOPLE]
-    approve_kyc(qtbot, office, members)
+    members = [enrol_with_kyc(qtbot, desk, p, documents(tmp_path / p.name, p)) for p in PEOPLE]
+    approve_kyc(qtbot, office, members, tmp_path)
     group_id = form_and_start(qtbot, desk, office)
     auction_id = open_auction(qtbot, desk, group_id)
     bid_from_the_web(qtbot, runtime, desk, World(members, group_id, phones()), auction_id)
@@ -154,8 +155,9 @@ def documents(folder: Path, person: Person) -> list[Path]:
     return [pan_card, letter]
 
 
-def enrol_with_kyc(qtbot: QtBot, desk: MainWindow, person: Person, folder: Path) -> str:
-    """Members → New member → the profile → Start KYC → the capture page; the id."""
+def enrol_with_kyc(qtbot: QtBot, desk: MainWindow, person: Person, papers: list[Path]) -> str:
+    """Members → New member → the profile → Start KYC → the capture page, where the
+    member's ``papers`` are dropped; the member's id."""
     register = page(desk, "members", MembersView)
     dialog = new_member_dialog(qtbot, register)
     qtbot.keyClicks(dialog.name, person.name)
@@ -181,7 +183,7 @@ def enrol_with_kyc(qtbot: QtBot, desk: MainWindow, person: Person, folder: Path)
     qtbot.waitUntil(lambda: capture.member_id == member_id and capture.submit_button.isEnabled())
     settle(qtbot, capture)
     kyc_fill(qtbot, capture, pan=pan(person.seed), aadhaar=aadhaar(person.seed))
-    assert drop(capture, documents(folder, person))
+    assert drop(capture, papers)
     settle(qtbot, capture)
     assert capture.attachments.status.text() == "2 documents attached"
     click(qtbot, capture.submit_button)
@@ -193,7 +195,9 @@ def enrol_with_kyc(qtbot: QtBot, desk: MainWindow, person: Person, folder: Path)
 # -- 2. the second person approves the KYC -----------------------------------------------
 
 
-def approve_kyc(qtbot: QtBot, office: MainWindow, members: list[str]) -> None:
+def approve_kyc(qtbot: QtBot, office: MainWindow, members: list[str], folder: Path) -> None:
+    """The queue lists the three; one's documents are those dropped, unchanged; all
+    three are approved at once."""
     queue = page(office, "kyc-queue", KycQueueView)
     qtbot.waitUntil(
         lambda: (
@@ -201,6 +205,15 @@ def approve_kyc(qtbot: QtBot, office: MainWindow, members: list[str]) -> None:
             and sorted(r.member_id for r in queue.model.rows()) == sorted(members)
         )
     )
+    first = queue.table.visualRect(queue.model.index(0, 0)).center()
+    qtbot.mouseClick(queue.table.viewport(), Qt.MouseButton.LeftButton, pos=first)
+    qtbot.waitUntil(lambda: len(queue.pane.cards) == 2)
+    dropped = {hashlib.sha256(p.read_bytes()).hexdigest() for p in
+               (folder / queue.model.row(0).name).iterdir()}  # fmt: skip
+    assert {c.check.toolTip().removeprefix("SHA-256 recorded: ") for c in queue.pane.cards} == (
+        dropped
+    )
+    assert {c.check.text() for c in queue.pane.cards} == {"✓ Hash matches what was submitted"}
     queue.table.setFocus()
     qtbot.keyClick(queue.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
     assert sorted(queue.selected_ids()) == sorted(members)
