@@ -121,16 +121,15 @@ def test_a_day_at_the_office(
     approve_kyc(qtbot, office, members, tmp_path)
     group_id = form_and_start(qtbot, desk, office)
     auction_id = open_auction(qtbot, desk, group_id)
-    bid_from_the_web(qtbot, runtime, desk, World(members, group_id, phones()), auction_id)
-    payout_id = close_auction(qtbot, office, group_id)
-    release_prize(qtbot, desk, office, payout_id)
-    same_figures(qtbot, runtime, office, group_id, members)
+    world = World(members, group_id, tuple(p.phone for p in PEOPLE))
+    with chromium() as browser, serving(runtime) as url:
+        phones = bid_from_the_web(qtbot, browser, Served(runtime, world, url), desk, auction_id)
+        payout_id = close_auction(qtbot, office, group_id)
+        release_prize(qtbot, desk, office, payout_id)
+        same_figures(qtbot, runtime, office, group_id, members)
+        the_web_agrees(runtime, url, phones, group_id)
     assert errors == []
     the_books_check_out(runtime)
-
-
-def phones() -> tuple[str, ...]:
-    return tuple(p.phone for p in PEOPLE)
 
 
 def page(window: MainWindow, name: str, kind: type[V], **params: Any) -> V:
@@ -260,24 +259,26 @@ def open_auction(qtbot: QtBot, desk: MainWindow, group_id: str) -> str:
 
 
 def bid_from_the_web(
-    qtbot: QtBot, runtime: Runtime, desk: MainWindow, world: World, auction_id: str
-) -> None:
-    """Two members sign in with a texted code and bid from their phones."""
-    with chromium() as browser, serving(runtime) as url:
-        served = Served(runtime, world, url)
-        for person in PEOPLE[:2]:
-            phone = browser.new_context(viewport=PHONE_SIZE).new_page()
-            sign_in(phone, served, person.phone)
-            phone.goto(url + f"#/auctions/{auction_id}")
-            phone.wait_for_selector("#countdown:not(:empty)")
-            phone.fill("#bid", BIDS[person.name])
-            phone.click("#bid-btn")
-            phone.wait_for_selector("#bid-msg .ok")
+    qtbot: QtBot, browser: Any, served: Served, desk: MainWindow, auction_id: str
+) -> dict[str, Any]:
+    """Two members sign in with a texted code and bid from their phones, which stay in
+    the auction room; the phones by member id."""
+    phones = {}
+    for member_id, person in zip(served.world.members, PEOPLE[:2], strict=False):
+        phone = browser.new_context(viewport=PHONE_SIZE).new_page()
+        sign_in(phone, served, person.phone)
+        phone.goto(served.url + f"#/auctions/{auction_id}")
+        phone.wait_for_selector("#countdown:not(:empty)")
+        phone.fill("#bid", BIDS[person.name])
+        phone.click("#bid-btn")
+        phone.wait_for_selector("#bid-msg .ok")
+        phones[member_id] = phone
     control = desk.pages["auctions"]
     assert isinstance(control, AuctionControlView)
     qtbot.waitUntil(lambda: control.bids.rowCount() == 2)
     shown = [control.bids.data(control.bids.index(r, 2)) for r in range(2)]
     assert shown == ["₹30,000.00", "₹24,000.00"]  # newest first
+    return phones
 
 
 # -- 7. the manager closes the auction ---------------------------------------------------
@@ -446,6 +447,22 @@ def profile_of(qtbot: QtBot, office: MainWindow, member_id: str) -> MemberProfil
         )
     )
     return profile
+
+
+def the_web_agrees(runtime: Runtime, url: str, phones: dict[str, Any], group_id: str) -> None:
+    """The members' phones saw the result live, and their dashboards show what they owe
+    as the desktop does."""
+    book = runtime.services.groups.detail(group_id).book
+    assert book is not None
+    winner = book.periods[0].winner_id
+    for member_id, phone in phones.items():
+        phone.wait_for_selector("#result :text('Seed (revealed)')")
+        result = phone.inner_text("#result")
+        assert ("You won this period's prize." in result) == (member_id == winner)
+        assert "₹30,000.00" in result
+        phone.goto(url + "#/")
+        total = phone.locator(".stat", has_text="Total due").locator(".value").inner_text()
+        assert paise(total) == runtime.services.member_profiles.profile(member_id).owed
 
 
 # -- the books, checked by the command line ----------------------------------------------
