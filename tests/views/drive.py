@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+import shiboken6
 from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
@@ -95,15 +96,25 @@ def when_shown(title: str, act: Callable[[QDialog], None], within_ms: int = 5000
     def poll(left: int) -> None:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, QDialog) and dialog.windowTitle() == title:
+            QTimer.singleShot(within_ms, lambda: _closed(dialog, title))
             act(dialog)
         elif left:
             QTimer.singleShot(20, lambda: poll(left - 1))
         else:
+            shown = dialog.windowTitle() if dialog is not None else None
             if isinstance(dialog, QDialog):
                 dialog.reject()
-            raise AssertionError(f"no dialog titled {title!r} within {within_ms} ms")
+            raise AssertionError(f"no dialog titled {title!r} in {within_ms} ms; shown: {shown!r}")
 
     QTimer.singleShot(0, lambda: poll(within_ms // 20))
+
+
+def _closed(dialog: QDialog, title: str) -> None:
+    """Fail (closing it) if ``dialog`` is still open well after it was answered: an
+    answer that went wrong must not leave the test waiting in the dialog for ever."""
+    if shiboken6.isValid(dialog) and dialog.isVisible():
+        dialog.reject()
+        raise AssertionError(f"the dialog {title!r} stayed open after it was answered")
 
 
 def press_ok(dialog: QDialog) -> None:

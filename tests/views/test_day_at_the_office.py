@@ -377,8 +377,7 @@ def same_figures(
 ) -> None:
     """The group's page, the register, each member's profile and the payouts screen
     show what the services' read models say, and agree with each other."""
-    services = runtime.services
-    book = services.groups.detail(group_id).book
+    book = runtime.services.groups.detail(group_id).book
     assert book is not None
     period = book.periods[0]
     assert (period.winner, period.discount, period.prize, period.dividend) == (
@@ -386,50 +385,55 @@ def same_figures(
     )  # fmt: skip
     group = page(office, "group-detail", GroupDetailView, group_id=group_id)
     qtbot.waitUntil(lambda: group.periods.rowCount() == 3 and not group.busy())
-    _, _, winner, *money, collected = cells(group.periods, 0)
-    assert winner == period.winner
-    assert [paise(m) for m in money] == [
-        period.discount, period.prize, period.dividend, period.net_instalment
-    ]  # fmt: skip
-    got, due = (paise(part) for part in collected.split(" of "))
+    drawn = shown(group.periods, 0)
+    assert drawn["Winner"] == period.winner
+    assert [paise(drawn[k]) for k in ("Discount", "Prize", "Dividend / member", "Net instalment")]\
+        == [period.discount, period.prize, period.dividend, period.net_instalment]  # fmt: skip
+    got, due = (paise(part) for part in drawn["Collected of due"].split(" of "))
     assert (got, due) == (period.collected, period.expected)
-    paid = cells(group.payouts, 0)
-    assert (paid[1], paise(paid[2]), paid[3]) == (period.winner, period.prize, "Released")
-    on_tickets = {t.member_id: paise(cells(group.tickets, r)[6]) for r, t in
-                  enumerate(group.tickets.rows())}  # fmt: skip
-    assert on_tickets == {t.member_id: t.outstanding for t in book.tickets}
+    prize = shown(group.payouts, 0)
+    assert (prize["Winner"], paise(prize["Prize"]), prize["Status"]) == (
+        period.winner, period.prize, "Released"
+    )  # fmt: skip
+    outstanding = {t.member_id: paise(shown(group.tickets, r)["Outstanding"])
+                   for r, t in enumerate(group.tickets.rows())}  # fmt: skip
+    assert outstanding == {t.member_id: t.outstanding for t in book.tickets}
+    assert sum(outstanding.values()) == due - got  # what the members owe, the group lacks
 
     register = page(office, "members", MembersView)
     qtbot.waitUntil(lambda: register.model.rowCount() == 3 and not register.busy())
-    listed = {row.member_id: cells(register.model, r) for r, row in
+    listed = {row.member_id: shown(register.model, r) for r, row in
               enumerate(register.model.rows())}  # fmt: skip
     for member_id in members:
+        owed = outstanding[member_id]
         profile = profile_of(qtbot, office, member_id)
-        read = services.member_profiles.profile(member_id)
-        owed = paise(profile.cards["owed"].value.text())
-        assert owed == read.owed == on_tickets[member_id]  # the profile and the group's page
-        assert paise(cells(profile.tickets, 0)[3]) == owed
+        read = runtime.services.member_profiles.profile(member_id)
+        assert paise(profile.cards["owed"].value.text()) == read.owed == owed
+        assert paise(shown(profile.tickets, 0)["Owes"]) == owed
         assert "KYC approved" in profile.details.text()
-        kyc, tickets, overdue = listed[member_id][4:]
-        assert (kyc, paise(overdue)) == ("Approved", read.late.amount)
+        row = listed[member_id]
+        assert (row["KYC"], paise(row["Overdue"])) == ("Approved", read.late.amount)
         won = member_id == period.winner_id
-        assert tickets == ("1 (1 prized)" if won else "1")
+        assert row["Tickets"] == ("1 (1 prized)" if won else "1")
         if won:
-            prize = cells(profile.payouts, 0)
-            assert (paise(prize[2]), prize[3]) == (period.prize, "Released")
-    assert sum(on_tickets.values()) == due - got  # what the members owe, the group lacks
+            paid = shown(profile.payouts, 0)
+            assert (paise(paid["Prize"]), paid["Status"]) == (period.prize, "Released")
 
     board = page(office, "payouts", PayoutsView)
     board.which.setCurrentIndex(board.which.findData("all"))
     qtbot.waitUntil(lambda: board.model.rowCount() == 1 and not board.busy())
     row = board.model.row(0)
     assert (row.winner, row.status) == (period.winner, "released")
-    assert paise(cells(board.model, 0)[5]) == row.to_pay == period.prize
+    assert paise(shown(board.model, 0)["To pay"]) == row.to_pay == period.prize
 
 
-def cells(model: Any, row: int) -> list[str]:
-    """What a table shows in one row."""
-    return [model.data(model.index(row, c)) for c in range(model.columnCount())]
+def shown(model: Any, row: int) -> dict[str, str]:
+    """What a table shows in one row, by column heading."""
+    heading = Qt.Orientation.Horizontal
+    return {
+        model.headerData(c, heading): model.data(model.index(row, c))
+        for c in range(model.columnCount())
+    }
 
 
 def paise(text: str) -> int:
