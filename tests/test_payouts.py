@@ -220,6 +220,18 @@ def test_the_maker_never_releases_their_own_request(
     assert payouts.release_payout(MEENA, payout_id).paid == PRIZE - FUTURE
 
 
+def test_a_second_request_names_the_day_of_the_first_in_the_office(
+    ctx: ServiceContext, clock: FixedClock, payouts: PayoutService
+) -> None:
+    _, payout_id, _ = prize_setup(ctx, PRIZE)
+    payouts.deduct_future(RAVI, payout_id, "Winner's request")
+    clock.set(datetime(2026, 1, 10, 20, 0, tzinfo=UTC))  # 01:30 on 11 Jan 2026 in India
+    payouts.request_release(RAVI, payout_id)
+    with pytest.raises(Conflict) as refused:
+        payouts.request_release(MEENA, payout_id)
+    assert "Ravi already asked for this release on 11 Jan 2026." in str(refused.value)
+
+
 def test_the_gate_refuses_a_short_pool_and_names_it(
     ctx: ServiceContext, payouts: PayoutService
 ) -> None:

@@ -17,6 +17,7 @@ from app.services.ledger import Due, ReceiptEntry
 from app.services.loans import LoanRow
 from app.services.member_profile import Happening, TicketDues
 from app.services.recovery import Case
+from app.views import formatting
 from app.views.formatting import (
     BAD,
     GOOD,
@@ -31,8 +32,10 @@ from app.views.formatting import (
 from app.views.table import Column, RowsModel
 
 
-def day(iso: str | None) -> str:
-    return when(iso[:10]) if iso else "—"
+def day(value: str | None) -> str:
+    """The day of a date or a timestamp in the office (``03 Dec 2026``); a dash for none.
+    A timestamp's own date is UTC's, a day early in India after 18:30 UTC."""
+    return formatting.day(value) or "—"
 
 
 def money(paise: int | None) -> str:

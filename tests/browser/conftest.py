@@ -7,6 +7,7 @@ import asyncio
 import shutil
 import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -91,30 +92,47 @@ def chromium_or_fail() -> None:
         missing("browser", f"{CHROMIUM} is missing")
 
 
-@pytest.fixture
-def served(tmp_path: Path) -> Iterator[Served]:
-    chromium_or_fail()
-    runtime = build(config.load(environ={}, data_dir=tmp_path / "data"))
-    world = populate(runtime)
-    thread = ServerThread(runtime)
-    thread.start()
-    assert thread.started.wait(10), "the test server did not start"
-    yield Served(runtime, world, f"http://127.0.0.1:{thread.port}/")
-    thread.stop()
-    runtime.close()
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """The system Chromium, headless, driven by Playwright's sync API."""
     chromium_or_fail()
     try:
         from playwright import sync_api
     except ImportError:
         missing("browser", "the playwright package is missing")
     with sync_api.sync_playwright() as pw:
-        chromium = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+        launched = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@contextmanager
+def serving(runtime: Runtime) -> Iterator[str]:
+    """The runtime's web application on a free port of 127.0.0.1, while in the block;
+    its address."""
+    thread = ServerThread(runtime)
+    thread.start()
+    assert thread.started.wait(10), "the test server did not start"
+    try:
+        yield f"http://127.0.0.1:{thread.port}/"
+    finally:
+        thread.stop()
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[Served]:
+    chromium_or_fail()
+    runtime = build(config.load(environ={}, data_dir=tmp_path / "data"))
+    world = populate(runtime)
+    with serving(runtime) as url:
+        yield Served(runtime, world, url)
+    runtime.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture

@@ -6,13 +6,11 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLineEdit
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -20,9 +18,9 @@ from app.bootstrap import Runtime
 from app.services.actors import Actor
 from app.services.group_terms import FIELDS, RULES
 from app.views import group_tables
-from app.views.formatting import ReasonDialog
 from app.views.group_new import EXAMPLE, GroupNewView
 from tests.builders import CHECKER, EMPLOYEE
+from tests.views.drive import answer, form_group, retype, take_ticket, terms_fill
 
 NAMES = ["Anil Joshi", "Bela Shah", "Chitra Iyer", "Dev Menon"]
 
@@ -56,42 +54,10 @@ def checker(qtbot: QtBot, runtime: Runtime) -> Iterator[GroupNewView]:
     view.shutdown()
 
 
-def type_into(qtbot: QtBot, edit: QLineEdit, text: str) -> None:
-    edit.selectAll()
-    qtbot.keyClick(edit, Qt.Key.Key_Delete)
-    qtbot.keyClicks(edit, text)
-
-
-def fill(qtbot: QtBot, view: GroupNewView, *, members: int = 3, **text: str) -> None:
-    """Type a small group's terms (``text`` replaces a field's text) as a person would."""
-    form = view.terms
-    values = {
-        "name": "Kaveri 3 Lakh Chit",
-        "chit_value": "3,00,000",
-        "commission": "5",
-        "discount_cap": "30",
-        "bid_step": "500",
-        "registration_no": "TN/CHIT/2026/0301",
-        **text,
-    }
-    form.members.setValue(members)
-    for key, value in values.items():
-        type_into(qtbot, getattr(form, key), value)
-
-
-def form_group(qtbot: QtBot, view: GroupNewView) -> str:
-    qtbot.mouseClick(view.terms.submit, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(
-        lambda: view.pages.currentWidget() is view.panel and view.panel.group is not None
-    )
-    assert view.panel.group is not None
-    return view.panel.group.id
-
-
 def formed(qtbot: QtBot, view: GroupNewView, *, members: int = 3, **text: str) -> str:
     """A new group typed into ``view``'s form and formed; its id."""
     view.new_group()
-    fill(qtbot, view, members=members, **text)
+    terms_fill(qtbot, view, members=members, **text)
     return form_group(qtbot, view)
 
 
@@ -129,7 +95,7 @@ def test_each_refusal_is_shown_under_its_field(
     qtbot: QtBot, runtime: Runtime, maker: GroupNewView, field: str, text: str, says: str
 ) -> None:
     maker.new_group()
-    fill(qtbot, maker, **{field: text})
+    terms_fill(qtbot, maker, **{field: text})
     qtbot.mouseClick(maker.terms.submit, Qt.MouseButton.LeftButton)
     hint = maker.terms.hints[field]
     assert says in hint.text() and FIELDS[field] in hint.text()
@@ -144,7 +110,7 @@ def test_the_foreman_must_be_named_when_the_foreman_takes_period_one(
     qtbot: QtBot, runtime: Runtime, maker: GroupNewView, people: list[str]
 ) -> None:
     maker.new_group()
-    fill(qtbot, maker)
+    terms_fill(qtbot, maker)
     maker.terms.foreman_first.setChecked(True)
     qtbot.mouseClick(maker.terms.submit, Qt.MouseButton.LeftButton)
     assert "Foreman's member: the foreman takes period 1" in maker.terms.hints["foreman"].text()
@@ -163,7 +129,7 @@ def test_an_error_from_the_service_lands_under_its_field_too(
     is taken), and names the field."""
     formed(qtbot, maker)
     maker.new_group()
-    fill(qtbot, maker, name="Second Chit", registration_no="tn-chit-2026-0301")
+    terms_fill(qtbot, maker, name="Second Chit", registration_no="tn-chit-2026-0301")
     qtbot.mouseClick(maker.terms.submit, Qt.MouseButton.LeftButton)
     hint = maker.terms.hints["registration_no"]
     qtbot.waitUntil(lambda: "already group 'Kaveri 3 Lakh Chit'" in hint.text())
@@ -179,24 +145,14 @@ def test_the_preview_works_out_domain_md_example_as_it_is_typed(
     for figure in ("₹10,000.00", "₹25,000.00", "₹1,50,000.00", "₹4,75,000.00", "₹3,50,000.00"):
         assert figure in text
     assert "₹2,500.00" in text and "₹7,500.00" in text
-    type_into(qtbot, maker.terms.discount_cap, "40")
+    retype(qtbot, maker.terms.discount_cap, "40")
     qtbot.waitUntil(lambda: "₹2,00,000.00" in maker.terms.preview.text())  # 40 % of ₹5,00,000
     assert "₹3,500.00" in maker.terms.preview.text()  # (2,00,000 − 25,000) ÷ 50
-    type_into(qtbot, maker.terms.chit_value, "five")
+    retype(qtbot, maker.terms.chit_value, "five")
     qtbot.waitUntil(lambda: "Shown once Chit value" in maker.terms.preview.text())
     assert "Chit value: 'five'" in maker.terms.hints["chit_value"].text()  # it was touched
     assert maker.terms.hints["name"].text() == RULES["name"]  # untouched stays quiet
     assert EXAMPLE.name == maker.terms.name.text()
-
-
-def enrol(qtbot: QtBot, view: GroupNewView, name: str) -> None:
-    panel = view.panel
-    type_into(qtbot, panel.search, name)
-    qtbot.keyClick(panel.search, Qt.Key.Key_Return)
-    qtbot.waitUntil(lambda: (c := panel.chosen()) is not None and c.name == name and c.can_enrol)
-    before = len(panel.ticket_rows.rows())
-    qtbot.mouseClick(panel.enrol, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: len(panel.ticket_rows.rows()) == before + 1)
 
 
 def test_approval_then_enrolment_in_ticket_order_then_the_start(
@@ -218,14 +174,14 @@ def test_approval_then_enrolment_in_ticket_order_then_the_start(
     assert not maker.panel.start.isEnabled()
     assert "3 ticket(s) still to take" in maker.panel.start.toolTip()
     for name in ("Chitra Iyer", "Anil Joshi"):
-        enrol(qtbot, maker, name)
+        take_ticket(qtbot, maker, name)
     assert not maker.panel.start.isEnabled()
-    type_into(qtbot, maker.panel.search, "Chitra")
+    retype(qtbot, maker.panel.search, "Chitra")
     qtbot.keyClick(maker.panel.search, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: (c := maker.panel.chosen()) is not None and c.name == "Chitra Iyer")
     assert maker.panel.chosen().why_not == "Holds ticket 1 already."  # type: ignore[union-attr]
     assert not maker.panel.enrol.isEnabled()
-    enrol(qtbot, maker, "Dev Menon")
+    take_ticket(qtbot, maker, "Dev Menon")
     tickets = maker.panel.ticket_rows.rows()
     assert [(t.ticket_no, t.name) for t in tickets] == [
         (1, "Chitra Iyer"), (2, "Anil Joshi"), (3, "Dev Menon")
@@ -252,28 +208,6 @@ def test_a_start_before_the_group_is_full_is_refused_with_the_reason(
     maker.panel.start_group()  # as if the button were pressed anyway: the service refuses
     qtbot.waitUntil(lambda: "0 of its 3 tickets taken" in maker.panel.status.text())
     assert runtime.services.groups.get_group(gid).status == "forming"
-
-
-def answer(dialog_text: str | None) -> Callable[[], None]:
-    """Answer the next ReasonDialog: type ``dialog_text`` and press Tab then Enter (OK),
-    or press Escape when None. A failed check leaves the dialog open: reject it then."""
-
-    def respond() -> None:
-        dialog = QApplication.activeModalWidget()
-        assert isinstance(dialog, ReasonDialog)
-        QTimer.singleShot(2000, dialog.reject)
-        dialog.text.setFocus()  # where a window system puts it (offscreen activates nothing)
-        if dialog_text is None:
-            QTest.keyClick(dialog.text, Qt.Key.Key_Escape)
-            return
-        QTest.keyClicks(dialog.text, dialog_text)
-        QTest.keyClick(dialog.text, Qt.Key.Key_Return)  # a new line, not OK
-        QTest.keyClick(dialog.text, Qt.Key.Key_Tab)
-        ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        assert dialog.focusWidget() is ok  # Tab leaves the text for OK
-        QTest.keyClick(ok, Qt.Key.Key_Return)
-
-    return respond
 
 
 def test_withdrawing_asks_why_escape_cancels_and_enter_confirms(
@@ -304,7 +238,7 @@ def test_the_forming_models_pass_the_model_tester(
     runtime.services.groups.approve_terms(CHECKER, gid)
     runtime.services.groups.enroll(EMPLOYEE, gid, people[0])
     qtbot.waitUntil(lambda: maker.panel.ticket_rows.rowCount() == 1)
-    type_into(qtbot, maker.panel.search, "a")
+    retype(qtbot, maker.panel.search, "a")
     qtbot.waitUntil(lambda: maker.panel.candidates.rowCount() == len(NAMES))
     model = maker.list_model
     qtbot.waitUntil(lambda: model.data(model.index(0, 1)) == "1 of 3 taken")

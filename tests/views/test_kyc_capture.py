@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt, QUrl
-from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -27,7 +27,6 @@ from app.views.main_window import MainWindow
 from app.views.navigation import go
 from tests.builders import (
     AADHAAR,
-    ACCOUNT,
     ADMIN,
     EMPLOYEE,
     EMPLOYEE2,
@@ -36,12 +35,12 @@ from tests.builders import (
     jpeg_bytes,
 )
 from tests.views.builders import opener, png_bytes, submit_kyc
+from tests.views.drive import ADDRESS, drop, kyc_fill, kyc_type, settle
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
 
 MAKER, CHECKER = EMPLOYEE, EMPLOYEE2
-ADDRESS = "12 Anna Salai\nChennai 600 002"
 
 
 @pytest.fixture(autouse=True)
@@ -72,10 +71,6 @@ def member(runtime: Runtime) -> str:
     return runtime.services.members.enroll(ADMIN, "Lakshmi Devi", "9876543210").id
 
 
-def settle(qtbot: QtBot, view: KycCaptureView) -> None:
-    qtbot.waitUntil(lambda: not view.busy(), timeout=10_000)
-
-
 def documents(folder: Path) -> dict[str, Path]:
     """Real files as a member brings them, and the ones the desk must refuse."""
     files = {
@@ -96,38 +91,8 @@ def documents(folder: Path) -> dict[str, Path]:
     return paths
 
 
-def drop(view: KycCaptureView, paths: list[Path]) -> bool:
-    """Drag ``paths`` onto the page and drop them, as a file manager does."""
-    mime = QMimeData()
-    mime.setUrls([QUrl.fromLocalFile(str(p)) for p in paths])
-    actions = Qt.DropAction.CopyAction
-    button, keys = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    enter = QDragEnterEvent(QPoint(600, 400), actions, mime, button, keys)
-    QApplication.sendEvent(view, enter)
-    if not enter.isAccepted():
-        return False
-    dropped = QDropEvent(QPointF(600, 400), actions, mime, button, keys)
-    QApplication.sendEvent(view, dropped)
-    return dropped.isAccepted()
-
-
 def verdict(view: KycCaptureView, field: str) -> str:
     return view.rows[field].verdict.text()
-
-
-def type_into(qtbot: QtBot, view: KycCaptureView, field: str, text: str) -> None:
-    editor = view.rows[field].editor
-    editor.setFocus()
-    for number, line in enumerate(text.split("\n")):
-        if number:
-            qtbot.keyClick(editor, Qt.Key.Key_Return)
-        qtbot.keyClicks(editor, line)
-
-
-def fill(qtbot: QtBot, view: KycCaptureView, *, pan: str = PAN, aadhaar: str = AADHAAR) -> None:
-    for field, text in (("pan", pan), ("aadhaar", aadhaar), ("ifsc", "SBIN0001234"),
-                        ("account_number", ACCOUNT), ("address", ADDRESS)):  # fmt: skip
-        type_into(qtbot, view, field, text)
 
 
 def ink(image: QImage) -> tuple[int, int]:
@@ -150,17 +115,17 @@ def test_each_field_shows_the_services_verdict_as_it_is_typed(
 ) -> None:
     view = open_capture(member_id=member)
     assert view.rows["name"].value() == "Lakshmi Devi" and verdict(view, "name") == "✓ OK"
-    type_into(qtbot, view, "pan", "ABCPD12")
+    kyc_type(qtbot, view, "pan", "ABCPD12")
     assert verdict(view, "pan") == "PAN must be 10 characters; got 7."
     qtbot.keyClicks(view.rows["pan"].editor, "34E")
     assert verdict(view, "pan") == "✓ Looks right"
-    type_into(qtbot, view, "aadhaar", "5211 8513 3377")
+    kyc_type(qtbot, view, "aadhaar", "5211 8513 3377")
     assert verdict(view, "aadhaar") == "Aadhaar XXXX-XXXX-3377 fails its check digit."
-    type_into(qtbot, view, "ifsc", "SBIN1001234")
+    kyc_type(qtbot, view, "ifsc", "SBIN1001234")
     assert "IFSC 'SBIN1001234' is not valid" in verdict(view, "ifsc")
-    type_into(qtbot, view, "account_number", "12345")
+    kyc_type(qtbot, view, "account_number", "12345")
     assert verdict(view, "account_number") == "Account number must be 9 to 18 digits; got 5."
-    type_into(qtbot, view, "address", "12 Anna Salai, Chennai")
+    kyc_type(qtbot, view, "address", "12 Anna Salai, Chennai")
     assert verdict(view, "address") == "Address needs its 6-digit PIN code (e.g. 600041)."
     qtbot.keyClicks(view.rows["address"].editor, " 600002")
     assert verdict(view, "address") == "✓ OK"
@@ -171,7 +136,7 @@ def test_numbers_are_masked_once_the_field_is_left(
 ) -> None:
     view = open_capture(member_id=member)
     view.activateWindow()
-    fill(qtbot, view)
+    kyc_fill(qtbot, view)
     qtbot.waitUntil(lambda: view.rows["address"].editor.hasFocus())
     shown = {f: view.rows[f].editor.text() for f in ("pan", "aadhaar", "account_number")}  # type: ignore[union-attr]
     assert shown == {"pan": "XXXXXX234E", "aadhaar": "XXXX-XXXX-3376",
@@ -253,7 +218,7 @@ def test_a_submission_reaches_the_queue_and_only_another_person_decides_it(
     errors: list[BaseException],
 ) -> None:
     view = open_capture(MAKER, member)
-    fill(qtbot, view)
+    kyc_fill(qtbot, view)
     files = documents(tmp_path)
     drop(view, [files["aadhaar.pdf"], files["pan-card.jpg"]])
     settle(qtbot, view)
@@ -293,7 +258,7 @@ def test_the_services_refusals_are_shown_by_field(
     qtbot: QtBot, open_capture: Callable[..., KycCaptureView], member: str
 ) -> None:
     view = open_capture(member_id=member)
-    type_into(qtbot, view, "pan", "ABCCD1234E")
+    kyc_type(qtbot, view, "pan", "ABCCD1234E")
     view.submit_button.click()
     settle(qtbot, view)
     assert verdict(view, "pan").startswith("PAN XXXXXX234E is a company PAN")
@@ -310,7 +275,7 @@ def test_a_number_held_by_another_member_is_refused_with_the_reason(
     holder = submit_kyc(runtime, "Arun Kumar", "9123456789", 3)
     newcomer = runtime.services.members.enroll(ADMIN, "Devika Rao", "8123456789").id
     view = open_capture(member_id=newcomer)
-    fill(qtbot, view, pan="ABCPR1234Q", aadhaar=aadhaar(3))
+    kyc_fill(qtbot, view, pan="ABCPR1234Q", aadhaar=aadhaar(3))
     drop(view, [documents(tmp_path)["photo.png"]])
     settle(qtbot, view)
     view.submit_button.click()
@@ -395,7 +360,7 @@ def test_tab_walks_the_form_in_order_and_enter_or_escape_submit_nothing(
     view.activateWindow()
     drop(view, [documents(tmp_path)["photo.png"]])
     settle(qtbot, view)
-    fill(qtbot, view)
+    kyc_fill(qtbot, view)
     for key in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
         qtbot.keyClick(view.rows["pan"].editor, key)
     qtbot.wait(100)

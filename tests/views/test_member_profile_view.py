@@ -14,6 +14,8 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app import config
+from app.bootstrap import build
 from app.services.actors import Actor
 from app.services.context import FixedClock, close_context, make_context
 from app.services.demo import generate
@@ -112,6 +114,23 @@ def test_every_section_shows_the_services_figures(
     assert f"Receipts ({len(p.receipts)})" in titles
     first_event = page.timeline.data(page.timeline.index(0, 1))
     assert first_event == p.timeline[0].what
+
+
+def test_dates_are_days_in_the_office_not_in_utc(qtbot: QtBot, data_dir: Path) -> None:
+    """A member enrolled at 01:30 in India on 25 Nov (20:00 UTC on the 24th) joined
+    on 25 Nov, as the office saw it."""
+    clock = FixedClock(datetime(2026, 11, 24, 20, 0, tzinfo=UTC))
+    runtime = build(config.load(environ={}, data_dir=data_dir, port=0), clock=clock)
+    try:
+        member = runtime.services.members.enroll(EMPLOYEE, "Asha Rao", "9876543210").id
+        view = MemberProfileView(runtime.services, EMPLOYEE)
+        qtbot.addWidget(view)
+        view.show_item(member_id=member)
+        qtbot.waitUntil(lambda: view.profile is not None and not view.busy())
+        assert "member since 25 Nov 2026" in view.details.text()
+        view.shutdown()
+    finally:
+        runtime.close()
 
 
 def test_every_profile_of_the_demo_opens(

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QApplication
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -20,6 +19,7 @@ from app.views.member_profile import MemberProfileView
 from app.views.members import MemberRegisterModel, MembersView
 from tests.builders import EMPLOYEE
 from tests.views.builders import main_window, opener
+from tests.views.drive import new_member_dialog
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -143,14 +143,6 @@ def test_a_new_member_enrolled_elsewhere_appears(
 # -- New member ---------------------------------------------------------------------------
 
 
-def dialog_of(qtbot: QtBot, view: MembersView) -> NewMemberDialog:
-    view.new_button.click()
-    found = [w for w in QApplication.topLevelWidgets() if isinstance(w, NewMemberDialog)]
-    dialog = next(d for d in found if d.isVisible())
-    qtbot.addWidget(dialog)
-    return dialog
-
-
 def errors_of(dialog: NewMemberDialog) -> dict[str, str]:
     return {k: label.text() for k, label in dialog.errors.items() if label.isVisible()}
 
@@ -159,7 +151,7 @@ def test_every_refusal_is_named_beside_its_field(
     qtbot: QtBot, runtime: Runtime, open_view: Callable[[], MembersView]
 ) -> None:
     view = open_view()
-    dialog = dialog_of(qtbot, view)
+    dialog = new_member_dialog(qtbot, view)
     dialog.address.setPlainText("x" * 400)
     dialog.nominee.setText("R2-D2")
     qtbot.keyClick(dialog.name, Qt.Key.Key_Return)  # Enter enrols: it never cancels
@@ -196,7 +188,7 @@ def test_enrolling_opens_the_new_members_profile(
     view = window.pages["members"]
     assert isinstance(view, MembersView)
     window.go("members")
-    dialog = dialog_of(qtbot, view)
+    dialog = new_member_dialog(qtbot, view)
     dialog.name.setText("  Asha   Rao ")
     dialog.phone.setText("98765 43210")
     dialog.address.setPlainText("12 Anna Salai\nChennai 600002")
@@ -227,7 +219,7 @@ def test_a_mobile_number_in_use_names_its_holder_and_offers_to_open_them(
     view = window.pages["members"]
     assert isinstance(view, MembersView)
     window.go("members")
-    dialog = dialog_of(qtbot, view)
+    dialog = new_member_dialog(qtbot, view)
     dialog.name.setText("Someone Else")
     dialog.phone.setText("+91 98765-43210")
     dialog.enrol_button.click()

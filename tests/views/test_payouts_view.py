@@ -30,6 +30,7 @@ from tests.lending import (
     pending_payout,
 )
 from tests.views.builders import opener, shown_with_rows
+from tests.views.drive import outcome, pane_shows, settle
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
@@ -72,24 +73,6 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Opener]:
         return shown_with_rows(qtbot, PayoutsView(runtime.services, actor), (1080, 700), rows)
 
     yield from opener(make)
-
-
-def pane_shows(qtbot: QtBot, view: PayoutsView, payout_id: str, text: str = "") -> None:
-    def ready() -> bool:
-        detail = view.pane.detail
-        return detail is not None and detail.row.id == payout_id and text in view.pane.text.text()
-
-    assert view.select(payout_id)
-    qtbot.waitUntil(ready)
-
-
-def outcome(qtbot: QtBot, view: PayoutsView) -> str:
-    qtbot.waitUntil(lambda: view.pane.outcome.text() != "")
-    return view.pane.outcome.text()
-
-
-def settle(qtbot: QtBot, view: PayoutsView) -> None:
-    qtbot.waitUntil(lambda: not view.busy())
 
 
 def test_the_model_and_the_clock_colours(

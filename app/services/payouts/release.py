@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from app.kernel import office_time
 from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services.actors import Actor
 from app.services.collections import PAYOUTS
@@ -104,7 +105,8 @@ class ReleaseDesk(PayoutBase):
             asked = payout.data.get("release_request")
             if asked:
                 raise Conflict(
-                    f"{asked['by']['name']} already asked for this release on {asked['at'][:10]}.",
+                    f"{asked['by']['name']} already asked for this release on "
+                    f"{office_time.day(asked['at'])}.",
                     hint="A second employee or an admin releases it now.",
                 )
             request = {
