@@ -141,6 +141,16 @@ def test_a_line_naming_the_member_number_staff_use_is_matched(
     assert matched.chosen is not None and matched.chosen.member_id == books.members[1]
 
 
+def test_one_receipt_is_one_receipt_in_every_summary(services: Services, books: Books) -> None:
+    vikram = services.members.get(books.members[1])
+    line = Row(date(2026, 11, 21), f"NEFT-SBIN126000000777-CHIT {vikram.member_no}", "", NET)
+    statement = parse_statement(to_csv([line]), "one.csv")
+    done = services.statements.commit(RAVI, services.statements.preview(statement))
+    assert done.lines()[0].startswith("Recorded 1 receipt (₹75,000.00) from one.csv")
+    again = services.statements.preview(statement)
+    assert again.earlier.startswith("This file was imported before: 1 receipt (₹75,000.00)")
+
+
 def _statement(books: Books, services: Services, rows: int) -> bytes:
     """``rows`` credits, each paying one open due in full (member number in the narration)."""
     dues = [d for m in books.members for d in services.statements.candidates(m)]

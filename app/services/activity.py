@@ -115,7 +115,7 @@ def counted(value: Any, noun: str) -> str:
     count = len(value) if isinstance(value, list | tuple) else int(value)
     if count == 1:
         return f"1 {noun}"
-    return f"{count} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
+    return f"{count:,} {noun[:-1] + 'ies' if noun.endswith('y') else noun + 's'}"
 
 
 def describe(

@@ -3,11 +3,24 @@ clearance, and the requests awaiting a second person."""
 
 from __future__ import annotations
 
+from PySide6.QtGui import QColor
+
 from app.services.counter import Approval, CounterReceipt, OpenDue
+from app.services.ledger.records import CHEQUE_STATES, ReceiptEntry
 from app.views.formatting import BAD, GOOD, MUTED, WARN, inr, when
 from app.views.table import Column, RowsModel
 
 _CHEQUE_COLOURS = {"pending": WARN, "bounce_requested": BAD, "cleared": GOOD, "bounced": BAD}
+
+
+def cheque_state(entry: ReceiptEntry) -> str:
+    """A counter cheque's state as a person reads it (``Bounced``); a dash otherwise."""
+    state = entry.cheque_state
+    return CHEQUE_STATES.get(state, state).capitalize() if state else "—"
+
+
+def cheque_colour(entry: ReceiptEntry) -> QColor | None:
+    return _CHEQUE_COLOURS.get(entry.cheque_state or "")
 
 
 def _late(d: OpenDue) -> str:
@@ -38,10 +51,6 @@ class DuesModel(RowsModel[OpenDue]):
     )
 
 
-def _cheque_state(r: CounterReceipt) -> str:
-    return r.cheque_text.capitalize() if r.cheque_text else "—"
-
-
 def _for(r: CounterReceipt) -> str:
     return f"{r.group_name} P{r.entry.period}" if r.entry.period else r.group_name
 
@@ -56,10 +65,7 @@ _AMOUNT = Column[CounterReceipt](
     "Amount", lambda r: inr(r.entry.amount), lambda r: r.entry.amount, right=True
 )
 _CHEQUE = Column[CounterReceipt](
-    "Cheque",
-    _cheque_state,
-    colour=lambda r: _CHEQUE_COLOURS.get(r.entry.cheque_state or ""),
-    bold=True,
+    "Cheque", lambda r: cheque_state(r.entry), colour=lambda r: cheque_colour(r.entry), bold=True
 )
 
 
@@ -87,8 +93,8 @@ class ChequesModel(RowsModel[CounterReceipt]):
         _AMOUNT,
         Column[CounterReceipt](
             "State",
-            _cheque_state,
-            colour=lambda r: _CHEQUE_COLOURS.get(r.entry.cheque_state or ""),
+            lambda r: cheque_state(r.entry),
+            colour=lambda r: cheque_colour(r.entry),
             bold=True,
         ),
         _NUMBER,

@@ -14,10 +14,12 @@ from app.services.agreements import Signature
 from app.services.gate import Payout
 from app.services.kyc import StoredDocument
 from app.services.ledger import Due, ReceiptEntry
+from app.services.ledger.records import BOUNCED
 from app.services.loans import LoanRow
 from app.services.member_profile import Happening, TicketDues
 from app.services.recovery import Case
 from app.views import formatting
+from app.views.counter_tables import cheque_colour, cheque_state
 from app.views.formatting import (
     BAD,
     GOOD,
@@ -127,6 +129,9 @@ class ReceiptRow:
     what: str
 
 
+_BOUNCED = "The bank returned it: its posting was reversed and the instalment is due again."
+
+
 class ProfileReceiptsModel(RowsModel[ReceiptRow]):
     columns = (
         Column[ReceiptRow]("Received", lambda r: day(r.receipt.received_on)),
@@ -135,6 +140,12 @@ class ProfileReceiptsModel(RowsModel[ReceiptRow]):
         Column[ReceiptRow]("Mode", lambda r: r.receipt.mode_label),
         Column[ReceiptRow]("Reference", lambda r: r.receipt.bank_ref),
         Column[ReceiptRow]("Amount", lambda r: inr(r.receipt.amount), right=True),
+        Column[ReceiptRow](
+            "Cheque",
+            lambda r: cheque_state(r.receipt),
+            colour=lambda r: cheque_colour(r.receipt),
+            tip=lambda r: _BOUNCED if r.receipt.cheque_state == BOUNCED else None,
+        ),
     )
 
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kernel.errors import KnownError
+from app.services.activity import counted
 from app.services.actors import Actor
 from app.services.members import Member
 from app.services.money import rupees, to_rupees
@@ -381,7 +382,7 @@ class StatementImportView(QWidget):
 
     def _update(self) -> None:
         count = len(self.preview.to_record()) if self.preview is not None else 0
-        self.record.setText(f"Record {count:,} receipts" if count else "Record receipts")
+        self.record.setText(f"Record {counted(count, 'receipt')}" if count else "Record receipts")
         self.record.setEnabled(bool(count) and not self.working)
         self.choose.setEnabled(not self.working)
 

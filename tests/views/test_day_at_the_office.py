@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -33,6 +35,8 @@ from app.services.demo.people import one_page_pdf
 from app.services.ledger.postings import COMPANY_CASH
 from app.services.money import rupees
 from app.views.auction_control import AuctionControlView
+from app.views.collections import CollectionsView
+from app.views.formatting import inr
 from app.views.group_detail import GroupDetailView
 from app.views.group_new import GroupNewView
 from app.views.kyc import KycQueueView
@@ -42,6 +46,7 @@ from app.views.member_profile import MemberProfileView
 from app.views.members import MembersView
 from app.views.payout_dialogs import ReleaseDialog, SecurityDialog
 from app.views.payouts import PayoutsView
+from app.views.statement_import import StatementImportView
 from tests.browser.conftest import PHONE_SIZE, Served, chromium, serving, sign_in
 from tests.browser.world import World
 from tests.builders import ADMIN2, EMPLOYEE, aadhaar, pan
@@ -56,6 +61,7 @@ from tests.views.drive import (
     pane_shows,
     press_ok,
     reason,
+    retype,
     settle,
     take_ticket,
     terms_fill,
@@ -125,6 +131,8 @@ def test_a_day_at_the_office(
     with chromium() as browser, serving(runtime) as url:
         phones = bid_from_the_web(qtbot, browser, Served(runtime, world, url), desk, auction_id)
         payout_id = close_auction(qtbot, office, group_id)
+        take_receipts(qtbot, desk, office, members)
+        import_statement(qtbot, desk, tmp_path / "statement.csv", runtime.services.clock.today())
         release_prize(qtbot, desk, office, payout_id)
         same_figures(qtbot, runtime, office, group_id, members)
         the_web_agrees(runtime, url, phones, group_id)
@@ -317,6 +325,127 @@ def close_auction(qtbot: QtBot, office: MainWindow, group_id: str) -> str:
     return payouts.model.row(0).id
 
 
+# -- 4. receipts at the counter: cash a second person counts, a cheque that bounces -----
+
+
+def take_receipts(qtbot: QtBot, desk: MainWindow, office: MainWindow, members: list[str]) -> None:
+    """Anil pays ₹95,000 in cash, which Kiran counts; Bela pays by cheque, which the bank
+    returns, and Kiran confirms the bounce: Bela owes her instalment again."""
+    anil, bela = members[:2]
+    counter = at_the_counter(qtbot, desk, anil)
+    take(qtbot, counter, "cash")
+    assert "waits for a second person to count it" in counter.counter.outcome.text()
+    second_person(qtbot, office, "Approve: Cash receipt", anil)
+    qtbot.waitUntil(lambda: counter.desk is not None and counter.desk.dues == [])
+
+    counter = at_the_counter(qtbot, desk, bela)
+    take(qtbot, counter, "cheque", "004512", ifsc="SBIN0001234")
+    assert counter.counter.outcome.text().endswith("by Cheque, pending clearance.")
+    cheques = counter.queue
+    counter.tabs.setCurrentWidget(cheques)
+    qtbot.waitUntil(lambda: cheques.cheques.rowCount() == 1)
+    cheques.cheques_table.selectRow(0)
+
+    def returned(dialog: QDialog) -> None:
+        QTest.keyClicks(dialog.findChild(QLineEdit), "Funds insufficient")
+        press_ok(dialog)
+
+    when_shown("Report a bounced cheque", returned)
+    click(qtbot, cheques.bounce_button)
+    qtbot.waitUntil(lambda: "a second person approves it" in cheques.note.text())
+    second_person(qtbot, office, "Approve: Cheque bounce", bela)
+    qtbot.waitUntil(lambda: cheques.cheques.rowCount() == 0)
+    counter = at_the_counter(qtbot, desk, bela)
+    qtbot.waitUntil(lambda: counter.desk is not None and len(counter.desk.dues) == 1)
+
+
+def at_the_counter(qtbot: QtBot, desk: MainWindow, member_id: str) -> CollectionsView:
+    """The member's profile → "Take a receipt": the counter, with their dues."""
+    profile = profile_of(qtbot, desk, member_id)
+    click(qtbot, profile.receipt_button)
+    counter = desk.pages["collections"]
+    assert isinstance(counter, CollectionsView) and desk.stack.currentWidget() is counter
+    qtbot.waitUntil(lambda: counter.desk is not None and counter.desk.member.id == member_id)
+    return counter
+
+
+def take(qtbot: QtBot, view: CollectionsView, mode: str, number: str = "", ifsc: str = "") -> None:
+    """Take the first open due in full, in ``mode`` (cash has its slip number already)."""
+    form = view.counter
+    qtbot.waitUntil(lambda: form.chosen_due() is not None)
+    form.mode.setCurrentIndex(form.mode.findData(mode))
+    if number:
+        retype(qtbot, form.reference, number)
+    if ifsc:
+        retype(qtbot, form.ifsc, ifsc)
+    form.outcome.clear()
+    click(qtbot, form.record)
+    qtbot.waitUntil(lambda: form.outcome.text() != "" or form.error.text() != "")
+    assert form.error.text() == ""
+
+
+def second_person(qtbot: QtBot, office: MainWindow, title: str, member_id: str) -> None:
+    """Kiran approves, in the counter's second-person list, what waits for ``member_id``."""
+    view = page(office, "collections", CollectionsView)
+    queue = view.queue
+    view.tabs.setCurrentWidget(queue)
+    qtbot.waitUntil(lambda: any(a.member_id == member_id for a in queue.approvals.rows()))
+    row = next(r for r, a in enumerate(queue.approvals.rows()) if a.member_id == member_id)
+    queue.approvals_table.selectRow(row)
+    when_shown(title, reason("Counted and checked"))
+    click(qtbot, queue.approve_button)
+    qtbot.waitUntil(lambda: queue.note.text() == "Approved.")
+
+
+# -- 5. the bank statement: Chitra paid by NEFT ----------------------------------------
+
+
+STATEMENT = """Account Name,TRANSACTFLOWOS CHIT FUNDS - COLLECTION ACCOUNT
+Account Number,XXXXXXX4321
+
+Txn Date,Value Date,Description,Ref No./Cheque No.,Debit,Credit,Balance
+{day},{day},NEFT-HDFC0000123-CHITRA IYER-KAVERI CHIT,HDFC126337000001,,"95,000.00","10,95,000.00"
+{day},{day},NEFT-ICIC0000104-RAMESH KUMAR-TUITION FEES,ICIC126300000000,,"12,500.00","11,07,500.00"
+{day},{day},CHQ PAID-004101-OFFICE RENT,004101,"45,000.00",,"10,62,500.00"
+"""
+
+
+def import_statement(qtbot: QtBot, desk: MainWindow, csv: Path, today: date) -> None:
+    """The morning's statement (``today``, the office's day): chosen, sorted, recorded."""
+    csv.write_text(STATEMENT.format(day=f"{today:%d/%m/%Y}"), encoding="utf-8")
+    view = page(desk, "statement-import", StatementImportView)
+    choose(qtbot, view, csv)
+    assert tallies(view) == {"Matched": "1 (₹95,000.00)", "Unmatched": "1 (₹12,500.00)",
+                             "Not a receipt": "1 (-₹45,000.00)"}  # fmt: skip
+    assert view.record.text() == "Record 1 receipt"
+    click(qtbot, view.record)
+    qtbot.waitUntil(lambda: "Recorded 1 receipt" in view.outcome.text())
+    qtbot.waitUntil(lambda: not view.busy())
+    assert "imported before: 1 receipt (₹95,000.00)" in view.file.text()
+    assert tallies(view)["Already recorded"] == "1 (₹95,000.00)"  # the file sorted again
+    assert not view.record.isEnabled()
+
+
+def tallies(view: StatementImportView) -> dict[str, str]:
+    """The summary above the statement: each verdict's lines and amount."""
+    text = re.sub(r"<[^>]+>", "", view.summary.text())
+    return dict(re.findall(r"([A-Z][a-z ]*?) (\d[\d,]* \(-?₹[\d,.]+\))", text))
+
+
+def choose(qtbot: QtBot, view: StatementImportView, csv: Path) -> None:
+    """ "Choose CSV…" and pick ``csv`` in the file dialog, as a person types its path."""
+
+    def pick(dialog: QDialog) -> None:
+        name = dialog.findChild(QLineEdit, "fileNameEdit")
+        assert name is not None
+        name.setText(str(csv))  # pasted: typed, the completer's popup would need a screen
+        QTest.keyClick(name, Qt.Key.Key_Return)
+
+    when_shown("Choose a bank statement", pick)
+    click(qtbot, view.choose)
+    qtbot.waitUntil(lambda: view.preview is not None and not view.busy())
+
+
 # -- 8. security, the release asked for and granted, with an advance --------------------
 
 
@@ -337,10 +466,10 @@ def release_prize(qtbot: QtBot, desk: MainWindow, office: MainWindow, payout_id:
     assert said.startswith("Security recorded: ₹3,00,000.00")
     said = press(qtbot, maker, "request", "Ask for the release", reason("Letters checked"))
     assert said == "Release asked for: a second person releases it now."
-    pane_shows(qtbot, maker, payout_id, "Releasing it is refused")  # the pool is empty
-    why = reason("Members pay this week; the prize is due first")
+    pane_shows(qtbot, maker, payout_id, "short by ₹95,000.00")  # Bela's cheque bounced
+    why = reason("Bela pays again this week; the prize is due first")
     said = press(qtbot, maker, "propose", "Propose an advance", why)
-    assert said.startswith("Advance of ₹2,70,000.00 proposed")
+    assert said.startswith("Advance of ₹95,000.00 proposed")
 
     checker = page(office, "payouts", PayoutsView)
     pane_shows(qtbot, checker, payout_id, "proposed by Ravi")
@@ -375,14 +504,15 @@ def press(
 def same_figures(
     qtbot: QtBot, runtime: Runtime, office: MainWindow, group_id: str, members: list[str]
 ) -> None:
-    """The group's page, the register, each member's profile and the payouts screen
-    show what the services' read models say, and agree with each other."""
+    """The group's page, the register, each member's profile and counter card, and the
+    payouts screen show what the services' read models say, and agree with each other."""
     book = runtime.services.groups.detail(group_id).book
     assert book is not None
     period = book.periods[0]
     assert (period.winner, period.discount, period.prize, period.dividend) == (
         "Bela Shah", 30_000_00, 2_70_000_00, 5_000_00
     )  # fmt: skip
+    assert (period.collected, period.expected) == (1_90_000_00, 2_85_000_00)  # Bela's bounced
     group = page(office, "group-detail", GroupDetailView, group_id=group_id)
     qtbot.waitUntil(lambda: group.periods.rowCount() == 3 and not group.busy())
     drawn = shown(group.periods, 0)
@@ -406,10 +536,14 @@ def same_figures(
               enumerate(register.model.rows())}  # fmt: skip
     for member_id in members:
         owed = outstanding[member_id]
+        assert owed == (95_000_00 if member_id == period.winner_id else 0)
         profile = profile_of(qtbot, office, member_id)
         read = runtime.services.member_profiles.profile(member_id)
         assert paise(profile.cards["owed"].value.text()) == read.owed == owed
         assert paise(shown(profile.tickets, 0)["Owes"]) == owed
+        receipts = [shown(profile.receipts, r) for r in range(profile.receipts.rowCount())]
+        kept = [r for r in receipts if "bounced" not in " ".join(r.values()).lower()]
+        assert sum(paise(r["Amount"]) for r in kept) + owed == period.net_instalment
         assert "KYC approved" in profile.details.text()
         row = listed[member_id]
         assert (row["KYC"], paise(row["Overdue"])) == ("Approved", read.late.amount)
@@ -418,6 +552,9 @@ def same_figures(
         if won:
             paid = shown(profile.payouts, 0)
             assert (paise(paid["Prize"]), paid["Status"]) == (period.prize, "Released")
+        counter = at_the_counter(qtbot, office, member_id)
+        card = counter.counter.card.text()
+        assert (f"owes <b>{inr(owed)}</b>" if owed else "owes nothing") in card
 
     board = page(office, "payouts", PayoutsView)
     board.which.setCurrentIndex(board.which.findData("all"))

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from PySide6.QtCore import QModelIndex
+from PySide6.QtCore import QModelIndex, Qt
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
@@ -18,12 +18,14 @@ from app import config
 from app.bootstrap import build
 from app.services.actors import Actor
 from app.services.context import FixedClock, close_context, make_context
+from app.services.counter import Slip
 from app.services.demo import generate
 from app.services.sms import OUTBOX_NAME, read_outbox
 from app.views.formatting import inr
 from app.views.main_window import MainWindow
 from app.views.member_profile import MemberProfileView
 from tests.builders import EMPLOYEE
+from tests.counter_books import FARAH, IFSC, RAVI, open_books
 from tests.views.builders import main_window
 from tests.views.conftest import open_runtime
 
@@ -131,6 +133,30 @@ def test_dates_are_days_in_the_office_not_in_utc(qtbot: QtBot, data_dir: Path) -
         view.shutdown()
     finally:
         runtime.close()
+
+
+def test_a_bounced_cheque_is_marked_among_the_receipts(qtbot: QtBot, runtime: Runtime) -> None:
+    """The cheque was taken, so it stays among the receipts, marked as the bank returned
+    it: the instalment it paid is owed again, and the page says why."""
+    books = open_books(runtime.ctx)
+    counter = runtime.services.counter
+    slip = Slip(books.members[1], books.group_id, 1, 1_50_000_00, "cheque", "004512",
+                "2026-11-24", IFSC)  # fmt: skip
+    taken = counter.take(RAVI, slip).receipt
+    assert taken is not None
+    counter.approve(FARAH, counter.report_bounce(RAVI, taken.bank_ref, "Funds insufficient").id)
+    view = MemberProfileView(runtime.services, EMPLOYEE)
+    qtbot.addWidget(view)
+    view.show_item(member_id=books.members[1])
+    qtbot.waitUntil(lambda: view.profile is not None and not view.busy())
+    model = view.receipts
+    shown = {model.headerData(c, Qt.Orientation.Horizontal): model.index(0, c)
+             for c in range(model.columnCount())}  # fmt: skip
+    assert model.data(shown["Amount"]) == "₹1,50,000.00"
+    assert model.data(shown["Cheque"]) == "Bounced"
+    assert "due again" in model.data(shown["Cheque"], Qt.ItemDataRole.ToolTipRole)
+    assert view.cards["owed"].value.text() == "₹1,50,000.00"
+    view.shutdown()
 
 
 def test_every_profile_of_the_demo_opens(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 
 from app.kernel import office_time
 from app.kernel.errors import ValidationError
+from app.services.activity import counted
 from app.services.money import format_inr
 from app.services.statements.csvfile import Line, Statement
 
@@ -211,7 +212,7 @@ class Imported:
 
     def lines(self) -> list[str]:
         out = [
-            f"Recorded {self.recorded:,} receipts ({format_inr(self.amount)}) from "
+            f"Recorded {counted(self.recorded, 'receipt')} ({format_inr(self.amount)}) from "
             f"{self.statement}; {self.already:,} were already recorded; "
             f"{len(self.refused):,} refused; {self.left:,} left for a person."
         ]

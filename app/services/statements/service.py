@@ -21,6 +21,7 @@ from typing import Any
 from app.kernel import office_time
 from app.kernel.errors import Conflict, KnownError, NotFound
 from app.services import topics
+from app.services.activity import counted
 from app.services.actors import Actor, Role
 from app.services.collections import (
     DUES,
@@ -186,7 +187,7 @@ class StatementService:
             return ""
         d = doc.data
         return (
-            f"This file was imported before: {d['recorded']:,} receipts "
+            f"This file was imported before: {counted(d['recorded'], 'receipt')} "
             f"({format_inr(d['amount'])}), last on {office_time.moment(d['updated_at'])} by "
             f"{d['updated_by']['name']}."
         )
