@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.kernel.errors import KnownError
+from app.services.activity import counted
 from app.services.actors import Actor
 from app.services.counter import COUNTER_MODES, MemberDesk, OpenDue, Slip, Taken
 from app.services.ledger.records import CHEQUE, MODES
@@ -374,7 +375,7 @@ def _titled(title: str, widget: QWidget) -> QWidget:
 def _card(desk: MemberDesk) -> str:
     m = desk.member
     owed = (
-        f"owes <b>{inr(desk.total_due)}</b> in {len(desk.dues)} due(s)"
+        f"owes <b>{inr(desk.total_due)}</b> in {counted(desk.dues, 'due')}"
         if desk.dues
         else "owes nothing"
     )
