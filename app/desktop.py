@@ -23,6 +23,7 @@ from app.kernel.errors import KnownError
 from app.kernel.sessions import KeyringSessions
 from app.services.desktop_signin import DesktopSignIn
 from app.views.about import add_help_menu
+from app.views.collector import GuiThreadCollector
 from app.views.main_window import MainWindow
 from app.views.password import change_password_action
 from app.views.signin import desktop_actor, sign_out_action
@@ -85,10 +86,12 @@ def main(settings: Settings, *, screenshots: str | None = None, seed_demo: bool 
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if seed_demo:
-        runtime.seed_demo_if_empty()
-    runtime.start_background()
+        runtime.seed_demo_if_empty()  # here, on this thread, collecting as usual
+    collector = GuiThreadCollector(app)  # before the views' worker threads start
     try:
+        runtime.start_background()
         qasync.run(run_window(runtime, Path(screenshots) if screenshots else None))
     finally:
         runtime.close()
+        collector.stop()
     return 0
