@@ -14,6 +14,14 @@ Figures, each beside a baseline measured in the same run:
   and sorted it again (goal <= 50 ms); beside it ``gui_block_idle_max_ms``, the same
   heartbeat with nothing to do.
 * ``demo_data_s``: ``tfos demo-data`` for 5 groups x 100 members x 12 months.
+* Floors, for the argument about ``statement_ratio``: ``ratio_2_budget_s``, the time the
+  import may take for a ratio of 2 (lines / (2 x raw fsync rate)); ``floor_store_s``,
+  SQLite alone writing the documents the import left (every receipt, ledger transaction
+  and due it wrote, as stored, with their change rows), into a copy of the books taken
+  before it, in as many transactions, with the desktop's expression indexes;
+  ``floor_store_no_indexes_s``, the same without them; ``floor_json_s``, encoding those
+  documents as canonical JSON (the C encoder). No project code runs in these: they are
+  what any import into these books costs before reading, matching or posting a line.
 
 The garbage collector is tuned as ``tfos`` and the desktop tune it
 (:mod:`app.kernel.gc_tuning`); ``statement_full_gc`` counts the full collections during
@@ -31,6 +39,7 @@ import argparse
 import gc
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -179,11 +188,13 @@ def statement(services: Services, periods: range, path: Path, first: int) -> int
 def bench_import(services: Services, ctx: ServiceContext, path: Path, lines: int) -> dict[str, Any]:
     full: list[float] = []
     gc.callbacks.append(_full_collections(full))
+    first_lsn = ctx.pipeline.wal.head()[0]
     began = time.perf_counter()
     preview = services.statements.open(path)
     sorted_at = time.perf_counter()
     done = services.statements.commit(CLERK, preview)
     ended = time.perf_counter()
+    records = ctx.pipeline.wal.head()[0] - first_lsn
     gc.callbacks.pop()
     assert done.recorded == lines and not done.refused, done.lines()
     again = time.perf_counter()
@@ -205,7 +216,79 @@ def bench_import(services: Services, ctx: ServiceContext, path: Path, lines: int
         "statement_full_gc": len(full),
         "statement_full_gc_s": round(sum(full), 2),
         "wal_records": report.entries,
+        "statement_records": records,
     }
+
+
+def backup(store_path: Path, to: Path) -> None:
+    """A consistent copy of the store file (SQLite's backup API, its own connection)."""
+    source, target = sqlite3.connect(store_path), sqlite3.connect(to)
+    try:
+        source.backup(target)
+    finally:
+        source.close()
+        target.close()
+
+
+def bench_floors(
+    store_path: Path, before: Path, since: float, transactions: int, lines: int
+) -> dict[str, Any]:
+    """SQLite and the JSON encoder alone, doing the import's writes (see the module doc)."""
+    reader = sqlite3.connect(store_path)
+    try:
+        rows = reader.execute(
+            "SELECT collection, id, data, version FROM docs WHERE updated_at >= ?", (since,)
+        ).fetchall()
+    finally:
+        reader.close()
+    data = [json.loads(row[2]) for row in rows]
+    began = time.perf_counter()
+    for doc in data:
+        json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    json_s = time.perf_counter() - began
+    figures = {"floor_documents": len(rows), "floor_json_s": round(json_s, 2)}
+    for name, keep_indexes in (("floor_store_s", True), ("floor_store_no_indexes_s", False)):
+        copy = before.with_name(f"{name}.db")
+        backup(before, copy)
+        figures[name] = round(_write_rows(copy, rows, transactions, keep_indexes), 2)
+    figures["ratio_2_budget_s"] = 0.0  # set once the fsync rate is known
+    figures["floor_lines"] = lines
+    return figures
+
+
+_UPSERT = (
+    "INSERT INTO docs (collection, id, data, version, updated_at) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (collection, id) DO UPDATE SET data = excluded.data, "
+    "version = excluded.version, updated_at = excluded.updated_at"
+)
+
+
+def _write_rows(path: Path, rows: list[Any], transactions: int, keep_indexes: bool) -> float:
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        if not keep_indexes:
+            names = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_docs_%'"
+            ).fetchall()
+            for (name,) in names:
+                conn.execute(f'DROP INDEX "{name}"')
+        size = -(-len(rows) // max(transactions, 1))
+        now = time.time()
+        began = time.perf_counter()
+        for start in range(0, len(rows), size):
+            part = rows[start : start + size]
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(_UPSERT, [(c, i, d, v, now) for c, i, d, v in part])
+            conn.executemany(
+                "INSERT INTO changes (collection, id, kind) VALUES (?, ?, 'updated')",
+                [(c, i) for c, i, _, _ in part],
+            )
+            conn.execute("COMMIT")
+        return time.perf_counter() - began
+    finally:
+        conn.close()
 
 
 def _full_collections(times: list[float]) -> Callable[[str, dict[str, int]], None]:
@@ -340,7 +423,13 @@ def main(argv: list[str] | None = None) -> None:
             small = folder / "december.csv"
             statement(services, range(11, 13), small, 500_000)
             figures["setup_s"] = round(time.perf_counter() - began, 1)
+            before = folder / "before-import.db"
+            backup(ctx.store.path, before)
+            since = time.time()
             figures.update(bench_import(services, ctx, big, lines))
+            floors = bench_floors(
+                ctx.store.path, before, since, figures["statement_records"], lines
+            )
             raw.append(raw_fsync_rate(folder, 1.0 if args.quick else 3.0))
             figures.update(bench_gui(services, small))
         finally:
@@ -351,6 +440,9 @@ def main(argv: list[str] | None = None) -> None:
         figures["statement_ratio"] = round(
             figures["statement_receipts_per_s"] / figures["raw_fsync_per_s"], 2
         )
+        budget = floors.pop("floor_lines") / (2 * figures["raw_fsync_per_s"])
+        floors["ratio_2_budget_s"] = round(budget, 2)
+        figures.update(floors)
         figures.update(bench_demo(folder))
     for key, value in figures.items():
         print(f"{key}: {value}")
