@@ -6,7 +6,6 @@ Data the tests share lives in :mod:`tests.builders` and :mod:`tests.lending`.
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime
@@ -53,12 +52,22 @@ def pytest_configure(config: pytest.Config) -> None:
 
 @pytest.fixture(autouse=True)
 def _collect_qt_cycles(request: pytest.FixtureRequest) -> Iterator[None]:
-    """Qt objects left in reference cycles by a qasync or pytest-qt test are collected
-    here, on the GUI thread, not later on some worker thread (where Qt warns, or crashes
-    the run in the collector: a full ``make test`` segfaulted so in test_group_new)."""
-    yield
-    if request.node.get_closest_marker("qasync") or "qtbot" in request.fixturenames:
-        gc.collect()
+    """A Qt test collects cyclic garbage as the desktop does: on the GUI thread only
+    (:class:`app.views.collector.GuiThreadCollector`), never on a worker thread, where a
+    freed Qt wrapper crashes the run in the collector (a full ``make test`` segfaulted so,
+    in the store's listener thread and in test_group_new); what is left is collected
+    here, at the end of the test, still on the GUI thread."""
+    if not (request.node.get_closest_marker("qasync") or "qtbot" in request.fixturenames):
+        yield
+        return
+    request.getfixturevalue("qapp")
+    from app.views.collector import GuiThreadCollector
+
+    collector = GuiThreadCollector()
+    try:
+        yield
+    finally:
+        collector.stop()
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
 from app.kernel.stats import KernelStats
 
+FOOTER_BACKGROUND = "#f1f3f7"  # QFrame#kernelFooter in resources/theme.qss
 GIB = 1024**3
 MIB = 1024**2
 
@@ -38,7 +39,8 @@ class Sparkline(pg.PlotWidget):
     """A tiny CPU % history."""
 
     def __init__(self, points: int = 60, parent: QWidget | None = None) -> None:
-        super().__init__(parent, background=None)
+        super().__init__(parent, background=FOOTER_BACKGROUND)
+        self.setFrameShape(QFrame.Shape.NoFrame)
         self.values: deque[float] = deque([0.0] * points, maxlen=points)
         self.setFixedSize(120, 24)
         self.hideAxis("left")
@@ -83,11 +85,15 @@ class KernelFooter(QFrame):
             "clients": Metric("Web", "Connected web clients"),
         }
         self.spark = Sparkline()
+        self.spark.setToolTip("CPU use of this machine over the last minute")
+        spark_caption = QLabel("<span style='color:#7a8599'>CPU, last minute</span>")
+        spark_caption.setObjectName("footerMetric")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 2, 8, 2)
         for metric in self.metrics.values():
             layout.addWidget(metric)
         layout.addStretch(1)
+        layout.addWidget(spark_caption)
         layout.addWidget(self.spark)
         self.timer = QTimer(self)
         self.timer.setInterval(1000)

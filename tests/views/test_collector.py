@@ -27,6 +27,10 @@ class Cycle:
 
 @pytest.fixture
 def collector(qtbot: QtBot) -> Iterator[GuiThreadCollector]:
+    """A collector of this test's own, started with collection on (as the desktop
+    starts it), whatever the test session's fixture left."""
+    was = gc.isenabled()
+    gc.enable()
     gc.collect()
     Cycle.freed_on.clear()
     running = GuiThreadCollector(interval_ms=20)
@@ -34,6 +38,7 @@ def collector(qtbot: QtBot) -> Iterator[GuiThreadCollector]:
         yield running
     finally:
         running.stop()
+        gc.enable() if was else gc.disable()
 
 
 def _make_garbage_on_a_worker() -> list[list[int]]:
@@ -74,9 +79,14 @@ def test_check_collects_only_when_a_threshold_is_passed(
     assert Cycle.freed_on == [threading.main_thread().name]
 
 
-def test_stop_gives_collection_back(qtbot: QtBot) -> None:
-    assert gc.isenabled()
-    running = GuiThreadCollector()
-    assert not gc.isenabled()
-    running.stop()
-    assert gc.isenabled()
+def test_stop_gives_collection_back_as_it_was(qtbot: QtBot) -> None:
+    was = gc.isenabled()  # off here: the Qt test itself runs under a collector
+    try:
+        for enabled in (True, False):
+            gc.enable() if enabled else gc.disable()
+            running = GuiThreadCollector()
+            assert not gc.isenabled()
+            running.stop()
+            assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

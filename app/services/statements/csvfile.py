@@ -18,7 +18,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -210,8 +210,11 @@ def parse_amount(text: str) -> int:
     return -int(paise) if negative else int(paise)
 
 
+@lru_cache(maxsize=4096)
 def parse_date(text: str) -> str | None:
-    """A statement's date as ISO text, or None when it is not one."""
+    """A statement's date as ISO text, or None when it is not one (remembered: a
+    statement repeats a few dates over thousands of lines, and each new one may try
+    every format of the mapping)."""
     value = text.strip().split(" ")[0] if ":" in text else text.strip()
     for pattern in mapping().date_formats:
         try:
