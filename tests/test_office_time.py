@@ -28,6 +28,14 @@ def test_a_date_stays_a_date_and_a_late_utc_time_is_the_next_day_in_india() -> N
     assert office_time.month("2026-06-01") == "Jun 2026"
 
 
+def test_the_office_day_of_a_timestamp_follows_the_zone_and_a_date_stays() -> None:
+    assert office_time.date_of("2026-11-30T20:00:00+00:00") == date(2026, 12, 1)
+    assert office_time.date_of("2026-11-30") == date(2026, 11, 30)
+    office_time.use_zone("America/New_York")
+    assert office_time.date_of("2026-12-01T03:00:00Z") == date(2026, 11, 30)
+    assert office_time.date_of(date(2026, 12, 1)) == date(2026, 12, 1)
+
+
 def test_a_time_without_a_zone_is_utc() -> None:
     assert office_time.moment(datetime(2026, 12, 3, 12, 0)) == "03 Dec 2026, 17:30 IST"
 

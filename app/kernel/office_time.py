@@ -92,21 +92,24 @@ def parse(value: date | datetime | str) -> date | datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def date_of(value: date | datetime | str) -> date:
+    """The office's calendar day of ``value``: a date (``2026-12-03``) stays as it is; a
+    timestamp becomes its date in the office (``2026-11-30T20:00:00Z`` is 01 Dec in India)."""
+    parsed = parse(value)
+    return office(parsed).date() if isinstance(parsed, datetime) else parsed
+
+
 def day(value: date | datetime | str | None) -> str:
     """``03 Dec 2026``; a timestamp becomes its date in the office; "" for nothing."""
     if not value:
         return ""
-    parsed = parse(value)
-    if isinstance(parsed, datetime):
-        parsed = office(parsed).date()
+    parsed = date_of(value)
     return f"{parsed.day:02d} {MONTHS[parsed.month - 1]} {parsed.year}"
 
 
 def month(value: date | datetime | str) -> str:
     """``Dec 2026``."""
-    parsed = parse(value)
-    if isinstance(parsed, datetime):
-        parsed = office(parsed).date()
+    parsed = date_of(value)
     return f"{MONTHS[parsed.month - 1]} {parsed.year}"
 
 

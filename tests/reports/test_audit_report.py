@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 
+from app.kernel import office_time
 from app.kernel.checkpoints import SignedCheckpoint
 from app.kernel.errors import PermissionDenied, ValidationError
 from app.kernel.merkle import verify_consistency
@@ -146,6 +147,7 @@ def test_a_period_is_signed_at_both_ends_with_a_consistency_proof(history: Histo
     first, last = in_period[0].lsn, in_period[-1].lsn
     assert f"Records in the period {len(in_period)} records" in body
     assert "Period 05 Nov 2026 to 15 Nov 2026" in body
+    assert "Time zone Indian Standard Time (UTC+05:30); the log itself keeps UTC" in body
     assert f"First record #{first} · 10 Nov 2026" in body
     assert f"Last record #{last} · 10 Nov 2026" in body
     assert "kyc.reveal 1\n" in body and "member.enroll 1\n" not in body
@@ -162,6 +164,17 @@ def test_a_period_is_signed_at_both_ends_with_a_consistency_proof(history: Histo
     hashes = [bytes.fromhex(h) for h in re.findall(r"^[0-9a-f]{64}$", proof, re.M)]
     assert hashes and len(hashes) < 20
     verify_consistency(start.size, end.size, hashes, start.root, end.root)
+
+
+def test_the_period_is_made_of_the_office_days(history: History) -> None:
+    office_time.use_zone("America/Los_Angeles")  # 06:00 UTC on 10 Nov is 22:00 on 09 Nov
+    body = text(history.audit(start="2026-11-09", end="2026-11-09").pdf)
+    written = [r for r in history.records() if r.ts.startswith("2026-11-10")]
+    assert f"Records in the period {len(written)} records" in body
+    assert f"First record #{written[0].lsn} · 09 Nov 2026, 22:00" in body
+    assert "Time zone America/Los_Angeles; the log itself keeps UTC" in body
+    body = text(history.audit(start="2026-11-10", end="2026-11-10").pdf)
+    assert "Records in the period 0 records" in body
 
 
 def test_an_empty_period_says_so(history: History) -> None:

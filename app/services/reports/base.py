@@ -63,12 +63,16 @@ class Params:
     lsn: int = 0
     """The log record the report reflects (the one its pages are stamped with)."""
 
-    def within(self, day: str) -> bool:
-        """Whether an ISO date (or timestamp) falls in ``start``..``end`` (both included)."""
-        text = day[:10]
-        if self.start is not None and text < self.start.isoformat():
+    def within(self, value: str) -> bool:
+        """Whether an ISO date, or the office's day of a timestamp, falls in
+        ``start``..``end`` (both included)."""
+        if self.before(value):
             return False
-        return self.end is None or text <= self.end.isoformat()
+        return self.end is None or office_time.date_of(value) <= self.end
+
+    def before(self, value: str) -> bool:
+        """Whether an ISO date, or the office's day of a timestamp, comes before ``start``."""
+        return self.start is not None and office_time.date_of(value) < self.start
 
 
 @dataclass(frozen=True)

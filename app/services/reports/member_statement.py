@@ -59,7 +59,7 @@ def passbook(
     rows: list[tuple[str, ...]] = []
     for item in chit:
         signed = item.amount if item.kind in CHARGES else -item.amount
-        if params.start is not None and item.date < params.start.isoformat():
+        if params.before(item.date):
             opening += signed
             balance = opening
             continue
