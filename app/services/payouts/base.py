@@ -50,5 +50,8 @@ def not_the_winner(actor: Actor, payout: Document, doing: str) -> None:
 
 
 def local_day(iso: str) -> date:
-    """The date in India of a stored timestamp."""
+    """The date in India of a stored timestamp: the prize clock counts days on the
+    calendar the service clock's ``today()`` and every due date use (India's, whatever
+    the office's display zone; see the README's ``--time-zone``), so a deadline and the
+    day a release was asked for are never on two calendars."""
     return datetime.fromisoformat(iso).astimezone(IST).date()
