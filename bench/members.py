@@ -22,12 +22,12 @@ store's field indexes exist, as they do in a data folder in use.
     search_speedup = baseline / ours (p50s).
 (d) gui_open_s: from creating the register view (index not built yet) to its first page
     painted, offscreen; gui_open_block_max_ms: the longest the GUI thread went without
-    serving a 5 ms heartbeat timer from then until the view's topic listeners have read
-    their collections (the store's listener thread holds the GIL while it reads them);
+    serving a 5 ms heartbeat timer from then until the view's topic listeners have
+    started (they watch the store's change rows; they read no documents);
     gui_search_s: from a search typed to its rows painted, and gui_block_max_ms the
     longest gap of the heartbeat during the searches (they run on a worker lane);
     open_rss_growth_mb: how much the process grew from creating the view until its topic
-    listeners had read their collections.
+    listeners had started.
 (e) index_mb: memory the index holds (tracemalloc, while it is built).
 
 --quick uses 20,000 members and fewer repetitions. The last line printed is one JSON object.

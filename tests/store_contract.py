@@ -503,6 +503,19 @@ class StoreContract:
         assert rec.next_summary() == [("removed", "x")]
         listener.unsubscribe()
 
+    def test_watch_is_told_of_each_commit_to_its_collection_only(self, people: Any) -> None:
+        rec = Recorder()
+        listener = people.watch("people", rec)
+        rec.next()  # once at first: the state it starts from
+        people.commit([Write("set", "other", "x", {"a": 1})])
+        people.commit([Write("update", "people", "ann", {"age": 41})])
+        assert all(c.document.collection == "people" for c in rec.next())
+        rec.assert_idle()  # nothing for the commit to "other"
+        listener.unsubscribe()
+        people.commit([Write("update", "people", "ann", {"age": 42})])
+        time.sleep(0.3)
+        rec.assert_idle()
+
     def test_listener_follows_query_membership(self, people: Any) -> None:
         rec = Recorder()
         listener = people.on_snapshot(Query("people").where("age", "<", 30), rec)

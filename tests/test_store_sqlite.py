@@ -326,3 +326,23 @@ def test_sql_agrees_with_python_matcher(
     assert sorted(ids(store.query(unpositioned))) == sorted(
         d.id for d in stored if matching.matches(d, query)
     )
+
+
+def test_a_watch_reads_and_holds_no_documents(store: SqliteStore) -> None:
+    """A topic's watch on a large collection costs nothing per document: told from the
+    change rows, it never reads the collection (a members' register of 100,000 held
+    every member, ticket and due in the listener thread, and stalled the GUI reading
+    them)."""
+    store.commit([Write("set", "big", f"d{i}", {"n": i}) for i in range(500)])
+    rec = Recorder()
+    watch = store.watch("big", rec)
+    assert rec.next() == []
+    store.commit([Write("update", "big", "d7", {"n": -7})])
+    assert rec.next() == []
+    assert watch.current == {}
+    rec.assert_idle()
+    watch.unsubscribe()
+    seen = Recorder()
+    listener = store.on_snapshot("big", seen)
+    assert len(seen.next()) == 500  # a snapshot listener, by contrast, holds them
+    listener.unsubscribe()

@@ -157,10 +157,10 @@ class LateFirstSnapshot:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    def on_snapshot(self, target: Any, callback: Callable[[list[Change]], None]) -> Listener:
+    def watch(self, target: Any, callback: Callable[[list[Change]], None]) -> Listener:
         def start() -> None:
             self.release.wait(WAIT)
-            self.started.append(self.store.on_snapshot(target, callback))
+            self.started.append(self.store.watch(target, callback))
 
         threading.Thread(target=start, daemon=True).start()
         return self

@@ -172,7 +172,7 @@ class Topics:
         if watch is None:
             watch = self._watches[collection] = _Watch()
             watch.since = self._store.last_applied_lsn()
-            watch.listener = self._store.on_snapshot(collection, self._deliverer(collection, watch))
+            watch.listener = self._store.watch(collection, self._deliverer(collection, watch))
         return watch
 
     def _deliverer(self, collection: str, watch: _Watch) -> Callable[[list[Change]], None]:

@@ -338,6 +338,11 @@ class FirestoreStore(CheckedStore):
             self._listeners.add(listener)
         return listener
 
+    def watch(self, collection: str, callback: Callable[[list[Change]], None]) -> FirestoreListener:
+        """A collection's listener, with its documents (Firestore tells changes only
+        through them)."""
+        return self.on_snapshot(collection, callback)
+
     def _forget(self, listener: FirestoreListener) -> None:
         with self._listeners_lock:
             self._listeners.discard(listener)

@@ -168,6 +168,13 @@ class DocumentStore(Protocol):
         change to it, including commits made by other processes on the same data."""
         ...
 
+    def watch(self, collection: str, callback: Callable[[list[Change]], None]) -> Listener:
+        """``on_snapshot(collection, callback)`` for a listener that only needs to know
+        *that* the collection changed (a topic): called once at first, then after every
+        commit that touched the collection, here or in another process; the changes may
+        be left out (an empty list), so a store need not read or hold the documents."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -397,6 +397,13 @@ class SqliteStore(CheckedStore):
         self._ensure_open()
         return self._dispatcher.subscribe(query, callback)
 
+    def watch(self, collection: str, callback: Callable[[list[Change]], None]) -> Subscription:
+        """Called with no documents: from the change rows alone, so a watch on a
+        collection of a million documents reads and holds none of them."""
+        limits.check_name("collection", collection)
+        self._ensure_open()
+        return self._dispatcher.subscribe(Query(collection), callback, documents=False)
+
     def close(self) -> None:
         """Stop the listener thread and close every connection (idempotent)."""
         if self._closed:

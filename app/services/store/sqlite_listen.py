@@ -28,10 +28,15 @@ FetchDocs = Callable[[sqlite3.Connection, str, Iterable[str]], dict[str, Documen
 
 
 class Subscription:
-    """One ``on_snapshot`` registration and the result last delivered to it."""
+    """One ``on_snapshot`` registration and the result last delivered to it; or, with
+    ``documents=False``, one ``watch``: told (with no changes) at first and whenever
+    the change rows name its collection, holding no result."""
 
-    def __init__(self, query: Query, callback: Callback, dispatcher: Dispatcher) -> None:
+    def __init__(
+        self, query: Query, callback: Callback, dispatcher: Dispatcher, *, documents: bool = True
+    ) -> None:
         self.query = query
+        self.documents = documents
         self.callback = callback
         self.active = True
         self.initialized = False
@@ -92,8 +97,10 @@ class Dispatcher:
         self._thread: threading.Thread | None = None
         self._last_seq: int | None = None
 
-    def subscribe(self, query: Query, callback: Callback) -> Subscription:
-        sub = Subscription(query, callback, self)
+    def subscribe(
+        self, query: Query, callback: Callback, *, documents: bool = True
+    ) -> Subscription:
+        sub = Subscription(query, callback, self, documents=documents)
         with self._lock:
             self._subs.append(sub)
             if self._thread is None:
@@ -185,6 +192,9 @@ class Dispatcher:
         resync: bool,
     ) -> list[Change] | None:
         query = sub.query
+        if not sub.documents:
+            first, sub.initialized = not sub.initialized, True
+            return [] if first or resync or query.collection in changed else None
         if not sub.initialized:
             initial = sub.replace(self._run_query(conn, query))
             sub.initialized = True
