@@ -52,6 +52,8 @@ PROPOSED, ADDED, DECLINED = "proposed", "added", "declined"
 STAFF: tuple[Role, ...] = ("employee", "admin")
 POOLS = {LENDING_CASH: "Lending cash", COMPANY_CASH: "Company cash"}
 """Where capital may be paid in, as people call it."""
+INTO = {"lending": LENDING_CASH, "company": COMPANY_CASH}
+"""The pools by their short names (the command line's ``--into``)."""
 MAX_CAPITAL = 100_00_00_000_00
 """The most one pay-in records (₹100 crore): more is a slip of the keyboard."""
 RECENT = 12
@@ -95,6 +97,17 @@ class PayIn:
             return ""
         return f"{self.status.capitalize()} by {self.decided_by}"
 
+    def line(self) -> str:
+        """The pay-in in one line (the command line's list)."""
+        text = (
+            f"{self.id}  {format_inr(self.amount)} into {self.pool.lower()}, recorded by "
+            f"{self.proposed_by}, {self.proposed_when}"
+        )
+        if self.status != PROPOSED:
+            text += f"; {self.decision}, {self.decided_when}"
+        note = self.note or self.memo
+        return f"{text}: {note}" if note else text
+
     @classmethod
     def from_doc(cls, doc: Document) -> PayIn:
         d = doc.data
@@ -124,6 +137,17 @@ class CapitalBoard:
     company_cash: int
     waiting: list[PayIn]
     decided: list[PayIn]
+
+    def lines(self) -> list[str]:
+        """The board as text (``tfos ledger capital list``)."""
+        lines = [
+            f"Lending cash: {format_inr(self.lending_cash)}",
+            f"Company cash: {format_inr(self.company_cash)}",
+            f"Waiting for a second person ({len(self.waiting)}):",
+        ]
+        lines += [f"  {p.line()}" for p in self.waiting] or ["  nothing"]
+        lines.append(f"Decided (the last {len(self.decided)}):")
+        return lines + ([f"  {p.line()}" for p in self.decided] or ["  nothing"])
 
 
 def check_pay_in(amount: int, into: str, bank_ref: str, memo: str) -> tuple[str, str]:
