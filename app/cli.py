@@ -29,6 +29,8 @@ from app.services.audit_log import AuditLog
 from app.services.context import SystemClock
 
 if TYPE_CHECKING:
+    from app.services.actors import Actor
+    from app.services.ledger import CapitalDesk, PayIn
     from app.services.proofs import ProofService
 
 Command = Callable[[argparse.Namespace, Settings], int]
@@ -146,6 +148,104 @@ def cmd_ledger_check(args: argparse.Namespace, settings: Settings) -> int:
         runtime.close()
     print(report)
     return 0 if ok else 1
+
+
+def cmd_capital_list(args: argparse.Namespace, settings: Settings) -> int:
+    from app import bootstrap
+
+    runtime = bootstrap.build(settings, existing=True)
+    try:
+        board = runtime.services.capital.board()
+    finally:
+        runtime.close()
+    print("\n".join(board.lines()))
+    return 0
+
+
+def cmd_capital_propose(args: argparse.Namespace, settings: Settings) -> int:
+    from app.services.ledger.capital import INTO
+    from app.services.money import rupees
+
+    amount = rupees(args.amount, field="Amount")
+    return _capital_as_staff(
+        settings,
+        args.staff,
+        lambda capital, actor: capital.propose_capital(
+            actor, amount, INTO[args.into], args.bank_ref, args.memo
+        ),
+        "Recorded (another staff member approves it before it is posted)",
+    )
+
+
+def cmd_capital_approve(args: argparse.Namespace, settings: Settings) -> int:
+    return _capital_as_staff(
+        settings,
+        args.staff,
+        lambda capital, actor: capital.approve_capital(actor, args.bank_ref, args.note),
+        "Posted",
+    )
+
+
+def cmd_capital_decline(args: argparse.Namespace, settings: Settings) -> int:
+    return _capital_as_staff(
+        settings,
+        args.staff,
+        lambda capital, actor: capital.decline_capital(actor, args.bank_ref, args.reason),
+        "Declined (nothing is posted)",
+    )
+
+
+def _capital_as_staff(
+    settings: Settings,
+    username: str,
+    act: Callable[[CapitalDesk, Actor], PayIn],
+    done: str,
+) -> int:
+    """Sign ``username`` in (the password is asked), ``act`` on the capital desk in their
+    name, sign out, and print the pay-in."""
+    from app import bootstrap
+
+    runtime = bootstrap.build(settings, existing=True)
+    staff = runtime.services.staff
+    try:
+        session = staff.sign_in(username, _password(username))
+        try:
+            payin = act(runtime.services.capital, session.actor)
+        finally:
+            staff.sign_out(session.token)
+    finally:
+        runtime.close()
+    print(f"{done}: {payin.line()}")
+    return 0
+
+
+def _add_capital(ledger_sub: Subparsers) -> None:
+    capital = ledger_sub.add_parser(
+        "capital", help="Capital paid in: an admin records it, a second person approves it."
+    )
+    capital_sub = capital.add_subparsers(dest="capital_command", required=True)
+    _command(capital_sub, "list", "The cash pools and the pay-ins.", cmd_capital_list)
+    staff_help = "Your staff username (the password is asked)."
+    propose = _command(
+        capital_sub, "propose", "As an admin, record a credit the company paid in.",
+        cmd_capital_propose,
+    )  # fmt: skip
+    propose.add_argument("--amount", required=True, help="In rupees, e.g. 5,00,000.")
+    propose.add_argument("--into", required=True, choices=["lending", "company"])
+    propose.add_argument("--bank-ref", required=True, help="The UTR or cheque number.")
+    propose.add_argument("--memo", default="", help="e.g. the board resolution.")
+    propose.add_argument("--staff", required=True, help=staff_help)
+    for name, help, func in (
+        ("approve", "As a second person, post a recorded pay-in.", cmd_capital_approve),
+        ("decline", "Decline a recorded pay-in, with a reason.", cmd_capital_decline),
+    ):
+        command = _command(capital_sub, name, help, func)
+        command.add_argument("bank_ref", metavar="BANK_REF", help="The pay-in's bank reference.")
+        command.add_argument("--staff", required=True, help=staff_help)
+        if name == "approve":
+            command.add_argument("--note", default="", help="Optional.")
+        else:
+            command.add_argument("--reason", required=True, help="Why (kept in the audit trail).")
 
 
 def cmd_demo_data(args: argparse.Namespace, settings: Settings) -> int:
@@ -509,7 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
     kpis = _command(sub, "kpis", "Print the platform KPIs.", cmd_kpis)
     kpis.add_argument("--json", action="store_true", help="As one JSON object.")
 
-    ledger = sub.add_parser("ledger", help="Ledger checks.")
+    ledger = sub.add_parser("ledger", help="Ledger checks, and capital paid in.")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", required=True)
     _command(
         ledger_sub,
@@ -517,6 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
         "Print the trial balance; exit 1 if it does not balance.",
         cmd_ledger_check,
     )
+    _add_capital(ledger_sub)
 
     _add_report(sub)
     _add_audit(sub)

@@ -151,6 +151,13 @@ WRITES: dict[str, Call] = {
         w.auditor, w.group
     ),
     "ledger.add_capital": lambda w: w.s.ledger.add_capital(w.auditor, 1_00_000_00, "capital"),
+    "capital.propose_capital": lambda w: w.s.capital.propose_capital(
+        w.auditor, 1_00_000_00, "cash:lending", "UTR-AUDIT-CAP", "capital"
+    ),
+    "capital.approve_capital": lambda w: w.s.capital.approve_capital(w.auditor, "UTR-NONE"),
+    "capital.decline_capital": lambda w: w.s.capital.decline_capital(
+        w.auditor, "UTR-NONE", "not credited"
+    ),
     "ledger.record_receipt": lambda w: w.s.ledger.record_receipt(
         w.auditor,
         group_id=w.group,
@@ -285,6 +292,7 @@ def test_without_the_services_checks_the_pipeline_refuses_every_write(
         "groups.create_from_form",
         "groups.approve_terms",
         "ledger.add_capital",
+        "capital.propose_capital",
         "otp.issue_code",
         "gate.decide",
     ],

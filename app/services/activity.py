@@ -9,7 +9,7 @@ are written as people read them, by the format specs a sentence uses:
 * ``{amount:inr}`` ₹ amount; ``{sent_on:day}`` a date; ``{ends_at:time}`` a time;
 * ``{opened:case}`` a count (of a list, or a number) with its noun: "1 case", "3 cases";
 * ``{to:words}`` ``follow_up`` as "follow up"; ``{role:article}`` "an admin";
-  ``{field:upper}`` "PAN".
+  ``{field:upper}`` "PAN"; ``{into:account}`` ``cash:lending`` as "lending cash".
 
 Besides the event's fields a sentence may use ``{who}`` (the actor), ``{id}`` (the
 entity's id), ``{thing}`` (the entity by name: a member's or group's name, "Chennai
@@ -32,6 +32,7 @@ from app.kernel import office_time
 from app.kernel.wal_index import LineSummary
 from app.services.collections import GROUPS, LOANS, MEMBERS, RECOVERY_CASES, STAFF_ACCOUNTS
 from app.services.events import wording
+from app.services.ledger.reports import FIXED_NAMES
 from app.services.money import format_inr
 from app.services.store import DocumentStore
 
@@ -99,6 +100,9 @@ class _Words(string.Formatter):
             return str(value).replace("_", " ")
         if format_spec == "upper":
             return str(value).upper()
+        if format_spec == "account":
+            name = FIXED_NAMES.get(str(value), str(value))
+            return name[:1].lower() + name[1:]
         if format_spec == "article":
             word = str(value).replace("_", " ")
             return f"{'an' if word[:1] in 'aeiou' else 'a'} {word}"

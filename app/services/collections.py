@@ -27,6 +27,9 @@ DUES = "dues"
 RECEIPTS = "receipts"
 PERIODS = "ledger_periods"
 COUNTER_APPROVALS = "counter_approvals"
+CAPITAL_PAYINS = "capital_payins"
+"""Capital the company paid in, by the bank reference of the credit: proposed by one
+person, approved (posted) or declined by another (see app/services/ledger/capital.py)."""
 STATEMENT_IMPORTS = "statement_imports"
 
 LOANS = "loans"

@@ -338,10 +338,37 @@ class AdvanceDeclined(Event):
 
 
 @dataclass(frozen=True)
+class CapitalProposed(Event):
+    """An admin records capital the company paid in; a second person posts it."""
+
+    ACTION, ENTITY = "capital.propose", "capital"
+    SAID = (
+        "recorded {amount:inr} of capital paid into {into:account} (bank reference {id}) "
+        "for a second person to approve"
+    )
+    capital_id: str
+    amount: int
+    into: str
+
+
+@dataclass(frozen=True)
 class CapitalAdded(Event):
+    """Capital posted: by the second person who approved a pay-in (``bank_ref`` and the
+    ``maker``'s id are then given), or by the demo generator alone."""
+
     ACTION, ENTITY = "capital.add", "ledger_txn"
     SAID = "added {amount:inr} of the company's capital"
     txn_id: str
+    amount: int
+    bank_ref: str = ""
+    maker: str = ""
+
+
+@dataclass(frozen=True)
+class CapitalDeclined(Event):
+    ACTION, ENTITY = "capital.decline", "capital"
+    SAID = "declined the capital of {amount:inr} recorded with bank reference {id}"
+    capital_id: str
     amount: int
 
 

@@ -24,7 +24,7 @@ from app.services.group_book import GroupSources
 from app.services.groups import GroupService
 from app.services.kpis import KpiService
 from app.services.kyc import KycService
-from app.services.ledger import LedgerService
+from app.services.ledger import CapitalDesk, LedgerService
 from app.services.loans import LoanService
 from app.services.log_signing import LogSigning
 from app.services.member_profile import MemberProfiles, ProfileSources
@@ -48,6 +48,7 @@ class Services:
     groups: GroupService
     auctions: AuctionService
     ledger: LedgerService
+    capital: CapitalDesk
     gate: BankersGate
     loans: LoanService
     recovery: RecoveryService
@@ -91,6 +92,7 @@ class Services:
             groups=GroupService(ctx, health=kpis.group_health, sources=books),
             auctions=auctions,
             ledger=ledger,
+            capital=CapitalDesk(ctx, ledger=ledger),
             gate=gate,
             loans=loans,
             recovery=recovery,

@@ -66,6 +66,7 @@ COLLECTION_TOPICS: dict[str, frozenset[str]] = {
     c.RECOVERY_CASES: frozenset({RECOVERY}),
     c.STAFF_ACCOUNTS: frozenset({STAFF}),
     c.COUNTER_APPROVALS: frozenset({LEDGER}),  # receipts waiting for their checker
+    c.CAPITAL_PAYINS: frozenset({LEDGER}),  # capital waiting for its checker
     c.STATEMENT_IMPORTS: frozenset({LEDGER}),
 }
 """Which topics a change to each collection touches; collections not named here

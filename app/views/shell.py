@@ -10,6 +10,7 @@ from app.services.registry import Services
 from app.views.activity import ActivityView
 from app.views.auction_control import AuctionControlView
 from app.views.audit import AuditView
+from app.views.capital import CapitalView
 from app.views.collections import CollectionsView
 from app.views.dashboard import DashboardView
 from app.views.group_detail import GroupDetailView
@@ -40,7 +41,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
         "kyc-capture",
         "group-new",
     ),
-    "Money": ("collections", "statement-import", "payouts", "recovery"),
+    "Money": ("collections", "statement-import", "payouts", "capital", "recovery"),
     "Oversight": ("kpis", "groups", "group-detail", "audit", "reports", "staff"),
 }
 """The navigation's sections in order, with the views (by name) each holds. A view not
@@ -94,6 +95,7 @@ def views_for(services: Services, actor: Actor) -> list[QWidget]:
         ActivityView(services),
         GroupNewView(services, actor),
         PayoutsView(services, actor),
+        CapitalView(services, actor),
         MembersView(services, actor),
         MemberProfileView(services, actor),
         CollectionsView(services, actor),

@@ -34,6 +34,8 @@ TESTED_WITH_ROWS = {
     "LoanTableModel": "tests/views/test_loan_inbox.py",
     "MemberMatchesModel": "tests/views/test_kyc_capture.py",
     "PayoutsModel": "tests/views/test_payouts_view.py",
+    "PayInsWaitingModel": "tests/views/test_capital_view.py",
+    "PayInsDecidedModel": "tests/views/test_capital_view.py",
     "ScheduleModel": "tests/views/test_loan_inbox.py",
     "StaffModel": "tests/views/test_staff_admin.py",
     "MemberRegisterModel": "tests/views/test_members_view.py",

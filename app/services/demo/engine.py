@@ -38,7 +38,7 @@ from app.services.context import IST, Clock, FixedClock, IdGen, ServiceContext
 from app.services.gate import BankersGate
 from app.services.groups import GroupService
 from app.services.kyc import KycService
-from app.services.ledger import LedgerService
+from app.services.ledger import CapitalDesk, LedgerService
 from app.services.loans import LoanService
 from app.services.members import MemberService
 from app.services.payouts import PayoutService
@@ -111,6 +111,10 @@ class Lane:
     @cached_property
     def ledger(self) -> LedgerService:
         return LedgerService(self.ctx)
+
+    @cached_property
+    def capital(self) -> CapitalDesk:
+        return CapitalDesk(self.ctx, ledger=self.ledger)
 
     @cached_property
     def gate(self) -> BankersGate:

@@ -51,7 +51,7 @@ from app.services.demo.recovery import Recovery
 from app.services.demo.summary import DemoSummary, summarize
 from app.services.kyc.service import Upload
 from app.services.ledger import LedgerService
-from app.services.ledger.postings import COMPANY_CASH
+from app.services.ledger.postings import COMPANY_CASH, LENDING_CASH
 from app.services.recovery import Case
 from app.services.store import Query
 
@@ -218,8 +218,8 @@ class Setup:
             middle,
             "setup",
             "setup",
-            lambda lane: lane.ledger.add_capital(
-                story.cast.admin, capital - first + capital // 5, "Second tranche of capital"
+            lambda lane: pay_in(
+                lane, story.cast, capital - first + capital // 5, "Second tranche of capital"
             ),
         )
         batches: dict[tuple[int, int], list[MemberPlan]] = {}
@@ -315,10 +315,19 @@ def _staff(lane: Lane, capital: int, company_cash: int) -> Cast:
         lane.staff.create_staff(admin, s.name, s.username, s.password, s.role).actor
         for s in (desk_login, checker_login)
     )
-    lane.ledger.add_capital(admin, capital, "Lending capital paid in by the company")
+    cast = Cast(admin, desk, checker)
+    pay_in(lane, cast, capital, "Lending capital paid in by the company")
     memo = "Company cash kept for advances to pools short of a prize"
-    lane.ledger.add_capital(admin, company_cash, memo, into=COMPANY_CASH)
-    return Cast(admin, desk, checker)
+    pay_in(lane, cast, company_cash, memo, into=COMPANY_CASH)
+    return cast
+
+
+def pay_in(lane: Lane, cast: Cast, amount: int, memo: str, *, into: str = LENDING_CASH) -> None:
+    """Capital paid in as an office does it: the admin records the bank's credit, the
+    checker approves it once it is on the statement."""
+    ref = f"NEFT-CAP-{lane.clock.today():%Y%m%d}-{'L' if into == LENDING_CASH else 'C'}"
+    lane.capital.propose_capital(cast.admin, amount, into, ref, memo)
+    lane.capital.approve_capital(cast.checker, ref, "Credit seen on the bank statement")
 
 
 def _documents(member: MemberPlan) -> list[Upload]:

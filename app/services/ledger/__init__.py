@@ -1,4 +1,5 @@
-"""The double-entry ledger: receipts, capital, dues, balances and reports."""
+"""The double-entry ledger: receipts, capital (paid in by two people), dues, balances
+and reports."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import TYPE_CHECKING
 from app.services.lazy import lazy_exports
 
 if TYPE_CHECKING:
+    from app.services.ledger.capital import CapitalBoard, CapitalDesk, PayIn
     from app.services.ledger.receipts import Payment
     from app.services.ledger.records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
     from app.services.ledger.reports import BalanceSheet, Statements, TimelineItem, TrialBalance
@@ -15,8 +17,11 @@ if TYPE_CHECKING:
 __all__ = [
     "RECEIPT_KINDS",
     "BalanceSheet",
+    "CapitalBoard",
+    "CapitalDesk",
     "Due",
     "LedgerService",
+    "PayIn",
     "Payment",
     "PeriodCollections",
     "Receipt",
@@ -31,6 +36,7 @@ __getattr__ = lazy_exports(
     __name__,
     {
         "service": ["LedgerService", "RECEIPT_KINDS", "check_ledger"],
+        "capital": ["CapitalBoard", "CapitalDesk", "PayIn"],
         "records": ["Due", "PeriodCollections", "Receipt", "ReceiptEntry", "Txn"],
         "receipts": ["Payment"],
         "reports": ["BalanceSheet", "Statements", "TimelineItem", "TrialBalance"],

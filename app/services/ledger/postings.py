@@ -688,9 +688,16 @@ def penalty_received_write(
 
 
 def capital_write(
-    ids: NewId, *, amount: int, date: Date | str, memo: str = "", into: str = LENDING_CASH
+    ids: NewId,
+    *,
+    amount: int,
+    date: Date | str,
+    memo: str = "",
+    into: str = LENDING_CASH,
+    bank_ref: str | None = None,
 ) -> Write:
-    """Capital paid in: Dr cash:lending (or ``into`` cash:company) / Cr equity:capital."""
+    """Capital paid in: Dr cash:lending (or ``into`` cash:company) / Cr equity:capital;
+    ``bank_ref``: the bank's reference of the credit, when known."""
     if into not in (LENDING_CASH, COMPANY_CASH):
         raise ValidationError(f"Capital is paid into {LENDING_CASH} or {COMPANY_CASH}, not {into}.")
     return txn_write(
@@ -699,6 +706,7 @@ def capital_write(
         kind="capital.added",
         lines=[dr(into, amount), cr(CAPITAL, amount)],
         memo=memo or "Lending capital paid in",
+        bank_ref=bank_ref,
     )
 
 
