@@ -18,6 +18,7 @@ from app.views import receipt_print
 from app.views.collections import CollectionsView
 from app.views.counter_queue import BounceDialog
 from tests.counter_books import FARAH, IFSC, RAVI, Books, open_books
+from tests.reports.pdfcheck import text
 from tests.views.builders import opener
 
 if TYPE_CHECKING:
@@ -83,15 +84,20 @@ def test_find_the_member_take_a_upi_receipt_and_print_it(
     qtbot.mouseClick(form.record, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "recorded" in form.outcome.text())
     assert (
-        f"Receipt No. {books.group_id}/P1/001 recorded: ₹1,50,000.00 by UPI." == form.outcome.text()
+        f"Receipt No. {books.receipt_no(1, 1)} recorded: ₹1,50,000.00 by UPI."
+        == form.outcome.text()
     )
     qtbot.waitUntil(lambda: view.desk is not None and view.desk.dues == [])
     assert form.receipts.rowCount() == 1 and form.print_button.isEnabled()
+    number = form.receipts.index(0, form.receipts.COLUMNS.index("Receipt No."))
+    assert form.receipts.data(number) == books.receipt_no(1, 1)  # the group as people know it
     saved = tmp_path / "asha.pdf"
     monkeypatch.setattr(receipt_print, "ask_save_path", lambda parent, suggested: str(saved))
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: saved.exists() and "Saved" in form.outcome.text())
     assert saved.read_bytes().startswith(b"%PDF")
+    assert f"Receipt No. {books.receipt_no(1, 1)}" in text(saved.read_bytes())
+    assert books.group_id not in text(saved.read_bytes())
     opened: list[Path] = []
     monkeypatch.setattr(receipt_print, "open_in_viewer", lambda path: opened.append(path) or True)
     qtbot.mouseClick(form.print_button, Qt.MouseButton.LeftButton)
