@@ -14,6 +14,7 @@ from datetime import date
 from app.services.actors import Actor
 from app.services.auctions.rules import Settlement
 from app.services.context import ServiceContext
+from app.services.group_terms import registration_key
 from app.services.groups import GroupService
 from app.services.ledger import check_ledger
 from app.services.members import MemberService
@@ -35,6 +36,11 @@ class Books:
     group_name: str
     members: list[str]
     periods: dict[int, Settlement]
+    registration_no: str
+
+    def receipt_no(self, period: int, serial: int) -> str:
+        """A receipt's number: the group by its registration number, not its id."""
+        return f"{registration_key(self.registration_no)}/P{period}/{serial:03d}"
 
 
 def open_books(
@@ -51,9 +57,10 @@ def open_books(
     people = MemberService(ctx)
     members = [people.enroll(RAVI, n, p).id for n, p in zip(names, phones, strict=True)]
     groups = GroupService(ctx)
+    registration_no = sanction()
     group = groups.create_group(
         RAVI, name, gross_paise=gross, members=len(members), start_date=date(2026, 10, 20),
-        registration_no=sanction(),
+        registration_no=registration_no,
     )  # fmt: skip
     groups.approve_terms(CHECKER, group.id)
     for member_id in members:
@@ -63,7 +70,7 @@ def open_books(
         period: raise_dues(ctx, group.id, group.agreement, period, gross * 30 // 100, members)
         for period in periods
     }
-    return Books(group.id, name, members, raised)
+    return Books(group.id, name, members, raised, registration_no)
 
 
 def sound(ctx: ServiceContext) -> bool:

@@ -53,7 +53,11 @@ def test_a_upi_receipt_is_numbered_posted_and_idempotent(
     assert taken.receipt is not None and not taken.duplicate
     receipt = taken.receipt
     assert (receipt.bank_ref, receipt.mode_label, receipt.amount) == ("412356789012", "UPI", NET)
-    assert receipt.number == f"{books.group_id}/P1/001"
+    assert (
+        receipt.number
+        == books.receipt_no(1, 1)
+        == f"TN-CHIT-TEST-{books.registration_no[-5:]}/P1/001"
+    )
     head = wal_size(ctx)
     again = counter.take(RAVI, slip(books, 0, NET, "upi", "412356789012"))
     assert again.duplicate and again.receipt == receipt
@@ -117,7 +121,7 @@ def test_a_bounced_cheque_is_reversed_once_a_second_person_confirms(
     due = ledger.dues_for(member)[0]
     assert (due.status, due.paid, due.bank_refs) == ("due", 0, [])
     entry = ledger.receipt_entry(ref)
-    assert entry.cheque_state == "bounced" and entry.number == f"{gid}/P1/001"
+    assert entry.cheque_state == "bounced" and entry.number == books.receipt_no(1, 1)
     collections = ledger.period_collections(gid, 1)
     assert collections.collected == 0 and not collections.commission_moved
     fee = collections.foreman_receives

@@ -349,8 +349,9 @@ def test_the_gate_refuses_an_advance_that_leaves_another_unmet(
     detail = payouts.detail(f"{small}-3")
     assert detail.advance_check is not None and not detail.advance_check.granted
     assert detail.advance_check.text == (
-        f"Advancing ₹60,000.00 is refused: advance {ids[1]} would still need ₹1,30,000.00 "
-        "from company cash, which could hold at most ₹1,00,000.00."
+        "Advancing ₹60,000.00 is refused: the advance for the prize of period 3 of Yamuna "
+        "Chit would still need ₹1,30,000.00 from company cash, which could hold at most "
+        "₹1,00,000.00."
     )
     payouts.decline_advance(MEENA, ids[1], "Yamuna's members paid at the counter")
     payouts.approve_advance(MEENA, ids[0])

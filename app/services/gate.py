@@ -60,6 +60,7 @@ from app.services.collections import (
 )
 from app.services.context import ServiceContext
 from app.services.events import BankersRefused
+from app.services.gate_names import GateNames
 from app.services.ledger import LedgerService
 from app.services.ledger.postings import COMPANY_CASH, LENDING_CASH, group_cash
 from app.services.pipeline import ChangeSet, Reader
@@ -275,6 +276,11 @@ class BankersGate:
             reason or verdict.decision.reason,
             entity_type=subject["type"],
         )
+
+    def named(self, ids: Iterable[str]) -> list[str]:
+        """Pools and commitments (a decision's safe sequence) as people call them:
+        "the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu"."""
+        return GateNames(self.ctx.store).sequence(ids)
 
     def decisions(self, subject_id: str | None = None) -> list[dict[str, Any]]:
         """Recorded decisions (for one loan or payout when given), newest first."""

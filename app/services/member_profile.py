@@ -29,6 +29,7 @@ from app.services.gate import BankersGate, Payout
 from app.services.groups import Group, GroupService, Ticket
 from app.services.kyc import KycRecord, KycService
 from app.services.ledger import Due, LedgerService, ReceiptEntry, TimelineItem
+from app.services.ledger.records import receipt_entries
 from app.services.loans import STATUSES, LoanRow, LoanService
 from app.services.member_register import Late, late_by_member
 from app.services.members import Member, MemberService
@@ -196,7 +197,7 @@ class MemberProfiles:
 
     def _receipts(self, member_id: str) -> list[ReceiptEntry]:
         query = Query(RECEIPTS).where("member_id", "==", member_id)
-        found = [ReceiptEntry.from_doc(doc) for doc in self.ctx.store.stream(query)]
+        found = receipt_entries(self.ctx.store, self.ctx.store.stream(query))
         return sorted(found, key=lambda r: (r.received_on, r.recorded_at), reverse=True)
 
     def example(self) -> str | None:

@@ -237,7 +237,11 @@ class AuctionControlView(QWidget):
     # -- loading -------------------------------------------------------------------------
 
     def _show_groups(self, groups: list[Group]) -> None:
-        current = self.groups.currentData()
+        """List the running groups, keeping the one chosen; at first the one whose
+        auction can be opened today (else the first)."""
+        current = self.groups.currentData() or next(
+            (g.id for g in groups if self.services.auctions.can_open(g)), None
+        )
         self.groups.blockSignals(True)
         self.groups.clear()
         for g in groups:

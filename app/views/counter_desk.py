@@ -42,6 +42,7 @@ from app.views import worker
 from app.views.counter_tables import DuesModel, ReceiptsModel
 from app.views.formatting import BAD, GOOD, MUTED, inr, status_text
 from app.views.receipt_print import ReceiptPrinter
+from app.views.table import row_table
 
 MEMBER_ROLE = Qt.ItemDataRole.UserRole
 REFERENCE = {
@@ -52,7 +53,14 @@ REFERENCE = {
 }
 
 
-def table(model: Any) -> QTableView:
+def table(model: Any, *, stretch: int | None = None) -> QTableView:
+    """A single-selection table of whole rows. With ``stretch`` it fits its pane
+    (:func:`~app.views.table.row_table`: that column takes the room the others leave,
+    cut with “…”); without, the last column stretches and a wide table scrolls."""
+    if stretch is not None:
+        fitted = row_table(model, stretch=stretch)
+        fitted.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        return fitted
     view = QTableView()
     view.setModel(model)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -104,9 +112,9 @@ class CounterDesk(QWidget):
         self.card.setWordWrap(True)
         self.card.setTextFormat(Qt.TextFormat.RichText)
         self.dues = DuesModel(self)
-        self.dues_table = table(self.dues)
+        self.dues_table = table(self.dues, stretch=0)  # the group's name
         self.receipts = ReceiptsModel(self)
-        self.receipts_table = table(self.receipts)
+        self.receipts_table = table(self.receipts, stretch=len(self.receipts.columns) - 1)
         middle = QSplitter(Qt.Orientation.Vertical)
         middle.addWidget(_titled("Open dues across groups", self.dues_table))
         middle.addWidget(_titled("Recent receipts", self.receipts_table))

@@ -78,7 +78,9 @@ class ReceiptsModel(RowsModel[CounterReceipt]):
         Column[CounterReceipt]("Mode", lambda r: r.entry.mode_label),
         _AMOUNT,
         _CHEQUE,
-        Column[CounterReceipt]("Reference", lambda r: r.entry.bank_ref),
+        Column[CounterReceipt](
+            "Reference", lambda r: r.entry.bank_ref, tip=lambda r: r.entry.bank_ref
+        ),
     )
 
 

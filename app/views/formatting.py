@@ -119,6 +119,13 @@ def shorten(items: list[str], shown: int = 4) -> str:
     return f"{head} → … (+{extra} more)" if extra > 0 else head
 
 
+def safe_sequence(names: list[str]) -> str:
+    """``Safe sequence (2): the loan of Neha Naidu → the prize of period 6 of Kaveri
+    Chit``: a Banker's decision's order, its commitments named by the gate
+    (:meth:`~app.services.gate.BankersGate.named`)."""
+    return f"Safe sequence ({len(names)}): {shorten(names) or 'no other commitments'}"
+
+
 class ReasonDialog(QDialog):
     """Asks for a note; when ``required``, OK stays disabled until there is text."""
 

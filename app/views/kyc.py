@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QFrame,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -50,11 +49,10 @@ from app.views.formatting import (
     file_size,
     status_colour,
     status_text,
-    time_width,
     when,
 )
 from app.views.live import LiveReadModel
-from app.views.table import Column, RowsModel
+from app.views.table import Column, RowsModel, row_table
 
 PREVIEW_WIDTH = 380
 STATUSES = (
@@ -258,7 +256,10 @@ class KycQueueView(QWidget):
         split.setStretchFactor(0, 3)
         split.setStretchFactor(1, 2)
         split.setSizes([760, PREVIEW_WIDTH + 60])
+        heading = QLabel(self.title)
+        heading.setObjectName("heading")
         layout = QVBoxLayout(self)
+        layout.addWidget(heading)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self.setStyleSheet(BUTTON_STYLE)
@@ -268,17 +269,10 @@ class KycQueueView(QWidget):
         self._connect()
 
     def _table(self) -> QTableView:
-        table = QTableView()
-        table.setModel(self.model)
-        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        """The queue, its columns sized to their contents and the name taking the rest,
+        so it fits the window without scrolling sideways."""
+        table = row_table(self.model, stretch=0)
         table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
-        table.setAlternatingRowColors(True)
-        table.verticalHeader().hide()
-        header = table.horizontalHeader()
-        header.setMinimumSectionSize(50)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column, width in ((1, 150), (2, 110), (3, 105), (4, time_width(table)), (5, 55)):
-            table.setColumnWidth(column, width)
         return table
 
     def _connect(self) -> None:

@@ -58,7 +58,7 @@ from app.views.formatting import (
     eligibility_badge,
     inr,
     percent,
-    shorten,
+    safe_sequence,
     status_colour,
     status_text,
     time_width,
@@ -152,12 +152,9 @@ class Outcome:
     text: str
 
 
-def granted_text(doing: str, verdict: Verdict) -> str:
-    sequence = [s.removeprefix("loans/") for s in verdict.decision.sequence]
-    return (
-        f"{doing}. Banker's check: the state stays safe. Safe sequence "
-        f"({len(sequence)}): {shorten(sequence) or 'no other commitments'}"
-    )
+def granted_text(doing: str, sequence: list[str]) -> str:
+    """``sequence``: the decision's safe sequence, named (``BankersGate.named``)."""
+    return f"{doing}. Banker's check: the state stays safe. {safe_sequence(sequence)}"
 
 
 def refused_text(record: dict[str, Any]) -> str:
@@ -506,7 +503,8 @@ class LoanInboxView(QWidget):
         def attempt() -> Outcome:
             before = len(gate.decisions(loan_id))
             try:
-                return Outcome(True, granted_text(doing, call()))
+                sequence = call().decision.sequence
+                return Outcome(True, granted_text(doing, gate.named(sequence)))
             except Conflict:
                 decisions = gate.decisions(loan_id)
                 if len(decisions) > before and not decisions[0].get("granted"):

@@ -34,7 +34,7 @@ from app.services.actors import Actor
 from app.services.payouts import SHOWS, PayoutBoard, PayoutDetail, PayoutRow
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import BAD, ReasonDialog, Reloader, inr
+from app.views.formatting import BAD, ReasonDialog, Reloader, inr, safe_sequence
 from app.views.live import LiveReadModel
 from app.views.payout_dialogs import ReleaseDialog, SecurityDialog
 from app.views.payout_pane import PayoutPane, clock_colour, pool_cell, pool_text
@@ -82,6 +82,7 @@ class PayoutsView(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.payouts = services.payouts
+        self.gate = services.gate
         self.current: str | None = None
         self.model = PayoutsModel(self)
         self._build()
@@ -293,16 +294,16 @@ class PayoutsView(QWidget):
             self.release(dialog.bank_ref.text().strip(), dialog.text())
 
     def release(self, bank_ref: str = "", reason: str = "") -> None:
-        pid, actor = self._target(), self.actor
-        self._do(
-            lambda: self.payouts.release_payout(
-                actor, pid, bank_ref=bank_ref or None, reason=reason
-            ),
-            lambda r: (
-                f"Released {inr(r.paid)}. Banker's check: granted, the pool stays safe "
-                f"(safe sequence: {' → '.join(r.sequence)})."
-            ),
-        )
+        pid, actor, payouts, gate = self._target(), self.actor, self.payouts, self.gate
+
+        def release() -> str:
+            r = payouts.release_payout(actor, pid, bank_ref=bank_ref or None, reason=reason)
+            return (
+                f"Released {inr(r.paid)}. Banker's check: granted, the pool stays safe. "
+                f"{safe_sequence(gate.named(r.sequence))}."
+            )
+
+        self._do(release, str)
 
     def ask_propose(self) -> None:
         reason = self._ask(
@@ -332,14 +333,16 @@ class PayoutsView(QWidget):
             self.approve_advance(note)
 
     def approve_advance(self, note: str = "") -> None:
-        aid, actor = self._advance_id(), self.actor
-        self._do(
-            lambda: self.payouts.approve_advance(actor, aid, note),
-            lambda v: (
-                f"Advance granted by the Banker's check and posted "
-                f"(safe sequence: {' → '.join(v.decision.sequence)})."
-            ),
-        )
+        aid, actor, payouts, gate = self._advance_id(), self.actor, self.payouts, self.gate
+
+        def approve() -> str:
+            verdict = payouts.approve_advance(actor, aid, note)
+            return (
+                "Advance granted by the Banker's check and posted. "
+                f"{safe_sequence(gate.named(verdict.decision.sequence))}."
+            )
+
+        self._do(approve, str)
 
     def ask_decline(self) -> None:
         reason = self._ask("Decline the advance", "Why is it declined?", required=True)

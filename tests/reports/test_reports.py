@@ -282,8 +282,9 @@ def test_auction_minutes_show_aliases_and_the_registrar_sees_names(demo: Demo) -
 def test_receipt_states_the_amount_in_figures_and_in_words(demo: Demo) -> None:
     entry = demo.services.ledger.receipt_register()[0]
     body = text(demo.render("receipt", receipt=entry.bank_ref.lower()).pdf)
-    assert entry.number is not None
+    assert entry.number is not None and entry.number.startswith("TN-CHIT-")
     assert f"Receipt No. {entry.number}" in body
+    assert entry.group_id is not None and entry.group_id not in body
     assert f"Amount {format_inr(entry.amount)}" in body
     assert amount_in_words(entry.amount) in body
     assert entry.bank_ref in body and "Bank transfer" in body

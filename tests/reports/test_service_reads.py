@@ -19,13 +19,17 @@ import pytest
 from app.kernel.errors import Conflict, NotFound
 from app.services.actors import Actor
 from app.services.auctions import AuctionService
+from app.services.collections import GROUPS
 from app.services.context import FixedClock, ServiceContext, close_context, make_context
 from app.services.gate import BankersGate
+from app.services.group_terms import registration_key
+from app.services.groups import GroupService
 from app.services.ledger import LedgerService, Payment
 from app.services.ledger.postings import receivable
 from app.services.ledger.reports import MEMBERS_ALL
 from app.services.reports.base import Params
 from app.services.reports.member_statement import passbook
+from app.services.store import Write
 from tests.lending import (
     LAKH,
     MEENA,
@@ -38,6 +42,7 @@ from tests.lending import (
     loan_service,
     payout_service,
 )
+from tests.test_ledger import post
 
 G = LAKH  # ₹1,00,000 among 4: instalment ₹25,000
 
@@ -130,13 +135,26 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
 
 
 def test_receipts_are_numbered_in_order_within_their_period(history: History) -> None:
-    ledger, gid = history.ledger, history.group_id
+    ledger = history.ledger
+    registered = GroupService(history.ctx).get_group(history.group_id).registration_no
+    assert registered is not None and registered.startswith("TN/CHIT/TEST/")
+    code = registration_key(registered)  # TN-CHIT-TEST-00042: the group as people know it
     numbers = {
         ref: ledger.receipt_entry(ref).number
         for ref in ("UTR-P1-0", "UTR-P1-1", "UTR-P1-2", "UTR-P1-HALF-A", "UTR-P1-HALF-B")
     }
-    assert list(numbers.values()) == [f"{gid}/P1/{n:03d}" for n in range(1, 6)]
-    assert ledger.receipt_entry("UTR-P2-0").number == f"{gid}/P2/001"
+    assert list(numbers.values()) == [f"{code}/P1/{n:03d}" for n in range(1, 6)]
+    assert ledger.receipt_entry("UTR-P2-0").number == f"{code}/P2/001"
+    register = {e.bank_ref: e.number for e in ledger.receipt_register()}
+    assert register["UTR-P2-0"] == f"{code}/P2/001"  # the same in the register
+
+
+def test_a_group_stored_before_registration_numbers_keeps_its_id_in_receipt_numbers(
+    history: History,
+) -> None:
+    gid = history.group_id
+    post(history.ctx, [Write("update", GROUPS, gid, {"registration_no": None})])
+    assert history.ledger.receipt_entry("UTR-P2-0").number == f"{gid}/P2/001"
 
 
 def test_a_repeated_receipt_keeps_its_number_and_takes_no_new_one(history: History) -> None:

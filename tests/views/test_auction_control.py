@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from PySide6.QtCore import QModelIndex
@@ -25,9 +25,10 @@ from tests.dates import misdated
 
 
 def running_group(
-    runtime: Runtime, name: str, people: list[str], phone_prefix: str
+    runtime: Runtime, name: str, people: list[str], phone_prefix: str, start: date | None = None
 ) -> tuple[str, list[str]]:
-    """A running group of ``people`` (3 lakh chit) whose period 1 is due today."""
+    """A running group of ``people`` (3 lakh chit) whose period 1 is due on ``start``
+    (today unless given)."""
     s = runtime.services
     members = [
         s.members.enroll(ADMIN, n, f"{phone_prefix}{i:02d}").id for i, n in enumerate(people)
@@ -37,7 +38,7 @@ def running_group(
         name,
         gross_paise=3_00_000_00,
         members=len(people),
-        start_date=date.today(),
+        start_date=start or date.today(),
         registration_no=sanction(),
     ).id
     s.groups.approve_terms(CHECKER, gid)
@@ -64,6 +65,22 @@ def view(
     v.show()
     qtbot.waitUntil(lambda: v.state is not None and v.state.group.id == group[0])
     yield v
+    v.shutdown()
+
+
+def test_the_group_whose_auction_can_open_today_is_chosen_first(
+    qtbot: QtBot, runtime: Runtime
+) -> None:
+    later = date.today() + timedelta(days=10)
+    people = ["Anil Joshi", "Bela Shah", "Chitra Iyer"]
+    running_group(runtime, "Tungabhadra 3L", people, "91234567", start=later)  # listed first
+    today, _ = running_group(runtime, "Kaveri 3L", people, "98765432")
+    assert runtime.services.groups.list_groups("running")[0].name == "Tungabhadra 3L"
+    v = AuctionControlView(runtime.services, ADMIN2)
+    qtbot.addWidget(v)
+    v.show()
+    qtbot.waitUntil(lambda: v.state is not None)
+    assert v.group_id() == today and v.open_button.isEnabled()
     v.shutdown()
 
 

@@ -9,19 +9,22 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QDate, Qt
-from PySide6.QtWidgets import QDialog
+from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
 from app.services.actors import Actor
+from app.services.counter import Slip
 from app.views import receipt_print
 from app.views.collections import CollectionsView
 from app.views.counter_queue import BounceDialog
 from tests.counter_books import FARAH, IFSC, RAVI, Books, open_books
-from tests.views.builders import opener
+from tests.reports.pdfcheck import text
+from tests.views.builders import main_window, opener
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
+    from app.views.main_window import MainWindow
 
 NET = 1_50_000_00
 Opener = Callable[[Actor], CollectionsView]
@@ -83,15 +86,20 @@ def test_find_the_member_take_a_upi_receipt_and_print_it(
     qtbot.mouseClick(form.record, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: "recorded" in form.outcome.text())
     assert (
-        f"Receipt No. {books.group_id}/P1/001 recorded: ₹1,50,000.00 by UPI." == form.outcome.text()
+        f"Receipt No. {books.receipt_no(1, 1)} recorded: ₹1,50,000.00 by UPI."
+        == form.outcome.text()
     )
     qtbot.waitUntil(lambda: view.desk is not None and view.desk.dues == [])
     assert form.receipts.rowCount() == 1 and form.print_button.isEnabled()
+    number = form.receipts.index(0, form.receipts.COLUMNS.index("Receipt No."))
+    assert form.receipts.data(number) == books.receipt_no(1, 1)  # the group as people know it
     saved = tmp_path / "asha.pdf"
     monkeypatch.setattr(receipt_print, "ask_save_path", lambda parent, suggested: str(saved))
     qtbot.mouseClick(form.save_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: saved.exists() and "Saved" in form.outcome.text())
     assert saved.read_bytes().startswith(b"%PDF")
+    assert f"Receipt No. {books.receipt_no(1, 1)}" in text(saved.read_bytes())
+    assert books.group_id not in text(saved.read_bytes())
     opened: list[Path] = []
     monkeypatch.setattr(receipt_print, "open_in_viewer", lambda path: opened.append(path) or True)
     qtbot.mouseClick(form.print_button, Qt.MouseButton.LeftButton)
@@ -102,6 +110,31 @@ def test_find_the_member_take_a_upi_receipt_and_print_it(
         (RAVI.id, "receipt"),
         (RAVI.id, "receipt"),
     ]  # each copy handed out is in the log, as every report is
+
+
+@pytest.fixture
+def window(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
+    yield from main_window(qtbot, runtime, RAVI)  # at 1280×720
+
+
+def test_the_dues_and_receipts_fit_the_window_without_scrolling_sideways(
+    qtbot: QtBot, runtime: Runtime, window: MainWindow
+) -> None:
+    books = open_books(runtime.ctx, name="Mylapore Thiruvanmiyur 8 Lakh Chit 07", periods=(1, 2))
+    slip = Slip(books.members[0], books.group_id, 1, NET, "upi", "412356789012", "2026-11-24")
+    runtime.services.counter.take(RAVI, slip)
+    window.go("collections", member_id=books.members[0])
+    view = window.pages["collections"]
+    assert isinstance(view, CollectionsView)
+    form = view.counter
+    qtbot.waitUntil(lambda: form.dues.rowCount() == 1 and form.receipts.rowCount() == 1)
+    qtbot.waitUntil(form.dues_table.isVisible)
+    QApplication.processEvents()
+    for table in (form.dues_table, form.receipts_table):
+        assert table.horizontalScrollBar().maximum() == 0, type(table.model()).__name__
+    number = form.receipts.COLUMNS.index("Receipt No.")
+    shown = form.receipts_table.fontMetrics().horizontalAdvance(books.receipt_no(1, 1))
+    assert form.receipts_table.columnWidth(number) > shown  # the number itself is never cut
 
 
 def test_refusals_are_shown_under_the_form_naming_the_field(

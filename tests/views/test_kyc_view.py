@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from PySide6.QtCore import QModelIndex, Qt
-from PySide6.QtWidgets import QDialog, QDialogButtonBox
+from PySide6.QtWidgets import QApplication, QDialog, QDialogButtonBox, QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -17,10 +17,11 @@ from app.services.actors import Actor
 from app.views.formatting import ReasonDialog
 from app.views.kyc import KycQueueView
 from tests.builders import ADMIN, EMPLOYEE, EMPLOYEE2, pan
-from tests.views.builders import opener, png_bytes, shown_with_rows, submit_kyc
+from tests.views.builders import main_window, opener, png_bytes, shown_with_rows, submit_kyc
 
 if TYPE_CHECKING:
     from app.bootstrap import Runtime
+    from app.views.main_window import MainWindow
 
 Opener = Callable[[Actor, int], KycQueueView]
 
@@ -45,6 +46,28 @@ def open_view(qtbot: QtBot, runtime: Runtime) -> Iterator[Callable[[Actor, int],
         return shown_with_rows(qtbot, KycQueueView(runtime.services, actor), (1100, 700), rows)
 
     yield from opener(make)
+
+
+@pytest.fixture
+def window(qtbot: QtBot, runtime: Runtime) -> Iterator[MainWindow]:
+    yield from main_window(qtbot, runtime, CHECKER)
+
+
+def test_the_queue_has_a_heading_and_fits_the_window_without_scrolling_sideways(
+    qtbot: QtBot, runtime: Runtime, window: MainWindow
+) -> None:
+    seeded(runtime)
+    window.go("kyc-queue")
+    view = window.pages["kyc-queue"]
+    assert isinstance(view, KycQueueView)
+    qtbot.waitUntil(lambda: view.model.rowCount() == 3 and view.table.isVisible())
+    QApplication.processEvents()
+    heading = view.findChild(QLabel, "heading")
+    assert heading is not None and heading.text() == "KYC queue"  # as every page is headed
+    assert view.table.horizontalScrollBar().maximum() == 0  # at 1280×720, all columns show
+    widest = max(view.table.fontMetrics().horizontalAdvance(name) for name, _ in PEOPLE)
+    assert view.table.columnWidth(0) > widest  # and the names are not cut
+    settle(qtbot, view)
 
 
 def settle(qtbot: QtBot, view: KycQueueView) -> None:

@@ -154,6 +154,7 @@ def test_a_bounced_cheque_is_marked_among_the_receipts(qtbot: QtBot, runtime: Ru
              for c in range(model.columnCount())}  # fmt: skip
     assert model.data(shown["Amount"]) == "₹1,50,000.00"
     assert model.data(shown["Cheque"]) == "Bounced"
+    assert model.data(shown["Receipt no."]) == books.receipt_no(1, 1)
     assert "due again" in model.data(shown["Cheque"], Qt.ItemDataRole.ToolTipRole)
     assert view.cards["owed"].value.text() == "₹1,50,000.00"
     view.shutdown()

@@ -190,8 +190,8 @@ def test_the_maker_asks_and_a_second_person_releases(
     checker.release("NEFT-99001")
     text = outcome(qtbot, checker)
     assert text == (
-        f"Released ₹70,000.00. Banker's check: granted, the pool stays safe "
-        f"(safe sequence: payouts/{drawn.payout_id})."
+        "Released ₹70,000.00. Banker's check: granted, the pool stays safe. "
+        "Safe sequence (1): the prize of period 1 of Kaveri Chit."
     )
     assert payouts.payout_data(drawn.payout_id)["status"] == "released"
     assert errors == []
@@ -243,11 +243,20 @@ def test_an_advance_proposed_approved_and_the_prize_released(
     pane_shows(qtbot, checker, drawn.payout_id, "proposed by Ravi")
     assert checker.pane.buttons["approve"].isEnabled()
     checker.approve_advance("Checked the dues register")
-    assert outcome(qtbot, checker).startswith("Advance granted by the Banker's check and posted")
+    assert outcome(qtbot, checker) == (
+        "Advance granted by the Banker's check and posted. "
+        "Safe sequence (1): the advance for the prize of period 1 of Kaveri Chit."
+    )
     pane_shows(qtbot, checker, drawn.payout_id, "Releasing it is granted")
+    posted = "₹37,500.00 advanced from company cash (Meena"
+    assert posted in checker.pane.text.text()
     checker.release()
     qtbot.waitUntil(lambda: checker.pane.outcome.text().startswith("Released ₹70,000.00"))
+    assert "the prize of period 1 of Kaveri Chit" in checker.pane.outcome.text()
     assert runtime.services.ledger.pool(drawn.group_id) == 0
+    released = "Released</b> <span>by Meena"  # the pane still shows the prize, now paid …
+    qtbot.waitUntil(lambda: released in checker.pane.text.text())
+    assert posted in checker.pane.text.text()  # … and the advance that paid part of it
     assert errors == []
     for view in (maker, checker):
         settle(qtbot, view)

@@ -180,6 +180,19 @@ class AuctionService(AuctionClosing):
             raise
         return Auction.from_doc(committed.value)
 
+    def can_open(self, group: Group) -> bool:
+        """Whether ``group``'s next auction can be opened today (or, open already,
+        resumed): the group runs, the period's draw date has come and the period is not
+        the foreman's without an auction. The checks :meth:`open_auction` makes."""
+        period = group.next_period
+        if period is None:
+            return False
+        try:
+            _check_can_open(group, period, self.ctx.clock.today())
+        except Conflict:
+            return False
+        return True
+
     def _open_change(
         self,
         reader: Reader,

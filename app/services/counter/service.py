@@ -63,6 +63,7 @@ from app.services.ledger.records import (
     PENDING,
     Due,
     ReceiptEntry,
+    receipt_entries,
 )
 from app.services.ledger.reversal import bounce_writes
 from app.services.members import Member
@@ -97,7 +98,7 @@ class CounterService:
         dues = self._open_dues(member_id)
         groups = self._group_names({d.due.group_id for d in dues} | _groups_of(receipts))
         entries = sorted(
-            map(ReceiptEntry.from_doc, receipts),
+            receipt_entries(store, receipts),
             key=lambda r: (r.received_on, r.recorded_at),
             reverse=True,
         )
@@ -136,9 +137,7 @@ class CounterService:
         store = self.ctx.store
         cheques = store.query(Query(RECEIPTS).where("cheque.state", "in", [PENDING, BOUNCE_ASKED]))
         approvals = store.query(Query(COUNTER_APPROVALS).where("status", "==", WAITING))
-        entries = sorted(
-            map(ReceiptEntry.from_doc, cheques), key=lambda r: (r.received_on, r.bank_ref)
-        )
+        entries = sorted(receipt_entries(store, cheques), key=lambda r: (r.received_on, r.bank_ref))
         people = self._member_names(
             [e.member_id for e in entries] + [a.data["member_id"] for a in approvals]
         )
@@ -396,7 +395,7 @@ class CounterService:
 
     def _find_entry(self, bank_ref: str) -> ReceiptEntry | None:
         doc = self.ctx.store.get(RECEIPTS, bank_ref)
-        return ReceiptEntry.from_doc(doc) if doc is not None else None
+        return receipt_entries(self.ctx.store, [doc])[0] if doc is not None else None
 
     def _approval(self, approval_id: str) -> Approval:
         doc = self.ctx.store.get(COUNTER_APPROVALS, approval_id)

@@ -1,11 +1,24 @@
-"""What the ledger service returns: receipts, dues, period collections, transactions."""
+"""What the ledger service returns: receipts, dues, period collections, transactions.
+
+Receipt numbers. An instalment's receipt is numbered ``<group>/P<period>/<serial>``,
+the group named by its registration (sanction) number in its one spelling
+(:func:`~app.services.group_terms.registration_key`, ``TN-CHIT-2026-0142``): the number
+people find on their agreement, unique across groups and never changed, so a receipt
+reads the same on every screen, every copy and every reprint. The number is not
+stored: :func:`receipt_entries` reads it from the group, so receipts recorded before
+this rule read the same way; a group stored before registration numbers were asked
+keeps its id there.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date as Date
-from typing import Any
+from typing import Any, Protocol
 
+from app.services.collections import GROUPS
+from app.services.group_terms import registration_key
 from app.services.ledger.postings import REF_FIELDS, Line
 from app.services.store import Document
 
@@ -101,6 +114,8 @@ class ReceiptEntry:
     interest: int | None = None
     serial: int | None = None
     cheque: dict[str, Any] | None = None
+    group_code: str | None = None
+    """How the receipt number names the group (see the module docstring)."""
 
     @property
     def cheque_state(self) -> str | None:
@@ -109,20 +124,23 @@ class ReceiptEntry:
 
     @property
     def number(self) -> str | None:
-        """The receipt number: ``<group>/P<period>/<serial>`` for an instalment,
-        ``<loan>/E<serial>`` for a repayment; None when it was recorded unnumbered."""
+        """The receipt number: ``<group>/P<period>/<serial>`` for an instalment (the group
+        by :attr:`group_code`), ``<loan>/E<serial>`` for a repayment; None when it was
+        recorded unnumbered."""
         if self.serial is None:
             return None
         if self.loan_id:
             return f"{self.loan_id}/E{self.serial:03d}"
-        return f"{self.group_id}/P{self.period}/{self.serial:03d}"
+        return f"{self.group_code or self.group_id}/P{self.period}/{self.serial:03d}"
 
     @property
     def mode_label(self) -> str:
         return MODES.get(self.mode, self.mode.replace("_", " ").capitalize())
 
     @classmethod
-    def from_doc(cls, doc: Document) -> ReceiptEntry:
+    def from_doc(cls, doc: Document, group_code: str | None = None) -> ReceiptEntry:
+        """The receipt ``doc``; ``group_code`` names its group in its number (read it
+        with :func:`receipt_entries`)."""
         d = doc.data
         return cls(
             bank_ref=doc.id,
@@ -140,7 +158,30 @@ class ReceiptEntry:
             interest=d.get("interest"),
             serial=d.get("serial"),
             cheque=d.get("cheque"),
+            group_code=group_code,
         )
+
+
+class GroupDocs(Protocol):
+    """Where groups are read from: the store, or a transaction's reader."""
+
+    def get_many(self, collection: str, ids: Iterable[str]) -> dict[str, Document]: ...
+
+
+def receipt_entries(groups: GroupDocs, docs: Iterable[Document]) -> list[ReceiptEntry]:
+    """The receipts ``docs`` as registers show them, numbered by their groups'
+    registration numbers (each group read once)."""
+    found = list(docs)
+    ids = {gid for d in found if isinstance(gid := d.data.get("group_id"), str)}
+    codes = {gid: group_code(doc) for gid, doc in groups.get_many(GROUPS, ids).items()}
+    return [ReceiptEntry.from_doc(d, codes.get(d.data.get("group_id") or "")) for d in found]
+
+
+def group_code(group: Document) -> str | None:
+    """How receipt numbers name ``group``: its registration number's one spelling; None
+    for a group stored before registration numbers were asked."""
+    number = group.data.get("registration_no")
+    return registration_key(number) if isinstance(number, str) and number.strip() else None
 
 
 @dataclass(frozen=True)

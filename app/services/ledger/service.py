@@ -62,7 +62,14 @@ from app.services.ledger.receipts import (
     normalise,
     receipts_change,
 )
-from app.services.ledger.records import Due, PeriodCollections, Receipt, ReceiptEntry, Txn
+from app.services.ledger.records import (
+    Due,
+    PeriodCollections,
+    Receipt,
+    ReceiptEntry,
+    Txn,
+    receipt_entries,
+)
 from app.services.ledger.reports import (
     MEMBERS_ALL,
     AccountNames,
@@ -146,7 +153,7 @@ class LedgerService:
                 f"No receipt has the bank reference {bank_ref!r}.",
                 hint="Check the reference on the bank statement or the counter slip.",
             )
-        return ReceiptEntry.from_doc(doc)
+        return receipt_entries(self.ctx.store, [doc])[0]
 
     def receipt_register(
         self, start: Date | None = None, end: Date | None = None, *, group_id: str | None = None
@@ -161,7 +168,7 @@ class LedgerService:
             query = query.where("received_on", "<=", end.isoformat())
         if group_id is not None:
             query = query.where("group_id", "==", group_id)
-        entries = [ReceiptEntry.from_doc(doc) for doc in self.ctx.store.stream(query)]
+        entries = receipt_entries(self.ctx.store, self.ctx.store.stream(query))
         entries.sort(key=lambda r: (r.received_on, r.bank_ref))
         return entries
 

@@ -22,6 +22,7 @@ from app.services.auctions.close import next_instalment_date
 from app.services.auctions.rules import Agreement
 from app.services.collections import ADVANCES, GROUPS, MEMBERS, PAYOUTS
 from app.services.gate import advance_commitment, deduction, payout_commitment
+from app.services.gate_names import NEW_ADVANCE, GateNames
 from app.services.groups import Group
 from app.services.ledger.postings import COMPANY_CASH, group_cash
 from app.services.money import format_inr
@@ -33,7 +34,6 @@ from app.services.store import Document, Query
 from app.services.topics import reads
 
 AWAITING, RELEASED_ONLY, ALL = "awaiting", "released", "all"
-NEW_ADVANCE = "(to propose)"
 SHOWS = {AWAITING: "Awaiting payout", RELEASED_ONLY: "Released", ALL: "All prizes"}
 
 
@@ -241,13 +241,16 @@ class _Rows:
         people = store.get_many(MEMBERS, {d.data["member_id"] for d in docs})
         self.names = {m: str(d.data.get("name", m)) for m, d in people.items()}
         self.advances = self._advances(docs)
+        self.gate_names = GateNames(store, {g: group.name for g, group in self.groups.items()})
         self.today = reads.ctx.clock.today()
         self.company_cash = reads.gate.available(COMPANY_CASH)
 
     def _advances(self, docs: list[Document]) -> dict[str, list[AdvanceRow]]:
+        """Each prize's advances, newest first: a released prize keeps the advance that
+        was posted for it (and what is still to be repaid of it)."""
         found: dict[str, list[tuple[str, AdvanceRow]]] = {}
-        pending = [d.id for d in docs if d.data["status"] == PENDING]
-        for chunk in (pending[i : i + 10] for i in range(0, len(pending), 10)):
+        ids = [d.id for d in docs]
+        for chunk in (ids[i : i + 10] for i in range(0, len(ids), 10)):
             query = Query(ADVANCES).where("payout_id", "in", chunk)
             for a in self.reads.ctx.store.query(query):
                 at = a.data["proposed_at"]
@@ -317,21 +320,8 @@ class _Rows:
         return f"{doing} is refused: {named or decision.reason}."
 
     def label(self, name: str) -> str:
-        """A pool or commitment as people call it."""
-        if name == COMPANY_CASH:
-            return "company cash"
-        if name.startswith("cash:group:"):
-            group = self.groups.get(name.removeprefix("cash:group:"))
-            return f"the pool of {group.name if group else name}"
-        kind, _, ident = name.partition("/")
-        if kind == PAYOUTS:
-            group_id, _, period = ident.rpartition("-")
-            group = self.groups.get(group_id)
-            where = group.name if group else group_id
-            return f"the prize of period {period} of {where}"
-        if kind == ADVANCES:
-            return "this advance" if ident == NEW_ADVANCE else f"advance {ident}"
-        return {"loans": f"loan {ident}"}.get(kind, name)
+        """A pool or commitment as people call it (:mod:`app.services.gate_names`)."""
+        return self.gate_names.label(name)
 
 
 def _security_text(d: Mapping[str, Any]) -> str:

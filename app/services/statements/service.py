@@ -35,7 +35,7 @@ from app.services.context import ServiceContext
 from app.services.counter import CounterService
 from app.services.events import StatementLinesImported
 from app.services.ledger.receipts import NothingNew, Payment, normalise, receipts_change
-from app.services.ledger.records import PENDING, ReceiptEntry
+from app.services.ledger.records import PENDING, receipt_entries
 from app.services.members import member_no
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
@@ -115,12 +115,11 @@ class StatementService:
         self._add_people(books, store.stream(Query(MEMBERS)))
         self._add_all_dues(books)
         refs = [line_reference(line) for line in statement.lines]
-        for doc in store.get_many(RECEIPTS, refs).values():
-            entry = ReceiptEntry.from_doc(doc)
+        for entry in receipt_entries(store, store.get_many(RECEIPTS, refs).values()):
             who = books.member_names.get(entry.member_id, entry.member_id)
-            books.receipts[doc.id] = (
+            books.receipts[entry.bank_ref] = (
                 f"recorded on {office_time.day(entry.recorded_at)} as receipt "
-                f"{entry.number or doc.id} "
+                f"{entry.number or entry.bank_ref} "
                 f"({who}, {format_inr(entry.amount)})"
             )
         for doc in store.query(Query(RECEIPTS).where("cheque.state", "==", PENDING)):
@@ -201,13 +200,8 @@ class StatementService:
         self._add_people(books, members)
         self._add_all_dues(books)
         phones = {m.id: m.data.get("phone") or "" for m in members}
-        recent = sorted(
-            (
-                ReceiptEntry.from_doc(d)
-                for d in store.query(Query(RECEIPTS).where("kind", "==", "instalment").limit(50))
-            ),
-            key=lambda r: r.bank_ref,
-        )
+        query = Query(RECEIPTS).where("kind", "==", "instalment").limit(50)
+        recent = sorted(receipt_entries(store, store.query(query)), key=lambda r: r.bank_ref)
         rows = sample.example_rows(books, phones, recent, self.ctx.clock.today())
         return sample.to_csv(rows)
 
