@@ -19,7 +19,6 @@ from typing import Any
 
 from PySide6.QtWidgets import (
     QComboBox,
-    QDialog,
     QFormLayout,
     QFrame,
     QGroupBox,
@@ -302,7 +301,7 @@ class CapitalView(QWidget):
         payin = self.chosen()
         if payin is None:
             return
-        dialog = ReasonDialog(
+        reason = ReasonDialog.ask(
             "Approve the capital",
             f"{inr(payin.amount)} into {payin.pool.lower()}, bank reference {payin.id}, "
             f"recorded by {payin.proposed_by}. Approve only if you see this credit on the "
@@ -310,8 +309,8 @@ class CapitalView(QWidget):
             required=False,
             parent=self,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.approve(payin.id, dialog.reason())
+        if reason is not None:
+            self.approve(payin.id, reason)
 
     def approve(self, capital_id: str, note: str = "") -> None:
         actor, capital = self.actor, self.capital
@@ -327,15 +326,15 @@ class CapitalView(QWidget):
         payin = self.chosen()
         if payin is None:
             return
-        dialog = ReasonDialog(
+        reason = ReasonDialog.ask(
             "Decline the capital",
             f"{inr(payin.amount)}, bank reference {payin.id}. Why is it declined? Nothing "
             "is posted.",
             required=True,
             parent=self,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.decline(payin.id, dialog.reason())
+        if reason is not None:
+            self.decline(payin.id, reason)
 
     def decline(self, capital_id: str, reason: str) -> None:
         actor, capital = self.actor, self.capital

@@ -205,15 +205,15 @@ class QueuePane(QWidget):
             if approval.kind == CHEQUE_BOUNCE
             else "You counted the cash: post the receipt?"
         )
-        dialog = ReasonDialog(
+        reason = ReasonDialog.ask(
             f"Approve: {approval.kind_text}",
             f"{approval.member_name}, {inr(approval.amount)} ({approval.bank_ref}). {what} "
             "Note (optional):",
             required=False,
             parent=self,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.approve(approval.id, dialog.reason())
+        if reason is not None:
+            self.approve(approval.id, reason)
 
     def approve(self, approval_id: str, note: str = "") -> None:
         counter, actor = self.services.counter, self.actor
@@ -223,14 +223,14 @@ class QueuePane(QWidget):
         approval = self.chosen_approval()
         if approval is None:
             return
-        dialog = ReasonDialog(
+        reason = ReasonDialog.ask(
             f"Reject: {approval.kind_text}",
             "Why is it turned down? Nothing is posted.",
             required=True,
             parent=self,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.reject(approval.id, dialog.reason())
+        if reason is not None:
+            self.reject(approval.id, reason)
 
     def reject(self, approval_id: str, reason: str) -> None:
         counter, actor = self.services.counter, self.actor

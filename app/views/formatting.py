@@ -163,6 +163,23 @@ class ReasonDialog(QDialog):
     def reason(self) -> str:
         return self.text.toPlainText().strip()
 
+    @classmethod
+    def ask(
+        cls,
+        title: str,
+        prompt: str,
+        *,
+        required: bool,
+        placeholder: str = "",
+        parent: QWidget | None = None,
+    ) -> str | None:
+        """Show the dialog modally: the note given (maybe empty when not ``required``),
+        or None when it was cancelled."""
+        dialog = cls(title, prompt, required=required, placeholder=placeholder, parent=parent)
+        if dialog.exec() != QDialog.DialogCode.Accepted:
+            return None
+        return dialog.reason()
+
     def _update(self) -> None:
         ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         ok.setEnabled(bool(self.reason()) or not self.required)

@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QDialog,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -281,8 +280,7 @@ class FormingPanel(QWidget):
             self.withdraw_group(reason)
 
     def _ask(self, title: str, prompt: str, *, required: bool = False) -> str | None:
-        dialog = ReasonDialog(title, prompt, required=required, parent=self)
-        return dialog.reason() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        return ReasonDialog.ask(title, prompt, required=required, parent=self)
 
     # The calls below run off the GUI thread: they hold the service, the actor and ids,
     # never this widget (see app.views.worker).

@@ -22,7 +22,6 @@ from PySide6.QtGui import QDesktopServices, QImage, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -380,15 +379,15 @@ class KycQueueView(QWidget):
         worker.run(lambda: self.kyc.approve(self.actor, ids), self._decided, parent=self)
 
     def ask_reject(self) -> None:
-        dialog = ReasonDialog(
+        reason = ReasonDialog.ask(
             "Reject KYC",
             f"Reject {len(self.selected_ids())} KYC record(s)? The member sees the reason.",
             required=True,
             placeholder="e.g. PAN photo is blurred",
             parent=self,
         )
-        if dialog.exec() == QDialog.DialogCode.Accepted:
-            self.reject_selected(dialog.reason())
+        if reason is not None:
+            self.reject_selected(reason)
 
     def reject_selected(self, reason: str) -> None:
         ids = self.selected_ids()

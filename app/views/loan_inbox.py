@@ -17,7 +17,6 @@ from PySide6.QtCore import QAbstractTableModel, QItemSelectionModel, QSortFilter
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDialog,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -445,8 +444,7 @@ class LoanInboxView(QWidget):
     # -- actions ------------------------------------------------------------------
 
     def _ask(self, title: str, prompt: str, *, required: bool) -> str | None:
-        dialog = ReasonDialog(title, prompt, required=required, parent=self)
-        return dialog.reason() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        return ReasonDialog.ask(title, prompt, required=required, parent=self)
 
     def ask_recommend(self) -> None:
         detail = self.pane.detail

@@ -223,8 +223,7 @@ class PayoutsView(QWidget):
         self._finished(False, f"Not done: {exc}")
 
     def _ask(self, title: str, prompt: str, *, required: bool) -> str | None:
-        dialog = ReasonDialog(title, prompt, required=required, parent=self)
-        return dialog.reason() if dialog.exec() == QDialog.DialogCode.Accepted else None
+        return ReasonDialog.ask(title, prompt, required=required, parent=self)
 
     def _target(self) -> str:
         return self.current or ""
