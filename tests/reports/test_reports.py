@@ -285,6 +285,8 @@ def test_receipt_states_the_amount_in_figures_and_in_words(demo: Demo) -> None:
     assert entry.number is not None and entry.number.startswith("TN-CHIT-")
     assert f"Receipt No. {entry.number}" in body
     assert entry.group_id is not None and entry.group_id not in body
+    member = demo.services.members.get(entry.member_id)
+    assert f"{member.name} ({member.member_no})" in body and member.id not in body
     assert f"Amount {format_inr(entry.amount)}" in body
     assert amount_in_words(entry.amount) in body
     assert entry.bank_ref in body and "Bank transfer" in body

@@ -38,7 +38,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
             [
                 ("Received on", day(entry.received_on)),
                 ("Recorded", moment(entry.recorded_at)),
-                ("Received from", f"{member.name} ({member.id})"),
+                ("Received from", f"{member.name} ({member.member_no})"),
                 ("Mobile", member.phone_masked),
                 ("Towards", paid_for),
                 ("Mode", entry.mode_label),
