@@ -221,7 +221,8 @@ def test_approval_refused_when_lending_capital_is_short(
     with pytest.raises(Conflict) as caught:
         loans.approve(MEENA, loan_id, "ok")
     message = str(caught.value)
-    assert "cash:lending" in message and f"loans/{loan_id}" in message
+    assert "the lending capital" in message and "the loan of " in message
+    assert "cash:lending" not in message and loan_id not in message
     assert loans.get(loan_id).data["status"] == "recommended"
 
     refusal = wal(ctx)[-1]
@@ -253,7 +254,7 @@ def test_disbursement_moves_money_only_when_granted(
     assert ledger.balance(loan_account(a)) == LAKH
     assert loans.get(a).data["status"] == "disbursed"
 
-    with pytest.raises(Conflict, match="cash:lending"):
+    with pytest.raises(Conflict, match="from the lending capital"):
         loans.disburse(RAVI, b)
     assert ledger.lending_pool() == 50_000_00
     assert loans.get(b).data["status"] == "approved"

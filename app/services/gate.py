@@ -277,6 +277,14 @@ class BankersGate:
             entity_type=subject["type"],
         )
 
+    def granted_or_raise(self, verdict: Verdict) -> Verdict:
+        """``verdict`` when it is granted; otherwise its refusal, raised with the pools
+        and commitments named as people call them (the log keeps the ids)."""
+        if verdict.granted:
+            return verdict
+        error = verdict.error()
+        raise type(error)(GateNames(self.ctx.store).explain(verdict.decision), hint=error.hint)
+
     def named(self, ids: Iterable[str]) -> list[str]:
         """Pools and commitments (a decision's safe sequence) as people call them:
         "the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu"."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
+from app.kernel.bankers import Decision
 from app.services.activity import Names
 from app.services.collections import ADVANCES, LOANS, PAYOUTS
 from app.services.ledger.postings import COMPANY_CASH, LENDING_CASH
@@ -30,6 +31,21 @@ class GateNames:
         self.store = store
         self.names = Names(store)
         self.groups = dict(groups or {})
+
+    def explain(self, decision: Decision) -> str:
+        """A refusal's reason with its pools and commitments named: "The prize of period
+        6 of Kaveri Chit asks ₹7,60,000.00 from the pool of Kaveri Chit but only
+        ₹6,40,000.00 is available there", rather than the ids the log keeps."""
+        ids = {decision.commitment_id, *decision.amounts}
+        ids |= {decision.pool} if decision.pool else set()
+        for blocked in decision.blocked:
+            ids |= {blocked.commitment_id, *(s.pool for s in blocked.shortfalls)}
+        text = decision.reason.removeprefix("refused: ")  # the error says it is refused
+        for name in sorted(ids, key=len, reverse=True):  # a longer id first: no id is cut
+            label = self.label(name)
+            for said in (f"commitment {name}", f"pool {name}", name):
+                text = text.replace(said, label)
+        return f"{text[:1].upper()}{text[1:]}."
 
     def sequence(self, ids: Iterable[str]) -> list[str]:
         """A safe sequence, each commitment named."""

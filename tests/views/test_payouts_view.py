@@ -215,8 +215,9 @@ def test_a_short_pool_is_refused_with_the_pool_and_prize_named(
     )
     view.release()
     text = outcome(qtbot, view)
-    assert text.startswith("Not done: refused")
-    assert group_cash(drawn.group_id) in text and f"payouts/{drawn.payout_id}" in text
+    assert text.startswith("Not done: The prize of period 1 of ")
+    assert "from the pool of " in text and "but only " in text
+    assert group_cash(drawn.group_id) not in text and drawn.payout_id not in text
     assert BAD.name() in view.pane.outcome.styleSheet()
     assert errors == []
     settle(qtbot, view)

@@ -9,7 +9,6 @@ from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services import emi as emi_calc
 from app.services.actors import Actor
 from app.services.collections import LOANS, MEMBERS
-from app.services.gate import Verdict
 from app.services.loans.book import DEFAULT_RATE_BPS, preview
 from app.services.money import format_inr, rupees
 from app.services.pipeline import Reader
@@ -172,9 +171,3 @@ def check_recommendable(loan: Document, note: str) -> None:
         raise ValidationError(
             f"Loan {loan.id} needs review ({reasons}); say in the note why you recommend it."
         )
-
-
-def granted_or_raise(verdict: Verdict) -> Verdict:
-    if not verdict.granted:
-        raise verdict.error()
-    return verdict

@@ -90,7 +90,6 @@ from app.services.loans.checks import (
     checked_note,
     checked_terms,
     form_terms,
-    granted_or_raise,
     require_active_member,
     require_loan,
     require_status,
@@ -248,7 +247,7 @@ class LoanService(LoanReads):
                 return self.gate.refusal(verdict, text), verdict
             return self._approve_change(actor, loan, verdict, text), verdict
 
-        return granted_or_raise(self.ctx.pipeline.transact(actor, work).value)
+        return self.gate.granted_or_raise(self.ctx.pipeline.transact(actor, work).value)
 
     def _approve_change(
         self, actor: Actor, loan: Document, verdict: Verdict, note: str
@@ -310,7 +309,7 @@ class LoanService(LoanReads):
                 return self.gate.refusal(verdict), verdict
             return self._disburse_change(actor, loan, verdict, ref), verdict
 
-        return granted_or_raise(self.ctx.pipeline.transact(actor, work).value)
+        return self.gate.granted_or_raise(self.ctx.pipeline.transact(actor, work).value)
 
     def _disburse_change(
         self, actor: Actor, loan: Document, verdict: Verdict, ref: str | None

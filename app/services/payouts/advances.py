@@ -178,9 +178,7 @@ class AdvanceDesk(PayoutBase):
             return self._approve_change(reader, actor, advance, amount, verdict, note), verdict
 
         verdict = self.ctx.pipeline.transact(actor, work).value
-        if not verdict.granted:
-            raise verdict.error()
-        return verdict
+        return self.gate.granted_or_raise(verdict)
 
     def _approve_change(
         self,

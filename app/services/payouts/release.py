@@ -171,7 +171,7 @@ class ReleaseDesk(PayoutBase):
 
         outcome = self.ctx.pipeline.transact(actor, work).value
         if isinstance(outcome, Verdict):
-            raise outcome.error()
+            self.gate.granted_or_raise(outcome)
         assert isinstance(outcome, PayoutRelease)
         return outcome
 
