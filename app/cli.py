@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from app.services.actors import Actor
     from app.services.ledger import CapitalDesk, PayIn
     from app.services.proofs import ProofService
+    from app.services.staff import StaffService
 
 Command = Callable[[argparse.Namespace, Settings], int]
 Subparsers = argparse._SubParsersAction  # type: ignore[type-arg]
@@ -206,13 +207,9 @@ def _capital_as_staff(
     from app import bootstrap
 
     runtime = bootstrap.build(settings, existing=True)
-    staff = runtime.services.staff
     try:
-        session = staff.sign_in(username, _password(username))
-        try:
-            payin = act(runtime.services.capital, session.actor)
-        finally:
-            staff.sign_out(session.token)
+        with _signed_in(runtime.services.staff, username) as actor:
+            payin = act(runtime.services.capital, actor)
     finally:
         runtime.close()
     print(f"{done}: {payin.line()}")
@@ -491,6 +488,16 @@ def _password(username: str) -> str:
     return sys.stdin.readline().rstrip("\r\n")
 
 
+@contextlib.contextmanager
+def _signed_in(staff: StaffService, username: str) -> Iterator[Actor]:
+    """``username`` signed in for one command (the password is asked), signed out after."""
+    session = staff.sign_in(username, _password(username))
+    try:
+        yield session.actor
+    finally:
+        staff.sign_out(session.token)
+
+
 def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int:
     """Staff issue a member a sign-in code outside the limits strangers can reach. Whoever
     runs it must be able to open the data directory *and* sign in as staff; the WAL
@@ -498,13 +505,11 @@ def cmd_member_sign_in_code(args: argparse.Namespace, settings: Settings) -> int
     from app import bootstrap
 
     runtime = bootstrap.build(settings)
-    staff, otp = runtime.services.staff, runtime.services.otp
     try:
-        session = staff.sign_in(args.staff, _password(args.staff))
-        try:
-            issued = otp.issue_code(session.actor, args.phone, args.reason, send=not args.in_person)
-        finally:
-            staff.sign_out(session.token)
+        with _signed_in(runtime.services.staff, args.staff) as actor:
+            issued = runtime.services.otp.issue_code(
+                actor, args.phone, args.reason, send=not args.in_person
+            )
     finally:
         runtime.close()
     who = f"{issued.member.name} ({issued.member.phone_masked})"
@@ -532,18 +537,19 @@ def cmd_collections_import(args: argparse.Namespace, settings: Settings) -> int:
     if args.chunk < 1:
         raise KnownError(f"--chunk {args.chunk}: give a number of lines from 1.")
     runtime = bootstrap.build(settings, existing=True)
-    staff, statements = runtime.services.staff, runtime.services.statements
+    statements = runtime.services.statements
     try:
-        session = None if args.dry_run else staff.sign_in(args.staff, _password(args.staff))
-        try:
+        with contextlib.ExitStack() as stack:
+            actor = (
+                None if args.dry_run else stack.enter_context(
+                    _signed_in(runtime.services.staff, args.staff)
+                )
+            )  # fmt: skip
             preview = statements.open(Path(args.file))
             print("\n".join(summary_lines(preview)), flush=True)
-            if session is None:
+            if actor is None:
                 return 0 if not preview.count(*NEEDS_A_PERSON) else 1
-            done = statements.commit(session.actor, preview, _progress, chunk=args.chunk)
-        finally:
-            if session is not None:
-                staff.sign_out(session.token)
+            done = statements.commit(actor, preview, _progress, chunk=args.chunk)
     finally:
         runtime.close()
     print("\n".join(done.lines()))
