@@ -20,7 +20,6 @@ from typing import Any
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QFrame,
     QGroupBox,
     QHBoxLayout,
     QLabel,
@@ -37,7 +36,7 @@ from app.services.ledger.capital import ADDED, POOLS
 from app.services.money import rupees
 from app.services.registry import Services
 from app.views import worker
-from app.views.dashboard import CARD_STYLE
+from app.views.dashboard import Card
 from app.views.formatting import BAD, BUTTON_STYLE, GOOD, MUTED, WARN, ReasonDialog, inr
 from app.views.live import LiveReadModel
 from app.views.table import Column, RowsModel, row_table
@@ -102,25 +101,6 @@ class PayInsDecidedModel(RowsModel[PayIn]):
     )
 
 
-class Figure(QFrame):
-    """One pool's balance: its name, the amount, and what it is for."""
-
-    def __init__(self, title: str, detail: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setObjectName("card")
-        self.setStyleSheet(CARD_STYLE)
-        name = QLabel(title)
-        name.setObjectName("cardTitle")
-        self.value = QLabel("…")
-        self.value.setStyleSheet("font-size: 20pt; font-weight: 600;")
-        what = QLabel(detail)
-        what.setObjectName("cardDetail")
-        what.setWordWrap(True)
-        layout = QVBoxLayout(self)
-        for widget in (name, self.value, what):
-            layout.addWidget(widget)
-
-
 class CapitalView(QWidget):
     """The pools' balances, the form to pay capital in, and the pay-ins; live."""
 
@@ -142,8 +122,10 @@ class CapitalView(QWidget):
     def _build(self) -> None:
         heading = QLabel("Capital paid in")
         heading.setObjectName("heading")
-        self.lending = Figure("Lending cash", "Loans are paid out from it.")
-        self.company = Figure("Company cash", "Advances to pools short of a prize come from it.")
+        self.lending = Card("Lending cash")
+        self.lending.detail.setText("Loans are paid out from it.")
+        self.company = Card("Company cash")
+        self.company.detail.setText("Advances to pools short of a prize come from it.")
         pools = QVBoxLayout()
         pools.addWidget(self.lending)
         pools.addWidget(self.company)
