@@ -23,7 +23,8 @@ from app.services.ledger.postings import receivable
 from app.services.members import MemberService
 from app.services.money import amount_in_words, format_bps, format_inr
 from app.services.reports import REPORTS, Request, render_report
-from app.services.reports.blocks import Masthead, Text
+from app.services.reports.blocks import Heading, Masthead, Text, register_fonts
+from app.services.reports.layout import layout
 from app.services.reports.pdf import render
 from tests.builders import AADHAAR, ACCOUNT, EMPLOYEE, PAN, PNG
 from tests.reports.conftest import FIRM, Demo, fresh_demo
@@ -81,6 +82,29 @@ def test_a_page_with_nothing_below_the_masthead_is_found_blank(tmp_path: Path) -
     assert blank_pages(render(head, []), head, "a4", tmp_path / "empty") == [1]
     written = render(head, [Text("Something")])
     assert blank_pages(written, head, "a4", tmp_path / "written") == []
+
+
+def test_a_signed_note_is_never_split_across_pages() -> None:
+    """A mono text (a signed checkpoint, a hash, a proof) is copied back from the page
+    whole: near a page's end it starts on the next page, with its heading."""
+    head = Masthead("Firm", "Title", ["Parameters"], ["Log head SHA-256 " + "0" * 64])
+    register_fonts()
+    note = ["origin/1", "895", "HASH=", "", "— origin/1 SIGNATURE="]
+    said = set(filter(None, note))
+    for lines_before in range(30, 70):  # the first page fills up somewhere in here
+        blocks = [Text(f"Line {n}") for n in range(lines_before)]
+        pages = layout(head, [*blocks, Heading("Signed checkpoint"), Text("\n".join(note), "mono")])
+        on = {
+            n
+            for n, page in enumerate(pages)
+            for op in page.ops
+            if op[0] == "t" and op[1][2] in said
+        }
+        heading_on = {
+            n for n, page in enumerate(pages) for op in page.ops
+            if op[0] == "t" and op[1][2] == "Signed checkpoint"
+        }  # fmt: skip
+        assert len(on) == 1 and on == heading_on, (lines_before, on, heading_on)
 
 
 def test_a_long_register_breaks_into_numbered_pages_without_a_blank_one(

@@ -108,11 +108,12 @@ class Layout:
 
     def place(self, block: Block, following: Block | None = None) -> None:
         if isinstance(block, Heading):
-            self.need(HEADING + _least(following))
+            kept = _kept_height(self, following) if isinstance(following, Text) else 0.0
+            self.need(HEADING + (kept or _least(following)))
         _PLACERS[type(block)](self, block)
 
 
-HEADING = 20.0
+HEADING = 24.0  # 6 above it, 11 of text, 3 to its rule, 4 below
 """The height a heading takes; it is kept on the page of what follows it."""
 
 
@@ -156,9 +157,20 @@ def _lines(text: str, font: str, size: float, span: float) -> list[str]:
     return [part for line in lines for part in simpleSplit(line, font, size, span) or [""]]
 
 
+def _kept_height(lay: Layout, block: Text) -> float:
+    """The height of a mono text, which is kept on one page when a page can hold it (a
+    signed note, a hash or a proof is copied back from the page whole); 0 for others."""
+    if block.style != "mono":
+        return 0.0
+    font, size, _ = _TEXT_STYLES[block.style]
+    height = len(_lines(block.text, font, size, lay.span)) * size * 1.3
+    return height if height <= lay.top - lay.bottom else 0.0
+
+
 def _text(lay: Layout, block: Text) -> None:
     font, size, colour = _TEXT_STYLES[block.style]
     leading = size * 1.3
+    lay.need(_kept_height(lay, block))
     for line in _lines(block.text, font, size, lay.span):
         page = lay.need(leading)
         lay.y -= leading
