@@ -15,13 +15,21 @@ Figures, each beside a baseline measured in the same run:
   heartbeat with nothing to do.
 * ``demo_data_s``: ``tfos demo-data`` for 5 groups x 100 members x 12 months.
 * Floors, for the argument about ``statement_ratio``: ``ratio_2_budget_s``, the time the
-  import may take for a ratio of 2 (lines / (2 x raw fsync rate)); ``floor_store_s``,
-  SQLite alone writing the documents the import left (every receipt, ledger transaction
-  and due it wrote, as stored, with their change rows), into a copy of the books taken
-  before it, in as many transactions, with the desktop's expression indexes;
-  ``floor_store_no_indexes_s``, the same without them; ``floor_json_s``, encoding those
-  documents as canonical JSON (the C encoder). No project code runs in these: they are
-  what any import into these books costs before reading, matching or posting a line.
+  import may take for a ratio of 2 (lines / (2 x raw fsync rate)), beside what any
+  import of these lines into these books costs with no project code, each part alone:
+  ``floor_store_s``, SQLite writing the documents the import left (every receipt,
+  ledger transaction and due it wrote, as stored, with their change rows) into a copy
+  of the books taken before it, in as many transactions, with the desktop's expression
+  indexes (``floor_store_no_indexes_s``: without them); ``floor_json_s``, encoding
+  those documents as canonical JSON (the C encoder); ``floor_log_s``, the import's log
+  records encoded the same way, chained by SHA-256, appended and fdatasynced;
+  ``floor_read_s``, reading and decoding the dues it updated from the books before it;
+  ``floor_parse_s``, Python's csv module reading the file with each credit made paise;
+  ``floor_objects_s``, CPython making the written documents as dicts and lists.
+  ``floor_sum_s`` adds them up; ``floor_left_us_per_line`` is what the budget leaves,
+  per line, for everything else (matching a line to its due, the double-entry posting
+  and its checks, the store limits, the version checks); ``statement_us_per_line`` is
+  what a line takes today.
 
 The garbage collector is tuned as ``tfos`` and the desktop tune it
 (:mod:`app.kernel.gc_tuning`); ``statement_full_gc`` counts the full collections during
@@ -36,7 +44,10 @@ Both runs import the same 50,000 lines and watch the GUI over 10,000 more;
 from __future__ import annotations
 
 import argparse
+import csv
 import gc
+import hashlib
+import io
 import json
 import os
 import sqlite3
@@ -217,6 +228,7 @@ def bench_import(services: Services, ctx: ServiceContext, path: Path, lines: int
         "statement_full_gc_s": round(sum(full), 2),
         "wal_records": report.entries,
         "statement_records": records,
+        "statement_first_lsn": first_lsn + 1,
     }
 
 
@@ -231,10 +243,11 @@ def backup(store_path: Path, to: Path) -> None:
 
 
 def bench_floors(
-    store_path: Path, before: Path, since: float, transactions: int, lines: int
+    ctx: ServiceContext, before: Path, since: float, imported: dict[str, Any], statement: Path
 ) -> dict[str, Any]:
-    """SQLite and the JSON encoder alone, doing the import's writes (see the module doc)."""
-    reader = sqlite3.connect(store_path)
+    """What any import of these lines into these books costs with no project code, each
+    part on its own (see the module doc)."""
+    reader = sqlite3.connect(ctx.store.path)
     try:
         rows = reader.execute(
             "SELECT collection, id, data, version FROM docs WHERE updated_at >= ?", (since,)
@@ -246,14 +259,94 @@ def bench_floors(
     for doc in data:
         json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     json_s = time.perf_counter() - began
-    figures = {"floor_documents": len(rows), "floor_json_s": round(json_s, 2)}
+    first = imported["statement_first_lsn"]
+    last = first + imported["statement_records"] - 1
+    records = [record.to_dict() for record in ctx.pipeline.read(first, last)]
+    updated = [row[1] for row in rows if row[0] == "dues"]
+    figures = {
+        "floor_documents": len(rows),
+        "floor_json_s": round(json_s, 2),
+        "floor_log_s": round(_floor_log(records, before.parent), 2),
+        "floor_read_s": round(_floor_read(before, updated), 2),
+        "floor_parse_s": round(_floor_parse(statement), 2),
+        "floor_objects_s": round(_floor_objects(data), 2),
+    }
     for name, keep_indexes in (("floor_store_s", True), ("floor_store_no_indexes_s", False)):
         copy = before.with_name(f"{name}.db")
         backup(before, copy)
+        transactions = imported["statement_records"]
         figures[name] = round(_write_rows(copy, rows, transactions, keep_indexes), 2)
-    figures["ratio_2_budget_s"] = 0.0  # set once the fsync rate is known
-    figures["floor_lines"] = lines
+    parts = ("store", "json", "log", "read", "parse", "objects")
+    figures["floor_sum_s"] = round(sum(figures[f"floor_{p}_s"] for p in parts), 2)
     return figures
+
+
+def _floor_log(records: list[dict[str, Any]], folder: Path) -> float:
+    """The import's log records, with no project code: each encoded as canonical JSON by
+    the C encoder, chained by SHA-256, appended and fdatasynced, one write per record
+    (the import's group commits)."""
+    path = folder / "floor-log.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_TRUNC, 0o600)
+    bodies = [{k: v for k, v in record.items() if k != "hash"} for record in records]
+    try:
+        began, prev = time.perf_counter(), b"0" * 64
+        for body in bodies:
+            text = json.dumps(body, sort_keys=True, separators=(",", ":")).encode()
+            prev = hashlib.sha256(prev + text).hexdigest().encode()
+            os.write(fd, text + b"\n")
+            os.fdatasync(fd)
+        return time.perf_counter() - began
+    finally:
+        os.close(fd)
+        path.unlink()
+
+
+def _floor_read(before: Path, dues: list[str]) -> float:
+    """Reading, from the books as they were before the import, the dues it updated (it
+    must see each one's state to pay it): 400 ids a query, each document decoded."""
+    conn = sqlite3.connect(before)
+    try:
+        began = time.perf_counter()
+        for start in range(0, len(dues), 400):
+            ids = json.dumps(dues[start : start + 400])
+            for _id, data, _version in conn.execute(
+                "SELECT id, data, version FROM docs WHERE collection = 'dues' "
+                "AND id IN (SELECT value FROM json_each(?))",
+                (ids,),
+            ):
+                json.loads(data)
+        return time.perf_counter() - began
+    finally:
+        conn.close()
+
+
+def _floor_parse(statement: Path) -> float:
+    """Python's csv module reading the statement, and each credit made integer paise."""
+    began = time.perf_counter()
+    text = statement.read_bytes().decode("utf-8")
+    credits = 0
+    for row in csv.reader(io.StringIO(text)):
+        if len(row) == 7 and row[5][:1].isdigit():
+            credits += int(row[5].replace(",", "").replace(".", ""))
+    assert credits > 0
+    return time.perf_counter() - began
+
+
+def _floor_objects(data: list[Any]) -> float:
+    """CPython making the documents the import writes as dicts and lists (copying them,
+    level by level): the least any code that builds them pays."""
+
+    def build(value: Any) -> Any:
+        if type(value) is dict:
+            return {key: build(item) for key, item in value.items()}
+        if type(value) is list:
+            return [build(item) for item in value]
+        return value
+
+    began = time.perf_counter()
+    for doc in data:
+        build(doc)
+    return time.perf_counter() - began
 
 
 _UPSERT = (
@@ -427,9 +520,7 @@ def main(argv: list[str] | None = None) -> None:
             backup(ctx.store.path, before)
             since = time.time()
             figures.update(bench_import(services, ctx, big, lines))
-            floors = bench_floors(
-                ctx.store.path, before, since, figures["statement_records"], lines
-            )
+            floors = bench_floors(ctx, before, since, figures, big)
             raw.append(raw_fsync_rate(folder, 1.0 if args.quick else 3.0))
             figures.update(bench_gui(services, small))
         finally:
@@ -440,9 +531,12 @@ def main(argv: list[str] | None = None) -> None:
         figures["statement_ratio"] = round(
             figures["statement_receipts_per_s"] / figures["raw_fsync_per_s"], 2
         )
-        budget = floors.pop("floor_lines") / (2 * figures["raw_fsync_per_s"])
-        floors["ratio_2_budget_s"] = round(budget, 2)
+        budget = lines / (2 * figures["raw_fsync_per_s"])
+        figures["ratio_2_budget_s"] = round(budget, 2)
+        left = budget - floors["floor_sum_s"]
         figures.update(floors)
+        figures["floor_left_us_per_line"] = round(left / lines * 1e6, 1)
+        figures["statement_us_per_line"] = round(figures["statement_s"] / lines * 1e6, 1)
         figures.update(bench_demo(folder))
     for key, value in figures.items():
         print(f"{key}: {value}")
