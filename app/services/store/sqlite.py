@@ -66,6 +66,12 @@ _UPSERT = (
 )
 
 
+_IDS_IN = (
+    "SELECT {columns} FROM docs WHERE collection = ? AND id IN (SELECT value FROM json_each(?))"
+)
+"""Documents of one collection by id, the ids bound as one JSON array: one statement
+however many (SQLite caps bound parameters), seeking the primary key for each."""
+
 StoredRow = tuple[str, str, str, int]
 """(collection, id, data as canonical JSON text, version)."""
 
@@ -187,9 +193,7 @@ class SqliteStore(CheckedStore):
         self, conn: sqlite3.Connection, collection: str, ids: Iterable[str]
     ) -> dict[str, Document]:
         rows = conn.execute(
-            "SELECT id, data, version FROM docs WHERE collection = ? "
-            "AND id IN (SELECT value FROM json_each(?))",
-            (collection, json.dumps(list(ids))),
+            _IDS_IN.format(columns="id, data, version"), (collection, json.dumps(list(ids)))
         ).fetchall()
         return {row[0]: _document(collection, row) for row in rows}
 
@@ -232,13 +236,11 @@ class SqliteStore(CheckedStore):
 
     @staticmethod
     def _versions(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, int]:
-        rows = conn.execute(
-            "SELECT collection, id, version FROM docs WHERE (collection, id) IN "
-            "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-            "FROM json_each(?))",
-            (json.dumps(keys),),
-        )
-        return {(c, i): v for c, i, v in rows}
+        found: dict[Key, int] = {}
+        for collection, ids in _by_collection(keys).items():
+            rows = conn.execute(_IDS_IN.format(columns="id, version"), (collection, ids))
+            found.update(((collection, i), v) for i, v in rows)
+        return found
 
     def last_applied_lsn(self) -> int:
         with self._storage_errors():
@@ -362,14 +364,10 @@ class SqliteStore(CheckedStore):
     @staticmethod
     def _load(conn: sqlite3.Connection, keys: list[Key]) -> dict[Key, Slot]:
         slots = {key: Slot(None, 0) for key in keys}
-        rows = conn.execute(
-            "SELECT collection, id, data, version FROM docs WHERE (collection, id) IN "
-            "(SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]') "
-            "FROM json_each(?))",
-            (json.dumps(keys),),
-        )
-        for collection, doc_id, data, version in rows:
-            slots[(collection, doc_id)] = Slot(json.loads(data), version)
+        for collection, ids in _by_collection(keys).items():
+            rows = conn.execute(_IDS_IN.format(columns="id, data, version"), (collection, ids))
+            for doc_id, data, version in rows:
+                slots[(collection, doc_id)] = Slot(json.loads(data), version)
         return slots
 
     def _maybe_prune(self, conn: sqlite3.Connection, written: int) -> None:
@@ -417,6 +415,14 @@ class SqliteStore(CheckedStore):
             for conn in self._readers:
                 conn.close()
             self._readers.clear()
+
+
+def _by_collection(keys: Iterable[Key]) -> dict[str, str]:
+    """``keys`` grouped by collection, each group's ids as a JSON array (see ``_IDS_IN``)."""
+    ids: dict[str, list[str]] = {}
+    for collection, doc_id in keys:
+        ids.setdefault(collection, []).append(doc_id)
+    return {collection: json.dumps(group) for collection, group in ids.items()}
 
 
 def _document(collection: str, row: tuple[str, str, int]) -> Document:
