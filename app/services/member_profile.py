@@ -99,6 +99,21 @@ class MemberProfile:
         return sum(t.owed for t in self.tickets)
 
     @property
+    def late_instalments(self) -> int:
+        """The part of ``late`` that is chit instalments (the rest is loan EMIs)."""
+        return sum(t.overdue(self.as_of) for t in self.tickets)
+
+    @property
+    def late_what(self) -> str:
+        """What is late, in words: "instalments", "EMIs", both, or "" when nothing is."""
+        if not self.late.amount:
+            return ""
+        chits = self.late_instalments
+        if chits == self.late.amount:
+            return "instalments"
+        return "EMIs" if chits == 0 else "instalments and EMIs"
+
+    @property
     def loans_outstanding(self) -> int:
         return sum(loan.outstanding for loan in self.loans)
 

@@ -278,7 +278,7 @@ class MemberProfileView(QWidget):
             "owed": (inr(p.owed), counted(len(p.tickets), "ticket")),
             "late": (
                 inr(p.late.amount),
-                f"oldest {late_days} days late" if late_days else "nothing late",
+                f"{p.late_what}, oldest {late_days} days late" if p.late_what else "nothing late",
             ),
             "loans": (inr(p.loans_outstanding), counted(len(p.loans), "loan") + " in all"),
             "cases": (str(p.open_cases), f"{len(p.cases)} in all"),

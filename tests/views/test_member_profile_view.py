@@ -164,10 +164,29 @@ def test_every_profile_of_the_demo_opens(
     qtbot: QtBot, demo_runtime: Runtime, window: MainWindow
 ) -> None:
     s = demo_runtime.services
+    said = set()
     for member in s.members.list_members():
         page = profile_page(qtbot, window, member.id)
         assert page.heading.text() == member.name
         assert page.kyc_button.isEnabled() == (member.kyc_status in ("none", "rejected"))
+        said.add(late_words(page))
+    assert {"EMIs", "instalments", "nothing late"} <= said, said
+
+
+def late_words(page: MemberProfileView) -> str:
+    """What the Overdue card says is late, checked against the profile's dues and loans
+    (a member with every chit instalment paid can still be late on a loan's EMIs)."""
+    assert page.profile is not None
+    p = page.profile
+    chits = sum(t.overdue(p.as_of) for t in p.tickets)
+    caption = page.cards["late"].sub.text()
+    if p.late.amount == 0:
+        assert caption == "nothing late"
+        return caption
+    what = "instalments" if chits == p.late.amount else "EMIs" if chits == 0 else "both"
+    expected = {"both": "instalments and EMIs"}.get(what, what)
+    assert caption == f"{expected}, oldest {p.late.days(p.as_of)} days late"
+    return what
 
 
 def test_the_sign_in_code_button_texts_the_member(
