@@ -364,7 +364,10 @@ class LoanInboxView(QWidget):
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
         split.setSizes([200, 540])  # five rows of the list; the rest for the detail
+        heading = QLabel("Loan inbox")
+        heading.setObjectName("heading")
         layout = QVBoxLayout(self)
+        layout.addWidget(heading)
         layout.addLayout(bar)
         layout.addWidget(split, 1)
         self._connect()
