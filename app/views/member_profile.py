@@ -70,6 +70,19 @@ KYC_OPEN = ("none", "rejected")
 # -- the page ----------------------------------------------------------------------------
 
 
+TAB_TITLES = {
+    "tickets": "Tickets && dues",
+    "receipts": "Receipts",
+    "payouts": "Prizes && payouts",
+    "loans": "Loans",
+    "cases": "Recovery",
+    "kyc": "KYC",
+    "agreements": "Agreements",
+    "timeline": "Timeline",
+}
+"""Each tab's title before a member is shown (the titles then add counts and states)."""
+
+
 def _case_subject(profile: MemberProfile, case: Case) -> str:
     if case.source == "dues":
         return f"Instalments — {profile.group_name(case.ref)}"
@@ -171,7 +184,7 @@ class MemberProfileView(QWidget):
         )
         self.tab_keys = [key for key, _ in pages]
         for key, widget in pages:
-            tabs.addTab(widget, key)
+            tabs.addTab(widget, TAB_TITLES[key])
         return tabs
 
     def _lay_out(self) -> None:
@@ -232,6 +245,10 @@ class MemberProfileView(QWidget):
             self.heading.setText("Member" if self.member_id is None else "Loading…")
             for label in (self.details, self.contact, self.kyc_facts):
                 label.clear()
+            if self.member_id is None:
+                self.details.setText("Open a member from the Members register to see them here.")
+            for i, key in enumerate(self.tab_keys):
+                self.tabs.setTabText(i, TAB_TITLES[key])
             for model in self._all_models():
                 model.set_rows([])
             self._enable(None)
@@ -307,15 +324,16 @@ class MemberProfileView(QWidget):
         )
         self.timeline.set_rows(p.timeline)
         self.kyc_facts.setText(_kyc_text(p))
+        t = TAB_TITLES
         titles = {
-            "tickets": f"Tickets && dues ({len(p.tickets)})",
-            "receipts": f"Receipts ({len(p.receipts)})",
-            "payouts": f"Prizes && payouts ({len(p.payouts)})",
-            "loans": f"Loans ({len(p.loans)})",
-            "cases": f"Recovery ({p.open_cases} open)" if p.open_cases else "Recovery",
-            "kyc": f"KYC: {status_text(p.member.kyc_status).lower()}",
-            "agreements": f"Agreements ({len(p.agreements)})",
-            "timeline": "Timeline",
+            "tickets": f"{t['tickets']} ({len(p.tickets)})",
+            "receipts": f"{t['receipts']} ({len(p.receipts)})",
+            "payouts": f"{t['payouts']} ({len(p.payouts)})",
+            "loans": f"{t['loans']} ({len(p.loans)})",
+            "cases": f"{t['cases']} ({p.open_cases} open)" if p.open_cases else t["cases"],
+            "kyc": f"{t['kyc']}: {status_text(p.member.kyc_status).lower()}",
+            "agreements": f"{t['agreements']} ({len(p.agreements)})",
+            "timeline": t["timeline"],
         }
         for i, key in enumerate(self.tab_keys):
             self.tabs.setTabText(i, titles[key])

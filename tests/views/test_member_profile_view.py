@@ -247,3 +247,17 @@ def test_a_view_the_window_lacks_is_not_shown(
     page = profile_page(qtbot, window, member.id)
     window.go("no-such-view", member_id=member.id)
     assert window.stack.currentWidget() is page
+
+
+def test_before_a_member_is_opened_the_page_says_how_to_open_one(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    page = window.pages["member-profile"]
+    assert isinstance(page, MemberProfileView)
+    assert page.member_id is None
+    titles = [page.tabs.tabText(i) for i in range(page.tabs.count())]
+    assert titles == [
+        "Tickets && dues", "Receipts", "Prizes && payouts", "Loans", "Recovery", "KYC",
+        "Agreements", "Timeline",
+    ]  # fmt: skip
+    assert page.details.text() == "Open a member from the Members register to see them here."
