@@ -69,7 +69,7 @@ class GroupDetailView(QWidget):
     def _build(self) -> None:
         self.heading = QLabel("Group")
         self.heading.setObjectName("heading")
-        self.stage = QLabel("")
+        self.stage = QLabel("Open a group from Chit groups to see it here.")
         self.stage.setWordWrap(True)
         self.verdict = QLabel("")
         self.verdict.setStyleSheet("font-size: 14pt; font-weight: 600;")
@@ -78,8 +78,10 @@ class GroupDetailView(QWidget):
         for label in (self.heading, self.stage, self.reason):
             label.setTextFormat(Qt.TextFormat.PlainText)
         self.reason.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.health = QLabel("Health:")
+        self.health.hide()  # until a group is shown
         health = QHBoxLayout()
-        health.addWidget(QLabel("Health:"))
+        health.addWidget(self.health)
         health.addWidget(self.verdict)
         health.addWidget(self.reason, 1)
         self.facts = QGridLayout()
@@ -148,6 +150,7 @@ class GroupDetailView(QWidget):
         registration = group.registration_no or "not recorded (formed before it was asked)"
         where = group.stage if group.status in (RUNNING, COMPLETED) else group.status.capitalize()
         self.stage.setText(f"{where}  ·  Registration (sanction) number: {registration}")
+        self.health.show()
         self.verdict.setText(detail.verdict)
         colour = HEALTH_COLOURS.get(detail.verdict, "#1d2433")
         self.verdict.setStyleSheet(f"font-size: 14pt; font-weight: 600; color: {colour};")

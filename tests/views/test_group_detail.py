@@ -44,7 +44,10 @@ def texts(model: object, row: int) -> list[str]:
 def test_the_page_shows_the_health_with_its_reason_and_the_book(
     qtbot: QtBot, page: GroupDetailView, seeded: Seeded, qtmodeltester: ModelTester
 ) -> None:
+    assert page.stage.text() == "Open a group from Chit groups to see it here."
+    assert not page.health.isVisibleTo(page)  # no "Health:" with nothing after it
     shown(qtbot, page, seeded.group_id)
+    assert page.health.isVisibleTo(page)
     assert page.heading.text() == "Shanti 4L"
     assert page.verdict.text() == "At risk" and "#b3261e" in page.verdict.styleSheet()
     reason = page.reason.text()
