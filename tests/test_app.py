@@ -76,7 +76,7 @@ def test_main_window_shows_live_kernel_footer(qtbot: QtBot, data_dir: Path) -> N
         assert text.endswith(" 0")
         assert "GiB" in window.footer.metrics["ram"].text()
         titles = [window.nav.item(i).text() for i in range(window.nav.count())]
-        assert titles[:4] == ["Dashboard", "KYC queue", "KYC capture", "Loan inbox"]
+        assert titles[:4] == ["Dashboard", "KYC queue", "Loan inbox", "Auctions"]
         assert "Audit" in titles and "Staff" in titles
         window.close()
     finally:

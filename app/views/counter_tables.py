@@ -79,7 +79,10 @@ class ReceiptsModel(RowsModel[CounterReceipt]):
         _AMOUNT,
         _CHEQUE,
         Column[CounterReceipt](
-            "Reference", lambda r: r.entry.bank_ref, tip=lambda r: r.entry.bank_ref
+            "Ref.",  # the column left over at 1280×720: "Reference" would be cut
+            lambda r: r.entry.bank_ref,
+            tip=lambda r: r.entry.bank_ref,
+            header_tip="Reference: slip number, UPI reference, UTR or cheque number",
         ),
     )
 

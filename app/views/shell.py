@@ -44,8 +44,9 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "Money": ("collections", "statement-import", "payouts", "capital", "recovery"),
     "Oversight": ("kpis", "groups", "group-detail", "audit", "reports", "staff"),
 }
-"""The navigation's sections in order, with the views (by name) each holds. A view not
-named here joins the section of the view listed before it (a page follows its list)."""
+"""The navigation's sections in order, with the views (by name) each holds in order. A
+view not named here follows the view listed before it, in its section (a page follows
+its list)."""
 
 
 def section_of(name: str, before: str | None = None) -> str:
@@ -64,13 +65,23 @@ def lists_before(name: str) -> list[str]:
     return []
 
 
+def _place(name: str) -> tuple[int, int] | None:
+    """Where :data:`SECTIONS` puts the view ``name``: (section, position), if it names it."""
+    for section, names in enumerate(SECTIONS.values()):
+        if name in names:
+            return section, names.index(name)
+    return None
+
+
 def in_sections(views: list[QWidget]) -> list[QWidget]:
-    """``views`` grouped by section, in section order; within a section as given."""
-    order, keyed, before = list(SECTIONS), [], None
-    for view in views:
-        before = section_of(view_name(view), before)
-        keyed.append((order.index(before), view))
-    return [view for _, view in sorted(keyed, key=lambda pair: pair[0])]
+    """``views`` in navigation order: by section, and within a section in the order
+    :data:`SECTIONS` gives, whatever order they were built in. A view it does not name
+    keeps its place after the view given before it."""
+    keyed, place = [], (0, -1)
+    for given, view in enumerate(views):
+        place = _place(view_name(view)) or place
+        keyed.append((place, given, view))
+    return [view for *_, view in sorted(keyed, key=lambda row: row[:2])]
 
 
 def views_for(services: Services, actor: Actor) -> list[QWidget]:

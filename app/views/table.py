@@ -33,7 +33,8 @@ Role = Qt.ItemDataRole
 @dataclass(frozen=True)
 class Column(Generic[R]):
     """How one column shows a row: text, sort key, alignment, colour, tooltip, and any
-    other role (``roles``, e.g. a progress value a delegate paints)."""
+    other role (``roles``, e.g. a progress value a delegate paints). ``header_tip``
+    spells out a header shortened to fit a narrow column."""
 
     header: str
     text: Callable[[R], str]
@@ -43,6 +44,7 @@ class Column(Generic[R]):
     bold: bool = False
     tip: Callable[[R], str | None] | None = None
     roles: Mapping[int, Callable[[R], Any]] = field(default_factory=dict)
+    header_tip: str | None = None
 
     def value(self, row: R, role: int) -> Any:
         """What this column shows of ``row`` for ``role`` (None when nothing)."""
@@ -121,6 +123,8 @@ class RowsModel(QAbstractTableModel, Generic[R]):
             return self.columns[section].header
         if role == Role.TextAlignmentRole and self.columns[section].right:
             return int(RIGHT)
+        if role == Role.ToolTipRole:
+            return self.columns[section].header_tip
         return None
 
 

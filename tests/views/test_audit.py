@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 from PySide6.QtCore import QDate, QDateTime, QModelIndex, Qt, QTime
+from PySide6.QtWidgets import QLabel
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -161,6 +162,18 @@ def test_new_records_appear_at_the_top_even_with_a_filter(
 
 def _head(path: Path) -> str:
     return path.read_bytes().rstrip(b"\n").rsplit(b"\n", 1)[-1][:64].decode()
+
+
+def test_the_audit_trail_is_headed_like_every_view(
+    qtbot: QtBot, runtime: Runtime, open_view: Callable[..., AuditView]
+) -> None:
+    """The page heading (QLabel#heading, styled by the theme) above the filters."""
+    write_log(runtime.pipeline.wal.path, 10)
+    view = open_view()
+    heading = view.findChild(QLabel, "heading")
+    assert heading is not None and heading.text() == "Audit trail"
+    assert view.layout().itemAt(0).widget() is heading
+    wait_idle(qtbot, view.model)
 
 
 def test_verify_lists_a_flipped_record(

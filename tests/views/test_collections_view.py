@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
+from app.kernel.bundle import resource
 from app.services.actors import Actor
 from app.services.counter import Slip
 from app.views import receipt_print
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from app.views.main_window import MainWindow
 
 NET = 1_50_000_00
+TIP = Qt.ItemDataRole.ToolTipRole
 Opener = Callable[[Actor], CollectionsView]
 
 
@@ -246,3 +248,30 @@ def test_a_member_arrives_from_their_profile(qtbot: QtBot, open_view: Opener, bo
     assert view.tabs.currentWidget() is view.counter
     assert "Meena Pillai" in view.counter.card.text()
     assert view.counter.results.count() == 1  # the member is listed where a search would
+
+
+def test_the_receipts_headers_are_whole_at_1280_by_720_in_the_theme(
+    qtbot: QtBot, runtime: Runtime, window: MainWindow
+) -> None:
+    """The reference column takes what the others leave: its header still reads whole
+    (the reference itself is cut with "…" and whole in its tooltip)."""
+    window.setStyleSheet(resource("resources", "theme.qss").read_text(encoding="utf-8"))
+    books = open_books(runtime.ctx, name="Mylapore Thiruvanmiyur 8 Lakh Chit 07")
+    ref = "KKBKR52026112400123456"
+    runtime.services.counter.take(
+        RAVI, Slip(books.members[0], books.group_id, 1, NET, "neft", ref, "2026-11-24")
+    )
+    window.go("collections", member_id=books.members[0])
+    view = window.pages["collections"]
+    assert isinstance(view, CollectionsView)
+    form = view.counter
+    qtbot.waitUntil(lambda: form.receipts.rowCount() == 1)
+    qtbot.waitUntil(form.receipts_table.isVisible)
+    QApplication.processEvents()
+    header = form.receipts_table.horizontalHeader()
+    for column, name in enumerate(form.receipts.COLUMNS):
+        assert header.sectionSize(column) >= header.sectionSizeFromContents(column).width(), name
+    last = form.receipts.index(0, len(form.receipts.COLUMNS) - 1)
+    assert form.receipts.data(last, TIP) == ref
+    tip = form.receipts.headerData(last.column(), Qt.Orientation.Horizontal, TIP)
+    assert tip.startswith("Reference")  # the short header, spelt out

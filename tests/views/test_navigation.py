@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QLabel, QPushButton
 from pytestqt.qtbot import QtBot
 
 from app import bootstrap, config
-from app.services.actors import SYSTEM
+from app.services.actors import SYSTEM, Actor
 from app.views.main_window import HEADING_HEIGHT, HEADING_ROLE, NAME_ROLE, MainWindow
 from app.views.navigation import go, view_name
 from app.views.shell import SECTIONS, in_sections, section_of
@@ -107,9 +107,9 @@ def test_views_are_grouped_by_section_and_a_page_follows_its_list() -> None:
         "members",
         "member-profile",
         "recovery",
-        "staff",
         "kpis",
         "something-new",
+        "staff",
     ]
     assert section_of("member-profile") == "Office" and section_of("unheard-of", "Money") == "Money"
 
@@ -148,4 +148,20 @@ def test_the_navigation_has_sections_and_ctrl_numbers_follow_its_rows(
     window.go("group-detail")  # a page keeps its list marked, and stays shown
     assert window.stack.currentWidget() is window.pages["group-detail"]
     assert nav.currentItem().data(NAME_ROLE) == "groups"
+    window.close()
+
+
+def test_an_admin_sees_each_section_in_the_order_sections_gives(
+    qtbot: QtBot, runtime: bootstrap.Runtime
+) -> None:
+    """The views are built in another order (Recovery before Collections); the list
+    follows SECTIONS, so Money starts at the counter."""
+    admin = Actor("staff-1", "Asha Rao", "admin")
+    window = MainWindow(runtime.services, admin, sample=runtime.stats.sample, on_close=lambda: None)
+    qtbot.addWidget(window)
+    listed = [window.nav.item(i).data(NAME_ROLE) for i in range(window.nav.count())]
+    money = [name for name in listed if section_of(name) == "Money"]
+    assert money == list(SECTIONS["Money"])
+    for names in SECTIONS.values():
+        assert [n for n in listed if n in names] == [n for n in names if n in listed]
     window.close()
