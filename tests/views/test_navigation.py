@@ -165,3 +165,16 @@ def test_an_admin_sees_each_section_in_the_order_sections_gives(
     for names in SECTIONS.values():
         assert [n for n in listed if n in names] == [n for n in names if n in listed]
     window.close()
+
+
+def test_every_page_an_admin_can_open_has_a_heading(
+    qtbot: QtBot, runtime: bootstrap.Runtime
+) -> None:
+    """Each view and page says what it is at its top, in the theme's heading style."""
+    admin = Actor("staff-1", "Asha Rao", "admin")
+    window = MainWindow(runtime.services, admin, sample=runtime.stats.sample, on_close=lambda: None)
+    qtbot.addWidget(window)
+    for name, page in window.pages.items():
+        headings = [label.text() for label in page.findChildren(QLabel, "heading")]
+        assert headings and headings[0].strip(), name
+    window.close()
