@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService
 from app.services.ledger.postings import loan_account
-from app.services.loans import LoanService, preview
+from app.services.loans import LoanService, loan_no, preview
 from app.services.loans.book import allocate
 from app.services.store import Query
 from tests.builders import interleave
@@ -28,6 +29,7 @@ from tests.lending import (
     disbursed_loan,
     loan_service,
     paid_dues,
+    unnumbered,
     wal,
 )
 
@@ -383,6 +385,44 @@ def test_inbox_rows_show_masked_phone_and_badge(ctx: ServiceContext, loans: Loan
     detail = loans.detail(loan_id)
     assert len(detail.schedule) == 12 and detail.schedule[0].due_date is None
     assert [step["step"] for step in detail.history] == ["applied", "scored"]
+
+
+def test_applications_are_numbered_in_order(ctx: ServiceContext, loans: LoanService) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    made = [loans.apply(RAVI, member, LAKH, 12, f"Loan {i}") for i in range(3)]
+    assert [loans.get(loan_id).data["number"] for loan_id in made] == [1, 2, 3]
+    assert [row.loan_no for row in loans.inbox()] == ["L-0001", "L-0002", "L-0003"]
+    assert loans.detail(made[1]).row.loan_no == "L-0002"
+    assert loan_no(42, "loan-1837acd6fc") == "L-0042"
+
+
+def test_concurrent_applications_get_different_numbers(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    made: list[str] = []
+
+    def apply(i: int) -> None:
+        made.append(loans.apply(RAVI, member, LAKH, 12, f"Loan {i}"))
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(loans.get(loan_id).data["number"] for loan_id in made) == list(range(1, 9))
+
+
+def test_a_loan_stored_before_numbering_shows_its_id(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    loan_id = loans.apply(RAVI, member, LAKH, 12, "Shop")
+    unnumbered(ctx, loan_id)
+    (row,) = loans.inbox()
+    assert (row.number, row.loan_no) == (None, loan_id)
+    assert loan_no(None, loan_id) == loan_id
+    assert loans.get(loans.apply(RAVI, member, LAKH, 12, "Next")).data["number"] == 2
 
 
 def _json_has(value: Any, needle: str) -> bool:

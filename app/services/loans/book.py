@@ -32,6 +32,17 @@ REJECTABLE = OPEN
 DEFAULT_RATE_BPS = 2400
 """24 % a year, reducing balance, unless the application says otherwise."""
 
+NUMBER_COUNTER = "loans"
+"""``counters/loans``: the last loan number given (see app/services/numbering.py)."""
+APPLY_ATTEMPTS = 50
+"""Every application advances one counter, so concurrent ones collide and retry."""
+
+
+def loan_no(number: int | None, loan_id: str) -> str:
+    """What staff and members call a loan: ``L-0042``, or the id of one applied for
+    before numbering."""
+    return f"L-{number:04d}" if number is not None else loan_id
+
 
 @dataclass(frozen=True)
 class Preview:

@@ -12,7 +12,15 @@ from app.services import credit, topics
 from app.services.collections import LOANS, MEMBERS
 from app.services.context import ServiceContext
 from app.services.feeds import Feed
-from app.services.loans.book import CLOSED, DISBURSED, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loans.book import (
+    CLOSED,
+    DISBURSED,
+    OPEN,
+    STATUSES,
+    loan_dpd,
+    loan_no,
+    schedule_of,
+)
 from app.services.store import Document, Query
 from app.services.topics import reads
 
@@ -39,6 +47,12 @@ class LoanRow:
     bucket: str
     outstanding: int = 0
     """Principal still owed (0 before disbursement)."""
+    number: int | None = None
+
+    @property
+    def loan_no(self) -> str:
+        """``L-0042`` (the id of a loan applied for before numbering)."""
+        return loan_no(self.number, self.loan_id)
 
 
 @dataclass(frozen=True)
@@ -108,7 +122,7 @@ class LoanReads:
         if unknown:
             raise ValidationError(f"Unknown loan status {unknown[0]!r}; use one of {STATUSES}.")
         docs = self.ctx.store.query(Query(LOANS).where("status", "in", wanted))
-        docs.sort(key=lambda d: (d.data["applied_at"], d.id))
+        docs.sort(key=_applied_order)
         return self._rows(docs)
 
     def member_feed(self, member_id: str) -> Feed:
@@ -117,7 +131,7 @@ class LoanReads:
 
     def for_member(self, member_id: str) -> list[LoanRow]:
         docs = self.ctx.store.query(Query(LOANS).where("member_id", "==", member_id))
-        docs.sort(key=lambda d: (d.data["applied_at"], d.id))
+        docs.sort(key=_applied_order)
         return self._rows(docs)
 
     def _rows(self, docs: list[Document]) -> list[LoanRow]:
@@ -170,6 +184,11 @@ class LoanReads:
         )
 
 
+def _applied_order(doc: Document) -> tuple[str, int, str]:
+    """Oldest application first; one moment's applications by loan number."""
+    return doc.data["applied_at"], doc.data.get("number") or 0, doc.id
+
+
 def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
     d = doc.data
     score = d.get("score") or {}
@@ -190,6 +209,7 @@ def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
         dpd=dpd,
         bucket=credit.bucket(dpd),
         outstanding=d.get("outstanding_principal", 0) if d["status"] in LENT else 0,
+        number=d.get("number"),
     )
 
 
