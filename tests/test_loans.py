@@ -425,6 +425,33 @@ def test_a_loan_stored_before_numbering_shows_its_id(
     assert loans.get(loans.apply(RAVI, member, LAKH, 12, "Next")).data["number"] == 2
 
 
+def test_receipts_accounts_and_timeline_name_the_loan_by_number(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    add_capital(ctx, 5 * LAKH)
+    loan_id = disbursed_loan(loans, member, LAKH, 12)
+    ctx.clock.set(datetime(2026, 3, 20, 6, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    pay_instalments(loans, loan_id, 2)
+    ledger = LedgerService(ctx)
+
+    def shown() -> tuple[list[str | None], str, list[str]]:
+        receipts = [e.number for e in ledger.receipt_register()]
+        account = ledger.account_names([loan_account(loan_id)])[loan_account(loan_id)]
+        lines = [i.description for i in ledger.member_timeline(member) if i.loan_id]
+        return receipts, account, lines
+
+    receipts, account, lines = shown()
+    assert receipts == ["L-0001/E001", "L-0001/E002"]
+    assert account == "Loan to Lakshmi Narayanan (L-0001)"
+    assert lines and all("loan L-0001" in line and loan_id not in line for line in lines)
+    unnumbered(ctx, loan_id)
+    receipts, account, lines = shown()
+    assert receipts == [f"{loan_id}/E001", f"{loan_id}/E002"]
+    assert account == f"Loan to Lakshmi Narayanan ({loan_id})"
+    assert all(f"loan {loan_id}" in line for line in lines)
+
+
 def _json_has(value: Any, needle: str) -> bool:
     return needle in repr(value)
 

@@ -114,6 +114,12 @@ class LoanReads:
             raise NotFound(f"No loan with id {loan_id!r}.")
         return doc
 
+    def loan_nos(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        """Each loan's number as people read it (``L-0042``, or the id of a loan stored
+        before numbering), by id; ids of no loan are left out."""
+        docs = self.ctx.store.get_many(LOANS, set(loan_ids))
+        return {lid: loan_no(d.data.get("number"), lid) for lid, d in docs.items()}
+
     @reads(topics.LOANS, topics.MEMBERS)
     def inbox(self, status: str | Iterable[str] | None = None) -> list[LoanRow]:
         """Loans for the desk, oldest application first (open ones when no status)."""
