@@ -70,7 +70,7 @@ def ask_note(parent: QWidget, title: str, label: str) -> str | None:
 
 def card_lines(card: Card) -> dict[str, str]:
     """What a card shows, by part (each part's label is named ``card<Part>``)."""
-    source = f"loan {card.subject or card.ref}" if card.source == "loan" else "chit dues"
+    source = f"loan\u00a0{card.subject or card.ref}" if card.source == "loan" else "chit dues"
     if card.closed is not None:
         return _closed_lines(card, source)
     days = "day" if card.days_late == 1 else "days"

@@ -84,7 +84,7 @@ def test_a_loan_card_shows_the_loan_number(board: RecoveryBoardView) -> None:
     assert board.board is not None
     some = next(c for cards in board.board.columns.values() for c in cards)
     card = replace(some, source="loan", ref="loan-1837acd6fc", subject="L-0007", closed=None)
-    assert card_lines(card)["meta"].endswith("· loan L-0007")
+    assert card_lines(card)["meta"].endswith("· loan\u00a0L-0007")  # kept on one line
     assert "loan L-0007" in card_tip(card) and "loan-1837acd6fc" not in card_tip(card)
 
 
