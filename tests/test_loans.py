@@ -282,7 +282,7 @@ def test_emi_is_idempotent_by_bank_reference(ctx: ServiceContext, loans: LoanSer
     assert not first.duplicate and again.duplicate
     assert again.txn_id == first.txn_id
     assert len(ctx.store.query(Query("ledger_txns").where("kind", "==", "emi.received"))) == 1
-    with pytest.raises(ValidationError, match="already used"):
+    with pytest.raises(ValidationError, match="already used for an EMI of loan L-0001 "):
         loans.record_emi(RAVI, loan_id, 5_000_00, "UTR-0001", "2026-02-10")
 
 
@@ -293,7 +293,7 @@ def test_a_bank_reference_is_one_receipt_across_emis_and_instalments(
     member = add_member(ctx, "Lakshmi", "+919876543210")
     loan_id = disbursed_loan(loans, member, LAKH)
     loans.record_emi(RAVI, loan_id, 5_000_00, "UTR-SHARED", "2026-01-10")
-    with pytest.raises(ValidationError, match="already used"):
+    with pytest.raises(ValidationError, match=r"already used on .* for emi of loan L-0001 "):
         LedgerService(ctx).record_receipt(
             RAVI, group_id="grp-x", period=1, member_id=member, amount=5_000_00,
             bank_ref="UTR-SHARED", received_on="2026-01-10",

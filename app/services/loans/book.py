@@ -303,8 +303,11 @@ class AlreadyRecorded(Exception):
         self.doc = doc
 
 
-def same_emi(doc: Document, loan: Document, amount: int, when: str) -> EmiReceipt:
-    """The first receipt of a repeated bank reference, or a refusal if it differs."""
+def same_emi(
+    doc: Document, loan: Document, amount: int, when: str, loan_nos: dict[str, str]
+) -> EmiReceipt:
+    """The first receipt of a repeated bank reference, or a refusal if it differs (naming
+    the loan it was used for by ``loan_nos``)."""
     d = doc.data
     same = (d.get("kind"), d.get("loan_id"), d.get("amount"), d.get("received_on"))
     if same == ("emi", loan.id, amount, when):
@@ -320,8 +323,9 @@ def same_emi(doc: Document, loan: Document, amount: int, when: str) -> EmiReceip
             loan.data["status"],
             duplicate=True,
         )
+    used_on = str(d.get("loan_id"))
     what = (
-        f"an EMI of loan {d.get('loan_id')}"
+        f"an EMI of loan {loan_nos.get(used_on, used_on)}"
         if d.get("kind") == "emi"
         else f"an instalment of group {d.get('group_id')} period {d.get('period')}"
     )

@@ -366,7 +366,8 @@ class LoanService(LoanReads):
         try:
             committed = self.ctx.pipeline.transact(actor, work)
         except AlreadyRecorded as dup:
-            return same_emi(dup.doc, self.get(loan_id), amount, when)
+            used_on = self.loan_nos([str(dup.doc.data.get("loan_id"))])
+            return same_emi(dup.doc, self.get(loan_id), amount, when, used_on)
         receipt: EmiReceipt = committed.value
         return receipt
 
