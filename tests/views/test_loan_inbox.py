@@ -158,7 +158,7 @@ def test_approval_shows_the_safe_sequence(
     view.approve("Checked")
     qtbot.waitUntil(lambda: view.pane.outcome.text() != "")
     assert view.pane.outcome.text().startswith("Approved. Banker's check: the state stays safe.")
-    assert "Safe sequence (1): the loan of Priya Raman" in view.pane.outcome.text()
+    assert "Safe sequence (1): the loan of Priya Raman (L-0001)" in view.pane.outcome.text()
     assert first not in view.pane.outcome.text()  # named, as the payouts pane names them
     qtbot.waitUntil(lambda: view.pane.disburse.isEnabled())
     view.disburse("UTR000123")
