@@ -18,7 +18,7 @@ from app.kernel.bundle import resource
 from app.kernel.errors import NotFound
 from app.services.actors import Actor, subject_id
 from app.services.auctions import OPEN, Auction, Room, rules
-from app.services.loans import Preview
+from app.services.loans import Preview, loan_no
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
 from server.api import current_actor, json_body
@@ -224,7 +224,10 @@ class Pages:
         rows = await asyncio.to_thread(self.services.loans.for_member, member_id)
         out = [
             with_fmt(
-                {k: v for k, v in asdict(r).items() if k not in ("score", "eligibility")},
+                {
+                    **{k: v for k, v in asdict(r).items() if k not in ("score", "eligibility")},
+                    "loan_no": r.loan_no,
+                },
                 "amount",
                 "emi",
             )
@@ -248,7 +251,9 @@ class Pages:
             self.services.loans.apply, actor, member_id, amount, tenure, body["purpose"]
         )
         doc = await asyncio.to_thread(self.services.loans.get, loan_id)
-        return web.json_response({"loan_id": loan_id, "status": doc.data["status"]}, status=201)
+        number = loan_no(doc.data.get("number"), loan_id)
+        reply = {"loan_id": loan_id, "loan_no": number, "status": doc.data["status"]}
+        return web.json_response(reply, status=201)
 
     # -- groups ---------------------------------------------------------------------
 

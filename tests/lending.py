@@ -73,6 +73,16 @@ def disbursed_loan(loans: LoanService, member_id: str, amount: int, tenure: int 
     return loan_id
 
 
+def unnumbered(ctx: ServiceContext, loan_id: str) -> None:
+    """Make ``loan_id`` look like a loan stored before loan numbers: no ``number``."""
+    doc = ctx.store.get("loans", loan_id)
+    assert doc is not None
+    data = {k: v for k, v in doc.data.items() if k != "number"}
+    ctx.pipeline.commit(
+        ADMIN, ChangeSet("loan.migrate", "loan", loan_id, [Write("set", "loans", loan_id, data)])
+    )
+
+
 def paid_dues(ctx: ServiceContext, member_id: str, amounts: list[int]) -> None:
     """Dues of past periods, each paid on its due date (as the ledger would record them)."""
     writes = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService
 from app.services.ledger.postings import loan_account
-from app.services.loans import LoanService, preview
+from app.services.loans import LoanService, loan_no, preview
 from app.services.loans.book import allocate
 from app.services.store import Query
 from tests.builders import interleave
@@ -28,6 +29,7 @@ from tests.lending import (
     disbursed_loan,
     loan_service,
     paid_dues,
+    unnumbered,
     wal,
 )
 
@@ -280,7 +282,7 @@ def test_emi_is_idempotent_by_bank_reference(ctx: ServiceContext, loans: LoanSer
     assert not first.duplicate and again.duplicate
     assert again.txn_id == first.txn_id
     assert len(ctx.store.query(Query("ledger_txns").where("kind", "==", "emi.received"))) == 1
-    with pytest.raises(ValidationError, match="already used"):
+    with pytest.raises(ValidationError, match="already used for an EMI of loan L-0001 "):
         loans.record_emi(RAVI, loan_id, 5_000_00, "UTR-0001", "2026-02-10")
 
 
@@ -291,7 +293,7 @@ def test_a_bank_reference_is_one_receipt_across_emis_and_instalments(
     member = add_member(ctx, "Lakshmi", "+919876543210")
     loan_id = disbursed_loan(loans, member, LAKH)
     loans.record_emi(RAVI, loan_id, 5_000_00, "UTR-SHARED", "2026-01-10")
-    with pytest.raises(ValidationError, match="already used"):
+    with pytest.raises(ValidationError, match=r"already used on .* for emi of loan L-0001 "):
         LedgerService(ctx).record_receipt(
             RAVI, group_id="grp-x", period=1, member_id=member, amount=5_000_00,
             bank_ref="UTR-SHARED", received_on="2026-01-10",
@@ -383,6 +385,71 @@ def test_inbox_rows_show_masked_phone_and_badge(ctx: ServiceContext, loans: Loan
     detail = loans.detail(loan_id)
     assert len(detail.schedule) == 12 and detail.schedule[0].due_date is None
     assert [step["step"] for step in detail.history] == ["applied", "scored"]
+
+
+def test_applications_are_numbered_in_order(ctx: ServiceContext, loans: LoanService) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    made = [loans.apply(RAVI, member, LAKH, 12, f"Loan {i}") for i in range(3)]
+    assert [loans.get(loan_id).data["number"] for loan_id in made] == [1, 2, 3]
+    assert [row.loan_no for row in loans.inbox()] == ["L-0001", "L-0002", "L-0003"]
+    assert loans.detail(made[1]).row.loan_no == "L-0002"
+    assert loan_no(42, "loan-1837acd6fc") == "L-0042"
+
+
+def test_concurrent_applications_get_different_numbers(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    made: list[str] = []
+
+    def apply(i: int) -> None:
+        made.append(loans.apply(RAVI, member, LAKH, 12, f"Loan {i}"))
+
+    threads = [threading.Thread(target=apply, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(loans.get(loan_id).data["number"] for loan_id in made) == list(range(1, 9))
+
+
+def test_a_loan_stored_before_numbering_shows_its_id(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    loan_id = loans.apply(RAVI, member, LAKH, 12, "Shop")
+    unnumbered(ctx, loan_id)
+    (row,) = loans.inbox()
+    assert (row.number, row.loan_no) == (None, loan_id)
+    assert loan_no(None, loan_id) == loan_id
+    assert loans.get(loans.apply(RAVI, member, LAKH, 12, "Next")).data["number"] == 2
+
+
+def test_receipts_accounts_and_timeline_name_the_loan_by_number(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    member = add_member(ctx, "Lakshmi Narayanan", "+919876543210")
+    add_capital(ctx, 5 * LAKH)
+    loan_id = disbursed_loan(loans, member, LAKH, 12)
+    ctx.clock.set(datetime(2026, 3, 20, 6, 0, tzinfo=UTC))  # type: ignore[attr-defined]
+    pay_instalments(loans, loan_id, 2)
+    ledger = LedgerService(ctx)
+
+    def shown() -> tuple[list[str | None], str, list[str]]:
+        receipts = [e.number for e in ledger.receipt_register()]
+        account = ledger.account_names([loan_account(loan_id)])[loan_account(loan_id)]
+        lines = [i.description for i in ledger.member_timeline(member) if i.loan_id]
+        return receipts, account, lines
+
+    receipts, account, lines = shown()
+    assert receipts == ["L-0001/E001", "L-0001/E002"]
+    assert account == "Loan to Lakshmi Narayanan (L-0001)"
+    assert lines and all("loan L-0001" in line and loan_id not in line for line in lines)
+    unnumbered(ctx, loan_id)
+    receipts, account, lines = shown()
+    assert receipts == [f"{loan_id}/E001", f"{loan_id}/E002"]
+    assert account == f"Loan to Lakshmi Narayanan ({loan_id})"
+    assert all(f"loan {loan_id}" in line for line in lines)
 
 
 def _json_has(value: Any, needle: str) -> bool:

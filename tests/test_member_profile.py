@@ -89,9 +89,10 @@ def test_the_timeline_tells_everything_newest_first(demo: Demo) -> None:
         for x in p.payouts:
             assert f"Won the prize of {p.group_name(x.group_id)}, period {x.period}" in lines
         for loan in p.loans:
-            assert f"Applied for loan {loan.loan_id}" in lines
+            assert f"Applied for loan {loan.loan_no}" in lines
         assert sum(line.startswith("Recovery case opened") for line in lines) == len(p.cases)
         assert not any("grp-" in line for line in lines), "groups are named, not ids"
+        assert not any("loan-" in line for line in lines), "loans are numbered, not ids"
 
 
 def test_agreements_signed_appear_with_their_group(own_demo: Demo) -> None:

@@ -17,7 +17,7 @@ from app.services.ledger.postings import dues_writes
 from app.services.members import MemberService
 from app.services.pipeline import ChangeSet
 from app.services.recovery import RecoveryService
-from app.services.recovery.service import OPEN_KEYS
+from app.services.recovery.service import OPEN_KEYS, Card
 from app.services.store import Write
 from tests.builders import ADMIN, ADMIN2, EMPLOYEE, interleave
 
@@ -369,6 +369,20 @@ def test_dropping_elsewhere_is_a_move(rec: RecoveryService, defaults: dict[str, 
 
 
 # -- the board ------------------------------------------------------------------------
+
+
+def test_a_loan_card_names_the_loan_by_its_number(
+    ctx: ServiceContext, rec: RecoveryService, defaults: dict[str, str]
+) -> None:
+    rec.sweep(SYSTEM, date(2026, 12, 20))
+
+    def loan_card() -> Card:
+        columns = rec.board(date(2026, 12, 22)).columns.values()
+        return next(c for cards in columns for c in cards if c.source == "loan")
+
+    assert (loan_card().ref, loan_card().subject) == ("loan-1", "loan-1")
+    commit(ctx, [Write("update", "loans", "loan-1", {"number": 7})])
+    assert (loan_card().ref, loan_card().subject) == ("loan-1", "L-0007")
 
 
 def test_board_columns_and_cards(

@@ -13,7 +13,7 @@ are written as people read them, by the format specs a sentence uses:
 
 Besides the event's fields a sentence may use ``{who}`` (the actor), ``{id}`` (the
 entity's id), ``{thing}`` (the entity by name: a member's or group's name, "Chennai
-Chit, period 3" for an auction or payout, "the loan of Neha Naidu (loan-3f9a1c2b77)"),
+Chit, period 3" for an auction or payout, "the loan of Neha Naidu (L-0042)"),
 ``{member}``, ``{group}`` and ``{winner}`` (the names behind ``member_id``,
 ``group_id`` and ``winner_member_id``), ``{members}`` (one name, or "3 members") and
 ``{for_member}`` (" for Neha Naidu" when staff acted for a member). A record whose
@@ -25,7 +25,7 @@ which thing". The desktop's feed reads these through
 from __future__ import annotations
 
 import string
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, ClassVar
 
 from app.kernel import office_time
@@ -33,6 +33,7 @@ from app.kernel.wal_index import LineSummary
 from app.services.collections import GROUPS, LOANS, MEMBERS, RECOVERY_CASES, STAFF_ACCOUNTS
 from app.services.events import wording
 from app.services.ledger.reports import FIXED_NAMES
+from app.services.loans.book import loan_no
 from app.services.money import format_inr
 from app.services.store import DocumentStore
 
@@ -59,15 +60,28 @@ class Names:
     def of(self, kind: str, ident: str) -> str | None:
         """The name of the ``kind`` with id ``ident`` (for a loan or a recovery case:
         its member's name), if the store knows it."""
-        key = (kind, ident)
+        return self._remembered((kind, ident), lambda: self._read(kind, ident))
+
+    def number(self, kind: str, ident: str) -> str:
+        """How people number the ``kind`` with id ``ident``: a loan's number (``L-0042``);
+        the id for a loan stored before numbering, or anything else."""
+        if kind != "loan":
+            return ident
+        return self._remembered(("loan_no", ident), lambda: self._loan_no(ident)) or ident
+
+    def _remembered(self, key: tuple[str, str], read: Callable[[], str | None]) -> str | None:
         if key not in self._known:
-            name = self._read(kind, ident)
-            if name is None:
+            value = read()
+            if value is None:
                 return None
             if len(self._known) >= CACHED_NAMES:
                 self._known.clear()
-            self._known[key] = name
+            self._known[key] = value
         return self._known[key]
+
+    def _loan_no(self, ident: str) -> str | None:
+        doc = self._store.get(LOANS, ident) if self._store is not None and ident else None
+        return loan_no(doc.data.get("number"), ident) if doc is not None else None
 
     def shown(self, kind: str, ident: str) -> str:
         return self.of(kind, ident) or ident
@@ -188,7 +202,8 @@ def _thing(s: LineSummary, names: Names) -> str:
     if kind in Names.HOLDERS:
         holder = names.of(kind, ident)
         what = kind.replace("_", " ")
-        return f"the {what} of {holder} ({ident})" if holder else f"{what} {ident}"
+        shown = names.number(kind, ident)
+        return f"the {what} of {holder} ({shown})" if holder else f"{what} {shown}"
     if kind in NUMBERED and "-" in ident:
         group_id, number = ident.rsplit("-", 1)
         group = names.of("group", group_id)

@@ -52,7 +52,8 @@ OTP_CODES = "otp_codes"
 OTP_LIMITS = "otp_limits"
 
 COUNTERS = "counters"
-"""Numbers given in sequence (``counters/members``: the last member number)."""
+"""Numbers given in sequence (``counters/members``, ``counters/loans``: the last member
+and loan numbers; see app/services/numbering.py)."""
 MEMBER_DIRECTORY = "member_directory"
 """Members' names, mobiles and numbers, a block of numbers per document: what the
 register's search index is built from (see app/services/member_index.py)."""

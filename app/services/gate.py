@@ -287,7 +287,7 @@ class BankersGate:
 
     def named(self, ids: Iterable[str]) -> list[str]:
         """Pools and commitments (a decision's safe sequence) as people call them:
-        "the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu"."""
+        "the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu (L-0042)"."""
         return GateNames(self.ctx.store).sequence(ids)
 
     def decisions(self, subject_id: str | None = None) -> list[dict[str, Any]]:

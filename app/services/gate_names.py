@@ -2,7 +2,7 @@
 
 The gate decides over ids (``cash:group:<g>``, ``payouts/<group>-<period>``,
 ``loans/<id>``, ``advances/<id>``); screens name them: "the pool of Kaveri Chit",
-"the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu", "the advance for the
+"the prize of period 6 of Kaveri Chit", "the loan of Neha Naidu (L-0042)", "the advance for the
 prize of period 6 of Kaveri Chit". Every screen that shows a decision (its safe
 sequence, the pool and commitment that refuse it) names them here, so they read the
 same everywhere. An id the store does not know is shown as it is.
@@ -65,8 +65,8 @@ class GateNames:
         if kind == ADVANCES:
             return "this advance" if ident == NEW_ADVANCE else self.advance(ident)
         if kind == LOANS:
-            holder = self.names.of("loan", ident)
-            return f"the loan of {holder}" if holder else f"loan {ident}"
+            holder, number = self.names.of("loan", ident), self.names.number("loan", ident)
+            return f"the loan of {holder} ({number})" if holder else f"loan {number}"
         return name
 
     def group(self, group_id: str) -> str:

@@ -129,6 +129,11 @@ class MemberProfile:
     def group_name(self, group_id: str | None) -> str:
         return self.group_names.get(group_id or "", group_id or "")
 
+    def loan_no(self, loan_id: str | None) -> str:
+        """The member's loan ``loan_id`` as people name it (``L-0042``)."""
+        row = next((loan for loan in self.loans if loan.loan_id == loan_id), None)
+        return row.loan_no if row is not None else loan_id or ""
+
 
 @dataclass(frozen=True)
 class ProfileSources:
@@ -258,7 +263,7 @@ def timeline(profile: MemberProfile, items: list[TimelineItem]) -> list[Happenin
     found += _prizes(profile)
     found += [_ledger_event(profile, item) for item in items]
     for loan in profile.loans:
-        found.append(Happening(loan.applied_at, f"Applied for loan {loan.loan_id}", loan.amount))
+        found.append(Happening(loan.applied_at, f"Applied for loan {loan.loan_no}", loan.amount))
     for case in profile.cases:
         found += _case_events(profile, case)
     return sorted(found, key=lambda h: h.at, reverse=True)
@@ -293,7 +298,7 @@ def _ledger_event(profile: MemberProfile, item: TimelineItem) -> Happening:
     if item.group_id:
         what += f" — {profile.group_name(item.group_id)}, period {item.period}"
     elif item.loan_id:
-        what += f" — loan {item.loan_id}"
+        what += f" — loan {profile.loan_no(item.loan_id)}"
     if item.bank_ref:
         what += f" (ref {item.bank_ref})"
     return Happening(item.date, what, item.amount)
@@ -303,7 +308,7 @@ def _case_events(profile: MemberProfile, case: Case) -> list[Happening]:
     subject = (
         f"instalments of {profile.group_name(case.ref)}"
         if case.source == "dues"
-        else f"loan {case.ref}"
+        else f"loan {profile.loan_no(case.ref)}"
     )
     found = [Happening(case.opened_at, f"Recovery case opened for {subject}")]
     for step in case.history:

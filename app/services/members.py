@@ -31,11 +31,12 @@ from typing import Any
 
 from app.kernel.errors import Conflict, FieldErrors, NotFound, ValidationError
 from app.services.actors import Actor
-from app.services.collections import COUNTERS, MEMBER_DIRECTORY, MEMBER_PHONES, MEMBERS
+from app.services.collections import MEMBER_DIRECTORY, MEMBER_PHONES, MEMBERS
 from app.services.context import ServiceContext
 from app.services.events import MemberEnrolled
 from app.services.kyc.rules import KycFieldError, mask_phone, validate_name, validate_phone
 from app.services.member_index import MemberIndex
+from app.services.numbering import next_number
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 from app.services.text import ADDRESS, NOTE, PERSON_NAME, TITLE, clean
@@ -234,14 +235,6 @@ def directory_write(member_id: str, number: int, name: str, phone: str) -> Write
     return Write("merge", MEMBER_DIRECTORY, directory_block(number), {"members": entry})
 
 
-def next_number(reader: Reader) -> tuple[int, Write]:
-    """The next member number, and the write that takes it."""
-    counter = reader.get(COUNTERS, NUMBER_COUNTER)
-    number = (counter.data["last"] if counter else 0) + 1
-    version = counter.version if counter else 0
-    return number, Write("set", COUNTERS, NUMBER_COUNTER, {"last": number}, expect_version=version)
-
-
 class MemberService:
     """Enrols members and finds them; ``index`` is the search index of the register."""
 
@@ -280,7 +273,7 @@ class MemberService:
 
         def work(reader: Reader) -> ChangeSet:
             phone_taken(reader, details.phone)
-            number, counted = next_number(reader)
+            number, counted = next_number(reader, NUMBER_COUNTER)
             writes = [
                 Write("set", MEMBERS, member_id, {**data, "number": number}, expect_version=0),
                 Write("set", PHONES, details.phone, {"member_id": member_id}, expect_version=0),

@@ -79,8 +79,18 @@ def _score_text(row: LoanRow) -> str:
     return "—" if row.score is None else str(row.score)
 
 
+MEMBER_COLUMN = 1
+"""The inbox's filter matches the member's name."""
+
+
 class LoanTableModel(RowsModel[LoanRow]):
     columns = (
+        Column[LoanRow](
+            "Loan",
+            lambda r: r.loan_no,
+            lambda r: r.number or 0,
+            tip=lambda r: f"Loan id {r.loan_id}",
+        ),
         Column[LoanRow]("Member", lambda r: r.member_name, lambda r: r.member_name.casefold()),
         Column[LoanRow]("Amount", lambda r: inr(r.amount), lambda r: r.amount, right=True),
         Column[LoanRow](
@@ -274,7 +284,8 @@ def _heading(d: LoanDetail) -> str:
     if d.flat_quote:
         flat = f"<br>Quoted flat: {escape(str(d.flat_quote.get('label', '')))}"
     return (
-        f"<h3>{escape(r.member_name)} · {inr(r.amount)} over {r.tenure_months} months</h3>"
+        f"<h3>{escape(r.loan_no)} · {escape(r.member_name)} · "
+        f"{inr(r.amount)} over {r.tenure_months} months</h3>"
         f"EMI {inr(r.emi)} at {percent(r.rate_bps)} a year (reducing){flat}<br>"
         f"Purpose: {escape(d.purpose)}<br>"
         f"Status <b>{status_text(r.status)}</b> · Score <b>{_score_text(r)}</b> · "
@@ -312,7 +323,7 @@ class LoanInboxView(QWidget):
         self.proxy = QSortFilterProxyModel(self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setSortRole(SORT_ROLE)
-        self.proxy.setFilterKeyColumn(0)
+        self.proxy.setFilterKeyColumn(MEMBER_COLUMN)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.current: str | None = None
         self._build()
@@ -342,11 +353,11 @@ class LoanInboxView(QWidget):
         self.table = _table(self.proxy)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setSortingEnabled(True)
-        self.table.sortByColumn(7, Qt.SortOrder.AscendingOrder)
+        self.table.sortByColumn(8, Qt.SortOrder.AscendingOrder)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(MEMBER_COLUMN, QHeaderView.ResizeMode.Stretch)
         applied = time_width(self.table)
-        widths = ((1, 130), (2, 75), (3, 110), (4, 95), (5, 135), (6, 115), (7, applied))
+        widths = ((0, 75), (2, 130), (3, 75), (4, 110), (5, 95), (6, 135), (7, 115), (8, applied))
         for column, width in widths:
             self.table.setColumnWidth(column, width)
         self.empty = QLabel("")

@@ -86,12 +86,12 @@ TAB_TITLES = {
 def _case_subject(profile: MemberProfile, case: Case) -> str:
     if case.source == "dues":
         return f"Instalments — {profile.group_name(case.ref)}"
-    return f"Loan {case.ref}"
+    return f"Loan {profile.loan_no(case.ref)}"
 
 
 def _receipt_for(profile: MemberProfile, r: ReceiptEntry) -> str:
     if r.loan_id:
-        return f"Loan {r.loan_id}"
+        return f"Loan {r.loan_no}"
     return f"{profile.group_name(r.group_id)}, period {r.period}"
 
 

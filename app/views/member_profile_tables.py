@@ -174,7 +174,7 @@ class ProfilePayoutsModel(RowsModel[PayoutRow]):
 
 class ProfileLoansModel(RowsModel[LoanRow]):
     columns = (
-        Column[LoanRow]("Loan", lambda r: r.loan_id),
+        Column[LoanRow]("Loan", lambda r: r.loan_no, tip=lambda r: f"Loan id {r.loan_id}"),
         Column[LoanRow]("Applied", lambda r: day(r.applied_at)),
         Column[LoanRow](
             "Status", lambda r: status_text(r.status), colour=lambda r: status_colour(r.status)

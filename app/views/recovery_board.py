@@ -70,7 +70,7 @@ def ask_note(parent: QWidget, title: str, label: str) -> str | None:
 
 def card_lines(card: Card) -> dict[str, str]:
     """What a card shows, by part (each part's label is named ``card<Part>``)."""
-    source = "loan" if card.source == "loan" else "chit dues"
+    source = f"loan\u00a0{card.subject or card.ref}" if card.source == "loan" else "chit dues"
     if card.closed is not None:
         return _closed_lines(card, source)
     days = "day" if card.days_late == 1 else "days"
@@ -107,7 +107,7 @@ def _closed_lines(card: Card, source: str) -> dict[str, str]:
 
 
 def card_tip(card: Card) -> str:
-    tip = f"Case {card.case_id} · {card.source} {card.ref}"
+    tip = f"Case {card.case_id} · {card.source} {card.subject or card.ref}"
     if card.closed is None:
         return tip
     return f"{tip}\nClosed by {card.closed.by}: {card.closed.note}"

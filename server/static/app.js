@@ -390,7 +390,8 @@ async function loansPage(params) {
     list.replaceChildren(...(rows.length ? rows.map((l) => h("li", {
       class: l.id === params.get("new") ? "fresh" : "", "data-loan": l.id },
       h("div", {}, h("b", {}, l.data.amount_fmt), ` over ${l.data.tenure_months} months`,
-        h("div", { class: "muted small" }, `EMI ${l.data.emi_fmt} · applied ${when(l.data.applied_at)}`)),
+        h("div", { class: "muted small" },
+          `Loan ${l.data.loan_no} · EMI ${l.data.emi_fmt} · applied ${when(l.data.applied_at)}`)),
       h("div", { class: "right" }, pill(l.data.status, statusKind(l.data.status))))) :
       [h("li", { class: "muted" }, "No loans yet.")]));
   }
@@ -403,7 +404,7 @@ async function loansPage(params) {
     if (event === "delta") {
       for (const c of payload) {
         if (c.kind === "removed") loans.delete(c.id); else loans.set(c.id, c);
-        if (c.kind === "modified") toast(`Loan ${c.data.amount_fmt}: ${c.data.status}`);
+        if (c.kind === "modified") toast(`Loan ${c.data.loan_no} (${c.data.amount_fmt}): ${c.data.status}`);
       }
     }
     render();

@@ -316,6 +316,22 @@ def test_receipt_states_the_amount_in_figures_and_in_words(demo: Demo) -> None:
     assert entry.bank_ref in body and "Bank transfer" in body
 
 
+def test_loans_appear_by_number_never_by_id(demo: Demo) -> None:
+    s = demo.services
+    params = params_for(demo)
+    loan_reports = ("loan-portfolio", "member-statement", "balance-sheet", "defaulters")
+    for kind in (*loan_reports, "collections-register"):
+        body = text(demo.render(kind, **params[kind]).pdf)
+        assert "loan-" not in body, kind
+        if kind in loan_reports:
+            assert re.search(r"\bL-\d{4}\b", body), kind
+    entry = next(e for e in s.ledger.receipt_register() if e.kind == "emi")
+    assert entry.number is not None and re.fullmatch(r"L-\d{4}/E\d{3}", entry.number)
+    body = text(demo.render("receipt", receipt=entry.bank_ref).pdf)
+    assert f"Receipt No. {entry.number}" in body
+    assert f"Loan {entry.loan_no}: repayment (EMI)" in body and "loan-" not in body
+
+
 # -- refusals ------------------------------------------------------------------------------
 
 

@@ -175,7 +175,7 @@ def test_a_repeated_receipt_keeps_its_number_and_takes_no_new_one(history: Histo
 
 def test_repayments_are_numbered_within_their_loan(history: History) -> None:
     entries = [history.ledger.receipt_entry(f"UTR-EMI-{n}") for n in (1, 2)]
-    assert [e.number for e in entries] == [f"{history.loan_id}/E001", f"{history.loan_id}/E002"]
+    assert [e.number for e in entries] == ["L-0001/E001", "L-0001/E002"]
     assert all(e.kind == "emi" and e.principal and e.interest for e in entries)
     assert all(e.principal + e.interest == e.amount for e in entries)  # type: ignore[operator]
 
@@ -222,7 +222,7 @@ def test_every_account_has_a_name_and_no_raw_key(history: History) -> None:
     borrower = loan_service(history.ctx).detail(history.loan_id).row.member_name
     assert names[f"cash:group:{gid}"] == "Pool — Godavari Chit"
     assert names[f"chitfund:{gid}"] == "Prize payable — Godavari Chit"
-    assert names[f"loans:{history.loan_id}"] == f"Loan to {borrower} ({history.loan_id})"
+    assert names[f"loans:{history.loan_id}"] == f"Loan to {borrower} (L-0001)"
     assert names[receivable(history.members[1], gid)] == "Dues — Subscriber B, Godavari Chit"
     assert names[f"receivable:{MEMBERS_ALL}:{gid}"] == "Members' dues — Godavari Chit"
     assert names["income:commission"] == "Foreman's commission"

@@ -62,6 +62,7 @@ async def test_loan_status_changes_arrive_live(
     assert added["payload"][0]["kind"] == "added" and added["payload"][0]["id"] == loan_id
     data = added["payload"][0]["data"]
     assert data["status"] == "submitted" and data["amount_fmt"] == "₹80,000.00"
+    assert data["loan_no"] == "L-0001"
     assert "score" not in data and "applied_by" not in data
     loans.reject(STAFF, loan_id, "income not shown")
     changed = await until(asha, lambda m: m["event"] == "delta")

@@ -106,6 +106,7 @@ async def test_loan_application_reaches_the_desk_inbox(
     mine = await (await client.get("/api/loans", headers=asha)).json()
     assert [loan["loan_id"] for loan in mine["loans"]] == [body["loan_id"]]
     assert mine["loans"][0]["amount_fmt"] == "₹75,000.00"
+    assert body["loan_no"] == mine["loans"][0]["loan_no"] == "L-0001"
     assert (await (await client.get("/api/loans", headers=bala)).json())["loans"] == []
     other = await client.post(
         "/api/loans",

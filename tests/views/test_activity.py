@@ -13,7 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from app.bootstrap import Runtime
 from app.kernel.errors import ValidationError
-from app.services.activity import describe
+from app.services.activity import Names, describe
 from app.services.audit_log import AuditLog, LineSummary
 from app.services.context import SystemClock
 from app.views.activity import ActivityModel, ActivityView, ago
@@ -53,6 +53,16 @@ def summary(action: str, entity: tuple[str, str], actor_id: str = "staff-1") -> 
 )
 def test_records_read_as_sentences(action: str, entity: tuple[str, str], text: str) -> None:
     assert text in describe(summary(action, entity))
+
+
+def test_a_loan_is_named_by_its_member_and_number(runtime: Runtime) -> None:
+    s = runtime.services
+    member = s.members.enroll(ADMIN, "Neha Naidu", "9876543210")
+    loan_id = s.loans.apply(ADMIN, member.id, 50_000_00, 12, "Shop")
+    names = Names(runtime.ctx.store)
+    line = describe(summary("loan.approve", ("loan", loan_id)), names=names)
+    assert line == "Asha Rao (admin) approved the loan of Neha Naidu (L-0001)"
+    assert names.number("loan", "loan-gone") == "loan-gone"
 
 
 def test_relative_times() -> None:

@@ -16,7 +16,7 @@ from app.services.actors import SYSTEM, Actor
 from app.views.formatting import BAD, GOOD, WARN
 from app.views.loan_inbox import LoanInboxView
 from app.views.main_window import MainWindow
-from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member
+from tests.lending import LAKH, MEENA, RAVI, add_capital, add_member, unnumbered
 from tests.views.builders import opener, shown_with_rows
 
 if TYPE_CHECKING:
@@ -83,24 +83,36 @@ def test_models_pass_the_tester(
 def test_amounts_badges_and_sorting(qtbot: QtBot, runtime: Runtime, open_view: Opener) -> None:
     scored_loans(runtime)
     view = open_view(MEENA, 3)
-    assert column(view, 1) == ["₹1,00,000.00", "₹2,00,000.00", "₹3,00,000.00"]
+    assert column(view, 2) == ["₹1,00,000.00", "₹2,00,000.00", "₹3,00,000.00"]
     model = view.model
-    assert model.data(model.index(0, 1), Qt.ItemDataRole.TextAlignmentRole) & int(
+    assert model.data(model.index(0, 2), Qt.ItemDataRole.TextAlignmentRole) & int(
         Qt.AlignmentFlag.AlignRight
     )
     badges = {
-        model.data(model.index(r, 5)): model.data(model.index(r, 5), Qt.ItemDataRole.ForegroundRole)
+        model.data(model.index(r, 6)): model.data(model.index(r, 6), Qt.ItemDataRole.ForegroundRole)
         for r in range(3)
     }
     colours = {GOOD.name(), WARN.name(), BAD.name()}
     assert all(text.startswith("● ") and c.name() in colours for text, c in badges.items())
-    view.table.sortByColumn(1, Qt.SortOrder.DescendingOrder)
-    assert column(view, 1)[0] == "₹3,00,000.00"
-    view.table.sortByColumn(4, Qt.SortOrder.AscendingOrder)
-    scores = [int(s) for s in column(view, 4)]
+    view.table.sortByColumn(2, Qt.SortOrder.DescendingOrder)
+    assert column(view, 2)[0] == "₹3,00,000.00"
+    view.table.sortByColumn(5, Qt.SortOrder.AscendingOrder)
+    scores = [int(s) for s in column(view, 5)]
     assert scores == sorted(scores)
     view.search.setText("karthik")
-    assert column(view, 0) == ["Karthik Nair"]
+    assert column(view, 1) == ["Karthik Nair"]
+    settle(qtbot, view)
+
+
+def test_loans_are_shown_by_number(qtbot: QtBot, runtime: Runtime, open_view: Opener) -> None:
+    ids = scored_loans(runtime)
+    unnumbered(runtime.ctx, ids[2])
+    view = open_view(MEENA, 3)
+    assert view.model.COLUMNS[0] == "Loan"
+    assert sorted(column(view, 0)) == sorted(["L-0001", "L-0002", ids[2]])
+    select(qtbot, view, ids[1])
+    assert "L-0002 · Karthik Nair" in view.pane.heading.text()
+    assert ids[1] not in view.pane.heading.text()
     settle(qtbot, view)
 
 
@@ -146,7 +158,7 @@ def test_approval_shows_the_safe_sequence(
     view.approve("Checked")
     qtbot.waitUntil(lambda: view.pane.outcome.text() != "")
     assert view.pane.outcome.text().startswith("Approved. Banker's check: the state stays safe.")
-    assert "Safe sequence (1): the loan of Priya Raman" in view.pane.outcome.text()
+    assert "Safe sequence (1): the loan of Priya Raman (L-0001)" in view.pane.outcome.text()
     assert first not in view.pane.outcome.text()  # named, as the payouts pane names them
     qtbot.waitUntil(lambda: view.pane.disburse.isEnabled())
     view.disburse("UTR000123")
@@ -190,7 +202,7 @@ def test_a_change_from_another_thread_shows_up_without_a_refresh(
     assert done.wait(10)
     qtbot.waitUntil(lambda: view.model.rowCount() == 2)
     qtbot.waitUntil(lambda: view.pane.approve.isEnabled())
-    assert "Recommended" in column(view, 6)
+    assert "Recommended" in column(view, 7)
     settle(qtbot, view)
 
 
@@ -202,7 +214,7 @@ def test_all_shows_every_loan_whatever_its_status(
     view = open_view(RAVI, 2)
     view.status.setCurrentIndex(view.status.findText("All"))
     qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == 3)
-    assert sorted(column(view, 6)) == ["Rejected", "Scored", "Scored"]
+    assert sorted(column(view, 7)) == ["Rejected", "Scored", "Scored"]
     view.status.setCurrentIndex(view.status.findText("Rejected"))
     qtbot.waitUntil(lambda: not view.live.busy and view.model.rowCount() == 1)
     settle(qtbot, view)

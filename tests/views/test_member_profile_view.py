@@ -111,6 +111,8 @@ def test_every_section_shows_the_services_figures(
     assert page.receipts.data(page.receipts.index(0, 4)) == receipt.bank_ref
     assert page.receipts.data(page.receipts.index(0, 5)) == inr(receipt.amount)
     assert page.payouts.data(page.payouts.index(0, 2)) == inr(p.payouts[0].amount)
+    loan_nos = [page.loans.data(page.loans.index(r, 0)) for r in range(len(p.loans))]
+    assert loan_nos == [x.loan_no for x in p.loans] and all(n.startswith("L-") for n in loan_nos)
     titles = [page.tabs.tabText(i) for i in range(page.tabs.count())]
     assert titles[0] == f"Tickets && dues ({len(p.tickets)})"
     assert f"Receipts ({len(p.receipts)})" in titles

@@ -6,6 +6,7 @@ The cards come from :func:`tests.views.recovery_history.populate`.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from PySide6.QtCore import QPointF, Qt
@@ -16,7 +17,7 @@ from app.bootstrap import Runtime
 from app.kernel import office_time
 from app.services.actors import SYSTEM
 from app.views import recovery_board
-from app.views.recovery_board import RecoveryBoardView, case_mime
+from app.views.recovery_board import RecoveryBoardView, card_lines, card_tip, case_mime
 from tests.builders import ADMIN2, EMPLOYEE
 from tests.views.recovery_history import Seeded
 
@@ -77,6 +78,14 @@ def test_cards_sit_in_their_stage_columns(board: RecoveryBoardView, seeded: Seed
     legal_texts = [label.text() for label in legal.findChildren(recovery_board.QLabel)]
     assert any("Write-off requested by Asha Admin" in t for t in legal_texts)
     assert board.columns["missed"].total.text().startswith("1 · ₹")
+
+
+def test_a_loan_card_shows_the_loan_number(board: RecoveryBoardView) -> None:
+    assert board.board is not None
+    some = next(c for cards in board.board.columns.values() for c in cards)
+    card = replace(some, source="loan", ref="loan-1837acd6fc", subject="L-0007", closed=None)
+    assert card_lines(card)["meta"].endswith("· loan\u00a0L-0007")  # kept on one line
+    assert "loan L-0007" in card_tip(card) and "loan-1837acd6fc" not in card_tip(card)
 
 
 def test_a_legal_move_lands_in_the_new_column_and_the_store(

@@ -26,7 +26,7 @@ from typing import Any
 from app.kernel import office_time
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
-from app.services.collections import DUES, PERIODS, RECEIPTS
+from app.services.collections import DUES, LOANS, PERIODS, RECEIPTS
 from app.services.events import ReceiptRecorded, ReceiptsImported
 from app.services.ledger.advances import AdvanceBooks
 from app.services.ledger.postings import (
@@ -38,7 +38,7 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
     period_id,
 )
-from app.services.ledger.records import BANK, CHEQUE, MODES, PENDING, Receipt
+from app.services.ledger.records import BANK, CHEQUE, MODES, PENDING, Receipt, loan_code
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
@@ -134,6 +134,7 @@ class _Batch:
     never as "already paid" without its receipt."""
 
     def __init__(self, reader: Reader, payments: Sequence[Payment]) -> None:
+        self.reader = reader
         self.new: dict[str, Receipt] = {}
         dues = reader.get_many(DUES, (due_id(p.group_id, p.period, p.member_id) for p in payments))
         self.receipts = reader.get_many(RECEIPTS, (p.bank_ref for p in payments))
@@ -151,7 +152,7 @@ class _Batch:
             return None
         kind = doc.data.get("kind", INSTALMENT)
         if kind != INSTALMENT:
-            what = f"loan {doc.data['loan_id']}" if doc.data.get("loan_id") else "another payment"
+            what = self._loan_named(doc.data.get("loan_id"))
             raise ValidationError(
                 f"Bank reference {bank_ref} was already used on "
                 f"{office_time.day(str(doc.data.get('recorded_at')))} for {kind} of {what} "
@@ -159,6 +160,13 @@ class _Batch:
                 hint="Check the bank reference: one bank transfer is one receipt.",
             )
         return Receipt.from_doc(doc)
+
+    def _loan_named(self, loan_id: object) -> str:
+        """A receipt's loan as people name it (``loan L-0042``)."""
+        if not isinstance(loan_id, str) or not loan_id:
+            return "another payment"
+        loan = self.reader.get(LOANS, loan_id)
+        return f"loan {loan_code(loan) if loan is not None else loan_id}"
 
     def due(self, p: Payment) -> dict[str, Any] | None:
         return self.dues.get(due_id(p.group_id, p.period, p.member_id))

@@ -7,7 +7,9 @@ people find on their agreement, unique across groups and never changed, so a rec
 reads the same on every screen, every copy and every reprint. The number is not
 stored: :func:`receipt_entries` reads it from the group, so receipts recorded before
 this rule read the same way; a group stored before registration numbers were asked
-keeps its id there.
+keeps its id there. A loan repayment's receipt is numbered ``<loan>/E<serial>``, the loan
+named by its loan number (``L-0042/E003``), read from the loan the same way; a loan
+stored before loan numbers keeps its id there.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any, Protocol
 
-from app.services.collections import GROUPS
+from app.services.collections import GROUPS, LOANS
 from app.services.group_terms import registration_key
 from app.services.ledger.postings import REF_FIELDS, Line
+from app.services.loans.book import loan_no
 from app.services.store import Document
 
 BANK = "bank"
@@ -116,6 +119,14 @@ class ReceiptEntry:
     cheque: dict[str, Any] | None = None
     group_code: str | None = None
     """How the receipt number names the group (see the module docstring)."""
+    loan_code: str | None = None
+    """How people name the loan repaid (``L-0042``; see the module docstring)."""
+
+    @property
+    def loan_no(self) -> str | None:
+        """The loan repaid as people name it (its id if it has no number); None for an
+        instalment."""
+        return self.loan_code or self.loan_id
 
     @property
     def cheque_state(self) -> str | None:
@@ -130,7 +141,7 @@ class ReceiptEntry:
         if self.serial is None:
             return None
         if self.loan_id:
-            return f"{self.loan_id}/E{self.serial:03d}"
+            return f"{self.loan_no}/E{self.serial:03d}"
         return f"{self.group_code or self.group_id}/P{self.period}/{self.serial:03d}"
 
     @property
@@ -138,9 +149,11 @@ class ReceiptEntry:
         return MODES.get(self.mode, self.mode.replace("_", " ").capitalize())
 
     @classmethod
-    def from_doc(cls, doc: Document, group_code: str | None = None) -> ReceiptEntry:
-        """The receipt ``doc``; ``group_code`` names its group in its number (read it
-        with :func:`receipt_entries`)."""
+    def from_doc(
+        cls, doc: Document, group_code: str | None = None, loan_code: str | None = None
+    ) -> ReceiptEntry:
+        """The receipt ``doc``; ``group_code`` and ``loan_code`` name its group or loan in
+        its number (read them with :func:`receipt_entries`)."""
         d = doc.data
         return cls(
             bank_ref=doc.id,
@@ -159,22 +172,30 @@ class ReceiptEntry:
             serial=d.get("serial"),
             cheque=d.get("cheque"),
             group_code=group_code,
+            loan_code=loan_code,
         )
 
 
 class GroupDocs(Protocol):
-    """Where groups are read from: the store, or a transaction's reader."""
+    """Where groups and loans are read from: the store, or a transaction's reader."""
 
     def get_many(self, collection: str, ids: Iterable[str]) -> dict[str, Document]: ...
 
 
 def receipt_entries(groups: GroupDocs, docs: Iterable[Document]) -> list[ReceiptEntry]:
     """The receipts ``docs`` as registers show them, numbered by their groups'
-    registration numbers (each group read once)."""
+    registration numbers and their loans' numbers (each group and loan read once)."""
     found = list(docs)
     ids = {gid for d in found if isinstance(gid := d.data.get("group_id"), str)}
     codes = {gid: group_code(doc) for gid, doc in groups.get_many(GROUPS, ids).items()}
-    return [ReceiptEntry.from_doc(d, codes.get(d.data.get("group_id") or "")) for d in found]
+    loan_ids = {lid for d in found if isinstance(lid := d.data.get("loan_id"), str)}
+    loans = {lid: loan_code(doc) for lid, doc in groups.get_many(LOANS, loan_ids).items()}
+    return [
+        ReceiptEntry.from_doc(
+            d, codes.get(d.data.get("group_id") or ""), loans.get(d.data.get("loan_id") or "")
+        )
+        for d in found
+    ]
 
 
 def group_code(group: Document) -> str | None:
@@ -182,6 +203,11 @@ def group_code(group: Document) -> str | None:
     for a group stored before registration numbers were asked."""
     number = group.data.get("registration_no")
     return registration_key(number) if isinstance(number, str) and number.strip() else None
+
+
+def loan_code(loan: Document) -> str:
+    """How receipts name ``loan``: its loan number, or its id if it has none."""
+    return loan_no(loan.data.get("number"), loan.id)
 
 
 @dataclass(frozen=True)

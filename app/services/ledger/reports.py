@@ -140,17 +140,19 @@ FIXED_NAMES = {
 
 @dataclass(frozen=True)
 class AccountNames:
-    """Names of the things accounts belong to: groups, members, loans (by the member)."""
+    """Names of the things accounts belong to: groups, members, loans (by the member,
+    and by the loan number in ``loan_nos``)."""
 
     groups: Mapping[str, str]
     members: Mapping[str, str]
     loans: Mapping[str, str]
+    loan_nos: Mapping[str, str] = field(default_factory=dict)
 
 
 def account_name(account: str, names: AccountNames) -> str:
     """A ledger account as a person reads it: ``cash:group:g`` -> ``Pool — Group Alpha``,
-    ``loans:loan-1837acd6fc`` -> ``Loan to Asha Rao (loan-1837acd6fc)``. An id with no
-    name keeps the id, marked unknown."""
+    ``loans:loan-1837acd6fc`` -> ``Loan to Asha Rao (L-0042)``. An id with no name keeps
+    the id, marked unknown; a loan with no number keeps its id."""
     if account in FIXED_NAMES:
         return FIXED_NAMES[account]
     parts = account.split(":")
@@ -171,7 +173,7 @@ def account_name(account: str, names: AccountNames) -> str:
         return f"Advance to repay to the company — {group(parts[1])}"
     if parts[0] == "loans" and len(parts) == 2:
         holder = names.loans.get(parts[1]) or "unknown member"
-        return f"Loan to {holder} ({parts[1]})"
+        return f"Loan to {holder} ({names.loan_nos.get(parts[1], parts[1])})"
     if parts[0] == "receivable" and len(parts) == 3:
         if parts[2] == PENALTY_SUFFIX:
             return f"Penalties due — {member(parts[1])}"
@@ -303,20 +305,25 @@ def dues_items(due: Document) -> list[TimelineItem]:
     return items
 
 
-def txn_item(txn: Document) -> TimelineItem | None:
+def txn_item(txn: Document, loan_nos: Mapping[str, str] | None = None) -> TimelineItem | None:
+    """A member's transaction as their timeline shows it; ``loan_nos`` names loans by
+    their numbers (``L-0042``), in the text only: the stored memo keeps the id."""
     d = txn.data
     known = _TXN_KINDS.get(d["kind"])
     if known is None:
         return None
     kind, label = known
     where = f" (group {d['group_id']} period {d['period']})" if d.get("period") else ""
+    memo = d.get("memo") or ""
     if d.get("loan_id"):
-        where = f" (loan {d['loan_id']})"
+        loan_id = d["loan_id"]
+        shown = (loan_nos or {}).get(loan_id, loan_id)
+        where, memo = f" (loan {shown})", memo.replace(loan_id, shown)
     return TimelineItem(
         d["date"],
         kind,
         d["amount"],
-        f"{label}{where}: {d['memo']}" if d.get("memo") else label + where,
+        f"{label}{where}: {memo}" if memo else label + where,
         group_id=d.get("group_id"),
         period=d.get("period"),
         loan_id=d.get("loan_id"),
@@ -325,9 +332,11 @@ def txn_item(txn: Document) -> TimelineItem | None:
     )
 
 
-def timeline(dues: Iterable[Document], txns: Iterable[Document]) -> list[TimelineItem]:
+def timeline(
+    dues: Iterable[Document], txns: Iterable[Document], loan_nos: Mapping[str, str] | None = None
+) -> list[TimelineItem]:
     """Every due, share, payment, prize, loan, EMI and penalty; newest first."""
     items = [item for due in dues for item in dues_items(due)]
-    items += [item for item in map(txn_item, txns) if item is not None]
+    items += [item for txn in txns if (item := txn_item(txn, loan_nos)) is not None]
     items.sort(key=lambda i: (i.date, KIND_ORDER[i.kind], i.ref), reverse=True)
     return items

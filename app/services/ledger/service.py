@@ -68,6 +68,7 @@ from app.services.ledger.records import (
     Receipt,
     ReceiptEntry,
     Txn,
+    loan_code,
     receipt_entries,
 )
 from app.services.ledger.reports import (
@@ -243,7 +244,7 @@ class LedgerService:
 
     def account_names(self, accounts: Iterable[str]) -> dict[str, str]:
         """Each account's name as people read it (``Pool — Group Alpha``, ``Loan to Asha
-        Rao (loan-1837acd6fc)``); ``receivable:*:<g>`` names a group's members' dues."""
+        Rao (L-0042)``); ``receivable:*:<g>`` names a group's members' dues."""
         wanted = list(dict.fromkeys(accounts))
         groups, members, loans = set(), set(), set()
         for account in wanted:
@@ -266,6 +267,7 @@ class LedgerService:
                 lid: people.get(d.data["member_id"], d.data["member_id"])
                 for lid, d in loan_docs.items()
             },
+            loan_nos={lid: loan_code(d) for lid, d in loan_docs.items()},
         )
         return {account: account_name(account, names) for account in wanted}
 
@@ -304,7 +306,8 @@ class LedgerService:
         store = self.ctx.store
         dues = store.query(Query(DUES).where("member_id", "==", member_id))
         txns = store.query(Query(LEDGER).where("member_id", "==", member_id))
-        return timeline(dues, txns)
+        loans = store.query(Query(LOANS).where("member_id", "==", member_id))
+        return timeline(dues, txns, {d.id: loan_code(d) for d in loans})
 
     def open_dues(self, group_id: str | None = None) -> list[Due]:
         """Dues not yet paid in full (of one group when given), oldest first."""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         STATUSES,
         SUBMITTED,
         Preview,
+        loan_no,
         preview,
     )
     from app.services.loans.queue import LoanQueue
@@ -41,6 +42,7 @@ __all__ = [
     "Portfolio",
     "Preview",
     "ScheduleRow",
+    "loan_no",
     "preview",
 ]
 __getattr__ = lazy_exports(
@@ -60,6 +62,7 @@ __getattr__ = lazy_exports(
             "SCORED",
             "STATUSES",
             "SUBMITTED",
+            "loan_no",
             "preview",
         ],
     },

@@ -32,6 +32,17 @@ REJECTABLE = OPEN
 DEFAULT_RATE_BPS = 2400
 """24 % a year, reducing balance, unless the application says otherwise."""
 
+NUMBER_COUNTER = "loans"
+"""``counters/loans``: the last loan number given (see app/services/numbering.py)."""
+APPLY_ATTEMPTS = 50
+"""Every application advances one counter, so concurrent ones collide and retry."""
+
+
+def loan_no(number: int | None, loan_id: str) -> str:
+    """What staff and members call a loan: ``L-0042``, or the id of one applied for
+    before numbering."""
+    return f"L-{number:04d}" if number is not None else loan_id
+
 
 @dataclass(frozen=True)
 class Preview:
@@ -292,8 +303,11 @@ class AlreadyRecorded(Exception):
         self.doc = doc
 
 
-def same_emi(doc: Document, loan: Document, amount: int, when: str) -> EmiReceipt:
-    """The first receipt of a repeated bank reference, or a refusal if it differs."""
+def same_emi(
+    doc: Document, loan: Document, amount: int, when: str, loan_nos: dict[str, str]
+) -> EmiReceipt:
+    """The first receipt of a repeated bank reference, or a refusal if it differs (naming
+    the loan it was used for by ``loan_nos``)."""
     d = doc.data
     same = (d.get("kind"), d.get("loan_id"), d.get("amount"), d.get("received_on"))
     if same == ("emi", loan.id, amount, when):
@@ -309,8 +323,9 @@ def same_emi(doc: Document, loan: Document, amount: int, when: str) -> EmiReceip
             loan.data["status"],
             duplicate=True,
         )
+    used_on = str(d.get("loan_id"))
     what = (
-        f"an EMI of loan {d.get('loan_id')}"
+        f"an EMI of loan {loan_nos.get(used_on, used_on)}"
         if d.get("kind") == "emi"
         else f"an instalment of group {d.get('group_id')} period {d.get('period')}"
     )

@@ -12,7 +12,15 @@ from app.services import credit, topics
 from app.services.collections import LOANS, MEMBERS
 from app.services.context import ServiceContext
 from app.services.feeds import Feed
-from app.services.loans.book import CLOSED, DISBURSED, OPEN, STATUSES, loan_dpd, schedule_of
+from app.services.loans.book import (
+    CLOSED,
+    DISBURSED,
+    OPEN,
+    STATUSES,
+    loan_dpd,
+    loan_no,
+    schedule_of,
+)
 from app.services.store import Document, Query
 from app.services.topics import reads
 
@@ -39,6 +47,12 @@ class LoanRow:
     bucket: str
     outstanding: int = 0
     """Principal still owed (0 before disbursement)."""
+    number: int | None = None
+
+    @property
+    def loan_no(self) -> str:
+        """``L-0042`` (the id of a loan applied for before numbering)."""
+        return loan_no(self.number, self.loan_id)
 
 
 @dataclass(frozen=True)
@@ -100,6 +114,12 @@ class LoanReads:
             raise NotFound(f"No loan with id {loan_id!r}.")
         return doc
 
+    def loan_nos(self, loan_ids: Iterable[str]) -> dict[str, str]:
+        """Each loan's number as people read it (``L-0042``, or the id of a loan stored
+        before numbering), by id; ids of no loan are left out."""
+        docs = self.ctx.store.get_many(LOANS, set(loan_ids))
+        return {lid: loan_no(d.data.get("number"), lid) for lid, d in docs.items()}
+
     @reads(topics.LOANS, topics.MEMBERS)
     def inbox(self, status: str | Iterable[str] | None = None) -> list[LoanRow]:
         """Loans for the desk, oldest application first (open ones when no status)."""
@@ -108,7 +128,7 @@ class LoanReads:
         if unknown:
             raise ValidationError(f"Unknown loan status {unknown[0]!r}; use one of {STATUSES}.")
         docs = self.ctx.store.query(Query(LOANS).where("status", "in", wanted))
-        docs.sort(key=lambda d: (d.data["applied_at"], d.id))
+        docs.sort(key=_applied_order)
         return self._rows(docs)
 
     def member_feed(self, member_id: str) -> Feed:
@@ -117,7 +137,7 @@ class LoanReads:
 
     def for_member(self, member_id: str) -> list[LoanRow]:
         docs = self.ctx.store.query(Query(LOANS).where("member_id", "==", member_id))
-        docs.sort(key=lambda d: (d.data["applied_at"], d.id))
+        docs.sort(key=_applied_order)
         return self._rows(docs)
 
     def _rows(self, docs: list[Document]) -> list[LoanRow]:
@@ -170,6 +190,11 @@ class LoanReads:
         )
 
 
+def _applied_order(doc: Document) -> tuple[str, int, str]:
+    """Oldest application first; one moment's applications by loan number."""
+    return doc.data["applied_at"], doc.data.get("number") or 0, doc.id
+
+
 def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
     d = doc.data
     score = d.get("score") or {}
@@ -190,6 +215,7 @@ def _loan_row(doc: Document, member: Document | None, today: date) -> LoanRow:
         dpd=dpd,
         bucket=credit.bucket(dpd),
         outstanding=d.get("outstanding_principal", 0) if d["status"] in LENT else 0,
+        number=d.get("number"),
     )
 
 

@@ -5,7 +5,8 @@ Life of a loan (``loans/<id>``)::
     submitted -> scored -> recommended -> approved -> disbursed -> closed
          \\________\\____________\\___________\\-> rejected (reason required)
 
-* ``apply``: a member for themselves, or staff on a member's behalf. The EMI is the
+* ``apply``: a member for themselves, or staff on a member's behalf; the loan takes the
+  next loan number (``L-0042``, :func:`~app.services.loans.book.loan_no`). The EMI is the
   reducing-balance EMI of :mod:`app.services.emi`. Where a flat rate is quoted, the
   loan runs at the equivalent reducing rate (same EMI to the rupee) and both rates are
   kept, so every screen shows the flat quote's true cost beside it.
@@ -59,9 +60,11 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
 )
 from app.services.loans.book import (
+    APPLY_ATTEMPTS,
     APPROVED,
     CLOSED,
     DISBURSED,
+    NUMBER_COUNTER,
     RECOMMENDED,
     REJECTABLE,
     REJECTED,
@@ -95,6 +98,7 @@ from app.services.loans.checks import (
     require_status,
 )
 from app.services.loans.reads import LoanReads
+from app.services.numbering import next_number
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Document, Query, Write
 
@@ -140,7 +144,7 @@ class LoanService(LoanReads):
         rate_bps: int | None = None,
         flat_rate_bps: int | None = None,
     ) -> str:
-        """Submit an application; returns the loan id."""
+        """Submit an application, numbered from ``counters/loans``; returns the loan id."""
         actor.require("member", "employee", "admin", doing="apply for a loan")
         if actor.role == "member" and actor.id != member_id:
             raise PermissionDenied(
@@ -159,11 +163,12 @@ class LoanService(LoanReads):
 
         def work(reader: Reader) -> ChangeSet:
             require_active_member(reader, member_id)
+            number, counted = next_number(reader, NUMBER_COUNTER)
             event = LoanApplied(loan_id, member_id, amount, tenure_months)
-            write = Write("set", LOANS, loan_id, data, expect_version=0)
-            return ChangeSet.of(event, loan_id, [write], terms["purpose"])
+            write = Write("set", LOANS, loan_id, {**data, "number": number}, expect_version=0)
+            return ChangeSet.of(event, loan_id, [write, counted], terms["purpose"])
 
-        self.ctx.pipeline.transact(actor, work)
+        self.ctx.pipeline.transact(actor, work, attempts=APPLY_ATTEMPTS)
         if self.on_submitted is not None:
             self.on_submitted(loan_id)
         return loan_id
@@ -361,7 +366,8 @@ class LoanService(LoanReads):
         try:
             committed = self.ctx.pipeline.transact(actor, work)
         except AlreadyRecorded as dup:
-            return same_emi(dup.doc, self.get(loan_id), amount, when)
+            used_on = self.loan_nos([str(dup.doc.data.get("loan_id"))])
+            return same_emi(dup.doc, self.get(loan_id), amount, when, used_on)
         receipt: EmiReceipt = committed.value
         return receipt
 

@@ -46,7 +46,7 @@ from app.services.credit import bucket
 from app.services.events import CaseMoved, CasesSwept, CaseWrittenOff, NoticeSent, WriteOffRequested
 from app.services.ledger import Due, LedgerService
 from app.services.loans import DISBURSED
-from app.services.loans.book import loan_dpd
+from app.services.loans.book import loan_dpd, loan_no
 from app.services.pipeline import ChangeSet, Reader
 from app.services.recovery.rules import (
     CLOSED,
@@ -183,6 +183,9 @@ class Card:
     write_off_requested_by: str | None
     closed: Closing | None = None
     """How a resolved or written-off case was closed (None while it is open)."""
+    subject: str = ""
+    """What the case is about as people name it: a loan's number (``L-0042``), or the
+    group's id for chit dues."""
 
     @property
     def awaiting_write_off(self) -> bool:
@@ -580,11 +583,16 @@ class RecoveryService:
             )
             docs += self.ctx.store.query(query)
         members = self.ctx.store.get_many(MEMBERS, {d.data["member_id"] for d in docs})
+        loans = self.ctx.store.get_many(
+            LOANS, {d.data["ref"] for d in docs if d.data["source"] == "loan"}
+        )
         columns: dict[str, list[Card]] = {stage.value: [] for stage in STAGES}
         for doc in docs:
             member = members.get(doc.data["member_id"])
             name = member.data.get("name", "") if member else ""
-            columns[doc.data["stage"]].append(_card(doc, name, day))
+            loan = loans.get(doc.data["ref"]) if doc.data["source"] == "loan" else None
+            subject = loan_no(loan.data.get("number"), loan.id) if loan else doc.data["ref"]
+            columns[doc.data["stage"]].append(_card(doc, name, day, subject))
         for stage in FORWARD:
             columns[stage.value].sort(key=lambda c: (-c.days_late, -c.overdue, c.case_id))
         return Board(day, columns)
@@ -644,7 +652,7 @@ def _next_due(clocks: dict[str, str], day: date) -> tuple[str, str] | None:
     return CLOCK_LABELS.get(name, name), when
 
 
-def _card(doc: Document, member_name: str, day: date) -> Card:
+def _card(doc: Document, member_name: str, day: date, subject: str) -> Card:
     d = doc.data
     clocks = dict(d.get("clocks") or {})
     request = d.get("write_off_request")
@@ -662,6 +670,7 @@ def _card(doc: Document, member_name: str, day: date) -> Card:
         next_due=_next_due(clocks, day) if d["stage"] not in CLOSED else None,
         write_off_requested_by=request["requested_by_name"] if request else None,
         closed=_closing(d),
+        subject=subject,
     )
 
 

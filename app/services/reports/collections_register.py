@@ -20,7 +20,7 @@ LOANS_LINE = "Loan repayments"
 
 def _for(entry: ReceiptEntry, groups: dict[str, str]) -> str:
     if entry.loan_id:
-        return f"Loan {entry.loan_id}"
+        return f"Loan {entry.loan_no}"
     name = groups.get(entry.group_id or "", entry.group_id or "")
     return f"{name} · period {entry.period}"
 

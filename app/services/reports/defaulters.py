@@ -59,17 +59,21 @@ def _late_rows(
     return [r[2] for r in rows]
 
 
-def _where(case: Case, groups: dict[str, str]) -> str:
-    return f"Loan {case.ref}" if case.source == "loan" else groups.get(case.ref, case.ref)
+def _where(case: Case, groups: dict[str, str], loan_nos: dict[str, str]) -> str:
+    if case.source == "loan":
+        return f"Loan {loan_nos.get(case.ref, case.ref)}"
+    return groups.get(case.ref, case.ref)
 
 
-def _case_rows(cases: Sequence[Case], names: dict[str, str], groups: dict[str, str]) -> list:
+def _case_rows(
+    cases: Sequence[Case], names: dict[str, str], groups: dict[str, str], loan_nos: dict[str, str]
+) -> list:
     order = {stage.value: i for i, stage in enumerate(STAGES)}
     ranked = sorted(cases, key=lambda c: (order.get(c.stage, 99), -c.days_late, c.id))
     return [
         (
             names.get(c.member_id, c.member_id),
-            _where(c, groups),
+            _where(c, groups, loan_nos),
             stage_text(c.stage),
             str(c.days_late),
             inr(c.overdue),
@@ -91,6 +95,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
     loans = [] if gid else [r for r in s.loans.inbox("disbursed") if r.dpd > 0]
     ids = {d.member_id for d in overdue} | {c.member_id for c in cases}
     names = {m: x.name for m, x in s.members.get_many(sorted(ids)).items()}
+    loan_nos = s.loans.loan_nos(c.ref for c in cases if c.source == "loan")
     open_cases = [c for c in cases if c.is_open]
     late_members = {d.member_id for d in overdue}
     by_stage = [
@@ -155,14 +160,14 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
                 ],
                 [
                     (
-                        r.loan_id,
+                        r.loan_no,
                         r.member_name,
                         str(r.dpd),
                         bucket_text(r.bucket),
                         inr(r.outstanding),
                         inr(r.emi),
                     )
-                    for r in sorted(loans, key=lambda r: (-r.dpd, r.loan_id))
+                    for r in sorted(loans, key=lambda r: (-r.dpd, r.number or 0, r.loan_id))
                 ],
                 empty="No loan is past due.",
             ),
@@ -189,7 +194,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
                 Column("Reinstate by", "right"),
                 Column("Removal from", "right"),
             ],
-            _case_rows(open_cases, names, groups),
+            _case_rows(open_cases, names, groups, loan_nos),
             empty="No open recovery case.",
         ),
         Text(

@@ -25,7 +25,7 @@ BUCKET_DAYS = {
 def _row(loan: LoanRow, provision: Provision | None) -> tuple[str, ...]:
     lent = loan.status in LENT
     return (
-        loan.loan_id,
+        loan.loan_no,
         loan.member_name,
         loan.status.capitalize(),
         day(loan.applied_at),

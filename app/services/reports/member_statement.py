@@ -171,7 +171,7 @@ def _loans(loans: Sequence[LoanRow], repaid: Sequence[TimelineItem]) -> list[Blo
         ],
         [
             (
-                x.loan_id,
+                x.loan_no,
                 x.status.capitalize(),
                 inr(x.amount),
                 f"{x.tenure_months} × {inr(x.emi)}",
@@ -184,6 +184,7 @@ def _loans(loans: Sequence[LoanRow], repaid: Sequence[TimelineItem]) -> list[Blo
     )
     if not loans:
         return [table]
+    loan_nos = {x.loan_id: x.loan_no for x in loans}
     repayments = Table(
         [
             Column("Repaid on", "right"),
@@ -191,7 +192,15 @@ def _loans(loans: Sequence[LoanRow], repaid: Sequence[TimelineItem]) -> list[Blo
             Column("Bank reference", mono=True, weight=2),
             Column("Amount", "right"),
         ],
-        [(day(i.date), i.loan_id or "", i.bank_ref or "", inr(i.amount)) for i in repaid],
+        [
+            (
+                day(i.date),
+                loan_nos.get(i.loan_id or "", i.loan_id or ""),
+                i.bank_ref or "",
+                inr(i.amount),
+            )
+            for i in repaid
+        ],
         total=("Total", "", "", inr(sum(i.amount for i in repaid))),
         empty="No loan repayments in this range.",
     )

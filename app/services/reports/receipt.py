@@ -23,7 +23,7 @@ def build(src: Sources, params: Params) -> Sequence[Block]:
     entry = s.ledger.receipt_entry(params.receipt)
     member = s.members.get(entry.member_id)
     if entry.loan_id:
-        paid_for = f"Loan {entry.loan_id}: repayment (EMI)"
+        paid_for = f"Loan {entry.loan_no}: repayment (EMI)"
         split = [("Principal", inr(entry.principal)), ("Interest", inr(entry.interest))]
     else:
         group = s.groups.get_group(entry.group_id or "")
