@@ -4,6 +4,7 @@ and the second person who checks large cash and bounces."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -12,9 +13,11 @@ from app.services.context import FixedClock, ServiceContext
 from app.services.counter import CounterService, Slip
 from app.services.ledger import LedgerService
 from app.services.ledger.postings import COMPANY_CASH, group_cash, receivable
+from app.services.ledger.receipts import Payment, receipts_change
+from app.services.pipeline import ChangeSet, Reader
 from app.services.registry import Services
 from tests.builders import services_of
-from tests.counter_books import FARAH, IFSC, RAVI, Books, open_books, sound
+from tests.counter_books import ADMIN, FARAH, IFSC, LAKH, RAVI, Books, open_books, sound
 from tests.test_ledger import NOW
 
 NET = 1_50_000_00  # each member's net instalment of period 1
@@ -83,6 +86,54 @@ def test_a_bad_reference_is_refused_naming_its_field(
 ) -> None:
     with pytest.raises(ValidationError, match=f"^{field}:"):
         services.counter.take(RAVI, slip(books, 0, 10_000_00, mode, ref, ifsc))
+
+
+def test_a_reference_capital_holds_is_refused_until_the_pay_in_is_declined(
+    ctx: ServiceContext, services: Services, books: Books
+) -> None:
+    capital, counter = services.capital, services.counter
+    waiting, added = "SBIN126054011111", "SBIN126054022222"
+    capital.propose_capital(ADMIN, 5 * LAKH, COMPANY_CASH, waiting, "typo")
+    capital.propose_capital(ADMIN, LAKH, COMPANY_CASH, added)
+    capital.approve_capital(RAVI, added)
+    head = wal_size(ctx)
+    with pytest.raises(ValidationError) as refused:
+        counter.take(RAVI, slip(books, 0, NET, "neft", waiting.lower()))
+    assert refused.value.message == (
+        f"Bank reference {waiting} was already used for ₹5,00,000.00 of capital recorded by "
+        "Lakshmi Iyer on 24 Nov 2026, 11:30 IST (waiting for a second person), not for an "
+        "instalment."
+    )
+    assert "decline that first" in refused.value.hint
+    with pytest.raises(ValidationError, match=f"{added} was already used .*added by Ravi Kumar"):
+        counter.take(RAVI, slip(books, 1, NET, "neft", added))
+    assert wal_size(ctx) == head and counter.desk(books.members[0]).receipts == []
+
+    capital.decline_capital(RAVI, waiting, "The bank shows it from Asha Rao")
+    taken = counter.take(RAVI, slip(books, 0, NET, "neft", waiting))
+    assert taken.receipt is not None and taken.receipt.bank_ref == waiting
+    with pytest.raises(ValidationError, match=f"Bank reference: {waiting} is a member's receipt"):
+        capital.propose_capital(ADMIN, 5 * LAKH, COMPANY_CASH, waiting)
+    assert sound(ctx)
+
+
+def test_a_pay_in_proposed_while_a_receipt_is_written_is_seen_on_its_retry(
+    ctx: ServiceContext, services: Services, books: Books
+) -> None:
+    utr = "SBIN126054033333"
+    payment = Payment(books.group_id, 1, books.members[0], NET, utr, "2026-11-24", "neft")
+    runs: list[Reader] = []
+
+    def work(reader: Reader) -> tuple[ChangeSet, Any]:
+        change = receipts_change(reader, ctx.ids, RAVI, NOW.isoformat(), [payment])
+        if not runs:  # the pay-in commits between the receipt's reads and its commit
+            services.capital.propose_capital(ADMIN, LAKH, COMPANY_CASH, utr)
+        runs.append(reader)
+        return change
+
+    with pytest.raises(ValidationError, match=f"{utr} was already used .*of capital"):
+        ctx.pipeline.transact(RAVI, work)
+    assert len(runs) == 1 and services.counter.desk(books.members[0]).receipts == []
 
 
 def test_a_cheque_waits_for_clearance_and_then_stands(

@@ -14,6 +14,7 @@ from app.kernel.bundle import resource
 from app.kernel.errors import ValidationError
 from app.services.context import FixedClock, ServiceContext
 from app.services.counter import Slip
+from app.services.ledger.postings import LENDING_CASH
 from app.services.registry import Services
 from app.services.statements import parse_statement
 from app.services.statements.csvfile import parse_amount, parse_date
@@ -21,7 +22,7 @@ from app.services.statements.model import summary_lines
 from app.services.statements.sample import Row, payment_row, to_csv
 from app.services.store import Query
 from tests.builders import services_of
-from tests.counter_books import IFSC, LAKH, RAVI, Books, open_books, sound
+from tests.counter_books import ADMIN, IFSC, LAKH, RAVI, Books, open_books, sound
 from tests.test_ledger import NOW
 
 SAMPLE = resource("resources", "statements", "sample-statement.csv")
@@ -188,6 +189,56 @@ def test_a_line_the_books_moved_under_is_refused_alone(
     assert done.recorded == 2  # Asha's and Arjun's; Vikram's row is refused, not its chunk
     [(row, why)] = done.refused
     assert row == 9 and "already paid in full" in why
+    assert sound(ctx)
+
+
+def _credits(services: Services, books: Books, refs: list[str]) -> bytes:
+    """One credit of ``NET`` per reference, each naming the next member's number."""
+    people = [services.members.get(m) for m in books.members]
+    return to_csv(
+        [
+            Row(date(2026, 11, 21), f"NEFT-{ref}-CHIT {p.member_no}", "", NET)
+            for ref, p in zip(refs, people, strict=False)
+        ]
+    )
+
+
+def test_a_reference_capital_holds_is_sorted_as_recorded_until_declined(
+    ctx: ServiceContext, services: Services, books: Books
+) -> None:
+    capital = services.capital
+    waiting, declined = "SBIN126000000801", "SBIN126000000802"
+    capital.propose_capital(ADMIN, 5 * LAKH, LENDING_CASH, waiting)
+    capital.propose_capital(ADMIN, NET, LENDING_CASH, declined)
+    capital.decline_capital(RAVI, declined, "A member's instalment, not capital")
+    statement = parse_statement(_credits(services, books, [waiting, declined]), "capital.csv")
+    first, second = services.statements.preview(statement).lines
+    assert (first.verdict, first.note) == (
+        "recorded",
+        "used for ₹5,00,000.00 of capital recorded by Lakshmi Iyer on 24 Nov 2026, 11:30 IST "
+        "(waiting for a second person), not for an instalment",
+    )
+    assert (second.verdict, second.bank_ref) == ("matched", declined)
+    done = services.statements.commit(RAVI, services.statements.preview(statement))
+    assert (done.recorded, done.refused) == (1, ())
+    assert services.ledger.receipt_entry(declined).member_id == books.members[1]
+    assert sound(ctx)
+
+
+def test_a_reference_capital_took_after_the_preview_is_refused_alone(
+    ctx: ServiceContext, services: Services, books: Books
+) -> None:
+    refs = ["SBIN126000000811", "SBIN126000000812", "SBIN126000000813"]
+    preview = services.statements.preview(
+        parse_statement(_credits(services, books, refs), "late.csv")
+    )
+    assert preview.count("matched") == 3
+    services.capital.propose_capital(ADMIN, 5 * LAKH, LENDING_CASH, refs[1])
+    done = services.statements.commit(RAVI, preview)
+    assert done.recorded == 2
+    [(row, why)] = done.refused
+    assert row == preview.lines[1].line.number
+    assert f"Bank reference {refs[1]} was already used for ₹5,00,000.00 of capital" in why
     assert sound(ctx)
 
 

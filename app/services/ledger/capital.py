@@ -18,8 +18,9 @@ until the company pays money in. A money movement is approved by a second person
 
 One bank credit is one pay-in: ``capital_payins/<bank_ref>`` is created with
 ``expect_version=0``, so a reference already used (for capital, or for a member's
-receipt) is refused, naming what used it. A declined pay-in frees its reference for a
-corrected one, which keeps the declined one in ``earlier``.
+receipt) is refused, naming what used it; a member's receipt likewise refuses a
+reference a pay-in holds (:mod:`.receipts`). A declined pay-in frees its reference, for a
+corrected one (which keeps the declined one in ``earlier``) or for a receipt.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
 )
 from app.services.ledger.receipts import check_amount
+from app.services.ledger.records import ADDED, DECLINED, PROPOSED, capital_use
 from app.services.ledger.service import LedgerService
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
@@ -48,7 +50,6 @@ from app.services.store import Document, Query, Write
 from app.services.text import NOTE, clean
 from app.services.topics import reads
 
-PROPOSED, ADDED, DECLINED = "proposed", "added", "declined"
 STAFF: tuple[Role, ...] = ("employee", "admin")
 POOLS = {LENDING_CASH: "Lending cash", COMPANY_CASH: "Company cash"}
 """Where capital may be paid in, as people call it."""
@@ -340,18 +341,11 @@ def _unused(reader: Reader, ref: str) -> Document | None:
             hint="Check the reference of the company's credit on the bank statement.",
         )
     found = reader.get(CAPITAL_PAYINS, ref)
-    if found is None or found.data["status"] == DECLINED:
+    used = capital_use(found)
+    if not used:
         return found
-    d = found.data
-    state = (
-        "waiting for a second person"
-        if d["status"] == PROPOSED
-        else f"added by {d['approved_by']['name']}"
-    )
     raise ValidationError(
-        f"Bank reference: {ref} was already used for {format_inr(d['amount'])} of capital "
-        f"recorded by {d['proposed_by']['name']} on {office_time.moment(d['proposed_at'])} "
-        f"({state}).",
+        f"Bank reference: {ref} was already used for {used}.",
         hint="One credit is paid in once; check the reference on the bank statement.",
     )
 

@@ -7,7 +7,9 @@ updated ``dues`` and ``ledger_periods`` documents; plus the commission transfer 
 period when its collections first reach the foreman's commission (see
 :mod:`app.services.ledger.service`). A payment whose bank reference is already recorded with
 the same payload is returned as a duplicate and writes nothing; with another payload
-it is refused. A payment larger than what is still owed is refused.
+it is refused, and so is one whose bank reference holds a capital pay-in waiting or
+posted (:mod:`.capital`; a declined one frees it). A payment larger than what is still
+owed is refused.
 
 An instalment that a company advance stood in for also repays it, in the same change
 (:mod:`app.services.ledger.advances`).
@@ -26,7 +28,7 @@ from typing import Any
 from app.kernel import office_time
 from app.kernel.errors import KnownError, NotFound, ValidationError
 from app.services.actors import Actor
-from app.services.collections import DUES, LOANS, PERIODS, RECEIPTS
+from app.services.collections import CAPITAL_PAYINS, DUES, LOANS, PERIODS, RECEIPTS
 from app.services.events import ReceiptRecorded, ReceiptsImported
 from app.services.ledger.advances import AdvanceBooks
 from app.services.ledger.postings import (
@@ -38,7 +40,16 @@ from app.services.ledger.postings import (
     normalise_bank_ref,
     period_id,
 )
-from app.services.ledger.records import BANK, CHEQUE, MODES, PENDING, Receipt, loan_code
+from app.services.ledger.records import (
+    BANK,
+    CHEQUE,
+    MODES,
+    PENDING,
+    PROPOSED,
+    Receipt,
+    capital_use,
+    loan_code,
+)
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
 from app.services.store import Write
@@ -128,10 +139,12 @@ _PERIOD_FIELDS = ("collected", "paid_count", "commission_txn", "receipts")
 
 
 class _Batch:
-    """The documents a set of payments reads (three reads in all, however many the
+    """The documents a set of payments reads (four reads in all, however many the
     payments), with their changes so far. Dues are read before receipts: a concurrent
     commit of the same payment is then seen either in both or in the receipt alone,
-    never as "already paid" without its receipt."""
+    never as "already paid" without its receipt. The capital pay-ins under the
+    references not yet receipted are read too (absent ones remembered as read absent,
+    so a pay-in proposed meanwhile is a conflict, and the next attempt refuses it)."""
 
     def __init__(self, reader: Reader, payments: Sequence[Payment]) -> None:
         self.reader = reader
@@ -139,6 +152,8 @@ class _Batch:
         dues = reader.get_many(DUES, (due_id(p.group_id, p.period, p.member_id) for p in payments))
         self.receipts = reader.get_many(RECEIPTS, (p.bank_ref for p in payments))
         periods = reader.get_many(PERIODS, (period_id(p.group_id, p.period) for p in payments))
+        fresh = (p.bank_ref for p in payments if p.bank_ref not in self.receipts)
+        self.capital = reader.get_many(CAPITAL_PAYINS, fresh)
         self.dues = {key: dict(doc.data) for key, doc in dues.items()}
         self.periods = {key: dict(doc.data) for key, doc in periods.items()}
         self.touched: dict[tuple[str, str], None] = {}
@@ -149,6 +164,7 @@ class _Batch:
             return self.new[bank_ref]
         doc = self.receipts.get(bank_ref)
         if doc is None:
+            self._not_capital(bank_ref)
             return None
         kind = doc.data.get("kind", INSTALMENT)
         if kind != INSTALMENT:
@@ -167,6 +183,19 @@ class _Batch:
             return "another payment"
         loan = self.reader.get(LOANS, loan_id)
         return f"loan {loan_code(loan) if loan is not None else loan_id}"
+
+    def _not_capital(self, bank_ref: str) -> None:
+        payin = self.capital.get(bank_ref)
+        used = capital_use(payin)
+        if not used:
+            return
+        hint = "Check the bank reference: one bank transfer is one receipt."
+        if payin is not None and payin.data["status"] == PROPOSED:
+            hint += " If the capital was recorded with it by mistake, decline that first."
+        raise ValidationError(
+            f"Bank reference {bank_ref} was already used for {used}, not for an instalment.",
+            hint=hint,
+        )
 
     def due(self, p: Payment) -> dict[str, Any] | None:
         return self.dues.get(due_id(p.group_id, p.period, p.member_id))

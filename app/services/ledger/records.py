@@ -19,10 +19,12 @@ from dataclasses import dataclass, field
 from datetime import date as Date
 from typing import Any, Protocol
 
+from app.kernel import office_time
 from app.services.collections import GROUPS, LOANS
 from app.services.group_terms import registration_key
 from app.services.ledger.postings import REF_FIELDS, Line
 from app.services.loans.book import loan_no
+from app.services.money import format_inr
 from app.services.store import Document
 
 BANK = "bank"
@@ -47,6 +49,30 @@ CHEQUE_STATES = {
 }
 """A counter cheque's states: recorded pending clearance, then cleared, or bounced (its
 posting reversed and its due reopened) once a second person confirms the bounce."""
+
+PROPOSED, ADDED, DECLINED = "proposed", "added", "declined"
+"""A capital pay-in's states (:mod:`.capital`): waiting for a second person, posted, or
+declined (which frees its bank reference)."""
+
+
+def capital_use(payin: Document | None) -> str:
+    """What a capital pay-in holding a bank reference is, in words (``₹5,00,000.00 of
+    capital recorded by Asha Admin on 3 Dec 2026, 10:15 IST (waiting for a second
+    person)``); "" when none holds it: there is no pay-in, or it was declined. Both
+    directions of "one credit is recorded once" say it so: a pay-in refused for a
+    receipt's reference (:mod:`.capital`), a receipt for a pay-in's (:mod:`.receipts`)."""
+    if payin is None or payin.data["status"] == DECLINED:
+        return ""
+    d = payin.data
+    state = (
+        "waiting for a second person"
+        if d["status"] == PROPOSED
+        else f"added by {d['approved_by']['name']}"
+    )
+    return (
+        f"{format_inr(d['amount'])} of capital recorded by {d['proposed_by']['name']} on "
+        f"{office_time.moment(d['proposed_at'])} ({state})"
+    )
 
 
 @dataclass(frozen=True)

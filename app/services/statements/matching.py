@@ -1,9 +1,9 @@
 """Sorting a statement's lines against the books: who paid, for which due.
 
 :class:`Books` is read once per preview (members, their open dues with tickets and
-groups, the receipts already holding a reference of the file, counter cheques waiting to
-clear); :func:`sort_lines` then walks the file in order, so that two lines paying the
-same due are seen as such (the second finds it paid by the first).
+groups, the receipts and capital pay-ins already holding a reference of the file, counter
+cheques waiting to clear); :func:`sort_lines` then walks the file in order, so that two
+lines paying the same due are seen as such (the second finds it paid by the first).
 
 Who paid, from the narration (first rule that finds someone wins): the member's id or
 number; a 10-digit mobile number; the member's full name (any order of its words). A
@@ -59,7 +59,8 @@ class Books:
     groups: dict[str, str] = field(default_factory=dict)
     """A group's id or name (upper case) -> group id."""
     receipts: dict[str, str] = field(default_factory=dict)
-    """A reference already holding a receipt -> what it was recorded as."""
+    """A reference already holding a receipt (or a capital pay-in) -> what it was
+    recorded as."""
     cheques: dict[tuple[str, int], str] = field(default_factory=dict)
     """(cheque number, amount) of a counter cheque waiting to clear -> its reference."""
 

@@ -24,6 +24,7 @@ from app.services import topics
 from app.services.activity import counted
 from app.services.actors import Actor, Role
 from app.services.collections import (
+    CAPITAL_PAYINS,
     DUES,
     GROUPS,
     MEMBERS,
@@ -35,7 +36,7 @@ from app.services.context import ServiceContext
 from app.services.counter import CounterService
 from app.services.events import StatementLinesImported
 from app.services.ledger.receipts import NothingNew, Payment, normalise, receipts_change
-from app.services.ledger.records import PENDING, receipt_entries
+from app.services.ledger.records import PENDING, capital_use, receipt_entries
 from app.services.members import member_no
 from app.services.money import format_inr
 from app.services.pipeline import ChangeSet, Reader
@@ -122,9 +123,18 @@ class StatementService:
                 f"{entry.number or entry.bank_ref} "
                 f"({who}, {format_inr(entry.amount)})"
             )
+        self._add_capital(books, set(refs))
         for doc in store.query(Query(RECEIPTS).where("cheque.state", "==", PENDING)):
             books.cheques[(doc.data["cheque"]["number"], doc.data["amount"])] = doc.id
         return books
+
+    def _add_capital(self, books: Books, refs: set[str]) -> None:
+        """The file's references that capital pay-ins hold (all of them read: a firm
+        records few, fewer than a statement has lines)."""
+        for doc in self.ctx.store.stream(Query(CAPITAL_PAYINS)):
+            used = capital_use(doc) if doc.id in refs else ""
+            if used:
+                books.receipts[doc.id] = f"used for {used}, not for an instalment"
 
     def _add_people(self, books: Books, docs: Any) -> None:
         for doc in docs:
