@@ -411,3 +411,17 @@ def test_pan_aadhaar_and_account_are_masked_on_paper(tmp_path: Path) -> None:
             assert secret not in flat, secret
         assert "XXXXXX234E" in body and "+91 XXXXXX3210" in body
     assert "XXXX-XXXX-3376" in bodies[1]
+
+
+def test_every_kind_of_receipt_prints_on_one_sheet(demo: Demo) -> None:
+    """An instalment by bank, each state of a counter cheque and a loan's EMI: the
+    receipt and the log's signed checkpoint under it fit on its one A5 page."""
+    kinds: dict[tuple[str, str, str], str] = {}
+    for entry in demo.services.ledger.receipt_register():
+        key = (entry.kind, entry.mode, entry.cheque_state or "")
+        kinds.setdefault(key, entry.bank_ref)
+    assert len(kinds) >= 3, kinds
+    for key, bank_ref in kinds.items():
+        pages = page_texts(demo.render("receipt", receipt=bank_ref).pdf)
+        assert len(pages) == 1, key
+        assert "Signed checkpoint of the log" in pages[0], key

@@ -31,11 +31,11 @@ _FONT_FILES = {
 _fonts_lock = threading.Lock()
 
 Align = Literal["left", "right", "center"]
-Paper = Literal["a4", "a4-landscape", "a5-landscape"]
+Paper = Literal["a4", "a4-landscape", "a5"]
 PAPERS: dict[str, tuple[float, float]] = {
     "a4": A4,
     "a4-landscape": landscape(A4),
-    "a5-landscape": landscape(A5),
+    "a5": A5,
 }
 
 MARGIN = 36.0

@@ -141,6 +141,8 @@ def _heading(lay: Layout, block: Heading) -> None:
     lay.y -= 4
 
 
+MIN_MONO = 5.5
+"""The smallest a mono text is set to fit its longest word (still readable printed)."""
 _TEXT_STYLES = {
     "body": (SANS, BODY, INK),
     "muted": (SANS, BODY - 0.5, MUTED),
@@ -157,18 +159,30 @@ def _lines(text: str, font: str, size: float, span: float) -> list[str]:
     return [part for line in lines for part in simpleSplit(line, font, size, span) or [""]]
 
 
+def _style(lay: Layout, block: Text) -> tuple[str, float, Any]:
+    """The font, size and colour of ``block``. A mono text is a hash, key, signature or
+    proof, which cannot be broken inside a word: on a narrow page (an A5 receipt) its
+    size shrinks until its longest word fits between the margins."""
+    font, size, colour = _TEXT_STYLES[block.style]
+    if block.style == "mono":
+        longest = max((width(word, font, size) for word in block.text.split()), default=0.0)
+        if longest > lay.span:
+            size = max(MIN_MONO, size * lay.span / longest)
+    return font, size, colour
+
+
 def _kept_height(lay: Layout, block: Text) -> float:
     """The height of a mono text, which is kept on one page when a page can hold it (a
     signed note, a hash or a proof is copied back from the page whole); 0 for others."""
     if block.style != "mono":
         return 0.0
-    font, size, _ = _TEXT_STYLES[block.style]
+    font, size, _ = _style(lay, block)
     height = len(_lines(block.text, font, size, lay.span)) * size * 1.3
     return height if height <= lay.top - lay.bottom else 0.0
 
 
 def _text(lay: Layout, block: Text) -> None:
-    font, size, colour = _TEXT_STYLES[block.style]
+    font, size, colour = _style(lay, block)
     leading = size * 1.3
     lay.need(_kept_height(lay, block))
     for line in _lines(block.text, font, size, lay.span):

@@ -98,5 +98,5 @@ KIND = ReportKind(
     build=build,
     takes=frozenset({"receipt"}),
     needs=frozenset({"receipt"}),
-    paper="a5-landscape",
+    paper="a5",
 )
