@@ -117,9 +117,8 @@ def test_reveals_pairs_failed_sign_ins_account_changes_and_exports(history: Hist
     records = history.records()
     reveal = next(r for r in records if r.action == "kyc.reveal")
     member = history.s.members.get(reveal.entity["id"])
-    assert f"{history.admin.name} (admin) {member.name} ({member.id}) PAN Registrar's query 42" in (
-        body.replace("\n", " ")
-    )
+    who = f"{history.admin.name} (admin) {member.name} ({member.member_no})"
+    assert f"{who} PAN Registrar's query 42" in body.replace("\n", " ")
     assert "not in the log" not in body
     decisions = sum(
         len(r.change["event"]["member_ids"]) if r.action.startswith("kyc.") else 1

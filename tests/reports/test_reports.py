@@ -211,6 +211,9 @@ def test_member_statement_balance_is_what_the_ledger_says_the_member_owes(demo: 
     outstanding = sum(x.outstanding for x in s.loans.for_member(member_id))
     body = text(demo.render("member-statement", member=member_id).pdf)
     assert f"Owes on chits {format_inr(owed)} Loans outstanding {format_inr(outstanding)}" in body
+    member = s.members.get(member_id)
+    assert f"Member {member.name} ({member.member_no})" in body  # the heading's line
+    assert f"Member no. {member.member_no}" in body and member_id not in body
 
 
 def test_member_statement_range_carries_the_balance_forward(demo: Demo) -> None:

@@ -145,9 +145,11 @@ def describe(kind: ReportKind, params: Params) -> str:
     """The parameters as one line: ``Group Alpha · 01 Jun 2026 to 30 Nov 2026 · ...``."""
     parts = []
     if params.group is not None:
-        parts.append(f"Group {params.group.name} ({params.group.id})")
+        parts.append(
+            f"Group {params.group.name} ({params.group.registration_no or params.group.id})"
+        )
     if params.member is not None:
-        parts.append(f"Member {params.member.name} ({params.member.id})")
+        parts.append(f"Member {params.member.name} ({params.member.member_no})")
     if params.period is not None:
         parts.append(f"Period {params.period}")
     if params.receipt:

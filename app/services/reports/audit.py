@@ -264,7 +264,11 @@ def _reveals(src: Sources, found: AuditDigest) -> list[Block]:
         (
             *_when(r.record),
             who(r.record),
-            f"{names[r.member_id].name} ({r.member_id})" if r.member_id in names else r.member_id,
+            (
+                f"{names[r.member_id].name} ({names[r.member_id].member_no})"
+                if r.member_id in names
+                else r.member_id
+            ),
             NUMBERS.get(r.field, r.field),
             r.record.reason,
         )

@@ -82,7 +82,7 @@ def _facts(src: Sources, member: Member, closing: int, loans: Sequence[LoanRow])
     return Facts(
         [
             ("Member", member.name),
-            ("Member id", member.id),
+            ("Member no.", member.member_no),
             ("Mobile", member.phone_masked),
             ("KYC", KYC_TEXT.get(member.kyc_status, member.kyc_status)),
             ("PAN", kyc.pan_masked if kyc else "—"),
