@@ -261,7 +261,7 @@ class TermsForm(QWidget):
     def _show_foremen(self, found: list[Member]) -> None:
         self.foreman.clear()
         for m in found:
-            self.foreman.addItem(f"{m.name} · {m.phone_masked} · {m.id}", m.id)
+            self.foreman.addItem(f"{m.name} · {m.phone_masked} · {m.member_no}", m.id)
 
     # -- checking -------------------------------------------------------------------------
 

@@ -116,6 +116,9 @@ def test_the_foreman_must_be_named_when_the_foreman_takes_period_one(
     assert "Foreman's member: the foreman takes period 1" in maker.terms.hints["foreman"].text()
     qtbot.keyClicks(maker.terms.foreman_search, "Bela")
     qtbot.waitUntil(lambda: maker.terms.foreman.count() == 1)
+    bela = runtime.services.members.get(people[1])
+    shown = f"{bela.name} · {bela.phone_masked} · {bela.member_no}"
+    assert maker.terms.foreman.itemText(0) == shown
     gid = form_group(qtbot, maker)
     group = runtime.services.groups.get_group(gid)
     assert group.foreman_member_id == people[1] and group.agreement.foreman_takes_first
