@@ -97,7 +97,8 @@ class PayInsWaitingModel(RowsModel[PayIn]):
 
 
 class PayInsDecidedModel(RowsModel[PayIn]):
-    """The last pay-ins decided, newest first."""
+    """The last pay-ins decided, newest first; who recorded one is named, the time is in
+    its tooltip (the note needs the room at 1280 pixels wide)."""
 
     columns = (
         Column[PayIn]("Decided", lambda p: p.decided_when, lambda p: p.decided_at),
@@ -111,9 +112,16 @@ class PayInsDecidedModel(RowsModel[PayIn]):
         Column[PayIn]("Into", lambda p: p.pool),
         Column[PayIn]("Bank reference", lambda p: p.id),
         Column[PayIn]("Credited on", lambda p: p.credited_day, lambda p: p.credited_on),
-        Column[PayIn]("Recorded", _recorded, lambda p: p.proposed_at),
+        Column[PayIn](
+            "Recorded by", lambda p: p.proposed_by, lambda p: p.proposed_at, tip=_recorded
+        ),
         Column[PayIn]("Note", lambda p: p.note or p.memo, tip=lambda p: p.note or p.memo or None),
     )
+
+
+def _column(model: type[RowsModel[Any]], header: str) -> int:
+    """Where the column ``header`` is (the one a table stretches, kept by name)."""
+    return next(n for n, c in enumerate(model.columns) if c.header == header)
 
 
 class CapitalView(QWidget):
@@ -149,7 +157,7 @@ class CapitalView(QWidget):
         top.addLayout(pools, 2)
         top.addWidget(self._form(), 3)
         self.waiting_title = QLabel("<b>Waiting for a second person</b>")
-        self.waiting_table = row_table(self.waiting, stretch=4)
+        self.waiting_table = row_table(self.waiting, stretch=_column(PayInsWaitingModel, "Memo"))
         self.approve_button = QPushButton("Approve…")
         self.approve_button.setProperty("accent", True)
         self.decline_button = QPushButton("Decline…")
@@ -160,7 +168,7 @@ class CapitalView(QWidget):
         buttons.addWidget(self.decline_button)
         buttons.addWidget(self.note, 1)
         self.decided_title = QLabel("<b>Decided</b>")
-        self.decided_table = row_table(self.decided, stretch=6)
+        self.decided_table = row_table(self.decided, stretch=_column(PayInsDecidedModel, "Note"))
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(top)

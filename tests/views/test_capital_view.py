@@ -8,7 +8,8 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 import pytest
-from PySide6.QtCore import QDate, QTimer
+from PySide6.QtCore import QDate, Qt, QTimer
+from PySide6.QtWidgets import QHeaderView
 from pytestqt.modeltest import ModelTester
 from pytestqt.qtbot import QtBot
 
@@ -100,7 +101,16 @@ def test_an_admin_pays_in_and_a_second_person_approves(
     assert decided[1:6] == [
         "Added by Ravi Employee", "₹5,00,000.00", "Company cash", UTR, today
     ]  # fmt: skip
-    assert decided[7] == "Seen on the bank statement"
+    assert decided[6:] == ["Asha Admin", "Seen on the bank statement"]
+    assert checker.decided.index(0, 6).data(Qt.ItemDataRole.ToolTipRole).startswith("Asha Admin, ")
+    for table, free in ((checker.waiting_table, "Memo"), (checker.decided_table, "Note")):
+        header, model = table.horizontalHeader(), table.model()
+        [stretched] = [
+            model.headerData(n, Qt.Orientation.Horizontal)
+            for n in range(header.count())
+            if header.sectionResizeMode(n) == QHeaderView.ResizeMode.Stretch
+        ]
+        assert stretched == free  # the free text takes the room left, not a date
     assert runtime.services.ledger.balance(COMPANY_CASH) == 5_00_000_00
     qtmodeltester.check(checker.decided)
     qtmodeltester.check(maker.waiting)
