@@ -172,7 +172,7 @@ def cmd_capital_propose(args: argparse.Namespace, settings: Settings) -> int:
         settings,
         args.staff,
         lambda capital, actor: capital.propose_capital(
-            actor, amount, INTO[args.into], args.bank_ref, args.memo
+            actor, amount, INTO[args.into], args.bank_ref, args.memo, args.credited_on
         ),
         "Recorded (another staff member approves it before it is posted)",
     )
@@ -230,6 +230,12 @@ def _add_capital(ledger_sub: Subparsers) -> None:
     propose.add_argument("--amount", required=True, help="In rupees, e.g. 5,00,000.")
     propose.add_argument("--into", required=True, choices=["lending", "company"])
     propose.add_argument("--bank-ref", required=True, help="The UTR or cheque number.")
+    propose.add_argument(
+        "--credited-on",
+        metavar="YYYY-MM-DD",
+        help="The day the bank credited the money, as on the statement (default: today); "
+        "the posting is dated it.",
+    )
     propose.add_argument("--memo", default="", help="e.g. the board resolution.")
     propose.add_argument("--staff", required=True, help=staff_help)
     for name, help, func in (

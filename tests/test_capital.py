@@ -4,13 +4,15 @@ it (or either declines it); on a real store and WAL."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 
 from app.kernel.errors import Conflict, FieldErrors, NotFound, PermissionDenied, ValidationError
-from app.services.context import ServiceContext
+from app.services.collections import CAPITAL_PAYINS, LEDGER
+from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import check_ledger
-from app.services.ledger.capital import ADDED, DECLINED, MAX_CAPITAL, PROPOSED
+from app.services.ledger.capital import ADDED, CREDIT_AGE, DECLINED, MAX_CAPITAL, PROPOSED
 from app.services.ledger.postings import CAPITAL, COMPANY_CASH, LENDING_CASH
 from app.services.pipeline import ChangeSet
 from app.services.registry import Services
@@ -150,3 +152,96 @@ def test_a_members_receipt_reference_is_not_capital(services: Services) -> None:
 def test_an_unknown_reference_is_not_found(services: Services) -> None:
     with pytest.raises(NotFound, match="No capital was recorded with the bank reference"):
         services.capital.approve_capital(EMPLOYEE, "UTR-NONE")
+
+
+def test_the_posting_is_dated_the_day_the_bank_credited_it(
+    services: Services, clock: FixedClock
+) -> None:
+    """A credit of 28 Nov approved on 2 Dec is in November's books."""
+    capital, ledger, store = services.capital, services.ledger, services.ledger.ctx.store
+    clock.set(datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    today = capital.propose_capital(ADMIN, LAKH, LENDING_CASH, UTR, "Board")
+    assert (today.credited_on, today.credited_day) == ("2026-11-28", "28 Nov 2026")
+    late = capital.propose_capital(ADMIN, 2 * LAKH, COMPANY_CASH, "ICIC2", credited_on="2026-11-20")
+    assert late.credited_on == "2026-11-20"
+    assert store.get(CAPITAL_PAYINS, "ICIC2").data["credited_on"] == "2026-11-20"
+    assert "ICIC2  ₹2,00,000.00 into company cash, credited on 20 Nov 2026, recorded by" in (
+        "\n".join(capital.board().lines())
+    )
+
+    clock.set(datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    first, second = (capital.approve_capital(EMPLOYEE, ref) for ref in (UTR, "ICIC2"))
+    for payin, day in ((first, "2026-11-28"), (second, "2026-11-20")):
+        doc = store.get(LEDGER, payin.txn_id)
+        assert doc is not None and doc.data["date"] == day
+    posted = ledger.transactions(kind="capital.added")
+    assert [(t.date, t.refs["bank_ref"]) for t in posted] == [
+        ("2026-11-20", "ICIC2"),
+        ("2026-11-28", UTR),
+    ]
+    assert [p.credited_day for p in capital.board().decided] == ["20 Nov 2026", "28 Nov 2026"]
+    ok, report = check_ledger(ledger.ctx)
+    assert ok, report
+
+
+def test_today_is_the_offices_day(services: Services, clock: FixedClock) -> None:
+    """20:00 UTC on 30 Nov is 1 Dec in India: the default, and not a day in the future."""
+    clock.set(datetime(2026, 11, 30, 20, 0, tzinfo=UTC))
+    assert services.capital.propose_capital(ADMIN, LAKH, LENDING_CASH, UTR).credited_on == (
+        "2026-12-01"
+    )
+    other = services.capital.propose_capital(ADMIN, LAKH, LENDING_CASH, "ICIC2", "", "2026-12-01")
+    assert other.credited_on == "2026-12-01"
+
+
+@pytest.mark.parametrize(
+    ("credited_on", "message"),
+    [
+        ("2026-11-25", r"Credited on: 25 Nov 2026 is after today \(24 Nov 2026\)"),
+        ("2027-11-24", r"Credited on: 24 Nov 2027 is after today"),
+        ("2025-11-22", rf"Credited on: 22 Nov 2025 is more than {CREDIT_AGE} days back"),
+        ("28/11/2026", r"Credited on: '28/11/2026' is not a date \(YYYY-MM-DD\)"),
+        ("", r"Credited on: '' is not a date"),
+    ],
+)
+def test_a_day_credited_in_the_future_or_long_ago_is_refused(
+    services: Services, credited_on: str, message: str
+) -> None:
+    with pytest.raises(FieldErrors, match=message) as refused:
+        services.capital.propose_capital(ADMIN, LAKH, LENDING_CASH, UTR, "", credited_on)
+    assert list(refused.value.field_errors) == ["credited_on"]
+    assert services.capital.board().waiting == []
+
+
+def test_the_day_credited_is_named_with_the_other_wrong_fields(services: Services) -> None:
+    with pytest.raises(FieldErrors) as refused:
+        services.capital.propose_capital(ADMIN, 0, LENDING_CASH, "", "", "2026-12-25")
+    assert list(refused.value.field_errors) == ["amount", "bank_ref", "credited_on"]
+
+
+def test_a_year_and_a_day_back_is_still_taken(services: Services) -> None:
+    earliest = services.capital.propose_capital(ADMIN, LAKH, LENDING_CASH, UTR, "", "2025-11-23")
+    assert earliest.credited_on == "2025-11-23"  # 24 Nov 2026 less 366 days
+
+
+def test_a_pay_in_recorded_before_the_day_credited_was_asked_posts_on_approval(
+    services: Services, clock: FixedClock
+) -> None:
+    old = {
+        "amount": LAKH,
+        "into": LENDING_CASH,
+        "bank_ref": UTR,
+        "memo": "From before",
+        "status": PROPOSED,
+        "proposed_by": ADMIN.to_json(),
+        "proposed_at": "2026-11-20T05:00:00+00:00",
+    }
+    write = Write("set", CAPITAL_PAYINS, UTR, old, expect_version=0)
+    services.ledger.ctx.pipeline.commit(ADMIN, ChangeSet("capital.seed", "capital", UTR, [write]))
+    waiting = services.capital.pay_in(UTR)
+    assert waiting.credited_on == "" and "credited on" not in waiting.line()
+    clock.set(datetime(2026, 12, 2, 6, 0, tzinfo=UTC))
+    added = services.capital.approve_capital(EMPLOYEE, UTR)
+    doc = services.ledger.ctx.store.get(LEDGER, added.txn_id)
+    assert added.status == ADDED and doc is not None and doc.data["date"] == "2026-12-02"
+    assert services.ledger.lending_pool() == LAKH

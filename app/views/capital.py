@@ -3,7 +3,8 @@ them, made by two people.
 
 At the top, the lending cash (what loans are paid out from) and the company cash (what
 prize advances come from), as the ledger holds them. An admin records a credit the
-company made to its bank account (amount, pool, the bank's reference, a memo); it waits
+company made to its bank account (amount, pool, the bank's reference, the day the bank
+credited it, which the posting is dated, and a memo); it waits
 below until another staff member, who sees the credit in the bank, approves it (it is
 then posted) or either of them declines it. The person who recorded it sees it waiting
 for someone else: the service refuses the maker's approval, and the button says so
@@ -37,7 +38,18 @@ from app.services.money import rupees
 from app.services.registry import Services
 from app.views import worker
 from app.views.dashboard import Card
-from app.views.formatting import BAD, BUTTON_STYLE, GOOD, MUTED, WARN, ReasonDialog, inr
+from app.views.formatting import (
+    BAD,
+    BUTTON_STYLE,
+    GOOD,
+    MUTED,
+    WARN,
+    ReasonDialog,
+    date_edit,
+    inr,
+    iso_day,
+    qdate,
+)
 from app.views.live import LiveReadModel
 from app.views.table import Column, RowsModel, row_table
 
@@ -69,6 +81,8 @@ class PayInsWaitingModel(RowsModel[PayIn]):
                         right=True, bold=True),
         Column[Waiting]("Into", lambda w: w.payin.pool),
         Column[Waiting]("Bank reference", lambda w: w.payin.id),
+        Column[Waiting]("Credited on", lambda w: w.payin.credited_day,
+                        lambda w: w.payin.credited_on),
         Column[Waiting]("Recorded", lambda w: _recorded(w.payin), lambda w: w.payin.proposed_at),
         Column[Waiting]("Memo", lambda w: w.payin.memo, tip=lambda w: w.payin.memo or None),
         Column[Waiting]("Status", lambda w: w.status, colour=lambda w: MUTED if w.mine else WARN),
@@ -83,7 +97,8 @@ class PayInsWaitingModel(RowsModel[PayIn]):
 
 
 class PayInsDecidedModel(RowsModel[PayIn]):
-    """The last pay-ins decided, newest first."""
+    """The last pay-ins decided, newest first; who recorded one is named, the time is in
+    its tooltip (the note needs the room at 1280 pixels wide)."""
 
     columns = (
         Column[PayIn]("Decided", lambda p: p.decided_when, lambda p: p.decided_at),
@@ -96,9 +111,17 @@ class PayInsDecidedModel(RowsModel[PayIn]):
         Column[PayIn]("Amount", lambda p: inr(p.amount), lambda p: p.amount, right=True),
         Column[PayIn]("Into", lambda p: p.pool),
         Column[PayIn]("Bank reference", lambda p: p.id),
-        Column[PayIn]("Recorded", _recorded, lambda p: p.proposed_at),
+        Column[PayIn]("Credited on", lambda p: p.credited_day, lambda p: p.credited_on),
+        Column[PayIn](
+            "Recorded by", lambda p: p.proposed_by, lambda p: p.proposed_at, tip=_recorded
+        ),
         Column[PayIn]("Note", lambda p: p.note or p.memo, tip=lambda p: p.note or p.memo or None),
     )
+
+
+def _column(model: type[RowsModel[Any]], header: str) -> int:
+    """Where the column ``header`` is (the one a table stretches, kept by name)."""
+    return next(n for n, c in enumerate(model.columns) if c.header == header)
 
 
 class CapitalView(QWidget):
@@ -111,6 +134,7 @@ class CapitalView(QWidget):
         super().__init__(parent)
         self.actor = actor
         self.capital = services.capital
+        self.clock = services.clock
         self.waiting = PayInsWaitingModel(actor.id, self)
         self.decided = PayInsDecidedModel(self)
         self.setStyleSheet(BUTTON_STYLE)
@@ -133,7 +157,7 @@ class CapitalView(QWidget):
         top.addLayout(pools, 2)
         top.addWidget(self._form(), 3)
         self.waiting_title = QLabel("<b>Waiting for a second person</b>")
-        self.waiting_table = row_table(self.waiting, stretch=4)
+        self.waiting_table = row_table(self.waiting, stretch=_column(PayInsWaitingModel, "Memo"))
         self.approve_button = QPushButton("Approve…")
         self.approve_button.setProperty("accent", True)
         self.decline_button = QPushButton("Decline…")
@@ -144,7 +168,7 @@ class CapitalView(QWidget):
         buttons.addWidget(self.decline_button)
         buttons.addWidget(self.note, 1)
         self.decided_title = QLabel("<b>Decided</b>")
-        self.decided_table = row_table(self.decided, stretch=6)
+        self.decided_table = row_table(self.decided, stretch=_column(PayInsDecidedModel, "Note"))
         layout = QVBoxLayout(self)
         layout.addWidget(heading)
         layout.addLayout(top)
@@ -167,6 +191,11 @@ class CapitalView(QWidget):
             self.into.addItem(label, account)
         self.bank_ref = QLineEdit()
         self.bank_ref.setPlaceholderText("UTR or cheque number of the credit")
+        today = self.clock.today()
+        self.credited_on = date_edit(today, latest=today)
+        self.credited_on.setToolTip(
+            "The day the bank credited the money, as on the statement: the posting is dated it."
+        )
         self.memo = QLineEdit()
         self.memo.setPlaceholderText("e.g. Board resolution 12 (optional)")
         self.record = QPushButton("Record pay-in")
@@ -177,6 +206,7 @@ class CapitalView(QWidget):
         form.addRow("Amount (₹)", self.amount)
         form.addRow("Into", self.into)
         form.addRow("Bank reference", self.bank_ref)
+        form.addRow("Credited on", self.credited_on)
         form.addRow("Memo", self.memo)
         column = QVBoxLayout(box)
         column.addLayout(form)
@@ -185,7 +215,14 @@ class CapitalView(QWidget):
         row.addWidget(self.form_note, 1)
         column.addLayout(row)
         maker = self.actor.role in MAKERS
-        for field in (self.amount, self.into, self.bank_ref, self.memo, self.record):
+        for field in (
+            self.amount,
+            self.into,
+            self.bank_ref,
+            self.credited_on,
+            self.memo,
+            self.record,
+        ):
             field.setEnabled(maker)
         if not maker:
             self._say(
@@ -212,6 +249,7 @@ class CapitalView(QWidget):
 
     def show_board(self, board: CapitalBoard) -> None:
         chosen = self.chosen()
+        self.credited_on.setMaximumDate(qdate(self.clock.today()))  # open past midnight
         self.lending.value.setText(inr(board.lending_cash))
         self.company.value.setText(inr(board.company_cash))
         self.waiting.set_rows(board.waiting)
@@ -261,9 +299,9 @@ class CapitalView(QWidget):
             self._say(self.form_note, f"Not done: {exc}", BAD)
             return
         into, ref, memo = str(self.into.currentData()), self.bank_ref.text(), self.memo.text()
-        actor, capital = self.actor, self.capital
+        credited, actor, capital = iso_day(self.credited_on), self.actor, self.capital
         self._run(
-            lambda: capital.propose_capital(actor, amount, into, ref, memo),
+            lambda: capital.propose_capital(actor, amount, into, ref, memo, credited),
             self._proposed,
             self.form_note,
         )
@@ -271,10 +309,12 @@ class CapitalView(QWidget):
     def _proposed(self, payin: PayIn) -> None:
         for line in (self.amount, self.bank_ref, self.memo):
             line.clear()
+        self.credited_on.setDate(qdate(self.clock.today()))
         self._say(
             self.form_note,
-            f"Recorded {inr(payin.amount)} into {payin.pool.lower()} ({payin.id}): another "
-            "staff member approves it before it is posted.",
+            f"Recorded {inr(payin.amount)} into {payin.pool.lower()}, credited on "
+            f"{payin.credited_day} ({payin.id}): another staff member approves it before it "
+            "is posted.",
             GOOD,
         )
         self.refresh()
@@ -283,11 +323,16 @@ class CapitalView(QWidget):
         payin = self.chosen()
         if payin is None:
             return
+        seen = (
+            f" on {payin.credited_day}: it is then posted, dated that day"
+            if payin.credited_on
+            else ": it is then posted, dated today"
+        )
         reason = ReasonDialog.ask(
             "Approve the capital",
             f"{inr(payin.amount)} into {payin.pool.lower()}, bank reference {payin.id}, "
             f"recorded by {payin.proposed_by}. Approve only if you see this credit on the "
-            "company's bank statement: it is then posted. Note (optional):",
+            f"company's bank statement{seen}. Note (optional):",
             required=False,
             parent=self,
         )

@@ -10,11 +10,10 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from PySide6.QtCore import QDate, Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
-    QDateEdit,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -40,7 +39,7 @@ from app.services.money import rupees, to_rupees
 from app.services.registry import Services
 from app.views import worker
 from app.views.counter_tables import DuesModel, ReceiptsModel
-from app.views.formatting import BAD, GOOD, MUTED, inr, status_text
+from app.views.formatting import BAD, GOOD, MUTED, date_edit, inr, iso_day, status_text
 from app.views.receipt_print import ReceiptPrinter
 from app.views.table import row_table
 
@@ -145,12 +144,8 @@ class CounterDesk(QWidget):
         self.reference = QLineEdit()
         self.ifsc = QLineEdit()
         self.ifsc.setPlaceholderText("IFSC printed on the cheque")
-        self.received_on = QDateEdit()
-        self.received_on.setCalendarPopup(True)
-        self.received_on.setDisplayFormat("dd MMM yyyy")
-        today = QDate.fromString(self.services.clock.today().isoformat(), Qt.DateFormat.ISODate)
-        self.received_on.setMaximumDate(today)
-        self.received_on.setDate(today)
+        today = self.services.clock.today()
+        self.received_on = date_edit(today, latest=today)
         self.form = QFormLayout()
         self.form.addRow("For", self.due_label)
         self.form.addRow("Amount", self.amount)
@@ -321,7 +316,7 @@ class CounterDesk(QWidget):
             rupees(self.amount.text(), field="Amount"),
             str(self.mode.currentData()),
             self.reference.text(),
-            self.received_on.date().toString(Qt.DateFormat.ISODate),
+            iso_day(self.received_on),
             self.ifsc.text(),
         )
 

@@ -30,7 +30,7 @@ from app.services.registry import Services
 from app.views import worker
 from app.views.counter_desk import table
 from app.views.counter_tables import ApprovalsModel, ChequesModel
-from app.views.formatting import ReasonDialog, inr
+from app.views.formatting import DATE_FORMAT, ReasonDialog, inr
 from app.views.receipt_print import ReceiptPrinter
 
 
@@ -46,7 +46,7 @@ class BounceDialog(QDialog):
         self.reason.setPlaceholderText("As on the bank's return memo, e.g. Funds insufficient")
         self.returned_on = QDateEdit()
         self.returned_on.setCalendarPopup(True)
-        self.returned_on.setDisplayFormat("dd MMM yyyy")
+        self.returned_on.setDisplayFormat(DATE_FORMAT)
         self.returned_on.setMaximumDate(today)
         self.returned_on.setDate(today)
         e = receipt.entry

@@ -11,9 +11,10 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtCore import QDate, QObject, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
+    QDateEdit,
     QDialog,
     QDialogButtonBox,
     QLabel,
@@ -85,6 +86,32 @@ def time_width(widget: QWidget, *, seconds: bool = False) -> int:
 def day(value: date | str | None) -> str:
     """``24 Nov 2026``."""
     return office_time.day(value)
+
+
+DATE_FORMAT = "dd MMM yyyy"
+"""How a date field shows its day: ``24 Nov 2026``, as :func:`day` writes it."""
+
+
+def qdate(value: date) -> QDate:
+    """``value`` as Qt's date."""
+    return QDate(value.year, value.month, value.day)
+
+
+def date_edit(value: date, *, latest: date | None = None) -> QDateEdit:
+    """A date field with a calendar that shows its day as :func:`day` writes it, set to
+    ``value``; ``latest``: the last day it offers (e.g. today, for a day already past)."""
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat(DATE_FORMAT)
+    if latest is not None:
+        edit.setMaximumDate(qdate(latest))
+    edit.setDate(qdate(value))
+    return edit
+
+
+def iso_day(edit: QDateEdit) -> str:
+    """The day a date field holds, as an ISO date (what the services take)."""
+    return edit.date().toString(Qt.DateFormat.ISODate)
 
 
 def status_text(status: str | None) -> str:

@@ -39,7 +39,7 @@ from app.services.groups import FORMING, Group
 from app.services.members import Member
 from app.services.registry import Services
 from app.views import worker
-from app.views.formatting import BAD, BUTTON_STYLE, GOOD, inr
+from app.views.formatting import BAD, BUTTON_STYLE, DATE_FORMAT, GOOD, inr
 from app.views.group_enrol import FormingPanel
 from app.views.group_tables import FormingModel, table
 from app.views.live import LiveReadModel
@@ -86,7 +86,7 @@ class TermsForm(QWidget):
         self.members.setValue(20)
         self.start_date = QDateEdit()
         self.start_date.setCalendarPopup(True)
-        self.start_date.setDisplayFormat("dd MMM yyyy")
+        self.start_date.setDisplayFormat(DATE_FORMAT)
         self.commission, self.discount_cap, self.bid_step = (
             QLineEdit("5"),
             QLineEdit("30"),

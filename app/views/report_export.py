@@ -40,6 +40,7 @@ from app.services.groups import Group
 from app.services.registry import Services
 from app.services.report_exports import Exported, KindInfo
 from app.views import worker
+from app.views.formatting import DATE_FORMAT
 from app.views.live import LiveReadModel
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class DateField(QWidget):
         self.use = QCheckBox()
         self.date = QDateEdit(QDate.currentDate())
         self.date.setCalendarPopup(True)
-        self.date.setDisplayFormat("dd MMM yyyy")
+        self.date.setDisplayFormat(DATE_FORMAT)
         self.date.setEnabled(False)
         hint = QLabel(f"unticked: {open_end}")
         hint.setStyleSheet(MUTED_STYLE)

@@ -8,9 +8,11 @@ until the company pays money in. A money movement is approved by a second person
 
 * an admin records a credit the company made to its bank account
   (:meth:`CapitalDesk.propose_capital`): the amount, the pool it goes to, the bank's
-  reference of the credit and a memo. Nothing is posted yet;
+  reference of the credit, the day the bank credited it (its value date, on the bank
+  statement) and a memo. Nothing is posted yet;
 * another staff member, having seen the credit in the bank, approves it
-  (:meth:`CapitalDesk.approve_capital`): it is posted as
+  (:meth:`CapitalDesk.approve_capital`): it is posted, dated the day the bank credited it
+  (a credit of 28 Nov approved on 2 Dec is in November's books), as
   :meth:`~app.services.ledger.service.LedgerService.add_capital` posts capital (Dr the
   pool / Cr ``equity:capital``, event ``capital.add``), with the bank reference, and
   the pay-in keeps who approved it, when, and the ledger transaction;
@@ -26,6 +28,7 @@ corrected one (which keeps the declined one in ``earlier``) or for a receipt.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from app.kernel import office_time
@@ -39,6 +42,7 @@ from app.services.ledger.postings import (
     COMPANY_CASH,
     LENDING_CASH,
     capital_write,
+    iso_date,
     normalise_bank_ref,
 )
 from app.services.ledger.receipts import check_amount
@@ -59,6 +63,11 @@ MAX_CAPITAL = 100_00_00_000_00
 """The most one pay-in records (₹100 crore): more is a slip of the keyboard."""
 RECENT = 12
 """How many decided pay-ins the read model lists."""
+CREDIT_AGE = 366
+"""The most days back a credit may be dated. A year and a day lets through the same date
+last year (and a leap year's); anything older is surely a slip of the year (2025 keyed
+for 2026): capital the company paid in longer ago than that is in books already closed,
+and is the accountant's adjustment, not a fresh pay-in."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,9 @@ class PayIn:
     amount: int
     into: str
     memo: str
+    credited_on: str
+    """The day the bank credited the money (ISO), which the posting is dated; "" for a
+    pay-in recorded before it was asked (posted on the day it was approved)."""
     status: str
     proposed_by: str
     proposed_by_id: str
@@ -82,6 +94,11 @@ class PayIn:
     @property
     def pool(self) -> str:
         return POOLS.get(self.into, self.into)
+
+    @property
+    def credited_day(self) -> str:
+        """``28 Nov 2026``; "" when it was not recorded."""
+        return office_time.day(self.credited_on)
 
     @property
     def proposed_when(self) -> str:
@@ -100,9 +117,10 @@ class PayIn:
 
     def line(self) -> str:
         """The pay-in in one line (the command line's list)."""
+        credited = f", credited on {self.credited_day}" if self.credited_on else ""
         text = (
-            f"{self.id}  {format_inr(self.amount)} into {self.pool.lower()}, recorded by "
-            f"{self.proposed_by}, {self.proposed_when}"
+            f"{self.id}  {format_inr(self.amount)} into {self.pool.lower()}{credited}, "
+            f"recorded by {self.proposed_by}, {self.proposed_when}"
         )
         if self.status != PROPOSED:
             text += f"; {self.decision}, {self.decided_when}"
@@ -118,6 +136,7 @@ class PayIn:
             d["amount"],
             d["into"],
             d.get("memo", ""),
+            d.get("credited_on") or "",
             d["status"],
             d["proposed_by"]["name"],
             d["proposed_by"]["id"],
@@ -151,11 +170,15 @@ class CapitalBoard:
         return lines + ([f"  {p.line()}" for p in self.decided] or ["  nothing"])
 
 
-def check_pay_in(amount: int, into: str, bank_ref: str, memo: str) -> tuple[str, str]:
-    """The bank reference (upper-cased) and the memo (cleaned) of a pay-in, or a
-    FieldErrors naming every field that is wrong."""
+def check_pay_in(
+    amount: int, into: str, bank_ref: str, memo: str, credited_on: date | str, today: date
+) -> tuple[str, str, str]:
+    """The bank reference (upper-cased), the memo (cleaned) and the day credited (ISO) of
+    a pay-in, or a FieldErrors naming every field that is wrong. The day credited is
+    ``today`` (the office's calendar) at the latest and :data:`CREDIT_AGE` days before it
+    at the earliest."""
     problems: dict[str, str] = {}
-    ref, text = "", ""
+    ref, text, when = "", "", ""
     try:
         check_amount(amount)
         if amount > MAX_CAPITAL:
@@ -177,12 +200,32 @@ def check_pay_in(amount: int, into: str, bank_ref: str, memo: str) -> tuple[str,
     except ValidationError as exc:
         problems["bank_ref"] = f"Bank reference: {exc}"
     try:
+        when = _credited(credited_on, today)
+    except ValidationError as exc:
+        problems["credited_on"] = str(exc)
+    try:
         text = clean(memo, "Memo", NOTE)
     except ValidationError as exc:
         problems["memo"] = str(exc)
     if problems:
         raise FieldErrors("The pay-in", problems)
-    return ref, text
+    return ref, text, when
+
+
+def _credited(credited_on: date | str, today: date) -> str:
+    when = iso_date(credited_on, "Credited on")
+    if when > today.isoformat():
+        raise ValidationError(
+            f"Credited on: {office_time.day(when)} is after today ({office_time.day(today)}): "
+            "enter the date the bank credited the money, as on the statement."
+        )
+    earliest = today - timedelta(days=CREDIT_AGE)
+    if when < earliest.isoformat():
+        raise ValidationError(
+            f"Credited on: {office_time.day(when)} is more than {CREDIT_AGE} days back "
+            f"(before {office_time.day(earliest)}): check the year on the bank statement."
+        )
+    return when
 
 
 class CapitalDesk:
@@ -220,16 +263,27 @@ class CapitalDesk:
     # -- the maker ---------------------------------------------------------------------
 
     def propose_capital(
-        self, actor: Actor, amount: int, into: str, bank_ref: str, memo: str = ""
+        self,
+        actor: Actor,
+        amount: int,
+        into: str,
+        bank_ref: str,
+        memo: str = "",
+        credited_on: date | str | None = None,
     ) -> PayIn:
         """An admin records capital the company paid in (``amount`` in paise, ``into``
-        lending or company cash); a second person approves it before it is posted."""
+        lending or company cash, ``credited_on`` the day the bank credited it, default
+        today); a second person approves it before it is posted, dated ``credited_on``."""
         actor.require("admin", doing="record capital paid in")
-        ref, memo = check_pay_in(amount, into, bank_ref, memo)
+        today = self.ctx.clock.today()
+        ref, memo, when = check_pay_in(
+            amount, into, bank_ref, memo, today if credited_on is None else credited_on, today
+        )
         doc = {
             "amount": amount,
             "into": into,
             "bank_ref": ref,
+            "credited_on": when,
             "memo": memo,
             "status": PROPOSED,
             "proposed_by": actor.to_json(),
@@ -251,7 +305,8 @@ class CapitalDesk:
     # -- the checker -------------------------------------------------------------------
 
     def approve_capital(self, actor: Actor, capital_id: str, note: str = "") -> PayIn:
-        """A second person, having seen the credit in the bank, posts it."""
+        """A second person, having seen the credit in the bank, posts it, dated the day the
+        bank credited it (a pay-in recorded without that day: today)."""
         actor.require(*STAFF, doing="approve capital paid in")
         note = clean(note, "Note", NOTE)
 
@@ -267,7 +322,7 @@ class CapitalDesk:
             txn = capital_write(
                 self.ctx.ids,
                 amount=d["amount"],
-                date=self.ctx.clock.today(),
+                date=d.get("credited_on") or self.ctx.clock.today(),
                 memo=d["memo"] or f"Capital paid into {POOLS[d['into']].lower()}",
                 into=d["into"],
                 bank_ref=payin.id,
@@ -352,5 +407,14 @@ def _unused(reader: Reader, ref: str) -> Document | None:
 
 def _declined_summary(doc: Document) -> dict[str, Any]:
     d = doc.data
-    keep = ("amount", "into", "memo", "proposed_by", "proposed_at", "declined_by", "declined_at")
+    keep = (
+        "amount",
+        "into",
+        "credited_on",
+        "memo",
+        "proposed_by",
+        "proposed_at",
+        "declined_by",
+        "declined_at",
+    )
     return {**{k: d.get(k) for k in keep}, "reason": d.get("decision_note", "")}
