@@ -47,6 +47,7 @@ from app.views import worker
 from app.views.counter_desk import table
 from app.views.formatting import BAD, BUTTON_STYLE, GOOD, inr, when
 from app.views.statement_tables import VERDICT_COLOURS, StatementModel
+from app.views.table import fit_column
 
 CANDIDATE_ROLE = Qt.ItemDataRole.UserRole
 SHOW = (
@@ -287,7 +288,7 @@ class StatementImportView(QWidget):
         wanted = SHOW[self.show_filter.currentIndex()][1]
         lines = [s for s in self.preview.lines if wanted is None or s.verdict in wanted]
         self.model.set_rows(lines)
-        self.table.resizeColumnToContents(WHY)  # its dates are never shown cut
+        fit_column(self.table, WHY, (s.note for s in lines))  # its dates are never shown cut
         self.summary.setText(_summary(self.preview))
         self._line_chosen()
 
