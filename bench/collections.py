@@ -406,9 +406,11 @@ def bench_gui(services: Services, path: Path) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.views.collector import GuiThreadCollector
     from app.views.statement_import import StatementImportView
 
     app = QApplication.instance() or QApplication([])
+    collector = GuiThreadCollector(app)  # as the desktop collects: on the GUI thread
     view = StatementImportView(services, CLERK)
     view.resize(1280, 720)
     view.show()
@@ -427,6 +429,7 @@ def bench_gui(services: Services, path: Path) -> dict[str, Any]:
     view.deleteLater()
     QTimer.singleShot(0, lambda: None)
     QEventLoop().processEvents()
+    collector.stop()
     return {
         "gui_lines": to_record,
         "gui_lines_recorded": recorded,
