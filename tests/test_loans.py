@@ -12,6 +12,7 @@ from app.kernel.errors import Conflict, PermissionDenied, ValidationError
 from app.services.actors import SYSTEM, Actor
 from app.services.context import FixedClock, ServiceContext
 from app.services.ledger import LedgerService
+from app.services.ledger.capital import CapitalDesk
 from app.services.ledger.postings import loan_account
 from app.services.loans import LoanService, loan_no, preview
 from app.services.loans.book import allocate
@@ -298,6 +299,29 @@ def test_a_bank_reference_is_one_receipt_across_emis_and_instalments(
             RAVI, group_id="grp-x", period=1, member_id=member, amount=5_000_00,
             bank_ref="UTR-SHARED", received_on="2026-01-10",
         )  # fmt: skip
+
+
+def test_a_reference_capital_holds_is_no_emi_until_the_pay_in_is_declined(
+    ctx: ServiceContext, loans: LoanService
+) -> None:
+    add_capital(ctx, 5 * LAKH)
+    loan_id = disbursed_loan(loans, add_member(ctx, "Lakshmi", "+919876543210"), LAKH)
+    ctx.clock.advance(days=31)  # type: ignore[attr-defined]
+    capital = CapitalDesk(ctx, ledger=LedgerService(ctx))
+    capital.propose_capital(ADMIN, 2 * LAKH, "cash:company", "UTR-CAPITAL")
+    head = len(wal(ctx))
+    with pytest.raises(ValidationError) as refused:
+        loans.record_emi(RAVI, loan_id, 9_455_96, "utr-capital", "2026-02-10")
+    assert refused.value.message.startswith(
+        "Bank reference UTR-CAPITAL was already used for ₹2,00,000.00 of capital recorded by "
+        "Asha Admin on "
+    )
+    assert refused.value.message.endswith(
+        "(waiting for a second person), not for a loan repayment."
+    )
+    assert len(wal(ctx)) == head  # nothing logged
+    capital.decline_capital(RAVI, "UTR-CAPITAL", "Not on the bank statement")
+    assert not loans.record_emi(RAVI, loan_id, 9_455_96, "UTR-CAPITAL", "2026-02-10").duplicate
 
 
 def test_repayments_split_interest_first_and_close_the_loan(

@@ -20,7 +20,8 @@ Life of a loan (``loans/<id>``)::
 * ``disburse``: money moves (Dr loans:<id> / Cr cash:lending) only if the gate grants
   it; the schedule is fixed from the disbursement date.
 * ``record_emi``: idempotent by bank reference (``receipts/<bank_ref>``, shared with
-  instalment receipts so one bank transfer is one receipt). A payment settles the
+  instalment receipts so one bank transfer is one receipt; a reference a capital pay-in
+  holds is refused, :mod:`app.services.ledger.capital`). A payment settles the
   instalments in order, interest before principal in each, so paying an EMI on time
   splits exactly as the schedule says.
 
@@ -40,7 +41,7 @@ from app.kernel.errors import PermissionDenied, ValidationError
 from app.services import credit
 from app.services import emi as emi_calc
 from app.services.actors import Actor
-from app.services.collections import LOANS, RECEIPTS
+from app.services.collections import CAPITAL_PAYINS, LOANS, RECEIPTS
 from app.services.context import ServiceContext
 from app.services.events import (
     DaysPastDueRefreshed,
@@ -59,6 +60,7 @@ from app.services.ledger.postings import (
     loan_disbursed_write,
     normalise_bank_ref,
 )
+from app.services.ledger.records import capital_use
 from app.services.loans.book import (
     APPLY_ATTEMPTS,
     APPROVED,
@@ -360,6 +362,12 @@ class LoanService(LoanReads):
             existing = reader.get(RECEIPTS, ref)
             if existing is not None:
                 raise AlreadyRecorded(existing)
+            used = capital_use(reader.get(CAPITAL_PAYINS, ref))
+            if used:
+                raise ValidationError(
+                    f"Bank reference {ref} was already used for {used}, not for a loan repayment.",
+                    hint="Check the bank reference: one bank transfer is one receipt.",
+                )
             loan = require_loan(reader, loan_id)
             return self._emi_change(actor, loan, amount, ref, when)
 
