@@ -20,7 +20,7 @@ from app.services.actors import STAFF, Actor, subject_id
 from app.services.auctions import Auction
 from app.services.feeds import Document, Feed
 from app.services.ledger.postings import REF_FIELDS
-from app.services.loans import loan_no
+from app.services.loans import loan_code
 from app.services.money import format_inr
 from app.services.registry import Services
 from server.pages import auction_json
@@ -56,7 +56,7 @@ def _render_loan(doc: Document) -> dict[str, Any]:
     data = {k: d.get(k) for k in keep}
     data["amount_fmt"] = format_inr(int(d.get("amount", 0)))
     data["emi_fmt"] = format_inr(int(d.get("emi", 0)))
-    data["loan_no"] = loan_no(d.get("number"), doc.id)
+    data["loan_no"] = loan_code(doc)
     return {"id": doc.id, "version": doc.version, "data": data}
 
 

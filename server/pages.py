@@ -18,7 +18,7 @@ from app.kernel.bundle import resource
 from app.kernel.errors import NotFound
 from app.services.actors import Actor, subject_id
 from app.services.auctions import OPEN, Auction, Room, rules
-from app.services.loans import Preview, loan_no
+from app.services.loans import Preview, loan_code
 from app.services.money import format_bps, format_inr
 from app.services.registry import Services
 from server.api import current_actor, json_body
@@ -251,8 +251,7 @@ class Pages:
             self.services.loans.apply, actor, member_id, amount, tenure, body["purpose"]
         )
         doc = await asyncio.to_thread(self.services.loans.get, loan_id)
-        number = loan_no(doc.data.get("number"), loan_id)
-        reply = {"loan_id": loan_id, "loan_no": number, "status": doc.data["status"]}
+        reply = {"loan_id": loan_id, "loan_no": loan_code(doc), "status": doc.data["status"]}
         return web.json_response(reply, status=201)
 
     # -- groups ---------------------------------------------------------------------

@@ -33,7 +33,7 @@ from app.kernel.wal_index import LineSummary
 from app.services.collections import GROUPS, LOANS, MEMBERS, RECOVERY_CASES, STAFF_ACCOUNTS
 from app.services.events import wording
 from app.services.ledger.reports import FIXED_NAMES
-from app.services.loans.book import loan_no
+from app.services.loans.book import loan_code
 from app.services.money import format_inr
 from app.services.store import DocumentStore
 
@@ -81,7 +81,7 @@ class Names:
 
     def _loan_no(self, ident: str) -> str | None:
         doc = self._store.get(LOANS, ident) if self._store is not None and ident else None
-        return loan_no(doc.data.get("number"), ident) if doc is not None else None
+        return loan_code(doc) if doc is not None else None
 
     def shown(self, kind: str, ident: str) -> str:
         return self.of(kind, ident) or ident

@@ -23,7 +23,7 @@ from app.kernel import office_time
 from app.services.collections import GROUPS, LOANS
 from app.services.group_terms import registration_key
 from app.services.ledger.postings import REF_FIELDS, Line
-from app.services.loans.book import loan_no
+from app.services.loans.book import loan_code
 from app.services.money import format_inr
 from app.services.store import Document
 
@@ -229,11 +229,6 @@ def group_code(group: Document) -> str | None:
     for a group stored before registration numbers were asked."""
     number = group.data.get("registration_no")
     return registration_key(number) if isinstance(number, str) and number.strip() else None
-
-
-def loan_code(loan: Document) -> str:
-    """How receipts name ``loan``: its loan number, or its id if it has none."""
-    return loan_no(loan.data.get("number"), loan.id)
 
 
 @dataclass(frozen=True)

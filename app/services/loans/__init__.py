@@ -18,6 +18,7 @@ if TYPE_CHECKING:
         STATUSES,
         SUBMITTED,
         Preview,
+        loan_code,
         loan_no,
         preview,
     )
@@ -42,6 +43,7 @@ __all__ = [
     "Portfolio",
     "Preview",
     "ScheduleRow",
+    "loan_code",
     "loan_no",
     "preview",
 ]
@@ -62,6 +64,7 @@ __getattr__ = lazy_exports(
             "SCORED",
             "STATUSES",
             "SUBMITTED",
+            "loan_code",
             "loan_no",
             "preview",
         ],

@@ -44,6 +44,11 @@ def loan_no(number: int | None, loan_id: str) -> str:
     return f"L-{number:04d}" if number is not None else loan_id
 
 
+def loan_code(loan: Document) -> str:
+    """:func:`loan_no` of a stored loan."""
+    return loan_no(loan.data.get("number"), loan.id)
+
+
 @dataclass(frozen=True)
 class Preview:
     """What an applicant sees before applying (amounts in paise)."""

@@ -17,6 +17,7 @@ from app.services.loans.book import (
     DISBURSED,
     OPEN,
     STATUSES,
+    loan_code,
     loan_dpd,
     loan_no,
     schedule_of,
@@ -118,7 +119,7 @@ class LoanReads:
         """Each loan's number as people read it (``L-0042``, or the id of a loan stored
         before numbering), by id; ids of no loan are left out."""
         docs = self.ctx.store.get_many(LOANS, set(loan_ids))
-        return {lid: loan_no(d.data.get("number"), lid) for lid, d in docs.items()}
+        return {lid: loan_code(d) for lid, d in docs.items()}
 
     @reads(topics.LOANS, topics.MEMBERS)
     def inbox(self, status: str | Iterable[str] | None = None) -> list[LoanRow]:

@@ -46,7 +46,7 @@ from app.services.credit import bucket
 from app.services.events import CaseMoved, CasesSwept, CaseWrittenOff, NoticeSent, WriteOffRequested
 from app.services.ledger import Due, LedgerService
 from app.services.loans import DISBURSED
-from app.services.loans.book import loan_dpd, loan_no
+from app.services.loans.book import loan_code, loan_dpd
 from app.services.pipeline import ChangeSet, Reader
 from app.services.recovery.rules import (
     CLOSED,
@@ -591,7 +591,7 @@ class RecoveryService:
             member = members.get(doc.data["member_id"])
             name = member.data.get("name", "") if member else ""
             loan = loans.get(doc.data["ref"]) if doc.data["source"] == "loan" else None
-            subject = loan_no(loan.data.get("number"), loan.id) if loan else doc.data["ref"]
+            subject = loan_code(loan) if loan else doc.data["ref"]
             columns[doc.data["stage"]].append(_card(doc, name, day, subject))
         for stage in FORWARD:
             columns[stage.value].sort(key=lambda c: (-c.days_late, -c.overdue, c.case_id))
